@@ -1,0 +1,11 @@
+//! The multi-tenant API, the backend-for-frontend sign-in and the Cognito pre-token-generation trigger.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod seed;
+pub mod trigger;
+pub mod verifier;

@@ -1,0 +1,8 @@
+//! The backend's integration tests: one binary, real Postgres (testcontainers), real local stand-ins.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod postgres;
+mod rls;
+mod signin;
+mod trigger;

@@ -1,0 +1,157 @@
+//! Stable, machine-readable error codes and the JSON error body every API error uses.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A stable error code. Clients branch on it; the message is for people. Codes are never reused for
+/// another meaning; new ones may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No valid session or bearer token (401).
+    Unauthenticated,
+    /// The token or session is valid but lacks the scope the route needs (403).
+    InsufficientScope,
+    /// The member behind the token has been deactivated or removed (403).
+    MemberInactive,
+    /// A state-changing request failed the cross-site request forgery check (403).
+    CsrfRejected,
+    /// The resource does not exist or belongs to another tenant (404).
+    NotFound,
+    /// The request body or parameters are invalid (400 or 422).
+    InvalidRequest,
+    /// The request body is larger than the route accepts (413).
+    PayloadTooLarge,
+    /// A dependency (database, identity provider) is unavailable; retry later (503).
+    ServiceUnavailable,
+    /// An unexpected failure; details are in the server log only (500).
+    Internal,
+    /// Sign-in: the email address is not a valid address.
+    InvalidEmail,
+    /// Sign-in: no organisation has configured sign-in for the email's domain.
+    NoSignInForDomain,
+    /// Sign-in: the identity provider the user came through belongs to no tenant.
+    UnknownIdentityProvider,
+    /// Sign-in: the member has been deactivated by a tenant admin.
+    MembershipDeactivated,
+    /// Sign-in: the sign-in attempt expired, was replayed, or came from another browser.
+    SignInExpired,
+    /// Sign-in: the identity provider or user pool refused or failed the sign-in.
+    SignInFailed,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::MemberInactive => "member_inactive",
+            ErrorCode::CsrfRejected => "csrf_rejected",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::Internal => "internal",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::NoSignInForDomain => "no_sign_in_for_domain",
+            ErrorCode::UnknownIdentityProvider => "unknown_identity_provider",
+            ErrorCode::MembershipDeactivated => "membership_deactivated",
+            ErrorCode::SignInExpired => "sign_in_expired",
+            ErrorCode::SignInFailed => "sign_in_failed",
+        }
+    }
+
+    /// Parses a wire code; unknown codes are `None` (a client must cope with codes added later).
+    pub fn parse(code: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
+    /// Every code, for exhaustive tests and lookups.
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::InsufficientScope,
+        ErrorCode::MemberInactive,
+        ErrorCode::CsrfRejected,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::Internal,
+        ErrorCode::InvalidEmail,
+        ErrorCode::NoSignInForDomain,
+        ErrorCode::UnknownIdentityProvider,
+        ErrorCode::MembershipDeactivated,
+        ErrorCode::SignInExpired,
+        ErrorCode::SignInFailed,
+    ];
+
+    /// A sentence a person can read, used where the server gives no message of its own
+    /// (for example when the sign-in flow redirects back to the app with only a code).
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "You are not signed in.",
+            ErrorCode::InsufficientScope => "Your role does not allow this.",
+            ErrorCode::MemberInactive => "Your membership has been deactivated by an administrator.",
+            ErrorCode::CsrfRejected => "The request did not come from this application.",
+            ErrorCode::NotFound => "Not found.",
+            ErrorCode::InvalidRequest => "The request is not valid.",
+            ErrorCode::PayloadTooLarge => "The request is too large.",
+            ErrorCode::ServiceUnavailable => {
+                "A service this application depends on is unavailable. Please try again shortly."
+            }
+            ErrorCode::Internal => "Something went wrong on our side.",
+            ErrorCode::InvalidEmail => "Please enter a valid work email address.",
+            ErrorCode::NoSignInForDomain => {
+                "No organisation has set up sign-in for this email domain. Check the address or ask your administrator."
+            }
+            ErrorCode::UnknownIdentityProvider => {
+                "Your identity provider is not connected to any organisation here."
+            }
+            ErrorCode::MembershipDeactivated => {
+                "Your membership has been deactivated. Contact your organisation's administrator."
+            }
+            ErrorCode::SignInExpired => "The sign-in attempt expired or was already used. Please sign in again.",
+            ErrorCode::SignInFailed => "Sign-in did not complete. Please try again.",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every error response: `{"code": "not_found", "message": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// A message for people; never contains internal detail.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// An error body with the code's default message.
+    pub fn new(code: ErrorCode) -> Self {
+        ErrorBody { code, message: code.default_message().to_owned() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serializes_as_its_wire_name_and_parses_back() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert!(!code.default_message().is_empty());
+        }
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+    }
+}

@@ -1,0 +1,210 @@
+//! API scopes, tenant roles and plans, and the fixed mapping from a role to the scopes it may hold.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A resource-server scope of the API. On the wire (in the `scope` claim) it is
+/// `<resource-server-id>/<name>`, for example `saas-api/read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Read the tenant's data.
+    Read,
+    /// Create and change the tenant's data.
+    Write,
+    /// Administer the tenant: members, sign-in settings, audit log.
+    Admin,
+}
+
+impl Scope {
+    /// Every scope, in increasing order of power.
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+
+    /// The scope's short name, without the resource-server prefix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// The scope as it appears in a token issued for `resource_server` (`saas-api/read`).
+    pub fn qualified(self, resource_server: &str) -> String {
+        format!("{resource_server}/{}", self.as_str())
+    }
+
+    /// Parses a qualified scope (`saas-api/read`) issued for `resource_server`; anything else is `None`.
+    pub fn from_qualified(value: &str, resource_server: &str) -> Option<Scope> {
+        let name = value.strip_prefix(resource_server)?.strip_prefix('/')?;
+        name.parse().ok()
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "read" => Ok(Scope::Read),
+            "write" => Ok(Scope::Write),
+            "admin" => Ok(Scope::Admin),
+            _ => Err(UnknownName),
+        }
+    }
+}
+
+/// A member's role within their tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads the tenant's data.
+    Viewer,
+    /// Reads and writes the tenant's data.
+    Member,
+    /// Everything a member does, plus tenant administration.
+    Admin,
+}
+
+impl Role {
+    /// Every role, in increasing order of power.
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Member, Role::Admin];
+
+    /// The role's name as stored and as it appears in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The scopes this role may hold: viewer → read; member → read write; admin → read write admin.
+    pub fn scopes(self) -> &'static [Scope] {
+        match self {
+            Role::Viewer => &[Scope::Read],
+            Role::Member => &[Scope::Read, Scope::Write],
+            Role::Admin => &[Scope::Read, Scope::Write, Scope::Admin],
+        }
+    }
+
+    /// Whether the role may hold `scope`.
+    pub fn allows(self, scope: Scope) -> bool {
+        self.scopes().contains(&scope)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "member" => Ok(Role::Member),
+            "admin" => Ok(Role::Admin),
+            _ => Err(UnknownName),
+        }
+    }
+}
+
+/// A tenant's subscription plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    /// The entry plan, with limits.
+    Basic,
+    /// The full plan.
+    Pro,
+}
+
+impl Plan {
+    /// The plan's name as stored and as it appears in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Basic => "basic",
+            Plan::Pro => "pro",
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Plan {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "basic" => Ok(Plan::Basic),
+            "pro" => Ok(Plan::Pro),
+            _ => Err(UnknownName),
+        }
+    }
+}
+
+/// The error of parsing a scope, role or plan name that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownName;
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("unknown name")
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_map_to_the_documented_scopes() {
+        assert_eq!(Role::Viewer.scopes(), &[Scope::Read]);
+        assert_eq!(Role::Member.scopes(), &[Scope::Read, Scope::Write]);
+        assert_eq!(Role::Admin.scopes(), &[Scope::Read, Scope::Write, Scope::Admin]);
+        assert!(!Role::Viewer.allows(Scope::Write));
+        assert!(!Role::Member.allows(Scope::Admin));
+    }
+
+    #[test]
+    fn qualified_scopes_round_trip_only_for_their_resource_server() {
+        for scope in Scope::ALL {
+            let wire = scope.qualified("saas-api");
+            assert_eq!(Scope::from_qualified(&wire, "saas-api"), Some(scope));
+            assert_eq!(Scope::from_qualified(&wire, "other-api"), None);
+        }
+        assert_eq!(Scope::from_qualified("saas-apiread", "saas-api"), None);
+        assert_eq!(Scope::from_qualified("saas-api/", "saas-api"), None);
+        assert_eq!(Scope::from_qualified("saas-api/root", "saas-api"), None);
+        assert_eq!(Scope::from_qualified("openid", "saas-api"), None);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        for plan in [Plan::Basic, Plan::Pro] {
+            assert_eq!(plan.as_str().parse::<Plan>(), Ok(plan));
+        }
+        assert_eq!("Admin".parse::<Role>(), Err(UnknownName));
+    }
+}
