@@ -48,8 +48,17 @@ mod tests {
     #[test]
     fn me_has_the_documented_wire_shape() {
         let me = Me {
-            user: MeUser { id: "u1".into(), email: "alice@acme.example".into(), name: "Alice".into() },
-            tenant: MeTenant { id: "t1".into(), slug: "acme".into(), name: "Acme Corp".into(), plan: Plan::Pro },
+            user: MeUser {
+                id: "u1".into(),
+                email: "alice@acme.example".into(),
+                name: "Alice".into(),
+            },
+            tenant: MeTenant {
+                id: "t1".into(),
+                slug: "acme".into(),
+                name: "Acme Corp".into(),
+                plan: Plan::Pro,
+            },
             role: Role::Admin,
             scopes: vec![Scope::Read, Scope::Write, Scope::Admin],
         };

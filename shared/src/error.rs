@@ -93,7 +93,9 @@ impl ErrorCode {
         match self {
             ErrorCode::Unauthenticated => "You are not signed in.",
             ErrorCode::InsufficientScope => "Your role does not allow this.",
-            ErrorCode::MemberInactive => "Your membership has been deactivated by an administrator.",
+            ErrorCode::MemberInactive => {
+                "Your membership has been deactivated by an administrator."
+            }
             ErrorCode::CsrfRejected => "The request did not come from this application.",
             ErrorCode::NotFound => "Not found.",
             ErrorCode::InvalidRequest => "The request is not valid.",
@@ -112,7 +114,9 @@ impl ErrorCode {
             ErrorCode::MembershipDeactivated => {
                 "Your membership has been deactivated. Contact your organisation's administrator."
             }
-            ErrorCode::SignInExpired => "The sign-in attempt expired or was already used. Please sign in again.",
+            ErrorCode::SignInExpired => {
+                "The sign-in attempt expired or was already used. Please sign in again."
+            }
             ErrorCode::SignInFailed => "Sign-in did not complete. Please try again.",
         }
     }
@@ -136,7 +140,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error body with the code's default message.
     pub fn new(code: ErrorCode) -> Self {
-        ErrorBody { code, message: code.default_message().to_owned() }
+        ErrorBody {
+            code,
+            message: code.default_message().to_owned(),
+        }
     }
 }
 

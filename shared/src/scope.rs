@@ -179,7 +179,10 @@ mod tests {
     fn roles_map_to_the_documented_scopes() {
         assert_eq!(Role::Viewer.scopes(), &[Scope::Read]);
         assert_eq!(Role::Member.scopes(), &[Scope::Read, Scope::Write]);
-        assert_eq!(Role::Admin.scopes(), &[Scope::Read, Scope::Write, Scope::Admin]);
+        assert_eq!(
+            Role::Admin.scopes(),
+            &[Scope::Read, Scope::Write, Scope::Admin]
+        );
         assert!(!Role::Viewer.allows(Scope::Write));
         assert!(!Role::Member.allows(Scope::Admin));
     }

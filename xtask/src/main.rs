@@ -1,1 +1,58 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`: set-up, the local development stack, and every test.
+//!
+//! Each command installs or builds what it needs (caching it outside the clone) or stops with the exact
+//! instruction to run when it cannot (for example when root rights are needed for a system package).
+
+mod cmd;
+mod dev;
+mod docker;
+mod paths;
+mod test;
+mod tools;
+mod web;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  dev         build everything, start Postgres, the local AWS stand-ins, the backend and the web app,
+              load the demo world, and print where to open it (Ctrl-C stops it)
+  test        set up what tests need, then run formatting and lint checks and every test,
+              browser tests included
+  e2e         run only the browser end-to-end tests (after the same set-up)
+  build-web   build the web app (wasm) into frontend/dist
+  setup       install or build the tools and images the other commands need, and stop
+";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let rest: Vec<String> = args.collect();
+    match command.as_deref() {
+        Some("dev") => dev::run(&rest),
+        Some("test") => test::run(test::Scope::All, &rest),
+        Some("e2e") => test::run(test::Scope::BrowserOnly, &rest),
+        Some("build-web") => {
+            let tools = tools::Tools::ensure(tools::Need { browser: false })?;
+            web::build(&tools)
+        }
+        Some("setup") => {
+            let tools = tools::Tools::ensure(tools::Need { browser: true })?;
+            let engine = docker::Engine::ensure()?;
+            let image = engine.postgres_image()?;
+            println!(
+                "ready: wasm-bindgen {}, postgres image {image}",
+                tools.wasm_bindgen.display()
+            );
+            engine.stop_if_started();
+            Ok(())
+        }
+        Some("help" | "-h" | "--help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}

@@ -1,0 +1,245 @@
+//! `cargo xtask dev`: the whole application on this machine with the demo world.
+//!
+//! Postgres runs in a container that keeps its data between runs (`saas-reference-dev-postgres`); the local
+//! AWS stand-ins and the backend run as child processes on their documented ports and stop with Ctrl-C.
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::docker::Engine;
+use crate::tools::{Need, Tools};
+use crate::{cmd, paths, web};
+
+const CONTAINER: &str = "saas-reference-dev-postgres";
+const VOLUME: &str = "saas-reference-dev-pgdata";
+const DB_PORT: u16 = 55432;
+const OWNER_PASSWORD: &str = "local-dev-owner-password";
+const APP_USER: &str = "saas_app_login";
+const APP_PASSWORD: &str = "local-dev-app-password";
+const BACKEND_ADDR: &str = "127.0.0.1:3000";
+const PUBLIC_URL: &str = "http://localhost:3000";
+
+/// The demo users printed at start (all passwords are `Passw0rd!`, local stand-ins only).
+const DEMO_USERS: &[(&str, &str)] = &[
+    ("alice@acme.example", "Acme Corp (pro) via Entra ID: admin"),
+    ("bob@acme.example", "Acme Corp via Entra ID: member"),
+    ("erin@acme.example", "Acme Corp via Entra ID: viewer"),
+    ("carol@globex.example", "Globex (basic) via Okta: admin"),
+    ("dave@globex.example", "Globex via Okta: viewer"),
+    (
+        "mallory@acme.example",
+        "in Globex's Okta only: refused by Acme, lands in Globex via /auth/login?org=globex",
+    ),
+];
+
+/// Builds and starts everything, prints where to open it, and waits for Ctrl-C.
+pub fn run(_args: &[String]) -> Result<()> {
+    let root = paths::root();
+    let tools = Tools::ensure(Need { browser: false })?;
+    let engine = Engine::ensure()?;
+    let image = engine.postgres_image()?;
+    web::build(&tools)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    cmd::run(Command::new(&cargo).current_dir(&root).args([
+        "build",
+        "--package",
+        "backend",
+        "--package",
+        "local-aws",
+    ]))?;
+
+    let local = read_local_settings()?;
+    let mut wanted = local.ports.clone();
+    wanted.push(("backend", 3000));
+    for (name, port) in wanted {
+        if TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_millis(200),
+        )
+        .is_ok()
+        {
+            bail!(
+                "port {port} (for {name}) is already in use: stop whatever listens there (an earlier `cargo xtask dev`?)"
+            );
+        }
+    }
+    start_database(&engine, &image)?;
+
+    let owner_url = format!("postgres://postgres:{OWNER_PASSWORD}@127.0.0.1:{DB_PORT}/saas");
+    let app_url = format!("postgres://{APP_USER}:{APP_PASSWORD}@127.0.0.1:{DB_PORT}/saas");
+    let bin = paths::target_dir().join("debug");
+    let backend_env = |command: &mut Command| {
+        command
+            .current_dir(&root)
+            .env("DATABASE_URL", &app_url)
+            .env("DATABASE_OWNER_URL", &owner_url)
+            .env("INFRA_DIR", root.join("infra"))
+            .env("BIND_ADDR", BACKEND_ADDR)
+            .env("PUBLIC_URL", PUBLIC_URL)
+            .env("WEB_DIST_DIR", paths::web_dist())
+            .env("TRIGGER_SHARED_SECRET", &local.trigger_secret);
+    };
+
+    // Postgres accepts connections a moment after the container starts; migrate as soon as it does.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut migrate = Command::new(bin.join("backend"));
+        migrate.arg("migrate");
+        backend_env(&mut migrate);
+        match cmd::run(&mut migrate) {
+            Ok(()) => break,
+            Err(error) if Instant::now() > deadline => {
+                return Err(error.context("migrating the dev database"));
+            }
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
+
+    let mut children: Vec<(&str, Child)> = Vec::new();
+    let outcome = (|| -> Result<()> {
+        let aws = Command::new(bin.join("local-aws"))
+            .current_dir(&root)
+            .arg("--infra")
+            .arg(root.join("infra"))
+            .spawn()?;
+        children.push(("local-aws", aws));
+        for port in local.ports.iter().map(|(_, port)| *port) {
+            wait_for_port(port, &stop)?;
+        }
+        let mut seed = Command::new(bin.join("backend"));
+        seed.arg("seed-demo");
+        backend_env(&mut seed);
+        cmd::run(&mut seed)?;
+        let mut serve = Command::new(bin.join("backend"));
+        serve.arg("serve");
+        backend_env(&mut serve);
+        children.push(("backend", serve.spawn()?));
+        wait_for_port(3000, &stop)?;
+        print_banner();
+        while !stop.load(Ordering::SeqCst) {
+            for (name, child) in children.iter_mut() {
+                if let Some(status) = child.try_wait()? {
+                    bail!("{name} exited ({status}); see its log above");
+                }
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Ok(())
+    })();
+    for (_, child) in children.iter_mut() {
+        let _signalled = cmd::output(Command::new("kill").arg("-INT").arg(child.id().to_string()));
+    }
+    for (_, child) in children.iter_mut() {
+        let _exited = child.wait();
+    }
+    eprintln!(
+        "stopped. The dev database keeps running in container {CONTAINER} (docker stop {CONTAINER})."
+    );
+    outcome
+}
+
+struct LocalSettings {
+    ports: Vec<(&'static str, u16)>,
+    trigger_secret: String,
+}
+
+/// Reads the stand-ins' ports and the trigger secret from `infra/local-aws/local.json`.
+fn read_local_settings() -> Result<LocalSettings> {
+    let path = paths::root()
+        .join("infra")
+        .join("local-aws")
+        .join("local.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut ports = Vec::new();
+    for name in ["cognito_idp", "auth", "entra", "okta"] {
+        let port = json["ports"][name]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok());
+        ports.push((
+            name,
+            port.with_context(|| format!("{}: ports.{name} missing", path.display()))?,
+        ));
+    }
+    let trigger_secret = json["pre_token_generation"]["shared_secret"]
+        .as_str()
+        .with_context(|| {
+            format!(
+                "{}: pre_token_generation.shared_secret missing",
+                path.display()
+            )
+        })?
+        .to_owned();
+    Ok(LocalSettings {
+        ports,
+        trigger_secret,
+    })
+}
+
+fn start_database(engine: &Engine, image: &str) -> Result<()> {
+    let state =
+        cmd::output(
+            engine
+                .docker()
+                .args(["inspect", "--format", "{{.State.Running}}", CONTAINER]),
+        );
+    match state.as_deref() {
+        Some("true") => Ok(()),
+        Some(_) => cmd::run(engine.docker().args(["start", CONTAINER])),
+        None => cmd::run(engine.docker().args([
+            "run",
+            "--detach",
+            "--name",
+            CONTAINER,
+            "--env",
+            &format!("POSTGRES_PASSWORD={OWNER_PASSWORD}"),
+            "--env",
+            "POSTGRES_DB=saas",
+            "--publish",
+            &format!("127.0.0.1:{DB_PORT}:5432"),
+            "--volume",
+            &format!("{VOLUME}:/var/lib/postgresql/data"),
+            image,
+        ])),
+    }
+}
+
+fn wait_for_port(port: u16, stop: &AtomicBool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        if stop.load(Ordering::SeqCst) {
+            bail!("interrupted");
+        }
+        if Instant::now() > deadline {
+            bail!("nothing listens on port {port} after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+fn print_banner() {
+    println!();
+    println!("  The application is running: open {PUBLIC_URL}");
+    println!();
+    println!("  Demo users (password Passw0rd! for all; local stand-ins only):");
+    for (email, what) in DEMO_USERS {
+        println!("    {email:<24} {what}");
+    }
+    println!();
+    println!("  Press Ctrl-C to stop.");
+    println!();
+}

@@ -1,0 +1,34 @@
+//! Where things live: the repository root, the cache outside the clone, the cargo target directory.
+
+use std::path::PathBuf;
+
+/// The repository root (the parent of the xtask crate).
+pub fn root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// The cache directory outside the clone, shared by every clone on the machine:
+/// `$SAAS_REFERENCE_CACHE`, else `$XDG_CACHE_HOME/saas-reference`, else `~/.cache/saas-reference`.
+pub fn cache() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SAAS_REFERENCE_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("saas-reference")
+}
+
+/// The cargo target directory in use (`CARGO_TARGET_DIR` or `<root>/target`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Where the built web app goes; the backend serves it.
+pub fn web_dist() -> PathBuf {
+    root().join("frontend").join("dist")
+}

@@ -1,0 +1,83 @@
+//! `cargo xtask test` (formatting, lints and every test, browser tests included) and `cargo xtask e2e`.
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::docker::Engine;
+use crate::tools::{Need, Tools};
+use crate::{cmd, paths, web};
+
+/// Which tests to run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Formatting, clippy, and every test of the workspace.
+    All,
+    /// Only the browser end-to-end tests.
+    BrowserOnly,
+}
+
+/// Sets up the tools, the Docker engine and the Postgres image, builds the web app, and runs the tests.
+/// Extra arguments are passed to `cargo test` after `--` (for example a test name filter).
+pub fn run(scope: Scope, extra: &[String]) -> Result<()> {
+    let tools = Tools::ensure(Need { browser: true })?;
+    let engine = Engine::ensure()?;
+    let result = run_with(scope, extra, &tools, &engine);
+    engine.remove_test_containers();
+    engine.stop_if_started();
+    result
+}
+
+fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> Result<()> {
+    let image = engine.postgres_image()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = paths::root();
+
+    if scope == Scope::All {
+        cmd::run(
+            Command::new(&cargo)
+                .current_dir(&root)
+                .args(["fmt", "--all", "--check"]),
+        )?;
+        cmd::run(Command::new(&cargo).current_dir(&root).args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "frontend",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        cmd::run(Command::new(&cargo).current_dir(&root).args([
+            "clippy",
+            "--package",
+            "frontend",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    web::build(tools)?;
+
+    let mut test = Command::new(&cargo);
+    test.current_dir(&root).arg("test");
+    match scope {
+        Scope::All => test.args(["--workspace", "--exclude", "frontend"]),
+        Scope::BrowserOnly => test.args(["--package", "e2e"]),
+    };
+    if !extra.is_empty() {
+        test.arg("--").args(extra);
+    }
+    test.env("POSTGRES_IMAGE", &image)
+        .env("WEB_DIST_DIR", paths::web_dist());
+    if let Some(host) = &engine.host {
+        test.env("DOCKER_HOST", host);
+    }
+    if let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) {
+        test.env("CHROME", chrome).env("CHROMEDRIVER", driver);
+    }
+    cmd::run(&mut test)
+}

@@ -1,0 +1,172 @@
+//! The build and test tools: the wasm32 target, the wasm-bindgen CLI (pinned to the crate's version in
+//! Cargo.lock), wasm-opt from npm's `binaryen`, and Chromium with ChromeDriver for browser tests.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cmd, paths};
+
+/// The binaryen release whose wasm-opt is known to produce working Leptos builds. Debian's binaryen 108
+/// silently breaks them (`WebAssembly.Table.set(): Argument 1 is invalid`), so it is never used.
+const BINARYEN_VERSION: &str = "132.0.0";
+
+/// What a command needs besides the wasm tool chain.
+#[derive(Clone, Copy)]
+pub struct Need {
+    /// Chromium and ChromeDriver, for browser tests.
+    pub browser: bool,
+}
+
+/// Paths of the tools, once ensured.
+pub struct Tools {
+    /// The wasm-bindgen CLI matching the crate version.
+    pub wasm_bindgen: PathBuf,
+    /// wasm-opt, when it could be installed (optional: only makes the wasm smaller).
+    pub wasm_opt: Option<PathBuf>,
+    /// Chromium, when requested.
+    pub chrome: Option<PathBuf>,
+    /// ChromeDriver, when requested.
+    pub chromedriver: Option<PathBuf>,
+}
+
+impl Tools {
+    /// Installs what is missing, or stops with an exact instruction.
+    pub fn ensure(need: Need) -> Result<Tools> {
+        ensure_wasm_target()?;
+        let wasm_bindgen = ensure_wasm_bindgen()?;
+        let wasm_opt = ensure_wasm_opt();
+        let (chrome, chromedriver) = if need.browser {
+            let (chrome, driver) = ensure_browser()?;
+            (Some(chrome), Some(driver))
+        } else {
+            (None, None)
+        };
+        Ok(Tools {
+            wasm_bindgen,
+            wasm_opt,
+            chrome,
+            chromedriver,
+        })
+    }
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = cmd::output(Command::new("rustup").args(["target", "list", "--installed"]));
+    match installed {
+        Some(list)
+            if list
+                .lines()
+                .any(|line| line.trim() == "wasm32-unknown-unknown") =>
+        {
+            Ok(())
+        }
+        Some(_) => {
+            cmd::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+        }
+        None => bail!(
+            "rustup was not found; the web app needs the wasm32 target. Install Rust with rustup \
+             (https://rustup.rs), then run `rustup target add wasm32-unknown-unknown`"
+        ),
+    }
+}
+
+/// The wasm-bindgen crate version recorded in Cargo.lock: the CLI must be exactly the same version.
+fn wasm_bindgen_version() -> Result<String> {
+    let lock =
+        std::fs::read_to_string(paths::root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(version.trim_matches('"').to_owned());
+        }
+    }
+    bail!("Cargo.lock names no wasm-bindgen version")
+}
+
+fn ensure_wasm_bindgen() -> Result<PathBuf> {
+    let version = wasm_bindgen_version()?;
+    let root = paths::cache()
+        .join("tools")
+        .join(format!("wasm-bindgen-{version}"));
+    let binary = root.join("bin").join("wasm-bindgen");
+    if cmd::output(Command::new(&binary).arg("--version")).is_some_and(|v| v.ends_with(&version)) {
+        return Ok(binary);
+    }
+    eprintln!(
+        "installing wasm-bindgen-cli {version} into {} (a few minutes, once)",
+        root.display()
+    );
+    // Without --locked: the CLI's own lock file names crate versions a mirror may lack.
+    cmd::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &version,
+                "--root",
+            ])
+            .arg(&root)
+            // Build the tool in its own target directory so it never invalidates the project's.
+            .env(
+                "CARGO_TARGET_DIR",
+                paths::cache().join("tools").join("build"),
+            ),
+    )?;
+    Ok(binary)
+}
+
+fn ensure_wasm_opt() -> Option<PathBuf> {
+    let root = paths::cache()
+        .join("tools")
+        .join(format!("binaryen-{BINARYEN_VERSION}"));
+    let binary = root.join("node_modules").join(".bin").join("wasm-opt");
+    if binary.exists() {
+        return Some(binary);
+    }
+    if !cmd::exists("npm") {
+        eprintln!(
+            "note: npm not found; the web app is built without wasm-opt (larger, still correct)"
+        );
+        return None;
+    }
+    let installed = cmd::run(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&root)
+            .arg(format!("binaryen@{BINARYEN_VERSION}")),
+    );
+    match installed {
+        Ok(()) if binary.exists() => Some(binary),
+        _ => {
+            eprintln!("note: could not install binaryen from npm; building without wasm-opt");
+            None
+        }
+    }
+}
+
+fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
+    let chrome = std::env::var_os("CHROME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromium".into());
+    let driver = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromedriver".into());
+    if !chrome.exists() || !driver.exists() {
+        cmd::apt_install(&["chromium", "chromium-driver"], "The browser tests")?;
+    }
+    if !chrome.exists() || !driver.exists() {
+        bail!(
+            "Chromium or ChromeDriver still missing at {} / {}; set CHROME and CHROMEDRIVER to their paths",
+            chrome.display(),
+            driver.display()
+        );
+    }
+    Ok((chrome, driver))
+}
