@@ -1,1 +1,258 @@
-//! Module under construction.
+//! The HTTP application: shared state, the router assembled from each module's `router()`, the middleware
+//! stack, and [`Application`], which binds a listener and serves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::Response;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::ExpiredDeletion as _;
+
+use crate::auth::oidc::OidcClient;
+use crate::auth::session::SessionStore;
+use crate::auth::tokens::TokenCipher;
+use crate::config::Config;
+use crate::error::ErrorCause;
+use crate::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
+use crate::{api, auth, db};
+
+/// The largest request body any route accepts; routes set smaller limits of their own.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long one request may take before it is answered with 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often expired sessions are deleted from the store.
+const SESSION_CLEANUP_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Everything a request handler needs, shared by all requests.
+pub struct App {
+    /// The configuration the application was built with.
+    pub config: Config,
+    /// The application's connection pool (the non-owner role, so row-level security applies).
+    pub db: PgPool,
+    /// Verifies access tokens of the user pool (bearer tokens and the tokens kept in sessions).
+    pub verifier: AccessTokenVerifier,
+    /// The OpenID Connect client of the user pool (sign-in, refresh, revocation).
+    pub oidc: OidcClient,
+    /// Encrypts the tokens kept in the session store.
+    pub tokens: TokenCipher,
+    /// The session store (Postgres, table created by the migrations).
+    pub sessions: SessionStore,
+}
+
+/// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state from `config`: the lazy database pool, the verifier and the OIDC client. Nothing here
+    /// contacts the database or the user pool, so the backend starts while either is down.
+    pub async fn new(config: Config) -> anyhow::Result<AppState> {
+        let db = db::connect(
+            config.database_url.expose(),
+            config.database_max_connections,
+        )
+        .await
+        .context("DATABASE_URL is not a valid Postgres URL")?;
+        let verifier = AccessTokenVerifier::new(VerifierConfig {
+            issuers: vec![IssuerConfig::cognito(
+                config.cognito_issuer.as_str(),
+                config.accepted_client_ids(),
+            )],
+            ..VerifierConfig::default()
+        })
+        .context("the access-token verifier could not be configured")?;
+        let oidc = OidcClient::new(&config)
+            .context("the OpenID Connect client could not be configured")?;
+        let tokens = TokenCipher::new(&config.session_encryption_key);
+        let sessions = SessionStore::new(db.clone());
+        Ok(AppState(Arc::new(App {
+            config,
+            db,
+            verifier,
+            oidc,
+            tokens,
+            sessions,
+        })))
+    }
+}
+
+/// The whole HTTP application for `state`: the API, sign-in, health, the trigger endpoint and the web app.
+pub fn router(state: AppState) -> Router {
+    let config = &state.config;
+
+    // Routes that a browser reaches with its session cookie: sessions, then the CSRF check for state-changing
+    // requests. The trigger endpoint and the static web app sit outside both.
+    let with_session = Router::new()
+        .merge(auth::router())
+        .nest("/api", api::router(state.clone()))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::reject_cross_site,
+        ))
+        .layer(auth::session_layer(&state))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+
+    let web_app = ServeDir::new(&config.web_dist_dir)
+        .fallback(ServeFile::new(config.web_dist_dir.join("index.html")));
+
+    Router::new()
+        .merge(with_session)
+        .merge(api::health::router())
+        .merge(api::cognito_trigger::router(config))
+        .fallback_service(web_app)
+        .with_state(state)
+        .layer(middleware::map_response(log_error_cause))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::new(
+            X_REQUEST_ID.clone(),
+            MakeRequestUuid,
+        ))
+}
+
+/// The tracing span of a request: method, path and request id. The query string is left out on purpose:
+/// the OAuth callback carries the authorization code and state there.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+}
+
+/// Logs the cause of a 500 or 503 that an [`crate::error::ApiError`] attached to its response, inside the
+/// request's span so the log line carries the method, path and request id.
+async fn log_error_cause(response: Response) -> Response {
+    if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(status = %response.status(), error = %cause, "dependency unavailable");
+        } else {
+            tracing::error!(status = %response.status(), error = %cause, "request failed");
+        }
+    }
+    response
+}
+
+/// A built application bound to its listener, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    router: Router,
+}
+
+impl Application {
+    /// Builds the application and binds `config.bind_addr`.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("could not listen on BIND_ADDR {}", config.bind_addr))?;
+        Application::build_with_listener(config, listener).await
+    }
+
+    /// Builds the application on a listener bound by the caller (tests bind `127.0.0.1:0` first so that they
+    /// know the port before they write `PUBLIC_URL`).
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
+        let state = AppState::new(config).await?;
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            state,
+            router,
+        })
+    }
+
+    /// The port the application listens on.
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// The address the application listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.config.bind_addr)
+    }
+
+    /// The application's shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the task running it is dropped or the process ends.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and lets requests in flight
+    /// finish (graceful shutdown; the binary passes Ctrl-C / SIGTERM).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let cleanup = tokio::spawn(delete_expired_sessions(self.state.sessions.clone()));
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        cleanup.abort();
+        result
+    }
+}
+
+/// Deletes expired sessions now and then. Failures (the database is down) are logged and retried at the
+/// next tick rather than ending the task.
+async fn delete_expired_sessions(store: SessionStore) {
+    let mut interval = tokio::time::interval(SESSION_CLEANUP_INTERVAL);
+    loop {
+        interval.tick().await;
+        if let Err(err) = store.delete_expired().await {
+            tracing::warn!(error = %err, "could not delete expired sessions");
+        }
+    }
+}

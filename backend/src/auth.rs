@@ -1,1 +1,27 @@
-//! Module under construction.
+//! Authentication and authorization: the backend-for-frontend sign-in (OAuth code flow with PKCE against the
+//! user pool), server-side sessions, the [`Principal`] every API request resolves to, the per-route scope
+//! guard and the CSRF check.
+
+pub mod csrf;
+pub mod guard;
+pub mod login;
+pub mod oidc;
+pub mod principal;
+pub mod session;
+pub mod tokens;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use self::guard::ScopedRouter;
+pub use self::principal::{Principal, Transport};
+pub use self::session::session_layer;
+use crate::app::AppState;
+
+/// The sign-in routes: `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", get(login::login))
+        .route("/auth/callback", get(login::callback))
+        .route("/auth/logout", post(login::logout))
+}

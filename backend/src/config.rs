@@ -1,1 +1,532 @@
-//! Module under construction.
+//! The backend's configuration: one [`Config`] read from environment variables, with defaults for local development.
+//!
+//! Tests and embedders build a [`Config`] directly (start from [`Config::local_defaults`] and change fields);
+//! the binary reads it with [`Config::from_env`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rand::RngCore as _;
+use thiserror::Error;
+use url::Url;
+
+/// The local demo web client of the user-pool stand-in (`infra/local-aws/local.json`).
+const LOCAL_WEB_CLIENT_ID: &str = "3n4k1ocal0web0c1ient0id00";
+/// The local demo web client's secret (a published demo value, only ever accepted by the local stand-in).
+const LOCAL_WEB_CLIENT_SECRET: &str = "local-demo-web-client-secret-not-for-production";
+
+/// Everything the backend needs to know about its environment.
+///
+/// Secrets are held in [`Secret`], whose `Debug` output is redacted, so logging a `Config` leaks nothing.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `BIND_ADDR`: the socket address the HTTP server listens on. Default `127.0.0.1:3000`.
+    pub bind_addr: SocketAddr,
+    /// `PUBLIC_URL`: the URL browsers use to reach the app. Its origin is the cookie origin and the origin
+    /// the CSRF check expects; the OAuth callback is `<PUBLIC_URL>/auth/callback`.
+    /// Default `http://localhost:3000`.
+    pub public_url: Url,
+    /// `DATABASE_URL`: Postgres URL of the application's login role (member of `saas_app`: neither owner nor
+    /// superuser, so row-level security applies). Default: the local development database.
+    pub database_url: Secret,
+    /// `DATABASE_MAX_CONNECTIONS`: size of the application's connection pool. Default `10`.
+    pub database_max_connections: u32,
+    /// `COGNITO_ISSUER`: the user pool's issuer (`https://cognito-idp.<region>.amazonaws.com/<userPoolId>`);
+    /// discovery and JWKS are read below it. Default: the local stand-in,
+    /// `http://127.0.0.1:9229/eu-west-1_L0caLP00l`.
+    pub cognito_issuer: Url,
+    /// `COGNITO_AUTH_DOMAIN`: the user pool's hosted domain, where `/oauth2/revoke` and `/logout` live
+    /// (`https://<prefix>.auth.<region>.amazoncognito.com`). Default: the local stand-in, `http://127.0.0.1:9230`.
+    pub cognito_auth_domain: Url,
+    /// `COGNITO_CLIENT_ID`: the confidential web app client the backend signs users in with.
+    /// Default: the local demo web client.
+    pub cognito_client_id: String,
+    /// `COGNITO_CLIENT_SECRET`: that client's secret. Default: the local demo web client's secret.
+    pub cognito_client_secret: Secret,
+    /// `API_CLIENT_IDS`: further app client ids whose access tokens the API accepts as bearer tokens
+    /// (comma-separated). The web client is always accepted. Default: none.
+    pub api_client_ids: Vec<String>,
+    /// `RESOURCE_SERVER_ID`: the user pool resource server whose scopes (`<id>/read|write|admin`) the API
+    /// understands. Default `saas-api`.
+    pub resource_server_id: String,
+    /// `TRIGGER_SHARED_SECRET`: the secret the user pool sends in `x-trigger-secret` when it calls the
+    /// pre-token-generation trigger over HTTP. Unset: the trigger route is not mounted at all.
+    pub trigger_shared_secret: Option<Secret>,
+    /// `SESSION_ENCRYPTION_KEY`: base64 of 32 random bytes; the AES-256-GCM key that encrypts the tokens kept
+    /// in the session store. When unset and `PUBLIC_URL` is a plain-http localhost URL, a random key is made
+    /// per process (sessions do not survive a restart) with a warning; anywhere else start-up fails.
+    pub session_encryption_key: SessionKey,
+    /// `SESSION_IDLE_MINUTES`: a session unused for this long expires. Default `30`.
+    pub session_idle: time::Duration,
+    /// `SESSION_ABSOLUTE_HOURS`: a session expires this long after sign-in, however active. Default `12`.
+    pub session_absolute: time::Duration,
+    /// `WEB_DIST_DIR`: the built web app, served with `index.html` as the fallback for client routes.
+    /// Default `frontend/dist`.
+    pub web_dist_dir: PathBuf,
+    /// `COOKIE_SECURE`: whether the session cookie carries `Secure`. Default `true`, except when `PUBLIC_URL`
+    /// is plain-http `localhost` or `127.0.0.1` (browsers drop `Secure` cookies there).
+    pub cookie_secure: bool,
+}
+
+/// A configuration value that must never appear in logs: `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret::new(value)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret::new(value)
+    }
+}
+
+/// The 32-byte key that encrypts tokens at rest in the session store. `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKey([u8; 32]);
+
+impl SessionKey {
+    /// A key from raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SessionKey(bytes)
+    }
+
+    /// A fresh random key (sessions encrypted with it die with the process).
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        SessionKey(bytes)
+    }
+
+    /// Parses the base64 (standard alphabet, padded) form used in `SESSION_ENCRYPTION_KEY`.
+    pub fn from_base64(value: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: &str| ConfigError::Invalid {
+            name: "SESSION_ENCRYPTION_KEY",
+            reason: reason.to_owned(),
+        };
+        let bytes = BASE64
+            .decode(value.trim())
+            .map_err(|_| invalid("not valid base64"))?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+            invalid("must decode to exactly 32 bytes (generate one with `openssl rand -base64 32`)")
+        })?;
+        Ok(SessionKey(bytes))
+    }
+
+    /// The key bytes, for the cipher.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey([redacted])")
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A variable is set to a value that cannot be used.
+    #[error("{name} is invalid: {reason}")]
+    Invalid {
+        /// The environment variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No session encryption key is configured outside local development.
+    #[error(
+        "SESSION_ENCRYPTION_KEY must be set (base64 of 32 random bytes, e.g. `openssl rand -base64 32`) \
+         unless PUBLIC_URL is a plain-http localhost URL"
+    )]
+    MissingSessionKey,
+}
+
+impl Config {
+    /// The local development configuration: every default, and a random session key.
+    pub fn local_defaults() -> Config {
+        let public_url = literal_url("http://localhost:3000");
+        Config {
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            cookie_secure: !is_plain_http_localhost(&public_url),
+            public_url,
+            database_url: Secret::new(
+                "postgres://saas_api:saas_api_local_password@127.0.0.1:5432/saas",
+            ),
+            database_max_connections: 10,
+            cognito_issuer: literal_url("http://127.0.0.1:9229/eu-west-1_L0caLP00l"),
+            cognito_auth_domain: literal_url("http://127.0.0.1:9230"),
+            cognito_client_id: LOCAL_WEB_CLIENT_ID.to_owned(),
+            cognito_client_secret: Secret::new(LOCAL_WEB_CLIENT_SECRET),
+            api_client_ids: Vec::new(),
+            resource_server_id: "saas-api".to_owned(),
+            trigger_shared_secret: None,
+            session_encryption_key: SessionKey::random(),
+            session_idle: time::Duration::minutes(30),
+            session_absolute: time::Duration::hours(12),
+            web_dist_dir: PathBuf::from("frontend/dist"),
+        }
+    }
+
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    }
+
+    /// Reads the configuration through `lookup` (variable name → value), so it can be tested without
+    /// touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let defaults = Config::local_defaults();
+        let get = |name: &str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let bind_addr = match get("BIND_ADDR") {
+            Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
+                name: "BIND_ADDR",
+                reason: format!("`{value}` is not a socket address such as 127.0.0.1:3000"),
+            })?,
+            None => defaults.bind_addr,
+        };
+        let public_url = match get("PUBLIC_URL") {
+            Some(value) => parse_origin_url("PUBLIC_URL", &value)?,
+            None => defaults.public_url,
+        };
+        let database_url = get("DATABASE_URL")
+            .map(Secret::new)
+            .unwrap_or(defaults.database_url);
+        let database_max_connections = match get("DATABASE_MAX_CONNECTIONS") {
+            Some(value) => {
+                value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "DATABASE_MAX_CONNECTIONS",
+                        reason: format!("`{value}` is not a positive number"),
+                    })?
+            }
+            None => defaults.database_max_connections,
+        };
+        let cognito_issuer = match get("COGNITO_ISSUER") {
+            Some(value) => parse_url("COGNITO_ISSUER", &value)?,
+            None => defaults.cognito_issuer,
+        };
+        let cognito_auth_domain = match get("COGNITO_AUTH_DOMAIN") {
+            Some(value) => parse_origin_url("COGNITO_AUTH_DOMAIN", &value)?,
+            None => defaults.cognito_auth_domain,
+        };
+        let cognito_client_id = get("COGNITO_CLIENT_ID").unwrap_or(defaults.cognito_client_id);
+        let cognito_client_secret = get("COGNITO_CLIENT_SECRET")
+            .map(Secret::new)
+            .unwrap_or(defaults.cognito_client_secret);
+        let api_client_ids = get("API_CLIENT_IDS")
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let resource_server_id = get("RESOURCE_SERVER_ID").unwrap_or(defaults.resource_server_id);
+        let trigger_shared_secret = get("TRIGGER_SHARED_SECRET").map(Secret::new);
+        let session_encryption_key = match get("SESSION_ENCRYPTION_KEY") {
+            Some(value) => SessionKey::from_base64(&value)?,
+            None if is_plain_http_localhost(&public_url) => {
+                tracing::warn!(
+                    "SESSION_ENCRYPTION_KEY is not set: using a random key for this process \
+                     (local development only; sessions end when the process stops)"
+                );
+                defaults.session_encryption_key
+            }
+            None => return Err(ConfigError::MissingSessionKey),
+        };
+        let session_idle = match get("SESSION_IDLE_MINUTES") {
+            Some(value) => time::Duration::minutes(positive("SESSION_IDLE_MINUTES", &value)?),
+            None => defaults.session_idle,
+        };
+        let session_absolute = match get("SESSION_ABSOLUTE_HOURS") {
+            Some(value) => time::Duration::hours(positive("SESSION_ABSOLUTE_HOURS", &value)?),
+            None => defaults.session_absolute,
+        };
+        let web_dist_dir = get("WEB_DIST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or(defaults.web_dist_dir);
+        let cookie_secure = match get("COOKIE_SECURE") {
+            Some(value) => parse_bool("COOKIE_SECURE", &value)?,
+            None => !is_plain_http_localhost(&public_url),
+        };
+
+        Ok(Config {
+            bind_addr,
+            public_url,
+            database_url,
+            database_max_connections,
+            cognito_issuer,
+            cognito_auth_domain,
+            cognito_client_id,
+            cognito_client_secret,
+            api_client_ids,
+            resource_server_id,
+            trigger_shared_secret,
+            session_encryption_key,
+            session_idle,
+            session_absolute,
+            web_dist_dir,
+            cookie_secure,
+        })
+    }
+
+    /// The origin browsers send in `Origin` for requests from the app (`http://localhost:3000`).
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    /// The OAuth redirect URI registered with the user pool: `<PUBLIC_URL>/auth/callback`.
+    pub fn callback_url(&self) -> Url {
+        join(&self.public_url, "auth/callback")
+    }
+
+    /// Where the user pool sends the browser after sign-out: `<PUBLIC_URL>/`.
+    pub fn logout_return_url(&self) -> Url {
+        join(&self.public_url, "")
+    }
+
+    /// A URL on the user pool's hosted domain (`oauth2/revoke`, `logout`).
+    pub fn auth_domain_url(&self, path: &str) -> Url {
+        join(&self.cognito_auth_domain, path)
+    }
+
+    /// Every app client id whose access tokens the API accepts: the web client and `API_CLIENT_IDS`.
+    pub fn accepted_client_ids(&self) -> Vec<String> {
+        let mut ids = vec![self.cognito_client_id.clone()];
+        for id in &self.api_client_ids {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+}
+
+/// Joins `path` (relative, no leading slash) below `base`, treating `base` as a directory.
+fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path);
+    url.set_path(&joined);
+    url.set_query(None);
+    url.set_fragment(None);
+    url
+}
+
+/// Whether `url` is plain http on localhost or 127.0.0.1, where browsers refuse `Secure` cookies.
+fn is_plain_http_localhost(url: &Url) -> bool {
+    url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+fn parse_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|err| ConfigError::Invalid {
+        name,
+        reason: format!("`{value}` is not a URL ({err})"),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("`{value}` must be an http(s) URL with a host"),
+        });
+    }
+    Ok(url)
+}
+
+/// Parses a URL that must have no query or fragment (it is used as an origin and as a base for paths).
+fn parse_origin_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = parse_url(name, value)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must not have a query or fragment".to_owned(),
+        });
+    }
+    Ok(url)
+}
+
+fn positive(name: &'static str, value: &str) -> Result<i64, ConfigError> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("`{value}` is not a positive whole number"),
+        })
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("`{value}` is not true or false"),
+        }),
+    }
+}
+
+/// Parses one of the URL literals above, which are known to be valid.
+fn literal_url(value: &'static str) -> Url {
+    Url::parse(value).unwrap_or_else(|err| unreachable!("the default URL {value} is valid: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config_from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn an_empty_environment_gives_the_local_development_defaults() {
+        let config = config_from(&[]).unwrap();
+        assert_eq!(config.bind_addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(config.public_origin(), "http://localhost:3000");
+        assert_eq!(
+            config.callback_url().as_str(),
+            "http://localhost:3000/auth/callback"
+        );
+        assert_eq!(
+            config.logout_return_url().as_str(),
+            "http://localhost:3000/"
+        );
+        assert_eq!(
+            config.cognito_issuer.as_str(),
+            "http://127.0.0.1:9229/eu-west-1_L0caLP00l"
+        );
+        assert_eq!(
+            config.auth_domain_url("oauth2/revoke").as_str(),
+            "http://127.0.0.1:9230/oauth2/revoke"
+        );
+        assert_eq!(config.resource_server_id, "saas-api");
+        assert_eq!(config.session_idle, time::Duration::minutes(30));
+        assert_eq!(config.session_absolute, time::Duration::hours(12));
+        assert!(config.trigger_shared_secret.is_none());
+        assert!(
+            !config.cookie_secure,
+            "browsers drop Secure cookies on plain-http localhost"
+        );
+    }
+
+    #[test]
+    fn a_public_deployment_without_a_session_key_refuses_to_start() {
+        let err = config_from(&[("PUBLIC_URL", "https://app.example.com")]).unwrap_err();
+        assert!(matches!(err, ConfigError::MissingSessionKey));
+        assert!(err.to_string().contains("SESSION_ENCRYPTION_KEY"));
+    }
+
+    #[test]
+    fn a_public_deployment_gets_secure_cookies_and_its_own_key() {
+        let key = BASE64.encode([7u8; 32]);
+        let config = config_from(&[
+            ("PUBLIC_URL", "https://app.example.com"),
+            ("SESSION_ENCRYPTION_KEY", &key),
+            ("API_CLIENT_IDS", " machine-a, ,machine-b "),
+            ("TRIGGER_SHARED_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        assert!(config.cookie_secure);
+        assert_eq!(config.session_encryption_key.as_bytes(), &[7u8; 32]);
+        assert_eq!(
+            config.accepted_client_ids(),
+            vec![LOCAL_WEB_CLIENT_ID, "machine-a", "machine-b"]
+        );
+        assert_eq!(
+            config.trigger_shared_secret.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
+    }
+
+    #[test]
+    fn a_session_key_of_the_wrong_length_is_rejected_with_a_clear_message() {
+        let err =
+            config_from(&[("SESSION_ENCRYPTION_KEY", &BASE64.encode([1u8; 16]))]).unwrap_err();
+        assert!(err.to_string().contains("32 bytes"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (name, value) in [
+            ("BIND_ADDR", "localhost"),
+            ("PUBLIC_URL", "not a url"),
+            ("PUBLIC_URL", "ftp://example.com"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("SESSION_IDLE_MINUTES", "-5"),
+            ("COOKIE_SECURE", "maybe"),
+        ] {
+            let err = config_from(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut config = Config::local_defaults();
+        config.trigger_shared_secret = Some(Secret::new("trigger-secret-value"));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains(LOCAL_WEB_CLIENT_SECRET));
+        assert!(!printed.contains("trigger-secret-value"));
+        assert!(!printed.contains("saas_api_local_password"));
+    }
+
+    #[test]
+    fn cookie_secure_can_be_forced_either_way() {
+        assert!(
+            config_from(&[("COOKIE_SECURE", "true")])
+                .unwrap()
+                .cookie_secure
+        );
+        let key = BASE64.encode([7u8; 32]);
+        let config = config_from(&[
+            ("PUBLIC_URL", "https://a.example"),
+            ("SESSION_ENCRYPTION_KEY", &key),
+            ("COOKIE_SECURE", "false"),
+        ])
+        .unwrap();
+        assert!(!config.cookie_secure);
+    }
+}

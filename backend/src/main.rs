@@ -1,1 +1,155 @@
-fn main() {}
+//! The backend binary: `backend serve` (the default), `backend migrate` and `backend seed-demo`.
+//!
+//! Configuration comes from the environment (see `backend::config::Config`); logs go to stderr, filtered by
+//! `RUST_LOG` (default `info`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use backend::app::Application;
+use backend::config::{Config, Secret};
+use backend::{db, seed};
+use sqlx::PgPool;
+use tracing_subscriber::EnvFilter;
+use url::Url;
+
+const USAGE: &str = "usage: backend [serve | migrate | seed-demo]
+
+  serve      run the HTTP server (default)
+  migrate    apply migrations as DATABASE_OWNER_URL, then create or update the login role of DATABASE_URL
+  seed-demo  load the demo tenants of <INFRA_DIR>/tenants/demo.json (INFRA_DIR defaults to `infra`) as
+             DATABASE_OWNER_URL, with the identity-provider issuers of the local stand-ins";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let command = std::env::args().nth(1);
+    match command.as_deref() {
+        None | Some("serve") => serve().await,
+        Some("migrate") => migrate().await,
+        Some("seed-demo") => seed_demo().await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env().context("reading the configuration")?;
+    let application = Application::build(config).await?;
+    tracing::info!(address = %application.local_addr(), "backend listening");
+    application
+        .run_until(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("backend stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM (what container runtimes send to stop a process).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Connects as the database owner (`DATABASE_OWNER_URL`), which only `migrate` and `seed-demo` use.
+async fn owner_pool() -> anyhow::Result<PgPool> {
+    let url = std::env::var("DATABASE_OWNER_URL")
+        .context("DATABASE_OWNER_URL must be set to the database owner's URL (postgres://owner:password@host/db)")?;
+    let pool = db::connect(&url, 2)
+        .await
+        .context("DATABASE_OWNER_URL is not a valid Postgres URL")?;
+    db::ping(&pool)
+        .await
+        .context("connecting to the database as its owner (DATABASE_OWNER_URL)")?;
+    Ok(pool)
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    // Only DATABASE_URL matters here; the rest of the configuration is the server's business.
+    let database_url = match std::env::var("DATABASE_URL") {
+        Ok(url) => Secret::new(url),
+        Err(_) => Config::local_defaults().database_url,
+    };
+    let owner = owner_pool().await?;
+    db::migrate(&owner).await.context("applying migrations")?;
+    let app_url = Url::parse(database_url.expose()).context("DATABASE_URL is not a URL")?;
+    let user = percent_decode(app_url.username());
+    let password = app_url.password().map(percent_decode).unwrap_or_default();
+    if user.is_empty() || password.is_empty() {
+        bail!(
+            "DATABASE_URL must name the application's login role and its password (postgres://user:password@host/db)"
+        );
+    }
+    db::ensure_app_login(&owner, &user, &password)
+        .await
+        .context("creating the application's login role")?;
+    tracing::info!(role = %user, "migrations applied; application login role ready");
+    Ok(())
+}
+
+async fn seed_demo() -> anyhow::Result<()> {
+    let infra_dir =
+        PathBuf::from(std::env::var("INFRA_DIR").unwrap_or_else(|_| "infra".to_owned()));
+    let world = seed::DemoWorld::load(&infra_dir)?;
+    let local = local_aws::config::LocalAwsConfig::load(&infra_dir)
+        .context("reading the local stand-ins' configuration")?;
+    // The stand-ins' base URLs: LOCAL_AWS_ENTRA_URL / LOCAL_AWS_OKTA_URL, else their dev ports on 127.0.0.1.
+    let entra_base = std::env::var("LOCAL_AWS_ENTRA_URL")
+        .unwrap_or_else(|_| format!("http://127.0.0.1:{}", local.ports.entra))
+        .trim_end_matches('/')
+        .to_owned();
+    let okta_base = std::env::var("LOCAL_AWS_OKTA_URL")
+        .unwrap_or_else(|_| format!("http://127.0.0.1:{}", local.ports.okta))
+        .trim_end_matches('/')
+        .to_owned();
+    let issuer_of = |provider: &str| {
+        local
+            .identity_provider(provider)
+            .map(|idp| local_aws::idp_issuer_for(&idp.kind, &entra_base, &okta_base))
+    };
+    let owner = owner_pool().await?;
+    seed::demo_world(&owner, &world, &issuer_of)
+        .await
+        .context("seeding the demo world")?;
+    tracing::info!(tenants = world.tenants.len(), "demo world seeded");
+    Ok(())
+}
+
+/// Decodes the percent-encoding of a URL's user or password part.
+fn percent_decode(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
+}

@@ -1,1 +1,441 @@
-//! Module under construction.
+//! The Cognito pre-token-generation trigger (event version 2): binds a sign-in to a tenant and a member and
+//! puts the tenant context into the tokens.
+//!
+//! The tenant is the one bound to the identity provider the user actually came through, never the email
+//! domain. The member is found by (provider, subject), never by email, and created at first sign-in. The role
+//! comes from the provider's groups through the tenant's mapping, and the access token loses every API scope
+//! the role may not hold. A deactivated member is refused, at sign-in and at token refresh.
+
+pub mod event;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use shared::{ErrorCode, Role, Scope};
+use sqlx::{PgConnection, PgPool};
+
+use crate::db::members::{self, Member, MemberStatus, NewMember, SignInProfile};
+use crate::db::{self, TenantId, identity_providers, routing, tenants};
+use event::{
+    AccessTokenGeneration, ClaimsAndScopeOverrideDetails, IdTokenGeneration,
+    PreTokenGenerationEvent, Response,
+};
+
+/// Why the trigger did not produce tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// The sign-in is refused for a reason the user is told: `UnknownIdentityProvider` (no tenant owns the
+    /// provider, or the user is not federated) or `MembershipDeactivated`.
+    #[error("sign-in refused: {0}")]
+    Refused(ErrorCode),
+    /// The event is not a well-formed token-generation event for a federated user.
+    #[error("invalid pre-token-generation event: {0}")]
+    InvalidEvent(String),
+    /// The database failed; the sign-in should be retried later.
+    #[error("database error in the pre-token-generation trigger")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The user attribute holding the user's federated identities (a JSON array in a string).
+const IDENTITIES_ATTRIBUTE: &str = "identities";
+/// The user attribute the providers' groups are mapped to (see `infra/tenants/demo.json`).
+const GROUPS_ATTRIBUTE: &str = "custom:idp_groups";
+
+/// Handles one pre-token-generation event and returns it with `response` filled in: `tenant_id`,
+/// `tenant_role`, `tenant_plan` and `member_id` added to both tokens, and the `<resource_server>/<scope>`
+/// scopes the member's role may not hold suppressed from the access token. Scopes are never added.
+///
+/// All database work (find or create the member, record the sign-in) happens in one tenant transaction;
+/// a refusal changes nothing.
+pub async fn pre_token_generation(
+    pool: &PgPool,
+    resource_server: &str,
+    mut event: PreTokenGenerationEvent,
+) -> Result<PreTokenGenerationEvent, TriggerError> {
+    let is_refresh = classify(&event)?;
+    let identity = FederatedIdentity::from_event(&event)?;
+    let Some(binding) = routing::tenant_for_provider(pool, &identity.provider).await? else {
+        tracing::info!(provider = %identity.provider, "sign-in refused: no tenant owns the identity provider");
+        return Err(TriggerError::Refused(ErrorCode::UnknownIdentityProvider));
+    };
+    let tenant_id = binding.tenant_id;
+    let attributes = &event.request.user_attributes;
+    let groups = parse_idp_groups(attributes.get(GROUPS_ATTRIBUTE).map(String::as_str));
+    let email = attributes
+        .get("email")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let name = attributes
+        .get("name")
+        .map(String::as_str)
+        .unwrap_or_default();
+
+    let mut tx = db::tenant_tx(pool, tenant_id).await?;
+    let tenant = tenants::get(&mut tx, tenant_id)
+        .await?
+        .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
+    let mapping = identity_providers::group_role_mapping(&mut tx, tenant_id, &identity.provider)
+        .await?
+        .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
+    let role = mapping.role_for(groups.iter().map(String::as_str));
+    let profile = SignInProfile {
+        email,
+        name,
+        role,
+        is_sign_in: !is_refresh,
+    };
+    let member = sign_in_member(&mut tx, tenant_id, &identity, &profile).await?;
+    tx.commit().await?;
+
+    let claims = token_claims(&member, tenant.plan);
+    event.response = Response {
+        claims_and_scope_override_details: Some(ClaimsAndScopeOverrideDetails {
+            id_token_generation: Some(IdTokenGeneration {
+                claims_to_add_or_override: claims.clone(),
+                claims_to_suppress: Vec::new(),
+            }),
+            access_token_generation: Some(AccessTokenGeneration {
+                claims_to_add_or_override: claims,
+                claims_to_suppress: Vec::new(),
+                scopes_to_add: Vec::new(),
+                scopes_to_suppress: scopes_to_suppress(
+                    &event.request.scopes,
+                    resource_server,
+                    member.role,
+                ),
+            }),
+            group_override_details: None,
+        }),
+    };
+    Ok(event)
+}
+
+/// Checks the event's version and trigger source; `true` for a token refresh.
+fn classify(event: &PreTokenGenerationEvent) -> Result<bool, TriggerError> {
+    // Version 3 events have the same shape for user sign-ins (they add machine-to-machine sources, which
+    // carry no user and are refused below), so a pool upgraded to V3_0 keeps working.
+    if event.version != "2" && event.version != "3" {
+        return Err(TriggerError::InvalidEvent(format!(
+            "unsupported event version {:?}",
+            event.version
+        )));
+    }
+    if !event
+        .trigger_source
+        .starts_with(event::TRIGGER_SOURCE_PREFIX)
+        || event.trigger_source == "TokenGeneration_ClientCredentials"
+    {
+        return Err(TriggerError::InvalidEvent(format!(
+            "unsupported trigger source {:?}",
+            event.trigger_source
+        )));
+    }
+    Ok(event.trigger_source == event::TRIGGER_SOURCE_REFRESH_TOKENS)
+}
+
+/// The identity a federated user signed in with: the user pool's provider name and the provider's subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FederatedIdentity {
+    provider: String,
+    subject: String,
+}
+
+/// One entry of the `identities` attribute.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityEntry {
+    user_id: String,
+    provider_name: String,
+    #[serde(default)]
+    primary: Value,
+}
+
+impl IdentityEntry {
+    /// Cognito writes `"primary": "true"` (a string); a boolean is accepted too.
+    fn is_primary(&self) -> bool {
+        matches!(&self.primary, Value::Bool(true))
+            || matches!(&self.primary, Value::String(s) if s == "true")
+    }
+}
+
+impl FederatedIdentity {
+    /// Reads the primary identity from the `identities` attribute and checks it against `userName`, which
+    /// Cognito builds as `<ProviderName>_<subject>` for federated users. A user without identities signed in
+    /// with a user pool password: no tenant IdP vouches for them, so they are refused.
+    fn from_event(event: &PreTokenGenerationEvent) -> Result<FederatedIdentity, TriggerError> {
+        let refused = TriggerError::Refused(ErrorCode::UnknownIdentityProvider);
+        let Some(raw) = event.request.user_attributes.get(IDENTITIES_ATTRIBUTE) else {
+            return Err(refused);
+        };
+        let entries: Vec<IdentityEntry> = serde_json::from_str(raw).map_err(|e| {
+            TriggerError::InvalidEvent(format!("the identities attribute is not valid: {e}"))
+        })?;
+        let primary: Vec<&IdentityEntry> =
+            entries.iter().filter(|entry| entry.is_primary()).collect();
+        let entry = match (primary.as_slice(), entries.as_slice()) {
+            (_, []) => return Err(refused),
+            ([only], _) => *only,
+            ([], [only]) => only,
+            _ => {
+                return Err(TriggerError::InvalidEvent(
+                    "no single primary identity".into(),
+                ));
+            }
+        };
+        if entry.provider_name.is_empty() || entry.user_id.is_empty() {
+            return Err(TriggerError::InvalidEvent(
+                "the primary identity has no provider or user id".into(),
+            ));
+        }
+        let agrees = event
+            .user_name
+            .strip_prefix(entry.provider_name.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|subject| !subject.is_empty());
+        if !agrees {
+            return Err(TriggerError::InvalidEvent(format!(
+                "userName does not start with the identity's provider {:?}",
+                entry.provider_name
+            )));
+        }
+        Ok(FederatedIdentity {
+            provider: entry.provider_name.clone(),
+            subject: entry.user_id.clone(),
+        })
+    }
+}
+
+/// Parses `custom:idp_groups`. Cognito maps an array claim to a string like `[SaaS-Admins, SaaS-Users]`; a
+/// JSON array string and a plain comma-separated list are accepted too. Anything unreadable yields groups
+/// that map to nothing, so the member gets the least role, never more.
+fn parse_idp_groups(value: Option<&str>) -> Vec<String> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Vec::new();
+    };
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
+        return list;
+    }
+    let inner = value
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(value);
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|group| !group.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Finds the member by (provider, subject) and records the sign-in, or creates the member at first sign-in.
+/// A deactivated member is refused before anything is written.
+async fn sign_in_member(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    identity: &FederatedIdentity,
+    profile: &SignInProfile<'_>,
+) -> Result<Member, TriggerError> {
+    // Two rounds suffice: if a concurrent first sign-in of the same identity wins the insert, the second
+    // round finds (and locks) the row it committed.
+    for _ in 0..2 {
+        if let Some(member) =
+            members::lock_by_identity(conn, tenant, &identity.provider, &identity.subject).await?
+        {
+            if member.status == MemberStatus::Deactivated {
+                tracing::info!(member_id = %member.id, "sign-in refused: the member is deactivated");
+                return Err(TriggerError::Refused(ErrorCode::MembershipDeactivated));
+            }
+            return members::record_sign_in(conn, member.id, profile)
+                .await?
+                .ok_or(TriggerError::Database(sqlx::Error::RowNotFound));
+        }
+        let new = NewMember {
+            tenant_id: tenant,
+            provider: &identity.provider,
+            subject: &identity.subject,
+            email: profile.email,
+            name: profile.name,
+            role: profile.role,
+        };
+        if let Some(member) = members::create(conn, &new).await? {
+            tracing::info!(member_id = %member.id, tenant_id = %tenant, "member created at first sign-in");
+            return Ok(member);
+        }
+    }
+    Err(TriggerError::Database(sqlx::Error::RowNotFound))
+}
+
+/// The claims both tokens carry.
+fn token_claims(member: &Member, plan: shared::Plan) -> Map<String, Value> {
+    let claims = json!({
+        "tenant_id": member.tenant_id.to_string(),
+        "tenant_role": member.role.as_str(),
+        "tenant_plan": plan.as_str(),
+        "member_id": member.id.to_string(),
+    });
+    match claims {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// The requested scopes of `resource_server` that `role` may not hold. Unknown scopes of our resource server
+/// are suppressed too (fail closed); other scopes (`openid`, `email`, ...) are left alone.
+fn scopes_to_suppress(requested: &[String], resource_server: &str, role: Role) -> Vec<String> {
+    requested
+        .iter()
+        .filter(|scope| {
+            let ours = scope
+                .strip_prefix(resource_server)
+                .is_some_and(|rest| rest.starts_with('/'));
+            ours && !Scope::from_qualified(scope, resource_server).is_some_and(|s| role.allows(s))
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::trigger::event::{CallerContext, Request};
+
+    fn event(user_name: &str, identities: Option<&str>) -> PreTokenGenerationEvent {
+        let mut user_attributes = BTreeMap::new();
+        if let Some(identities) = identities {
+            user_attributes.insert("identities".to_owned(), identities.to_owned());
+        }
+        PreTokenGenerationEvent {
+            version: "2".into(),
+            trigger_source: "TokenGeneration_HostedAuth".into(),
+            region: "eu-west-1".into(),
+            user_pool_id: "eu-west-1_pool".into(),
+            user_name: user_name.into(),
+            caller_context: CallerContext::default(),
+            request: Request {
+                user_attributes,
+                ..Request::default()
+            },
+            response: Response::default(),
+        }
+    }
+
+    const ALICE: &str = r#"[{"userId":"oid-1","providerName":"acme-entra","providerType":"OIDC","issuer":null,"primary":"true","dateCreated":"1"}]"#;
+
+    #[test]
+    fn the_identity_is_the_primary_identities_entry() {
+        let identity =
+            FederatedIdentity::from_event(&event("acme-entra_oid-1", Some(ALICE))).unwrap();
+        assert_eq!(
+            identity,
+            FederatedIdentity {
+                provider: "acme-entra".into(),
+                subject: "oid-1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_user_name_from_another_provider_is_an_invalid_event() {
+        let result = FederatedIdentity::from_event(&event("globex-okta_oid-1", Some(ALICE)));
+        assert!(matches!(result, Err(TriggerError::InvalidEvent(_))));
+        let result = FederatedIdentity::from_event(&event("acme-entraX_oid-1", Some(ALICE)));
+        assert!(matches!(result, Err(TriggerError::InvalidEvent(_))));
+        let result = FederatedIdentity::from_event(&event("acme-entra_", Some(ALICE)));
+        assert!(matches!(result, Err(TriggerError::InvalidEvent(_))));
+    }
+
+    #[test]
+    fn a_native_pool_user_is_refused_as_an_unknown_provider() {
+        for identities in [None, Some("[]")] {
+            let result = FederatedIdentity::from_event(&event("alice", identities));
+            assert!(matches!(
+                result,
+                Err(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))
+            ));
+        }
+    }
+
+    #[test]
+    fn malformed_or_ambiguous_identities_are_invalid_events() {
+        let two_primaries = r#"[{"userId":"a","providerName":"p","primary":"true"},
+                                {"userId":"b","providerName":"q","primary":"true"}]"#;
+        for identities in ["not json", r#"{"userId":"a"}"#, two_primaries] {
+            let result = FederatedIdentity::from_event(&event("p_a", Some(identities)));
+            assert!(
+                matches!(result, Err(TriggerError::InvalidEvent(_))),
+                "{identities}"
+            );
+        }
+    }
+
+    #[test]
+    fn groups_are_read_from_cognito_and_json_array_strings() {
+        assert_eq!(
+            parse_idp_groups(Some("[SaaS-Admins, SaaS-Users]")),
+            vec!["SaaS-Admins", "SaaS-Users"]
+        );
+        assert_eq!(
+            parse_idp_groups(Some(r#"["SaaS-Admins","SaaS-Users"]"#)),
+            vec!["SaaS-Admins", "SaaS-Users"]
+        );
+        assert_eq!(parse_idp_groups(Some("saas-admin")), vec!["saas-admin"]);
+        assert_eq!(parse_idp_groups(Some("[]")), Vec::<String>::new());
+        assert_eq!(parse_idp_groups(Some("  ")), Vec::<String>::new());
+        assert_eq!(parse_idp_groups(None), Vec::<String>::new());
+    }
+
+    #[test]
+    fn scopes_beyond_the_role_are_suppressed_and_others_kept() {
+        let requested: Vec<String> = [
+            "openid",
+            "email",
+            "saas-api/read",
+            "saas-api/write",
+            "saas-api/admin",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        assert_eq!(
+            scopes_to_suppress(&requested, "saas-api", Role::Admin),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            scopes_to_suppress(&requested, "saas-api", Role::Member),
+            vec!["saas-api/admin"]
+        );
+        assert_eq!(
+            scopes_to_suppress(&requested, "saas-api", Role::Viewer),
+            vec!["saas-api/write", "saas-api/admin"]
+        );
+    }
+
+    #[test]
+    fn unknown_scopes_of_the_resource_server_are_suppressed_but_other_servers_are_left_alone() {
+        let requested = vec![
+            "saas-api/root".to_owned(),
+            "saas-apix/admin".to_owned(),
+            "other/admin".to_owned(),
+        ];
+        assert_eq!(
+            scopes_to_suppress(&requested, "saas-api", Role::Admin),
+            vec!["saas-api/root"]
+        );
+    }
+
+    #[test]
+    fn only_version_2_or_3_token_generation_events_are_accepted() {
+        let mut e = event("p_a", None);
+        assert!(!classify(&e).unwrap());
+        e.trigger_source = "TokenGeneration_RefreshTokens".into();
+        assert!(classify(&e).unwrap());
+        e.trigger_source = "TokenGeneration_ClientCredentials".into();
+        assert!(classify(&e).is_err());
+        e.trigger_source = "PreSignUp_SignUp".into();
+        assert!(classify(&e).is_err());
+        e.trigger_source = "TokenGeneration_HostedAuth".into();
+        e.version = "1".into();
+        assert!(classify(&e).is_err());
+    }
+}

@@ -1,1 +1,346 @@
-//! Module under construction.
+//! Verification of Cognito access tokens, with the behaviour of awslabs/aws-jwt-verify's `CognitoJwtVerifier`.
+//!
+//! The unverified `iss` only selects one of the configured issuers; keys come only from that issuer's
+//! configured JWKS URL; only RS256 is accepted; `token_use` must be `access` and `client_id` must be one of
+//! the issuer's allowed clients. Signature and time checks are done by `jsonwebtoken`.
+//!
+//! Checks on the unverified token (shape, claim types, issuer, algorithm, `kid`, `token_use`, `client_id`)
+//! run before any network call, so a token failing them never makes the verifier contact the identity
+//! provider. They only ever reject: nothing is trusted until the signature has been verified.
+
+mod claims;
+mod error;
+mod jwks;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, Validation};
+use serde_json::{Map, Value};
+use url::Url;
+
+use self::claims::UnverifiedToken;
+pub use self::error::{JwksFetchError, TokenPart, VerifierSetupError, VerifyError};
+use self::jwks::IssuerKeys;
+
+/// The only signature algorithm accepted: Cognito user pools sign with RS256.
+const ALLOWED_ALGORITHM: &str = "RS256";
+
+/// The `token_use` value of an access token (ID tokens carry `id`).
+const ACCESS_TOKEN_USE: &str = "access";
+
+/// The largest clock-skew leeway accepted: more would quietly extend every token's lifetime.
+const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// Settings of an [`AccessTokenVerifier`].
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// The issuers whose access tokens are accepted. A token's `iss` must equal one of them exactly.
+    pub issuers: Vec<IssuerConfig>,
+    /// After a JWKS request (successful or not), no further request is made to the same issuer for this
+    /// long, however many tokens with unknown `kid`s arrive. Defaults to 10 seconds.
+    pub jwks_refetch_penalty: Duration,
+    /// Clock skew tolerated for `exp`, `nbf` and `iat`, in whole seconds, at most 5 minutes. Defaults to
+    /// 5 seconds.
+    pub leeway: Duration,
+    /// Connect and total timeout of a JWKS request. Defaults to 3 seconds.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        Self {
+            issuers: Vec::new(),
+            jwks_refetch_penalty: Duration::from_secs(10),
+            leeway: Duration::from_secs(5),
+            fetch_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// One trusted token issuer (a Cognito user pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerConfig {
+    /// The exact `iss` value, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC` or
+    /// `http://127.0.0.1:9229/eu-west-1_L0caLP00l`.
+    pub issuer: String,
+    /// Where the issuer publishes its keys. `None` means `<issuer>/.well-known/jwks.json`, as for Cognito.
+    pub jwks_uri: Option<Url>,
+    /// The `client_id` values accepted (Cognito access tokens carry `client_id` and no `aud`).
+    pub client_ids: Vec<String>,
+}
+
+impl IssuerConfig {
+    /// A Cognito user pool issuer: keys at `<issuer>/.well-known/jwks.json`, tokens of the given app clients.
+    pub fn cognito(
+        issuer: impl Into<String>,
+        client_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            jwks_uri: None,
+            client_ids: client_ids.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The JWKS URL: the configured one, or the issuer's well-known path (aws-jwt-verify's derivation).
+    fn resolved_jwks_uri(&self) -> Result<Url, VerifierSetupError> {
+        if let Some(uri) = &self.jwks_uri {
+            return match uri.scheme() {
+                "http" | "https" => Ok(uri.clone()),
+                _ => Err(VerifierSetupError::InvalidJwksUri {
+                    issuer: self.issuer.clone(),
+                }),
+            };
+        }
+        let invalid = || VerifierSetupError::IssuerNotAUrl {
+            issuer: self.issuer.clone(),
+        };
+        let mut uri = Url::parse(&self.issuer).map_err(|_| invalid())?;
+        if !matches!(uri.scheme(), "http" | "https") || uri.cannot_be_a_base() {
+            return Err(invalid());
+        }
+        let path = format!("{}/.well-known/jwks.json", uri.path().trim_end_matches('/'));
+        uri.set_path(&path);
+        uri.set_query(None);
+        uri.set_fragment(None);
+        Ok(uri)
+    }
+}
+
+/// Verifies access tokens of the configured issuers. Cheap to clone: clones share the key cache.
+#[derive(Debug, Clone)]
+pub struct AccessTokenVerifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Issuers by their exact `iss` value.
+    issuers: HashMap<String, TrustedIssuer>,
+    http: reqwest::Client,
+    refetch_penalty: Duration,
+    leeway_secs: u64,
+}
+
+#[derive(Debug)]
+struct TrustedIssuer {
+    issuer: String,
+    client_ids: HashSet<String>,
+    keys: IssuerKeys,
+}
+
+/// A verified access token: the signature, issuer, time window, token use and client have all been checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedAccessToken {
+    /// The issuer (the user pool), equal to the configured issuer string.
+    pub issuer: String,
+    /// The user's (or, for client credentials, the client's) subject in the user pool.
+    pub sub: String,
+    /// The app client the token was issued to.
+    pub client_id: String,
+    /// The user pool user name; absent from client-credentials tokens.
+    pub username: Option<String>,
+    /// The space-separated `scope` claim, split (empty when the claim is absent).
+    pub scopes: Vec<String>,
+    /// `exp`, in seconds since the Unix epoch.
+    pub expires_at: i64,
+    /// `iat`, in seconds since the Unix epoch.
+    pub issued_at: i64,
+    /// The token's unique id, when present.
+    pub jti: Option<String>,
+    /// Every claim of the token, for custom ones (`tenant_id`, `member_id`, `tenant_role`, ...).
+    pub claims: Map<String, Value>,
+}
+
+impl VerifiedAccessToken {
+    /// Whether the token grants exactly this scope (whole scope names, never prefixes).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|granted| granted == scope)
+    }
+
+    /// A string claim by name; `None` when absent or not a string.
+    pub fn claim_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+}
+
+impl AccessTokenVerifier {
+    /// Checks the configuration and builds the HTTP client used for JWKS requests (short timeouts, no
+    /// redirects: keys come from the configured URL and nowhere else).
+    pub fn new(config: VerifierConfig) -> Result<Self, VerifierSetupError> {
+        if config.issuers.is_empty() {
+            return Err(VerifierSetupError::NoIssuers);
+        }
+        if config.leeway > MAX_LEEWAY {
+            return Err(VerifierSetupError::LeewayTooLarge {
+                max_secs: MAX_LEEWAY.as_secs(),
+            });
+        }
+        let mut issuers = HashMap::with_capacity(config.issuers.len());
+        for issuer_config in &config.issuers {
+            if issuer_config.client_ids.is_empty() {
+                return Err(VerifierSetupError::NoClientIds {
+                    issuer: issuer_config.issuer.clone(),
+                });
+            }
+            let jwks_uri = issuer_config.resolved_jwks_uri()?;
+            let trusted = TrustedIssuer {
+                issuer: issuer_config.issuer.clone(),
+                client_ids: issuer_config.client_ids.iter().cloned().collect(),
+                keys: IssuerKeys::new(jwks_uri),
+            };
+            if issuers
+                .insert(issuer_config.issuer.clone(), trusted)
+                .is_some()
+            {
+                return Err(VerifierSetupError::DuplicateIssuer {
+                    issuer: issuer_config.issuer.clone(),
+                });
+            }
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.fetch_timeout)
+            .timeout(config.fetch_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(VerifierSetupError::HttpClient)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                issuers,
+                http,
+                refetch_penalty: config.jwks_refetch_penalty,
+                leeway_secs: config.leeway.as_secs(),
+            }),
+        })
+    }
+
+    /// Verifies an access token (the compact JWS, without any `Bearer ` prefix).
+    ///
+    /// Fails with an error for which [`VerifyError::is_unavailable`] is true only when the issuer's
+    /// JWKS could not be fetched and no cached key could decide; every other error means the token is
+    /// not acceptable.
+    pub async fn verify(&self, token: &str) -> Result<VerifiedAccessToken, VerifyError> {
+        let unverified = UnverifiedToken::decompose(token)?;
+
+        // The unverified issuer only selects among configured issuers, before any network call.
+        let iss = unverified
+            .claim_str("iss")
+            .ok_or(VerifyError::MissingClaim("iss"))?;
+        let issuer = self
+            .inner
+            .issuers
+            .get(iss)
+            .ok_or(VerifyError::UnknownIssuer)?;
+
+        if unverified.header.alg.as_deref() != Some(ALLOWED_ALGORITHM) {
+            return Err(VerifyError::AlgorithmNotAllowed);
+        }
+        if unverified.header.has_crit {
+            return Err(VerifyError::UnsupportedCriticalHeader);
+        }
+        let kid = unverified
+            .header
+            .kid
+            .as_deref()
+            .ok_or(VerifyError::MissingKid)?;
+        let prechecked = issuer.check_access_token_claims(&unverified)?;
+
+        let jwk = issuer
+            .keys
+            .key(kid, &self.inner.http, self.inner.refetch_penalty)
+            .await?;
+        let decoding_key = jwk.decoding_key_for(ALLOWED_ALGORITHM)?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = self.inner.leeway_secs;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        // Cognito access tokens have no `aud`; `client_id` is checked above instead.
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.set_issuer(&[issuer.issuer.as_str()]);
+        jsonwebtoken::decode::<serde::de::IgnoredAny>(token, &decoding_key, &validation)
+            .map_err(VerifyError::from_jsonwebtoken)?;
+
+        // jsonwebtoken does not look at `iat`; a token minted in the future means a broken or lying issuer.
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let leeway = i64::try_from(self.inner.leeway_secs).unwrap_or(i64::MAX);
+        if prechecked.issued_at > now.saturating_add(leeway) {
+            return Err(VerifyError::IssuedInFuture);
+        }
+
+        let claims = unverified.claims;
+        let scopes = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .map(|scope| {
+                scope
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let string_claim = |name: &str| claims.get(name).and_then(Value::as_str).map(String::from);
+        Ok(VerifiedAccessToken {
+            issuer: issuer.issuer.clone(),
+            sub: prechecked.sub,
+            client_id: prechecked.client_id,
+            username: string_claim("username"),
+            scopes,
+            expires_at: prechecked.expires_at,
+            issued_at: prechecked.issued_at,
+            jti: string_claim("jti"),
+            claims,
+        })
+    }
+}
+
+/// Claims checked on the unverified token, kept for the verified result.
+struct PrecheckedClaims {
+    sub: String,
+    client_id: String,
+    expires_at: i64,
+    issued_at: i64,
+}
+
+impl TrustedIssuer {
+    /// The Cognito-specific checks (aws-jwt-verify's `validateCognitoJwtFields` for access tokens) and the
+    /// presence of the claims the result needs. They cost nothing, so they run before any key lookup.
+    fn check_access_token_claims(
+        &self,
+        token: &UnverifiedToken,
+    ) -> Result<PrecheckedClaims, VerifyError> {
+        match token.claim_str("token_use") {
+            Some(ACCESS_TOKEN_USE) => {}
+            Some(_) => return Err(VerifyError::NotAnAccessToken),
+            None => return Err(VerifyError::MissingClaim("token_use")),
+        }
+        let client_id = token
+            .claim_str("client_id")
+            .ok_or(VerifyError::MissingClaim("client_id"))?;
+        if !self.client_ids.contains(client_id) {
+            return Err(VerifyError::ClientIdNotAllowed);
+        }
+        let sub = token
+            .claim_str("sub")
+            .filter(|sub| !sub.is_empty())
+            .ok_or(VerifyError::MissingClaim("sub"))?;
+        let expires_at = token
+            .numeric_date("exp")
+            .ok_or(VerifyError::MissingClaim("exp"))?;
+        let issued_at = token
+            .numeric_date("iat")
+            .ok_or(VerifyError::MissingClaim("iat"))?;
+        Ok(PrecheckedClaims {
+            sub: sub.to_owned(),
+            client_id: client_id.to_owned(),
+            expires_at,
+            issued_at,
+        })
+    }
+}

@@ -1,1 +1,53 @@
-//! Browser end-to-end tests.
+//! Browser end-to-end tests' harness: the whole application (Postgres, the local AWS stand-ins, the backend
+//! serving the built web app) started in-process, and Chromium driven through WebDriver.
+//!
+//! A test starts a [`Stack`], opens a [`Browser`] on it and acts like a person would:
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use e2e::{ALICE, Browser, DEMO_PASSWORD, Stack};
+//! let stack = Stack::start().await?;
+//! let browser = Browser::launch("alice_signs_in").await?;
+//! browser.open(&stack.app_url()).await?;
+//! browser.continue_with_email(ALICE).await?;
+//! browser.sign_in_at_identity_provider(ALICE, DEMO_PASSWORD).await?;
+//! browser.wait_for_profile().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Settings come from the environment: `POSTGRES_IMAGE` (default `postgres:16-alpine`), `WEB_DIST_DIR`
+//! (default `<repo>/frontend/dist`, built by `cargo xtask build-web`), `CHROMEDRIVER` (default
+//! `/usr/bin/chromedriver`) and `CHROME` (default `/usr/bin/chromium`). Screenshots land in `e2e/artifacts/`.
+
+mod browser;
+mod postgres;
+mod stack;
+
+pub use browser::{Browser, Page, Profile};
+pub use postgres::TestPostgres;
+pub use stack::Stack;
+
+/// Acme's admin, in Acme's Entra ID directory.
+pub const ALICE: &str = "alice@acme.example";
+/// Globex's admin, in Globex's Okta org.
+pub const CAROL: &str = "carol@globex.example";
+/// A Globex Okta user whose email claims an Acme address: she must land in Globex or be refused.
+pub const MALLORY: &str = "mallory@acme.example";
+/// The password of every demo user in the mock identity providers.
+pub const DEMO_PASSWORD: &str = "Passw0rd!";
+
+/// Sends log output of the stand-ins and the backend to the test output when `RUST_LOG` is set.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// The repository's root directory (the workspace root).
+pub fn repo_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from(".."))
+}

@@ -1,1 +1,22 @@
-//! The web app.
+//! The web app: a Leptos client-side app that shows the sign-in page or the signed-in member's workspace.
+//!
+//! The backend serves this crate's wasm build at `/`. The app never sees a token: it asks
+//! `GET /api/v1/me` (the session cookie travels with the request) and renders what the answer says.
+
+mod app;
+mod session;
+mod shell;
+mod sign_in;
+mod status;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+pub use app::App;
+pub use session::{Problem, Session, load_session, session_from_response};
+pub use sign_in::sign_in_error_message;
+
+/// Mounts the app on the page's `<body>`; runs when `index.html` calls the module's `init()`.
+#[wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(App);
+}

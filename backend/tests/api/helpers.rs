@@ -1,1 +1,589 @@
-//! Tests under construction.
+//! The test application: a fresh database, the local AWS stand-ins on ephemeral ports, the demo world seeded
+//! with the stand-ins' issuers, and the backend on `http://localhost:<port>`; plus the demo users and helpers
+//! that walk the federated sign-in over HTTP the way a browser does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backend::app::Application;
+use backend::config::{Config, Secret};
+use backend::db::members::MemberStatus;
+use backend::db::{self, MemberId, TenantId};
+use local_aws::config::{LocalAwsConfig, TriggerConfig};
+use local_aws::{LocalAws, Ports};
+use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
+use reqwest::cookie::{CookieStore as _, Jar};
+use reqwest::{Client, Response, StatusCode};
+use serde::Deserialize;
+use shared::api::Me;
+use shared::{Role, Scope};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use url::Url;
+use uuid::Uuid;
+
+use crate::postgres::{TestDatabase, fresh_database, infra_dir};
+
+/// Every demo user's password at the mock identity providers.
+pub const PASSWORD: &str = "Passw0rd!";
+
+/// A user of the demo world (`infra/local-aws/directories.json`, `infra/tenants/demo.json`).
+#[derive(Debug, Clone, Copy)]
+pub struct DemoUser {
+    /// The email the user types and the IdP asserts.
+    pub email: &'static str,
+    /// The display name the IdP asserts.
+    pub name: &'static str,
+    /// The slug of the tenant the user belongs to.
+    pub tenant: &'static str,
+    /// The user pool provider name of the user's identity provider.
+    pub provider: &'static str,
+    /// The role the user's groups map to.
+    pub role: Role,
+}
+
+/// Acme admin (Entra group SaaS-Admins).
+pub const ALICE: DemoUser = DemoUser {
+    email: "alice@acme.example",
+    name: "Alice Anderson",
+    tenant: "acme",
+    provider: "acme-entra",
+    role: Role::Admin,
+};
+/// Acme member (Entra group SaaS-Users).
+pub const BOB: DemoUser = DemoUser {
+    email: "bob@acme.example",
+    name: "Bob Brown",
+    tenant: "acme",
+    provider: "acme-entra",
+    role: Role::Member,
+};
+/// Acme viewer (no group).
+pub const ERIN: DemoUser = DemoUser {
+    email: "erin@acme.example",
+    name: "Erin Evans",
+    tenant: "acme",
+    provider: "acme-entra",
+    role: Role::Viewer,
+};
+/// Globex admin (Okta group saas-admin).
+pub const CAROL: DemoUser = DemoUser {
+    email: "carol@globex.example",
+    name: "Carol Chen",
+    tenant: "globex",
+    provider: "globex-okta",
+    role: Role::Admin,
+};
+/// Globex viewer (Okta group saas-viewer).
+pub const DAVE: DemoUser = DemoUser {
+    email: "dave@globex.example",
+    name: "Dave Diaz",
+    tenant: "globex",
+    provider: "globex-okta",
+    role: Role::Viewer,
+};
+/// A Globex Okta user whose email claims an Acme address: must land in Globex, never in Acme.
+pub const MALLORY: DemoUser = DemoUser {
+    email: "mallory@acme.example",
+    name: "Mallory Moss",
+    tenant: "globex",
+    provider: "globex-okta",
+    role: Role::Admin,
+};
+
+/// Changes to the default test set-up.
+pub type Customize = Box<dyn FnOnce(&mut Config, &mut LocalAwsConfig) + Send>;
+
+/// A running backend with its own database and stand-ins.
+pub struct TestApp {
+    /// `http://localhost:<port>`, the origin browsers use.
+    pub address: String,
+    /// The configuration the backend runs with.
+    pub config: Config,
+    /// The local AWS stand-ins.
+    pub aws: LocalAws,
+    /// The test's database.
+    pub db: TestDatabase,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.config.web_dist_dir);
+    }
+}
+
+/// The outcome of walking a sign-in from its first request.
+#[derive(Debug)]
+#[allow(
+    dead_code,
+    reason = "the payloads are read through Debug in failure messages"
+)]
+pub enum FlowEnd {
+    /// The user pool redirected to the backend's callback (not followed).
+    Callback(Url),
+    /// The backend redirected back into the app (for example `/?error=...`) before any identity provider.
+    App(Url),
+    /// An identity provider showed its login form again after the credentials were posted: it refused them.
+    LoginRefused(String),
+    /// Anything else: the status, the URL and the body.
+    Other(StatusCode, Url, String),
+}
+
+/// Tokens straight from the user pool's token endpoint.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PoolTokens {
+    /// The access token.
+    pub access_token: String,
+    /// The ID token.
+    pub id_token: String,
+    /// The refresh token.
+    pub refresh_token: Option<String>,
+}
+
+/// A browser (cookie store, no automatic redirects) that has completed a sign-in.
+pub struct SignedIn {
+    /// The browser.
+    pub browser: Client,
+    /// Its cookie jar.
+    pub jar: Arc<Jar>,
+    /// The backend's address.
+    pub address: String,
+}
+
+impl SignedIn {
+    /// `GET /api/v1/me` through the session.
+    pub async fn me_response(&self) -> Response {
+        self.browser
+            .get(format!("{}/api/v1/me", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /api/v1/me`, which must succeed.
+    pub async fn me(&self) -> Me {
+        let response = self.me_response().await;
+        assert_eq!(response.status(), StatusCode::OK, "GET /api/v1/me");
+        response.json().await.unwrap()
+    }
+
+    /// The current value of the session cookie.
+    pub fn session_cookie(&self) -> Option<String> {
+        session_cookie(&self.jar, &self.address)
+    }
+}
+
+/// The value of `saas_session` in `jar` for `address`.
+pub fn session_cookie(jar: &Jar, address: &str) -> Option<String> {
+    let url = Url::parse(address).unwrap();
+    let header = jar.cookies(&url)?;
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("saas_session="))
+        .map(str::to_owned)
+}
+
+/// A browser-like client: cookies kept, redirects not followed (each hop is checked by hand), and
+/// `localhost` pinned to 127.0.0.1 where the backend listens.
+pub fn browser_with_jar() -> (Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    (client, jar)
+}
+
+/// A browser-like client (see [`browser_with_jar`]).
+pub fn browser() -> Client {
+    browser_with_jar().0
+}
+
+/// The absolute target of a redirect response.
+pub fn location(response: &Response) -> Url {
+    let value = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .unwrap();
+    response.url().join(value).unwrap()
+}
+
+impl TestApp {
+    /// The standard set-up.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Box::new(|_, _| {})).await
+    }
+
+    /// The standard set-up, changed by `customize` before anything starts.
+    pub async fn spawn_with(customize: Customize) -> TestApp {
+        let db = fresh_database().await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let address = format!("http://localhost:{port}");
+        let trigger_secret = format!("test-trigger-secret-{}", Uuid::new_v4());
+
+        let mut aws_config = LocalAwsConfig::load(&infra_dir()).unwrap();
+        let web = aws_config.clients.get_mut("web").unwrap();
+        web.callback_urls = vec![format!("{address}/auth/callback")];
+        web.logout_urls = vec![format!("{address}/")];
+        aws_config.trigger = Some(TriggerConfig {
+            url: format!("http://127.0.0.1:{port}/internal/cognito/pre-token-generation"),
+            shared_secret: trigger_secret.clone(),
+        });
+
+        let mut config = Config::local_defaults();
+        config.bind_addr = listener.local_addr().unwrap();
+        config.public_url = Url::parse(&address).unwrap();
+        config.database_url = Secret::new(db.app_url.clone());
+        config.database_max_connections = 5;
+        config.trigger_shared_secret = Some(Secret::new(trigger_secret));
+        config.web_dist_dir = web_dist_dir();
+        config.cookie_secure = false;
+        customize(&mut config, &mut aws_config);
+
+        let aws = LocalAws::start(aws_config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
+            .await
+            .unwrap();
+        let web = aws.client("web").unwrap();
+        let machine = aws.client("machine").unwrap();
+        config.cognito_issuer = Url::parse(&aws.issuer()).unwrap();
+        config.cognito_auth_domain = Url::parse(&aws.auth_domain()).unwrap();
+        config.cognito_client_id = web.client_id;
+        config.cognito_client_secret = Secret::new(web.client_secret);
+        // The machine client is accepted so that its tokens get past the verifier and exercise the
+        // "no tenant" refusal, not the client allowlist.
+        config.api_client_ids = vec![machine.client_id];
+
+        backend::seed::demo_world(
+            &db.owner,
+            &backend::seed::DemoWorld::load(&infra_dir()).unwrap(),
+            &|name| aws.idp_issuer(name),
+        )
+        .await
+        .unwrap();
+
+        let application = Application::build_with_listener(config.clone(), listener)
+            .await
+            .unwrap();
+        let server = tokio::spawn(application.run_until_stopped());
+        TestApp {
+            address,
+            config,
+            aws,
+            db,
+            server,
+        }
+    }
+
+    /// An absolute URL of the backend.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Signs `user` in through their email and returns the signed-in browser.
+    pub async fn sign_in(&self, user: &DemoUser) -> SignedIn {
+        self.sign_in_with_query(&format!("email={}", user.email), user)
+            .await
+    }
+
+    /// Signs `user` in starting from `/auth/login?<query>`; the sign-in must succeed and land on `/`.
+    pub async fn sign_in_with_query(&self, query: &str, user: &DemoUser) -> SignedIn {
+        let (browser, jar) = browser_with_jar();
+        let callback = match self.walk(&browser, query, user.email, PASSWORD).await {
+            FlowEnd::Callback(url) => url,
+            other => panic!(
+                "sign-in of {} did not reach the callback: {other:?}",
+                user.email
+            ),
+        };
+        let landing = self.finish(&browser, &callback).await;
+        assert_eq!(landing, "/", "sign-in of {} ended at {landing}", user.email);
+        SignedIn {
+            browser,
+            jar,
+            address: self.address.clone(),
+        }
+    }
+
+    /// Requests the callback URL in `browser` and returns where the backend sends it (path and query).
+    pub async fn finish(&self, browser: &Client, callback: &Url) -> String {
+        let response = browser.get(callback.clone()).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "the callback redirects"
+        );
+        let target = location(&response);
+        assert_eq!(
+            target.origin().ascii_serialization(),
+            self.address,
+            "the callback stays on the app's origin"
+        );
+        match target.query() {
+            Some(query) => format!("{}?{query}", target.path()),
+            None => target.path().to_owned(),
+        }
+    }
+
+    /// Starts at `/auth/login?<query>` in `browser` and follows every hop, filling the identity provider's
+    /// login form with `username` and `password`, until the user pool redirects to the backend's callback.
+    pub async fn walk(
+        &self,
+        browser: &Client,
+        query: &str,
+        username: &str,
+        password: &str,
+    ) -> FlowEnd {
+        self.walk_from(
+            browser,
+            Url::parse(&self.url(&format!("/auth/login?{query}"))).unwrap(),
+            username,
+            password,
+        )
+        .await
+    }
+
+    /// Like [`TestApp::walk`], from any first URL.
+    pub async fn walk_from(
+        &self,
+        browser: &Client,
+        start: Url,
+        username: &str,
+        password: &str,
+    ) -> FlowEnd {
+        let callback_prefix = self.url("/auth/callback");
+        let mut response = browser.get(start).send().await.unwrap();
+        let mut posted = false;
+        for _ in 0..12 {
+            let status = response.status();
+            if status.is_redirection() {
+                let next = location(&response);
+                if next.as_str().starts_with(&callback_prefix) {
+                    return FlowEnd::Callback(next);
+                }
+                if next.origin().ascii_serialization() == self.address {
+                    return FlowEnd::App(next);
+                }
+                response = browser.get(next).send().await.unwrap();
+                continue;
+            }
+            let url = response.url().clone();
+            let body = response.text().await.unwrap();
+            if status != StatusCode::OK || !body.contains("<form") {
+                return FlowEnd::Other(status, url, body);
+            }
+            if posted {
+                return FlowEnd::LoginRefused(body);
+            }
+            let (action, mut fields) = parse_login_form(&url, &body);
+            fields.push(("username".to_owned(), username.to_owned()));
+            fields.push(("password".to_owned(), password.to_owned()));
+            posted = true;
+            response = browser.post(action).form(&fields).send().await.unwrap();
+        }
+        panic!("the sign-in did not end within 12 hops");
+    }
+
+    /// Walks `user`'s sign-in with an authorize request made here (own state, nonce and PKCE), stops at the
+    /// redirect to the backend's callback and redeems the code with the web client's credentials: raw
+    /// user-pool tokens, as a script or API client would hold them.
+    pub async fn pool_tokens(&self, user: &DemoUser) -> PoolTokens {
+        let web = self.aws.client("web").unwrap();
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let state = CsrfToken::new_random();
+        let scopes = ["openid", "email", "profile"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                Scope::ALL
+                    .iter()
+                    .map(|s| s.qualified(&self.config.resource_server_id)),
+            )
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut authorize =
+            Url::parse(&format!("{}/oauth2/authorize", self.aws.auth_domain())).unwrap();
+        authorize
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &web.client_id)
+            .append_pair("redirect_uri", &self.url("/auth/callback"))
+            .append_pair("scope", &scopes)
+            .append_pair("state", state.secret())
+            .append_pair("nonce", Nonce::new_random().secret())
+            .append_pair("code_challenge", challenge.as_str())
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("identity_provider", user.provider);
+        let callback = match self
+            .walk_from(&browser(), authorize, user.email, PASSWORD)
+            .await
+        {
+            FlowEnd::Callback(url) => url,
+            other => panic!(
+                "authorize for {} did not reach the callback: {other:?}",
+                user.email
+            ),
+        };
+        let params: std::collections::HashMap<String, String> =
+            callback.query_pairs().into_owned().collect();
+        assert_eq!(params.get("state"), Some(state.secret()));
+        let response = Client::new()
+            .post(format!("{}/oauth2/token", self.aws.auth_domain()))
+            .basic_auth(&web.client_id, Some(&web.client_secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", params["code"].as_str()),
+                ("redirect_uri", &self.url("/auth/callback")),
+                ("code_verifier", verifier.secret()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "token endpoint");
+        response.json().await.unwrap()
+    }
+
+    /// A client-credentials access token of the machine client (no user, no tenant).
+    pub async fn machine_token(&self) -> String {
+        let machine = self.aws.client("machine").unwrap();
+        let response = Client::new()
+            .post(format!("{}/oauth2/token", self.aws.auth_domain()))
+            .basic_auth(&machine.client_id, Some(&machine.client_secret))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "saas-api/read"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "client credentials grant"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET path` with `Authorization: Bearer <token>`.
+    pub async fn get_with_bearer(&self, path: &str, token: &str) -> Response {
+        Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sets a member's status as the database owner (a tenant admin's action, done behind the app's back).
+    pub async fn set_member_status(&self, me: &Me, status: MemberStatus) {
+        let tenant = TenantId(Uuid::parse_str(&me.tenant.id).unwrap());
+        let member = MemberId(Uuid::parse_str(&me.user.id).unwrap());
+        let mut tx = db::tenant_tx(&self.db.owner, tenant).await.unwrap();
+        assert!(
+            db::members::set_status(&mut tx, member, status)
+                .await
+                .unwrap(),
+            "member exists"
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Another backend, next to a [`TestApp`], with its own configuration (for outage tests).
+pub struct ExtraBackend {
+    /// `http://localhost:<port>`.
+    pub address: String,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for ExtraBackend {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl ExtraBackend {
+    /// Starts a backend with `config` on a fresh port; `PUBLIC_URL` and `BIND_ADDR` are set here.
+    pub async fn spawn(mut config: Config) -> ExtraBackend {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let address = format!("http://localhost:{port}");
+        config.bind_addr = listener.local_addr().unwrap();
+        config.public_url = Url::parse(&address).unwrap();
+        let application = Application::build_with_listener(config, listener)
+            .await
+            .unwrap();
+        ExtraBackend {
+            address,
+            server: tokio::spawn(application.run_until_stopped()),
+        }
+    }
+
+    /// An absolute URL of this backend.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+/// A URL on 127.0.0.1 where nothing listens (a port bound and released at once).
+pub async fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The action (absolute) and hidden fields of the first form on an identity provider's login page.
+fn parse_login_form(page_url: &Url, html: &str) -> (Url, Vec<(String, String)>) {
+    let document = scraper::Html::parse_document(html);
+    let form_selector = scraper::Selector::parse("form").unwrap();
+    let hidden_selector = scraper::Selector::parse("input[type=hidden]").unwrap();
+    let form = document
+        .select(&form_selector)
+        .next()
+        .expect("a login form");
+    let action = page_url
+        .join(form.value().attr("action").unwrap_or(""))
+        .unwrap();
+    let fields = form
+        .select(&hidden_selector)
+        .filter_map(|input| {
+            let name = input.value().attr("name")?;
+            Some((
+                name.to_owned(),
+                input.value().attr("value").unwrap_or("").to_owned(),
+            ))
+        })
+        .collect();
+    (action, fields)
+}
+
+/// A directory with a stand-in `index.html`, so the web app's fallback can be observed without building it.
+fn web_dist_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("saas-web-dist-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>SaaS reference</title><div id=app></div>",
+    )
+    .unwrap();
+    dir
+}
+
+/// The error code in an app redirect (`/?error=<code>`).
+pub fn error_code(landing: &str) -> Option<String> {
+    let url = Url::parse(&format!("http://app.invalid{landing}")).ok()?;
+    url.query_pairs()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.into_owned())
+}

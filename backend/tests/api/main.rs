@@ -1,8 +1,11 @@
 //! The backend's integration tests: one binary, real Postgres (testcontainers), real local stand-ins.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bearer;
+mod health;
 mod helpers;
 mod postgres;
 mod rls;
+mod sessions;
 mod signin;
 mod trigger;

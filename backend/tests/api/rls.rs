@@ -1,1 +1,654 @@
-//! Tests under construction.
+//! Data isolation: row-level security on every tenant-owned table, the application role's limits, and the
+//! routing functions that run before a tenant is known.
+
+use std::collections::BTreeSet;
+
+use backend::db::{self, MemberId, TenantId, routing};
+use sqlx::{Connection, PgConnection, Row};
+use uuid::Uuid;
+
+use crate::postgres::{APP_LOGIN, TestDatabase, fresh_database};
+
+/// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
+/// catalog, so a new tenant-owned table cannot be forgotten here.
+const TENANT_OWNED: [(&str, &str); 3] = [
+    ("tenants", "id"),
+    ("tenant_identity_providers", "tenant_id"),
+    ("members", "tenant_id"),
+];
+
+/// The demo world plus one member in each tenant.
+struct World {
+    db: TestDatabase,
+    acme: TenantId,
+    globex: TenantId,
+    globex_member: MemberId,
+}
+
+async fn world() -> World {
+    let db = fresh_database().await;
+    db.seed_demo_world().await;
+    let acme = db.tenant_id("acme").await;
+    let globex = db.tenant_id("globex").await;
+    insert_member(&db, acme, "acme-entra", "alice-oid", "alice@acme.example").await;
+    let globex_member = insert_member(
+        &db,
+        globex,
+        "globex-okta",
+        "carol-sub",
+        "carol@globex.example",
+    )
+    .await;
+    World {
+        db,
+        acme,
+        globex,
+        globex_member,
+    }
+}
+
+/// Inserts a member as the owner (the container's superuser, which is not subject to row-level security).
+async fn insert_member(
+    db: &TestDatabase,
+    tenant: TenantId,
+    provider: &str,
+    subject: &str,
+    email: &str,
+) -> MemberId {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into members (id, tenant_id, provider, subject, email, name, role) \
+         values ($1, $2, $3, $4, $5, $5, 'member')",
+    )
+    .bind(id)
+    .bind(tenant.0)
+    .bind(provider)
+    .bind(subject)
+    .bind(email)
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    MemberId(id)
+}
+
+fn sqlstate(error: &sqlx::Error) -> String {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_policies() {
+    let db = fresh_database().await;
+    let tables: Vec<(String, bool, bool)> = sqlx::query_as(
+        "select c.relname::text, c.relrowsecurity, c.relforcerowsecurity from pg_class c \
+         join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = 'public' and c.relkind = 'r' \
+           and (c.relname = 'tenants' or exists (select 1 from pg_attribute a \
+                where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    let found: BTreeSet<&str> = tables.iter().map(|(name, _, _)| name.as_str()).collect();
+    let expected: BTreeSet<&str> = TENANT_OWNED.iter().map(|(table, _)| *table).collect();
+    assert_eq!(
+        found, expected,
+        "every table with a tenant_id column must be listed and tested"
+    );
+    for (table, enabled, forced) in &tables {
+        assert!(
+            *enabled && *forced,
+            "{table} must ENABLE and FORCE row level security"
+        );
+    }
+
+    for (table, column) in TENANT_OWNED {
+        let (using, check): (String, Option<String>) = sqlx::query_as(
+            "select qual, with_check from pg_policies \
+             where schemaname = 'public' and tablename = $1 and policyname = 'tenant_isolation'",
+        )
+        .bind(table)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+        // Without the missing_ok argument the setting is printed as current_setting('app.tenant_id'::text).
+        let expected = format!("({column} = (current_setting('app.tenant_id'::text))::uuid)");
+        assert_eq!(using, expected, "{table} USING");
+        assert_eq!(
+            check.as_deref(),
+            Some(expected.as_str()),
+            "{table} WITH CHECK"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_transaction_sees_only_its_own_rows_in_every_tenant_owned_table() {
+    let w = world().await;
+    for (tenant, other) in [(w.acme, w.globex), (w.globex, w.acme)] {
+        let mut tx = db::tenant_tx(&w.db.app, tenant).await.unwrap();
+        for (table, column) in TENANT_OWNED {
+            // Deliberately no tenant filter: row-level security alone must hide the other tenant.
+            let owners: Vec<Uuid> = sqlx::query_scalar(&format!("select {column} from {table}"))
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            assert!(
+                !owners.is_empty(),
+                "{table}: the tenant's own rows are visible"
+            );
+            assert!(
+                owners.iter().all(|id| *id == tenant.0),
+                "{table}: no row of {other:?} leaks"
+            );
+        }
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_query_without_a_tenant_fails_on_a_fresh_connection() {
+    let w = world().await;
+    let mut conn = PgConnection::connect(&w.db.app_url).await.unwrap();
+    for (table, _) in TENANT_OWNED {
+        let error = sqlx::query(&format!("select count(*) from {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .expect_err(table);
+        // 42704: unrecognized configuration parameter "app.tenant_id".
+        assert_eq!(sqlstate(&error), "42704", "{table}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn a_query_without_a_tenant_fails_on_a_pooled_connection_that_served_a_tenant_before() {
+    let w = world().await;
+    let pool = db::connect(&w.db.app_url, 1).await.unwrap();
+    let mut tx = db::tenant_tx(&pool, w.acme).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let visible: i64 = sqlx::query_scalar("select count(*) from members")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(visible, 1);
+    tx.commit().await.unwrap();
+
+    let mut conn = pool.acquire().await.unwrap();
+    let same_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        same_pid, pid,
+        "the pool of one must hand out the same connection"
+    );
+    let leftover: String = sqlx::query_scalar("select current_setting('app.tenant_id')")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        leftover, "",
+        "after the transaction the setting exists but is empty"
+    );
+    for (table, _) in TENANT_OWNED {
+        let error = sqlx::query(&format!("select count(*) from {table}"))
+            .fetch_one(&mut *conn)
+            .await
+            .expect_err(table);
+        // 22P02: invalid input syntax for type uuid: "".
+        assert_eq!(sqlstate(&error), "22P02", "{table}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn writing_a_row_for_another_tenant_fails_the_with_check_policy() {
+    let w = world().await;
+    let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+    let error = sqlx::query(
+        "insert into members (id, tenant_id, provider, subject, email, name, role) \
+         values ($1, $2, 'globex-okta', 'planted', 'x@globex.example', 'Planted', 'admin')",
+    )
+    .bind(Uuid::new_v4())
+    .bind(w.globex.0)
+    .execute(&mut *tx)
+    .await
+    .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501");
+    assert!(error.to_string().contains("row-level security"), "{error}");
+    tx.rollback().await.unwrap();
+
+    // Moving one of Acme's own members into Globex is the same violation.
+    let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+    let error = sqlx::query("update members set tenant_id = $1, provider = 'globex-okta'")
+        .bind(w.globex.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("row-level security"), "{error}");
+}
+
+#[tokio::test]
+async fn updating_or_deleting_another_tenants_rows_affects_nothing() {
+    let w = world().await;
+    let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+    let updated = sqlx::query("update members set name = 'Pwned', role = 'admin' where id = $1")
+        .bind(w.globex_member.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(updated.rows_affected(), 0);
+    let updated_all = sqlx::query("update members set name = 'Pwned' where tenant_id = $1")
+        .bind(w.globex.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(updated_all.rows_affected(), 0);
+    let deleted = sqlx::query("delete from members where id = $1")
+        .bind(w.globex_member.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 0);
+    assert!(
+        !db::members::set_status(
+            &mut tx,
+            w.globex_member,
+            db::members::MemberStatus::Deactivated
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(
+        db::members::get(&mut tx, w.globex_member).await.unwrap(),
+        None
+    );
+    assert_eq!(db::tenants::get(&mut tx, w.globex).await.unwrap(), None);
+    tx.commit().await.unwrap();
+
+    let row = sqlx::query("select name, status from members where id = $1")
+        .bind(w.globex_member.0)
+        .fetch_one(&w.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("name"), "carol@globex.example");
+    assert_eq!(row.get::<String, _>("status"), "active");
+}
+
+#[tokio::test]
+async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disable_rls() {
+    let w = world().await;
+    let mut conn = PgConnection::connect(&w.db.app_url).await.unwrap();
+    let (user, superuser, bypass, in_app_role): (String, bool, bool, bool) = sqlx::query_as(
+        "select rolname::text, rolsuper, rolbypassrls, pg_has_role(current_user, 'saas_app', 'member') \
+         from pg_roles where rolname = current_user",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(user, APP_LOGIN);
+    assert!(!superuser && !bypass && in_app_role);
+    let (app_superuser, app_bypass, app_login): (bool, bool, bool) = sqlx::query_as(
+        "select rolsuper, rolbypassrls, rolcanlogin from pg_roles where rolname = 'saas_app'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(!app_superuser && !app_bypass && !app_login);
+
+    for (table, _) in TENANT_OWNED {
+        let owns: bool = sqlx::query_scalar(
+            "select pg_has_role(current_user, tableowner, 'member') from pg_tables \
+             where schemaname = 'public' and tablename = $1",
+        )
+        .bind(table)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert!(!owns, "{table} must not be owned by the app role");
+        for ddl in [
+            format!("alter table {table} disable row level security"),
+            format!("alter table {table} no force row level security"),
+            format!("drop policy tenant_isolation on {table}"),
+            format!("alter table {table} add column planted text"),
+        ] {
+            let error = sqlx::raw_sql(&ddl)
+                .execute(&mut conn)
+                .await
+                .expect_err(&ddl);
+            assert_eq!(sqlstate(&error), "42501", "{ddl}: {error}");
+        }
+    }
+    let error = sqlx::raw_sql("create table planted (id int)")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+
+    // Turning row security off does not turn it off for a role without BYPASSRLS: the query fails instead.
+    sqlx::raw_sql("set row_security = off")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("select set_config('app.tenant_id', $1, true)")
+        .bind(w.acme.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let error = sqlx::query("select count(*) from members")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("row-level security"), "{error}");
+}
+
+#[tokio::test]
+async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
+    let w = world().await;
+    let attempts = [
+        "update tenants set plan = 'pro'",
+        "delete from tenants",
+        "insert into tenants (id, slug, name, plan) values (gen_random_uuid(), 'planted', 'Planted', 'pro')",
+        "update tenant_identity_providers set verified_domains = '{globex.example}'",
+        "delete from tenant_identity_providers",
+    ];
+    for statement in attempts {
+        let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+        let error = sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .expect_err(statement);
+        assert_eq!(sqlstate(&error), "42501", "{statement}: {error}");
+        assert!(
+            error.to_string().contains("permission denied"),
+            "{statement}: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn routing_returns_only_providers_of_verified_domains_and_grants_nothing() {
+    let w = world().await;
+    let app = &w.db.app;
+    assert_eq!(
+        routing::provider_for_domain(app, "acme.example")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("acme-entra")
+    );
+    assert_eq!(
+        routing::provider_for_domain(app, "ACME.Example")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("acme-entra")
+    );
+    assert_eq!(
+        routing::provider_for_domain(app, "globex.example")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("globex-okta")
+    );
+    for unknown in [
+        "example",
+        "evil.example",
+        "sub.acme.example",
+        "acme.example.evil",
+        "",
+    ] {
+        assert_eq!(
+            routing::provider_for_domain(app, unknown).await.unwrap(),
+            None,
+            "{unknown:?}"
+        );
+    }
+    assert_eq!(
+        routing::provider_for_tenant_slug(app, "acme")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("acme-entra")
+    );
+    assert_eq!(
+        routing::provider_for_tenant_slug(app, "globex")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("globex-okta")
+    );
+    assert_eq!(
+        routing::provider_for_tenant_slug(app, "initech")
+            .await
+            .unwrap(),
+        None
+    );
+    let binding = routing::tenant_for_provider(app, "globex-okta")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(binding.tenant_id, w.globex);
+    assert_eq!(binding.provider_name, "globex-okta");
+    assert_eq!(
+        routing::tenant_for_provider(app, "initech-okta")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A tenant whose provider has verified no domain is reachable by slug, never by a domain.
+    let initech = Uuid::new_v4();
+    sqlx::query(
+        "insert into tenants (id, slug, name, plan) values ($1, 'initech', 'Initech', 'basic')",
+    )
+    .bind(initech)
+    .execute(&w.db.owner)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into tenant_identity_providers (id, tenant_id, provider_name, kind) \
+         values (gen_random_uuid(), $1, 'initech-oidc', 'oidc')",
+    )
+    .bind(initech)
+    .execute(&w.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        routing::provider_for_domain(app, "initech.example")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        routing::provider_for_tenant_slug(app, "initech")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("initech-oidc")
+    );
+
+    // A domain claimed by two tenants' providers is ambiguous and routes nowhere.
+    sqlx::query("update tenant_identity_providers set verified_domains = '{globex.example}' where tenant_id = $1")
+        .bind(initech)
+        .execute(&w.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        routing::provider_for_domain(app, "globex.example")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Routing set no tenant: the tables are as closed as before.
+    let mut conn = w.db.app.acquire().await.unwrap();
+    let error = sqlx::query("select count(*) from tenant_identity_providers")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_err();
+    assert!(
+        ["42704", "22P02"].contains(&sqlstate(&error).as_str()),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn routing_functions_are_security_definer_with_a_pinned_search_path_executable_only_by_the_app_role()
+ {
+    let db = fresh_database().await;
+    let functions: Vec<(String, bool, Vec<String>, Vec<String>)> = sqlx::query_as(
+        "select p.proname::text, p.prosecdef, coalesce(p.proconfig, '{}'), \
+         array(select case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee)::text end \
+               from aclexplode(p.proacl) a where a.privilege_type = 'EXECUTE' order by 1) \
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
+         where n.nspname = 'public' and p.proname like 'routing\\_%' order by 1",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    let names: Vec<&str> = functions.iter().map(|(name, ..)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "routing_provider_for_domain",
+            "routing_provider_for_tenant_slug",
+            "routing_tenant_for_provider"
+        ]
+    );
+    for (name, security_definer, config, executors) in &functions {
+        assert!(security_definer, "{name}");
+        assert_eq!(config, &["search_path=pg_catalog, public"], "{name}");
+        assert_eq!(
+            executors,
+            &["postgres", "saas_app"],
+            "{name}: EXECUTE for the owner and saas_app only"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_session_store_works_for_the_app_role_without_any_ddl() {
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::SessionStore;
+    use tower_sessions_sqlx_store::PostgresStore;
+
+    let db = fresh_database().await;
+    let store = PostgresStore::new(db.app.clone());
+    let mut record = Record {
+        id: Id::default(),
+        data: [("k".to_owned(), serde_json::json!("v"))]
+            .into_iter()
+            .collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    store.create(&mut record).await.unwrap();
+    assert_eq!(store.load(&record.id).await.unwrap(), Some(record.clone()));
+    store.delete(&record.id).await.unwrap();
+    assert_eq!(store.load(&record.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn migrations_seeding_and_routing_work_when_the_owner_is_not_a_superuser() {
+    // Managed Postgres (Amazon RDS) has no true superuser: the owner is subject to FORCE ROW LEVEL SECURITY.
+    let db = fresh_database().await;
+    let suffix = Uuid::new_v4().simple().to_string();
+    let owner_role = format!("owner_{suffix}");
+    let database = format!("{}_rds", db.name);
+    for statement in [
+        format!("create role {owner_role} login createrole password 'owner-password'"),
+        format!(r#"create database "{database}" owner {owner_role}"#),
+    ] {
+        sqlx::raw_sql(&statement).execute(&db.owner).await.unwrap();
+    }
+    let mut owner_url = url::Url::parse(&db.owner_url).unwrap();
+    owner_url.set_username(&owner_role).unwrap();
+    owner_url.set_password(Some("owner-password")).unwrap();
+    owner_url.set_path(&database);
+    let owner = sqlx::PgPool::connect(owner_url.as_str()).await.unwrap();
+    db::migrate(&owner).await.unwrap();
+    let world = backend::seed::DemoWorld::load(&crate::postgres::infra_dir()).unwrap();
+    backend::seed::demo_world(&owner, &world, &|_| None)
+        .await
+        .unwrap();
+    backend::seed::demo_world(&owner, &world, &|_| None)
+        .await
+        .unwrap();
+
+    let mut app_url = url::Url::parse(&db.app_url).unwrap();
+    app_url.set_path(&database);
+    let app = db::connect(app_url.as_str(), 1).await.unwrap();
+    assert_eq!(
+        routing::provider_for_domain(&app, "acme.example")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("acme-entra")
+    );
+    let binding = routing::tenant_for_provider(&app, "acme-entra")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = db::tenant_tx(&app, binding.tenant_id).await.unwrap();
+    let tenant = db::tenants::get(&mut tx, binding.tenant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tenant.slug, "acme");
+    let tenants: i64 = sqlx::query_scalar("select count(*) from tenants")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(tenants, 1);
+}
+
+#[tokio::test]
+async fn ensuring_the_app_login_is_idempotent_safe_concurrently_and_refuses_a_superuser() {
+    let db = fresh_database().await;
+    let user = format!("app_login_{}", Uuid::new_v4().simple());
+    // Concurrent calls race on the cluster-wide role catalog, as tests creating many databases do.
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (owner, user) = (db.owner.clone(), user.clone());
+        calls.spawn(async move { db::ensure_app_login(&owner, &user, "secret-1").await });
+    }
+    while let Some(result) = calls.join_next().await {
+        result.unwrap().unwrap();
+    }
+    db::ensure_app_login(&db.owner, &user, "secret-2")
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&db.app_url).unwrap();
+    url.set_username(&user).unwrap();
+    url.set_password(Some("secret-2")).unwrap();
+    let mut conn = PgConnection::connect(url.as_str()).await.unwrap();
+    let in_app_role: bool =
+        sqlx::query_scalar("select pg_has_role(current_user, 'saas_app', 'member')")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(in_app_role);
+
+    let superuser = format!("super_{}", Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!(
+        "create role {superuser} superuser login password 'original'"
+    ))
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let error = db::ensure_app_login(&db.owner, &superuser, "changed")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, sqlx::Error::Configuration(_)), "{error}");
+    url.set_username(&superuser).unwrap();
+    url.set_password(Some("original")).unwrap();
+    PgConnection::connect(url.as_str())
+        .await
+        .expect("the refused role is left unchanged");
+}

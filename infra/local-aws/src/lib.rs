@@ -1,1 +1,373 @@
-//! Local AWS stand-ins.
+//! Local stand-ins for Amazon Cognito (user pool and its hosted endpoints) and for the enterprise identity
+//! providers the demo tenants sign in with (a mock Microsoft Entra ID and a mock Okta).
+//!
+//! They are real protocol servers: OIDC discovery, JWKS, authorization code + PKCE, federation through
+//! `/oauth2/idpresponse`, the pre-token-generation trigger (event version 2) invoked over HTTP, refresh,
+//! revocation, userInfo, logout and client credentials, with the claim shapes and error shapes of the real
+//! services (see `shared/reference/aws-fidelity.md`). The application tells them from AWS only by URL.
+//!
+//! Each real host gets its own listener ([`Ports`]): `cognito-idp.<region>.amazonaws.com` (issuer, discovery,
+//! JWKS), the user pool domain `<domain>.auth.<region>.amazoncognito.com` (hosted endpoints),
+//! `login.microsoftonline.com` (Entra ID, one or more directories by tenant id) and `<org>.okta.com` (Okta,
+//! one org per listener: the first org of `directories.json`).
+//!
+//! Deliberate simplifications, none of which the application can observe in a way that matters:
+//! no single sign-on session at the pool or at the IdPs (every sign-in shows the IdP's login form, which
+//! keeps tests deterministic), all state in memory, and IdP discovery repeated on every federated sign-in
+//! instead of cached.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use local_aws::{LocalAws, Ports, config::LocalAwsConfig};
+//! let config = LocalAwsConfig::load(std::path::Path::new("infra"))?;
+//! let aws = LocalAws::start(config, "127.0.0.1".parse()?, Ports::ephemeral()).await?;
+//! println!("issuer {}", aws.issuer());
+//! aws.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+mod idp;
+mod keys;
+mod oauth;
+mod store;
+mod trigger;
+mod user_pool;
+mod web;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{IdentityProviderKind, LocalAwsConfig};
+use crate::keys::SigningKey;
+pub use crate::keys::{KeyAdmin, KeyError};
+
+/// The four listeners' ports, one per real host name. `0` binds an ephemeral port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ports {
+    /// `cognito-idp.<region>.amazonaws.com`: issuer, discovery, JWKS.
+    pub cognito_idp: u16,
+    /// The user pool domain: `/oauth2/*`, `/login`, `/logout`.
+    pub auth: u16,
+    /// `login.microsoftonline.com`: the mock Entra ID.
+    pub entra: u16,
+    /// `<org>.okta.com`: the mock Okta.
+    pub okta: u16,
+}
+
+impl Ports {
+    /// All ports 0: every listener gets a free port (tests).
+    pub fn ephemeral() -> Ports {
+        Ports {
+            cognito_idp: 0,
+            auth: 0,
+            entra: 0,
+            okta: 0,
+        }
+    }
+}
+
+/// An app client's credentials, for tests and tools that act as that client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// The client id.
+    pub client_id: String,
+    /// The client secret (empty for a public client).
+    pub client_secret: String,
+}
+
+/// The issuer of a federated identity provider given the mock IdPs' base URLs, without a running instance
+/// (the backend's seeding uses it): Entra `<entra_base>/<tenant id>/v2.0`, Okta `<okta_base>/oauth2/default`.
+/// Bases have no trailing slash.
+pub fn idp_issuer_for(kind: &IdentityProviderKind, entra_base: &str, okta_base: &str) -> String {
+    match kind {
+        IdentityProviderKind::Entra { tenant_id } => format!("{entra_base}/{tenant_id}/v2.0"),
+        IdentityProviderKind::Okta { .. } => format!("{okta_base}/oauth2/default"),
+    }
+}
+
+/// The base URLs of the running listeners.
+#[derive(Debug, Clone)]
+pub(crate) struct Urls {
+    /// `http://<host>:<cognito_idp port>/<userPoolId>`.
+    pub issuer: String,
+    /// `http://<host>:<auth port>`.
+    pub auth_domain: String,
+    /// `http://<host>:<entra port>`.
+    pub entra: String,
+    /// `http://<host>:<okta port>`.
+    pub okta: String,
+}
+
+/// The running stand-ins. Dropping the value or calling [`LocalAws::shutdown`] stops every listener.
+pub struct LocalAws {
+    config: Arc<LocalAwsConfig>,
+    urls: Urls,
+    keys: KeyAdmin,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl LocalAws {
+    /// Binds the four listeners on `bind`, generates fresh signing keys and serves until shut down.
+    pub async fn start(
+        config: LocalAwsConfig,
+        bind: IpAddr,
+        ports: Ports,
+    ) -> anyhow::Result<LocalAws> {
+        validate(&config)?;
+        let cognito_listener = listen(bind, ports.cognito_idp, "cognito-idp").await?;
+        let auth_listener = listen(bind, ports.auth, "auth").await?;
+        let entra_listener = listen(bind, ports.entra, "entra").await?;
+        let okta_listener = listen(bind, ports.okta, "okta").await?;
+
+        // URLs name the loopback address when listening on all interfaces: a browser cannot go to 0.0.0.0.
+        let host = match bind {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            other => other,
+        };
+        let base = |listener: &TcpListener| -> anyhow::Result<String> {
+            let port = listener
+                .local_addr()
+                .context("reading a listener's address")?
+                .port();
+            Ok(format!("http://{}", SocketAddr::new(host, port)))
+        };
+        let cognito_idp = base(&cognito_listener)?;
+        let urls = Urls {
+            issuer: format!("{cognito_idp}/{}", config.user_pool_id),
+            auth_domain: base(&auth_listener)?,
+            entra: base(&entra_listener)?,
+            okta: base(&okta_listener)?,
+        };
+
+        // Four 2048-bit keys: generate them side by side off the async threads.
+        let pool_keys = tokio::task::spawn_blocking(KeyAdmin::generate);
+        let entra_key = tokio::task::spawn_blocking(SigningKey::generate);
+        let okta_key = tokio::task::spawn_blocking(SigningKey::generate);
+        let keys = pool_keys.await.context("key generation task")??;
+        let entra_key = entra_key.await.context("key generation task")??;
+        let okta_key = okta_key.await.context("key generation task")??;
+
+        let config = Arc::new(config);
+        let http = reqwest::Client::builder()
+            // Following redirects from an IdP or the trigger would open the pool to SSRF.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("building the HTTP client")?;
+
+        let pool = user_pool::Pool::new(config.clone(), urls.clone(), keys.clone(), http);
+        let entra = idp::entra::Entra::new(&config, &urls, entra_key);
+        let okta = idp::okta::Okta::new(&config, &urls, okta_key)?;
+
+        let (shutdown, _) = watch::channel(false);
+        let tasks = vec![
+            serve(
+                cognito_listener,
+                user_pool::cognito_idp_router(pool.clone()),
+                &shutdown,
+                "cognito-idp",
+            ),
+            serve(
+                auth_listener,
+                user_pool::auth_router(pool),
+                &shutdown,
+                "auth",
+            ),
+            serve(
+                entra_listener,
+                idp::entra::router(entra),
+                &shutdown,
+                "entra",
+            ),
+            serve(okta_listener, idp::okta::router(okta), &shutdown, "okta"),
+        ];
+        tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
+            "local AWS stand-ins listening");
+        Ok(LocalAws {
+            config,
+            urls,
+            keys,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The user pool's issuer: `http://127.0.0.1:<port>/<userPoolId>` (no trailing slash).
+    pub fn issuer(&self) -> String {
+        self.urls.issuer.clone()
+    }
+
+    /// The base of the hosted endpoints (`/oauth2/authorize`, `/oauth2/token`, `/login`, `/logout`, ...).
+    pub fn auth_domain(&self) -> String {
+        self.urls.auth_domain.clone()
+    }
+
+    /// The mock Entra ID's base URL (`login.microsoftonline.com`'s stand-in).
+    pub fn entra_base(&self) -> String {
+        self.urls.entra.clone()
+    }
+
+    /// The mock Okta's base URL (`<org>.okta.com`'s stand-in).
+    pub fn okta_base(&self) -> String {
+        self.urls.okta.clone()
+    }
+
+    /// The issuer of the identity provider with this pool provider name (`acme-entra` →
+    /// `<entra_base>/<tid>/v2.0`), or `None` for an unknown name.
+    pub fn idp_issuer(&self, provider_name: &str) -> Option<String> {
+        let idp = self.config.identity_provider(provider_name)?;
+        Some(idp_issuer_for(&idp.kind, &self.urls.entra, &self.urls.okta))
+    }
+
+    /// The user pool id.
+    pub fn user_pool_id(&self) -> &str {
+        &self.config.user_pool_id
+    }
+
+    /// The pool's region.
+    pub fn region(&self) -> &str {
+        &self.config.region
+    }
+
+    /// The id and secret of the app client with this logical name (`web`, `machine`).
+    pub fn client(&self, name: &str) -> Option<ClientCredentials> {
+        let client = self.config.clients.get(name)?;
+        Some(ClientCredentials {
+            client_id: client.client_id.clone(),
+            client_secret: client.client_secret.clone().unwrap_or_default(),
+        })
+    }
+
+    /// A handle on the pool's signing keys, for rotation without restart.
+    pub fn keys(&self) -> KeyAdmin {
+        self.keys.clone()
+    }
+
+    /// Signs arbitrary claims with the current access-token key, for tests that need tokens the pool would
+    /// never issue (expired, wrong `token_use`, foreign client, ...).
+    ///
+    /// # Panics
+    /// Never for a JSON value: RS256 signing with a generated key cannot fail.
+    #[allow(
+        clippy::expect_used,
+        reason = "signing a JSON value with a valid RSA key cannot fail"
+    )]
+    pub fn sign_access_token(&self, claims: &serde_json::Value) -> String {
+        self.keys
+            .sign_access(claims)
+            .expect("signing with the pool's access-token key")
+    }
+
+    /// Stops every listener and waits for them to finish (at most a few seconds for open connections).
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for LocalAws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalAws")
+            .field("urls", &self.urls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Refuses configurations the stand-ins cannot serve faithfully, before anything is bound.
+fn validate(config: &LocalAwsConfig) -> anyhow::Result<()> {
+    if let Some(trigger) = &config.trigger {
+        url::Url::parse(&trigger.url).with_context(|| format!("trigger URL {:?}", trigger.url))?;
+    }
+    let served_okta_org = config.directories.okta.first().map(|org| org.org.as_str());
+    for idp in &config.identity_providers {
+        match &idp.kind {
+            IdentityProviderKind::Entra { tenant_id } => {
+                if !config
+                    .directories
+                    .entra
+                    .iter()
+                    .any(|d| &d.tenant_id == tenant_id)
+                {
+                    bail!(
+                        "identity provider {} uses Entra directory {tenant_id}, which directories.json lacks",
+                        idp.name
+                    );
+                }
+            }
+            IdentityProviderKind::Okta { org } => {
+                if served_okta_org != Some(org.as_str()) {
+                    bail!(
+                        "identity provider {} uses Okta org {org}, but the Okta listener serves one org, the first \
+                         of directories.json ({served_okta_org:?})",
+                        idp.name
+                    );
+                }
+            }
+        }
+    }
+    for (name, client) in &config.clients {
+        for provider in &client.supported_identity_providers {
+            if config.identity_provider(provider).is_none() {
+                bail!("client {name} supports unknown identity provider {provider}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn listen(bind: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((bind, port))
+        .await
+        .with_context(|| format!("binding the {what} listener on {bind}:{port}"))
+}
+
+fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: &watch::Sender<bool>,
+    what: &'static str,
+) -> JoinHandle<()> {
+    let mut stop = shutdown.subscribe();
+    let router = router
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::extract::DefaultBodyLimit::max(web::MAX_BODY_BYTES));
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        if let Err(error) = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(%error, listener = what, "listener failed");
+        }
+    })
+}

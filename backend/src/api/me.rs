@@ -1,0 +1,40 @@
+//! `GET /api/v1/me`: the caller's member, tenant, role and scopes.
+
+use axum::extract::State;
+use axum::routing::get;
+use shared::Scope;
+use shared::api::{Me, MeTenant, MeUser};
+
+use crate::app::AppState;
+use crate::auth::{Principal, ScopedRouter};
+use crate::db;
+use crate::error::{ApiError, AppJson};
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> ScopedRouter {
+    ScopedRouter::new(state).route("/me", Scope::Read, get(me))
+}
+
+/// Answers who the caller is. The tenant is read inside the caller's own tenant transaction.
+async fn me(State(state): State<AppState>, principal: Principal) -> Result<AppJson<Me>, ApiError> {
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let tenant = db::tenants::get(&mut tx, principal.tenant_id)
+        .await?
+        .ok_or(ApiError::MemberInactive)?;
+    tx.commit().await?;
+    Ok(AppJson(Me {
+        user: MeUser {
+            id: principal.member_id.to_string(),
+            email: principal.email,
+            name: principal.name,
+        },
+        tenant: MeTenant {
+            id: tenant.id.to_string(),
+            slug: tenant.slug,
+            name: tenant.name,
+            plan: tenant.plan,
+        },
+        role: principal.role,
+        scopes: principal.scopes,
+    }))
+}

@@ -1,0 +1,144 @@
+//! Cross-site request forgery defence for cookie-authenticated requests: a state-changing request must come
+//! from the app's own origin.
+//!
+//! Browsers send `Origin` on every cross-origin request and on same-origin POST/PUT/PATCH/DELETE, and a page
+//! cannot forge it. Without `Origin`, `Sec-Fetch-Site: same-origin` (also set only by the browser) is
+//! accepted. Requests with an `Authorization` header are exempt: the principal then comes from that header
+//! alone, never from the cookie, and a cross-site page cannot add the header without a CORS preflight.
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, ORIGIN};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Middleware: rejects cross-site state-changing requests with 403 `csrf_rejected`.
+pub async fn reject_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if is_allowed(
+        request.method(),
+        request.headers(),
+        &state.config.public_origin(),
+    ) {
+        Ok(next.run(request).await)
+    } else {
+        tracing::info!(method = %request.method(), "cross-site request rejected");
+        Err(ApiError::CsrfRejected)
+    }
+}
+
+/// The decision: safe methods and bearer requests pass; others need the app's origin.
+fn is_allowed(method: &Method, headers: &HeaderMap, public_origin: &str) -> bool {
+    if matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
+        return true;
+    }
+    if headers.contains_key(AUTHORIZATION) {
+        return true;
+    }
+    match headers.get(ORIGIN) {
+        Some(origin) => origin.as_bytes() == public_origin.as_bytes(),
+        None => headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() == b"same-origin"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    const APP: &str = "http://localhost:3000";
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn safe_methods_pass_without_an_origin() {
+        assert!(is_allowed(&Method::GET, &headers(&[]), APP));
+        assert!(is_allowed(
+            &Method::HEAD,
+            &headers(&[("origin", "https://evil.example")]),
+            APP
+        ));
+    }
+
+    #[test]
+    fn state_changing_requests_need_the_apps_origin() {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(is_allowed(
+                &method,
+                &headers(&[("origin", "http://localhost:3000")]),
+                APP
+            ));
+            assert!(!is_allowed(&method, &headers(&[]), APP));
+            assert!(!is_allowed(
+                &method,
+                &headers(&[("origin", "https://evil.example")]),
+                APP
+            ));
+            assert!(!is_allowed(&method, &headers(&[("origin", "null")]), APP));
+            assert!(!is_allowed(
+                &method,
+                &headers(&[("origin", "http://localhost:3000.evil.example")]),
+                APP
+            ));
+            assert!(!is_allowed(
+                &method,
+                &headers(&[("origin", "http://localhost:3001")]),
+                APP
+            ));
+        }
+    }
+
+    #[test]
+    fn sec_fetch_site_same_origin_counts_only_without_an_origin_header() {
+        assert!(is_allowed(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            APP
+        ));
+        assert!(!is_allowed(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "same-site")]),
+            APP
+        ));
+        assert!(!is_allowed(
+            &Method::POST,
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            APP
+        ));
+        assert!(!is_allowed(
+            &Method::POST,
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            APP
+        ));
+    }
+
+    #[test]
+    fn bearer_requests_are_exempt() {
+        assert!(is_allowed(
+            &Method::POST,
+            &headers(&[("authorization", "Bearer x")]),
+            APP
+        ));
+    }
+}

@@ -1,0 +1,423 @@
+//! The sign-in endpoints of the backend-for-frontend: `GET /auth/login`, `GET /auth/callback` and
+//! `POST /auth/logout`.
+//!
+//! The browser never sees a token: the backend is the OAuth confidential client, the tokens stay in the
+//! server-side session, and each failure ends in a redirect to the app with a stable error code
+//! (`/?error=<code>`), never with text chosen by someone else.
+
+use axum::extract::{Query, State};
+use axum::response::Redirect;
+use serde::Deserialize;
+use shared::{ErrorCode, Scope};
+use subtle::ConstantTimeEq as _;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use url::Url;
+
+use super::oidc::OidcError;
+use super::principal::{active_member, token_binding};
+use super::session::{PENDING_LOGIN_KEY, PendingLogin, SIGNED_IN_KEY, SignedIn};
+use crate::app::AppState;
+use crate::db;
+use crate::error::ApiError;
+
+/// The OpenID Connect scopes every sign-in asks for, besides the API's resource-server scopes.
+const IDENTITY_SCOPES: [&str; 2] = ["email", "profile"];
+
+/// Query of `GET /auth/login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    /// The user's work email: its domain picks the tenant's identity provider (home-realm discovery).
+    pub email: Option<String>,
+    /// Alternatively, the organisation's slug (`globex`).
+    pub org: Option<String>,
+    /// A same-site relative path to return to after sign-in; anything else is ignored.
+    pub return_to: Option<String>,
+}
+
+/// `GET /auth/login`: picks the identity provider (routing only: it grants nothing), remembers the pending
+/// sign-in in this browser's session and sends the browser to the user pool's authorize endpoint.
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<LoginQuery>,
+) -> Result<Redirect, ApiError> {
+    let provider = match (&query.org, &query.email) {
+        (Some(slug), _) if !slug.trim().is_empty() => {
+            db::routing::provider_for_tenant_slug(&state.db, &slug.trim().to_ascii_lowercase())
+                .await?
+        }
+        (_, Some(email)) => match email_domain(email) {
+            Some(domain) => db::routing::provider_for_domain(&state.db, &domain).await?,
+            None => return Ok(app_error(ErrorCode::InvalidEmail)),
+        },
+        _ => return Ok(app_error(ErrorCode::InvalidEmail)),
+    };
+    let Some(provider) = provider else {
+        return Ok(app_error(ErrorCode::NoSignInForDomain));
+    };
+
+    let resource_server = &state.config.resource_server_id;
+    let scopes: Vec<String> = IDENTITY_SCOPES
+        .iter()
+        .map(|scope| (*scope).to_owned())
+        .chain(
+            Scope::ALL
+                .iter()
+                .map(|scope| scope.qualified(resource_server)),
+        )
+        .collect();
+    let start = state
+        .oidc
+        .authorization_request(&provider, &scopes)
+        .await
+        .map_err(|err| match err {
+            OidcError::Unavailable(cause) => ApiError::unavailable(cause),
+            other => ApiError::internal(other),
+        })?;
+    let pending = PendingLogin {
+        state: start.state,
+        nonce: start.nonce,
+        pkce_verifier: start.pkce_verifier,
+        return_to: query.return_to.as_deref().and_then(safe_return_to),
+        created_at: OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    session
+        .insert(PENDING_LOGIN_KEY, &pending)
+        .await
+        .map_err(ApiError::unavailable)?;
+    tracing::info!(provider = %provider, "sign-in started");
+    Ok(Redirect::to(start.url.as_str()))
+}
+
+/// Query of `GET /auth/callback`: a code, or an error, and the state.
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /auth/callback`: completes the sign-in started in this browser. The pending sign-in is consumed
+/// first (single use, whatever happens next); then the code is exchanged, both tokens verified, the
+/// membership checked, and the session id rotated before the signed-in session is stored.
+pub async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Redirect, ApiError> {
+    let pending: Option<PendingLogin> = session
+        .remove(PENDING_LOGIN_KEY)
+        .await
+        .map_err(ApiError::unavailable)?;
+    let Some(pending) = pending else {
+        return Ok(app_error(ErrorCode::SignInExpired));
+    };
+    // Persist the removal now, before anything can fail, so the state cannot be replayed.
+    let already_signed_in = session
+        .get::<serde_json::Value>(SIGNED_IN_KEY)
+        .await
+        .map_err(ApiError::unavailable)?
+        .is_some();
+    if already_signed_in {
+        session.save().await.map_err(ApiError::unavailable)?;
+    } else {
+        session.flush().await.map_err(ApiError::unavailable)?;
+    }
+
+    let state_matches = query
+        .state
+        .as_deref()
+        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(pending.state.as_bytes())));
+    if !state_matches || pending.is_expired(OffsetDateTime::now_utc()) {
+        tracing::info!(
+            state_matches,
+            "sign-in callback refused: unknown, mismatched or expired state"
+        );
+        return Ok(app_error(ErrorCode::SignInExpired));
+    }
+
+    if let Some(error) = &query.error {
+        let code =
+            refusal_code(query.error_description.as_deref()).unwrap_or(ErrorCode::SignInFailed);
+        tracing::info!(error = %loggable(error), code = %code, "the user pool refused the sign-in");
+        return Ok(app_error(code));
+    }
+    let Some(code) = query.code.as_deref().filter(|code| !code.is_empty()) else {
+        return Ok(app_error(ErrorCode::SignInFailed));
+    };
+
+    let tokens = match state
+        .oidc
+        .exchange_code(code, &pending.pkce_verifier, &pending.nonce)
+        .await
+    {
+        Ok(tokens) => tokens,
+        Err(OidcError::Unavailable(cause)) => {
+            tracing::warn!(error = %cause, "sign-in failed: the user pool is unavailable");
+            return Ok(app_error(ErrorCode::ServiceUnavailable));
+        }
+        Err(err) => {
+            tracing::info!(error = %err, "sign-in failed at the code exchange");
+            return Ok(app_error(ErrorCode::SignInFailed));
+        }
+    };
+    let verified = match state.verifier.verify(&tokens.access_token).await {
+        Ok(verified) => verified,
+        Err(err) if err.is_unavailable() => return Ok(app_error(ErrorCode::ServiceUnavailable)),
+        Err(err) => {
+            tracing::warn!(error = %err, "sign-in failed: the access token did not verify");
+            return Ok(app_error(ErrorCode::SignInFailed));
+        }
+    };
+    if verified.sub != tokens.id_token_subject {
+        tracing::warn!("sign-in failed: the access and ID tokens name different users");
+        return Ok(app_error(ErrorCode::SignInFailed));
+    }
+    let Ok((tenant_id, member_id)) = token_binding(&verified) else {
+        tracing::warn!("sign-in failed: the access token carries no tenant binding");
+        return Ok(app_error(ErrorCode::SignInFailed));
+    };
+    match active_member(&state, tenant_id, member_id).await {
+        Ok(_) => {}
+        Err(ApiError::MemberInactive) => return Ok(app_error(ErrorCode::MembershipDeactivated)),
+        Err(err) => return Err(err),
+    }
+
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let signed_in = SignedIn {
+        member_id: member_id.0,
+        tenant_id: tenant_id.0,
+        access_token: state
+            .tokens
+            .encrypt(&tokens.access_token)
+            .map_err(ApiError::internal)?,
+        id_token: state
+            .tokens
+            .encrypt(&tokens.id_token)
+            .map_err(ApiError::internal)?,
+        refresh_token: match &tokens.refresh_token {
+            Some(token) => Some(state.tokens.encrypt(token).map_err(ApiError::internal)?),
+            None => None,
+        },
+        access_expires_at: verified.expires_at,
+        signed_in_at: now,
+        last_seen_at: now,
+    };
+    // A new session id at the privilege change, so an id planted or observed before sign-in is worthless.
+    session.cycle_id().await.map_err(ApiError::unavailable)?;
+    session
+        .insert(SIGNED_IN_KEY, &signed_in)
+        .await
+        .map_err(ApiError::unavailable)?;
+    tracing::info!(tenant_id = %tenant_id, member_id = %member_id, "signed in");
+    Ok(Redirect::to(pending.return_to.as_deref().unwrap_or("/")))
+}
+
+/// `POST /auth/logout`: revokes the refresh token (best effort), deletes the session server-side, clears
+/// the cookie and sends the browser to the user pool's `/logout`, which ends the pool's own session and
+/// returns to the app.
+pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Redirect, ApiError> {
+    let signed_in: Option<SignedIn> = session
+        .get(SIGNED_IN_KEY)
+        .await
+        .map_err(ApiError::unavailable)?;
+    if let Some(refresh_token) = signed_in.as_ref().and_then(|s| s.refresh_token.as_ref()) {
+        match state.tokens.decrypt(refresh_token) {
+            Ok(token) => {
+                if let Err(err) = state
+                    .oidc
+                    .revoke(state.config.auth_domain_url("oauth2/revoke"), &token)
+                    .await
+                {
+                    tracing::warn!(error = %err, "could not revoke the refresh token at sign-out");
+                }
+            }
+            Err(err) => {
+                tracing::info!(error = %err, "refresh token unreadable at sign-out; not revoked")
+            }
+        }
+    }
+    session.flush().await.map_err(ApiError::unavailable)?;
+    if let Some(signed_in) = &signed_in {
+        tracing::info!(member_id = %signed_in.member_id, "signed out");
+    }
+    let mut pool_logout = state.config.auth_domain_url("logout");
+    pool_logout
+        .query_pairs_mut()
+        .append_pair("client_id", &state.config.cognito_client_id)
+        .append_pair("logout_uri", state.config.logout_return_url().as_str());
+    Ok(Redirect::to(pool_logout.as_str()))
+}
+
+/// A redirect to the web app with a stable error code for it to explain.
+fn app_error(code: ErrorCode) -> Redirect {
+    Redirect::to(&format!("/?error={}", code.as_str()))
+}
+
+/// The lower-cased domain of a syntactically valid email address, or `None`.
+///
+/// The check is deliberately plain: one `@`, a non-empty local part without spaces or control characters,
+/// and a domain name with at least two labels. Internationalised domains are converted to their ASCII
+/// (punycode) form, as verified domains are stored.
+pub fn email_domain(email: &str) -> Option<String> {
+    let email = email.trim();
+    if email.len() > 254 {
+        return None;
+    }
+    let (local, domain) = email.rsplit_once('@')?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.contains('@')
+        && !local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c));
+    if !local_ok || domain.is_empty() {
+        return None;
+    }
+    let url::Host::Domain(domain) = url::Host::parse(domain).ok()? else {
+        return None;
+    };
+    let labels_ok = domain.split('.').count() >= 2
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    labels_ok.then(|| domain.to_ascii_lowercase())
+}
+
+/// `return_to` if it is a same-site relative path (`/reports?x=1`), else `None`: no scheme, no host, no
+/// protocol-relative `//host` or `/\host` (which browsers treat alike), no control characters.
+pub fn safe_return_to(value: &str) -> Option<String> {
+    let valid = value.starts_with('/')
+        && !value.starts_with("//")
+        && !value.starts_with("/\\")
+        && value.len() <= 2048
+        && !value.chars().any(|c| c.is_control() || c == '\\');
+    if !valid {
+        return None;
+    }
+    // Resolve against a throwaway origin: the result must stay on it, with the same path.
+    let base = Url::parse("http://app.invalid/").ok()?;
+    let resolved = base.join(value).ok()?;
+    (resolved.origin() == base.origin()).then(|| value.to_owned())
+}
+
+/// A parameter from the query string, made safe to log: at most 64 characters, and nothing but ASCII
+/// letters, digits and `_`, so a crafted value cannot forge log lines.
+fn loggable(value: &str) -> String {
+    value
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// The error code behind a user-pool error description of the form
+/// `PreTokenGeneration failed with error <code>.`, if `<code>` is one of ours.
+pub fn refusal_code(description: Option<&str>) -> Option<ErrorCode> {
+    let code = description?
+        .strip_prefix("PreTokenGeneration failed with error ")?
+        .strip_suffix('.')?;
+    ErrorCode::parse(code.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_domains_are_lower_cased_and_validated() {
+        assert_eq!(
+            email_domain("alice@acme.example").as_deref(),
+            Some("acme.example")
+        );
+        assert_eq!(
+            email_domain("  Alice@ACME.Example ").as_deref(),
+            Some("acme.example")
+        );
+        assert_eq!(
+            email_domain("x@bücher.example").as_deref(),
+            Some("xn--bcher-kva.example")
+        );
+        for invalid in [
+            "",
+            "alice",
+            "@acme.example",
+            "alice@",
+            "alice@acme",
+            "alice@@acme.example",
+            "al ice@acme.example",
+            "alice@acme..example",
+            "alice@-acme.example",
+            "alice@127.0.0.1",
+            "alice@[::1]",
+            "alice@acme.example/evil",
+            "<alice>@acme.example",
+        ] {
+            assert_eq!(email_domain(invalid), None, "{invalid:?}");
+        }
+    }
+
+    #[test]
+    fn return_to_accepts_only_same_site_relative_paths() {
+        assert_eq!(safe_return_to("/").as_deref(), Some("/"));
+        assert_eq!(
+            safe_return_to("/reports?page=2#top").as_deref(),
+            Some("/reports?page=2#top")
+        );
+        for hostile in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\tevil",
+            "/\n/evil.example",
+            "",
+            "http:/evil.example",
+        ] {
+            assert_eq!(safe_return_to(hostile), None, "{hostile:?}");
+        }
+    }
+
+    #[test]
+    fn query_values_are_defanged_before_they_are_logged() {
+        assert_eq!(loggable("invalid_request"), "invalid_request");
+        assert_eq!(loggable("x\nINFO forged line"), "x?INFO?forged?line");
+        assert_eq!(loggable(&"a".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn only_known_codes_in_the_exact_cognito_wording_are_reflected() {
+        assert_eq!(
+            refusal_code(Some(
+                "PreTokenGeneration failed with error membership_deactivated."
+            )),
+            Some(ErrorCode::MembershipDeactivated)
+        );
+        assert_eq!(
+            refusal_code(Some(
+                "PreTokenGeneration failed with error unknown_identity_provider."
+            )),
+            Some(ErrorCode::UnknownIdentityProvider)
+        );
+        assert_eq!(
+            refusal_code(Some("PreTokenGeneration failed with error <script>.")),
+            None
+        );
+        assert_eq!(refusal_code(Some("membership_deactivated")), None);
+        assert_eq!(refusal_code(None), None);
+    }
+}

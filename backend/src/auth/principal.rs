@@ -1,0 +1,321 @@
+//! [`Principal`]: who is calling, built from a bearer access token or from the session, checked against the
+//! live membership on every request.
+//!
+//! Both transports end in the same checks: the access token is verified (issuer, signature, expiry,
+//! `token_use`, client), must carry `tenant_id` and `member_id`, and the member must exist and be active in
+//! that tenant right now. The role comes from the database; the scopes are the token's scopes that the role
+//! may hold.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::Serialize;
+use shared::{Role, Scope};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::oidc::OidcError;
+use super::session::{SIGNED_IN_KEY, SignedIn};
+use crate::app::AppState;
+use crate::db::members::{Member, MemberStatus};
+use crate::db::{self, MemberId, TenantId};
+use crate::error::ApiError;
+use crate::verifier::{VerifiedAccessToken, VerifyError};
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// The browser's session cookie (backend-for-frontend sign-in).
+    Session,
+    /// An `Authorization: Bearer <access token>` header (scripts and machine clients).
+    Bearer,
+}
+
+/// The authenticated caller: a live, active member of one tenant, with the scopes this request may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The member.
+    pub member_id: MemberId,
+    /// The member's tenant: the only tenant this request can touch.
+    pub tenant_id: TenantId,
+    /// The member's role, read from the database on this request.
+    pub role: Role,
+    /// The token's scopes that the role may hold.
+    pub scopes: Vec<Scope>,
+    /// The member's email (informational only).
+    pub email: String,
+    /// The member's display name.
+    pub name: String,
+    /// How the caller authenticated.
+    pub via: Transport,
+}
+
+impl Principal {
+    /// Whether the caller holds `scope`.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+
+    /// `Ok` when the caller holds `scope`, else 403 `insufficient_scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope)
+        }
+    }
+}
+
+/// The extractor: a [`Principal`] already resolved for this request (by the scope guard) is reused;
+/// otherwise one is built from the `Authorization` header if there is one, else from the session.
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let principal = match parts.headers.get(AUTHORIZATION) {
+            // A present header must be valid: falling back to the cookie would let a broken token pass
+            // unnoticed (and would make a cross-site request look like a bearer request).
+            Some(header) => {
+                let token = bearer_token(header.as_bytes()).ok_or(ApiError::Unauthenticated)?;
+                from_bearer(state, token).await?
+            }
+            None => {
+                let session = parts
+                    .extensions
+                    .get::<Session>()
+                    .cloned()
+                    .ok_or(ApiError::Unauthenticated)?;
+                from_session(state, &session).await?
+            }
+        };
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 7235).
+fn bearer_token(header: &[u8]) -> Option<&str> {
+    let value = std::str::from_utf8(header).ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
+async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let verified = state.verifier.verify(token).await.map_err(rejected_token)?;
+    resolve(state, &verified, Transport::Bearer).await
+}
+
+/// A token the verifier refused: 503 when the keys could not be fetched, otherwise 401.
+fn rejected_token(err: VerifyError) -> ApiError {
+    if err.is_unavailable() {
+        ApiError::unavailable(err)
+    } else {
+        tracing::debug!(reason = %err, "access token rejected");
+        ApiError::Unauthenticated
+    }
+}
+
+async fn from_session(state: &AppState, session: &Session) -> Result<Principal, ApiError> {
+    let signed_in: SignedIn = session
+        .get(SIGNED_IN_KEY)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or(ApiError::Unauthenticated)?;
+    let now = OffsetDateTime::now_utc();
+    if signed_in.is_past_absolute_expiry(now, state.config.session_absolute) {
+        tracing::info!(member_id = %signed_in.member_id, "session reached its absolute expiry");
+        end_session(session).await?;
+        return Err(ApiError::Unauthenticated);
+    }
+    let access_token = if signed_in.access_token_expired(now) {
+        refresh(state, session, signed_in.clone(), now).await?
+    } else {
+        match state.tokens.decrypt(&signed_in.access_token) {
+            Ok(token) => token,
+            Err(err) => {
+                tracing::info!(error = %err, "session tokens unreadable (key changed?); ending the session");
+                end_session(session).await?;
+                return Err(ApiError::Unauthenticated);
+            }
+        }
+    };
+    let verified = state
+        .verifier
+        .verify(&access_token)
+        .await
+        .map_err(rejected_token)?;
+    let principal = resolve(state, &verified, Transport::Session).await?;
+    // The token in a session belongs to the member the session was created for; anything else is a bug or
+    // tampering, and the session is not trusted.
+    if principal.member_id.0 != signed_in.member_id || principal.tenant_id.0 != signed_in.tenant_id
+    {
+        tracing::warn!("session token does not match the session's member; ending the session");
+        end_session(session).await?;
+        return Err(ApiError::Unauthenticated);
+    }
+    if signed_in.needs_touch(now, state.config.session_idle) {
+        // Reread: a refresh above may have stored new tokens in this request.
+        let mut current: SignedIn = session
+            .get(SIGNED_IN_KEY)
+            .await
+            .map_err(ApiError::unavailable)?
+            .ok_or(ApiError::Unauthenticated)?;
+        current.last_seen_at = now.unix_timestamp();
+        session
+            .insert(SIGNED_IN_KEY, &current)
+            .await
+            .map_err(ApiError::unavailable)?;
+    }
+    Ok(principal)
+}
+
+/// Exchanges the session's refresh token for new tokens and stores them. A refusal (revoked token, or the
+/// trigger refused a deactivated member) ends the session: 403 `member_inactive` when the member is no
+/// longer active, otherwise 401.
+async fn refresh(
+    state: &AppState,
+    session: &Session,
+    mut signed_in: SignedIn,
+    now: OffsetDateTime,
+) -> Result<String, ApiError> {
+    let refresh_token = signed_in
+        .refresh_token
+        .as_ref()
+        .and_then(|token| state.tokens.decrypt(token).ok());
+    let Some(refresh_token) = refresh_token else {
+        end_session(session).await?;
+        return Err(ApiError::Unauthenticated);
+    };
+    let tokens = match state.oidc.refresh(&refresh_token).await {
+        Ok(tokens) => tokens,
+        Err(OidcError::Unavailable(cause)) => return Err(ApiError::unavailable(cause)),
+        Err(err) => {
+            tracing::info!(error = %err, member_id = %signed_in.member_id, "token refresh refused; ending the session");
+            end_session(session).await?;
+            let member = active_member(
+                state,
+                TenantId(signed_in.tenant_id),
+                MemberId(signed_in.member_id),
+            )
+            .await;
+            return Err(match member {
+                Err(ApiError::MemberInactive) => ApiError::MemberInactive,
+                Err(other @ ApiError::Unavailable(_)) => other,
+                _ => ApiError::Unauthenticated,
+            });
+        }
+    };
+    let verified = state
+        .verifier
+        .verify(&tokens.access_token)
+        .await
+        .map_err(rejected_token)?;
+    signed_in.access_token = state
+        .tokens
+        .encrypt(&tokens.access_token)
+        .map_err(ApiError::internal)?;
+    signed_in.id_token = state
+        .tokens
+        .encrypt(&tokens.id_token)
+        .map_err(ApiError::internal)?;
+    if let Some(rotated) = &tokens.refresh_token {
+        signed_in.refresh_token = Some(state.tokens.encrypt(rotated).map_err(ApiError::internal)?);
+    }
+    signed_in.access_expires_at = verified.expires_at;
+    signed_in.last_seen_at = now.unix_timestamp();
+    session
+        .insert(SIGNED_IN_KEY, &signed_in)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(tokens.access_token)
+}
+
+/// Deletes the session server-side; the session layer then removes the cookie.
+async fn end_session(session: &Session) -> Result<(), ApiError> {
+    session.flush().await.map_err(ApiError::unavailable)
+}
+
+/// The tenant and member a verified access token is bound to; 401 with a clear message for tokens that
+/// carry none (client-credentials tokens, or ID tokens).
+pub fn token_binding(token: &VerifiedAccessToken) -> Result<(TenantId, MemberId), ApiError> {
+    let uuid_claim = |name: &str| {
+        token
+            .claim_str(name)
+            .and_then(|value| Uuid::parse_str(value).ok())
+    };
+    match (uuid_claim("tenant_id"), uuid_claim("member_id")) {
+        (Some(tenant), Some(member)) => Ok((TenantId(tenant), MemberId(member))),
+        _ => Err(ApiError::NotATenantMember),
+    }
+}
+
+/// Builds the principal for a verified access token: binding claims, then the live membership.
+async fn resolve(
+    state: &AppState,
+    token: &VerifiedAccessToken,
+    via: Transport,
+) -> Result<Principal, ApiError> {
+    let (tenant_id, member_id) = token_binding(token)?;
+    let member = active_member(state, tenant_id, member_id).await?;
+    let resource_server = &state.config.resource_server_id;
+    let mut scopes: Vec<Scope> = token
+        .scopes
+        .iter()
+        .filter_map(|scope| Scope::from_qualified(scope, resource_server))
+        .filter(|scope| member.role.allows(*scope))
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    Ok(Principal {
+        member_id,
+        tenant_id,
+        role: member.role,
+        scopes,
+        email: member.email,
+        name: member.name,
+        via,
+    })
+}
+
+/// The member, if it exists in `tenant` and is active; else 403 `member_inactive`.
+pub async fn active_member(
+    state: &AppState,
+    tenant: TenantId,
+    member: MemberId,
+) -> Result<Member, ApiError> {
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let found = db::members::get(&mut tx, member).await?;
+    tx.commit().await?;
+    match found {
+        Some(member) if member.status == MemberStatus::Active && member.tenant_id == tenant => {
+            Ok(member)
+        }
+        _ => Err(ApiError::MemberInactive),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_headers_are_parsed_strictly() {
+        assert_eq!(bearer_token(b"Bearer abc.def.ghi"), Some("abc.def.ghi"));
+        assert_eq!(bearer_token(b"bearer abc"), Some("abc"));
+        assert_eq!(bearer_token(b"Basic dXNlcjpwYXNz"), None);
+        assert_eq!(bearer_token(b"Bearer"), None);
+        assert_eq!(bearer_token(b"Bearer "), None);
+        assert_eq!(bearer_token(b"Bearer a b"), None);
+        assert_eq!(bearer_token(&[0xff, 0xfe]), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! The `tenant_identity_providers` table: each tenant's identity providers and how their groups map to roles.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use shared::Role;
+use sqlx::PgConnection;
+
+use super::TenantId;
+
+/// The kind of an enterprise identity provider, which decides the claims it sends (Entra's subject is `oid`,
+/// Okta's is `sub`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityProviderKind {
+    /// Microsoft Entra ID (v2 endpoints).
+    Entra,
+    /// Okta (custom authorization server `default`).
+    Okta,
+    /// Any other OpenID Connect provider.
+    Oidc,
+}
+
+impl IdentityProviderKind {
+    /// The kind as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityProviderKind::Entra => "entra",
+            IdentityProviderKind::Okta => "okta",
+            IdentityProviderKind::Oidc => "oidc",
+        }
+    }
+}
+
+/// How an identity provider's groups (Entra app roles, Okta groups) map to tenant roles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GroupRoleMapping(pub BTreeMap<String, Role>);
+
+impl GroupRoleMapping {
+    /// The role for a user in `groups`: the highest role any of the groups maps to, or viewer when none
+    /// maps (a member of the tenant always holds at least read access). Group names match exactly.
+    pub fn role_for<'a>(&self, groups: impl IntoIterator<Item = &'a str>) -> Role {
+        groups
+            .into_iter()
+            .filter_map(|group| self.0.get(group).copied())
+            .max()
+            .unwrap_or(Role::Viewer)
+    }
+}
+
+/// Reads the group → role mapping of `provider` in the current tenant transaction; `None` when the tenant
+/// has no such provider.
+pub async fn group_role_mapping(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    provider: &str,
+) -> Result<Option<GroupRoleMapping>, sqlx::Error> {
+    let row: Option<(sqlx::types::Json<GroupRoleMapping>,)> = sqlx::query_as(
+        "select group_role_mapping from tenant_identity_providers where tenant_id = $1 and provider_name = $2",
+    )
+    .bind(tenant)
+    .bind(provider)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(mapping,)| mapping.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acme() -> GroupRoleMapping {
+        GroupRoleMapping(BTreeMap::from([
+            ("SaaS-Admins".to_owned(), Role::Admin),
+            ("SaaS-Users".to_owned(), Role::Member),
+        ]))
+    }
+
+    #[test]
+    fn the_highest_mapped_role_wins() {
+        assert_eq!(acme().role_for(["SaaS-Users", "SaaS-Admins"]), Role::Admin);
+        assert_eq!(acme().role_for(["Other", "SaaS-Users"]), Role::Member);
+    }
+
+    #[test]
+    fn no_mapped_group_means_viewer() {
+        assert_eq!(acme().role_for([]), Role::Viewer);
+        assert_eq!(acme().role_for(["Everyone"]), Role::Viewer);
+    }
+
+    #[test]
+    fn group_names_match_exactly() {
+        assert_eq!(acme().role_for(["saas-admins"]), Role::Viewer);
+        assert_eq!(acme().role_for(["SaaS-Admins "]), Role::Viewer);
+    }
+
+    #[test]
+    fn mappings_deserialize_from_the_stored_json_object() {
+        let mapping: GroupRoleMapping = serde_json::from_value(
+            serde_json::json!({"saas-admin": "admin", "saas-viewer": "viewer"}),
+        )
+        .unwrap_or_default();
+        assert_eq!(mapping.role_for(["saas-admin"]), Role::Admin);
+        assert!(
+            serde_json::from_value::<GroupRoleMapping>(serde_json::json!({"x": "root"})).is_err()
+        );
+    }
+}

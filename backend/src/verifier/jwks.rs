@@ -1,0 +1,209 @@
+//! One issuer's signing keys: fetched only from its configured JWKS URL, cached, and refetched only for an
+//! unknown `kid`, at most once per penalty window, so a flood of made-up `kid`s cannot hammer the issuer.
+//!
+//! aws-jwt-verify starts its window only after a lookup that did not find the `kid`; here every request
+//! starts it, failed ones included, so tokens arriving during an identity-provider outage do not hammer
+//! it either. Within a window after a failed request, unknown `kid`s are reported as "unavailable" (503),
+//! not as bad tokens.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::DecodingKey;
+use reqwest::header::ACCEPT;
+use serde::Deserialize;
+use url::Url;
+
+use super::error::{JwksFetchError, VerifyError};
+
+/// Largest JWKS document accepted, in bytes. A Cognito JWKS holds two keys in about one kilobyte.
+pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// A key of the JWKS, as published (validated for its purpose only when a token selects it, as
+/// aws-jwt-verify does, so one odd key does not make the others unusable).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(super) struct Jwk {
+    kty: String,
+    #[serde(rename = "use")]
+    key_use: Option<String>,
+    alg: Option<String>,
+    kid: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+impl Jwk {
+    /// The verification key for a token signed with `token_alg`, after checking that this JWK is an RSA
+    /// signing key meant for that algorithm.
+    pub(super) fn decoding_key_for(&self, token_alg: &str) -> Result<DecodingKey, VerifyError> {
+        if self.kty != "RSA" {
+            return Err(VerifyError::KeyNotRsa);
+        }
+        if self
+            .key_use
+            .as_deref()
+            .is_some_and(|key_use| key_use != "sig")
+        {
+            return Err(VerifyError::KeyNotForSignatures);
+        }
+        if self.alg.as_deref().is_some_and(|alg| alg != token_alg) {
+            return Err(VerifyError::KeyAlgorithmMismatch);
+        }
+        match (self.n.as_deref(), self.e.as_deref()) {
+            (Some(n), Some(e)) if !n.is_empty() && !e.is_empty() => {
+                DecodingKey::from_rsa_components(n, e).map_err(|_| VerifyError::InvalidKey)
+            }
+            _ => Err(VerifyError::InvalidKey),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JwksDocument {
+    keys: Vec<Jwk>,
+}
+
+/// Parses a JWKS document into its keys by `kid`. Keys without a `kid` can never be selected and are
+/// skipped; of two keys with the same `kid`, the first wins (as in aws-jwt-verify).
+pub(super) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<Jwk>>, JwksFetchError> {
+    let document: JwksDocument =
+        serde_json::from_slice(body).map_err(JwksFetchError::InvalidDocument)?;
+    let mut keys = HashMap::with_capacity(document.keys.len());
+    for jwk in document.keys {
+        if let Some(kid) = jwk.kid.clone() {
+            keys.entry(kid).or_insert_with(|| Arc::new(jwk));
+        }
+    }
+    Ok(keys)
+}
+
+/// The key cache of one issuer.
+#[derive(Debug)]
+pub(super) struct IssuerKeys {
+    jwks_uri: Url,
+    state: RwLock<CacheState>,
+    /// Held while fetching, so concurrent tokens with the same unknown `kid` cause one request, not many.
+    fetch_lock: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    keys: HashMap<String, Arc<Jwk>>,
+    last_fetch: Option<FetchOutcome>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FetchOutcome {
+    finished_at: Instant,
+    succeeded: bool,
+}
+
+impl IssuerKeys {
+    pub(super) fn new(jwks_uri: Url) -> Self {
+        Self {
+            jwks_uri,
+            state: RwLock::new(CacheState::default()),
+            fetch_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The JWK for `kid`: from the cache, or from one JWKS request if the `kid` is unknown and no request
+    /// finished less than `penalty` ago.
+    pub(super) async fn key(
+        &self,
+        kid: &str,
+        http: &reqwest::Client,
+        penalty: Duration,
+    ) -> Result<Arc<Jwk>, VerifyError> {
+        if let Some(jwk) = self.cached(kid) {
+            return Ok(jwk);
+        }
+
+        let _single_flight = self.fetch_lock.lock().await;
+        // Another task may have fetched while this one waited for the lock.
+        if let Some(jwk) = self.cached(kid) {
+            return Ok(jwk);
+        }
+        let last_fetch = self.read_state().last_fetch;
+        if let Some(last) = last_fetch
+            && last.finished_at.elapsed() < penalty
+        {
+            tracing::debug!(jwks_uri = %self.jwks_uri, "unknown kid within the JWKS refetch penalty window");
+            return Err(if last.succeeded {
+                VerifyError::UnknownKid
+            } else {
+                VerifyError::JwksUnavailable(JwksFetchError::RecentFailure)
+            });
+        }
+
+        let fetched = fetch_jwks(http, &self.jwks_uri).await;
+        let mut state = self.write_state();
+        let outcome = |succeeded| FetchOutcome {
+            finished_at: Instant::now(),
+            succeeded,
+        };
+        match fetched {
+            Ok(keys) => {
+                tracing::info!(jwks_uri = %self.jwks_uri, keys = keys.len(), "fetched the JWKS");
+                // The new document replaces the old one: a key the issuer withdrew stops verifying.
+                state.keys = keys;
+                state.last_fetch = Some(outcome(true));
+                state.keys.get(kid).cloned().ok_or(VerifyError::UnknownKid)
+            }
+            Err(error) => {
+                tracing::warn!(jwks_uri = %self.jwks_uri, error = %error, "JWKS fetch failed; cached keys stay in use");
+                state.last_fetch = Some(outcome(false));
+                Err(VerifyError::JwksUnavailable(error))
+            }
+        }
+    }
+
+    fn cached(&self, kid: &str) -> Option<Arc<Jwk>> {
+        self.read_state().keys.get(kid).cloned()
+    }
+
+    // A panic while the lock is held cannot leave the state half-updated (each field is replaced whole),
+    // so a poisoned lock is still safe to use.
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, CacheState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, CacheState> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One GET of the JWKS URL, with the client's short timeouts and no redirects, and a size limit.
+async fn fetch_jwks(
+    http: &reqwest::Client,
+    jwks_uri: &Url,
+) -> Result<HashMap<String, Arc<Jwk>>, JwksFetchError> {
+    let mut response = http
+        .get(jwks_uri.clone())
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(JwksFetchError::Request)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(JwksFetchError::Status(status.as_u16()));
+    }
+    let too_large = JwksFetchError::TooLarge {
+        max: MAX_JWKS_BYTES,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_JWKS_BYTES as u64)
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(JwksFetchError::Request)? {
+        if body.len() + chunk.len() > MAX_JWKS_BYTES {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    parse_jwks(&body)
+}

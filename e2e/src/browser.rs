@@ -1,0 +1,425 @@
+//! Chromium driven through chromedriver (WebDriver), with the steps a person takes in the app.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use url::Url;
+
+use crate::repo_dir;
+
+/// How long a step may take (a sign-in crosses the app, the user pool, an IdP and back).
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a wait looks at the page again.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long chromedriver may take to start listening.
+const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
+/// What chromedriver prints once it listens, followed by the port and a full stop.
+const DRIVER_READY: &str = "started successfully on port ";
+
+/// Elements that only the app's sign-in page and signed-in shell have; one of them shows once the app has
+/// loaded the session.
+const APP_SETTLED: &str = "#email, #user-name, #load-error";
+/// The password field of the identity providers' login forms (the app never has one).
+const IDP_PASSWORD: &str = "input[name=password]";
+
+/// Which screen of the app is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The sign-in page (no session).
+    SignIn,
+    /// The signed-in shell with the profile card.
+    Profile,
+    /// The error state (session could not be loaded).
+    LoadError,
+}
+
+/// What the profile card shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// `#user-name`.
+    pub name: String,
+    /// `#user-email`.
+    pub email: String,
+    /// `#tenant-name`.
+    pub tenant_name: String,
+    /// `#tenant-plan`.
+    pub plan: String,
+    /// `#role`.
+    pub role: String,
+    /// The entries of `#scopes`.
+    pub scopes: Vec<String>,
+}
+
+/// A fresh headless Chromium (its own profile directory, so no cookies are shared between tests) and the
+/// chromedriver that drives it. Dropping the value ends the browser session.
+pub struct Browser {
+    client: Client,
+    test_name: String,
+    screenshots: AtomicU32,
+    closed: bool,
+    _driver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver (`CHROMEDRIVER`, default `/usr/bin/chromedriver`) on a free port and opens a
+    /// headless Chromium (`CHROME`, default `/usr/bin/chromium`). `test_name` prefixes the screenshots.
+    pub async fn launch(test_name: &str) -> anyhow::Result<Browser> {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+        let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+        let profile = tempfile::Builder::new()
+            .prefix("e2e-chromium-")
+            .tempdir()
+            .context("creating a profile dir")?;
+
+        let (driver, port) = start_chromedriver(&chromedriver).await?;
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chrome,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--user-data-dir={}", profile.path().display()),
+                    "--window-size=1280,900",
+                ],
+            },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            bail!("the WebDriver capabilities must be a JSON object");
+        };
+        // Chromedriver listens on plain http on loopback: no TLS stack is involved.
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .with_context(|| format!("opening {chrome} through {chromedriver}"))?;
+
+        Ok(Browser {
+            client,
+            test_name: test_name.to_owned(),
+            screenshots: AtomicU32::new(0),
+            closed: false,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    /// Navigates to `url` and waits for the page to load.
+    pub async fn open(&self, url: &str) -> anyhow::Result<()> {
+        self.client
+            .goto(url)
+            .await
+            .with_context(|| format!("opening {url}"))
+    }
+
+    /// Reloads the current page.
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        self.client.refresh().await.context("reloading the page")
+    }
+
+    /// The URL the browser is on.
+    pub async fn current_url(&self) -> anyhow::Result<Url> {
+        self.client
+            .current_url()
+            .await
+            .context("reading the current URL")
+    }
+
+    /// Waits until the app has loaded the session and says which screen it shows.
+    pub async fn wait_for_app(&self) -> anyhow::Result<Page> {
+        let element = self
+            .wait_for(APP_SETTLED)
+            .await
+            .context("waiting for the app to load")?;
+        match element.attr("id").await?.as_deref() {
+            Some("email") => Ok(Page::SignIn),
+            Some("user-name") => Ok(Page::Profile),
+            Some("load-error") => Ok(Page::LoadError),
+            other => bail!("unexpected element {other:?} matched {APP_SETTLED}"),
+        }
+    }
+
+    /// Types `email` into the sign-in page and presses Continue.
+    pub async fn continue_with_email(&self, email: &str) -> anyhow::Result<()> {
+        let field = self
+            .wait_for("#email")
+            .await
+            .context("waiting for the sign-in page")?;
+        field.clear().await?;
+        field.send_keys(email).await?;
+        self.client
+            .find(Locator::Css("#continue"))
+            .await?
+            .click()
+            .await
+            .context("pressing Continue")
+    }
+
+    /// Waits for an identity provider's login form and returns the URL it is on.
+    pub async fn wait_for_identity_provider(&self) -> anyhow::Result<Url> {
+        self.wait_for(IDP_PASSWORD)
+            .await
+            .context("waiting for the identity provider's login form")?;
+        self.current_url().await
+    }
+
+    /// Fills the identity provider's login form and submits it.
+    pub async fn sign_in_at_identity_provider(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        self.wait_for_identity_provider().await?;
+        let user_field = self
+            .client
+            .find(Locator::Css("input[name=username]"))
+            .await?;
+        user_field.clear().await?;
+        user_field.send_keys(username).await?;
+        self.client
+            .find(Locator::Css(IDP_PASSWORD))
+            .await?
+            .send_keys(password)
+            .await?;
+        self.client
+            .find(Locator::Css("form button[type=submit]"))
+            .await?
+            .click()
+            .await
+            .context("submitting the identity provider's form")
+    }
+
+    /// Waits for the identity provider to re-show its form with an error, and returns the error's text.
+    pub async fn identity_provider_error(&self) -> anyhow::Result<String> {
+        let error = self
+            .wait_for("#login-error")
+            .await
+            .context("waiting for the identity provider's error")?;
+        Ok(error.text().await?)
+    }
+
+    /// Waits for the signed-in shell and reads the profile card.
+    pub async fn wait_for_profile(&self) -> anyhow::Result<Profile> {
+        // Waiting for the profile itself, not for any settled screen: after Try again the error screen can
+        // still be on display for a moment.
+        self.wait_for("#user-name")
+            .await
+            .context("waiting for the profile")?;
+        self.profile().await
+    }
+
+    /// Reads the profile card on the current page.
+    pub async fn profile(&self) -> anyhow::Result<Profile> {
+        let mut scopes = Vec::new();
+        for chip in self.client.find_all(Locator::Css("#scopes li")).await? {
+            scopes.push(chip.text().await?);
+        }
+        Ok(Profile {
+            name: self.text_of("#user-name").await?,
+            email: self.text_of("#user-email").await?,
+            tenant_name: self.text_of("#tenant-name").await?,
+            plan: self.text_of("#tenant-plan").await?,
+            role: self.text_of("#role").await?,
+            scopes,
+        })
+    }
+
+    /// The text of the sign-in page's error banner, waiting for it to show.
+    pub async fn error_banner(&self) -> anyhow::Result<String> {
+        let banner = self
+            .wait_for("#error-banner")
+            .await
+            .context("waiting for the error banner")?;
+        Ok(banner.text().await?)
+    }
+
+    /// Presses Try again on the error screen.
+    pub async fn retry(&self) -> anyhow::Result<()> {
+        self.client
+            .find(Locator::Css("#retry"))
+            .await?
+            .click()
+            .await
+            .context("pressing Try again")
+    }
+
+    /// Presses Sign out and waits for the sign-in page it leads back to.
+    pub async fn sign_out(&self) -> anyhow::Result<()> {
+        self.client
+            .find(Locator::Css("#sign-out"))
+            .await?
+            .click()
+            .await
+            .context("pressing Sign out")?;
+        // The shell stays on screen until the browser has followed the sign-out redirects, so wait for an
+        // element only the sign-in page has.
+        self.wait_for("#email")
+            .await
+            .context("waiting for the sign-in page after signing out")?;
+        Ok(())
+    }
+
+    /// The text of the element matching `css`, which must be on the page.
+    pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
+        let element = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .with_context(|| format!("finding {css}"))?;
+        Ok(element.text().await?)
+    }
+
+    /// Whether an element matches `css` right now.
+    pub async fn has(&self, css: &str) -> anyhow::Result<bool> {
+        Ok(!self.client.find_all(Locator::Css(css)).await?.is_empty())
+    }
+
+    /// All text the page shows.
+    pub async fn page_text(&self) -> anyhow::Result<String> {
+        Ok(self.client.find(Locator::Css("body")).await?.text().await?)
+    }
+
+    /// The browser's cookies for the current page's site as a `Cookie` request header, HttpOnly ones
+    /// included (WebDriver sees them; page scripts do not).
+    pub async fn cookie_header(&self) -> anyhow::Result<String> {
+        let cookies = self
+            .client
+            .get_all_cookies()
+            .await
+            .context("reading the cookies")?;
+        Ok(cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; "))
+    }
+
+    /// Saves a PNG of the viewport as `e2e/artifacts/<test>-<nn>-<step>.png` and returns its path.
+    pub async fn screenshot(&self, step: &str) -> anyhow::Result<PathBuf> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .context("taking a screenshot")?;
+        let dir = repo_dir().join("e2e").join("artifacts");
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let number = self.screenshots.fetch_add(1, Ordering::Relaxed) + 1;
+        let path = dir.join(format!("{}-{number:02}-{step}.png", self.test_name));
+        tokio::fs::write(&path, png)
+            .await
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Ends the browser session and stops the browser.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.closed = true;
+        self.client
+            .clone()
+            .close()
+            .await
+            .context("closing the browser")
+    }
+
+    /// Waits for an element matching `css` (WebDriver wait, polling the DOM). On timeout the error names the
+    /// page the browser is on, and a `timeout` screenshot shows what it looked like.
+    async fn wait_for(&self, css: &str) -> anyhow::Result<Element> {
+        let waited = self
+            .client
+            .wait()
+            .at_most(STEP_TIMEOUT)
+            .every(POLL_INTERVAL)
+            .for_element(Locator::Css(css))
+            .await;
+        match waited {
+            Ok(element) => Ok(element),
+            Err(error) => {
+                let url = self
+                    .client
+                    .current_url()
+                    .await
+                    .map(|url| url.to_string())
+                    .unwrap_or_default();
+                let text = self.page_text().await.unwrap_or_default();
+                let _ = self.screenshot("timeout").await;
+                Err(anyhow::Error::new(error)
+                    .context(format!("waiting for {css} on {url}, which shows: {text}")))
+            }
+        }
+    }
+}
+
+impl Drop for Browser {
+    /// A test that fails half-way still ends its browser: chromedriver is killed with the value, and
+    /// Chromium would otherwise outlive it.
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return;
+        }
+        let client = self.client.clone();
+        tokio::task::block_in_place(|| {
+            let _ = handle.block_on(tokio::time::timeout(
+                Duration::from_secs(10),
+                client.close(),
+            ));
+        });
+    }
+}
+
+/// Starts chromedriver on port 0 and reads the port it chose from its start-up line, so no other process
+/// can take the port between choosing and binding it.
+async fn start_chromedriver(path: &str) -> anyhow::Result<(Child, u16)> {
+    let mut driver = Command::new(path)
+        .arg("--port=0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {path} (set CHROMEDRIVER to its path)"))?;
+    let stdout = driver.stdout.take().context("chromedriver's output")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(DRIVER_START_TIMEOUT, async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(rest) = line.split(DRIVER_READY).nth(1) {
+                return rest
+                    .trim_end_matches('.')
+                    .trim()
+                    .parse::<u16>()
+                    .context("chromedriver's port");
+            }
+        }
+        bail!("chromedriver exited before it was ready")
+    })
+    .await
+    .context("chromedriver did not start in time")??;
+    // Chromedriver keeps writing to its output; keep reading so that it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((driver, port))
+}

@@ -1,0 +1,487 @@
+//! Configuration of the stand-ins, read from the same files the AWS deployment uses plus the local-only ones.
+//!
+//! `infra/config/user-pool.json` (pool, resource server, app clients), `infra/tenants/demo.json` (tenants and
+//! their identity providers), `infra/local-aws/local.json` (pool id, client ids and secrets, URLs, trigger,
+//! ports) and `infra/local-aws/directories.json` (the mock IdPs' users). Every field of the result is public so
+//! tests can change it before [`crate::LocalAws::start`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::Ports;
+
+/// How long the pool waits for the pre-token-generation trigger, like Cognito's 5-second Lambda limit.
+pub const DEFAULT_TRIGGER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything the stand-ins need to run the demo world.
+#[derive(Debug, Clone)]
+pub struct LocalAwsConfig {
+    /// The AWS region the pool pretends to live in (`eu-west-1`).
+    pub region: String,
+    /// The user pool id (`<region>_<id>`), the last path segment of the issuer.
+    pub user_pool_id: String,
+    /// The pool's name, shown on the managed login page.
+    pub pool_name: String,
+    /// The resource server whose scopes (`<identifier>/<name>`) access tokens carry.
+    pub resource_server: ResourceServer,
+    /// App clients by their logical name (`web`, `machine`).
+    pub clients: BTreeMap<String, AppClient>,
+    /// Every tenant's identity providers, in the order of `demo.json`.
+    pub identity_providers: Vec<IdentityProvider>,
+    /// The mock IdPs' directories (users, passwords, groups).
+    pub directories: Directories,
+    /// Where the pre-token-generation trigger is invoked; `None` issues tokens without additions.
+    pub trigger: Option<TriggerConfig>,
+    /// How long to wait for the trigger before failing the sign-in.
+    pub trigger_timeout: Duration,
+    /// How long an authorization code issued by the pool stays valid.
+    pub authorization_code_validity: Duration,
+    /// The dev default ports from `local.json` (tests use [`Ports::ephemeral`] instead).
+    pub ports: Ports,
+}
+
+/// The pool's resource server (`saas-api`) and its scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ResourceServer {
+    /// The identifier, the prefix of every custom scope.
+    pub identifier: String,
+    /// A human-readable name.
+    pub name: String,
+    /// The scopes, without the identifier prefix.
+    pub scopes: Vec<ResourceServerScope>,
+}
+
+impl ResourceServer {
+    /// Every scope of the resource server as it appears in tokens (`saas-api/read`).
+    pub fn qualified_scopes(&self) -> Vec<String> {
+        self.scopes
+            .iter()
+            .map(|s| format!("{}/{}", self.identifier, s.name))
+            .collect()
+    }
+}
+
+/// One scope of the resource server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ResourceServerScope {
+    /// The short name (`read`).
+    pub name: String,
+    /// What the scope allows.
+    pub description: String,
+}
+
+/// An app client: settings from `user-pool.json` merged with ids, secrets and URLs from `local.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppClient {
+    /// The client id the pool issued.
+    pub client_id: String,
+    /// The client secret; `None` for a public client.
+    pub client_secret: Option<String>,
+    /// Redirect URIs allowed at `/oauth2/authorize`, matched exactly.
+    pub callback_urls: Vec<String>,
+    /// Sign-out URIs allowed at `/logout`, matched exactly.
+    pub logout_urls: Vec<String>,
+    /// OAuth flows: `code`, `implicit`, `client_credentials`.
+    pub allowed_oauth_flows: Vec<String>,
+    /// Scopes the client may request (OIDC scopes and resource-server scopes).
+    pub allowed_oauth_scopes: Vec<String>,
+    /// Identity providers the client may sign in through (names from `demo.json`).
+    pub supported_identity_providers: Vec<String>,
+    /// User attributes the client may read (ID token claims and userInfo).
+    pub read_attributes: Vec<String>,
+    /// Whether `/oauth2/revoke` works for the client's refresh tokens.
+    pub enable_token_revocation: bool,
+    /// Access-token lifetime.
+    pub access_token_validity: Duration,
+    /// ID-token lifetime.
+    pub id_token_validity: Duration,
+    /// Refresh-token lifetime.
+    pub refresh_token_validity: Duration,
+}
+
+impl AppClient {
+    /// Whether the client may use an OAuth flow (`code`, `implicit`, `client_credentials`).
+    pub fn allows_flow(&self, flow: &str) -> bool {
+        self.allowed_oauth_flows.iter().any(|f| f == flow)
+    }
+}
+
+/// A tenant's identity provider, as the pool knows it (a federated OIDC provider).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityProvider {
+    /// The provider name in the pool (`acme-entra`); federated usernames start with it.
+    pub name: String,
+    /// The slug of the tenant the provider belongs to (`acme`).
+    pub tenant: String,
+    /// Which mock serves it and where.
+    pub kind: IdentityProviderKind,
+    /// The pool's client id at the IdP.
+    pub client_id: String,
+    /// The pool's client secret at the IdP (from `local.json`).
+    pub client_secret: String,
+    /// Email domains that route to this provider (`idp_identifier`).
+    pub verified_domains: Vec<String>,
+    /// The scopes the pool asks the IdP for (space-separated).
+    pub authorize_scopes: String,
+    /// Pool attribute → IdP claim. `username` names the claim that is the subject.
+    pub attribute_mapping: BTreeMap<String, String>,
+}
+
+/// The kind of an identity provider and the directory that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityProviderKind {
+    /// Microsoft Entra ID v2, one directory (tenant) id.
+    Entra {
+        /// The directory id (`tid`).
+        tenant_id: String,
+    },
+    /// Okta's default authorization server of one org.
+    Okta {
+        /// The org name (`globex` in `globex.okta.com`).
+        org: String,
+    },
+}
+
+/// The mock IdPs' directories.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Directories {
+    /// Entra ID directories, by `tenant_id`.
+    #[serde(default)]
+    pub entra: Vec<EntraDirectory>,
+    /// Okta orgs. One org is served per Okta listener: the first one.
+    #[serde(default)]
+    pub okta: Vec<OktaOrg>,
+}
+
+/// One Entra ID directory (tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EntraDirectory {
+    /// The directory id (`tid`).
+    pub tenant_id: String,
+    /// Shown on the login page.
+    pub display_name: String,
+    /// The directory's users.
+    pub users: Vec<EntraUser>,
+}
+
+/// A user of an Entra ID directory.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EntraUser {
+    /// The object id, stable and unique in the directory.
+    pub oid: String,
+    /// The sign-in name (`alice@acme.example`).
+    pub user_principal_name: String,
+    /// The mail attribute (Entra does not verify it).
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The password the mock login page accepts.
+    pub password: String,
+    /// App roles assigned to the user (the `roles` claim).
+    #[serde(default)]
+    pub app_roles: Vec<String>,
+}
+
+/// One Okta org.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OktaOrg {
+    /// The org name (`globex`).
+    pub org: String,
+    /// Shown on the login page.
+    pub display_name: String,
+    /// The org's users.
+    pub users: Vec<OktaUser>,
+}
+
+/// A user of an Okta org.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OktaUser {
+    /// The user id (`00u…`), the `sub` claim.
+    pub id: String,
+    /// The sign-in name.
+    pub login: String,
+    /// The primary email.
+    pub email: String,
+    /// Whether Okta verified the email.
+    pub email_verified: bool,
+    /// The display name.
+    pub name: String,
+    /// The password the mock login page accepts.
+    pub password: String,
+    /// Group names (the `groups` claim).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Where and how the pool invokes the pre-token-generation trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TriggerConfig {
+    /// The URL the event is POSTed to.
+    pub url: String,
+    /// Sent as the `x-trigger-secret` header so the receiver knows the call comes from the pool.
+    pub shared_secret: String,
+}
+
+impl LocalAwsConfig {
+    /// Reads the four configuration files below `infra_dir` (the repository's `infra/` directory).
+    pub fn load(infra_dir: &Path) -> anyhow::Result<LocalAwsConfig> {
+        let pool: files::UserPoolFile = read_json(&infra_dir.join("config/user-pool.json"))?;
+        let tenants: files::TenantsFile = read_json(&infra_dir.join("tenants/demo.json"))?;
+        let local: files::LocalFile = read_json(&infra_dir.join("local-aws/local.json"))?;
+        let directories: Directories = read_json(&infra_dir.join("local-aws/directories.json"))?;
+        LocalAwsConfig::from_files(pool, tenants, local, directories)
+    }
+
+    fn from_files(
+        pool: files::UserPoolFile,
+        tenants: files::TenantsFile,
+        mut local: files::LocalFile,
+        directories: Directories,
+    ) -> anyhow::Result<LocalAwsConfig> {
+        let mut identity_providers = Vec::new();
+        for tenant in tenants.tenants {
+            for idp in tenant.identity_providers {
+                let kind = match idp.kind.as_str() {
+                    "entra" => IdentityProviderKind::Entra {
+                        tenant_id: idp.entra_tenant_id.with_context(|| {
+                            format!("identity provider {} has no entra_tenant_id", idp.name)
+                        })?,
+                    },
+                    "okta" => IdentityProviderKind::Okta {
+                        org: idp.okta_org.with_context(|| {
+                            format!("identity provider {} has no okta_org", idp.name)
+                        })?,
+                    },
+                    other => bail!("identity provider {} has unknown kind {other:?}", idp.name),
+                };
+                let client_secret = local
+                    .identity_provider_client_secrets
+                    .get(&idp.name)
+                    .cloned()
+                    .with_context(|| {
+                        format!(
+                            "local.json has no client secret for identity provider {}",
+                            idp.name
+                        )
+                    })?;
+                if !idp.attribute_mapping.contains_key("username") {
+                    bail!("identity provider {} maps no claim to username", idp.name);
+                }
+                identity_providers.push(IdentityProvider {
+                    name: idp.name,
+                    tenant: tenant.slug.clone(),
+                    kind,
+                    client_id: idp.client_id,
+                    client_secret,
+                    verified_domains: idp
+                        .verified_domains
+                        .iter()
+                        .map(|d| d.to_ascii_lowercase())
+                        .collect(),
+                    authorize_scopes: idp.authorize_scopes,
+                    attribute_mapping: idp.attribute_mapping,
+                });
+            }
+        }
+
+        let mut clients = BTreeMap::new();
+        for (name, settings) in pool.app_clients {
+            let local_client = local
+                .clients
+                .remove(&name)
+                .with_context(|| format!("local.json has no client {name}"))?;
+            if settings.generate_secret && local_client.client_secret.is_none() {
+                bail!("client {name} generates a secret but local.json has none");
+            }
+            let supported_identity_providers = match local_client.supported_identity_providers {
+                Some(list) => list,
+                // A client that signs users in supports every tenant's provider unless local.json narrows it.
+                None if settings
+                    .allowed_oauth_flows
+                    .iter()
+                    .any(|f| f == "code" || f == "implicit") =>
+                {
+                    identity_providers
+                        .iter()
+                        .map(|idp| idp.name.clone())
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            clients.insert(
+                name,
+                AppClient {
+                    client_id: local_client.client_id,
+                    client_secret: local_client
+                        .client_secret
+                        .filter(|_| settings.generate_secret),
+                    callback_urls: local_client.callback_urls,
+                    logout_urls: local_client.logout_urls,
+                    allowed_oauth_flows: settings.allowed_oauth_flows,
+                    allowed_oauth_scopes: settings.allowed_oauth_scopes,
+                    supported_identity_providers,
+                    read_attributes: settings.read_attributes,
+                    enable_token_revocation: settings.enable_token_revocation,
+                    access_token_validity: Duration::from_secs(
+                        settings.access_token_validity_minutes * 60,
+                    ),
+                    id_token_validity: Duration::from_secs(settings.id_token_validity_minutes * 60),
+                    refresh_token_validity: Duration::from_secs(
+                        settings.refresh_token_validity_days * 86_400,
+                    ),
+                },
+            );
+        }
+
+        Ok(LocalAwsConfig {
+            region: pool.region,
+            user_pool_id: local.user_pool_id,
+            pool_name: pool.pool_name,
+            resource_server: pool.resource_server,
+            clients,
+            identity_providers,
+            directories,
+            trigger: local.pre_token_generation,
+            trigger_timeout: DEFAULT_TRIGGER_TIMEOUT,
+            authorization_code_validity: Duration::from_secs(
+                pool.authorization_code_validity_seconds,
+            ),
+            ports: local.ports,
+        })
+    }
+
+    /// The identity provider with this name.
+    pub fn identity_provider(&self, name: &str) -> Option<&IdentityProvider> {
+        self.identity_providers.iter().find(|idp| idp.name == name)
+    }
+
+    /// The app client with this client id.
+    pub fn client_by_id(&self, client_id: &str) -> Option<&AppClient> {
+        self.clients.values().find(|c| c.client_id == client_id)
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The files' own shapes; only the fields the stand-ins use are read.
+mod files {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::{ResourceServer, TriggerConfig};
+    use crate::Ports;
+
+    #[derive(Deserialize)]
+    pub(super) struct UserPoolFile {
+        pub region: String,
+        pub pool_name: String,
+        pub resource_server: ResourceServer,
+        pub app_clients: BTreeMap<String, ClientSettings>,
+        pub authorization_code_validity_seconds: u64,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct ClientSettings {
+        pub generate_secret: bool,
+        pub allowed_oauth_flows: Vec<String>,
+        pub allowed_oauth_scopes: Vec<String>,
+        #[serde(default)]
+        pub read_attributes: Vec<String>,
+        pub enable_token_revocation: bool,
+        pub access_token_validity_minutes: u64,
+        pub id_token_validity_minutes: u64,
+        pub refresh_token_validity_days: u64,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct TenantsFile {
+        pub tenants: Vec<Tenant>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Tenant {
+        pub slug: String,
+        pub identity_providers: Vec<TenantIdp>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct TenantIdp {
+        pub name: String,
+        pub kind: String,
+        pub entra_tenant_id: Option<String>,
+        pub okta_org: Option<String>,
+        pub client_id: String,
+        #[serde(default)]
+        pub verified_domains: Vec<String>,
+        pub authorize_scopes: String,
+        pub attribute_mapping: BTreeMap<String, String>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct LocalFile {
+        pub user_pool_id: String,
+        pub ports: Ports,
+        pub clients: BTreeMap<String, LocalClient>,
+        pub identity_provider_client_secrets: BTreeMap<String, String>,
+        pub pre_token_generation: Option<TriggerConfig>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct LocalClient {
+        pub client_id: String,
+        pub client_secret: Option<String>,
+        #[serde(default)]
+        pub callback_urls: Vec<String>,
+        #[serde(default)]
+        pub logout_urls: Vec<String>,
+        /// Optional: narrows the providers a client may use (default: all of them for sign-in clients).
+        pub supported_identity_providers: Option<Vec<String>>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infra_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    #[test]
+    fn loads_the_demo_world() {
+        let config = LocalAwsConfig::load(&infra_dir()).unwrap();
+        assert_eq!(config.region, "eu-west-1");
+        let web = &config.clients["web"];
+        assert!(web.allows_flow("code"));
+        assert!(!web.allows_flow("implicit"));
+        assert_eq!(
+            web.supported_identity_providers,
+            vec!["acme-entra", "globex-okta"]
+        );
+        assert_eq!(web.access_token_validity, Duration::from_secs(3600));
+        assert!(
+            config.clients["machine"]
+                .supported_identity_providers
+                .is_empty()
+        );
+        let entra = config.identity_provider("acme-entra").unwrap();
+        assert_eq!(entra.tenant, "acme");
+        assert_eq!(entra.attribute_mapping["username"], "oid");
+        assert_eq!(entra.client_secret, "local-demo-acme-entra-secret");
+        assert_eq!(
+            config.resource_server.qualified_scopes(),
+            vec!["saas-api/read", "saas-api/write", "saas-api/admin"]
+        );
+        assert_eq!(config.authorization_code_validity, Duration::from_secs(300));
+        assert!(config.trigger.is_some());
+    }
+}

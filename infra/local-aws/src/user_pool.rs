@@ -1,0 +1,164 @@
+//! The Cognito user pool: its state and the two listeners it answers on, the `cognito-idp` host (issuer,
+//! discovery, JWKS) and the user pool domain (hosted endpoints).
+
+mod authorize;
+mod discovery;
+mod federation;
+mod login;
+mod logout;
+mod revoke;
+mod token;
+mod tokens;
+mod userinfo;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::Urls;
+use crate::config::LocalAwsConfig;
+use crate::keys::KeyAdmin;
+use crate::store::ExpiringMap;
+use crate::web::{redirect, with_query};
+
+/// A validated authorize request: the client and redirect URI are known to be registered, so errors from
+/// here on may be reported by redirecting to `redirect_uri`.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    /// The scopes granted: those requested, or every scope the client allows when none were.
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    /// The S256 PKCE challenge, if the client sent one.
+    pub code_challenge: Option<String>,
+}
+
+impl ClientRequest {
+    /// Reports an error to the client the way Cognito does: `error`, `error_description` and `state` on the
+    /// redirect URI.
+    pub(crate) fn redirect_error(&self, error: &str, description: &str) -> Response {
+        let mut params = vec![("error_description", description), ("error", error)];
+        if let Some(state) = &self.state {
+            params.push(("state", state));
+        }
+        redirect(&with_query(&self.redirect_uri, params))
+    }
+}
+
+/// A sign-in waiting for the IdP to come back to `/oauth2/idpresponse`, keyed by the pool's own state.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingFederation {
+    pub request: ClientRequest,
+    pub provider: String,
+    /// The nonce the pool sent to the IdP.
+    pub nonce: String,
+    /// The PKCE verifier of the pool's request to the IdP.
+    pub pkce_verifier: String,
+}
+
+/// What a refresh token (and every token derived from one sign-in) stands for.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub client_id: String,
+    pub username: String,
+    /// The scopes the client asked for, before the trigger changed them; refreshes start from these again.
+    pub scopes: Vec<String>,
+    /// Shared by every token of the sign-in, refreshed ones included.
+    pub origin_jti: String,
+    pub auth_time: i64,
+}
+
+/// An authorization code the pool issued, with the tokens it will be exchanged for.
+#[derive(Debug, Clone)]
+pub(crate) struct IssuedCode {
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub session: Session,
+    pub tokens: tokens::IssuedTokens,
+}
+
+/// A refresh token's state.
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshGrant {
+    pub session: Session,
+    pub revoked: bool,
+}
+
+/// The user pool.
+pub(crate) struct Pool {
+    pub config: Arc<LocalAwsConfig>,
+    pub urls: Urls,
+    pub keys: KeyAdmin,
+    pub http: reqwest::Client,
+    pub users: users::UserDirectory,
+    pub pending: ExpiringMap<String, PendingFederation>,
+    pub codes: ExpiringMap<String, IssuedCode>,
+    /// Codes already exchanged, to the origin of their tokens: a replay revokes what the first use issued.
+    pub redeemed_codes: ExpiringMap<String, String>,
+    pub refresh_tokens: ExpiringMap<String, RefreshGrant>,
+    /// `origin_jti`s of revoked sign-ins: their access tokens no longer work at userInfo.
+    pub revoked_origins: ExpiringMap<String, ()>,
+}
+
+impl Pool {
+    pub(crate) fn new(
+        config: Arc<LocalAwsConfig>,
+        urls: Urls,
+        keys: KeyAdmin,
+        http: reqwest::Client,
+    ) -> Arc<Pool> {
+        Arc::new(Pool {
+            config,
+            urls,
+            keys,
+            http,
+            users: users::UserDirectory::new(),
+            pending: ExpiringMap::new(),
+            codes: ExpiringMap::new(),
+            redeemed_codes: ExpiringMap::new(),
+            refresh_tokens: ExpiringMap::new(),
+            revoked_origins: ExpiringMap::new(),
+        })
+    }
+
+    /// The pool's `/oauth2/idpresponse` URL, the redirect URI registered at every IdP.
+    pub(crate) fn idp_response_url(&self) -> String {
+        format!("{}/oauth2/idpresponse", self.urls.auth_domain)
+    }
+}
+
+/// `cognito-idp.<region>.amazonaws.com`: the issuer's discovery document and JWKS.
+pub(crate) fn cognito_idp_router(pool: Arc<Pool>) -> Router {
+    let pool_id = pool.config.user_pool_id.clone();
+    Router::new()
+        .route(
+            &format!("/{pool_id}/.well-known/openid-configuration"),
+            get(discovery::openid_configuration),
+        )
+        .route(
+            &format!("/{pool_id}/.well-known/jwks.json"),
+            get(discovery::jwks),
+        )
+        .with_state(pool)
+}
+
+/// The user pool domain: hosted sign-in, token, userInfo, revocation and sign-out endpoints.
+pub(crate) fn auth_router(pool: Arc<Pool>) -> Router {
+    Router::new()
+        .route("/oauth2/authorize", get(authorize::authorize))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/oauth2/idpresponse", get(federation::idp_response))
+        .route("/oauth2/token", axum::routing::post(token::token))
+        .route(
+            "/oauth2/userInfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/oauth2/revoke", axum::routing::post(revoke::revoke))
+        .route("/logout", get(logout::logout))
+        .with_state(pool)
+}

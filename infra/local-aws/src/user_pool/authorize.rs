@@ -1,0 +1,191 @@
+//! `/oauth2/authorize`: validates the client request, then sends the browser straight to the chosen IdP
+//! (`identity_provider` or `idp_identifier`) or to the managed login page.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::{ClientRequest, Pool, federation};
+use crate::config::{AppClient, IdentityProvider};
+use crate::oauth::valid_pkce_value;
+use crate::web::{error_page, parse_form, redirect, with_query};
+
+/// The authorize parameters the managed login page carries along.
+pub(crate) const REQUEST_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// `GET /oauth2/authorize`.
+pub(crate) async fn authorize(
+    State(pool): State<Arc<Pool>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(error) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &error.to_string(),
+            );
+        }
+    };
+    let (request, client) = match validate(&pool, &params) {
+        Ok(valid) => valid,
+        Err(response) => return *response,
+    };
+    if let Some(name) = params.get("identity_provider") {
+        return match supported_provider(&pool, client, |idp| idp.name == *name) {
+            Some(idp) => federation::start(&pool, request, idp).await,
+            None => request.redirect_error(
+                "invalid_request",
+                "Identity provider does not exist for this client",
+            ),
+        };
+    }
+    if let Some(identifier) = params.get("idp_identifier") {
+        let identifier = identifier.trim().to_ascii_lowercase();
+        return match supported_provider(&pool, client, |idp| {
+            idp.verified_domains.contains(&identifier)
+        }) {
+            Some(idp) => federation::start(&pool, request, idp).await,
+            None => request.redirect_error(
+                "invalid_request",
+                "No identity provider found for the identifier",
+            ),
+        };
+    }
+    redirect(&login_url(&pool, &params))
+}
+
+/// The managed login page URL for this request.
+pub(crate) fn login_url(pool: &Pool, params: &HashMap<String, String>) -> String {
+    let carried = REQUEST_PARAMS
+        .iter()
+        .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())));
+    with_query(&format!("{}/login", pool.urls.auth_domain), carried)
+}
+
+/// The first of the client's identity providers that `matches`.
+pub(crate) fn supported_provider<'a>(
+    pool: &'a Pool,
+    client: &AppClient,
+    matches: impl Fn(&IdentityProvider) -> bool,
+) -> Option<&'a IdentityProvider> {
+    client
+        .supported_identity_providers
+        .iter()
+        .filter_map(|name| pool.config.identity_provider(name))
+        .find(|idp| matches(idp))
+}
+
+/// Validates an authorize request. Until the client and its redirect URI are known to be registered, every
+/// error is a 400 page (redirecting would make the pool an open redirector); after that, errors go back to
+/// the redirect URI.
+pub(crate) fn validate<'a>(
+    pool: &'a Pool,
+    params: &HashMap<String, String>,
+) -> Result<(ClientRequest, &'a AppClient), Box<Response>> {
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let client = get("client_id")
+        .and_then(|id| pool.config.client_by_id(id))
+        .ok_or_else(|| {
+            error_page(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Invalid client_id.",
+            )
+        })?;
+    let redirect_uri = get("redirect_uri")
+        .filter(|uri| {
+            client
+                .callback_urls
+                .iter()
+                .any(|registered| registered == uri)
+        })
+        .ok_or_else(|| {
+            error_page(
+                StatusCode::BAD_REQUEST,
+                "redirect_mismatch",
+                "redirect_mismatch",
+            )
+        })?;
+    // Only the authorization code flow is served; implicit (`token`) is off, as it should be.
+    match get("response_type") {
+        Some("code") if client.allows_flow("code") => {}
+        _ => {
+            return Err(Box::new(error_page(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                "unauthorized_client: the response_type is not allowed for this client.",
+            )));
+        }
+    }
+
+    let mut request = ClientRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        state: get("state").map(str::to_owned),
+        scopes: Vec::new(),
+        nonce: get("nonce").map(str::to_owned),
+        code_challenge: None,
+    };
+    let requested: Vec<String> = get("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if requested
+        .iter()
+        .any(|scope| !client.allowed_oauth_scopes.contains(scope))
+    {
+        return Err(Box::new(
+            request.redirect_error("invalid_scope", "invalid_scope"),
+        ));
+    }
+    request.scopes = if requested.is_empty() {
+        client.allowed_oauth_scopes.clone()
+    } else {
+        dedup(requested)
+    };
+    if let Some(challenge) = get("code_challenge") {
+        if get("code_challenge_method") != Some("S256") {
+            return Err(Box::new(request.redirect_error(
+                "invalid_request",
+                "invalid code_challenge_method",
+            )));
+        }
+        if !valid_pkce_value(challenge) {
+            return Err(Box::new(
+                request.redirect_error("invalid_request", "invalid code_challenge"),
+            ));
+        }
+        request.code_challenge = Some(challenge.to_owned());
+    }
+    Ok((request, client))
+}
+
+fn dedup(scopes: Vec<String>) -> Vec<String> {
+    let mut unique = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        if !unique.contains(&scope) {
+            unique.push(scope);
+        }
+    }
+    unique
+}

@@ -1,0 +1,127 @@
+//! `/login`: the managed login page. One button per identity provider of the client, and an email box that
+//! routes to the provider whose verified domain matches (home-realm discovery, which grants nothing).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::Pool;
+use super::authorize::{REQUEST_PARAMS, supported_provider, validate};
+use crate::config::AppClient;
+use crate::web::{error_page, esc, page, parse_form, redirect, with_query};
+
+/// `GET /login`.
+pub(crate) async fn show(State(pool): State<Arc<Pool>>, RawQuery(query): RawQuery) -> Response {
+    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(error) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &error.to_string(),
+            );
+        }
+    };
+    match validate(&pool, &params) {
+        Ok((_, client)) => render(&pool, client, &params, None),
+        Err(response) => *response,
+    }
+}
+
+/// `POST /login` with `email` and the request as hidden fields: routes by the email's domain.
+pub(crate) async fn submit(State(pool): State<Arc<Pool>>, body: Bytes) -> Response {
+    let params = match parse_form(&body) {
+        Ok(params) => params,
+        Err(error) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &error.to_string(),
+            );
+        }
+    };
+    let client = match validate(&pool, &params) {
+        Ok((_, client)) => client,
+        Err(response) => return *response,
+    };
+    let email = params
+        .get("email")
+        .map(|e| e.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let domain = email
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.to_owned())
+        .unwrap_or_default();
+    if supported_provider(&pool, client, |idp| idp.verified_domains.contains(&domain)).is_none() {
+        return render(
+            &pool,
+            client,
+            &params,
+            Some("No sign-in option is set up for this email domain."),
+        );
+    }
+    let carried = REQUEST_PARAMS
+        .iter()
+        .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())));
+    let url = with_query(
+        &format!("{}/oauth2/authorize", pool.urls.auth_domain),
+        carried,
+    );
+    redirect(&with_query(&url, [("idp_identifier", domain.as_str())]))
+}
+
+fn render(
+    pool: &Pool,
+    client: &AppClient,
+    params: &std::collections::HashMap<String, String>,
+    error: Option<&str>,
+) -> Response {
+    let carried: Vec<(&str, &str)> = REQUEST_PARAMS
+        .iter()
+        .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())))
+        .collect();
+    let authorize = format!("{}/oauth2/authorize", pool.urls.auth_domain);
+    let buttons: String = client
+        .supported_identity_providers
+        .iter()
+        .map(|name| {
+            let href = with_query(
+                &with_query(&authorize, carried.iter().copied()),
+                [("identity_provider", name.as_str())],
+            );
+            format!(
+                "<a class=\"idp\" href=\"{}\">Continue with {}</a>\n",
+                esc(&href),
+                esc(name)
+            )
+        })
+        .collect();
+    let hidden: String = carried
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                esc(name),
+                esc(value)
+            )
+        })
+        .collect();
+    let error = error
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    let body = format!(
+        "<main class=\"card\">\n<h1>Sign in</h1>\n<p class=\"hint\">{pool_name}</p>\n{error}\n\
+         <p>Sign in with your corporate ID</p>\n{buttons}\
+         <form method=\"post\" action=\"/login\">\n{hidden}\
+         <label for=\"email\">Work email</label>\n\
+         <input type=\"email\" id=\"email\" name=\"email\" placeholder=\"name@company.com\" autocomplete=\"email\" required>\n\
+         <button type=\"submit\">Next</button>\n</form>\n</main>",
+        pool_name = esc(&pool.config.pool_name),
+    );
+    let style = ".idp{display:block;margin:8px 0;padding:10px;border:1px solid #8c8c8c;color:#1b1b1b;\
+                 text-decoration:none;text-align:center}.idp:hover{background:#f2f2f2}";
+    Html(page("Sign in", style, &body)).into_response()
+}

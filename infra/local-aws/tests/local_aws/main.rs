@@ -1,0 +1,11 @@
+//! Integration tests of the local AWS stand-ins: real HTTP against in-process listeners on port 0.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod authorize;
+mod discovery;
+mod federation;
+mod helpers;
+mod keys;
+mod logout;
+mod token;
+mod trigger;
