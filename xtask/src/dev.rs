@@ -4,12 +4,14 @@
 //! AWS stand-ins and the backend run as child processes on their documented ports and stop with Ctrl-C.
 
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use base64::Engine as _;
 
 use crate::docker::Engine;
 use crate::tools::{Need, Tools};
@@ -73,6 +75,7 @@ pub fn run(_args: &[String]) -> Result<()> {
     let owner_url = format!("postgres://postgres:{OWNER_PASSWORD}@127.0.0.1:{DB_PORT}/saas");
     let app_url = format!("postgres://{APP_USER}:{APP_PASSWORD}@127.0.0.1:{DB_PORT}/saas");
     let bin = paths::target_dir().join("debug");
+    let session_key = dev_session_key()?;
     let backend_env = |command: &mut Command| {
         command
             .current_dir(&root)
@@ -82,22 +85,28 @@ pub fn run(_args: &[String]) -> Result<()> {
             .env("BIND_ADDR", BACKEND_ADDR)
             .env("PUBLIC_URL", PUBLIC_URL)
             .env("WEB_DIST_DIR", paths::web_dist())
-            .env("TRIGGER_SHARED_SECRET", &local.trigger_secret);
+            .env("TRIGGER_SHARED_SECRET", &local.trigger_secret)
+            .env("SESSION_ENCRYPTION_KEY", &session_key);
     };
 
-    // Postgres accepts connections a moment after the container starts; migrate as soon as it does.
+    // Postgres accepts connections a moment after the container starts; migrate as soon as it does, and show
+    // the output of a failed attempt only when the last one fails.
+    eprintln!("waiting for the dev database, then migrating it");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut migrate = Command::new(bin.join("backend"));
         migrate.arg("migrate");
         backend_env(&mut migrate);
-        match cmd::run(&mut migrate) {
-            Ok(()) => break,
-            Err(error) if Instant::now() > deadline => {
-                return Err(error.context("migrating the dev database"));
-            }
-            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        let out = migrate.output().context("running `backend migrate`")?;
+        if out.status.success() {
+            break;
         }
+        if Instant::now() > deadline {
+            eprint!("{}", String::from_utf8_lossy(&out.stdout));
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            bail!("`backend migrate` kept failing for 60 s (output above)");
+        }
+        std::thread::sleep(Duration::from_secs(1));
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -186,6 +195,29 @@ fn read_local_settings() -> Result<LocalSettings> {
         ports,
         trigger_secret,
     })
+}
+
+/// A session encryption key kept in the cache, so restarting `cargo xtask dev` keeps people signed in.
+fn dev_session_key() -> Result<String> {
+    let path = paths::cache().join("dev-session-key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes))
+        .context("reading /dev/urandom for the dev session key")?;
+    let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+    std::fs::create_dir_all(paths::cache())?;
+    // Readable by this user only: the key decrypts the tokens kept in dev sessions.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut file, key.as_bytes())?;
+    Ok(key)
 }
 
 fn start_database(engine: &Engine, image: &str) -> Result<()> {
