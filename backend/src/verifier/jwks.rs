@@ -1,10 +1,11 @@
 //! One issuer's signing keys: fetched only from its configured JWKS URL, cached, and refetched only for an
 //! unknown `kid`, at most once per penalty window, so a flood of made-up `kid`s cannot hammer the issuer.
 //!
-//! aws-jwt-verify starts its window only after a lookup that did not find the `kid`; here every request
-//! starts it, failed ones included, so tokens arriving during an identity-provider outage do not hammer
-//! it either. Within a window after a failed request, unknown `kid`s are reported as "unavailable" (503),
-//! not as bad tokens.
+//! As in aws-jwt-verify, the window starts after a request that did not yield the `kid` looked for; here a
+//! failed request starts it too, so tokens arriving during an identity-provider outage do not hammer it
+//! either. A request that found its `kid` starts no window, so a key rotated in shortly after the previous
+//! request is still picked up at once. Within a window after a failed request, unknown `kid`s are reported
+//! as "unavailable" (503), not as bad tokens.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -61,16 +62,20 @@ impl Jwk {
 
 #[derive(Deserialize)]
 struct JwksDocument {
-    keys: Vec<Jwk>,
+    keys: Vec<serde_json::Value>,
 }
 
 /// Parses a JWKS document into its keys by `kid`. Keys without a `kid` can never be selected and are
-/// skipped; of two keys with the same `kid`, the first wins (as in aws-jwt-verify).
+/// skipped, and so are keys whose fields have the wrong JSON types, so one odd key does not make the others
+/// unusable; of two keys with the same `kid`, the first wins (as in aws-jwt-verify).
 pub(super) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<Jwk>>, JwksFetchError> {
     let document: JwksDocument =
         serde_json::from_slice(body).map_err(JwksFetchError::InvalidDocument)?;
     let mut keys = HashMap::with_capacity(document.keys.len());
-    for jwk in document.keys {
+    for value in document.keys {
+        let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+            continue;
+        };
         if let Some(kid) = jwk.kid.clone() {
             keys.entry(kid).or_insert_with(|| Arc::new(jwk));
         }
@@ -90,7 +95,8 @@ pub(super) struct IssuerKeys {
 #[derive(Debug, Default)]
 struct CacheState {
     keys: HashMap<String, Arc<Jwk>>,
-    last_fetch: Option<FetchOutcome>,
+    /// The last request that failed or did not contain the `kid` it was made for: it starts the window.
+    last_miss: Option<FetchOutcome>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,8 +131,8 @@ impl IssuerKeys {
         if let Some(jwk) = self.cached(kid) {
             return Ok(jwk);
         }
-        let last_fetch = self.read_state().last_fetch;
-        if let Some(last) = last_fetch
+        let last_miss = self.read_state().last_miss;
+        if let Some(last) = last_miss
             && last.finished_at.elapsed() < penalty
         {
             tracing::debug!(jwks_uri = %self.jwks_uri, "unknown kid within the JWKS refetch penalty window");
@@ -148,12 +154,15 @@ impl IssuerKeys {
                 tracing::info!(jwks_uri = %self.jwks_uri, keys = keys.len(), "fetched the JWKS");
                 // The new document replaces the old one: a key the issuer withdrew stops verifying.
                 state.keys = keys;
-                state.last_fetch = Some(outcome(true));
-                state.keys.get(kid).cloned().ok_or(VerifyError::UnknownKid)
+                let found = state.keys.get(kid).cloned();
+                if found.is_none() {
+                    state.last_miss = Some(outcome(true));
+                }
+                found.ok_or(VerifyError::UnknownKid)
             }
             Err(error) => {
                 tracing::warn!(jwks_uri = %self.jwks_uri, error = %error, "JWKS fetch failed; cached keys stay in use");
-                state.last_fetch = Some(outcome(false));
+                state.last_miss = Some(outcome(false));
                 Err(VerifyError::JwksUnavailable(error))
             }
         }
