@@ -17,6 +17,34 @@ use crate::Ports;
 /// How long the pool waits for the pre-token-generation trigger, like Cognito's 5-second Lambda limit.
 pub const DEFAULT_TRIGGER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The standard attributes every Cognito user pool has (the OIDC standard claims). `sub` is left out: no
+/// client and no identity provider may write it.
+pub const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "email_verified",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
+
+/// The scope that lets a signed-in user call the user pools API on their own account (`GetUser`,
+/// `UpdateUserAttributes`, ...), and so rewrite every attribute their app client may write.
+pub const SELF_SERVICE_SCOPE: &str = "aws.cognito.signin.user.admin";
+
 /// Everything the stand-ins need to run the demo world.
 #[derive(Debug, Clone)]
 pub struct LocalAwsConfig {
@@ -28,6 +56,8 @@ pub struct LocalAwsConfig {
     pub pool_name: String,
     /// The resource server whose scopes (`<identifier>/<name>`) access tokens carry.
     pub resource_server: ResourceServer,
+    /// The pool's custom attributes (`custom:<name>`), next to the standard ones.
+    pub custom_attributes: Vec<CustomAttribute>,
     /// App clients by their logical name (`web`, `machine`).
     pub clients: BTreeMap<String, AppClient>,
     /// Every tenant's identity providers, in the order of `demo.json`.
@@ -65,6 +95,33 @@ impl ResourceServer {
     }
 }
 
+/// A custom attribute of the pool's schema, from `user-pool.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CustomAttribute {
+    /// The name without the `custom:` prefix (`idp_groups`).
+    pub name: String,
+    /// Cognito's data type (`String`, `Number`, `DateTime`, `Boolean`).
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Whether the value may change after the user is created; an immutable attribute is written once.
+    pub mutable: bool,
+    /// Developer-only attributes (`dev:custom:<name>`) can be written by administrators only, never by an
+    /// app client or an identity provider.
+    #[serde(default)]
+    pub developer_only: bool,
+}
+
+impl CustomAttribute {
+    /// The attribute's name in tokens, mappings and client permissions (`custom:idp_groups`).
+    pub fn qualified_name(&self) -> String {
+        if self.developer_only {
+            format!("dev:custom:{}", self.name)
+        } else {
+            format!("custom:{}", self.name)
+        }
+    }
+}
+
 /// One scope of the resource server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ResourceServerScope {
@@ -93,6 +150,9 @@ pub struct AppClient {
     pub supported_identity_providers: Vec<String>,
     /// User attributes the client may read (ID token claims and userInfo).
     pub read_attributes: Vec<String>,
+    /// User attributes the client may write. A federated sign-in through the client writes the identity
+    /// provider's mapped attributes, so each of them must be here or the sign-in fails.
+    pub write_attributes: Vec<String>,
     /// Whether `/oauth2/revoke` works for the client's refresh tokens.
     pub enable_token_revocation: bool,
     /// Access-token lifetime.
@@ -127,7 +187,9 @@ pub struct IdentityProvider {
     pub verified_domains: Vec<String>,
     /// The scopes the pool asks the IdP for (space-separated).
     pub authorize_scopes: String,
-    /// Pool attribute → IdP claim. `username` names the claim that is the subject.
+    /// Pool attribute → IdP claim. The username is not in it: for an OIDC provider Cognito always names the
+    /// user `<name>_<sub>` (a `username` → `sub` entry in the file is accepted and dropped, any other
+    /// `username` entry is refused).
     pub attribute_mapping: BTreeMap<String, String>,
 }
 
@@ -268,9 +330,10 @@ impl LocalAwsConfig {
                             idp.name
                         )
                     })?;
-                if !idp.attribute_mapping.contains_key("username") {
-                    bail!("identity provider {} maps no claim to username", idp.name);
-                }
+                let mut attribute_mapping = idp.attribute_mapping;
+                check_username_mapping(&idp.name, &attribute_mapping)?;
+                // Cognito takes the subject from `sub` whatever the file says, so the entry carries nothing.
+                attribute_mapping.remove(USERNAME_ATTRIBUTE);
                 identity_providers.push(IdentityProvider {
                     name: idp.name,
                     tenant: tenant.slug.clone(),
@@ -283,7 +346,7 @@ impl LocalAwsConfig {
                         .map(|d| d.to_ascii_lowercase())
                         .collect(),
                     authorize_scopes: idp.authorize_scopes,
-                    attribute_mapping: idp.attribute_mapping,
+                    attribute_mapping,
                 });
             }
         }
@@ -296,6 +359,22 @@ impl LocalAwsConfig {
                 .with_context(|| format!("local.json has no client {name}"))?;
             if settings.generate_secret && local_client.client_secret.is_none() {
                 bail!("client {name} generates a secret but local.json has none");
+            }
+            for (kind, attributes) in [
+                ("read", &settings.read_attributes),
+                ("write", &settings.write_attributes),
+            ] {
+                for attribute in attributes {
+                    let known = is_declared(&pool.custom_attributes, attribute);
+                    // Cognito refuses such a client: "Invalid <kind> attributes specified while creating a client".
+                    let developer_only = kind == "write" && attribute.starts_with("dev:");
+                    if !known || developer_only {
+                        bail!(
+                            "client {name} has invalid {kind} attribute {attribute:?}: it is neither a standard \
+                             attribute nor a custom attribute of user-pool.json that an app client may {kind}"
+                        );
+                    }
+                }
             }
             let supported_identity_providers = match local_client.supported_identity_providers {
                 Some(list) => list,
@@ -325,6 +404,7 @@ impl LocalAwsConfig {
                     allowed_oauth_scopes: settings.allowed_oauth_scopes,
                     supported_identity_providers,
                     read_attributes: settings.read_attributes,
+                    write_attributes: settings.write_attributes,
                     enable_token_revocation: settings.enable_token_revocation,
                     access_token_validity: Duration::from_secs(
                         settings.access_token_validity_minutes * 60,
@@ -342,6 +422,7 @@ impl LocalAwsConfig {
             user_pool_id: local.user_pool_id,
             pool_name: pool.pool_name,
             resource_server: pool.resource_server,
+            custom_attributes: pool.custom_attributes,
             clients,
             identity_providers,
             directories,
@@ -363,6 +444,41 @@ impl LocalAwsConfig {
     pub fn client_by_id(&self, client_id: &str) -> Option<&AppClient> {
         self.clients.values().find(|c| c.client_id == client_id)
     }
+
+    /// Whether the pool's schema has this attribute: a standard one or a declared custom one.
+    pub fn declares_attribute(&self, name: &str) -> bool {
+        is_declared(&self.custom_attributes, name)
+    }
+
+    /// The custom attribute with this qualified name (`custom:idp_groups`).
+    pub fn custom_attribute(&self, name: &str) -> Option<&CustomAttribute> {
+        self.custom_attributes
+            .iter()
+            .find(|a| a.qualified_name() == name)
+    }
+}
+
+/// The pseudo-attribute an attribute mapping would use to choose the subject.
+const USERNAME_ATTRIBUTE: &str = "username";
+
+/// Refuses a mapping that tries to choose the username claim. Cognito names every user of an OIDC provider
+/// `<provider>_<sub>`; a mapping that says otherwise (Entra's `oid`, say) would make the stand-in key users
+/// in a way the real pool never does.
+pub(crate) fn check_username_mapping(
+    provider: &str,
+    mapping: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    match mapping.get(USERNAME_ATTRIBUTE) {
+        Some(claim) if claim != "sub" => bail!(
+            "identity provider {provider} maps the claim {claim:?} to username, but Cognito always names an \
+             OIDC provider's users <provider>_<sub>: remove the username entry (or map it to \"sub\")"
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn is_declared(custom: &[CustomAttribute], name: &str) -> bool {
+    STANDARD_ATTRIBUTES.contains(&name) || custom.iter().any(|a| a.qualified_name() == name)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {
@@ -377,7 +493,7 @@ mod files {
 
     use serde::Deserialize;
 
-    use super::{ResourceServer, TriggerConfig};
+    use super::{CustomAttribute, ResourceServer, TriggerConfig};
     use crate::Ports;
 
     #[derive(Deserialize)]
@@ -385,6 +501,8 @@ mod files {
         pub region: String,
         pub pool_name: String,
         pub resource_server: ResourceServer,
+        #[serde(default)]
+        pub custom_attributes: Vec<CustomAttribute>,
         pub app_clients: BTreeMap<String, ClientSettings>,
         pub authorization_code_validity_seconds: u64,
     }
@@ -396,6 +514,8 @@ mod files {
         pub allowed_oauth_scopes: Vec<String>,
         #[serde(default)]
         pub read_attributes: Vec<String>,
+        #[serde(default)]
+        pub write_attributes: Vec<String>,
         pub enable_token_revocation: bool,
         pub access_token_validity_minutes: u64,
         pub id_token_validity_minutes: u64,
@@ -450,10 +570,29 @@ mod files {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     fn infra_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    fn file(relative: &str) -> Value {
+        read_json(&infra_dir().join(relative)).unwrap()
+    }
+
+    /// Loads the demo world after `change` edits the raw `user-pool.json` and `demo.json`.
+    fn load_changed(change: impl FnOnce(&mut Value, &mut Value)) -> anyhow::Result<LocalAwsConfig> {
+        let mut pool = file("config/user-pool.json");
+        let mut tenants = file("tenants/demo.json");
+        change(&mut pool, &mut tenants);
+        LocalAwsConfig::from_files(
+            serde_json::from_value(pool).unwrap(),
+            serde_json::from_value(tenants).unwrap(),
+            serde_json::from_value(file("local-aws/local.json")).unwrap(),
+            serde_json::from_value(file("local-aws/directories.json")).unwrap(),
+        )
     }
 
     #[test]
@@ -469,19 +608,104 @@ mod tests {
         );
         assert_eq!(web.access_token_validity, Duration::from_secs(3600));
         assert!(
+            web.write_attributes
+                .contains(&"custom:idp_groups".to_owned())
+        );
+        assert!(
             config.clients["machine"]
                 .supported_identity_providers
                 .is_empty()
         );
         let entra = config.identity_provider("acme-entra").unwrap();
         assert_eq!(entra.tenant, "acme");
-        assert_eq!(entra.attribute_mapping["username"], "oid");
+        assert!(!entra.attribute_mapping.contains_key("username"));
+        assert_eq!(entra.attribute_mapping["custom:idp_groups"], "roles");
         assert_eq!(entra.client_secret, "local-demo-acme-entra-secret");
         assert_eq!(
             config.resource_server.qualified_scopes(),
             vec!["saas-api/read", "saas-api/write", "saas-api/admin"]
         );
+        assert!(config.declares_attribute("custom:idp_groups"));
+        assert!(config.declares_attribute("email_verified"));
+        assert!(!config.declares_attribute("custom:tenant_id"));
+        assert!(!config.declares_attribute("username"));
         assert_eq!(config.authorization_code_validity, Duration::from_secs(300));
         assert!(config.trigger.is_some());
+    }
+
+    #[test]
+    fn no_app_client_lets_users_rewrite_their_own_attributes() {
+        // With aws.cognito.signin.user.admin a user's access token could call UpdateUserAttributes and set
+        // every attribute the client may write, custom:idp_groups (and so the role) included.
+        let pool = file("config/user-pool.json");
+        let clients = pool["app_clients"].as_object().unwrap();
+        assert!(!clients.is_empty());
+        for (name, client) in clients {
+            let scopes = client["allowed_oauth_scopes"].as_array().unwrap();
+            assert!(
+                !scopes.iter().any(|s| s == SELF_SERVICE_SCOPE),
+                "client {name} allows {SELF_SERVICE_SCOPE}"
+            );
+        }
+        let config = LocalAwsConfig::load(&infra_dir()).unwrap();
+        for (name, client) in &config.clients {
+            assert!(
+                !client
+                    .allowed_oauth_scopes
+                    .iter()
+                    .any(|s| s == SELF_SERVICE_SCOPE),
+                "client {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_username_mapping_other_than_sub_is_refused() {
+        let error = load_changed(|_, tenants| {
+            tenants["tenants"][0]["identity_providers"][0]["attribute_mapping"]["username"] =
+                json!("oid");
+        })
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("acme-entra"), "{message}");
+        assert!(message.contains("\"oid\" to username"), "{message}");
+    }
+
+    #[test]
+    fn a_username_mapping_to_sub_is_accepted_and_changes_nothing() {
+        let config = load_changed(|_, tenants| {
+            tenants["tenants"][1]["identity_providers"][0]["attribute_mapping"]["username"] =
+                json!("sub");
+        })
+        .unwrap();
+        let okta = config.identity_provider("globex-okta").unwrap();
+        assert!(!okta.attribute_mapping.contains_key("username"));
+        assert_eq!(okta.attribute_mapping["email"], "email");
+    }
+
+    #[test]
+    fn a_client_may_only_read_or_write_attributes_of_the_schema() {
+        let error = load_changed(|pool, _| {
+            pool["app_clients"]["web"]["write_attributes"] = json!(["email", "custom:tenant_id"]);
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("custom:tenant_id"), "{error}");
+        let error = load_changed(|pool, _| {
+            pool["app_clients"]["web"]["read_attributes"] = json!(["nickname", "username"]);
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("\"username\""), "{error}");
+    }
+
+    #[test]
+    fn developer_only_attributes_are_never_client_writable() {
+        let error = load_changed(|pool, _| {
+            pool["custom_attributes"].as_array_mut().unwrap().push(
+                json!({ "name": "tenant", "type": "String", "mutable": true, "developer_only": true }),
+            );
+            pool["app_clients"]["web"]["write_attributes"] = json!(["dev:custom:tenant"]);
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("dev:custom:tenant"), "{error}");
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod login_page;
 pub(crate) mod okta;
 
 use std::collections::HashMap;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -17,6 +18,39 @@ use crate::store::ExpiringMap;
 
 /// How long an IdP authorization code lives (Okta: 5 minutes; Entra: up to 10).
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A directory's users, which can change while the mock runs (an administrator removes a group, say), so
+/// that what the pool does with the next sign-in can be observed.
+pub(crate) struct LiveUsers<U> {
+    users: RwLock<Vec<U>>,
+}
+
+impl<U: Clone> LiveUsers<U> {
+    pub(crate) fn new(users: Vec<U>) -> Self {
+        LiveUsers {
+            users: RwLock::new(users),
+        }
+    }
+
+    /// A copy of the first user that `matches`.
+    pub(crate) fn find(&self, matches: impl Fn(&U) -> bool) -> Option<U> {
+        // Every write replaces a user in one step, so a poisoned lock still guards consistent data.
+        let users = self.users.read().unwrap_or_else(|p| p.into_inner());
+        users.iter().find(|u| matches(u)).cloned()
+    }
+
+    /// Changes the first user that `matches`; `false` when there is none.
+    pub(crate) fn update(&self, matches: impl Fn(&U) -> bool, change: impl FnOnce(&mut U)) -> bool {
+        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        match users.iter_mut().find(|u| matches(u)) {
+            Some(user) => {
+                change(user);
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// An application registered at the IdP: the user pool's OIDC client for one of its identity providers.
 #[derive(Debug, Clone)]

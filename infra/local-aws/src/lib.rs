@@ -112,6 +112,8 @@ pub struct LocalAws {
     config: Arc<LocalAwsConfig>,
     urls: Urls,
     keys: KeyAdmin,
+    entra: Arc<idp::entra::Entra>,
+    okta: Arc<idp::okta::Okta>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -186,11 +188,16 @@ impl LocalAws {
             ),
             serve(
                 entra_listener,
-                idp::entra::router(entra),
+                idp::entra::router(entra.clone()),
                 &shutdown,
                 "entra",
             ),
-            serve(okta_listener, idp::okta::router(okta), &shutdown, "okta"),
+            serve(
+                okta_listener,
+                idp::okta::router(okta.clone()),
+                &shutdown,
+                "okta",
+            ),
         ];
         tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
             "local AWS stand-ins listening");
@@ -198,6 +205,8 @@ impl LocalAws {
             config,
             urls,
             keys,
+            entra,
+            okta,
             shutdown,
             tasks,
         })
@@ -254,6 +263,27 @@ impl LocalAws {
         self.keys.clone()
     }
 
+    /// Changes a user of the mock Entra ID (found by user principal name, in any directory) while everything
+    /// runs, the way a directory administrator would: the user's next sign-in sees the change (removed app
+    /// roles, a new name, ...). Returns `false` when no directory has the user.
+    pub fn update_entra_user(
+        &self,
+        user_principal_name: &str,
+        change: impl FnOnce(&mut config::EntraUser),
+    ) -> bool {
+        self.entra.update_user(user_principal_name, change)
+    }
+
+    /// Changes a user of the mock Okta org (found by login) while everything runs; the user's next sign-in
+    /// sees the change. Returns `false` when the org has no such user.
+    pub fn update_okta_user(
+        &self,
+        login: &str,
+        change: impl FnOnce(&mut config::OktaUser),
+    ) -> bool {
+        self.okta.update_user(login, change)
+    }
+
     /// Signs arbitrary claims with the current access-token key, for tests that need tokens the pool would
     /// never issue (expired, wrong `token_use`, foreign client, ...).
     ///
@@ -308,6 +338,7 @@ fn validate(config: &LocalAwsConfig) -> anyhow::Result<()> {
     }
     let served_okta_org = config.directories.okta.first().map(|org| org.org.as_str());
     for idp in &config.identity_providers {
+        config::check_username_mapping(&idp.name, &idp.attribute_mapping)?;
         match &idp.kind {
             IdentityProviderKind::Entra { tenant_id } => {
                 if !config

@@ -59,6 +59,9 @@ pub(crate) struct PendingFederation {
     pub nonce: String,
     /// The PKCE verifier of the pool's request to the IdP.
     pub pkce_verifier: String,
+    /// The value of the browser's binding cookie when the sign-in started; `/oauth2/idpresponse` answers
+    /// only a browser that presents it.
+    pub browser_binding: String,
 }
 
 /// What a refresh token (and every token derived from one sign-in) stands for.

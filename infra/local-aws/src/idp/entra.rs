@@ -15,9 +15,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::login_page::{Brand, LoginForm, render};
-use super::{AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, RegisteredApp, TokenProblem};
+use super::{
+    AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, LiveUsers, RegisteredApp, TokenProblem,
+};
 use crate::Urls;
-use crate::config::{EntraDirectory, EntraUser, IdentityProviderKind, LocalAwsConfig};
+use crate::config::{EntraUser, IdentityProviderKind, LocalAwsConfig};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
 use crate::store::{random_token, unix_now};
@@ -31,7 +33,9 @@ const BAD_CREDENTIALS: &str = "Your account or password is incorrect.";
 
 /// One directory with the apps registered in it.
 struct Tenant {
-    directory: EntraDirectory,
+    tenant_id: String,
+    display_name: String,
+    users: LiveUsers<EntraUser>,
     apps: Vec<RegisteredApp>,
     codes: IdpCodes,
 }
@@ -54,7 +58,9 @@ impl Entra {
                 apps: super::registered_apps(config, urls, |kind| {
                     matches!(kind, IdentityProviderKind::Entra { tenant_id } if *tenant_id == directory.tenant_id)
                 }),
-                directory: directory.clone(),
+                tenant_id: directory.tenant_id.clone(),
+                display_name: directory.display_name.clone(),
+                users: LiveUsers::new(directory.users.clone()),
                 codes: IdpCodes::new(),
             })
             .collect();
@@ -68,7 +74,27 @@ impl Entra {
     fn tenant(&self, tid: &str) -> Option<&Tenant> {
         self.tenants
             .iter()
-            .find(|t| t.directory.tenant_id.eq_ignore_ascii_case(tid))
+            .find(|t| t.tenant_id.eq_ignore_ascii_case(tid))
+    }
+
+    /// Changes the user with this sign-in name in whichever directory holds it; `false` when none does.
+    pub(crate) fn update_user(
+        &self,
+        user_principal_name: &str,
+        change: impl FnOnce(&mut EntraUser),
+    ) -> bool {
+        let matches = |u: &EntraUser| {
+            u.user_principal_name
+                .eq_ignore_ascii_case(user_principal_name)
+        };
+        let Some(tenant) = self
+            .tenants
+            .iter()
+            .find(|t| t.users.find(matches).is_some())
+        else {
+            return false;
+        };
+        tenant.users.update(matches, change)
     }
 
     fn issuer(&self, tid: &str) -> String {
@@ -105,7 +131,7 @@ async fn discovery(State(entra): State<Arc<Entra>>, Path(tid): Path<String>) -> 
     let Some(tenant) = entra.tenant(&tid) else {
         return unknown_tenant(&tid);
     };
-    let tid = &tenant.directory.tenant_id;
+    let tid = &tenant.tenant_id;
     let base = format!("{}/{tid}", entra.base);
     Json(json!({
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
@@ -193,7 +219,7 @@ async fn authorize_submit(
         .get("password")
         .map(String::as_str)
         .unwrap_or_default();
-    let user = tenant.directory.users.iter().find(|u| {
+    let user = tenant.users.find(|u| {
         u.user_principal_name.eq_ignore_ascii_case(username.trim())
             && crate::web::secrets_equal(&u.password, password)
     });
@@ -233,7 +259,7 @@ fn authorize_problem(
             "Sign in",
             &format!(
                 "AADSTS700016: Application with identifier '{}' was not found in the directory '{}'.",
-                request.client_id, tenant.directory.display_name
+                request.client_id, tenant.display_name
             ),
         ),
         AuthorizeProblem::RedirectMismatch => error_page(
@@ -264,11 +290,11 @@ fn show_form(
     error: Option<&str>,
     username: &str,
 ) -> Response {
-    let action = format!("/{}/oauth2/v2.0/authorize", tenant.directory.tenant_id);
+    let action = format!("/{}/oauth2/v2.0/authorize", tenant.tenant_id);
     let hidden = request.hidden_fields();
     Html(render(&LoginForm {
         brand: Brand::Entra,
-        display_name: &tenant.directory.display_name,
+        display_name: &tenant.display_name,
         action: &action,
         hidden: &hidden,
         error,
@@ -301,7 +327,7 @@ async fn token(
         Ok(code) => code,
         Err(problem) => return token_problem(problem),
     };
-    let Some(user) = tenant.directory.users.iter().find(|u| u.oid == code.user) else {
+    let Some(user) = tenant.users.find(|u| u.oid == code.user) else {
         return token_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -310,9 +336,9 @@ async fn token(
         );
     };
     let id_token = match entra.key.sign(&id_token_claims(
-        &entra.issuer(&tenant.directory.tenant_id),
+        &entra.issuer(&tenant.tenant_id),
         tenant,
-        user,
+        &user,
         &code,
     )) {
         Ok(token) => token,
@@ -368,7 +394,7 @@ fn id_token_claims(issuer: &str, tenant: &Tenant, user: &EntraUser, code: &IdpCo
         "sub".into(),
         json!(pairwise_subject(&user.oid, &code.client_id)),
     );
-    claims.insert("tid".into(), json!(tenant.directory.tenant_id));
+    claims.insert("tid".into(), json!(tenant.tenant_id));
     claims.insert("ver".into(), json!("2.0"));
     Value::Object(claims)
 }

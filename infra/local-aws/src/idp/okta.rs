@@ -16,9 +16,11 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::login_page::{Brand, LoginForm, render};
-use super::{AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, RegisteredApp, TokenProblem};
+use super::{
+    AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, LiveUsers, RegisteredApp, TokenProblem,
+};
 use crate::Urls;
-use crate::config::{IdentityProviderKind, LocalAwsConfig, OktaOrg, OktaUser};
+use crate::config::{IdentityProviderKind, LocalAwsConfig, OktaUser};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
 use crate::store::{ExpiringMap, random_token, unix_now};
@@ -44,7 +46,9 @@ struct AccessGrant {
 pub(crate) struct Okta {
     issuer: String,
     key: SigningKey,
-    org: Option<OktaOrg>,
+    /// The org's display name (`None` when `directories.json` has no Okta org).
+    display_name: Option<String>,
+    users: LiveUsers<OktaUser>,
     apps: Vec<RegisteredApp>,
     codes: IdpCodes,
     access_tokens: ExpiringMap<String, AccessGrant>,
@@ -76,15 +80,22 @@ impl Okta {
         Ok(Arc::new(Okta {
             issuer,
             key,
-            org,
+            display_name: org.as_ref().map(|o| o.display_name.clone()),
+            users: LiveUsers::new(org.map(|o| o.users).unwrap_or_default()),
             apps,
             codes: IdpCodes::new(),
             access_tokens: ExpiringMap::new(),
         }))
     }
 
-    fn user(&self, id: &str) -> Option<&OktaUser> {
-        self.org.as_ref()?.users.iter().find(|u| u.id == id)
+    fn user(&self, id: &str) -> Option<OktaUser> {
+        self.users.find(|u| u.id == id)
+    }
+
+    /// Changes the user with this sign-in name; `false` when the org has none.
+    pub(crate) fn update_user(&self, login: &str, change: impl FnOnce(&mut OktaUser)) -> bool {
+        self.users
+            .update(|u| u.login.eq_ignore_ascii_case(login), change)
     }
 }
 
@@ -173,11 +184,9 @@ async fn authorize_submit(State(okta): State<Arc<Okta>>, body: Bytes) -> Respons
         .get("password")
         .map(String::as_str)
         .unwrap_or_default();
-    let user = okta.org.as_ref().and_then(|org| {
-        org.users.iter().find(|u| {
-            u.login.eq_ignore_ascii_case(username.trim())
-                && crate::web::secrets_equal(&u.password, password)
-        })
+    let user = okta.users.find(|u| {
+        u.login.eq_ignore_ascii_case(username.trim())
+            && crate::web::secrets_equal(&u.password, password)
     });
     let Some(user) = user else {
         return show_form(&okta, &checked.request, Some(BAD_CREDENTIALS), username);
@@ -232,10 +241,7 @@ fn show_form(
     let hidden = request.hidden_fields();
     Html(render(&LoginForm {
         brand: Brand::Okta,
-        display_name: okta
-            .org
-            .as_ref()
-            .map_or("Okta", |o| o.display_name.as_str()),
+        display_name: okta.display_name.as_deref().unwrap_or("Okta"),
         action: "/oauth2/default/v1/authorize",
         hidden: &hidden,
         error,
@@ -282,7 +288,7 @@ async fn token(State(okta): State<Arc<Okta>>, headers: HeaderMap, body: Bytes) -
     });
     let signed = okta.key.sign(&access_claims).and_then(|access| {
         okta.key
-            .sign(&id_token_claims(&okta.issuer, user, &code))
+            .sign(&id_token_claims(&okta.issuer, &user, &code))
             .map(|id| (access, id))
     });
     let (access_token, id_token) = match signed {
@@ -354,7 +360,7 @@ fn id_token_claims(issuer: &str, user: &OktaUser, code: &IdpCode) -> Value {
 
 async fn userinfo(State(okta): State<Arc<Okta>>, headers: HeaderMap) -> Response {
     let grant = bearer_token(&headers).and_then(|token| okta.access_tokens.get(&token));
-    let Some((grant, user)) = grant.and_then(|g| okta.user(&g.user).map(|u| (g.clone(), u))) else {
+    let Some((grant, user)) = grant.and_then(|g| okta.user(&g.user).map(|u| (g, u))) else {
         let challenge = HeaderValue::from_static(
             "Bearer authorization_uri=\"\", realm=\"IdP\", scope=\"openid\", error=\"invalid_token\", \
              error_description=\"The access token is invalid.\"",
@@ -363,7 +369,7 @@ async fn userinfo(State(okta): State<Arc<Okta>>, headers: HeaderMap) -> Response
     };
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(user.id));
-    profile_claims(&mut claims, user, &grant.scopes);
+    profile_claims(&mut claims, &user, &grant.scopes);
     Json(Value::Object(claims)).into_response()
 }
 

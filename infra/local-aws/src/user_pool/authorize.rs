@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{ClientRequest, Pool, federation};
@@ -28,6 +28,7 @@ pub(crate) const REQUEST_PARAMS: &[&str] = &[
 /// `GET /oauth2/authorize`.
 pub(crate) async fn authorize(
     State(pool): State<Arc<Pool>>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = match parse_form(query.unwrap_or_default().as_bytes()) {
@@ -46,7 +47,7 @@ pub(crate) async fn authorize(
     };
     if let Some(name) = params.get("identity_provider") {
         return match supported_provider(&pool, client, |idp| idp.name == *name) {
-            Some(idp) => federation::start(&pool, request, idp).await,
+            Some(idp) => federation::start(&pool, request, idp, &headers).await,
             None => request.redirect_error(
                 "invalid_request",
                 "Identity provider does not exist for this client",
@@ -58,7 +59,7 @@ pub(crate) async fn authorize(
         return match supported_provider(&pool, client, |idp| {
             idp.verified_domains.contains(&identifier)
         }) {
-            Some(idp) => federation::start(&pool, request, idp).await,
+            Some(idp) => federation::start(&pool, request, idp, &headers).await,
             None => request.redirect_error(
                 "invalid_request",
                 "No identity provider found for the identifier",

@@ -12,8 +12,8 @@ use crate::store::unix_now;
 use crate::trigger::OverrideDetails;
 
 /// Claims the trigger may neither add, override nor suppress: Cognito's documented list (plus the access
-/// token's own `client_id`, `scope`, `username` and `event_id`). Developer-only `dev:` attributes are
-/// protected as well.
+/// token's own `client_id`, `scope`, `username` and `event_id`). Every `cognito:` claim and every
+/// developer-only `dev:` attribute is protected as well (groups change only through `groupOverrideDetails`).
 const PROTECTED_CLAIMS: &[&str] = &[
     "acr",
     "amr",
@@ -39,7 +39,7 @@ const PROTECTED_CLAIMS: &[&str] = &[
 ];
 
 fn is_protected(claim: &str) -> bool {
-    PROTECTED_CLAIMS.contains(&claim) || claim.starts_with("dev:")
+    PROTECTED_CLAIMS.contains(&claim) || claim.starts_with("cognito:") || claim.starts_with("dev:")
 }
 
 /// Attributes that Cognito puts in the ID token as booleans rather than strings.
@@ -357,7 +357,15 @@ mod tests {
 
     #[test]
     fn protected_claims_cannot_be_changed() {
-        for protected in PROTECTED_CLAIMS.iter().chain(&["dev:custom:tenant"]) {
+        let prefixed = [
+            "dev:custom:tenant",
+            "cognito:groups",
+            "cognito:roles",
+            "cognito:preferred_role",
+            "cognito:username",
+            "cognito:anything_new",
+        ];
+        for protected in PROTECTED_CLAIMS.iter().chain(&prefixed) {
             let mut draft = sample();
             let details = OverrideDetails {
                 access_token_generation: Some(TokenGeneration {
@@ -369,6 +377,18 @@ mod tests {
             assert!(
                 apply_overrides(&mut draft, &details).is_err(),
                 "{protected} was suppressed"
+            );
+            let mut draft = sample();
+            let details = OverrideDetails {
+                id_token_generation: Some(TokenGeneration {
+                    claims_to_add_or_override: json!({ *protected: "forged" }).as_object().cloned(),
+                    ..TokenGeneration::default()
+                }),
+                ..OverrideDetails::default()
+            };
+            assert!(
+                apply_overrides(&mut draft, &details).is_err(),
+                "{protected} was overridden"
             );
         }
     }

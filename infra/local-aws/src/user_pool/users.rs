@@ -1,4 +1,4 @@
-//! The pool's user directory: federated users created on first sign-in, keyed by `<provider>_<subject>` and
+//! The pool's user directory: federated users created on first sign-in, keyed by `<provider>_<sub>` and
 //! never linked by email, with attributes mapped from the IdP's claims on every sign-in.
 
 use std::collections::{BTreeMap, HashMap};
@@ -6,13 +6,13 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
-use crate::config::IdentityProvider;
+use crate::config::{AppClient, IdentityProvider, LocalAwsConfig};
 use crate::store::unix_now_millis;
 
 /// A user of the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PoolUser {
-    /// `<providerName>_<idp subject>`.
+    /// `<providerName>_<the IdP's sub>`.
     pub username: String,
     /// A random, stable uuid: the `sub` of the pool's tokens.
     pub sub: String,
@@ -58,9 +58,30 @@ impl PoolUser {
 /// Why a federated sign-in cannot produce a pool user.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum UserError {
-    /// The claim the provider's `username` mapping names is missing or not a string.
-    #[error("the identity provider's token has no usable {0} claim")]
-    NoSubject(String),
+    /// The ID token has no usable `sub`, the claim every OIDC provider's username is built from.
+    #[error("the identity provider's token has no usable sub claim")]
+    NoSubject,
+    /// A mapped attribute cannot be written; the message is the description Cognito redirects with.
+    #[error("Invalid user attributes: {attribute}: {problem}")]
+    InvalidAttribute {
+        attribute: String,
+        problem: AttributeProblem,
+    },
+}
+
+/// Why one mapped attribute cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AttributeProblem {
+    /// Neither a standard attribute nor a declared custom one.
+    #[error("Attribute does not exist in the schema.")]
+    NotInSchema,
+    /// The app client the user signs in through may not write it.
+    #[error("Attribute cannot be updated.")]
+    NotWritable,
+    /// An immutable custom attribute of an existing user (Cognito writes it at creation only, and fails every
+    /// later sign-in that maps it, even with the same value).
+    #[error("Attribute cannot be updated.")]
+    Immutable,
 }
 
 /// All users, in memory.
@@ -87,26 +108,59 @@ impl UserDirectory {
         self.lock().get(username).cloned()
     }
 
-    /// Creates the user on first sign-in through `idp`, or updates its mapped attributes on later ones.
-    /// Users are found only by `<provider>_<subject>`: an email address never links two identities.
+    /// Creates the user on first sign-in through `idp`, or updates its mapped attributes on later ones, as
+    /// `client` signs the user in. Users are found only by `<provider>_<sub>`: an email address never links
+    /// two identities. Like Cognito, only attributes whose claims the token carries are written (an attribute
+    /// whose claim is absent keeps its value), and every one of them must exist in the schema and be writable
+    /// by the client, or nothing is written and the sign-in fails.
     pub(crate) fn upsert_federated(
         &self,
-        user_pool_id: &str,
+        config: &LocalAwsConfig,
+        client: &AppClient,
         idp: &IdentityProvider,
         claims: &Map<String, Value>,
     ) -> Result<PoolUser, UserError> {
-        let subject_claim = idp
-            .attribute_mapping
-            .get("username")
-            .map_or("sub", String::as_str);
         let subject = claims
-            .get(subject_claim)
+            .get("sub")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| UserError::NoSubject(subject_claim.to_owned()))?;
+            .ok_or(UserError::NoSubject)?;
         let username = format!("{}_{subject}", idp.name);
+        let updates: Vec<(&String, String)> = idp
+            .attribute_mapping
+            .iter()
+            .filter_map(|(attribute, claim)| {
+                claims
+                    .get(claim)
+                    .and_then(attribute_value)
+                    .map(|value| (attribute, value))
+            })
+            .collect();
 
         let mut users = self.lock();
+        let exists = users.contains_key(&username);
+        for (attribute, _) in &updates {
+            let problem = if !config.declares_attribute(attribute) {
+                Some(AttributeProblem::NotInSchema)
+            } else if !client.write_attributes.contains(attribute) {
+                Some(AttributeProblem::NotWritable)
+            } else if exists
+                && config
+                    .custom_attribute(attribute)
+                    .is_some_and(|custom| !custom.mutable)
+            {
+                Some(AttributeProblem::Immutable)
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(UserError::InvalidAttribute {
+                    attribute: (*attribute).clone(),
+                    problem,
+                });
+            }
+        }
+
         let user = users.entry(username.clone()).or_insert_with(|| {
             let sub = uuid::Uuid::new_v4().to_string();
             let identities = json!([{
@@ -125,19 +179,11 @@ impl UserDirectory {
                 sub,
                 provider: idp.name.clone(),
                 attributes,
-                groups: vec![format!("{user_pool_id}_{}", idp.name)],
+                groups: vec![format!("{}_{}", config.user_pool_id, idp.name)],
             }
         });
-        for (attribute, claim) in &idp.attribute_mapping {
-            if attribute == "username" {
-                continue;
-            }
-            // A claim the IdP no longer sends clears the attribute, so stale groups cannot outlive the IdP's
-            // own removal of them.
-            match claims.get(claim).and_then(attribute_value) {
-                Some(value) => user.attributes.insert(attribute.clone(), value),
-                None => user.attributes.remove(attribute),
-            };
+        for (attribute, value) in updates {
+            user.attributes.insert(attribute.clone(), value);
         }
         Ok(user.clone())
     }
@@ -167,93 +213,169 @@ fn attribute_value(claim: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::config::IdentityProviderKind;
+    use std::path::Path;
 
-    fn entra() -> IdentityProvider {
-        IdentityProvider {
-            name: "acme-entra".into(),
-            tenant: "acme".into(),
-            kind: IdentityProviderKind::Entra {
-                tenant_id: "tid".into(),
-            },
-            client_id: "client".into(),
-            client_secret: "secret".into(),
-            verified_domains: vec!["acme.example".into()],
-            authorize_scopes: "openid email profile".into(),
-            attribute_mapping: [
-                ("username", "oid"),
-                ("email", "email"),
-                ("custom:idp_groups", "roles"),
-            ]
-            .into_iter()
-            .map(|(a, c)| (a.to_owned(), c.to_owned()))
-            .collect(),
-        }
+    use super::*;
+
+    fn demo() -> LocalAwsConfig {
+        LocalAwsConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).unwrap()
     }
 
     fn claims(value: Value) -> Map<String, Value> {
         value.as_object().cloned().unwrap_or_default()
     }
 
+    fn sign_in(
+        users: &UserDirectory,
+        config: &LocalAwsConfig,
+        claims_json: Value,
+    ) -> Result<PoolUser, UserError> {
+        let entra = config.identity_provider("acme-entra").unwrap();
+        users.upsert_federated(config, &config.clients["web"], entra, &claims(claims_json))
+    }
+
     #[test]
-    fn the_username_is_provider_and_mapped_subject_and_the_sub_is_stable() {
+    fn the_username_is_provider_and_sub_and_the_pool_sub_is_stable() {
+        let config = demo();
         let users = UserDirectory::new();
-        let first = users
-            .upsert_federated(
-                "pool",
-                &entra(),
-                &claims(json!({"oid": "o1", "sub": "pairwise", "roles": ["A", "B"]})),
-            )
-            .unwrap();
-        assert_eq!(first.username, "acme-entra_o1");
+        let first = sign_in(
+            &users,
+            &config,
+            json!({"oid": "o1", "sub": "pairwise-1", "roles": ["A", "B"]}),
+        )
+        .unwrap();
+        assert_eq!(first.username, "acme-entra_pairwise-1", "sub, not oid");
         assert_eq!(first.attribute("custom:idp_groups"), Some("[A, B]"));
-        assert_eq!(first.groups, vec!["pool_acme-entra"]);
-        let again = users
-            .upsert_federated("pool", &entra(), &claims(json!({"oid": "o1"})))
-            .unwrap();
+        assert_eq!(
+            first.groups,
+            vec![format!("{}_acme-entra", config.user_pool_id)]
+        );
+        let again = sign_in(&users, &config, json!({"oid": "o1", "sub": "pairwise-1"})).unwrap();
         assert_eq!(again.sub, first.sub);
+        assert_ne!(again.sub, "pairwise-1", "the pool's sub is its own uuid");
+    }
+
+    #[test]
+    fn an_attribute_whose_claim_is_absent_keeps_its_value() {
+        let config = demo();
+        let users = UserDirectory::new();
+        sign_in(
+            &users,
+            &config,
+            json!({"sub": "s1", "roles": ["SaaS-Users"], "name": "Bob"}),
+        )
+        .unwrap();
+        let again = sign_in(&users, &config, json!({"sub": "s1", "name": "Bob B."})).unwrap();
         assert_eq!(
             again.attribute("custom:idp_groups"),
-            None,
-            "a claim that disappeared clears the attribute"
+            Some("[SaaS-Users]"),
+            "Cognito only writes attributes from claims that are present"
+        );
+        assert_eq!(
+            again.attribute("name"),
+            Some("Bob B."),
+            "present claims update"
         );
     }
 
     #[test]
     fn users_with_the_same_email_are_never_linked() {
+        let config = demo();
         let users = UserDirectory::new();
-        let a = users.upsert_federated(
-            "pool",
-            &entra(),
-            &claims(json!({"oid": "o1", "email": "x@acme.example"})),
+        let a = sign_in(
+            &users,
+            &config,
+            json!({"sub": "s1", "email": "x@acme.example"}),
         );
-        let b = users.upsert_federated(
-            "pool",
-            &entra(),
-            &claims(json!({"oid": "o2", "email": "x@acme.example"})),
+        let b = sign_in(
+            &users,
+            &config,
+            json!({"sub": "s2", "email": "x@acme.example"}),
         );
         assert_ne!(a.unwrap().sub, b.unwrap().sub);
     }
 
     #[test]
-    fn a_missing_subject_claim_is_refused() {
+    fn a_missing_sub_is_refused_even_when_an_oid_is_there() {
+        let config = demo();
         let users = UserDirectory::new();
-        let result = users.upsert_federated("pool", &entra(), &claims(json!({"sub": "x"})));
-        assert_eq!(result, Err(UserError::NoSubject("oid".into())));
+        let result = sign_in(&users, &config, json!({"oid": "o1"}));
+        assert_eq!(result, Err(UserError::NoSubject));
+    }
+
+    #[test]
+    fn a_mapped_attribute_the_client_may_not_write_fails_and_writes_nothing() {
+        let mut config = demo();
+        config
+            .clients
+            .get_mut("web")
+            .unwrap()
+            .write_attributes
+            .retain(|a| a != "custom:idp_groups");
+        let users = UserDirectory::new();
+        let error = sign_in(&users, &config, json!({"sub": "s1", "roles": ["X"]})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid user attributes: custom:idp_groups: Attribute cannot be updated."
+        );
+        assert!(users.get("acme-entra_s1").is_none(), "no user was created");
+        assert!(
+            sign_in(&users, &config, json!({"sub": "s1"})).is_ok(),
+            "a token without the claim writes nothing and passes"
+        );
+    }
+
+    #[test]
+    fn a_mapped_attribute_outside_the_schema_fails() {
+        let mut config = demo();
+        let entra = config
+            .identity_providers
+            .iter_mut()
+            .find(|idp| idp.name == "acme-entra")
+            .unwrap();
+        entra
+            .attribute_mapping
+            .insert("custom:tenant_id".into(), "tid".into());
+        let users = UserDirectory::new();
+        let error = sign_in(&users, &config, json!({"sub": "s1", "tid": "t"})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid user attributes: custom:tenant_id: Attribute does not exist in the schema."
+        );
+    }
+
+    #[test]
+    fn an_immutable_custom_attribute_is_written_at_creation_only() {
+        let mut config = demo();
+        for attribute in &mut config.custom_attributes {
+            attribute.mutable = false;
+        }
+        let users = UserDirectory::new();
+        let created = sign_in(&users, &config, json!({"sub": "s1", "roles": ["A"]})).unwrap();
+        assert_eq!(created.attribute("custom:idp_groups"), Some("[A]"));
+        let error = sign_in(&users, &config, json!({"sub": "s1", "roles": ["A"]})).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                UserError::InvalidAttribute {
+                    problem: AttributeProblem::Immutable,
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]
     fn identities_in_the_id_token_have_string_primary_and_date() {
+        let config = demo();
         let users = UserDirectory::new();
-        let user = users
-            .upsert_federated("pool", &entra(), &claims(json!({"oid": "o1"})))
-            .unwrap();
+        let user = sign_in(&users, &config, json!({"sub": "pairwise-1", "oid": "o1"})).unwrap();
         let identity = &user.identities_claim()[0];
         assert_eq!(identity["primary"], "true");
         assert!(identity["dateCreated"].is_string());
         assert_eq!(identity["issuer"], Value::Null);
-        assert_eq!(identity["userId"], "o1");
+        assert_eq!(identity["userId"], "pairwise-1");
         assert_eq!(identity["providerType"], "OIDC");
     }
 }

@@ -37,7 +37,15 @@ async fn alice_signs_in_through_entra_and_gets_cognito_shaped_tokens() {
         .await;
     assert_eq!(access_kid, world.aws.keys().access_kid());
     assert_eq!(claim_names(&access), ACCESS_CLAIMS, "no aud, nothing extra");
-    let username = format!("acme-entra_{ALICE_OID}");
+    // Cognito names OIDC users <provider>_<sub>; Entra's sub is pairwise, so ask the mock for it.
+    let entra_sub = world
+        .idp_id_token("acme-entra", ALICE, "openid", "n-1")
+        .await["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(entra_sub, ALICE_OID);
+    let username = format!("acme-entra_{entra_sub}");
     assert_eq!(access["username"], username.as_str());
     assert_eq!(access["token_use"], "access");
     assert_eq!(access["client_id"], world.web.client_id.as_str());
@@ -79,8 +87,9 @@ async fn alice_signs_in_through_entra_and_gets_cognito_shaped_tokens() {
     assert_eq!(id["auth_time"], access["auth_time"]);
     let identity = &id["identities"][0];
     assert_eq!(
-        identity["userId"], ALICE_OID,
-        "the Entra subject is the oid, not the pairwise sub"
+        identity["userId"],
+        entra_sub.as_str(),
+        "the Entra subject is the pairwise sub, not the oid"
     );
     assert_eq!(identity["providerName"], "acme-entra");
     assert_eq!(identity["providerType"], "OIDC");
@@ -305,4 +314,104 @@ async fn the_entra_mock_refuses_a_foreign_redirect_uri_without_redirecting() {
     let response = world.get(url.as_str()).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("AADSTS50011"));
+}
+
+/// `url` with the query parameter `name` set to `value`.
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let mut url = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == name {
+                value.to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+#[tokio::test]
+async fn the_pool_refuses_an_idp_id_token_with_another_nonce() {
+    let world = World::start().await;
+    let attempt = Attempt::new();
+    let to_idp = location(
+        &world
+            .get(&world.authorize_url(&attempt, &[("identity_provider", "acme-entra")]))
+            .await,
+    );
+    // The IdP faithfully echoes whatever nonce it was given; here not the one the pool sent.
+    let tampered = with_param(&to_idp, "nonce", "not-the-pools-nonce");
+    let page = world.get(&tampered).await;
+    let html = page.text().await.unwrap();
+    let form = form(&html);
+    let mut fields = form.hidden;
+    fields.push(("username".into(), ALICE.into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let action = url::Url::parse(&tampered)
+        .unwrap()
+        .join(&form.action)
+        .unwrap();
+    let back_to_pool = location(&world.http.post(action).form(&fields).send().await.unwrap());
+    let callback = location(&world.get(&back_to_pool).await);
+    assert!(callback.starts_with(&world.callback), "{callback}");
+    let params = query(&callback);
+    assert!(!params.contains_key("code"));
+    assert_eq!(params["error"], "invalid_request");
+    assert_eq!(
+        params["error_description"],
+        "Bad id_token from identity provider"
+    );
+    assert_eq!(params["state"], attempt.state);
+}
+
+#[tokio::test]
+async fn an_idp_token_error_is_reported_with_the_provider_and_the_status() {
+    let world = World::start().await;
+    let attempt = Attempt::new();
+    let back_to_pool = world.idp_response_url(&attempt, "acme-entra", ALICE).await;
+
+    // Someone redeems the IdP's code first (a failed PKCE check still uses it up).
+    let idp = world.config.identity_provider("acme-entra").unwrap();
+    let tid = match &idp.kind {
+        local_aws::config::IdentityProviderKind::Entra { tenant_id } => tenant_id.clone(),
+        other => panic!("{other:?}"),
+    };
+    let stolen = world
+        .http
+        .post(format!(
+            "{}/{tid}/oauth2/v2.0/token",
+            world.aws.entra_base()
+        ))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", query(&back_to_pool)["code"].as_str()),
+            (
+                "redirect_uri",
+                &format!("{}/oauth2/idpresponse", world.aws.auth_domain()),
+            ),
+            ("code_verifier", &random()),
+            ("client_id", &idp.client_id),
+            ("client_secret", &idp.client_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+
+    let callback = location(&world.get(&back_to_pool).await);
+    let params = query(&callback);
+    assert_eq!(
+        params["error"], "invalid_request",
+        "not temporarily_unavailable"
+    );
+    assert!(
+        params["error_description"].starts_with("acme-entra Error - 400 invalid_grant AADSTS70008"),
+        "{}",
+        params["error_description"]
+    );
+    assert_eq!(params["state"], attempt.state);
 }

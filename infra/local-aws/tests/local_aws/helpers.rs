@@ -1,5 +1,5 @@
-//! The test world: a running stand-in, an HTTP client that never follows redirects, and the steps of a
-//! federated sign-in as a browser would take them.
+//! The test world: a running stand-in, a browser-like HTTP client (cookies kept, redirects never followed),
+//! and the steps of a federated sign-in as a browser would take them.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 pub const PASSWORD: &str = "Passw0rd!";
 pub const ALICE: &str = "alice@acme.example";
 pub const ALICE_OID: &str = "0b6c4c0e-3f6a-4c5d-9a11-a11ce0000001";
+pub const BOB: &str = "bob@acme.example";
+pub const ERIN: &str = "erin@acme.example";
 pub const CAROL: &str = "carol@globex.example";
 pub const CAROL_ID: &str = "00u1carol0globex0001";
 pub const MALLORY: &str = "mallory@acme.example";
@@ -30,8 +32,21 @@ pub fn demo_config() -> LocalAwsConfig {
     config
 }
 
+/// A browser-like client: it keeps cookies (the pool binds a sign-in to the browser with one) and never
+/// follows redirects, so each hop can be checked.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 pub struct World {
     pub aws: LocalAws,
+    /// The configuration the stand-ins run with.
+    pub config: LocalAwsConfig,
+    /// The browser every helper uses.
     pub http: reqwest::Client,
     pub web: ClientCredentials,
     pub callback: String,
@@ -121,16 +136,18 @@ impl World {
         let mut config = demo_config();
         change(&mut config);
         let callback = config.clients["web"].callback_urls[0].clone();
-        let aws = LocalAws::start(config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
-            .await
-            .unwrap();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let aws = LocalAws::start(
+            config.clone(),
+            "127.0.0.1".parse().unwrap(),
+            Ports::ephemeral(),
+        )
+        .await
+        .unwrap();
+        let http = browser();
         let web = aws.client("web").unwrap();
         World {
             aws,
+            config,
             http,
             web,
             callback,
@@ -184,14 +201,107 @@ impl World {
         self.http.post(action).form(&fields).send().await.unwrap()
     }
 
-    /// Signs in through `provider` and returns the pool's final redirect to the app's callback.
-    pub async fn callback_for(&self, attempt: &Attempt, provider: &str, username: &str) -> String {
+    /// Follows the browser from the pool through the IdP's login form; returns the IdP's redirect back to
+    /// the pool's `/oauth2/idpresponse` (not followed).
+    pub async fn idp_response_url(
+        &self,
+        attempt: &Attempt,
+        provider: &str,
+        username: &str,
+    ) -> String {
         let url = self.authorize_url(attempt, &[("identity_provider", provider)]);
         let back_to_pool = location(&self.submit_idp_login(&url, username, PASSWORD).await);
         assert!(
-            back_to_pool.starts_with(&format!("{}/oauth2/idpresponse", self.aws.auth_domain()))
+            back_to_pool.starts_with(&format!("{}/oauth2/idpresponse", self.aws.auth_domain())),
+            "{back_to_pool}"
         );
+        back_to_pool
+    }
+
+    /// Signs in through `provider` and returns the pool's final redirect to the app's callback.
+    pub async fn callback_for(&self, attempt: &Attempt, provider: &str, username: &str) -> String {
+        let back_to_pool = self.idp_response_url(attempt, provider, username).await;
         location(&self.get(&back_to_pool).await)
+    }
+
+    /// The ID token claims the IdP behind `provider` issues to the pool's registration there for `username`
+    /// and `scope`, obtained the way the pool obtains them (discovery, authorization code + PKCE, client
+    /// secret) in a browser of its own, and verified against the IdP's JWKS, issuer and audience.
+    pub async fn idp_id_token(
+        &self,
+        provider: &str,
+        username: &str,
+        scope: &str,
+        nonce: &str,
+    ) -> Map<String, Value> {
+        let idp = self
+            .config
+            .identity_provider(provider)
+            .expect("a configured provider")
+            .clone();
+        let issuer = self.aws.idp_issuer(provider).unwrap();
+        let browser = browser();
+        let discovery: Value = browser
+            .get(format!("{issuer}/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let redirect_uri = format!("{}/oauth2/idpresponse", self.aws.auth_domain());
+        let attempt = Attempt::new();
+        let challenge = attempt.challenge();
+        let authorize = url::Url::parse_with_params(
+            discovery["authorization_endpoint"].as_str().unwrap(),
+            [
+                ("client_id", idp.client_id.as_str()),
+                ("redirect_uri", &redirect_uri),
+                ("response_type", "code"),
+                ("scope", scope),
+                ("state", &attempt.state),
+                ("nonce", nonce),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .unwrap();
+        let page = browser.get(authorize.clone()).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let form = form(&page.text().await.unwrap());
+        let mut fields = form.hidden;
+        fields.push(("username".into(), username.into()));
+        fields.push(("password".into(), PASSWORD.into()));
+        let action = authorize.join(&form.action).unwrap();
+        let back = location(&browser.post(action).form(&fields).send().await.unwrap());
+        assert!(back.starts_with(&redirect_uri), "{back}");
+        let code = query(&back)["code"].clone();
+        let tokens: Value = browser
+            .post(discovery["token_endpoint"].as_str().unwrap())
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &redirect_uri),
+                ("code_verifier", &attempt.verifier),
+                ("client_id", &idp.client_id),
+                ("client_secret", &idp.client_secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id_token = tokens["id_token"].as_str().expect("an id_token");
+        let jwks: Value = browser
+            .get(discovery["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        verify_with(id_token, &jwks, &issuer, &idp.client_id)
     }
 
     /// A code for the app after a successful sign-in.
@@ -247,6 +357,7 @@ impl World {
         (attempt, tokens)
     }
 
+    /// The pool's JWKS.
     pub async fn jwks(&self) -> Value {
         let url = format!("{}/.well-known/jwks.json", self.aws.issuer());
         self.get(&url).await.json().await.unwrap()
@@ -280,6 +391,26 @@ impl World {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).unwrap();
         (kid, data.claims)
     }
+}
+
+/// Verifies an RS256 token against `jwks` (by `kid`), the issuer and the audience; returns its claims.
+pub fn verify_with(token: &str, jwks: &Value, issuer: &str, audience: &str) -> Map<String, Value> {
+    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("kid in JWKS");
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())
+            .unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .unwrap()
+        .claims
 }
 
 /// The sorted claim names of a token.

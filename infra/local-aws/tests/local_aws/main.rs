@@ -1,10 +1,13 @@
 //! Integration tests of the local AWS stand-ins: real HTTP against in-process listeners on port 0.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attributes;
 mod authorize;
+mod binding;
 mod discovery;
 mod federation;
 mod helpers;
+mod idp_claims;
 mod keys;
 mod logout;
 mod token;
