@@ -11,8 +11,11 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware;
-use axum::response::Response;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse as _, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -21,7 +24,6 @@ use tower_http::request_id::{
 };
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::ExpiredDeletion as _;
 
@@ -29,7 +31,7 @@ use crate::auth::oidc::OidcClient;
 use crate::auth::session::SessionStore;
 use crate::auth::tokens::TokenCipher;
 use crate::config::Config;
-use crate::error::ErrorCause;
+use crate::error::{ApiError, ErrorCause, json_error_bodies};
 use crate::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
 use crate::{api, auth, db};
 
@@ -56,6 +58,8 @@ pub struct App {
     pub tokens: TokenCipher,
     /// The session store (Postgres, table created by the migrations).
     pub sessions: SessionStore,
+    /// The `Content-Security-Policy` header value ([`content_security_policy`]).
+    pub content_security_policy: HeaderValue,
 }
 
 /// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
@@ -92,6 +96,8 @@ impl AppState {
             .context("the OpenID Connect client could not be configured")?;
         let tokens = TokenCipher::new(&config.session_encryption_key);
         let sessions = SessionStore::new(db.clone());
+        let content_security_policy = HeaderValue::from_str(&content_security_policy(&config))
+            .context("the Content-Security-Policy is not a valid header value")?;
         Ok(AppState(Arc::new(App {
             config,
             db,
@@ -99,6 +105,7 @@ impl AppState {
             oidc,
             tokens,
             sessions,
+            content_security_policy,
         })))
     }
 }
@@ -117,6 +124,9 @@ pub fn router(state: AppState) -> Router {
             auth::csrf::reject_cross_site,
         ))
         .layer(auth::session_layer(&state))
+        .layer(middleware::map_response(
+            auth::session::session_save_failures,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -130,8 +140,12 @@ pub fn router(state: AppState) -> Router {
         .merge(api::health::router())
         .merge(api::cognito_trigger::router(config))
         .fallback_service(web_app)
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(middleware::from_fn(time_limit))
         .layer(middleware::map_response(log_error_cause))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outside the body limit, so that its 413 gets the JSON body too.
+        .layer(middleware::map_response(json_error_bodies))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -140,17 +154,79 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            state.content_security_policy.clone(),
         ))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(
             X_REQUEST_ID.clone(),
             MakeRequestUuid,
         ))
+}
+
+/// Middleware: answers a request that takes longer than [`REQUEST_TIMEOUT`] with 503
+/// `service_unavailable` (the work in flight is dropped).
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::unavailable(format!(
+            "the request did not complete within {REQUEST_TIMEOUT:?}"
+        ))
+        .into_response(),
+    }
+}
+
+/// The `Content-Security-Policy` of every response. The web app is a wasm module loaded by a script from
+/// this origin, so scripts, styles, images and connections stay on it, except: `'wasm-unsafe-eval'`
+/// (compiling WebAssembly), the hashes of `index.html`'s inline bootstrap scripts, and `data:` images (the
+/// empty favicon). Nothing may frame the app, and `<base>` is refused.
+///
+/// There is deliberately no `form-action`: browsers apply it to every redirect that follows a form
+/// submission, and the sign-in form (`GET /auth/login`) is redirected to the user pool and from there to
+/// the tenant's own identity provider, whose origin is tenant data, not configuration. A `form-action`
+/// naming only this origin and the user pool's domain stops every sign-in at that last hop.
+pub fn content_security_policy(config: &Config) -> String {
+    let mut script_src = vec!["'self'".to_owned(), "'wasm-unsafe-eval'".to_owned()];
+    script_src.extend(inline_script_hashes(
+        &config.web_dist_dir.join("index.html"),
+    ));
+    format!(
+        "default-src 'self'; script-src {}; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+        script_src.join(" ")
+    )
+}
+
+/// `'sha256-…'` sources for the inline scripts of the built web app's `index.html` (its module bootstrap),
+/// so that exactly those scripts run and no injected one does. No file (the app is not built): none.
+fn inline_script_hashes(index_html: &std::path::Path) -> Vec<String> {
+    let Ok(html) = std::fs::read_to_string(index_html) else {
+        return Vec::new();
+    };
+    let mut hashes = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start + "<script".len()..];
+        let Some(tag_end) = rest.find('>') else { break };
+        let attributes = &rest[..tag_end];
+        rest = &rest[tag_end + 1..];
+        let Some(close) = rest.find("</script>") else {
+            break;
+        };
+        let content = &rest[..close];
+        rest = &rest[close + "</script>".len()..];
+        if !attributes.contains("src=") && !content.is_empty() {
+            let digest = Sha256::digest(content.as_bytes());
+            hashes.push(format!("'sha256-{}'", BASE64.encode(digest)));
+        }
+    }
+    hashes
 }
 
 /// The tracing span of a request: method, path and request id. The query string is left out on purpose:
@@ -254,5 +330,45 @@ async fn delete_expired_sessions(store: SessionStore) {
         if let Err(err) = store.delete_expired().await {
             tracing::warn!(error = %err, "could not delete expired sessions");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inline_bootstrap_scripts_of_the_web_app_are_allowed_by_hash_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("csp-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("index.html"),
+            "<html><head><script type=\"module\">\n  import init from '/pkg/app.js';\n  init();\n</script>\
+             <script src=\"/pkg/other.js\"></script></head><body></body></html>",
+        )
+        .unwrap();
+        let mut config = Config::local_defaults();
+        config.web_dist_dir = dir.clone();
+        let policy = content_security_policy(&config);
+        let expected = BASE64.encode(Sha256::digest(
+            "\n  import init from '/pkg/app.js';\n  init();\n".as_bytes(),
+        ));
+        assert!(
+            policy.contains(&format!(
+                "script-src 'self' 'wasm-unsafe-eval' 'sha256-{expected}';"
+            )),
+            "{policy}"
+        );
+        assert!(
+            policy.ends_with("frame-ancestors 'none'; base-uri 'none'"),
+            "{policy}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        config.web_dist_dir = std::env::temp_dir().join("no-such-web-app-dir");
+        assert!(
+            content_security_policy(&config)
+                .contains("script-src 'self' 'wasm-unsafe-eval'; style-src")
+        );
     }
 }

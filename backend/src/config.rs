@@ -18,6 +18,13 @@ const LOCAL_WEB_CLIENT_ID: &str = "3n4k1ocal0web0c1ient0id00";
 /// The local demo web client's secret (a published demo value, only ever accepted by the local stand-in).
 const LOCAL_WEB_CLIENT_SECRET: &str = "local-demo-web-client-secret-not-for-production";
 
+/// The shortest `TRIGGER_SHARED_SECRET` accepted: 32 bytes (256 bits, e.g. `openssl rand -base64 32`).
+pub const MIN_TRIGGER_SECRET_BYTES: usize = 32;
+/// The longest `SESSION_IDLE_MINUTES` accepted (30 days).
+pub const MAX_SESSION_IDLE_MINUTES: i64 = 30 * 24 * 60;
+/// The longest `SESSION_ABSOLUTE_HOURS` accepted (90 days).
+pub const MAX_SESSION_ABSOLUTE_HOURS: i64 = 90 * 24;
+
 /// Everything the backend needs to know about its environment.
 ///
 /// Secrets are held in [`Secret`], whose `Debug` output is redacted, so logging a `Config` leaks nothing.
@@ -53,7 +60,8 @@ pub struct Config {
     /// understands. Default `saas-api`.
     pub resource_server_id: String,
     /// `TRIGGER_SHARED_SECRET`: the secret the user pool sends in `x-trigger-secret` when it calls the
-    /// pre-token-generation trigger over HTTP. Unset: the trigger route is not mounted at all.
+    /// pre-token-generation trigger over HTTP; at least [`MIN_TRIGGER_SECRET_BYTES`] bytes. Unset: the
+    /// trigger route is not mounted at all.
     pub trigger_shared_secret: Option<Secret>,
     /// `SESSION_ENCRYPTION_KEY`: base64 of 32 random bytes; the AES-256-GCM key that encrypts the tokens kept
     /// in the session store. When unset and `PUBLIC_URL` is a plain-http localhost URL, a random key is made
@@ -259,7 +267,18 @@ impl Config {
             })
             .unwrap_or_default();
         let resource_server_id = get("RESOURCE_SERVER_ID").unwrap_or(defaults.resource_server_id);
-        let trigger_shared_secret = get("TRIGGER_SHARED_SECRET").map(Secret::new);
+        let trigger_shared_secret = match get("TRIGGER_SHARED_SECRET") {
+            Some(value) if value.len() < MIN_TRIGGER_SECRET_BYTES => {
+                return Err(ConfigError::Invalid {
+                    name: "TRIGGER_SHARED_SECRET",
+                    reason: format!(
+                        "must be at least {MIN_TRIGGER_SECRET_BYTES} bytes long (generate one with \
+                         `openssl rand -base64 32`)"
+                    ),
+                });
+            }
+            value => value.map(Secret::new),
+        };
         let session_encryption_key = match get("SESSION_ENCRYPTION_KEY") {
             Some(value) => SessionKey::from_base64(&value)?,
             None if is_plain_http_localhost(&public_url) => {
@@ -272,11 +291,19 @@ impl Config {
             None => return Err(ConfigError::MissingSessionKey),
         };
         let session_idle = match get("SESSION_IDLE_MINUTES") {
-            Some(value) => time::Duration::minutes(positive("SESSION_IDLE_MINUTES", &value)?),
+            Some(value) => time::Duration::minutes(bounded(
+                "SESSION_IDLE_MINUTES",
+                &value,
+                MAX_SESSION_IDLE_MINUTES,
+            )?),
             None => defaults.session_idle,
         };
         let session_absolute = match get("SESSION_ABSOLUTE_HOURS") {
-            Some(value) => time::Duration::hours(positive("SESSION_ABSOLUTE_HOURS", &value)?),
+            Some(value) => time::Duration::hours(bounded(
+                "SESSION_ABSOLUTE_HOURS",
+                &value,
+                MAX_SESSION_ABSOLUTE_HOURS,
+            )?),
             None => defaults.session_absolute,
         };
         let web_dist_dir = get("WEB_DIST_DIR")
@@ -325,6 +352,14 @@ impl Config {
     /// A URL on the user pool's hosted domain (`oauth2/revoke`, `logout`).
     pub fn auth_domain_url(&self, path: &str) -> Url {
         join(&self.cognito_auth_domain, path)
+    }
+
+    /// The user pool id: the last path segment of `COGNITO_ISSUER`
+    /// (`https://cognito-idp.<region>.amazonaws.com/<userPoolId>`).
+    pub fn user_pool_id(&self) -> Option<&str> {
+        self.cognito_issuer
+            .path_segments()?
+            .rfind(|segment| !segment.is_empty())
     }
 
     /// Every app client id whose access tokens the API accepts: the web client and `API_CLIENT_IDS`.
@@ -380,14 +415,16 @@ fn parse_origin_url(name: &'static str, value: &str) -> Result<Url, ConfigError>
     Ok(url)
 }
 
-fn positive(name: &'static str, value: &str) -> Result<i64, ConfigError> {
+/// A whole number from 1 to `max`. The bound keeps the durations built from it (and the expiry dates
+/// computed from those) far from overflowing.
+fn bounded(name: &'static str, value: &str, max: i64) -> Result<i64, ConfigError> {
     value
         .parse::<i64>()
         .ok()
-        .filter(|n| *n > 0)
+        .filter(|n| (1..=max).contains(n))
         .ok_or_else(|| ConfigError::Invalid {
             name,
-            reason: format!("`{value}` is not a positive whole number"),
+            reason: format!("`{value}` is not a whole number from 1 to {max}"),
         })
 }
 
@@ -466,7 +503,7 @@ mod tests {
             ("PUBLIC_URL", "https://app.example.com"),
             ("SESSION_ENCRYPTION_KEY", &key),
             ("API_CLIENT_IDS", " machine-a, ,machine-b "),
-            ("TRIGGER_SHARED_SECRET", "s3cret"),
+            ("TRIGGER_SHARED_SECRET", "0123456789abcdef0123456789abcdef"),
         ])
         .unwrap();
         assert!(config.cookie_secure);
@@ -477,7 +514,7 @@ mod tests {
         );
         assert_eq!(
             config.trigger_shared_secret.as_ref().map(Secret::expose),
-            Some("s3cret")
+            Some("0123456789abcdef0123456789abcdef")
         );
     }
 
@@ -501,6 +538,51 @@ mod tests {
             let err = config_from(&[(name, value)]).unwrap_err();
             assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn a_trigger_secret_shorter_than_32_bytes_is_refused() {
+        let err =
+            config_from(&[("TRIGGER_SHARED_SECRET", "local-demo-trigger-secret")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("TRIGGER_SHARED_SECRET"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("32 bytes"), "{err}");
+        let config = config_from(&[("TRIGGER_SHARED_SECRET", &"x".repeat(32))]).unwrap();
+        assert!(config.trigger_shared_secret.is_some());
+    }
+
+    #[test]
+    fn huge_session_durations_are_configuration_errors_not_panics() {
+        for (name, value) in [
+            ("SESSION_IDLE_MINUTES", "9223372036854775807"),
+            ("SESSION_IDLE_MINUTES", "99999999999999999"),
+            ("SESSION_IDLE_MINUTES", "43201"),
+            ("SESSION_ABSOLUTE_HOURS", "9223372036854775807"),
+            ("SESSION_ABSOLUTE_HOURS", "2161"),
+            ("SESSION_ABSOLUTE_HOURS", "99999999999999999999999"),
+            ("SESSION_ABSOLUTE_HOURS", "0"),
+        ] {
+            let err = config_from(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
+        }
+        let config = config_from(&[
+            ("SESSION_IDLE_MINUTES", "43200"),
+            ("SESSION_ABSOLUTE_HOURS", "2160"),
+        ])
+        .unwrap();
+        assert_eq!(config.session_idle, time::Duration::days(30));
+        assert_eq!(config.session_absolute, time::Duration::days(90));
+    }
+
+    #[test]
+    fn the_user_pool_id_is_the_issuers_last_path_segment() {
+        let mut config = Config::local_defaults();
+        assert_eq!(config.user_pool_id(), Some("eu-west-1_L0caLP00l"));
+        config.cognito_issuer =
+            Url::parse("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/").unwrap();
+        assert_eq!(config.user_pool_id(), Some("eu-west-1_AbC"));
     }
 
     #[test]

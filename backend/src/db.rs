@@ -14,8 +14,8 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection as _, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// The identifier of a tenant (the `tenants.id` column and the `tenant_id` token claim).
@@ -49,12 +49,88 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Creates a connection pool without connecting: the backend must start, answer `/readyz` with 503 and
 /// recover on its own when Postgres is down at start-up. Only a malformed URL is an error here.
+///
+/// Every new connection first runs [`check_app_role`]: a pool whose login role could see past row-level
+/// security (a superuser, a role with BYPASSRLS, or a member of the tables' owner) never hands out a
+/// connection, so the backend answers 503 instead of serving without its second wall.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    Ok(pool_options(max_connections)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                check_app_role(conn).await.map_err(|err| match err {
+                    RoleCheckError::Unsafe(unsafe_role) => {
+                        sqlx::Error::Configuration(Box::new(unsafe_role))
+                    }
+                    RoleCheckError::Database(err) => err,
+                })
+            })
+        })
+        .connect_lazy_with(options))
+}
+
+/// Creates a pool for the database owner (`backend migrate`, `backend seed-demo`): no role check, since
+/// the owner is exactly what the application pool must not be.
+pub async fn connect_owner(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    Ok(pool_options(max_connections).connect_lazy_with(options))
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .idle_timeout(Duration::from_secs(300))
-        .connect_lazy(url)
+}
+
+/// The application's database role could bypass row-level security; the backend refuses to use it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the application's database role {role:?} must not be used: {reason} (DATABASE_URL must name a login \
+     role that is only a member of saas_app; `backend migrate` creates one)"
+)]
+pub struct UnsafeAppRole {
+    /// The role the connection logged in as.
+    pub role: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+/// Why [`check_app_role`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleCheckError {
+    /// The role is unsafe: the backend must not serve with it.
+    #[error(transparent)]
+    Unsafe(#[from] UnsafeAppRole),
+    /// The check itself could not run.
+    #[error("could not check the application's database role: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Checks that the connection's role is not a superuser, has no BYPASSRLS and is not a member of (so
+/// cannot `SET ROLE` to, or inherit from) the owner of any table with row-level security. Any of those would
+/// let the application read every tenant's rows.
+pub async fn check_app_role(conn: &mut PgConnection) -> Result<(), RoleCheckError> {
+    let (role, superuser, bypass_rls, owner_member): (String, bool, bool, bool) = sqlx::query_as(
+        "select r.rolname::text, r.rolsuper, r.rolbypassrls, \
+           exists(select 1 from pg_catalog.pg_class c \
+                  where c.relkind in ('r', 'p') and c.relrowsecurity \
+                    and pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')) \
+         from pg_catalog.pg_roles r where r.rolname = current_user",
+    )
+    .persistent(false)
+    .fetch_one(&mut *conn)
+    .await?;
+    let reason = if superuser {
+        "it is a superuser"
+    } else if bypass_rls {
+        "it has BYPASSRLS"
+    } else if owner_member {
+        "it owns, or is a member of the owner of, the tables under row-level security"
+    } else {
+        return Ok(());
+    };
+    Err(UnsafeAppRole { role, reason }.into())
 }
 
 /// Applies the embedded migrations (`backend/migrations`). Run as the database owner, never as the
@@ -67,17 +143,22 @@ pub async fn migrate(owner: &PgPool) -> Result<(), sqlx::migrate::MigrateError> 
 ///
 /// Roles are cluster-wide, so several databases in one cluster may call this at once: a lost race on the
 /// role catalog is retried, and the call is idempotent (an existing role gets the password again). A role of
-/// that name that is a superuser or may bypass row-level security is refused (with
-/// [`sqlx::Error::Configuration`]) and left unchanged, because the application must never run with either.
+/// that name that is a superuser, may bypass row-level security, is the owner itself or a member of the owner
+/// is refused (with [`sqlx::Error::Configuration`]) and left unchanged, because the application must never
+/// run with any of those.
+///
+/// The password never reaches the server in clear: a SCRAM-SHA-256 verifier is computed here and only the
+/// verifier is sent, on a connection whose statement logging is switched off where the owner may do so.
 pub async fn ensure_app_login(
     owner: &PgPool,
     user: &str,
     password: &str,
 ) -> Result<(), sqlx::Error> {
     const ATTEMPTS: u32 = 10;
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
     let mut attempt = 1;
     loop {
-        match try_ensure_app_login(owner, user, password).await {
+        match try_ensure_app_login(owner, user, &verifier).await {
             Err(error) if attempt < ATTEMPTS && is_concurrent_catalog_change(&error) => {
                 tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 attempt += 1;
@@ -87,31 +168,77 @@ pub async fn ensure_app_login(
     }
 }
 
-/// One attempt of [`ensure_app_login`]. The statements are built by Postgres' own `format()` with `%I` and `%L`
-/// so that the role name and the password are quoted by the server, never by string concatenation here.
+/// Server settings that would write the statements of this connection, with their parameters, to the log.
+/// They can only be changed by a superuser (or a role granted `SET` on them); elsewhere the verifier may be
+/// logged, which reveals no password.
+const STATEMENT_LOGGING_OFF: [(&str, &str); 3] = [
+    ("log_statement", "none"),
+    ("log_min_duration_statement", "-1"),
+    ("log_min_error_statement", "panic"),
+];
+
+/// One attempt of [`ensure_app_login`], on a connection of its own that is closed afterwards (so that its
+/// logging settings never return to the pool). The statements are built by Postgres' own `format()` with
+/// `%I` and `%L` so that the role name and the verifier are quoted by the server, never by string
+/// concatenation here.
 async fn try_ensure_app_login(
     owner: &PgPool,
     user: &str,
-    password: &str,
+    verifier: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut pooled = owner.acquire().await?;
-    let conn: &mut PgConnection = &mut pooled;
-    // A role of that name that is a superuser or may bypass row-level security is refused before anything
-    // about it changes.
-    let existing: Option<(bool, bool)> =
-        sqlx::query_as("select rolsuper, rolbypassrls from pg_catalog.pg_roles where rolname = $1")
-            .bind(user)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((superuser, bypass_rls)) = existing
-        && (superuser || bypass_rls)
-    {
-        return Err(sqlx::Error::Configuration(
-            format!(
-                "the application login role {user:?} is a superuser or bypasses row-level security"
-            )
-            .into(),
-        ));
+    let mut conn = owner.acquire().await?.detach();
+    let result = ensure_app_login_on(&mut conn, user, verifier).await;
+    // The connection is not reused; failing to close it politely changes nothing.
+    let _ = conn.close().await;
+    result
+}
+
+async fn ensure_app_login_on(
+    conn: &mut PgConnection,
+    user: &str,
+    verifier: &str,
+) -> Result<(), sqlx::Error> {
+    for (setting, value) in STATEMENT_LOGGING_OFF {
+        let changed = sqlx::query("select set_config($1, $2, false)")
+            .bind(setting)
+            .bind(value)
+            .execute(&mut *conn)
+            .await;
+        match changed {
+            Ok(_) => {}
+            // 42501 insufficient_privilege: a managed database's owner is no superuser.
+            Err(err)
+                if err.as_database_error().and_then(|db| db.code()).as_deref() == Some("42501") =>
+            {
+                tracing::debug!(setting, "not allowed to switch statement logging off");
+            }
+            Err(err) => return Err(err),
+        }
+    }
+
+    // A role of that name that could see past row-level security is refused before anything about it
+    // changes: a superuser, BYPASSRLS, the owner running this, or a member of the owner.
+    let existing: Option<(bool, bool, bool, bool)> = sqlx::query_as(
+        "select rolsuper, rolbypassrls, rolname = current_user, \
+                pg_catalog.pg_has_role(oid, current_user, 'MEMBER') \
+         from pg_catalog.pg_roles where rolname = $1",
+    )
+    .bind(user)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((superuser, bypass_rls, is_owner, owner_member)) = existing {
+        let reason = if superuser || bypass_rls {
+            Some("is a superuser or bypasses row-level security")
+        } else if is_owner || owner_member {
+            Some("is the database owner or a member of the owner")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(sqlx::Error::Configuration(
+                format!("the application login role {user:?} {reason}").into(),
+            ));
+        }
     }
     let statement: String = if existing.is_some() {
         sqlx::query_scalar("select format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text)")
@@ -122,7 +249,7 @@ async fn try_ensure_app_login(
         )
     }
     .bind(user)
-    .bind(password)
+    .bind(verifier)
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query(&statement)

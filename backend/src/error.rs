@@ -174,9 +174,75 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     ) || matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|code| is_unavailable_sqlstate(&code)))
 }
 
-/// SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, cannot connect now).
+/// SQLSTATE classes 08 (connection exception), 53 (insufficient resources: too many connections, out of
+/// memory or disk), 57P (operator intervention: shutdown, cannot connect now) and 57014 (statement timeout
+/// or cancellation): the database cannot answer right now, and the same request may well succeed later.
 fn is_unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("57P")
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "57014"
+}
+
+/// Middleware (`map_response`): gives every error answer the app's JSON body. Errors produced by
+/// [`ApiError`] already have it; this covers the answers that layers and extractors outside our handlers
+/// make with a plain or empty body (a body over the size limit, an unknown method), keeping their status.
+pub async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || has_json_body(&response) {
+        return response;
+    }
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            ErrorCode::ServiceUnavailable
+        }
+        status if status.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::InvalidRequest,
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let mut response = (parts, Json(ErrorBody::new(code))).into_response();
+    *response.status_mut() = status;
+    response
+}
+
+/// Whether a response already carries a JSON body.
+pub fn has_json_body(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"))
+}
+
+/// Query-string extractor whose rejections are the app's own [`ApiError`] bodies (axum's [`Query`]
+/// answers a malformed query with plain text).
+///
+/// [`Query`]: axum::extract::Query
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(AppQuery(value)),
+            Err(rejection) => {
+                tracing::debug!(error = %rejection.body_text(), "malformed query string");
+                Err(ApiError::bad_request(
+                    "The query string is not valid for this route.",
+                ))
+            }
+        }
+    }
 }
 
 /// The cause of a 500 or 503 (the error and its sources, as text), attached to the response for the log.
@@ -409,6 +475,12 @@ mod tests {
             std::io::ErrorKind::ConnectionRefused
         ))));
         assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        for code in ["08006", "53300", "53200", "57P01", "57P03", "57014"] {
+            assert!(is_unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["42501", "23505", "57000", "XX000", "40001"] {
+            assert!(!is_unavailable_sqlstate(code), "{code}");
+        }
         assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
     }
 }

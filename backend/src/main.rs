@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use backend::app::Application;
 use backend::config::{Config, Secret};
 use backend::{db, seed};
-use sqlx::PgPool;
+use sqlx::{Connection as _, PgConnection, PgPool};
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
@@ -44,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env().context("reading the configuration")?;
+    refuse_an_unsafe_database_role(config.database_url.expose()).await?;
     let application = Application::build(config).await?;
     tracing::info!(address = %application.local_addr(), "backend listening");
     application
@@ -52,6 +53,40 @@ async fn serve() -> anyhow::Result<()> {
         .context("serving HTTP")?;
     tracing::info!("backend stopped");
     Ok(())
+}
+
+/// Refuses to start when the database answers and `DATABASE_URL`'s role could bypass row-level security
+/// (see `db::check_app_role`). A database that does not answer yet is no reason not to start: the pool runs
+/// the same check on every connection it opens, and `/readyz` answers 503 until then.
+async fn refuse_an_unsafe_database_role(database_url: &str) -> anyhow::Result<()> {
+    let connected = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        PgConnection::connect(database_url),
+    )
+    .await;
+    let mut conn = match connected {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "the database is not available yet; its role is checked at first use");
+            return Ok(());
+        }
+        Err(_) => {
+            tracing::warn!("the database did not answer in time; its role is checked at first use");
+            return Ok(());
+        }
+    };
+    let checked = db::check_app_role(&mut conn).await;
+    let _ = conn.close().await;
+    match checked {
+        Ok(()) => Ok(()),
+        Err(db::RoleCheckError::Unsafe(unsafe_role)) => {
+            Err(unsafe_role).context("refusing to serve with DATABASE_URL")
+        }
+        Err(db::RoleCheckError::Database(err)) => {
+            tracing::warn!(error = %err, "could not check the database role yet; it is checked at first use");
+            Ok(())
+        }
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (what container runtimes send to stop a process).
@@ -87,7 +122,7 @@ async fn shutdown_signal() {
 async fn owner_pool() -> anyhow::Result<PgPool> {
     let url = std::env::var("DATABASE_OWNER_URL")
         .context("DATABASE_OWNER_URL must be set to the database owner's URL (postgres://owner:password@host/db)")?;
-    let pool = db::connect(&url, 2)
+    let pool = db::connect_owner(&url, 2)
         .await
         .context("DATABASE_OWNER_URL is not a valid Postgres URL")?;
     db::ping(&pool)

@@ -3,8 +3,10 @@
 //!
 //! Browsers send `Origin` on every cross-origin request and on same-origin POST/PUT/PATCH/DELETE, and a page
 //! cannot forge it. Without `Origin`, `Sec-Fetch-Site: same-origin` (also set only by the browser) is
-//! accepted. Requests with an `Authorization` header are exempt: the principal then comes from that header
-//! alone, never from the cookie, and a cross-site page cannot add the header without a CORS preflight.
+//! accepted. Requests whose `Authorization` header is a syntactically valid `Bearer` token are exempt: the
+//! principal then comes from that header alone, never from the cookie, and a cross-site page cannot add
+//! the header without a CORS preflight. Any other `Authorization` (`Basic`, which a browser may attach by
+//! itself, or garbage) is no exemption.
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, ORIGIN};
@@ -12,6 +14,7 @@ use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::principal::bearer_token;
 use crate::app::AppState;
 use crate::error::ApiError;
 
@@ -33,7 +36,7 @@ pub async fn reject_cross_site(
     }
 }
 
-/// The decision: safe methods and bearer requests pass; others need the app's origin.
+/// The decision: safe methods and well-formed bearer requests pass; others need the app's origin.
 fn is_allowed(method: &Method, headers: &HeaderMap, public_origin: &str) -> bool {
     if matches!(
         *method,
@@ -41,7 +44,11 @@ fn is_allowed(method: &Method, headers: &HeaderMap, public_origin: &str) -> bool
     ) {
         return true;
     }
-    if headers.contains_key(AUTHORIZATION) {
+    if headers
+        .get(AUTHORIZATION)
+        .and_then(|value| bearer_token(value.as_bytes()))
+        .is_some()
+    {
         return true;
     }
     match headers.get(ORIGIN) {
@@ -140,5 +147,21 @@ mod tests {
             &headers(&[("authorization", "Bearer x")]),
             APP
         ));
+    }
+
+    #[test]
+    fn other_authorization_schemes_and_malformed_bearer_headers_are_not_exempt() {
+        for value in [
+            "Basic YWxpY2U6UGFzc3cwcmQh",
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Negotiate abc",
+            "garbage",
+        ] {
+            let mut map = headers(&[("origin", "https://evil.example")]);
+            map.insert(AUTHORIZATION, HeaderValue::from_static(value));
+            assert!(!is_allowed(&Method::POST, &map, APP), "{value}");
+        }
     }
 }

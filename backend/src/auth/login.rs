@@ -5,7 +5,7 @@
 //! server-side session, and each failure ends in a redirect to the app with a stable error code
 //! (`/?error=<code>`), never with text chosen by someone else.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Redirect;
 use serde::Deserialize;
 use shared::{ErrorCode, Scope};
@@ -14,12 +14,12 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 use url::Url;
 
-use super::oidc::OidcError;
+use super::oidc::{OidcError, TokenSet};
 use super::principal::{active_member, token_binding};
-use super::session::{PENDING_LOGIN_KEY, PendingLogin, SIGNED_IN_KEY, SignedIn};
+use super::session::{self, PENDING_LOGIN_KEY, PendingLogin, SIGNED_IN_KEY, SignedIn};
 use crate::app::AppState;
 use crate::db;
-use crate::error::ApiError;
+use crate::error::{ApiError, AppQuery};
 
 /// The OpenID Connect scopes every sign-in asks for, besides the API's resource-server scopes.
 const IDENTITY_SCOPES: [&str; 2] = ["email", "profile"];
@@ -40,7 +40,7 @@ pub struct LoginQuery {
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
-    Query(query): Query<LoginQuery>,
+    AppQuery(query): AppQuery<LoginQuery>,
 ) -> Result<Redirect, ApiError> {
     let provider = match (&query.org, &query.email) {
         (Some(slug), _) if !slug.trim().is_empty() => {
@@ -102,29 +102,24 @@ pub struct CallbackQuery {
 /// `GET /auth/callback`: completes the sign-in started in this browser. The pending sign-in is consumed
 /// first (single use, whatever happens next); then the code is exchanged, both tokens verified, the
 /// membership checked, and the session id rotated before the signed-in session is stored.
+///
+/// Every outcome is a redirect into the app (a malformed query string aside, which is refused before
+/// anything happens): a browser is on this route, not an API client.
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
-    Query(query): Query<CallbackQuery>,
-) -> Result<Redirect, ApiError> {
-    let pending: Option<PendingLogin> = session
-        .remove(PENDING_LOGIN_KEY)
-        .await
-        .map_err(ApiError::unavailable)?;
-    let Some(pending) = pending else {
-        return Ok(app_error(ErrorCode::SignInExpired));
+    AppQuery(query): AppQuery<CallbackQuery>,
+) -> Redirect {
+    let pending = match take_pending_login(&session).await {
+        Ok(pending) => pending,
+        Err(err) => {
+            tracing::warn!(error = %err, "sign-in callback: the session store is unavailable");
+            return app_error(ErrorCode::ServiceUnavailable);
+        }
     };
-    // Persist the removal now, before anything can fail, so the state cannot be replayed.
-    let already_signed_in = session
-        .get::<serde_json::Value>(SIGNED_IN_KEY)
-        .await
-        .map_err(ApiError::unavailable)?
-        .is_some();
-    if already_signed_in {
-        session.save().await.map_err(ApiError::unavailable)?;
-    } else {
-        session.flush().await.map_err(ApiError::unavailable)?;
-    }
+    let Some(pending) = pending else {
+        return app_error(ErrorCode::SignInExpired);
+    };
 
     let state_matches = query
         .state
@@ -135,17 +130,17 @@ pub async fn callback(
             state_matches,
             "sign-in callback refused: unknown, mismatched or expired state"
         );
-        return Ok(app_error(ErrorCode::SignInExpired));
+        return app_error(ErrorCode::SignInExpired);
     }
 
     if let Some(error) = &query.error {
         let code =
             refusal_code(query.error_description.as_deref()).unwrap_or(ErrorCode::SignInFailed);
         tracing::info!(error = %loggable(error), code = %code, "the user pool refused the sign-in");
-        return Ok(app_error(code));
+        return app_error(code);
     }
     let Some(code) = query.code.as_deref().filter(|code| !code.is_empty()) else {
-        return Ok(app_error(ErrorCode::SignInFailed));
+        return app_error(ErrorCode::SignInFailed);
     };
 
     let tokens = match state
@@ -156,73 +151,132 @@ pub async fn callback(
         Ok(tokens) => tokens,
         Err(OidcError::Unavailable(cause)) => {
             tracing::warn!(error = %cause, "sign-in failed: the user pool is unavailable");
-            return Ok(app_error(ErrorCode::ServiceUnavailable));
+            return app_error(ErrorCode::ServiceUnavailable);
         }
         Err(err) => {
             tracing::info!(error = %err, "sign-in failed at the code exchange");
-            return Ok(app_error(ErrorCode::SignInFailed));
+            return app_error(ErrorCode::SignInFailed);
         }
     };
+    match establish_session(&state, &session, &tokens).await {
+        Ok(()) => Redirect::to(pending.return_to.as_deref().unwrap_or("/")),
+        Err(code) => {
+            // The tokens just issued will never be used: revoking the refresh token (which also
+            // invalidates the access tokens issued from it) leaves nothing valid behind.
+            if let Some(refresh_token) = &tokens.refresh_token
+                && let Err(err) = state
+                    .oidc
+                    .revoke(state.config.auth_domain_url("oauth2/revoke"), refresh_token)
+                    .await
+            {
+                tracing::warn!(error = %err, "could not revoke the refresh token of a failed sign-in");
+            }
+            app_error(code)
+        }
+    }
+}
+
+/// Takes the pending sign-in out of the session and makes the removal durable at once, before anything
+/// can fail, so that its state cannot be replayed.
+async fn take_pending_login(session: &Session) -> Result<Option<PendingLogin>, ApiError> {
+    let pending: Option<PendingLogin> = match session.remove(PENDING_LOGIN_KEY).await {
+        Ok(pending) => pending,
+        Err(tower_sessions::session::Error::SerdeJson(err)) => {
+            tracing::info!(error = %err, "unreadable pending sign-in; ending the session");
+            session.flush().await.map_err(ApiError::unavailable)?;
+            return Ok(None);
+        }
+        Err(err) => return Err(ApiError::unavailable(err)),
+    };
+    if pending.is_none() {
+        return Ok(None);
+    }
+    let already_signed_in = session::read::<serde_json::Value>(session, SIGNED_IN_KEY)
+        .await?
+        .is_some();
+    if already_signed_in {
+        session.save().await.map_err(ApiError::unavailable)?;
+    } else {
+        session.flush().await.map_err(ApiError::unavailable)?;
+    }
+    Ok(pending)
+}
+
+/// Everything after the code exchange: both tokens verified and naming the same user, the membership
+/// live, the session id rotated and the signed-in session stored. The error is the code the app shows;
+/// any database or store failure is `service_unavailable`.
+async fn establish_session(
+    state: &AppState,
+    session: &Session,
+    tokens: &TokenSet,
+) -> Result<(), ErrorCode> {
     let verified = match state.verifier.verify(&tokens.access_token).await {
         Ok(verified) => verified,
-        Err(err) if err.is_unavailable() => return Ok(app_error(ErrorCode::ServiceUnavailable)),
+        Err(err) if err.is_unavailable() => {
+            tracing::warn!(error = %err, "sign-in failed: the user pool's keys are unavailable");
+            return Err(ErrorCode::ServiceUnavailable);
+        }
         Err(err) => {
             tracing::warn!(error = %err, "sign-in failed: the access token did not verify");
-            return Ok(app_error(ErrorCode::SignInFailed));
+            return Err(ErrorCode::SignInFailed);
         }
     };
     if verified.sub != tokens.id_token_subject {
         tracing::warn!("sign-in failed: the access and ID tokens name different users");
-        return Ok(app_error(ErrorCode::SignInFailed));
+        return Err(ErrorCode::SignInFailed);
     }
     let Ok((tenant_id, member_id)) = token_binding(&verified) else {
         tracing::warn!("sign-in failed: the access token carries no tenant binding");
-        return Ok(app_error(ErrorCode::SignInFailed));
+        return Err(ErrorCode::SignInFailed);
     };
-    match active_member(&state, tenant_id, member_id).await {
+    match active_member(state, tenant_id, member_id).await {
         Ok(_) => {}
-        Err(ApiError::MemberInactive) => return Ok(app_error(ErrorCode::MembershipDeactivated)),
-        Err(err) => return Err(err),
+        Err(ApiError::MemberInactive) => return Err(ErrorCode::MembershipDeactivated),
+        Err(err) => {
+            tracing::warn!(error = %err, "sign-in failed: the membership could not be checked");
+            return Err(ErrorCode::ServiceUnavailable);
+        }
     }
 
+    let encrypt = |token: &str| {
+        state.tokens.encrypt(token).map_err(|err| {
+            tracing::error!(error = %err, "sign-in failed: a token could not be encrypted");
+            ErrorCode::SignInFailed
+        })
+    };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let signed_in = SignedIn {
         member_id: member_id.0,
         tenant_id: tenant_id.0,
-        access_token: state
-            .tokens
-            .encrypt(&tokens.access_token)
-            .map_err(ApiError::internal)?,
-        id_token: state
-            .tokens
-            .encrypt(&tokens.id_token)
-            .map_err(ApiError::internal)?,
-        refresh_token: match &tokens.refresh_token {
-            Some(token) => Some(state.tokens.encrypt(token).map_err(ApiError::internal)?),
-            None => None,
-        },
+        access_token: encrypt(&tokens.access_token)?,
+        id_token: encrypt(&tokens.id_token)?,
+        refresh_token: tokens.refresh_token.as_deref().map(encrypt).transpose()?,
         access_expires_at: verified.expires_at,
         signed_in_at: now,
         last_seen_at: now,
     };
+    let unavailable = |err: tower_sessions::session::Error| {
+        tracing::warn!(error = %err, "sign-in failed: the session could not be stored");
+        ErrorCode::ServiceUnavailable
+    };
     // A new session id at the privilege change, so an id planted or observed before sign-in is worthless.
-    session.cycle_id().await.map_err(ApiError::unavailable)?;
+    session.cycle_id().await.map_err(unavailable)?;
     session
         .insert(SIGNED_IN_KEY, &signed_in)
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(unavailable)?;
+    // Stored here rather than by the session layer after the handler, so that a failure still ends in a
+    // redirect with a code the app explains (and the tokens are revoked).
+    session.save().await.map_err(unavailable)?;
     tracing::info!(tenant_id = %tenant_id, member_id = %member_id, "signed in");
-    Ok(Redirect::to(pending.return_to.as_deref().unwrap_or("/")))
+    Ok(())
 }
 
 /// `POST /auth/logout`: revokes the refresh token (best effort), deletes the session server-side, clears
 /// the cookie and sends the browser to the user pool's `/logout`, which ends the pool's own session and
 /// returns to the app.
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Redirect, ApiError> {
-    let signed_in: Option<SignedIn> = session
-        .get(SIGNED_IN_KEY)
-        .await
-        .map_err(ApiError::unavailable)?;
+    let signed_in: Option<SignedIn> = session::read(&session, SIGNED_IN_KEY).await?;
     if let Some(refresh_token) = signed_in.as_ref().and_then(|s| s.refresh_token.as_ref()) {
         match state.tokens.decrypt(refresh_token) {
             Ok(token) => {

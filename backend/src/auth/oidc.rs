@@ -3,15 +3,18 @@
 //! and token revocation.
 //!
 //! The discovery document (with the ID-token keys) is fetched lazily and cached, so the backend starts while
-//! the user pool is down and sign-in answers 503 until it is back.
+//! the user pool is down and sign-in answers 503 until it is back. No lock is held while the network is
+//! used: once a document is cached, a stale one is served while a background task refreshes it, a failed
+//! refresh keeps the cached document and is not retried for a penalty window, and no request ever waits
+//! for another request's discovery.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken, CoreProviderMetadata,
-    CoreTokenResponse,
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
@@ -19,7 +22,6 @@ use openidconnect::{
     RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardErrorResponse, TokenResponse as _,
 };
 use openidconnect::{ClaimsVerificationError, NonceVerifier, SignatureVerificationError};
-use tokio::sync::Mutex;
 use url::Url;
 
 use crate::config::{Config, Secret};
@@ -28,6 +30,15 @@ use crate::config::{Config, Secret};
 const DISCOVERY_TTL: Duration = Duration::from_secs(60 * 60);
 /// After a forced re-read (an ID token signed with an unknown key), no other is made for this long.
 const FORCED_REFRESH_PENALTY: Duration = Duration::from_secs(10);
+/// After a failed refresh of a cached document, the cached one is served and no refresh is tried for this
+/// long, so an outage of the user pool is not met with a request per sign-in.
+const FAILED_REFRESH_PENALTY: Duration = Duration::from_secs(10);
+/// After a failed first discovery (nothing cached yet), callers get 503 at once for this long instead of
+/// each trying again; short, so that a pool that comes back is used almost at once.
+const FAILED_DISCOVERY_PENALTY: Duration = Duration::from_secs(1);
+/// Total timeout of each discovery request (the document, then the keys): discovery never holds up a
+/// request for long.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// Connect timeout for requests to the user pool.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Total timeout for one request to the user pool.
@@ -108,25 +119,45 @@ impl fmt::Debug for AuthorizationStart {
 
 /// The user pool's OpenID Connect client, with the discovery document cached.
 pub struct OidcClient {
+    inner: Arc<Inner>,
+}
+
+/// What the client and its background refreshes share.
+struct Inner {
     http: reqwest::Client,
+    discovery_http: reqwest::Client,
     issuer: IssuerUrl,
     client_id: ClientId,
     client_secret: Secret,
     redirect_url: RedirectUrl,
+    /// Held only to read or update the cache, never across a request to the user pool.
     cache: Mutex<Cache>,
 }
 
 #[derive(Default)]
 struct Cache {
     client: Option<(Arc<DiscoveredClient>, Instant)>,
+    refreshing: bool,
+    last_failure: Option<Instant>,
     last_forced_refresh: Option<Instant>,
+}
+
+/// What [`OidcClient::client`] decided under the lock.
+enum Lookup {
+    Ready(Arc<DiscoveredClient>),
+    Discover,
+    RecentlyFailed,
+}
+
+fn within(at: Option<Instant>, window: Duration) -> bool {
+    at.is_some_and(|at| at.elapsed() < window)
 }
 
 impl fmt::Debug for OidcClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OidcClient")
-            .field("issuer", &self.issuer.as_str())
-            .field("client_id", &self.client_id.as_str())
+            .field("issuer", &self.inner.issuer.as_str())
+            .field("client_id", &self.inner.client_id.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -141,79 +172,121 @@ impl OidcClient {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|err| OidcError::Setup(err.to_string()))?;
+        let discovery_http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(DISCOVERY_TIMEOUT)
+            .build()
+            .map_err(|err| OidcError::Setup(err.to_string()))?;
         let issuer = IssuerUrl::new(config.cognito_issuer.as_str().to_owned())
             .map_err(|err| OidcError::Setup(err.to_string()))?;
         let redirect_url = RedirectUrl::from_url(config.callback_url());
         Ok(OidcClient {
-            http,
-            issuer,
-            client_id: ClientId::new(config.cognito_client_id.clone()),
-            client_secret: config.cognito_client_secret.clone(),
-            redirect_url,
-            cache: Mutex::new(Cache::default()),
+            inner: Arc::new(Inner {
+                http,
+                discovery_http,
+                issuer,
+                client_id: ClientId::new(config.cognito_client_id.clone()),
+                client_secret: config.cognito_client_secret.clone(),
+                redirect_url,
+                cache: Mutex::new(Cache::default()),
+            }),
         })
     }
 
     /// The HTTP client used for the user pool (no redirects, short timeouts).
     pub fn http(&self) -> &reqwest::Client {
-        &self.http
+        &self.inner.http
     }
 
-    /// The discovered client, from the cache when fresh. Concurrent callers wait for one discovery.
+    /// The discovered client. A fresh cached document is used as is; a stale one is used while one
+    /// background task refreshes it; with none cached, this caller discovers (unless a discovery failed
+    /// within the last [`FAILED_DISCOVERY_PENALTY`], which answers 503 at once).
     async fn client(&self) -> Result<Arc<DiscoveredClient>, OidcError> {
-        let mut cache = self.cache.lock().await;
-        if let Some((client, fetched_at)) = &cache.client
-            && fetched_at.elapsed() < DISCOVERY_TTL
-        {
-            return Ok(client.clone());
-        }
-        match self.discover().await {
-            Ok(client) => {
-                let client = Arc::new(client);
-                cache.client = Some((client.clone(), Instant::now()));
-                Ok(client)
-            }
-            // A stale document is better than none: its keys keep verifying until the pool is back.
-            Err(err) => match &cache.client {
-                Some((client, _)) => {
-                    tracing::warn!(error = %err, "could not refresh the user pool's discovery document; using the cached one");
-                    Ok(client.clone())
+        let lookup = {
+            let mut cache = self.inner.lock();
+            match &cache.client {
+                Some((client, fetched_at)) => {
+                    let client = client.clone();
+                    if fetched_at.elapsed() >= DISCOVERY_TTL
+                        && !cache.refreshing
+                        && !within(cache.last_failure, FAILED_REFRESH_PENALTY)
+                    {
+                        cache.refreshing = true;
+                        let inner = self.inner.clone();
+                        tokio::spawn(async move {
+                            let _ = inner.refresh().await;
+                        });
+                    }
+                    Lookup::Ready(client)
                 }
-                None => Err(err),
-            },
+                None if within(cache.last_failure, FAILED_DISCOVERY_PENALTY) => {
+                    Lookup::RecentlyFailed
+                }
+                None => Lookup::Discover,
+            }
+        };
+        match lookup {
+            Lookup::Ready(client) => Ok(client),
+            Lookup::RecentlyFailed => Err(OidcError::Unavailable(
+                "the user pool's discovery document could not be read a moment ago".to_owned(),
+            )),
+            Lookup::Discover => self.inner.refresh().await,
         }
     }
 
     /// Re-reads the discovery document now (an ID token names a key the cached set lacks), at most once per
     /// penalty window. Returns `None` when the window has not passed or the re-read failed.
     async fn force_refresh(&self) -> Option<Arc<DiscoveredClient>> {
-        let mut cache = self.cache.lock().await;
-        if cache
-            .last_forced_refresh
-            .is_some_and(|at| at.elapsed() < FORCED_REFRESH_PENALTY)
         {
-            return None;
+            let mut cache = self.inner.lock();
+            if within(cache.last_forced_refresh, FORCED_REFRESH_PENALTY) {
+                return None;
+            }
+            cache.last_forced_refresh = Some(Instant::now());
         }
-        cache.last_forced_refresh = Some(Instant::now());
-        match self.discover().await {
+        self.inner.refresh().await.ok()
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Cache> {
+        // The cache holds no invariant a panic could break halfway; a poisoned lock is still usable.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Discovers and stores the result: the new client, or the time of the failure (the cached client, if
+    /// any, stays). The lock is taken only after the network calls.
+    async fn refresh(&self) -> Result<Arc<DiscoveredClient>, OidcError> {
+        let discovered = self.discover().await;
+        let mut cache = self.lock();
+        cache.refreshing = false;
+        match discovered {
             Ok(client) => {
                 let client = Arc::new(client);
                 cache.client = Some((client.clone(), Instant::now()));
-                Some(client)
+                cache.last_failure = None;
+                Ok(client)
             }
             Err(err) => {
-                tracing::warn!(error = %err, "could not re-read the user pool's discovery document");
-                None
+                cache.last_failure = Some(Instant::now());
+                if cache.client.is_some() {
+                    tracing::warn!(error = %err, "could not refresh the user pool's discovery document; using the cached one");
+                } else {
+                    tracing::warn!(error = %err, "could not read the user pool's discovery document");
+                }
+                Err(err)
             }
         }
     }
 
     async fn discover(&self) -> Result<DiscoveredClient, OidcError> {
-        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
-            .await
-            .map_err(|err| {
-                OidcError::Unavailable(format!("discovery failed: {}", error_chain(&err)))
-            })?;
+        let metadata =
+            CoreProviderMetadata::discover_async(self.issuer.clone(), &self.discovery_http)
+                .await
+                .map_err(|err| {
+                    OidcError::Unavailable(format!("discovery failed: {}", error_chain(&err)))
+                })?;
         let token_url = metadata.token_endpoint().cloned().ok_or_else(|| {
             OidcError::Unavailable("the discovery document has no token endpoint".to_owned())
         })?;
@@ -226,7 +299,9 @@ impl OidcClient {
         .set_redirect_uri(self.redirect_url.clone());
         Ok(client)
     }
+}
 
+impl OidcClient {
     /// Builds the authorize URL for the code flow with PKCE S256, a random state and nonce, the given scopes
     /// (`openid` is always added) and `identity_provider=<provider>`, which sends the browser straight to the
     /// tenant's identity provider.
@@ -267,7 +342,7 @@ impl OidcClient {
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-            .request_async(&self.http)
+            .request_async(&self.inner.http)
             .await
             .map_err(token_error)?;
         // `&Nonce` compares in constant time and rejects an ID token without a nonce.
@@ -282,7 +357,7 @@ impl OidcClient {
         let refresh_token = RefreshToken::new(refresh_token.to_owned());
         let response = client
             .exchange_refresh_token(&refresh_token)
-            .request_async(&self.http)
+            .request_async(&self.inner.http)
             .await
             .map_err(token_error)?;
         // A refreshed ID token answers no authorization request, so there is no nonce to compare.
@@ -331,12 +406,16 @@ impl OidcClient {
     /// Basic), which also invalidates the access tokens issued from it.
     pub async fn revoke(&self, revoke_url: Url, refresh_token: &str) -> Result<(), OidcError> {
         let response = self
+            .inner
             .http
             .post(revoke_url)
-            .basic_auth(self.client_id.as_str(), Some(self.client_secret.expose()))
+            .basic_auth(
+                self.inner.client_id.as_str(),
+                Some(self.inner.client_secret.expose()),
+            )
             .form(&[
                 ("token", refresh_token),
-                ("client_id", self.client_id.as_str()),
+                ("client_id", self.inner.client_id.as_str()),
             ])
             .send()
             .await
@@ -357,7 +436,9 @@ impl OidcClient {
     }
 }
 
-/// Verifies an ID token against `client` (issuer, audience, signature, expiry) and `nonce_check`; returns `sub`.
+/// Verifies an ID token against `client` (issuer, audience, signature, expiry) and `nonce_check`; returns
+/// `sub`. The signature algorithm is pinned to RS256, what the user pool signs with: an HMAC token "signed"
+/// with the client secret, or any other algorithm, is refused.
 fn verify_id_token<N>(
     client: &DiscoveredClient,
     id_token: &CoreIdToken,
@@ -366,7 +447,9 @@ fn verify_id_token<N>(
 where
     N: NonceVerifier,
 {
-    let verifier = client.id_token_verifier();
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
     let claims = id_token.claims(&verifier, nonce_check)?;
     Ok(claims.subject().as_str().to_owned())
 }

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::oidc::OidcError;
-use super::session::{SIGNED_IN_KEY, SignedIn};
+use super::session::{self, SIGNED_IN_KEY, SignedIn};
 use crate::app::AppState;
 use crate::db::members::{Member, MemberStatus};
 use crate::db::{self, MemberId, TenantId};
@@ -102,7 +102,7 @@ impl FromRequestParts<AppState> for Principal {
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 7235).
-fn bearer_token(header: &[u8]) -> Option<&str> {
+pub(crate) fn bearer_token(header: &[u8]) -> Option<&str> {
     let value = std::str::from_utf8(header).ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
@@ -126,10 +126,8 @@ fn rejected_token(err: VerifyError) -> ApiError {
 }
 
 async fn from_session(state: &AppState, session: &Session) -> Result<Principal, ApiError> {
-    let signed_in: SignedIn = session
-        .get(SIGNED_IN_KEY)
-        .await
-        .map_err(ApiError::unavailable)?
+    let signed_in: SignedIn = session::read(session, SIGNED_IN_KEY)
+        .await?
         .ok_or(ApiError::Unauthenticated)?;
     let now = OffsetDateTime::now_utc();
     if signed_in.is_past_absolute_expiry(now, state.config.session_absolute) {
@@ -165,10 +163,8 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Principal, 
     }
     if signed_in.needs_touch(now, state.config.session_idle) {
         // Reread: a refresh above may have stored new tokens in this request.
-        let mut current: SignedIn = session
-            .get(SIGNED_IN_KEY)
-            .await
-            .map_err(ApiError::unavailable)?
+        let mut current: SignedIn = session::read(session, SIGNED_IN_KEY)
+            .await?
             .ok_or(ApiError::Unauthenticated)?;
         current.last_seen_at = now.unix_timestamp();
         session
@@ -215,11 +211,17 @@ async fn refresh(
             });
         }
     };
-    let verified = state
-        .verifier
-        .verify(&tokens.access_token)
-        .await
-        .map_err(rejected_token)?;
+    // A refreshed access token that does not verify would fail again on every request, each time after
+    // another refresh: the session is ended instead (unless the keys could not be fetched, a 503).
+    let verified = match state.verifier.verify(&tokens.access_token).await {
+        Ok(verified) => verified,
+        Err(err) if err.is_unavailable() => return Err(ApiError::unavailable(err)),
+        Err(err) => {
+            tracing::warn!(error = %err, member_id = %signed_in.member_id, "refreshed access token did not verify; ending the session");
+            end_session(session).await?;
+            return Err(ApiError::Unauthenticated);
+        }
+    };
     signed_in.access_token = state
         .tokens
         .encrypt(&tokens.access_token)

@@ -1,25 +1,38 @@
-//! The server-side session: the cookie settings, what a session holds before and after sign-in, and the
-//! absolute expiry.
+//! The server-side session: the cookie settings, the session store, what a session holds before and after
+//! sign-in, and the absolute expiry.
 //!
-//! Sessions live in Postgres (`tower_sessions.session`, created by the migrations). The browser holds only the
-//! `saas_session` cookie (HttpOnly, SameSite=Lax, Secure per configuration). Tokens are stored encrypted
+//! Sessions live in Postgres (`tower_sessions.session`, created by the migrations), keyed by the SHA-256 of
+//! the session id, so the table (or a backup of it) holds no cookie that would work. The browser holds only
+//! the session cookie (HttpOnly, SameSite=Lax, Secure per configuration). Tokens are stored encrypted
 //! ([`super::tokens`]).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use sqlx::PgPool;
+use sqlx::types::Json;
 use time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use uuid::Uuid;
 
 use super::tokens::EncryptedToken;
 use crate::app::AppState;
+use crate::error::{ApiError, has_json_body};
 
-/// The session cookie's name.
+/// The session cookie's name over plain http (local development).
 pub const COOKIE_NAME: &str = "saas_session";
+/// The session cookie's name when it is `Secure`: the `__Host-` prefix makes browsers refuse it unless it is
+/// Secure, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-saas_session";
 /// The session key of a sign-in in progress ([`PendingLogin`]).
 pub(crate) const PENDING_LOGIN_KEY: &str = "pending_login";
 /// The session key of a signed-in member ([`SignedIn`]).
@@ -29,12 +42,21 @@ pub(crate) const SIGNED_IN_KEY: &str = "signed_in";
 /// identity provider in between).
 pub const PENDING_LOGIN_TTL: time::Duration = time::Duration::minutes(10);
 
-/// The session layer: Postgres store, `saas_session` cookie, idle expiry. A session is saved when it
-/// changes; a signed-in session is also touched now and then ([`SignedIn::needs_touch`]) so that the idle
-/// timer measures inactivity.
+/// The session cookie's name for a `Secure` (or not) cookie.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
+
+/// The session layer: Postgres store, the session cookie, idle expiry. A session is saved when it changes;
+/// a signed-in session is also touched now and then ([`SignedIn::needs_touch`]) so that the idle timer
+/// measures inactivity.
 pub fn session_layer(state: &AppState) -> SessionManagerLayer<SessionStore> {
     SessionManagerLayer::new(state.sessions.clone())
-        .with_name(COOKIE_NAME)
+        .with_name(cookie_name(state.config.cookie_secure))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.cookie_secure)
@@ -42,48 +64,155 @@ pub fn session_layer(state: &AppState) -> SessionManagerLayer<SessionStore> {
         .with_expiry(Expiry::OnInactivity(state.config.session_idle))
 }
 
-/// The session store: [`PostgresStore`], except that saving a session that is no longer in the store
-/// (deleted at sign-out, or expired) does nothing. Without this, a request that was in flight during
-/// sign-out would write the session back when it finished, and the signed-out cookie would work again.
+/// Reads `key` from the session. A value that no longer deserialises (written by another version of the
+/// backend, or tampered with) makes the whole session worthless: it is deleted and the value reads as
+/// absent, so the caller answers as for no session (401, or a fresh sign-in). A store failure is a 503.
+pub(crate) async fn read<T: DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, ApiError> {
+    match session.get::<T>(key).await {
+        Ok(value) => Ok(value),
+        Err(tower_sessions::session::Error::SerdeJson(err)) => {
+            tracing::info!(error = %err, key, "unreadable session data; ending the session");
+            session.flush().await.map_err(ApiError::unavailable)?;
+            Ok(None)
+        }
+        Err(err) => Err(ApiError::unavailable(err)),
+    }
+}
+
+/// Middleware (`map_response`, just outside the session layer): the session layer answers a failed save
+/// with an empty 500. Everything inside it answers errors with a JSON body, so an empty 500 here is the
+/// store failing, which is the database being unavailable: 503 with the app's body.
+pub async fn session_save_failures(response: Response) -> Response {
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR && !has_json_body(&response) {
+        return ApiError::unavailable("the session could not be saved").into_response();
+    }
+    response
+}
+
+/// The session store on `tower_sessions.session`.
+///
+/// Hand-written rather than tower-sessions-sqlx-store's `PostgresStore`, which keys rows by the session id in
+/// clear and saves with an upsert (so a request in flight during sign-out would write the session back):
+///
+/// - Rows are keyed by SHA-256 of the session id: reading the table yields no usable cookie.
+/// - `save` only updates a session that is still there and unexpired: a request that was in flight during
+///   sign-out (or expiry) cannot write the session back when it finishes. Only `create` inserts, and only
+///   a brand-new id.
+/// - A row whose data cannot be read is deleted and treated as no session.
 #[derive(Clone, Debug)]
-pub struct SessionStore(PostgresStore);
+pub struct SessionStore {
+    pool: PgPool,
+}
+
+/// The key a session id is stored under.
+fn storage_key(id: &Id) -> Vec<u8> {
+    Sha256::digest(id.to_string().as_bytes()).to_vec()
+}
+
+fn store_error(err: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
+}
 
 impl SessionStore {
     /// The store on the application's pool; the table comes from the migrations.
-    pub fn new(pool: sqlx::PgPool) -> Self {
-        SessionStore(PostgresStore::new(pool))
+    pub fn new(pool: PgPool) -> Self {
+        SessionStore { pool }
     }
 }
 
 #[async_trait]
 impl tower_sessions::SessionStore for SessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.0.create(record).await
+        // A 128-bit random id practically never collides; if it does, another id is drawn rather than
+        // overwriting someone else's session.
+        loop {
+            let inserted = sqlx::query(
+                "insert into tower_sessions.session (id, data, expiry_date) values ($1, $2, $3) \
+                 on conflict (id) do nothing",
+            )
+            .bind(storage_key(&record.id))
+            .bind(Json(&record.data))
+            .bind(record.expiry_date)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        // `save` is only ever called for a session that was loaded from the store (new sessions and
-        // rotated ids go through `create`), so a missing record was deleted or expired meanwhile.
-        if self.0.load(&record.id).await?.is_none() {
+        let updated = sqlx::query(
+            "update tower_sessions.session set data = $2, expiry_date = $3 \
+             where id = $1 and expiry_date > now()",
+        )
+        .bind(storage_key(&record.id))
+        .bind(Json(&record.data))
+        .bind(record.expiry_date)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
             tracing::debug!("not saving a session that was deleted or expired meanwhile");
-            return Ok(());
         }
-        self.0.save(record).await
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.0.load(id).await
+        let key = storage_key(id);
+        let row: Option<(Value, OffsetDateTime)> = sqlx::query_as(
+            "select data, expiry_date from tower_sessions.session where id = $1 and expiry_date > now()",
+        )
+        .bind(&key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let Some((data, expiry_date)) = row else {
+            return Ok(None);
+        };
+        match serde_json::from_value::<HashMap<String, Value>>(data) {
+            Ok(data) => Ok(Some(Record {
+                id: *id,
+                data,
+                expiry_date,
+            })),
+            Err(err) => {
+                tracing::warn!(error = %err, "unreadable session deleted");
+                self.delete_key(&key).await?;
+                Ok(None)
+            }
+        }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete(id).await
+        self.delete_key(&storage_key(id)).await
+    }
+}
+
+impl SessionStore {
+    async fn delete_key(&self, key: &[u8]) -> session_store::Result<()> {
+        sqlx::query("delete from tower_sessions.session where id = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for SessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        self.0.delete_expired().await
+        sqlx::query("delete from tower_sessions.session where expiry_date <= now()")
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 }
 
@@ -212,6 +341,21 @@ mod tests {
             pending(1_000_000 + 60).is_expired(now),
             "a start time in the future is not trusted"
         );
+    }
+
+    #[test]
+    fn a_secure_cookie_carries_the_host_prefix() {
+        assert_eq!(cookie_name(true), "__Host-saas_session");
+        assert_eq!(cookie_name(false), "saas_session");
+    }
+
+    #[test]
+    fn sessions_are_stored_under_the_sha256_of_their_id() {
+        let id = Id::default();
+        let key = storage_key(&id);
+        assert_eq!(key.len(), 32);
+        assert_eq!(key, Sha256::digest(id.to_string().as_bytes()).to_vec());
+        assert_ne!(key, storage_key(&Id::default()));
     }
 
     #[test]

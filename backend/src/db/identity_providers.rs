@@ -8,8 +8,8 @@ use sqlx::PgConnection;
 
 use super::TenantId;
 
-/// The kind of an enterprise identity provider, which decides the claims it sends (Entra's subject is `oid`,
-/// Okta's is `sub`).
+/// The kind of an enterprise identity provider, which decides the claims it sends (Entra's `sub` is pairwise
+/// per app registration, Okta's is the user id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityProviderKind {

@@ -1,8 +1,10 @@
 //! The `members` table: who belongs to a tenant, keyed by the identity they sign in with.
 //!
 //! A member is identified by `(provider, subject)`: the identity provider the user came through and that
-//! provider's stable subject (Entra's `oid`, Okta's `sub`). Email is a profile attribute only; nothing here
-//! looks a member up by email, because an email claim can be unverified or asserted by another tenant's IdP.
+//! provider's stable subject, the IdP's `sub`, which Cognito records as the identity's `userId` (for Entra a
+//! pairwise `sub`, stable and unique per user within the app registration). Email is a profile attribute
+//! only; nothing here looks a member up by email, because an email claim can be unverified or asserted by
+//! another tenant's IdP.
 
 use std::fmt;
 use std::str::FromStr;

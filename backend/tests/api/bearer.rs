@@ -253,3 +253,28 @@ async fn the_scope_guard_refuses_a_route_whose_scope_the_role_does_not_allow() {
         "authentication comes before the scope check"
     );
 }
+
+#[tokio::test]
+async fn a_token_carrying_another_tenants_id_with_alices_member_id_is_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await.me().await;
+    let globex = app.db.tenant_id("globex").await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = app.aws.sign_access_token(&json!({
+        "sub": "5f0c7b9e-0000-4000-8000-00000000a11c",
+        "iss": app.aws.issuer(),
+        "client_id": app.config.cognito_client_id,
+        "token_use": "access",
+        "scope": "saas-api/read saas-api/write saas-api/admin",
+        "iat": now,
+        "exp": now + 600,
+        "tenant_id": globex.to_string(),
+        "member_id": alice.user.id,
+    }));
+    let response = app.get_with_bearer("/api/v1/me", &token).await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::FORBIDDEN, ErrorCode::MemberInactive),
+        "Alice is no member of Globex, whatever a token says"
+    );
+}

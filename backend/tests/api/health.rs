@@ -7,7 +7,11 @@ use local_aws::{LocalAws, Ports};
 use reqwest::StatusCode;
 use shared::{ErrorBody, ErrorCode};
 
-use crate::helpers::{CAROL, ExtraBackend, TestApp, browser, closed_port_url, location};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::helpers::{ALICE, CAROL, ExtraBackend, TestApp, browser, closed_port_url, location};
 use crate::postgres::infra_dir;
 
 #[tokio::test]
@@ -115,11 +119,22 @@ async fn with_the_user_pool_down_sign_in_answers_503_and_recovers_without_restar
     let _pool = LocalAws::start(aws_config, "127.0.0.1".parse().unwrap(), ports)
         .await
         .unwrap();
-    let response = browser()
-        .get(backend.url("/auth/login?email=carol@globex.example"))
-        .send()
-        .await
-        .unwrap();
+    // A failed discovery is not retried for a second, so that an outage is not met with a request per
+    // sign-in; after that the pool is used again.
+    let mut response = None;
+    for _ in 0..20 {
+        let attempt = browser()
+            .get(backend.url("/auth/login?email=carol@globex.example"))
+            .send()
+            .await
+            .unwrap();
+        if attempt.status() != StatusCode::SERVICE_UNAVAILABLE {
+            response = Some(attempt);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let response = response.expect("sign-in works again within five seconds");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(location(&response).path().ends_with("/oauth2/authorize"));
 }
@@ -227,4 +242,323 @@ async fn an_anonymous_api_request_is_401_with_the_json_error_body() {
         response.json::<ErrorBody>().await.unwrap().code,
         ErrorCode::Unauthenticated
     );
+}
+
+/// The trigger endpoint's shared secret of `app`.
+fn trigger_secret(app: &TestApp) -> String {
+    app.config
+        .trigger_shared_secret
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_owned()
+}
+
+/// A well-formed sign-in event for Alice from `app`'s user pool and web client.
+fn alice_event(app: &TestApp) -> serde_json::Value {
+    let subject = "0b6c4c0e-3f6a-4c5d-9a11-a11ce0000001";
+    let identities = serde_json::json!([{
+        "userId": subject, "providerName": "acme-entra", "providerType": "OIDC", "issuer": null,
+        "primary": "true", "dateCreated": "1700000000000"
+    }]);
+    serde_json::json!({
+        "version": "2",
+        "triggerSource": "TokenGeneration_HostedAuth",
+        "region": "eu-west-1",
+        "userPoolId": app.aws.user_pool_id(),
+        "userName": format!("acme-entra_{subject}"),
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": app.config.cognito_client_id},
+        "request": {
+            "userAttributes": {
+                "sub": "5f0c7b9e-0000-4000-8000-00000000a11c",
+                "email": ALICE.email,
+                "name": ALICE.name,
+                "identities": identities.to_string(),
+                "custom:idp_groups": "[SaaS-Admins]",
+            },
+            "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
+            "scopes": ["openid", "saas-api/read"],
+        },
+        "response": {"claimsAndScopeOverrideDetails": null}
+    })
+}
+
+async fn call_trigger(app: &TestApp, event: &serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/internal/cognito/pre-token-generation"))
+        .header("x-trigger-secret", trigger_secret(app))
+        .json(event)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_trigger_refuses_events_of_another_user_pool_or_app_client() {
+    let app = TestApp::spawn().await;
+    let event = alice_event(&app);
+    let response = call_trigger(&app, &event).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("x-amz-function-error").is_none());
+
+    let mut other_pool = event.clone();
+    other_pool["userPoolId"] = "eu-west-1_SomeoneElse".into();
+    let mut other_client = event.clone();
+    other_client["callerContext"]["clientId"] = "another-client-id".into();
+    let mut no_client = event.clone();
+    no_client["callerContext"] = serde_json::json!({});
+    for (what, event) in [
+        ("another pool", other_pool),
+        ("another client", other_client),
+        ("no client", no_client),
+    ] {
+        let response = call_trigger(&app, &event).await;
+        assert_eq!(response.status(), StatusCode::OK, "{what}");
+        assert_eq!(
+            response.headers().get("x-amz-function-error").unwrap(),
+            "Unhandled",
+            "{what}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["errorType"], "InvalidEvent", "{what}");
+        assert_eq!(body["errorMessage"], "invalid_request", "{what}");
+    }
+}
+
+#[tokio::test]
+async fn the_trigger_checks_the_secret_before_it_reads_the_body() {
+    let app = TestApp::spawn().await;
+    // Larger than the trigger accepts (256 KiB) but within the global limit: read first, it would be 413.
+    let oversized = vec![b' '; 512 * 1024];
+    let response = reqwest::Client::new()
+        .post(app.url("/internal/cognito/pre-token-generation"))
+        .header("x-trigger-secret", "wrong")
+        .body(oversized.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let response = reqwest::Client::new()
+        .post(app.url("/internal/cognito/pre-token-generation"))
+        .header("x-trigger-secret", trigger_secret(&app))
+        .body(oversized)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        response.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::PayloadTooLarge
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_with_the_json_error_body() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/auth/logout"))
+        .header("origin", &app.address)
+        .body(vec![b'x'; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        response.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::PayloadTooLarge
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_query_string_gets_400_with_the_json_error_body() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/auth/login?email=alice@acme.example&email=carol@globex.example",
+        "/auth/callback?state=a&state=b",
+    ] {
+        let response = browser().get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            response.json::<ErrorBody>().await.unwrap().code,
+            ErrorCode::InvalidRequest,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/healthz",
+        "/api/v1/me",
+        "/",
+        "/members/1",
+        "/auth/login?email=x",
+    ] {
+        let response = browser().get(app.url(path)).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers.get("x-frame-options").unwrap(), "DENY", "{path}");
+        let csp = headers
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no CSP"))
+            .to_str()
+            .unwrap();
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains('*'),
+            "{path}: {csp}"
+        );
+    }
+    let response = client
+        .post(app.url("/internal/cognito/pre-token-generation"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers().get("x-frame-options").unwrap(), "DENY");
+}
+
+#[tokio::test]
+async fn a_backend_whose_database_role_could_see_past_row_level_security_refuses_to_serve() {
+    let app = TestApp::spawn().await;
+    let tokens = app.pool_tokens(&CAROL).await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let member_of_owner = format!("owner_member_{suffix}");
+    let bypass = format!("bypass_{suffix}");
+    sqlx::raw_sql(&format!(
+        "create role {member_of_owner} login password 'p'; grant saas_app to {member_of_owner}; \
+         grant postgres to {member_of_owner}; \
+         create role {bypass} login bypassrls password 'p'; grant saas_app to {bypass}"
+    ))
+    .execute(&app.db.owner)
+    .await
+    .unwrap();
+    let mut owner_url = url::Url::parse(&app.db.app_url).unwrap();
+    owner_url.set_username("postgres").unwrap();
+    owner_url
+        .set_password(Some(
+            url::Url::parse(&app.db.owner_url)
+                .unwrap()
+                .password()
+                .unwrap(),
+        ))
+        .unwrap();
+    let mut urls = vec![owner_url.to_string()];
+    for role in [&member_of_owner, &bypass] {
+        let mut url = url::Url::parse(&app.db.app_url).unwrap();
+        url.set_username(role).unwrap();
+        url.set_password(Some("p")).unwrap();
+        urls.push(url.to_string());
+    }
+    for database_url in urls {
+        let mut config = app.config.clone();
+        config.database_url = Secret::new(database_url.clone());
+        let backend = ExtraBackend::spawn(config).await;
+        let client = reqwest::Client::new();
+        let response = client.get(backend.url("/readyz")).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{database_url}"
+        );
+        assert_eq!(
+            response.json::<ErrorBody>().await.unwrap().code,
+            ErrorCode::ServiceUnavailable
+        );
+        let response = client
+            .get(backend.url("/api/v1/me"))
+            .bearer_auth(&tokens.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no data is served with {database_url}"
+        );
+    }
+}
+
+/// Forwards every connection accepted on `listener` to `target` (a stand-in for a database server that
+/// comes up on that port).
+fn forward(listener: TcpListener, target: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
+#[tokio::test]
+async fn the_backend_recovers_without_restart_when_the_database_comes_up() {
+    let app = TestApp::spawn().await;
+    let tokens = app.pool_tokens(&CAROL).await;
+    let real = url::Url::parse(&app.db.app_url).unwrap();
+    let target = format!("{}:{}", real.host_str().unwrap(), real.port().unwrap());
+    let closed = closed_port_url().await;
+    let port: u16 = closed.rsplit(':').next().unwrap().parse().unwrap();
+    let mut not_yet_there = real.clone();
+    not_yet_there.set_port(Some(port)).unwrap();
+    not_yet_there.set_host(Some("127.0.0.1")).unwrap();
+    let mut config = app.config.clone();
+    config.database_url = Secret::new(not_yet_there.to_string());
+    let backend = ExtraBackend::spawn(config).await;
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(backend.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    // The database appears on that port.
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let proxy = forward(listener, target);
+    let mut ready = false;
+    for _ in 0..40 {
+        if client
+            .get(backend.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == StatusCode::OK
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(ready, "readyz turns 200 without a restart");
+    let response = client
+        .get(backend.url("/api/v1/me"))
+        .bearer_auth(&tokens.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    proxy.abort();
 }

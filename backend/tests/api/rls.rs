@@ -536,17 +536,21 @@ async fn routing_functions_are_security_definer_with_a_pinned_search_path_execut
 #[tokio::test]
 async fn the_session_store_works_for_the_app_role_without_any_ddl() {
     use tower_sessions::session::{Id, Record};
-    use tower_sessions::session_store::SessionStore;
-    use tower_sessions_sqlx_store::PostgresStore;
+    use tower_sessions::session_store::SessionStore as _;
 
     let db = fresh_database().await;
-    let store = PostgresStore::new(db.app.clone());
+    let store = backend::auth::session::SessionStore::new(db.app.clone());
+    // Postgres keeps microseconds.
+    let expiry = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let expiry_date = expiry
+        .replace_nanosecond(expiry.nanosecond() / 1000 * 1000)
+        .unwrap();
     let mut record = Record {
         id: Id::default(),
         data: [("k".to_owned(), serde_json::json!("v"))]
             .into_iter()
             .collect(),
-        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        expiry_date,
     };
     store.create(&mut record).await.unwrap();
     assert_eq!(store.load(&record.id).await.unwrap(), Some(record.clone()));
@@ -635,6 +639,15 @@ async fn ensuring_the_app_login_is_idempotent_safe_concurrently_and_refuses_a_su
             .unwrap();
     assert!(in_app_role);
 
+    // Only a SCRAM-SHA-256 verifier reached the server, never the password itself.
+    let stored: String = sqlx::query_scalar("select rolpassword from pg_authid where rolname = $1")
+        .bind(&user)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("SCRAM-SHA-256$4096:"), "{stored}");
+    assert!(!stored.contains("secret-2"));
+
     let superuser = format!("super_{}", Uuid::new_v4().simple());
     sqlx::raw_sql(&format!(
         "create role {superuser} superuser login password 'original'"
@@ -651,4 +664,65 @@ async fn ensuring_the_app_login_is_idempotent_safe_concurrently_and_refuses_a_su
     PgConnection::connect(url.as_str())
         .await
         .expect("the refused role is left unchanged");
+}
+
+#[tokio::test]
+async fn ensuring_the_app_login_refuses_the_owner_itself_and_members_of_the_owner() {
+    let db = fresh_database().await;
+    let error = db::ensure_app_login(&db.owner, "postgres", "changed")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, sqlx::Error::Configuration(_)), "{error}");
+
+    let member_of_owner = format!("owner_member_{}", Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!(
+        "create role {member_of_owner} login password 'original'; grant postgres to {member_of_owner}"
+    ))
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let error = db::ensure_app_login(&db.owner, &member_of_owner, "changed")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, sqlx::Error::Configuration(_)), "{error}");
+    let in_app_role: bool = sqlx::query_scalar("select pg_has_role($1, 'saas_app', 'member')")
+        .bind(&member_of_owner)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert!(!in_app_role, "the refused role is left unchanged");
+}
+
+#[tokio::test]
+async fn the_role_check_accepts_the_app_login_and_refuses_roles_that_could_see_past_rls() {
+    let db = fresh_database().await;
+    let mut app = db.app.acquire().await.unwrap();
+    db::check_app_role(&mut app).await.unwrap();
+
+    let suffix = Uuid::new_v4().simple().to_string();
+    let bypass = format!("bypass_{suffix}");
+    let owner_member = format!("owner_member_{suffix}");
+    sqlx::raw_sql(&format!(
+        "create role {bypass} login bypassrls password 'p'; grant saas_app to {bypass}; \
+         create role {owner_member} login password 'p'; grant saas_app to {owner_member}; \
+         grant postgres to {owner_member}"
+    ))
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let owner = db.owner.acquire().await.unwrap();
+    let mut cases = vec![("postgres", owner.detach())];
+    for role in [bypass.as_str(), owner_member.as_str()] {
+        let mut url = url::Url::parse(&db.app_url).unwrap();
+        url.set_username(role).unwrap();
+        url.set_password(Some("p")).unwrap();
+        cases.push((role, PgConnection::connect(url.as_str()).await.unwrap()));
+    }
+    for (role, mut conn) in cases {
+        let error = db::check_app_role(&mut conn).await.unwrap_err();
+        assert!(
+            matches!(&error, db::RoleCheckError::Unsafe(unsafe_role) if unsafe_role.role == role),
+            "{role}: {error}"
+        );
+    }
 }

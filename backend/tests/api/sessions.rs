@@ -3,13 +3,19 @@
 
 use std::time::Duration;
 
+use backend::auth::session::SessionStore;
 use backend::db::members::MemberStatus;
 use reqwest::StatusCode;
-use reqwest::header::{ORIGIN, SET_COOKIE};
+use reqwest::header::{AUTHORIZATION, ORIGIN, SET_COOKIE};
+use shared::{ErrorBody, ErrorCode};
+use tower_sessions::SessionStore as _;
+use tower_sessions::session::{Id, Record};
 
 use crate::helpers::{
-    ALICE, BOB, DAVE, ERIN, FlowEnd, PASSWORD, TestApp, browser_with_jar, location, session_cookie,
+    ALICE, BOB, CAROL, DAVE, ERIN, FlowEnd, PASSWORD, TestApp, browser_with_jar, location,
+    session_cookie,
 };
+use crate::postgres::fresh_database;
 
 /// A request for `path` that carries only the given session cookie.
 async fn me_with_cookie(app: &TestApp, cookie: &str) -> StatusCode {
@@ -86,9 +92,19 @@ async fn secure_cookies_are_set_when_configured() {
         .unwrap()
         .to_str()
         .unwrap()
-        .to_ascii_lowercase();
+        .to_owned();
     assert!(
-        set_cookie.split(';').any(|a| a.trim() == "secure"),
+        set_cookie.starts_with("__Host-saas_session="),
+        "a Secure cookie carries the __Host- prefix: {set_cookie}"
+    );
+    let attributes: Vec<String> = set_cookie
+        .split(';')
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    assert!(attributes.contains(&"secure".to_owned()), "{set_cookie}");
+    assert!(attributes.contains(&"path=/".to_owned()), "{set_cookie}");
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("domain")),
         "{set_cookie}"
     );
 }
@@ -274,4 +290,247 @@ async fn an_expired_access_token_is_refreshed_and_a_refused_refresh_ends_the_ses
         StatusCode::UNAUTHORIZED,
         "the session was ended"
     );
+}
+
+#[tokio::test]
+async fn a_save_after_the_session_was_deleted_does_not_bring_it_back() {
+    let db = fresh_database().await;
+    let store = SessionStore::new(db.app.clone());
+    let mut record = Record {
+        id: Id::default(),
+        data: [("k".to_owned(), serde_json::json!("v"))]
+            .into_iter()
+            .collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    store.create(&mut record).await.unwrap();
+    // A request that loaded the session before sign-out finishes after it.
+    let in_flight = store.load(&record.id).await.unwrap().unwrap();
+    store.delete(&record.id).await.unwrap();
+    store.save(&in_flight).await.unwrap();
+    assert_eq!(store.load(&record.id).await.unwrap(), None);
+    let rows: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "nothing was written back");
+
+    // An expired session is not revived by a save either.
+    let mut expired = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(1),
+    };
+    store.create(&mut expired).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    expired.expiry_date = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    store.save(&expired).await.unwrap();
+    assert_eq!(store.load(&expired.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_request_in_flight_during_sign_out_does_not_revive_the_session() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_in(&CAROL).await;
+    let cookie = signed_in.session_cookie().unwrap();
+    let store = SessionStore::new(app.db.app.clone());
+    let id: Id = cookie.parse().unwrap();
+    let in_flight = store
+        .load(&id)
+        .await
+        .unwrap()
+        .expect("the session is stored");
+
+    let response = signed_in
+        .browser
+        .post(app.url("/auth/logout"))
+        .header(ORIGIN, &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    store.save(&in_flight).await.unwrap();
+    assert_eq!(
+        me_with_cookie(&app, &cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_session_table_holds_neither_the_cookie_nor_any_token_in_clear() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_in(&ALICE).await;
+    let cookie = signed_in.session_cookie().unwrap();
+    let tokens = app.pool_tokens(&ALICE).await;
+
+    let rows: Vec<(Vec<u8>, String)> =
+        sqlx::query_as("select id, data::text from tower_sessions.session")
+            .fetch_all(&app.db.owner)
+            .await
+            .unwrap();
+    assert!(!rows.is_empty());
+    let keyed_by_hash: bool = sqlx::query_scalar(
+        "select exists(select 1 from tower_sessions.session where id = sha256(convert_to($1, 'UTF8')))",
+    )
+    .bind(&cookie)
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    assert!(
+        keyed_by_hash,
+        "the session is stored under the SHA-256 of its id"
+    );
+    for (id, data) in &rows {
+        assert_ne!(id.as_slice(), cookie.as_bytes());
+        assert!(!String::from_utf8_lossy(id).contains(&cookie));
+        assert!(
+            !data.contains(&cookie),
+            "the cookie value is not in the data"
+        );
+        assert!(!data.contains("eyJ"), "no JWT in clear: {data}");
+        let refresh_token = tokens.refresh_token.as_deref().unwrap_or("-");
+        for token in [
+            tokens.access_token.as_str(),
+            tokens.id_token.as_str(),
+            refresh_token,
+        ] {
+            assert!(!data.contains(token));
+        }
+    }
+    let text_of_table: String = sqlx::query_scalar(
+        "select coalesce(string_agg(encode(id, 'escape') || data::text, ''), '') from tower_sessions.session",
+    )
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    assert!(!text_of_table.contains(&cookie));
+}
+
+#[tokio::test]
+async fn an_unreadable_session_is_ended_and_answers_401_not_503() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_in(&ERIN).await;
+    let cookie = signed_in.session_cookie().unwrap();
+    // Session data another version of the backend wrote, or that was tampered with.
+    let changed = sqlx::query(
+        "update tower_sessions.session set data = jsonb_set(data, '{signed_in}', '{\"member_id\": 42}') \
+         where id = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(&cookie)
+    .execute(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+
+    let response = signed_in.me_response().await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::Unauthenticated
+    );
+    let left: i64 = sqlx::query_scalar(
+        "select count(*) from tower_sessions.session where id = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(&cookie)
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "the unreadable session was deleted");
+}
+
+#[tokio::test]
+async fn a_basic_authorization_header_is_no_exemption_from_the_csrf_check() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_in(&BOB).await;
+    let response = signed_in
+        .browser
+        .post(app.url("/auth/logout"))
+        .header(ORIGIN, "https://evil.example")
+        .header(AUTHORIZATION, "Basic YWxpY2U6UGFzc3cwcmQh")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::CsrfRejected
+    );
+    assert_eq!(signed_in.me_response().await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn put_patch_and_delete_with_the_cookie_from_a_foreign_origin_are_rejected() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_in(&ALICE).await;
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
+        reqwest::Method::DELETE,
+    ] {
+        for path in ["/api/v1/me", "/api/v1/anything", "/auth/logout"] {
+            let response = signed_in
+                .browser
+                .request(method.clone(), app.url(path))
+                .header(ORIGIN, "https://evil.example")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+            assert_eq!(
+                response.json::<ErrorBody>().await.unwrap().code,
+                ErrorCode::CsrfRejected,
+                "{method} {path}"
+            );
+        }
+    }
+    assert_eq!(signed_in.me_response().await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_refreshed_access_token_that_does_not_verify_ends_the_session() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    let app = TestApp::spawn_with(Box::new(|_, aws| {
+        aws.clients.get_mut("web").unwrap().access_token_validity = Duration::from_secs(8);
+    }))
+    .await;
+    let signed_in = app.sign_in(&BOB).await;
+    signed_in.me().await;
+    // A token naming an unknown key makes the backend re-read the JWKS now; for the next ten seconds it
+    // will not re-read it again. The pool then signs with a key the backend has not seen.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let header = B64.encode(r#"{"alg":"RS256","kid":"made-up-kid","typ":"JWT"}"#);
+    let claims = serde_json::json!({
+        "iss": app.aws.issuer(), "token_use": "access", "client_id": app.config.cognito_client_id,
+        "sub": "x", "scope": "saas-api/read", "iat": now, "exp": now + 600,
+    });
+    let forged = format!(
+        "{header}.{}.{}",
+        B64.encode(claims.to_string()),
+        B64.encode("sig")
+    );
+    assert_eq!(
+        app.get_with_bearer("/api/v1/me", &forged).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.aws.keys().rotate_access_key();
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let response = signed_in.me_response().await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the refreshed token fails verification"
+    );
+    let cookie = signed_in.session_cookie();
+    let left: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        left, 0,
+        "the session was ended, not kept for another refresh"
+    );
+    assert!(cookie.is_none(), "the cookie was cleared");
 }

@@ -6,7 +6,7 @@ use shared::{Plan, Role, Scope};
 
 use crate::helpers::{
     ALICE, BOB, CAROL, DAVE, DemoUser, ERIN, FlowEnd, MALLORY, PASSWORD, TestApp, browser,
-    browser_with_jar, error_code, location,
+    browser_with_jar, error_code, location, session_cookie,
 };
 
 async fn assert_no_session(app: &TestApp, browser: &reqwest::Client) {
@@ -491,4 +491,67 @@ async fn an_error_from_the_pool_is_mapped_to_a_known_code_and_never_reflected() 
         );
         assert!(!landing.contains("script") && !landing.contains("hacked"));
     }
+}
+
+#[tokio::test]
+async fn a_pending_sign_in_older_than_ten_minutes_is_refused_at_the_callback() {
+    let app = TestApp::spawn().await;
+    let (browser, jar) = browser_with_jar();
+    let callback = match app
+        .walk(&browser, "email=erin@acme.example", ERIN.email, PASSWORD)
+        .await
+    {
+        FlowEnd::Callback(url) => url,
+        other => panic!("{other:?}"),
+    };
+    // The user took eleven minutes at the identity provider.
+    let cookie = session_cookie(&jar, &app.address).unwrap();
+    let aged = sqlx::query(
+        "update tower_sessions.session set data = jsonb_set(data, '{pending_login,created_at}', \
+           to_jsonb(extract(epoch from now())::bigint - 660)) \
+         where id = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(&cookie)
+    .execute(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(aged.rows_affected(), 1);
+    assert_eq!(
+        error_code(&app.finish(&browser, &callback).await).as_deref(),
+        Some("sign_in_expired")
+    );
+    assert_no_session(&app, &browser).await;
+}
+
+#[tokio::test]
+async fn a_database_failure_after_the_code_exchange_redirects_with_service_unavailable() {
+    let app = TestApp::spawn().await;
+    let (browser, _) = browser_with_jar();
+    let callback = match app
+        .walk(&browser, "email=bob@acme.example", BOB.email, PASSWORD)
+        .await
+    {
+        FlowEnd::Callback(url) => url,
+        other => panic!("{other:?}"),
+    };
+    // The membership check after the exchange fails: the application role lost its grant on members.
+    sqlx::raw_sql("revoke select on members from saas_app")
+        .execute(&app.db.owner)
+        .await
+        .unwrap();
+    let response = browser.get(callback).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "a redirect, never JSON"
+    );
+    assert_eq!(
+        location(&response).as_str(),
+        app.url("/?error=service_unavailable")
+    );
+    sqlx::raw_sql("grant select on members to saas_app")
+        .execute(&app.db.owner)
+        .await
+        .unwrap();
+    assert_no_session(&app, &browser).await;
 }
