@@ -28,7 +28,7 @@ const APP_USER: &str = "saas_api";
 /// That role's password inside the throwaway server.
 const APP_PASSWORD: &str = "e2e-app-password";
 /// The secret the user pool stand-in sends with trigger calls.
-const TRIGGER_SECRET: &str = "e2e-trigger-secret";
+const TRIGGER_SECRET: &str = "e2e-trigger-secret-not-for-production";
 
 /// A running application. Everything stops when the value is dropped.
 pub struct Stack {
