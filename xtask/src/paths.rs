@@ -3,8 +3,14 @@
 use std::path::PathBuf;
 
 /// The repository root (the parent of the xtask crate).
+///
+/// Taken from the `CARGO_MANIFEST_DIR` that `cargo run` sets at run time, not the one compiled in: clones
+/// that share a cargo target directory share the uplifted `target/debug/xtask` binary, and a compiled-in
+/// path would point at whichever clone built it last.
 pub fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
