@@ -6,6 +6,7 @@
 pub mod cognito_trigger;
 pub mod health;
 pub mod me;
+pub mod reports;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -20,7 +21,8 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 /// The routes under `/api` (the caller nests them there).
 pub fn router(state: AppState) -> Router<AppState> {
     let v1 = ScopedRouter::new(state.clone())
-        .merge(me::routes(state))
+        .merge(me::routes(state.clone()))
+        .merge(reports::routes(state))
         .into_router();
     Router::new()
         .nest("/v1", v1)

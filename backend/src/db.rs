@@ -7,6 +7,7 @@
 
 pub mod identity_providers;
 pub mod members;
+pub mod reports;
 pub mod routing;
 pub mod tenants;
 

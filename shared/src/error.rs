@@ -39,6 +39,11 @@ pub enum ErrorCode {
     SignInExpired,
     /// Sign-in: the identity provider or user pool refused or failed the sign-in.
     SignInFailed,
+    /// The caller's role and scopes allow the action in general, but not on this resource (403), for example
+    /// editing another member's report.
+    NotPermitted,
+    /// The tenant's plan does not allow more of this resource (403).
+    PlanLimitReached,
 }
 
 impl ErrorCode {
@@ -60,6 +65,8 @@ impl ErrorCode {
             ErrorCode::MembershipDeactivated => "membership_deactivated",
             ErrorCode::SignInExpired => "sign_in_expired",
             ErrorCode::SignInFailed => "sign_in_failed",
+            ErrorCode::NotPermitted => "not_permitted",
+            ErrorCode::PlanLimitReached => "plan_limit_reached",
         }
     }
 
@@ -69,7 +76,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and lookups.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::Unauthenticated,
         ErrorCode::InsufficientScope,
         ErrorCode::MemberInactive,
@@ -85,6 +92,8 @@ impl ErrorCode {
         ErrorCode::MembershipDeactivated,
         ErrorCode::SignInExpired,
         ErrorCode::SignInFailed,
+        ErrorCode::NotPermitted,
+        ErrorCode::PlanLimitReached,
     ];
 
     /// A sentence a person can read, used where the server gives no message of its own
@@ -118,6 +127,10 @@ impl ErrorCode {
                 "The sign-in attempt expired or was already used. Please sign in again."
             }
             ErrorCode::SignInFailed => "Sign-in did not complete. Please try again.",
+            ErrorCode::NotPermitted => "You are not permitted to change this.",
+            ErrorCode::PlanLimitReached => {
+                "Your organisation's plan does not allow more of these. Upgrade the plan or remove some first."
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ mod bearer;
 mod health;
 mod helpers;
 mod postgres;
+mod reports;
 mod rls;
 mod sessions;
 mod signin;

@@ -11,10 +11,11 @@ use crate::postgres::{APP_LOGIN, TestDatabase, fresh_database};
 
 /// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
 /// catalog, so a new tenant-owned table cannot be forgotten here.
-const TENANT_OWNED: [(&str, &str); 3] = [
+const TENANT_OWNED: [(&str, &str); 4] = [
     ("tenants", "id"),
     ("tenant_identity_providers", "tenant_id"),
     ("members", "tenant_id"),
+    ("reports", "tenant_id"),
 ];
 
 /// The demo world plus one member in each tenant.
@@ -30,7 +31,8 @@ async fn world() -> World {
     db.seed_demo_world().await;
     let acme = db.tenant_id("acme").await;
     let globex = db.tenant_id("globex").await;
-    insert_member(&db, acme, "acme-entra", "alice-oid", "alice@acme.example").await;
+    let acme_member =
+        insert_member(&db, acme, "acme-entra", "alice-oid", "alice@acme.example").await;
     let globex_member = insert_member(
         &db,
         globex,
@@ -39,6 +41,17 @@ async fn world() -> World {
         "carol@globex.example",
     )
     .await;
+    // Every tenant-owned table holds a row of each tenant, so that the isolation tests see something to hide.
+    for (tenant, author) in [(acme, acme_member), (globex, globex_member)] {
+        sqlx::query(
+            "insert into reports (id, tenant_id, author_id, title) values (gen_random_uuid(), $1, $2, 'Seeded')",
+        )
+        .bind(tenant.0)
+        .bind(author.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    }
     World {
         db,
         acme,
