@@ -34,6 +34,12 @@ pub enum ApiError {
     /// 403: the member behind the token or session is deactivated or gone.
     #[error("member inactive")]
     MemberInactive,
+    /// 403: the caller holds the route's scope but may not act on this resource (e.g. another member's report).
+    #[error("not permitted")]
+    NotPermitted,
+    /// 403: the tenant's plan allows no more of this resource.
+    #[error("plan limit reached")]
+    PlanLimitReached,
     /// 403: a state-changing request failed the cross-site request forgery check.
     #[error("cross-site request rejected")]
     CsrfRejected,
@@ -93,6 +99,8 @@ impl ApiError {
             ApiError::InsufficientScope => ErrorCode::InsufficientScope,
             ApiError::MemberInactive => ErrorCode::MemberInactive,
             ApiError::CsrfRejected => ErrorCode::CsrfRejected,
+            ApiError::NotPermitted => ErrorCode::NotPermitted,
+            ApiError::PlanLimitReached => ErrorCode::PlanLimitReached,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
@@ -105,9 +113,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated | ApiError::NotATenantMember => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientScope | ApiError::MemberInactive | ApiError::CsrfRejected => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::InsufficientScope
+            | ApiError::MemberInactive
+            | ApiError::CsrfRejected
+            | ApiError::NotPermitted
+            | ApiError::PlanLimitReached => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::InvalidRequest { status, .. } => *status,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -361,6 +371,16 @@ mod tests {
                 ApiError::CsrfRejected,
                 StatusCode::FORBIDDEN,
                 ErrorCode::CsrfRejected,
+            ),
+            (
+                ApiError::NotPermitted,
+                StatusCode::FORBIDDEN,
+                ErrorCode::NotPermitted,
+            ),
+            (
+                ApiError::PlanLimitReached,
+                StatusCode::FORBIDDEN,
+                ErrorCode::PlanLimitReached,
             ),
             (
                 ApiError::NotFound,

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use shared::api::{NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
-use shared::{ErrorBody, ErrorCode, Plan, Scope};
+use shared::{Plan, Scope};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -46,37 +46,6 @@ pub fn routes(state: AppState) -> ScopedRouter {
         .route("/reports/{id}", Scope::Admin, axum::routing::delete(remove))
 }
 
-/// The answers of the report routes: the API's common errors plus the two that only reports give so far.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportsError {
-    /// Any common API error.
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    /// 403 `not_permitted`: the caller may write reports, but not this one.
-    #[error("not permitted")]
-    NotPermitted,
-    /// 403 `plan_limit_reached`: the tenant's plan allows no more reports.
-    #[error("plan limit reached")]
-    PlanLimitReached,
-}
-
-impl From<sqlx::Error> for ReportsError {
-    fn from(err: sqlx::Error) -> Self {
-        ReportsError::Api(err.into())
-    }
-}
-
-impl IntoResponse for ReportsError {
-    fn into_response(self) -> Response {
-        let code = match self {
-            ReportsError::Api(err) => return err.into_response(),
-            ReportsError::NotPermitted => ErrorCode::NotPermitted,
-            ReportsError::PlanLimitReached => ErrorCode::PlanLimitReached,
-        };
-        (StatusCode::FORBIDDEN, AppJson(ErrorBody::new(code))).into_response()
-    }
-}
-
 /// The query string of `GET /api/v1/reports`.
 #[derive(Debug, Deserialize)]
 struct ListQuery {
@@ -89,13 +58,12 @@ async fn list(
     State(state): State<AppState>,
     principal: Principal,
     AppQuery(query): AppQuery<ListQuery>,
-) -> Result<AppJson<ReportPage>, ReportsError> {
+) -> Result<AppJson<ReportPage>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&limit) {
         return Err(ApiError::unprocessable(format!(
             "limit must be between 1 and {MAX_PAGE_SIZE}."
-        ))
-        .into());
+        )));
     }
     let after = query
         .cursor
@@ -126,7 +94,7 @@ async fn create(
     State(state): State<AppState>,
     principal: Principal,
     AppJson(new): AppJson<NewReport>,
-) -> Result<Response, ReportsError> {
+) -> Result<Response, ApiError> {
     let title = validate_title(&new.title)?;
     validate_body(&new.body)?;
     let tenant = principal.tenant_id;
@@ -137,7 +105,7 @@ async fn create(
     if let Some(limit) = report_limit(plan)
         && db::reports::count(&mut tx, tenant).await? >= limit
     {
-        return Err(ReportsError::PlanLimitReached);
+        return Err(ApiError::PlanLimitReached);
     }
     let report =
         db::reports::create(&mut tx, tenant, principal.member_id, title, &new.body).await?;
@@ -153,7 +121,7 @@ async fn read(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<AppJson<Report>, ReportsError> {
+) -> Result<AppJson<Report>, ApiError> {
     let id = parse_id(&id)?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let report = db::reports::get(&mut tx, principal.tenant_id, id)
@@ -169,7 +137,7 @@ async fn edit(
     principal: Principal,
     Path(id): Path<String>,
     AppJson(patch): AppJson<ReportPatch>,
-) -> Result<AppJson<Report>, ReportsError> {
+) -> Result<AppJson<Report>, ApiError> {
     let id = parse_id(&id)?;
     let title = patch.title.as_deref().map(validate_title).transpose()?;
     if let Some(body) = &patch.body {
@@ -183,7 +151,7 @@ async fn edit(
         .await?
         .ok_or(ApiError::NotFound)?;
     if current.author_id != principal.member_id && !principal.has_scope(Scope::Admin) {
-        return Err(ReportsError::NotPermitted);
+        return Err(ApiError::NotPermitted);
     }
     let updated = db::reports::update(&mut tx, tenant, id, title, patch.body.as_deref())
         .await?
@@ -197,7 +165,7 @@ async fn remove(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<StatusCode, ReportsError> {
+) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let deleted = db::reports::delete(&mut tx, principal.tenant_id, id).await?;
@@ -205,7 +173,7 @@ async fn remove(
     if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound.into())
+        Err(ApiError::NotFound)
     }
 }
 

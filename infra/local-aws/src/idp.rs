@@ -111,6 +111,19 @@ impl AuthorizeRequest {
     }
 
     /// The parameters to carry as hidden form fields.
+    /// Reports an error to the (validated) redirect URI, with the request's state, as the IdPs do.
+    pub(crate) fn redirect_error(
+        &self,
+        error: &str,
+        description: &str,
+    ) -> axum::response::Response {
+        let mut params = vec![("error", error), ("error_description", description)];
+        if let Some(state) = &self.state {
+            params.push(("state", state));
+        }
+        crate::web::redirect(&crate::web::with_query(&self.redirect_uri, params))
+    }
+
     pub(crate) fn hidden_fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = vec![
             ("client_id", self.client_id.clone()),

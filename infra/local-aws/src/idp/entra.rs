@@ -272,14 +272,7 @@ fn authorize_problem(
             ),
         ),
         AuthorizeProblem::Redirect { error, description } => {
-            let mut params = vec![
-                ("error", error),
-                ("error_description", description.as_str()),
-            ];
-            if let Some(state) = &request.state {
-                params.push(("state", state));
-            }
-            redirect(&with_query(&request.redirect_uri, params))
+            request.redirect_error(error, &description)
         }
     }
 }

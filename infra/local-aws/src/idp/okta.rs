@@ -220,14 +220,7 @@ fn authorize_problem(request: &AuthorizeRequest, problem: AuthorizeProblem) -> R
             "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.",
         ),
         AuthorizeProblem::Redirect { error, description } => {
-            let mut params = vec![
-                ("error", error),
-                ("error_description", description.as_str()),
-            ];
-            if let Some(state) = &request.state {
-                params.push(("state", state));
-            }
-            redirect(&with_query(&request.redirect_uri, params))
+            request.redirect_error(error, &description)
         }
     }
 }
