@@ -3,10 +3,17 @@
 //! Every `/api/v1` route is added through [`ScopedRouter`], so each declares the scope it requires. Unknown
 //! paths under `/api` answer 404 with the app's JSON error body.
 
+pub mod audit;
 pub mod cognito_trigger;
+pub mod context;
+pub mod dashboard;
 pub mod health;
+pub mod invitations;
 pub mod me;
+pub mod members;
+pub mod paging;
 pub mod reports;
+pub mod settings;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -20,12 +27,21 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 
 /// The routes under `/api` (the caller nests them there).
 pub fn router(state: AppState) -> Router<AppState> {
-    let v1 = ScopedRouter::new(state.clone())
-        .merge(me::routes(state.clone()))
-        .merge(reports::routes(state))
-        .into_router();
     Router::new()
-        .nest("/v1", v1)
+        .nest("/v1", v1(state).into_router())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+}
+
+/// Every `/api/v1` route, each with the scope it requires; [`ScopedRouter::routes`] lists them (paths
+/// relative to `/api/v1`).
+pub fn v1(state: AppState) -> ScopedRouter {
+    ScopedRouter::new(state.clone())
+        .merge(me::routes(state.clone()))
+        .merge(dashboard::routes(state.clone()))
+        .merge(reports::routes(state.clone()))
+        .merge(members::routes(state.clone()))
+        .merge(invitations::routes(state.clone()))
+        .merge(settings::routes(state.clone()))
+        .merge(audit::routes(state))
 }

@@ -77,6 +77,10 @@ pub struct Config {
     /// `COOKIE_SECURE`: whether the session cookie carries `Secure`. Default `true`, except when `PUBLIC_URL`
     /// is plain-http `localhost` or `127.0.0.1` (browsers drop `Secure` cookies there).
     pub cookie_secure: bool,
+    /// `TRUST_X_FORWARDED_FOR`: whether the client address recorded in the audit log is the last entry of
+    /// `X-Forwarded-For` (set it only behind a proxy or load balancer that appends that header, such as an
+    /// AWS ALB; otherwise clients could write whatever address they like). Default `false`: the TCP peer.
+    pub trust_x_forwarded_for: bool,
 }
 
 /// A configuration value that must never appear in logs: `Debug` and `Display` print `[redacted]`.
@@ -183,6 +187,7 @@ impl Config {
         Config {
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             cookie_secure: !is_plain_http_localhost(&public_url),
+            trust_x_forwarded_for: false,
             public_url,
             database_url: Secret::new(
                 "postgres://saas_api:saas_api_local_password@127.0.0.1:5432/saas",
@@ -313,6 +318,10 @@ impl Config {
             Some(value) => parse_bool("COOKIE_SECURE", &value)?,
             None => !is_plain_http_localhost(&public_url),
         };
+        let trust_x_forwarded_for = match get("TRUST_X_FORWARDED_FOR") {
+            Some(value) => parse_bool("TRUST_X_FORWARDED_FOR", &value)?,
+            None => false,
+        };
 
         Ok(Config {
             bind_addr,
@@ -331,6 +340,7 @@ impl Config {
             session_absolute,
             web_dist_dir,
             cookie_secure,
+            trust_x_forwarded_for,
         })
     }
 

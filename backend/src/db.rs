@@ -5,7 +5,9 @@
 //! that forgets the tenant fails instead of leaking another tenant's rows. Lookups that must run before a
 //! tenant is known go through [`routing`], which only ever returns routing data.
 
+pub mod audit;
 pub mod identity_providers;
+pub mod invitations;
 pub mod members;
 pub mod reports;
 pub mod routing;

@@ -40,9 +40,18 @@ pub enum ApiError {
     /// 403: the tenant's plan allows no more of this resource.
     #[error("plan limit reached")]
     PlanLimitReached,
+    /// 403: the tenant's plan does not include the feature (CSV export on `basic`).
+    #[error("plan feature unavailable")]
+    PlanFeatureUnavailable,
     /// 403: a state-changing request failed the cross-site request forgery check.
     #[error("cross-site request rejected")]
     CsrfRejected,
+    /// 409: the change would leave the tenant without an active admin.
+    #[error("last active admin")]
+    LastAdmin,
+    /// 409: the thing to create already exists; the message says what.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// 404: nothing here, or it belongs to another tenant.
     #[error("not found")]
     NotFound,
@@ -101,6 +110,9 @@ impl ApiError {
             ApiError::CsrfRejected => ErrorCode::CsrfRejected,
             ApiError::NotPermitted => ErrorCode::NotPermitted,
             ApiError::PlanLimitReached => ErrorCode::PlanLimitReached,
+            ApiError::PlanFeatureUnavailable => ErrorCode::PlanFeatureUnavailable,
+            ApiError::LastAdmin => ErrorCode::LastAdmin,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
@@ -117,7 +129,9 @@ impl ApiError {
             | ApiError::MemberInactive
             | ApiError::CsrfRejected
             | ApiError::NotPermitted
-            | ApiError::PlanLimitReached => StatusCode::FORBIDDEN,
+            | ApiError::PlanLimitReached
+            | ApiError::PlanFeatureUnavailable => StatusCode::FORBIDDEN,
+            ApiError::LastAdmin | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::InvalidRequest { status, .. } => *status,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -138,7 +152,9 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let body = match self {
-            ApiError::InvalidRequest { message, .. } => ErrorBody { code, message },
+            ApiError::InvalidRequest { message, .. } | ApiError::Conflict(message) => {
+                ErrorBody { code, message }
+            }
             ApiError::NotATenantMember => ErrorBody {
                 code,
                 message: "This token is not bound to a member of an organisation (tokens issued to a client \
@@ -386,6 +402,21 @@ mod tests {
                 ApiError::NotFound,
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
+            ),
+            (
+                ApiError::PlanFeatureUnavailable,
+                StatusCode::FORBIDDEN,
+                ErrorCode::PlanFeatureUnavailable,
+            ),
+            (
+                ApiError::LastAdmin,
+                StatusCode::CONFLICT,
+                ErrorCode::LastAdmin,
+            ),
+            (
+                ApiError::Conflict("exists".into()),
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
             ),
             (
                 ApiError::PayloadTooLarge,

@@ -2,19 +2,25 @@
 //! puts the tenant context into the tokens.
 //!
 //! The tenant is the one bound to the identity provider the user actually came through, never the email
-//! domain. The member is found by (provider, subject), never by email, and created at first sign-in. The role
-//! comes from the provider's groups through the tenant's mapping, and the access token loses every API scope
-//! the role may not hold. A deactivated member is refused, at sign-in and at token refresh.
+//! domain. The member is found by (provider, subject), never by email. A newcomer joins at first sign-in
+//! through an open invitation for the email the tenant's own provider asserts (with the invitation's role), or
+//! else just-in-time if the tenant allows it; otherwise they are refused. The role comes from the provider's
+//! groups through the tenant's mapping unless an admin set it, and the access token loses every API scope
+//! the role may not hold. A deactivated member is refused, at sign-in and at token refresh. Joins and
+//! refusals are written to the tenant's audit log.
 
 pub mod event;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use shared::api::{AuditAction, RoleSource};
 use shared::{ErrorCode, Role, Scope};
 use sqlx::{PgConnection, PgPool};
 
+use crate::db::audit::{self, Actor, NewEvent, Target};
 use crate::db::members::{self, Member, MemberStatus, NewMember, SignInProfile};
-use crate::db::{self, TenantId, identity_providers, routing, tenants};
+use crate::db::tenants::Tenant;
+use crate::db::{self, TenantId, identity_providers, invitations, routing, tenants};
 use event::{
     AccessTokenGeneration, ClaimsAndScopeOverrideDetails, IdTokenGeneration,
     PreTokenGenerationEvent, Response,
@@ -24,7 +30,8 @@ use event::{
 #[derive(Debug, thiserror::Error)]
 pub enum TriggerError {
     /// The sign-in is refused for a reason the user is told: `UnknownIdentityProvider` (no tenant owns the
-    /// provider, or the user is not federated) or `MembershipDeactivated`.
+    /// provider, or the user is not federated), `MembershipDeactivated`, or `NotInvited` (just-in-time
+    /// joining is off and there is no invitation).
     #[error("sign-in refused: {0}")]
     Refused(ErrorCode),
     /// The event is not a well-formed token-generation event for a federated user.
@@ -83,7 +90,16 @@ pub async fn pre_token_generation(
         role,
         is_sign_in: !is_refresh,
     };
-    let member = sign_in_member(&mut tx, tenant_id, &identity, &profile).await?;
+    let member = match sign_in_member(&mut tx, &tenant, &identity, &profile).await {
+        Ok(member) => member,
+        Err(SignInError::Refused { code, member }) => {
+            // Nothing of the refused sign-in is kept but its audit entry, written on its own.
+            tx.rollback().await?;
+            record_refusal(pool, tenant_id, &identity, &profile, code, member.as_ref()).await?;
+            return Err(TriggerError::Refused(code));
+        }
+        Err(SignInError::Database(err)) => return Err(err.into()),
+    };
     tx.commit().await?;
 
     let claims = token_claims(&member, tenant.plan);
@@ -226,42 +242,133 @@ fn parse_idp_groups(value: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Finds the member by (provider, subject) and records the sign-in, or creates the member at first sign-in.
-/// A deactivated member is refused before anything is written.
+/// Why [`sign_in_member`] admitted nobody.
+enum SignInError {
+    /// The sign-in is refused (`MembershipDeactivated` or `NotInvited`); the member, if there is one.
+    Refused {
+        code: ErrorCode,
+        member: Option<Member>,
+    },
+    /// The database failed.
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for SignInError {
+    fn from(err: sqlx::Error) -> Self {
+        SignInError::Database(err)
+    }
+}
+
+/// Finds the member by (provider, subject) and records the sign-in, or admits a new member at first sign-in:
+/// through an open invitation for the asserted email (with the invitation's role), or else just-in-time when
+/// the tenant allows it (with the mapped role). A deactivated member, and a newcomer without invitation while
+/// just-in-time joining is off, are refused before anything is written.
 async fn sign_in_member(
     conn: &mut PgConnection,
-    tenant: TenantId,
+    tenant: &Tenant,
     identity: &FederatedIdentity,
     profile: &SignInProfile<'_>,
-) -> Result<Member, TriggerError> {
+) -> Result<Member, SignInError> {
     // Two rounds suffice: if a concurrent first sign-in of the same identity wins the insert, the second
     // round finds (and locks) the row it committed.
     for _ in 0..2 {
         if let Some(member) =
-            members::lock_by_identity(conn, tenant, &identity.provider, &identity.subject).await?
+            members::lock_by_identity(conn, tenant.id, &identity.provider, &identity.subject)
+                .await?
         {
             if member.status == MemberStatus::Deactivated {
                 tracing::info!(member_id = %member.id, "sign-in refused: the member is deactivated");
-                return Err(TriggerError::Refused(ErrorCode::MembershipDeactivated));
+                return Err(SignInError::Refused {
+                    code: ErrorCode::MembershipDeactivated,
+                    member: Some(member),
+                });
             }
             return members::record_sign_in(conn, member.id, profile)
                 .await?
-                .ok_or(TriggerError::Database(sqlx::Error::RowNotFound));
+                .ok_or(SignInError::Database(sqlx::Error::RowNotFound));
         }
+        // The email is asserted by the tenant's own identity provider (the tenant was chosen by provider), so
+        // an invitation is matched only within the tenant that issued it.
+        let invitation = if profile.email.is_empty() {
+            None
+        } else {
+            invitations::lock_open_for_email(conn, tenant.id, profile.email).await?
+        };
+        let (role, role_source, via) = match &invitation {
+            Some(invitation) => (invitation.role, RoleSource::Admin, "invitation"),
+            None if tenant.just_in_time => {
+                (profile.role, RoleSource::IdentityProvider, "just_in_time")
+            }
+            None => {
+                tracing::info!(tenant_id = %tenant.id, "sign-in refused: not invited and just-in-time joining is off");
+                return Err(SignInError::Refused {
+                    code: ErrorCode::NotInvited,
+                    member: None,
+                });
+            }
+        };
         let new = NewMember {
-            tenant_id: tenant,
+            tenant_id: tenant.id,
             provider: &identity.provider,
             subject: &identity.subject,
             email: profile.email,
             name: profile.name,
-            role: profile.role,
+            role,
+            role_source,
         };
         if let Some(member) = members::create(conn, &new).await? {
-            tracing::info!(member_id = %member.id, tenant_id = %tenant, "member created at first sign-in");
+            if let Some(invitation) = &invitation {
+                invitations::accept(conn, invitation.id, member.id).await?;
+            }
+            let event = NewEvent {
+                action: AuditAction::MemberJoined,
+                actor: Some(Actor {
+                    id: member.id,
+                    name: member.name.clone(),
+                    email: member.email.clone(),
+                }),
+                target: Some(Target::member(member.id, &member.email)),
+                details: json!({
+                    "via": via,
+                    "role": member.role.as_str(),
+                    "provider": identity.provider,
+                    "invitation_id": invitation.as_ref().map(|i| i.id.to_string()),
+                }),
+                source_ip: None,
+            };
+            audit::record(conn, tenant.id, &event).await?;
+            tracing::info!(member_id = %member.id, tenant_id = %tenant.id, via, "member joined at first sign-in");
             return Ok(member);
         }
     }
-    Err(TriggerError::Database(sqlx::Error::RowNotFound))
+    Err(SignInError::Database(sqlx::Error::RowNotFound))
+}
+
+/// Writes the audit entry of a refused sign-in in a transaction of its own (the sign-in's was rolled back).
+async fn record_refusal(
+    pool: &PgPool,
+    tenant: TenantId,
+    identity: &FederatedIdentity,
+    profile: &SignInProfile<'_>,
+    code: ErrorCode,
+    member: Option<&Member>,
+) -> Result<(), TriggerError> {
+    let event = NewEvent {
+        action: AuditAction::SignInRefused,
+        actor: None,
+        target: member.map(|m| Target::member(m.id, &m.email)),
+        details: json!({
+            "reason": code.as_str(),
+            "email": profile.email,
+            "provider": identity.provider,
+            "token_refresh": !profile.is_sign_in,
+        }),
+        source_ip: None,
+    };
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    audit::record(&mut tx, tenant, &event).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The claims both tokens carry.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scope::{Plan, Role, Scope};
+use crate::scope::{MemberStatus, Plan, Role, Scope};
 
 /// `GET /api/v1/me`: who the caller is, in which tenant, with which role and scopes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +93,307 @@ pub struct ReportPage {
     /// The reports of this page.
     pub items: Vec<Report>,
     /// The opaque cursor of the next page (`?cursor=`), absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/dashboard`: what every member of the tenant sees first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// The tenant's plan.
+    pub plan: Plan,
+    /// How many reports the tenant holds.
+    pub reports: i64,
+    /// How many of them the caller wrote.
+    pub my_reports: i64,
+    /// The most reports the plan allows; absent when unlimited.
+    pub report_limit: Option<i64>,
+    /// How many members are active.
+    pub active_members: i64,
+    /// Whether the plan includes CSV export of reports.
+    pub csv_export: bool,
+    /// The latest report activity, newest first (at most 10 entries).
+    pub recent_activity: Vec<Activity>,
+}
+
+/// One entry of [`Dashboard::recent_activity`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    /// What happened.
+    pub kind: ActivityKind,
+    /// The report concerned.
+    pub report_id: String,
+    /// Its title.
+    pub report_title: String,
+    /// The display name of the member who wrote the report.
+    pub author_name: String,
+    /// When it happened (RFC 3339).
+    pub at: String,
+}
+
+/// What an [`Activity`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    /// A report was written.
+    ReportCreated,
+    /// A report was edited.
+    ReportEdited,
+}
+
+/// A member of the tenant, as tenant admins see it (`GET /api/v1/members`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The member id.
+    pub id: String,
+    /// The email the identity provider last asserted (informational).
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The member's role.
+    pub role: Role,
+    /// Where the role comes from: the identity provider's groups, or an admin who set it.
+    pub role_source: RoleSource,
+    /// Whether the member may sign in.
+    pub status: MemberStatus,
+    /// The identity provider the member signs in through.
+    pub provider: String,
+    /// When the member joined (RFC 3339).
+    pub created_at: String,
+    /// When the member last signed in (RFC 3339), if ever.
+    pub last_sign_in_at: Option<String>,
+}
+
+/// Where a member's role comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleSource {
+    /// Mapped from the identity provider's groups at each sign-in (the tenant's group mapping).
+    IdentityProvider,
+    /// Set by a tenant admin (directly or through the invitation); sign-ins no longer change it.
+    Admin,
+}
+
+/// `GET /api/v1/members`: one page of members, ordered by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPage {
+    /// The members of this page.
+    pub items: Vec<Member>,
+    /// The opaque cursor of the next page, absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `PATCH /api/v1/members/{id}`: the fields to change. Setting a role makes it admin-set
+/// ([`RoleSource::Admin`]); `"role_source": "identity_provider"` hands the role back to the group mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPatch {
+    /// A new role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Hand the role back to the identity provider's groups (only `identity_provider` is meaningful here,
+    /// and not together with `role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_source: Option<RoleSource>,
+    /// Deactivate or reactivate the member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MemberStatus>,
+}
+
+/// An invitation (`GET|POST /api/v1/invitations`): the person with this email who signs in through the
+/// tenant's identity provider joins with this role, even when just-in-time joining is off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The invitation id.
+    pub id: String,
+    /// The invited email (lower-case).
+    pub email: String,
+    /// The role the person gets on joining.
+    pub role: Role,
+    /// The display name of the admin who invited them.
+    pub invited_by: String,
+    /// When the invitation was made (RFC 3339).
+    pub created_at: String,
+    /// When it stops being valid (RFC 3339).
+    pub expires_at: String,
+}
+
+/// `POST /api/v1/invitations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvitation {
+    /// The email to invite.
+    pub email: String,
+    /// The role the person gets on joining.
+    pub role: Role,
+}
+
+/// `GET /api/v1/invitations`: the pending (not yet used, not expired) invitations, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationList {
+    /// The invitations.
+    pub items: Vec<Invitation>,
+}
+
+/// `GET /api/v1/tenant/settings`: the tenant's sign-in settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSettings {
+    /// Whether people from the tenant's identity provider who were not invited join at their first sign-in
+    /// (`true`) or are refused (`false`).
+    pub just_in_time: bool,
+    /// The tenant's identity providers.
+    pub identity_providers: Vec<IdentityProviderSettings>,
+}
+
+/// One identity provider of [`TenantSettings`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProviderSettings {
+    /// The provider's name in the user pool (read-only).
+    pub name: String,
+    /// `entra`, `okta` or `oidc` (read-only).
+    pub kind: String,
+    /// The email domains that route to this provider (read-only; set by platform operators).
+    pub verified_domains: Vec<String>,
+    /// Which IdP group gives which role. A member in several mapped groups gets the most powerful role; a
+    /// member in none gets `viewer`.
+    pub group_mapping: Vec<GroupMapping>,
+}
+
+/// One IdP group → role entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMapping {
+    /// The group name exactly as the identity provider sends it.
+    pub group: String,
+    /// The role members of the group get.
+    pub role: Role,
+}
+
+/// `PUT /api/v1/tenant/settings`: the editable settings, replaced as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSettingsUpdate {
+    /// See [`TenantSettings::just_in_time`].
+    pub just_in_time: bool,
+    /// The new group mapping of each identity provider listed (providers not listed keep theirs).
+    pub group_mappings: Vec<ProviderGroupMapping>,
+}
+
+/// The group mapping of one provider in [`TenantSettingsUpdate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderGroupMapping {
+    /// The provider's name (one of the tenant's own).
+    pub provider: String,
+    /// The complete new mapping.
+    pub group_mapping: Vec<GroupMapping>,
+}
+
+/// One entry of the audit log (`GET /api/v1/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// The event id.
+    pub id: String,
+    /// When it happened (RFC 3339).
+    pub at: String,
+    /// What happened.
+    pub action: AuditAction,
+    /// Who did it; absent for the system (for example a refused sign-in of an unknown person).
+    pub actor: Option<AuditActor>,
+    /// What it was done to, if anything.
+    pub target: Option<AuditTarget>,
+    /// Details of the change (for example `{"from": "member", "to": "admin"}`).
+    pub details: serde_json::Value,
+    /// The client address the request came from, if known.
+    pub source_ip: Option<String>,
+}
+
+/// The member behind an [`AuditEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditActor {
+    /// The member id.
+    pub id: String,
+    /// The member's display name at the time.
+    pub name: String,
+    /// The member's email at the time.
+    pub email: String,
+}
+
+/// What an [`AuditEvent`] was done to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditTarget {
+    /// `member`, `invitation`, `report` or `tenant`.
+    pub kind: String,
+    /// The target's id.
+    pub id: String,
+    /// A label a person recognises (an email, a title) at the time.
+    pub label: String,
+}
+
+/// The kinds of audited events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A member signed in.
+    SignIn,
+    /// A sign-in was refused (deactivated member, or not invited while just-in-time joining is off).
+    SignInRefused,
+    /// A person joined the tenant at their first sign-in.
+    MemberJoined,
+    /// An admin changed a member's role.
+    MemberRoleChanged,
+    /// An admin deactivated a member.
+    MemberDeactivated,
+    /// An admin reactivated a member.
+    MemberReactivated,
+    /// An admin invited someone.
+    InvitationCreated,
+    /// An admin withdrew an invitation.
+    InvitationRevoked,
+    /// An admin changed the sign-in settings.
+    SettingsChanged,
+    /// An admin deleted a report.
+    ReportDeleted,
+}
+
+impl AuditAction {
+    /// Every action, for filters and exhaustive tests.
+    pub const ALL: [AuditAction; 10] = [
+        AuditAction::SignIn,
+        AuditAction::SignInRefused,
+        AuditAction::MemberJoined,
+        AuditAction::MemberRoleChanged,
+        AuditAction::MemberDeactivated,
+        AuditAction::MemberReactivated,
+        AuditAction::InvitationCreated,
+        AuditAction::InvitationRevoked,
+        AuditAction::SettingsChanged,
+        AuditAction::ReportDeleted,
+    ];
+
+    /// The action as stored and on the wire (`member_role_changed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "sign_in",
+            AuditAction::SignInRefused => "sign_in_refused",
+            AuditAction::MemberJoined => "member_joined",
+            AuditAction::MemberRoleChanged => "member_role_changed",
+            AuditAction::MemberDeactivated => "member_deactivated",
+            AuditAction::MemberReactivated => "member_reactivated",
+            AuditAction::InvitationCreated => "invitation_created",
+            AuditAction::InvitationRevoked => "invitation_revoked",
+            AuditAction::SettingsChanged => "settings_changed",
+            AuditAction::ReportDeleted => "report_deleted",
+        }
+    }
+
+    /// Parses a stored or wire name.
+    pub fn parse(name: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+/// `GET /api/v1/audit`: one page of the audit log, newest first. Filters: `?action=<AuditAction>`,
+/// `?actor=<member id>`, `?since=` / `?until=` (RFC 3339), `?limit=` (1–100), `?cursor=`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// The events of this page.
+    pub items: Vec<AuditEvent>,
+    /// The opaque cursor of the next page, absent on the last page.
     pub next_cursor: Option<String>,
 }
 

@@ -44,6 +44,14 @@ pub enum ErrorCode {
     NotPermitted,
     /// The tenant's plan does not allow more of this resource (403).
     PlanLimitReached,
+    /// The tenant's plan does not include this feature, for example CSV export on `basic` (403).
+    PlanFeatureUnavailable,
+    /// The change would leave the tenant without an active admin (409).
+    LastAdmin,
+    /// The resource already exists, for example a pending invitation for the same email (409).
+    Conflict,
+    /// Sign-in: the organisation admits only invited people, and this person has no invitation.
+    NotInvited,
 }
 
 impl ErrorCode {
@@ -67,6 +75,10 @@ impl ErrorCode {
             ErrorCode::SignInFailed => "sign_in_failed",
             ErrorCode::NotPermitted => "not_permitted",
             ErrorCode::PlanLimitReached => "plan_limit_reached",
+            ErrorCode::PlanFeatureUnavailable => "plan_feature_unavailable",
+            ErrorCode::LastAdmin => "last_admin",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::NotInvited => "not_invited",
         }
     }
 
@@ -76,7 +88,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and lookups.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::Unauthenticated,
         ErrorCode::InsufficientScope,
         ErrorCode::MemberInactive,
@@ -94,6 +106,10 @@ impl ErrorCode {
         ErrorCode::SignInFailed,
         ErrorCode::NotPermitted,
         ErrorCode::PlanLimitReached,
+        ErrorCode::PlanFeatureUnavailable,
+        ErrorCode::LastAdmin,
+        ErrorCode::Conflict,
+        ErrorCode::NotInvited,
     ];
 
     /// A sentence a person can read, used where the server gives no message of its own
@@ -130,6 +146,16 @@ impl ErrorCode {
             ErrorCode::NotPermitted => "You are not permitted to change this.",
             ErrorCode::PlanLimitReached => {
                 "Your organisation's plan does not allow more of these. Upgrade the plan or remove some first."
+            }
+            ErrorCode::PlanFeatureUnavailable => {
+                "Your organisation's plan does not include this feature."
+            }
+            ErrorCode::LastAdmin => {
+                "The organisation must keep at least one active admin. Make someone else an admin first."
+            }
+            ErrorCode::Conflict => "This already exists.",
+            ErrorCode::NotInvited => {
+                "Your organisation admits only invited people. Ask an administrator for an invitation."
             }
         }
     }

@@ -8,4 +8,4 @@ pub mod error;
 pub mod scope;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use scope::{Plan, Role, Scope};
+pub use scope::{MemberStatus, Plan, Role, Scope};

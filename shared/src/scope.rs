@@ -159,6 +159,44 @@ impl FromStr for Plan {
     }
 }
 
+/// Whether a member may sign in and use the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// The member may sign in.
+    Active,
+    /// A tenant admin has deactivated the member: sign-in, token refresh and API calls are refused.
+    Deactivated,
+}
+
+impl MemberStatus {
+    /// The status as stored and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Deactivated => "deactivated",
+        }
+    }
+}
+
+impl fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MemberStatus {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(MemberStatus::Active),
+            "deactivated" => Ok(MemberStatus::Deactivated),
+            _ => Err(UnknownName),
+        }
+    }
+}
+
 /// The error of parsing a scope, role or plan name that does not exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnknownName;

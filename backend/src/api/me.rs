@@ -1,7 +1,6 @@
 //! `GET /api/v1/me`: the caller's member, tenant, role and scopes.
 
 use axum::extract::State;
-use axum::routing::get;
 use shared::Scope;
 use shared::api::{Me, MeTenant, MeUser};
 
@@ -12,7 +11,7 @@ use crate::error::{ApiError, AppJson};
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> ScopedRouter {
-    ScopedRouter::new(state).route("/me", Scope::Read, get(me))
+    ScopedRouter::new(state).get("/me", Scope::Read, me)
 }
 
 /// Answers who the caller is. The tenant is read inside the caller's own tenant transaction.

@@ -7,22 +7,24 @@
 //! creations cannot exceed it.
 
 use axum::extract::{Path, State};
-use axum::http::header::LOCATION;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use shared::api::{NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
+use shared::api::{AuditAction, NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
 use shared::{Plan, Scope};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use super::context::{ClientIp, actor};
+use super::dashboard::has_csv_export;
+use super::paging::rfc3339;
 use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
 use crate::db;
+use crate::db::audit::{self, NewEvent, Target};
 use crate::error::{ApiError, AppJson, AppQuery};
 
 /// The most reports a tenant on the `basic` plan may hold.
@@ -39,11 +41,12 @@ pub const MAX_PAGE_SIZE: i64 = 100;
 /// The routes of this module.
 pub fn routes(state: AppState) -> ScopedRouter {
     ScopedRouter::new(state)
-        .route("/reports", Scope::Read, get(list))
-        .route("/reports", Scope::Write, axum::routing::post(create))
-        .route("/reports/{id}", Scope::Read, get(read))
-        .route("/reports/{id}", Scope::Write, axum::routing::patch(edit))
-        .route("/reports/{id}", Scope::Admin, axum::routing::delete(remove))
+        .get("/reports", Scope::Read, list)
+        .post("/reports", Scope::Write, create)
+        .get("/reports/export.csv", Scope::Read, export)
+        .get("/reports/{id}", Scope::Read, read)
+        .patch("/reports/{id}", Scope::Write, edit)
+        .delete("/reports/{id}", Scope::Admin, remove)
 }
 
 /// The query string of `GET /api/v1/reports`.
@@ -160,20 +163,101 @@ async fn edit(
     Ok(AppJson(to_wire(updated)?))
 }
 
-/// Deletes a report (the route requires the admin scope): 204.
+/// Deletes a report (the route requires the admin scope): 204. The deletion is audited in the same
+/// transaction.
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
+    ClientIp(source_ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let deleted = db::reports::delete(&mut tx, principal.tenant_id, id).await?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let title = db::reports::delete(&mut tx, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let event = NewEvent {
+        action: AuditAction::ReportDeleted,
+        actor: Some(actor(&principal)),
+        target: Some(Target {
+            kind: "report",
+            id: id.to_string(),
+            label: title,
+        }),
+        details: serde_json::json!({}),
+        source_ip,
+    };
+    audit::record(&mut tx, tenant, &event).await?;
     tx.commit().await?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every report of the tenant as CSV (plans with CSV export only; the plan is read from the database).
+async fn export(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let found = db::tenants::get(&mut tx, tenant)
+        .await?
+        .ok_or(ApiError::MemberInactive)?;
+    if !has_csv_export(found.plan) {
+        return Err(ApiError::PlanFeatureUnavailable);
+    }
+    let reports = db::reports::all(&mut tx, tenant).await?;
+    tx.commit().await?;
+    let csv = reports_csv(&reports)?;
+    let date = OffsetDateTime::now_utc().date();
+    // The slug matches `^[a-z][a-z0-9-]*$` (a table constraint), so it needs no quoting in the header.
+    let disposition = HeaderValue::try_from(format!(
+        "attachment; filename=\"reports-{}-{date}.csv\"",
+        found.slug
+    ))
+    .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// The CSV document of `reports`: a header row, then one row per report. Cells that a spreadsheet would
+/// read as a formula are neutralised (see [`spreadsheet_safe`]).
+fn reports_csv(reports: &[db::reports::Report]) -> Result<Vec<u8>, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(["id", "title", "body", "author", "created_at", "updated_at"])
+        .map_err(ApiError::internal)?;
+    for report in reports {
+        let id = report.id.to_string();
+        let created_at = rfc3339(report.created_at)?;
+        let updated_at = rfc3339(report.updated_at)?;
+        writer
+            .write_record([
+                id.as_str(),
+                &spreadsheet_safe(&report.title),
+                &spreadsheet_safe(&report.body),
+                &spreadsheet_safe(&report.author_name),
+                &created_at,
+                &updated_at,
+            ])
+            .map_err(ApiError::internal)?;
+    }
+    writer.into_inner().map_err(ApiError::internal)
+}
+
+/// A cell value that spreadsheet programs will not evaluate: text starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return gets a leading `'` (OWASP's advice against CSV injection). The CSV writer quotes the rest.
+fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
     } else {
-        Err(ApiError::NotFound)
+        std::borrow::Cow::Borrowed(value)
     }
 }
 
@@ -225,11 +309,6 @@ fn to_wire(report: db::reports::Report) -> Result<Report, ApiError> {
         created_at: rfc3339(report.created_at)?,
         updated_at: rfc3339(report.updated_at)?,
     })
-}
-
-/// A timestamp as RFC 3339 text, the wire form of every time in the API.
-fn rfc3339(at: OffsetDateTime) -> Result<String, ApiError> {
-    at.format(&Rfc3339).map_err(ApiError::internal)
 }
 
 /// The cursor after `report`: its creation time in microseconds (the database's precision) and its id,
@@ -293,6 +372,33 @@ mod tests {
         assert!(validate_title(&"é".repeat(TITLE_MAX_CHARS + 1)).is_err());
         assert!(validate_body(&"x".repeat(BODY_MAX_CHARS)).is_ok());
         assert!(validate_body(&"x".repeat(BODY_MAX_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_are_neutralised() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"));
+        }
+        assert_eq!(spreadsheet_safe("Q3 = good"), "Q3 = good");
+    }
+
+    #[test]
+    fn the_csv_has_a_header_and_quotes_what_needs_quoting() {
+        let at = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+        let mut report = report_at(at);
+        report.title = "Hello, \"world\"".into();
+        report.body = "=HYPERLINK(\"http://evil\")\nline two".into();
+        let csv = String::from_utf8(reports_csv(&[report.clone()]).unwrap()).unwrap();
+        let mut lines = csv.splitn(2, '\n');
+        assert_eq!(
+            lines.next(),
+            Some("id,title,body,author,created_at,updated_at")
+        );
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(&row[1], "Hello, \"world\"");
+        assert_eq!(&row[2], "'=HYPERLINK(\"http://evil\")\nline two");
+        assert_eq!(&row[0], report.id.to_string());
     }
 
     #[test]

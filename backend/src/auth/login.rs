@@ -5,9 +5,12 @@
 //! server-side session, and each failure ends in a redirect to the app with a stable error code
 //! (`/?error=<code>`), never with text chosen by someone else.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::response::Redirect;
 use serde::Deserialize;
+use shared::api::AuditAction;
 use shared::{ErrorCode, Scope};
 use subtle::ConstantTimeEq as _;
 use time::OffsetDateTime;
@@ -17,8 +20,11 @@ use url::Url;
 use super::oidc::{OidcError, TokenSet};
 use super::principal::{active_member, token_binding};
 use super::session::{self, PENDING_LOGIN_KEY, PendingLogin, SIGNED_IN_KEY, SignedIn};
+use crate::api::context::ClientIp;
 use crate::app::AppState;
 use crate::db;
+use crate::db::audit::{self, Actor, NewEvent};
+use crate::db::members::Member;
 use crate::error::{ApiError, AppQuery};
 
 /// The OpenID Connect scopes every sign-in asks for, besides the API's resource-server scopes.
@@ -108,6 +114,7 @@ pub struct CallbackQuery {
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
+    ClientIp(source_ip): ClientIp,
     AppQuery(query): AppQuery<CallbackQuery>,
 ) -> Redirect {
     let pending = match take_pending_login(&session).await {
@@ -158,7 +165,7 @@ pub async fn callback(
             return app_error(ErrorCode::SignInFailed);
         }
     };
-    match establish_session(&state, &session, &tokens).await {
+    match establish_session(&state, &session, &tokens, source_ip).await {
         Ok(()) => Redirect::to(pending.return_to.as_deref().unwrap_or("/")),
         Err(code) => {
             // The tokens just issued will never be used: revoking the refresh token (which also
@@ -174,6 +181,29 @@ pub async fn callback(
             app_error(code)
         }
     }
+}
+
+/// Appends the `sign_in` event of `member` to the tenant's audit log.
+async fn record_sign_in(
+    state: &AppState,
+    member: &Member,
+    client_id: &str,
+    source_ip: Option<IpAddr>,
+) -> Result<(), sqlx::Error> {
+    let event = NewEvent {
+        action: AuditAction::SignIn,
+        actor: Some(Actor {
+            id: member.id,
+            name: member.name.clone(),
+            email: member.email.clone(),
+        }),
+        target: None,
+        details: serde_json::json!({ "provider": member.provider, "client_id": client_id }),
+        source_ip,
+    };
+    let mut tx = db::tenant_tx(&state.db, member.tenant_id).await?;
+    audit::record(&mut tx, member.tenant_id, &event).await?;
+    tx.commit().await
 }
 
 /// Takes the pending sign-in out of the session and makes the removal durable at once, before anything
@@ -209,6 +239,7 @@ async fn establish_session(
     state: &AppState,
     session: &Session,
     tokens: &TokenSet,
+    source_ip: Option<IpAddr>,
 ) -> Result<(), ErrorCode> {
     let verified = match state.verifier.verify(&tokens.access_token).await {
         Ok(verified) => verified,
@@ -229,13 +260,18 @@ async fn establish_session(
         tracing::warn!("sign-in failed: the access token carries no tenant binding");
         return Err(ErrorCode::SignInFailed);
     };
-    match active_member(state, tenant_id, member_id).await {
-        Ok(_) => {}
+    let member = match active_member(state, tenant_id, member_id).await {
+        Ok(member) => member,
         Err(ApiError::MemberInactive) => return Err(ErrorCode::MembershipDeactivated),
         Err(err) => {
             tracing::warn!(error = %err, "sign-in failed: the membership could not be checked");
             return Err(ErrorCode::ServiceUnavailable);
         }
+    };
+    // The sign-in is audited before the session exists: a sign-in the log cannot record does not happen.
+    if let Err(err) = record_sign_in(state, &member, verified.client_id.as_str(), source_ip).await {
+        tracing::warn!(error = %err, "sign-in failed: the audit log could not be written");
+        return Err(ErrorCode::ServiceUnavailable);
     }
 
     let encrypt = |token: &str| {

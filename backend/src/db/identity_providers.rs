@@ -66,6 +66,75 @@ pub async fn group_role_mapping(
     Ok(row.map(|(mapping,)| mapping.0))
 }
 
+/// One of a tenant's identity providers, as its admins see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderSettings {
+    /// The user pool's name for the provider.
+    pub name: String,
+    /// The kind of provider.
+    pub kind: IdentityProviderKind,
+    /// The email domains that route to it.
+    pub verified_domains: Vec<String>,
+    /// Its group → role mapping.
+    pub group_role_mapping: GroupRoleMapping,
+}
+
+/// The identity providers of `tenant`, by name.
+pub async fn list(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> Result<Vec<ProviderSettings>, sqlx::Error> {
+    let rows: Vec<(
+        String,
+        String,
+        Vec<String>,
+        sqlx::types::Json<GroupRoleMapping>,
+    )> = sqlx::query_as(
+        "select provider_name, kind, verified_domains, group_role_mapping \
+             from tenant_identity_providers where tenant_id = $1 order by provider_name",
+    )
+    .bind(tenant)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(name, kind, verified_domains, mapping)| {
+            let kind =
+                serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
+                    sqlx::Error::ColumnDecode {
+                        index: "kind".to_owned(),
+                        source: format!("unexpected value {kind:?}").into(),
+                    }
+                })?;
+            Ok(ProviderSettings {
+                name,
+                kind,
+                verified_domains,
+                group_role_mapping: mapping.0,
+            })
+        })
+        .collect()
+}
+
+/// Replaces the group → role mapping of `tenant`'s provider `provider`; `false` if the tenant has no such
+/// provider.
+pub async fn set_group_role_mapping(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    provider: &str,
+    mapping: &GroupRoleMapping,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "update tenant_identity_providers set group_role_mapping = $3 \
+         where tenant_id = $1 and provider_name = $2",
+    )
+    .bind(tenant)
+    .bind(provider)
+    .bind(sqlx::types::Json(mapping))
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,54 +6,15 @@
 //! only; nothing here looks a member up by email, because an email claim can be unverified or asserted by
 //! another tenant's IdP.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
 use shared::Role;
+use shared::api::RoleSource;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{MemberId, TenantId, decode_name};
 
-/// Whether a member may sign in and use the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberStatus {
-    /// The member may sign in.
-    Active,
-    /// A tenant admin has deactivated the member: sign-in, token refresh and API calls are refused.
-    Deactivated,
-}
-
-impl MemberStatus {
-    /// The status as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberStatus::Active => "active",
-            MemberStatus::Deactivated => "deactivated",
-        }
-    }
-}
-
-impl fmt::Display for MemberStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for MemberStatus {
-    type Err = shared::scope::UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "active" => Ok(MemberStatus::Active),
-            "deactivated" => Ok(MemberStatus::Deactivated),
-            _ => Err(shared::scope::UnknownName),
-        }
-    }
-}
+pub use shared::MemberStatus;
 
 /// A member of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +33,12 @@ pub struct Member {
     pub name: String,
     /// The member's role in the tenant.
     pub role: Role,
+    /// Where the role comes from: the group mapping at each sign-in, or an admin.
+    pub role_source: RoleSource,
     /// Whether the member may sign in.
     pub status: MemberStatus,
+    /// When the member joined.
+    pub created_at: OffsetDateTime,
     /// When the member last signed in (not updated by token refreshes).
     pub last_sign_in_at: Option<OffsetDateTime>,
 }
@@ -91,8 +56,10 @@ pub struct NewMember<'a> {
     pub email: &'a str,
     /// The asserted display name.
     pub name: &'a str,
-    /// The role mapped from the provider's groups.
+    /// The role: mapped from the provider's groups, or the invitation's.
     pub role: Role,
+    /// Where the role comes from (an invitation's role is an admin's choice).
+    pub role_source: RoleSource,
 }
 
 /// The profile a provider asserted at a sign-in or token refresh.
@@ -102,7 +69,8 @@ pub struct SignInProfile<'a> {
     pub email: &'a str,
     /// The asserted display name.
     pub name: &'a str,
-    /// The role mapped from the provider's groups (the provider is the source of truth for roles).
+    /// The role mapped from the provider's groups; it replaces the stored role only while the member's role
+    /// source is the identity provider (an admin-set role stays).
     pub role: Role,
     /// Whether this is an interactive sign-in (`last_sign_in_at` moves) rather than a token refresh.
     pub is_sign_in: bool,
@@ -117,14 +85,28 @@ type MemberRow = (
     String,
     String,
     String,
+    String,
+    OffsetDateTime,
     Option<OffsetDateTime>,
 );
 
-const COLUMNS: &str =
-    "id, tenant_id, provider, subject, email, name, role, status, last_sign_in_at";
+const COLUMNS: &str = "id, tenant_id, provider, subject, email, name, role, role_source, status, created_at, \
+                       last_sign_in_at";
 
 fn from_row(row: MemberRow) -> Result<Member, sqlx::Error> {
-    let (id, tenant_id, provider, subject, email, name, role, status, last_sign_in_at) = row;
+    let (
+        id,
+        tenant_id,
+        provider,
+        subject,
+        email,
+        name,
+        role,
+        role_source,
+        status,
+        created_at,
+        last_sign_in_at,
+    ) = row;
     Ok(Member {
         id: MemberId(id),
         tenant_id: TenantId(tenant_id),
@@ -133,9 +115,30 @@ fn from_row(row: MemberRow) -> Result<Member, sqlx::Error> {
         email,
         name,
         role: decode_name("role", &role)?,
+        role_source: decode_role_source(&role_source)?,
         status: decode_name("status", &status)?,
+        created_at,
         last_sign_in_at,
     })
+}
+
+/// The stored name of a role source.
+pub fn role_source_name(source: RoleSource) -> &'static str {
+    match source {
+        RoleSource::IdentityProvider => "identity_provider",
+        RoleSource::Admin => "admin",
+    }
+}
+
+fn decode_role_source(value: &str) -> Result<RoleSource, sqlx::Error> {
+    match value {
+        "identity_provider" => Ok(RoleSource::IdentityProvider),
+        "admin" => Ok(RoleSource::Admin),
+        _ => Err(sqlx::Error::ColumnDecode {
+            index: "role_source".to_owned(),
+            source: format!("unexpected value {value:?}").into(),
+        }),
+    }
 }
 
 /// Reads the member `id` of the current tenant transaction's tenant; another tenant's member is `None`.
@@ -188,8 +191,9 @@ pub async fn create(
     new: &NewMember<'_>,
 ) -> Result<Option<Member>, sqlx::Error> {
     let row: Option<MemberRow> = sqlx::query_as(&format!(
-        "insert into members (id, tenant_id, provider, subject, email, name, role, status, last_sign_in_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, 'active', now()) \
+        "insert into members \
+         (id, tenant_id, provider, subject, email, name, role, role_source, status, last_sign_in_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', now()) \
          on conflict (tenant_id, provider, subject) do nothing \
          returning {COLUMNS}"
     ))
@@ -200,6 +204,7 @@ pub async fn create(
     .bind(new.email)
     .bind(new.name)
     .bind(new.role.as_str())
+    .bind(role_source_name(new.role_source))
     .fetch_optional(conn)
     .await?;
     row.map(from_row).transpose()
@@ -213,7 +218,8 @@ pub async fn record_sign_in(
     profile: &SignInProfile<'_>,
 ) -> Result<Option<Member>, sqlx::Error> {
     let row: Option<MemberRow> = sqlx::query_as(&format!(
-        "update members set email = $2, name = $3, role = $4, \
+        "update members set email = $2, name = $3, \
+         role = case when role_source = 'identity_provider' then $4 else role end, \
          last_sign_in_at = case when $5 then now() else last_sign_in_at end \
          where id = $1 returning {COLUMNS}"
     ))
@@ -225,4 +231,117 @@ pub async fn record_sign_in(
     .fetch_optional(conn)
     .await?;
     row.map(from_row).transpose()
+}
+
+/// Where a page of the member list starts: after this (email, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPosition {
+    /// The email of the last member of the previous page.
+    pub email: String,
+    /// Its id.
+    pub id: MemberId,
+}
+
+/// Up to `limit` members of `tenant`, ordered by email then id, after `after`.
+pub async fn list(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    after: Option<&ListPosition>,
+    limit: i64,
+) -> Result<Vec<Member>, sqlx::Error> {
+    let rows: Vec<MemberRow> = sqlx::query_as(&format!(
+        "select {COLUMNS} from members \
+         where tenant_id = $1 and ($2::text is null or (email, id) > ($2, $3::uuid)) \
+         order by email, id limit $4"
+    ))
+    .bind(tenant)
+    .bind(after.map(|p| p.email.as_str()))
+    .bind(after.map(|p| p.id))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Locks the tenant's active admins until the transaction ends and returns their ids. Every change that could
+/// remove an active admin takes this lock first, so two admins demoting each other at the same time are
+/// applied one after the other and the second sees the first's result.
+pub async fn lock_active_admins(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> Result<Vec<MemberId>, sqlx::Error> {
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "select id from members where tenant_id = $1 and role = 'admin' and status = 'active' \
+         order by id for update",
+    )
+    .bind(tenant)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| MemberId(id)).collect())
+}
+
+/// Reads and locks the member `id` of `tenant`.
+pub async fn lock(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: MemberId,
+) -> Result<Option<Member>, sqlx::Error> {
+    let row: Option<MemberRow> = sqlx::query_as(&format!(
+        "select {COLUMNS} from members where tenant_id = $1 and id = $2 for update"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// Writes a member's role, role source and status; returns the updated member.
+pub async fn update_administration(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: MemberId,
+    role: Role,
+    role_source: RoleSource,
+    status: MemberStatus,
+) -> Result<Option<Member>, sqlx::Error> {
+    let row: Option<MemberRow> = sqlx::query_as(&format!(
+        "update members set role = $3, role_source = $4, status = $5 \
+         where tenant_id = $1 and id = $2 returning {COLUMNS}"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .bind(role.as_str())
+    .bind(role_source_name(role_source))
+    .bind(status.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// How many members of `tenant` are active.
+pub async fn count_active(conn: &mut PgConnection, tenant: TenantId) -> Result<i64, sqlx::Error> {
+    let (count,): (i64,) =
+        sqlx::query_as("select count(*) from members where tenant_id = $1 and status = 'active'")
+            .bind(tenant)
+            .fetch_one(conn)
+            .await?;
+    Ok(count)
+}
+
+/// Whether a member of `tenant` has `email` (compared lower-case). Used only to tell an admin that an
+/// invitation would be pointless, never to identify anyone.
+pub async fn exists_with_email(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    email: &str,
+) -> Result<bool, sqlx::Error> {
+    let (exists,): (bool,) = sqlx::query_as(
+        "select exists (select 1 from members where tenant_id = $1 and lower(email) = lower($2))",
+    )
+    .bind(tenant)
+    .bind(email)
+    .fetch_one(conn)
+    .await?;
+    Ok(exists)
 }

@@ -205,16 +205,60 @@ pub async fn update(
     Ok(row.map(from_row))
 }
 
-/// Deletes report `id` of `tenant`; `false` when there was no such report.
+/// Deletes report `id` of `tenant` and returns its title; `None` when there was no such report.
 pub async fn delete(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM reports WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() == 1)
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("DELETE FROM reports WHERE tenant_id = $1 AND id = $2 RETURNING title")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(title,)| title))
+}
+
+/// How many reports of `tenant` `author` wrote.
+pub async fn count_by_author(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    author: MemberId,
+) -> Result<i64, sqlx::Error> {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM reports WHERE tenant_id = $1 AND author_id = $2")
+            .bind(tenant)
+            .bind(author)
+            .fetch_one(conn)
+            .await?;
+    Ok(count)
+}
+
+/// The `limit` most recently changed reports of `tenant`, most recent first.
+pub async fn recently_changed(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<Report>, sqlx::Error> {
+    let rows: Vec<ReportRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE r.tenant_id = $1 \
+         ORDER BY r.updated_at DESC, r.id DESC LIMIT $2"
+    ))
+    .bind(tenant)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// Every report of `tenant`, oldest first (the CSV export).
+pub async fn all(conn: &mut PgConnection, tenant: TenantId) -> Result<Vec<Report>, sqlx::Error> {
+    let rows: Vec<ReportRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE r.tenant_id = $1 ORDER BY r.created_at, r.id"
+    ))
+    .bind(tenant)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
 }

@@ -200,7 +200,6 @@ async fn a_viewer_holds_only_the_read_scope_whatever_the_token_asked_for() {
 
 #[tokio::test]
 async fn the_scope_guard_refuses_a_route_whose_scope_the_role_does_not_allow() {
-    use axum::routing::get;
     use backend::app::AppState;
     use backend::auth::{Principal, ScopedRouter};
     use tower::ServiceExt as _;
@@ -208,10 +207,10 @@ async fn the_scope_guard_refuses_a_route_whose_scope_the_role_does_not_allow() {
     let app = TestApp::spawn().await;
     let state = AppState::new(app.config.clone()).await.unwrap();
     let router = ScopedRouter::new(state.clone())
-        .route(
+        .get(
             "/admin-only",
             Scope::Admin,
-            get(|principal: Principal| async move { principal.email }),
+            |principal: Principal| async move { principal.email },
         )
         .into_router()
         .with_state(state);

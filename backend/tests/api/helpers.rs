@@ -153,6 +153,31 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// Sends a request through the session as the app's own pages do (with the app's `Origin`, which
+    /// state-changing requests need), with `body` as JSON if given.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Response {
+        let mut request = self
+            .browser
+            .request(method, format!("{}{path}", self.address))
+            .header("origin", &self.address);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `GET path`, which must answer 200, as JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.send(reqwest::Method::GET, path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     /// `GET /api/v1/me` through the session.
     pub async fn me_response(&self) -> Response {
         self.browser
@@ -311,6 +336,26 @@ impl TestApp {
             browser,
             jar,
             address: self.address.clone(),
+        }
+    }
+
+    /// Walks `user`'s whole sign-in in a fresh browser and returns where the backend finally sends it: `/`
+    /// when the sign-in succeeded, `/?error=<code>` when it was refused.
+    pub async fn sign_in_landing(&self, user: &DemoUser) -> String {
+        self.sign_in_landing_with_query(&format!("email={}", user.email), user)
+            .await
+    }
+
+    /// Like [`TestApp::sign_in_landing`], starting from `/auth/login?<query>` (`org=globex`, say).
+    pub async fn sign_in_landing_with_query(&self, query: &str, user: &DemoUser) -> String {
+        let (browser, _jar) = browser_with_jar();
+        match self.walk(&browser, query, user.email, PASSWORD).await {
+            FlowEnd::Callback(url) => self.finish(&browser, &url).await,
+            FlowEnd::App(url) => match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_owned(),
+            },
+            other => panic!("sign-in of {} ended unexpectedly: {other:?}", user.email),
         }
     }
 

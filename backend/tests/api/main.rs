@@ -1,6 +1,7 @@
 //! The backend's integration tests: one binary, real Postgres (testcontainers), real local stand-ins.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod administration;
 mod bearer;
 mod health;
 mod helpers;

@@ -11,12 +11,18 @@ use crate::postgres::{APP_LOGIN, TestDatabase, fresh_database};
 
 /// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
 /// catalog, so a new tenant-owned table cannot be forgotten here.
-const TENANT_OWNED: [(&str, &str); 4] = [
+const TENANT_OWNED: [(&str, &str); 6] = [
     ("tenants", "id"),
     ("tenant_identity_providers", "tenant_id"),
     ("members", "tenant_id"),
     ("reports", "tenant_id"),
+    ("invitations", "tenant_id"),
+    ("audit_events", "tenant_id"),
 ];
+
+/// The tables whose isolation policy is split into a read policy and an append policy (no updates, no
+/// deletes), instead of one `tenant_isolation` policy for every command.
+const APPEND_ONLY: [&str; 1] = ["audit_events"];
 
 /// The demo world plus one member in each tenant.
 struct World {
@@ -45,6 +51,24 @@ async fn world() -> World {
     for (tenant, author) in [(acme, acme_member), (globex, globex_member)] {
         sqlx::query(
             "insert into reports (id, tenant_id, author_id, title) values (gen_random_uuid(), $1, $2, 'Seeded')",
+        )
+        .bind(tenant.0)
+        .bind(author.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into invitations (id, tenant_id, email, role, invited_by, expires_at) \
+             values (gen_random_uuid(), $1, 'invited@example.org', 'member', $2, now() + interval '1 day')",
+        )
+        .bind(tenant.0)
+        .bind(author.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into audit_events (id, tenant_id, action, actor_id, actor_name) \
+             values (gen_random_uuid(), $1, 'sign_in', $2, 'Seeded')",
         )
         .bind(tenant.0)
         .bind(author.0)
@@ -119,6 +143,37 @@ async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_pol
     }
 
     for (table, column) in TENANT_OWNED {
+        // Without the missing_ok argument the setting is printed as current_setting('app.tenant_id'::text).
+        let expected = format!("({column} = (current_setting('app.tenant_id'::text))::uuid)");
+        if APPEND_ONLY.contains(&table) {
+            let policies: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "select policyname::text, cmd, qual, with_check from pg_policies \
+                 where schemaname = 'public' and tablename = $1 order by policyname",
+            )
+            .bind(table)
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+            assert_eq!(
+                policies,
+                vec![
+                    (
+                        "tenant_append".to_owned(),
+                        "INSERT".to_owned(),
+                        None,
+                        Some(expected.clone())
+                    ),
+                    (
+                        "tenant_read".to_owned(),
+                        "SELECT".to_owned(),
+                        Some(expected.clone()),
+                        None
+                    ),
+                ],
+                "{table}: reads and appends are confined to the tenant, and nothing else is allowed"
+            );
+            continue;
+        }
         let (using, check): (String, Option<String>) = sqlx::query_as(
             "select qual, with_check from pg_policies \
              where schemaname = 'public' and tablename = $1 and policyname = 'tenant_isolation'",
@@ -127,8 +182,6 @@ async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_pol
         .fetch_one(&db.owner)
         .await
         .unwrap();
-        // Without the missing_ok argument the setting is printed as current_setting('app.tenant_id'::text).
-        let expected = format!("({column} = (current_setting('app.tenant_id'::text))::uuid)");
         assert_eq!(using, expected, "{table} USING");
         assert_eq!(
             check.as_deref(),
@@ -324,10 +377,15 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
         .await
         .unwrap();
         assert!(!owns, "{table} must not be owned by the app role");
+        let policy = if APPEND_ONLY.contains(&table) {
+            "tenant_read"
+        } else {
+            "tenant_isolation"
+        };
         for ddl in [
             format!("alter table {table} disable row level security"),
             format!("alter table {table} no force row level security"),
-            format!("drop policy tenant_isolation on {table}"),
+            format!("drop policy {policy} on {table}"),
             format!("alter table {table} add column planted text"),
         ] {
             let error = sqlx::raw_sql(&ddl)
@@ -383,6 +441,223 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
             "{statement}: {error}"
         );
     }
+}
+
+/// An insert into each tenant-owned table, with `$1` the tenant the row claims and `$2` a member of the
+/// tenant the transaction is bound to.
+const INSERTS: [(&str, &str); 6] = [
+    (
+        "tenants",
+        "insert into tenants (id, slug, name, plan) values ($1, 'planted', 'Planted', 'pro')",
+    ),
+    (
+        "tenant_identity_providers",
+        "insert into tenant_identity_providers (id, tenant_id, provider_name, kind) \
+         values (gen_random_uuid(), $1, 'planted', 'oidc')",
+    ),
+    (
+        "members",
+        "insert into members (id, tenant_id, provider, subject, role) \
+         values (gen_random_uuid(), $1, 'globex-okta', 'planted', 'admin')",
+    ),
+    (
+        "reports",
+        "insert into reports (id, tenant_id, author_id, title) values (gen_random_uuid(), $1, $2, 'Planted')",
+    ),
+    (
+        "invitations",
+        "insert into invitations (id, tenant_id, email, role, invited_by, expires_at) \
+         values (gen_random_uuid(), $1, 'planted@example.org', 'admin', $2, now() + interval '1 day')",
+    ),
+    (
+        "audit_events",
+        "insert into audit_events (id, tenant_id, action) values (gen_random_uuid(), $1, 'sign_in')",
+    ),
+];
+
+/// The number of rows of each tenant-owned table, as the owner sees them.
+async fn row_counts(db: &TestDatabase) -> Vec<(&'static str, i64)> {
+    let mut counts = Vec::new();
+    for (table, _) in TENANT_OWNED {
+        let count: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+        counts.push((table, count));
+    }
+    counts
+}
+
+#[tokio::test]
+async fn with_the_wrong_tenant_or_none_the_app_role_writes_nothing_to_any_tenant_owned_table() {
+    let w = world().await;
+    let acme_member: Uuid =
+        sqlx::query_scalar("select id from members where tenant_id = $1 limit 1")
+            .bind(w.acme.0)
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
+    let before = row_counts(&w.db).await;
+    let tables: BTreeSet<&str> = INSERTS.iter().map(|(table, _)| *table).collect();
+    assert_eq!(
+        tables,
+        TENANT_OWNED.iter().map(|(table, _)| *table).collect(),
+        "every tenant-owned table has an insert attempt"
+    );
+    for (table, insert) in INSERTS {
+        // A row claiming Globex, written in Acme's transaction: refused (policy or missing grant).
+        let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+        let error = sqlx::query(insert)
+            .bind(w.globex.0)
+            .bind(acme_member)
+            .execute(&mut *tx)
+            .await
+            .expect_err(table);
+        assert_eq!(sqlstate(&error), "42501", "{table}: {error}");
+        tx.rollback().await.unwrap();
+        // The same row without any tenant set: refused as well.
+        let mut conn = PgConnection::connect(&w.db.app_url).await.unwrap();
+        let error = sqlx::query(insert)
+            .bind(w.globex.0)
+            .bind(acme_member)
+            .execute(&mut conn)
+            .await
+            .expect_err(table);
+        assert!(
+            ["42704", "42501"].contains(&sqlstate(&error).as_str()),
+            "{table} without a tenant: {error}"
+        );
+    }
+    for (table, column) in TENANT_OWNED {
+        for statement in [
+            format!("update {table} set {column} = {column} where {column} = $1"),
+            format!("delete from {table} where {column} = $1"),
+        ] {
+            // Globex's rows through Acme's transaction: invisible, so nothing changes (or no grant at all).
+            let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+            match sqlx::query(&statement)
+                .bind(w.globex.0)
+                .execute(&mut *tx)
+                .await
+            {
+                Ok(done) => assert_eq!(done.rows_affected(), 0, "{statement}"),
+                Err(error) => assert_eq!(sqlstate(&error), "42501", "{statement}: {error}"),
+            }
+            tx.rollback().await.unwrap();
+            // No tenant at all: the statement fails.
+            let mut conn = PgConnection::connect(&w.db.app_url).await.unwrap();
+            let error = sqlx::query(&statement)
+                .bind(w.globex.0)
+                .execute(&mut conn)
+                .await
+                .expect_err(&statement);
+            assert!(
+                ["42704", "42501"].contains(&sqlstate(&error).as_str()),
+                "{statement}: {error}"
+            );
+        }
+    }
+    assert_eq!(row_counts(&w.db).await, before);
+}
+
+#[tokio::test]
+async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_change_and_only_its_own()
+ {
+    let w = world().await;
+    let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+    let own = sqlx::query("update tenants set just_in_time = false")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        own.rows_affected(),
+        1,
+        "only Acme's row is visible and changed"
+    );
+    let mapping = sqlx::query(
+        "update tenant_identity_providers set group_role_mapping = '{\"Staff\": \"member\"}'",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(mapping.rows_affected(), 1);
+    tx.commit().await.unwrap();
+    let globex_jit: bool = sqlx::query_scalar("select just_in_time from tenants where id = $1")
+        .bind(w.globex.0)
+        .fetch_one(&w.db.owner)
+        .await
+        .unwrap();
+    assert!(globex_jit, "Globex's setting is untouched");
+    let globex_mapping: String = sqlx::query_scalar(
+        "select group_role_mapping::text from tenant_identity_providers where tenant_id = $1",
+    )
+    .bind(w.globex.0)
+    .fetch_one(&w.db.owner)
+    .await
+    .unwrap();
+    assert!(globex_mapping.contains("saas-admin"), "{globex_mapping}");
+
+    for statement in [
+        "update tenants set slug = 'renamed'",
+        "update tenants set name = 'Renamed'",
+        "update tenant_identity_providers set provider_name = 'stolen'",
+        "update tenant_identity_providers set issuer = 'https://evil.example'",
+        "update tenant_identity_providers set tenant_id = tenant_id",
+    ] {
+        let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+        let error = sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .expect_err(statement);
+        assert_eq!(sqlstate(&error), "42501", "{statement}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn the_app_role_can_append_to_the_audit_log_but_never_change_or_remove_an_entry() {
+    let w = world().await;
+    let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+    sqlx::query("insert into audit_events (id, tenant_id, action) values (gen_random_uuid(), $1, 'settings_changed')")
+        .bind(w.acme.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for statement in [
+        "update audit_events set action = 'sign_in'",
+        "update audit_events set details = '{}' where tenant_id = current_setting('app.tenant_id')::uuid",
+        "delete from audit_events",
+        "truncate audit_events",
+    ] {
+        let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+        let error = sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .expect_err(statement);
+        assert_eq!(sqlstate(&error), "42501", "{statement}: {error}");
+    }
+    // Even the owner, which row-level security does not bind here, meets the append-only trigger.
+    for statement in [
+        "update audit_events set action = 'sign_in'",
+        "delete from audit_events",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(&w.db.owner)
+            .await
+            .expect_err(statement);
+        assert!(
+            error.to_string().contains("append-only"),
+            "{statement}: {error}"
+        );
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from audit_events")
+        .fetch_one(&w.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        count, 3,
+        "two seeded entries and the appended one, all still there"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,179 @@
+//! `/api/v1/invitations`: tenant admins invite people by email with a preset role, list the open invitations
+//! and withdraw them.
+//!
+//! An invitation admits the person whose identity provider asserts that email, and only through the tenant's
+//! own identity provider (the pre-token-generation trigger binds the sign-in to a tenant by provider before it
+//! looks at invitations), so it matters even when just-in-time joining is off. The invitation's role is an
+//! admin's choice: the member keeps it until an admin changes it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::Scope;
+use shared::api::{AuditAction, Invitation, InvitationList, NewInvitation};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::context::{ClientIp, actor};
+use super::paging::rfc3339;
+use crate::app::AppState;
+use crate::auth::login::email_domain;
+use crate::auth::{Principal, ScopedRouter};
+use crate::db;
+use crate::db::audit::{self, NewEvent, Target};
+use crate::error::{ApiError, AppJson};
+
+/// How long an invitation stays valid.
+pub const INVITATION_VALIDITY: Duration = Duration::days(14);
+/// The most open invitations a tenant may have at once (a bound on what one admin session can write).
+pub const MAX_OPEN_INVITATIONS: usize = 500;
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> ScopedRouter {
+    ScopedRouter::new(state)
+        .get("/invitations", Scope::Admin, list)
+        .post("/invitations", Scope::Admin, create)
+        .delete("/invitations/{id}", Scope::Admin, withdraw)
+}
+
+/// The tenant's open invitations, newest first.
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<AppJson<InvitationList>, ApiError> {
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let invitations = db::invitations::list_open(&mut tx, principal.tenant_id).await?;
+    tx.commit().await?;
+    let items = invitations
+        .into_iter()
+        .map(to_wire)
+        .collect::<Result<_, _>>()?;
+    Ok(AppJson(InvitationList { items }))
+}
+
+/// Invites someone: 201 with the invitation; 409 when an open invitation for the email exists or a member
+/// already has it.
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ClientIp(source_ip): ClientIp,
+    AppJson(new): AppJson<NewInvitation>,
+) -> Result<Response, ApiError> {
+    let email = normalise_email(&new.email).ok_or_else(|| {
+        ApiError::unprocessable("email must be a valid email address such as dana@acme.example.")
+    })?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    if db::members::exists_with_email(&mut tx, tenant, &email).await? {
+        return Err(ApiError::Conflict(
+            "A member with this email already belongs to the organisation.".into(),
+        ));
+    }
+    if db::invitations::list_open(&mut tx, tenant).await?.len() >= MAX_OPEN_INVITATIONS {
+        return Err(ApiError::unprocessable(format!(
+            "An organisation can have at most {MAX_OPEN_INVITATIONS} open invitations; withdraw some first."
+        )));
+    }
+    let expires_at = OffsetDateTime::now_utc() + INVITATION_VALIDITY;
+    let invitation = db::invitations::create(
+        &mut tx,
+        tenant,
+        &email,
+        new.role,
+        principal.member_id,
+        expires_at,
+    )
+    .await?
+    .ok_or_else(|| ApiError::Conflict("This email already has an open invitation.".into()))?;
+    let event = NewEvent {
+        action: AuditAction::InvitationCreated,
+        actor: Some(actor(&principal)),
+        target: Some(Target {
+            kind: "invitation",
+            id: invitation.id.to_string(),
+            label: invitation.email.clone(),
+        }),
+        details: json!({ "role": invitation.role.as_str() }),
+        source_ip,
+    };
+    audit::record(&mut tx, tenant, &event).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(to_wire(invitation)?)).into_response())
+}
+
+/// Withdraws an open invitation: 204, or 404 when there is no such open invitation in the tenant.
+async fn withdraw(
+    State(state): State<AppState>,
+    principal: Principal,
+    ClientIp(source_ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let (email, role) = db::invitations::delete_open(&mut tx, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let event = NewEvent {
+        action: AuditAction::InvitationRevoked,
+        actor: Some(actor(&principal)),
+        target: Some(Target {
+            kind: "invitation",
+            id: id.to_string(),
+            label: email,
+        }),
+        details: json!({ "role": role.as_str() }),
+        source_ip,
+    };
+    audit::record(&mut tx, tenant, &event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The email as invitations store it: trimmed, lower-cased, the domain in its ASCII form; `None` when it is
+/// not a valid address.
+fn normalise_email(email: &str) -> Option<String> {
+    let domain = email_domain(email)?;
+    let (local, _) = email.trim().rsplit_once('@')?;
+    Some(format!("{}@{domain}", local.to_lowercase()))
+}
+
+/// The wire form of an invitation.
+fn to_wire(invitation: db::invitations::Invitation) -> Result<Invitation, ApiError> {
+    Ok(Invitation {
+        id: invitation.id.to_string(),
+        email: invitation.email,
+        role: invitation.role,
+        invited_by: invitation.invited_by_name,
+        created_at: rfc3339(invitation.created_at)?,
+        expires_at: rfc3339(invitation.expires_at)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            normalise_email("  Dana.Doe@ACME.example "),
+            Some("dana.doe@acme.example".to_owned())
+        );
+    }
+
+    #[test]
+    fn invalid_emails_are_refused() {
+        for bad in [
+            "",
+            "dana",
+            "dana@",
+            "@acme.example",
+            "da na@acme.example",
+            "dana@localhost",
+        ] {
+            assert_eq!(normalise_email(bad), None, "{bad}");
+        }
+    }
+}

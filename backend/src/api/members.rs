@@ -1,0 +1,236 @@
+//! `/api/v1/members`: tenant admins list members and change their role and status.
+//!
+//! A role set here is the admin's choice ([`RoleSource::Admin`]) and sign-ins stop re-mapping it from the
+//! identity provider's groups until an admin hands it back. A demotion takes effect on the member's next
+//! request (the API reads the role from the database on every request); a promotion adds scopes at the
+//! member's next token refresh or sign-in, because the scopes in a token can only shrink. Deactivation is
+//! refused on the next request, whatever the member's token says. No change may leave the tenant without an
+//! active admin: the tenant's active admins are locked first, so concurrent changes cannot race past that
+//! check. Every change is audited in the same transaction.
+
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shared::api::{AuditAction, Member, MemberPage, MemberPatch, RoleSource};
+use shared::{MemberStatus, Role, Scope};
+use uuid::Uuid;
+
+use super::context::{ClientIp, actor};
+use super::paging::{self, rfc3339};
+use crate::app::AppState;
+use crate::auth::{Principal, ScopedRouter};
+use crate::db::audit::{self, NewEvent, Target};
+use crate::db::{self, MemberId};
+use crate::error::{ApiError, AppJson, AppQuery};
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> ScopedRouter {
+    ScopedRouter::new(state)
+        .get("/members", Scope::Admin, list)
+        .patch("/members/{id}", Scope::Admin, change)
+}
+
+/// The query string of `GET /api/v1/members`.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The keyset position of the member list.
+#[derive(Debug, Serialize, Deserialize)]
+struct Position {
+    email: String,
+    id: Uuid,
+}
+
+/// One page of the tenant's members, by email.
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    AppQuery(query): AppQuery<ListQuery>,
+) -> Result<AppJson<MemberPage>, ApiError> {
+    let limit = paging::page_size(query.limit)?;
+    let after = paging::decode_cursor::<Position>(query.cursor.as_deref())?.map(|p| {
+        db::members::ListPosition {
+            email: p.email,
+            id: MemberId(p.id),
+        }
+    });
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let mut members =
+        db::members::list(&mut tx, principal.tenant_id, after.as_ref(), limit + 1).await?;
+    tx.commit().await?;
+    let next_cursor = paging::next_cursor(&mut members, limit, |m| Position {
+        email: m.email.clone(),
+        id: m.id.0,
+    })?;
+    let items = members.into_iter().map(to_wire).collect::<Result<_, _>>()?;
+    Ok(AppJson(MemberPage { items, next_cursor }))
+}
+
+/// Changes a member's role, role source or status.
+async fn change(
+    State(state): State<AppState>,
+    principal: Principal,
+    ClientIp(source_ip): ClientIp,
+    Path(id): Path<String>,
+    AppJson(patch): AppJson<MemberPatch>,
+) -> Result<AppJson<Member>, ApiError> {
+    let id = MemberId(Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?);
+    let requested = Requested::from_patch(&patch)?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    // The admins first, then the member: every change takes the locks in this order.
+    let active_admins = db::members::lock_active_admins(&mut tx, tenant).await?;
+    let current = db::members::lock(&mut tx, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let role = requested.role.unwrap_or(current.role);
+    let role_source = requested.role_source.unwrap_or(current.role_source);
+    let status = requested.status.unwrap_or(current.status);
+    let stays_active_admin = role == Role::Admin && status == MemberStatus::Active;
+    let is_active_admin = active_admins.contains(&id);
+    if is_active_admin && !stays_active_admin && active_admins.len() <= 1 {
+        return Err(ApiError::LastAdmin);
+    }
+    let updated =
+        db::members::update_administration(&mut tx, tenant, id, role, role_source, status)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+
+    let target = Target::member(id, &current.email);
+    let mut events = Vec::new();
+    if current.role != updated.role || current.role_source != updated.role_source {
+        events.push((
+            AuditAction::MemberRoleChanged,
+            json!({
+                "from": current.role.as_str(),
+                "to": updated.role.as_str(),
+                "role_source": db::members::role_source_name(updated.role_source),
+            }),
+        ));
+    }
+    if current.status != updated.status {
+        let action = match updated.status {
+            MemberStatus::Active => AuditAction::MemberReactivated,
+            MemberStatus::Deactivated => AuditAction::MemberDeactivated,
+        };
+        events.push((action, json!({})));
+    }
+    for (action, details) in events {
+        let event = NewEvent {
+            action,
+            actor: Some(actor(&principal)),
+            target: Some(target.clone()),
+            details,
+            source_ip,
+        };
+        audit::record(&mut tx, tenant, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(AppJson(to_wire(updated)?))
+}
+
+/// A checked [`MemberPatch`]: what the admin asked to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Requested {
+    role: Option<Role>,
+    role_source: Option<RoleSource>,
+    status: Option<MemberStatus>,
+}
+
+impl Requested {
+    /// Setting a role makes it admin-set; `role_source: identity_provider` alone hands it back to the group
+    /// mapping (the current role stays until the member's next sign-in maps it again).
+    fn from_patch(patch: &MemberPatch) -> Result<Requested, ApiError> {
+        let role_source = match (patch.role, patch.role_source) {
+            (Some(_), Some(RoleSource::IdentityProvider)) => {
+                return Err(ApiError::unprocessable(
+                    "role_source: a role set by an admin cannot come from the identity provider; send role \
+                     or role_source, not both.",
+                ));
+            }
+            (None, Some(RoleSource::Admin)) => {
+                return Err(ApiError::unprocessable(
+                    "role_source: to make the role admin-set, send the role.",
+                ));
+            }
+            (Some(_), _) => Some(RoleSource::Admin),
+            (None, source) => source,
+        };
+        if patch.role.is_none() && role_source.is_none() && patch.status.is_none() {
+            return Err(ApiError::unprocessable(
+                "The body must change at least one of role, role_source and status.",
+            ));
+        }
+        Ok(Requested {
+            role: patch.role,
+            role_source,
+            status: patch.status,
+        })
+    }
+}
+
+/// The wire form of a member.
+fn to_wire(member: db::members::Member) -> Result<Member, ApiError> {
+    Ok(Member {
+        id: member.id.to_string(),
+        email: member.email,
+        name: member.name,
+        role: member.role,
+        role_source: member.role_source,
+        status: member.status,
+        provider: member.provider,
+        created_at: rfc3339(member.created_at)?,
+        last_sign_in_at: member.last_sign_in_at.map(rfc3339).transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(
+        role: Option<Role>,
+        role_source: Option<RoleSource>,
+        status: Option<MemberStatus>,
+    ) -> MemberPatch {
+        MemberPatch {
+            role,
+            role_source,
+            status,
+        }
+    }
+
+    #[test]
+    fn setting_a_role_makes_it_admin_set() {
+        let requested = Requested::from_patch(&patch(Some(Role::Member), None, None)).unwrap();
+        assert_eq!(requested.role_source, Some(RoleSource::Admin));
+        let requested =
+            Requested::from_patch(&patch(Some(Role::Member), Some(RoleSource::Admin), None))
+                .unwrap();
+        assert_eq!(requested.role_source, Some(RoleSource::Admin));
+    }
+
+    #[test]
+    fn the_role_can_be_handed_back_to_the_identity_provider_alone() {
+        let requested =
+            Requested::from_patch(&patch(None, Some(RoleSource::IdentityProvider), None)).unwrap();
+        assert_eq!(
+            (requested.role, requested.role_source),
+            (None, Some(RoleSource::IdentityProvider))
+        );
+    }
+
+    #[test]
+    fn contradictory_or_empty_patches_are_refused() {
+        for bad in [
+            patch(None, None, None),
+            patch(Some(Role::Admin), Some(RoleSource::IdentityProvider), None),
+            patch(None, Some(RoleSource::Admin), None),
+        ] {
+            assert!(Requested::from_patch(&bad).is_err(), "{bad:?}");
+        }
+    }
+}
