@@ -13,7 +13,7 @@ pub mod tokens;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use self::guard::ScopedRouter;
+pub use self::guard::{RouteSpec, ScopedRouter};
 pub use self::principal::{Principal, Transport};
 pub use self::session::session_layer;
 use crate::app::AppState;

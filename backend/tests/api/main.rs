@@ -5,6 +5,7 @@ mod administration;
 mod bearer;
 mod health;
 mod helpers;
+mod matrix;
 mod postgres;
 mod reports;
 mod rls;

@@ -1,0 +1,325 @@
+//! Matrices over the API's own route list (`backend::api::v1(state).routes()`), so that a new route cannot
+//! escape them: who may call what (viewer, member, admin × every route), what a member of another tenant gets
+//! (404 for every id of ours, only their own data elsewhere, our data unchanged afterwards), and the body
+//! size limit on every route that takes a body.
+
+use std::collections::BTreeSet;
+
+use backend::api;
+use backend::app::AppState;
+use backend::auth::RouteSpec;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::api::{MemberPage, Report};
+use shared::{ErrorBody, ErrorCode, Role, Scope};
+use uuid::Uuid;
+
+use crate::helpers::{ALICE, BOB, CAROL, ERIN, SignedIn, TestApp};
+
+/// Every route (method, path relative to `/api/v1`), the least role that may call it, and the status it
+/// answers on success. The tests check this table against the router's own list in both directions.
+const EXPECTED: [(&str, &str, Role, u16); 16] = [
+    ("GET", "/me", Role::Viewer, 200),
+    ("GET", "/dashboard", Role::Viewer, 200),
+    ("GET", "/reports", Role::Viewer, 200),
+    ("POST", "/reports", Role::Member, 201),
+    ("GET", "/reports/export.csv", Role::Viewer, 200),
+    ("GET", "/reports/{id}", Role::Viewer, 200),
+    ("PATCH", "/reports/{id}", Role::Member, 200),
+    ("DELETE", "/reports/{id}", Role::Admin, 204),
+    ("GET", "/members", Role::Admin, 200),
+    ("PATCH", "/members/{id}", Role::Admin, 200),
+    ("GET", "/invitations", Role::Admin, 200),
+    ("POST", "/invitations", Role::Admin, 201),
+    ("DELETE", "/invitations/{id}", Role::Admin, 204),
+    ("GET", "/tenant/settings", Role::Admin, 200),
+    ("PUT", "/tenant/settings", Role::Admin, 200),
+    ("GET", "/audit", Role::Admin, 200),
+];
+
+/// The API's routes, as the router lists them.
+async fn routes(app: &TestApp) -> Vec<RouteSpec> {
+    let state = AppState::new(app.config.clone()).await.unwrap();
+    api::v1(state).routes().to_vec()
+}
+
+fn expected(route: &RouteSpec) -> (Role, StatusCode) {
+    let (_, _, role, status) = EXPECTED
+        .iter()
+        .find(|(method, path, _, _)| *method == route.method.as_str() && *path == route.path)
+        .unwrap_or_else(|| {
+            panic!(
+                "{} {} is not in the matrix: add it to EXPECTED",
+                route.method, route.path
+            )
+        });
+    (*role, StatusCode::from_u16(*status).unwrap())
+}
+
+/// The ids of Acme's things that requests name, some made fresh for requests that consume them.
+struct Acme {
+    bob_report: String,
+    bob_member: String,
+}
+
+impl Acme {
+    async fn prepare(alice: &SignedIn, bob: &SignedIn) -> Acme {
+        let bob_report = create_report(bob, "Bob's quarterly report").await;
+        let page: MemberPage = alice.get_json("/api/v1/members?limit=100").await;
+        let bob_member = page
+            .items
+            .iter()
+            .find(|m| m.email == BOB.email)
+            .unwrap()
+            .id
+            .clone();
+        Acme {
+            bob_report,
+            bob_member,
+        }
+    }
+
+    /// The concrete path of `route` against Acme's data; a `DELETE` gets something fresh to delete.
+    async fn path(&self, route: &RouteSpec, alice: &SignedIn) -> String {
+        let id = match (route.method.as_str(), route.path.as_str()) {
+            (_, path) if !path.contains("{id}") => return format!("/api/v1{path}"),
+            ("DELETE", "/reports/{id}") => create_report(alice, "To be deleted").await,
+            (_, "/reports/{id}") => self.bob_report.clone(),
+            (_, "/members/{id}") => self.bob_member.clone(),
+            ("DELETE", "/invitations/{id}") => create_invitation(alice).await,
+            (method, path) => panic!("no Acme id for {method} {path}: extend Acme::path"),
+        };
+        format!("/api/v1{}", route.path.replace("{id}", &id))
+    }
+}
+
+/// A valid body for `route` (one that succeeds for a caller allowed to call it), if it takes one.
+fn body(route: &RouteSpec) -> Option<Value> {
+    match (route.method.as_str(), route.path.as_str()) {
+        ("GET" | "DELETE", _) => None,
+        ("POST", "/reports") => Some(json!({"title": "From the matrix", "body": ""})),
+        ("PATCH", "/reports/{id}") => Some(json!({"body": "Edited by the matrix."})),
+        ("PATCH", "/members/{id}") => Some(json!({"status": "active"})),
+        ("POST", "/invitations") => Some(json!({
+            "email": format!("matrix-{}@example.org", Uuid::new_v4().simple()),
+            "role": "viewer"
+        })),
+        ("PUT", "/tenant/settings") => Some(json!({"just_in_time": true, "group_mappings": []})),
+        (method, path) => panic!("no body for {method} {path}: extend matrix::body"),
+    }
+}
+
+async fn create_report(user: &SignedIn, title: &str) -> String {
+    let response = user
+        .send(
+            Method::POST,
+            "/api/v1/reports",
+            Some(json!({"title": title, "body": "Numbers."})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Report>().await.unwrap().id
+}
+
+async fn create_invitation(admin: &SignedIn) -> String {
+    let response = admin
+        .send(
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"email": format!("fresh-{}@example.org", Uuid::new_v4().simple()), "role": "member"})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let invitation: Value = response.json().await.unwrap();
+    invitation["id"].as_str().unwrap().to_owned()
+}
+
+/// Everything the database holds for `slug`'s tenant, as the owner reads it.
+async fn snapshot(app: &TestApp, slug: &str) -> String {
+    let mut out = String::new();
+    for (table, column) in [
+        ("tenants", "id"),
+        ("tenant_identity_providers", "tenant_id"),
+        ("members", "tenant_id"),
+        ("reports", "tenant_id"),
+        ("invitations", "tenant_id"),
+        ("audit_events", "tenant_id"),
+    ] {
+        let rows: Option<String> = sqlx::query_scalar(&format!(
+            "select json_agg(t order by t::text)::text from {table} t \
+             where t.{column} = (select id from tenants where slug = $1)"
+        ))
+        .bind(slug)
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap();
+        out.push_str(&format!("{table}: {}\n", rows.unwrap_or_default()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_matrix_lists_exactly_the_routers_routes_with_the_scope_each_role_needs() {
+    let app = TestApp::spawn().await;
+    let routes = routes(&app).await;
+    let listed: BTreeSet<(String, String)> = routes
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.clone()))
+        .collect();
+    let in_matrix: BTreeSet<(String, String)> = EXPECTED
+        .iter()
+        .map(|(m, p, _, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(listed, in_matrix, "the matrix and the router agree");
+    assert_eq!(listed.len(), routes.len(), "no route is added twice");
+    for route in &routes {
+        let (least, _) = expected(route);
+        let scope = match least {
+            Role::Viewer => Scope::Read,
+            Role::Member => Scope::Write,
+            Role::Admin => Scope::Admin,
+        };
+        assert_eq!(route.scope, scope, "{} {}", route.method, route.path);
+    }
+}
+
+#[tokio::test]
+async fn each_role_may_call_exactly_the_routes_its_scopes_allow() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let bob = app.sign_in(&BOB).await;
+    let erin = app.sign_in(&ERIN).await;
+    let acme = Acme::prepare(&alice, &bob).await;
+    let routes = routes(&app).await;
+
+    for (user, role) in [
+        (&erin, Role::Viewer),
+        (&bob, Role::Member),
+        (&alice, Role::Admin),
+    ] {
+        for route in &routes {
+            let (least, success) = expected(route);
+            let path = acme.path(route, &alice).await;
+            let response = user.send(route.method.clone(), &path, body(route)).await;
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            if role >= least {
+                assert_eq!(status, success, "{role} {} {path}: {text}", route.method);
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role} {} {path}: {text}",
+                    route.method
+                );
+                let error: ErrorBody = serde_json::from_str(&text).unwrap();
+                assert_eq!(error.code, ErrorCode::InsufficientScope, "{role} {path}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own_data_and_changes_nothing()
+ {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let bob = app.sign_in(&BOB).await;
+    let carol = app.sign_in(&CAROL).await;
+    let acme = Acme::prepare(&alice, &bob).await;
+    let routes = routes(&app).await;
+
+    // Every DELETE target is made before the snapshot, so that the snapshot covers them.
+    let mut paths = Vec::new();
+    for route in &routes {
+        paths.push(acme.path(route, &alice).await);
+    }
+    let acme_id: String = sqlx::query_scalar("select id::text from tenants where slug = 'acme'")
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap();
+    let secrets = [
+        acme_id.as_str(),
+        acme.bob_report.as_str(),
+        acme.bob_member.as_str(),
+        "Bob's quarterly report",
+        ALICE.email,
+        BOB.email,
+        "acme-entra",
+    ];
+    let before = snapshot(&app, "acme").await;
+
+    for (route, path) in routes.iter().zip(&paths) {
+        let response = carol.send(route.method.clone(), path, body(route)).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        if route.path.contains("{id}") {
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{} {path}: {text}",
+                route.method
+            );
+            // Exactly the answer for an id that names nothing at all.
+            let unknown = route.path.replace("{id}", &Uuid::new_v4().to_string());
+            let control = carol
+                .send(
+                    route.method.clone(),
+                    &format!("/api/v1{unknown}"),
+                    body(route),
+                )
+                .await;
+            assert_eq!(control.status(), StatusCode::NOT_FOUND);
+            assert_eq!(
+                control.text().await.unwrap(),
+                text,
+                "{} {path}",
+                route.method
+            );
+        } else if route.path == "/reports/export.csv" {
+            // Globex is on the basic plan.
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {text}");
+        } else {
+            let (_, success) = expected(route);
+            assert_eq!(status, success, "{} {path}: {text}", route.method);
+        }
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{} {path} leaks {secret:?}: {text}",
+                route.method
+            );
+        }
+    }
+    assert_eq!(
+        snapshot(&app, "acme").await,
+        before,
+        "Acme's data is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn every_route_that_takes_a_body_refuses_an_oversized_one_with_413() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let bob = app.sign_in(&BOB).await;
+    let acme = Acme::prepare(&alice, &bob).await;
+    let oversized = json!({"title": "x", "body": "x".repeat(api::API_BODY_LIMIT + 1)});
+    for route in routes(&app).await {
+        if body(&route).is_none() {
+            continue;
+        }
+        let path = acme.path(&route, &alice).await;
+        let response = alice
+            .send(route.method.clone(), &path, Some(oversized.clone()))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{} {path}",
+            route.method
+        );
+        let error: ErrorBody = response.json().await.unwrap();
+        assert_eq!(error.code, ErrorCode::PayloadTooLarge);
+    }
+}
