@@ -11,6 +11,7 @@ pub mod health;
 pub mod invitations;
 pub mod me;
 pub mod members;
+pub mod openapi;
 pub mod paging;
 pub mod reports;
 pub mod settings;
@@ -28,6 +29,7 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 /// The routes under `/api` (the caller nests them there).
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .merge(openapi::router(&state))
         .nest("/v1", v1(state).into_router())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))

@@ -6,6 +6,7 @@ use crate::scope::{MemberStatus, Plan, Role, Scope};
 
 /// `GET /api/v1/me`: who the caller is, in which tenant, with which role and scopes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The signed-in member.
     pub user: MeUser,
@@ -19,6 +20,7 @@ pub struct Me {
 
 /// The user part of [`Me`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeUser {
     /// The member id (stable within the tenant).
     pub id: String,
@@ -30,6 +32,7 @@ pub struct MeUser {
 
 /// The tenant part of [`Me`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeTenant {
     /// The tenant id.
     pub id: String,
@@ -43,6 +46,7 @@ pub struct MeTenant {
 
 /// A report (`GET /api/v1/reports/{id}` and the other report routes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// The report id.
     pub id: String,
@@ -60,6 +64,7 @@ pub struct Report {
 
 /// The author part of [`Report`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportAuthor {
     /// The author's member id.
     pub id: String,
@@ -69,6 +74,7 @@ pub struct ReportAuthor {
 
 /// `POST /api/v1/reports`: a new report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewReport {
     /// The title (1 to 200 characters).
     pub title: String,
@@ -78,6 +84,7 @@ pub struct NewReport {
 
 /// `PATCH /api/v1/reports/{id}`: the fields to change; absent fields keep their value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportPatch {
     /// A new title, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +96,7 @@ pub struct ReportPatch {
 
 /// `GET /api/v1/reports`: one page of reports, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportPage {
     /// The reports of this page.
     pub items: Vec<Report>,
@@ -98,6 +106,7 @@ pub struct ReportPage {
 
 /// `GET /api/v1/dashboard`: what every member of the tenant sees first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     /// The tenant's plan.
     pub plan: Plan,
@@ -117,6 +126,7 @@ pub struct Dashboard {
 
 /// One entry of [`Dashboard::recent_activity`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
     /// What happened.
     pub kind: ActivityKind,
@@ -132,6 +142,7 @@ pub struct Activity {
 
 /// What an [`Activity`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     /// A report was written.
@@ -142,6 +153,7 @@ pub enum ActivityKind {
 
 /// A member of the tenant, as tenant admins see it (`GET /api/v1/members`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// The member id.
     pub id: String,
@@ -165,6 +177,7 @@ pub struct Member {
 
 /// Where a member's role comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoleSource {
     /// Mapped from the identity provider's groups at each sign-in (the tenant's group mapping).
@@ -175,6 +188,7 @@ pub enum RoleSource {
 
 /// `GET /api/v1/members`: one page of members, ordered by email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberPage {
     /// The members of this page.
     pub items: Vec<Member>,
@@ -185,6 +199,7 @@ pub struct MemberPage {
 /// `PATCH /api/v1/members/{id}`: the fields to change. Setting a role makes it admin-set
 /// ([`RoleSource::Admin`]); `"role_source": "identity_provider"` hands the role back to the group mapping.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberPatch {
     /// A new role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +216,7 @@ pub struct MemberPatch {
 /// An invitation (`GET|POST /api/v1/invitations`): the person with this email who signs in through the
 /// tenant's identity provider joins with this role, even when just-in-time joining is off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invitation {
     /// The invitation id.
     pub id: String,
@@ -218,6 +234,7 @@ pub struct Invitation {
 
 /// `POST /api/v1/invitations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewInvitation {
     /// The email to invite.
     pub email: String,
@@ -227,6 +244,7 @@ pub struct NewInvitation {
 
 /// `GET /api/v1/invitations`: the pending (not yet used, not expired) invitations, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationList {
     /// The invitations.
     pub items: Vec<Invitation>,
@@ -234,6 +252,7 @@ pub struct InvitationList {
 
 /// `GET /api/v1/tenant/settings`: the tenant's sign-in settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettings {
     /// Whether people from the tenant's identity provider who were not invited join at their first sign-in
     /// (`true`) or are refused (`false`).
@@ -244,6 +263,7 @@ pub struct TenantSettings {
 
 /// One identity provider of [`TenantSettings`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityProviderSettings {
     /// The provider's name in the user pool (read-only).
     pub name: String,
@@ -258,6 +278,7 @@ pub struct IdentityProviderSettings {
 
 /// One IdP group → role entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupMapping {
     /// The group name exactly as the identity provider sends it.
     pub group: String,
@@ -267,6 +288,7 @@ pub struct GroupMapping {
 
 /// `PUT /api/v1/tenant/settings`: the editable settings, replaced as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettingsUpdate {
     /// See [`TenantSettings::just_in_time`].
     pub just_in_time: bool,
@@ -276,6 +298,7 @@ pub struct TenantSettingsUpdate {
 
 /// The group mapping of one provider in [`TenantSettingsUpdate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderGroupMapping {
     /// The provider's name (one of the tenant's own).
     pub provider: String,
@@ -285,6 +308,7 @@ pub struct ProviderGroupMapping {
 
 /// One entry of the audit log (`GET /api/v1/audit`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// The event id.
     pub id: String,
@@ -304,6 +328,7 @@ pub struct AuditEvent {
 
 /// The member behind an [`AuditEvent`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditActor {
     /// The member id.
     pub id: String,
@@ -315,6 +340,7 @@ pub struct AuditActor {
 
 /// What an [`AuditEvent`] was done to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditTarget {
     /// `member`, `invitation`, `report` or `tenant`.
     pub kind: String,
@@ -326,6 +352,7 @@ pub struct AuditTarget {
 
 /// The kinds of audited events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
     /// A member signed in.
@@ -390,6 +417,7 @@ impl AuditAction {
 /// `GET /api/v1/audit`: one page of the audit log, newest first. Filters: `?action=<AuditAction>`,
 /// `?actor=<member id>`, `?since=` / `?until=` (RFC 3339), `?limit=` (1–100), `?cursor=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     /// The events of this page.
     pub items: Vec<AuditEvent>,

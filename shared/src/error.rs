@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A stable error code. Clients branch on it; the message is for people. Codes are never reused for
 /// another meaning; new ones may be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No valid session or bearer token (401).
@@ -169,6 +170,7 @@ impl fmt::Display for ErrorCode {
 
 /// The body of every error response: `{"code": "not_found", "message": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The stable code.
     pub code: ErrorCode,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A resource-server scope of the API. On the wire (in the `scope` claim) it is
 /// `<resource-server-id>/<name>`, for example `saas-api/read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Read the tenant's data.
@@ -64,6 +65,7 @@ impl FromStr for Scope {
 
 /// A member's role within their tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads the tenant's data.
@@ -123,6 +125,7 @@ impl FromStr for Role {
 
 /// A tenant's subscription plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Plan {
     /// The entry plan, with limits.
@@ -161,6 +164,7 @@ impl FromStr for Plan {
 
 /// Whether a member may sign in and use the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberStatus {
     /// The member may sign in.

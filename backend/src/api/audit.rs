@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use shared::ErrorBody;
 use shared::Scope;
 use shared::api::{AuditAction, AuditActor, AuditEvent, AuditPage, AuditTarget};
 use time::OffsetDateTime;
@@ -39,6 +40,18 @@ struct Position {
 }
 
 /// One page of the audit log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(("action" = Option<AuditAction>, Query, description = "Only this action."), ("actor" = Option<String>, Query, description = "Only this member id."), ("since" = Option<String>, Query, description = "At or after this RFC 3339 time."), ("until" = Option<String>, Query, description = "Before this RFC 3339 time."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
+    responses(
+        (status = 200, description = "One page of the audit log, newest first.", body = AuditPage),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,

@@ -2,6 +2,7 @@
 //! the latest report activity. One tenant transaction, so the numbers agree with each other.
 
 use axum::extract::State;
+use shared::ErrorBody;
 use shared::api::{Activity, ActivityKind, Dashboard};
 use shared::{Plan, Scope};
 
@@ -21,6 +22,16 @@ pub fn routes(state: AppState) -> ScopedRouter {
 }
 
 /// The caller's tenant at a glance.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard",
+    tag = "dashboard",
+    responses(
+        (status = 200, description = "The tenant at a glance.", body = Dashboard),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+    )
+)]
 async fn dashboard(
     State(state): State<AppState>,
     principal: Principal,

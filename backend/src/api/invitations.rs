@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use shared::ErrorBody;
 use shared::Scope;
 use shared::api::{AuditAction, Invitation, InvitationList, NewInvitation};
 use time::{Duration, OffsetDateTime};
@@ -38,6 +39,16 @@ pub fn routes(state: AppState) -> ScopedRouter {
 }
 
 /// The tenant's open invitations, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/invitations",
+    tag = "invitations",
+    responses(
+        (status = 200, description = "The open invitations, newest first.", body = InvitationList),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -54,6 +65,20 @@ async fn list(
 
 /// Invites someone: 201 with the invitation; 409 when an open invitation for the email exists or a member
 /// already has it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/invitations",
+    tag = "invitations",
+    request_body = NewInvitation,
+    responses(
+        (status = 201, description = "The invitation (valid 14 days).", body = Invitation),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 409, description = "An open invitation or a member with this email exists (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -103,6 +128,18 @@ async fn create(
 }
 
 /// Withdraws an open invitation: 204, or 404 when there is no such open invitation in the tenant.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/invitations/{id}",
+    tag = "invitations",
+    params(("id" = String, Path, description = "The invitation id.")),
+    responses(
+        (status = 204, description = "Withdrawn (and audited)."),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
+    )
+)]
 async fn withdraw(
     State(state): State<AppState>,
     principal: Principal,

@@ -1,6 +1,7 @@
 //! `GET /api/v1/me`: the caller's member, tenant, role and scopes.
 
 use axum::extract::State;
+use shared::ErrorBody;
 use shared::Scope;
 use shared::api::{Me, MeTenant, MeUser};
 
@@ -15,6 +16,16 @@ pub fn routes(state: AppState) -> ScopedRouter {
 }
 
 /// Answers who the caller is. The tenant is read inside the caller's own tenant transaction.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "me",
+    responses(
+        (status = 200, description = "Who the caller is.", body = Me),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+    )
+)]
 async fn me(State(state): State<AppState>, principal: Principal) -> Result<AppJson<Me>, ApiError> {
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let tenant = db::tenants::get(&mut tx, principal.tenant_id)

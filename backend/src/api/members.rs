@@ -11,6 +11,7 @@
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use shared::ErrorBody;
 use shared::api::{AuditAction, Member, MemberPage, MemberPatch, RoleSource};
 use shared::{MemberStatus, Role, Scope};
 use uuid::Uuid;
@@ -45,6 +46,18 @@ struct Position {
 }
 
 /// One page of the tenant's members, by email.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members",
+    tag = "members",
+    params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
+    responses(
+        (status = 200, description = "One page of members, by email.", body = MemberPage),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -70,6 +83,22 @@ async fn list(
 }
 
 /// Changes a member's role, role source or status.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/members/{id}",
+    tag = "members",
+    params(("id" = String, Path, description = "The member id.")),
+    request_body = MemberPatch,
+    responses(
+        (status = 200, description = "The changed member.", body = Member),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
+        (status = 409, description = "The change would leave no active admin (`last_admin`).", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn change(
     State(state): State<AppState>,
     principal: Principal,

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use shared::ErrorBody;
 use shared::api::{AuditAction, NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
 use shared::{Plan, Scope};
 use time::OffsetDateTime;
@@ -57,6 +58,18 @@ struct ListQuery {
 }
 
 /// One page of the tenant's reports, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports",
+    tag = "reports",
+    params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
+    responses(
+        (status = 200, description = "One page of reports, newest first.", body = ReportPage),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -93,6 +106,19 @@ async fn list(
 }
 
 /// Creates a report written by the caller: 201 with its `Location`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports",
+    tag = "reports",
+    request_body = NewReport,
+    responses(
+        (status = 201, description = "The report, with its `Location`.", body = Report),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "Missing scope, or the plan's report limit is reached (`plan_limit_reached`).", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -120,6 +146,18 @@ async fn create(
 }
 
 /// One report of the caller's tenant.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/{id}",
+    tag = "reports",
+    params(("id" = String, Path, description = "The report id.")),
+    responses(
+        (status = 200, description = "The report.", body = Report),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
@@ -135,6 +173,21 @@ async fn read(
 }
 
 /// Changes the given fields of a report; only its author or an admin may.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/reports/{id}",
+    tag = "reports",
+    params(("id" = String, Path, description = "The report id.")),
+    request_body = ReportPatch,
+    responses(
+        (status = 200, description = "The changed report.", body = Report),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "Missing scope, or neither the author nor an admin (`not_permitted`).", body = ErrorBody),
+        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn edit(
     State(state): State<AppState>,
     principal: Principal,
@@ -165,6 +218,18 @@ async fn edit(
 
 /// Deletes a report (the route requires the admin scope): 204. The deletion is audited in the same
 /// transaction.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/reports/{id}",
+    tag = "reports",
+    params(("id" = String, Path, description = "The report id.")),
+    responses(
+        (status = 204, description = "Deleted (and audited)."),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
@@ -194,6 +259,16 @@ async fn remove(
 }
 
 /// Every report of the tenant as CSV (plans with CSV export only; the plan is read from the database).
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/export.csv",
+    tag = "reports",
+    responses(
+        (status = 200, description = "Every report as CSV (formula-like cells neutralised).", content_type = "text/csv", body = String),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "Missing scope, or the plan has no CSV export (`plan_feature_unavailable`).", body = ErrorBody),
+    )
+)]
 async fn export(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::State;
 use serde_json::json;
+use shared::ErrorBody;
 use shared::Scope;
 use shared::api::{
     AuditAction, GroupMapping, IdentityProviderSettings, TenantSettings, TenantSettingsUpdate,
@@ -35,6 +36,16 @@ pub fn routes(state: AppState) -> ScopedRouter {
 }
 
 /// The tenant's sign-in settings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenant/settings",
+    tag = "settings",
+    responses(
+        (status = 200, description = "The tenant's sign-in settings.", body = TenantSettings),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
@@ -46,6 +57,19 @@ async fn read(
 }
 
 /// Replaces the editable settings and answers with all of them.
+#[utoipa::path(
+    put,
+    path = "/api/v1/tenant/settings",
+    tag = "settings",
+    request_body = TenantSettingsUpdate,
+    responses(
+        (status = 200, description = "The settings after the change.", body = TenantSettings),
+        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
+        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+    )
+)]
 async fn replace(
     State(state): State<AppState>,
     principal: Principal,

@@ -323,3 +323,28 @@ async fn every_route_that_takes_a_body_refuses_an_oversized_one_with_413() {
         assert_eq!(error.code, ErrorCode::PayloadTooLarge);
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_without_sign_in_and_documents_every_route_with_its_scope() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::get(app.url("/api/openapi.json")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.unwrap();
+    for route in routes(&app).await {
+        let operation =
+            &doc["paths"][format!("/api/v1{}", route.path)][route.method.as_str().to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{} {} is documented",
+            route.method,
+            route.path
+        );
+        assert_eq!(
+            operation["security"][0]["bearer"][0],
+            format!("saas-api/{}", route.scope.as_str()),
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
+}

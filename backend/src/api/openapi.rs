@@ -1,0 +1,231 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `GET /api/openapi.json`.
+//!
+//! Operations, parameters and responses come from the `#[utoipa::path]` annotations on the handlers, and the
+//! schemas from the `shared` API types. The security requirement of each operation is not written by hand: it
+//! is taken from the scope the route was added with in its [`ScopedRouter`](crate::auth::ScopedRouter), so
+//! the document cannot disagree with what the server enforces. A test checks that the document and the
+//! router list the same routes.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use shared::ErrorCode;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{self, PathItem, SecurityRequirement};
+
+use super::{audit, dashboard, invitations, me, members, reports, settings};
+use crate::app::AppState;
+use crate::auth::RouteSpec;
+use crate::auth::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
+
+/// The annotated operations and the schemas they use.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SaaS reference API",
+        description = "The tenant workspace API. Every route needs a session (the web app's cookie) or an \
+                       access token of the user pool (`Authorization: Bearer`), and the scope named in its \
+                       security requirement. Errors are JSON `{\"code\", \"message\"}` with a stable code."
+    ),
+    paths(
+        me::me,
+        dashboard::dashboard,
+        reports::list,
+        reports::create,
+        reports::export,
+        reports::read,
+        reports::edit,
+        reports::remove,
+        members::list,
+        members::change,
+        invitations::list,
+        invitations::create,
+        invitations::withdraw,
+        settings::read,
+        settings::replace,
+        audit::list,
+    ),
+    components(schemas(ErrorCode)),
+    tags(
+        (name = "me", description = "The caller."),
+        (name = "dashboard", description = "The tenant at a glance."),
+        (name = "reports", description = "The tenant's reports."),
+        (name = "members", description = "Member administration (admins)."),
+        (name = "invitations", description = "Invitations (admins)."),
+        (name = "settings", description = "Sign-in settings (admins)."),
+        (name = "audit", description = "The audit log (admins)."),
+    )
+)]
+struct ApiDoc;
+
+/// The route serving the document (outside `/api/v1`: reading it needs no sign-in).
+pub fn router(state: &AppState) -> Router<AppState> {
+    let document = document(state);
+    Router::new().route(
+        "/openapi.json",
+        get(move |State(_): State<AppState>| {
+            let document = document.clone();
+            async move { Json(document) }
+        }),
+    )
+}
+
+/// The document for this server: the annotated operations, with each operation's security requirement
+/// taken from its route's scope (`<resource server>/<scope>` for bearer tokens; any session).
+pub fn document(state: &AppState) -> openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let resource_server = &state.config.resource_server_id;
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "An access token of the user pool (token_use = access) whose scope claim holds the \
+                     operation's scope.",
+                ))
+                .build(),
+        ),
+    );
+    let cookie = if state.config.cookie_secure {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    };
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            cookie,
+            "The web app's session (sign in at /auth/login). State-changing requests must come from the \
+             app's own origin.",
+        ))),
+    );
+    for route in super::v1(state.clone()).routes() {
+        let path = format!("/api/v1{}", route.path);
+        let Some(item) = doc.paths.paths.get_mut(&path) else {
+            continue;
+        };
+        if let Some(operation) = operation_mut(item, route) {
+            let scope = route.scope.qualified(resource_server);
+            operation.security = Some(vec![
+                SecurityRequirement::new("bearer", [scope]),
+                SecurityRequirement::new("session", Vec::<String>::new()),
+            ]);
+            operation
+                .extensions
+                .get_or_insert_with(Default::default)
+                .merge(
+                    utoipa::openapi::extensions::ExtensionsBuilder::new()
+                        .add("x-required-scope", route.scope.as_str())
+                        .build(),
+                );
+        }
+    }
+    doc
+}
+
+/// The operation of `item` for `route`'s method.
+fn operation_mut<'a>(
+    item: &'a mut PathItem,
+    route: &RouteSpec,
+) -> Option<&'a mut openapi::path::Operation> {
+    match route.method.as_str() {
+        "GET" => item.get.as_mut(),
+        "POST" => item.post.as_mut(),
+        "PUT" => item.put.as_mut(),
+        "PATCH" => item.patch.as_mut(),
+        "DELETE" => item.delete.as_mut(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::config::Config;
+
+    async fn state() -> AppState {
+        AppState::new(Config::local_defaults()).await.unwrap()
+    }
+
+    fn documented(doc: &openapi::OpenApi) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        for (path, item) in &doc.paths.paths {
+            for (method, present) in [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ] {
+                if present {
+                    out.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_document_lists_exactly_the_routes_of_the_router() {
+        let state = state().await;
+        let doc = document(&state);
+        let routes: BTreeSet<(String, String)> = crate::api::v1(state.clone())
+            .routes()
+            .iter()
+            .map(|r| (r.method.to_string(), format!("/api/v1{}", r.path)))
+            .collect();
+        assert_eq!(documented(&doc), routes);
+    }
+
+    #[tokio::test]
+    async fn every_operation_requires_its_routes_scope() {
+        let state = state().await;
+        let doc = document(&state);
+        for route in crate::api::v1(state.clone()).routes() {
+            let item = doc
+                .paths
+                .paths
+                .get(&format!("/api/v1{}", route.path))
+                .unwrap();
+            let mut item = item.clone();
+            let operation = operation_mut(&mut item, route).unwrap();
+            let security = serde_json::to_value(operation.security.as_ref().unwrap()).unwrap();
+            assert_eq!(
+                security,
+                serde_json::json!([
+                    {"bearer": [route.scope.qualified(&state.config.resource_server_id)]},
+                    {"session": []}
+                ]),
+                "{} {}",
+                route.method,
+                route.path
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_document_is_valid_json_with_the_shared_schemas() {
+        let doc = document(&state().await);
+        let json = serde_json::to_value(&doc).unwrap();
+        assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
+        for schema in [
+            "Report",
+            "ErrorBody",
+            "ErrorCode",
+            "MemberPatch",
+            "AuditAction",
+        ] {
+            assert!(
+                json["components"]["schemas"][schema].is_object(),
+                "{schema} is in the document"
+            );
+        }
+    }
+}
