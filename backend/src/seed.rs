@@ -98,7 +98,10 @@ impl DemoWorld {
 }
 
 /// Upserts the demo world's tenants and identity providers, as the database owner, in one transaction.
-/// Running it again changes nothing (and updates names, plans and provider settings edited in the file).
+/// Running it again changes nothing, except that it applies what the platform operators own and edited in the
+/// file (names, plans, provider kinds, issuers and verified domains). What tenant admins own (the group → role
+/// mappings and just-in-time joining) is written only when the tenant or provider is first created, so
+/// re-seeding never undoes an admin's change.
 /// `issuer_of` gives the issuer URL of a provider by name, which depends on where the stand-ins listen.
 ///
 /// Each tenant's rows are written with that tenant set in the transaction, so seeding respects the
@@ -144,7 +147,7 @@ pub async fn demo_world(
                  (id, tenant_id, provider_name, kind, issuer, verified_domains, group_role_mapping) \
                  values ($1, $2, $3, $4, $5, $6, $7) \
                  on conflict (provider_name) do update set kind = excluded.kind, issuer = excluded.issuer, \
-                 verified_domains = excluded.verified_domains, group_role_mapping = excluded.group_role_mapping \
+                 verified_domains = excluded.verified_domains \
                  where tenant_identity_providers.tenant_id = excluded.tenant_id \
                  returning tenant_id",
             )

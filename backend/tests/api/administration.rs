@@ -598,3 +598,33 @@ async fn pro_tenants_export_reports_as_spreadsheet_safe_csv_and_basic_tenants_ca
         ErrorCode::PlanFeatureUnavailable
     );
 }
+
+#[tokio::test]
+async fn re_seeding_the_demo_world_keeps_what_tenant_admins_changed() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let response = alice
+        .send(
+            Method::PUT,
+            "/api/v1/tenant/settings",
+            Some(json!({
+                "just_in_time": false,
+                "group_mappings": [{"provider": "acme-entra", "group_mapping": [
+                    {"group": "SaaS-Admins", "role": "admin"}
+                ]}]
+            })),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let changed: TenantSettings = response.json().await.unwrap();
+
+    backend::seed::demo_world(
+        &app.db.owner,
+        &backend::seed::DemoWorld::load(&crate::postgres::infra_dir()).unwrap(),
+        &|name| app.aws.idp_issuer(name),
+    )
+    .await
+    .unwrap();
+    let after: TenantSettings = alice.get_json("/api/v1/tenant/settings").await;
+    assert_eq!(after, changed);
+}
