@@ -86,6 +86,7 @@ pub async fn pre_token_generation(
     let role = mapping.role_for(groups.iter().map(String::as_str));
     let profile = SignInProfile {
         email,
+        email_verified: attributes.get("email_verified").map(String::as_str),
         name,
         role,
         is_sign_in: !is_refresh,
@@ -288,11 +289,11 @@ async fn sign_in_member(
                 .ok_or(SignInError::Database(sqlx::Error::RowNotFound));
         }
         // The email is asserted by the tenant's own identity provider (the tenant was chosen by provider), so
-        // an invitation is matched only within the tenant that issued it.
-        let invitation = if profile.email.is_empty() {
-            None
-        } else {
-            invitations::lock_open_for_email(conn, tenant.id, profile.email).await?
+        // an invitation is matched only within the tenant that issued it, and only to an address the provider
+        // has not said is unverified.
+        let invitation = match profile.invitation_email() {
+            Some(email) => invitations::lock_open_for_email(conn, tenant.id, email).await?,
+            None => None,
         };
         let (role, role_source, via) = match &invitation {
             Some(invitation) => (invitation.role, RoleSource::Admin, "invitation"),

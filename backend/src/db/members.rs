@@ -67,6 +67,9 @@ pub struct NewMember<'a> {
 pub struct SignInProfile<'a> {
     /// The asserted email.
     pub email: &'a str,
+    /// The `email_verified` attribute as the user pool holds it (`"true"` / `"false"`), when the provider
+    /// sends one.
+    pub email_verified: Option<&'a str>,
     /// The asserted display name.
     pub name: &'a str,
     /// The role mapped from the provider's groups; it replaces the stored role only while the member's role
@@ -74,6 +77,17 @@ pub struct SignInProfile<'a> {
     pub role: Role,
     /// Whether this is an interactive sign-in (`last_sign_in_at` moves) rather than a token refresh.
     pub is_sign_in: bool,
+}
+
+impl SignInProfile<'_> {
+    /// The email an invitation may be matched against: none when it is empty or the provider says it is not
+    /// verified. Providers that say nothing (Entra ID) are trusted for their own directory's addresses.
+    pub fn invitation_email(&self) -> Option<&str> {
+        let unverified = self
+            .email_verified
+            .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        (!self.email.is_empty() && !unverified).then_some(self.email)
+    }
 }
 
 type MemberRow = (
@@ -344,4 +358,40 @@ pub async fn exists_with_email(
     .fetch_one(conn)
     .await?;
     Ok(exists)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile<'a>(email: &'a str, email_verified: Option<&'a str>) -> SignInProfile<'a> {
+        SignInProfile {
+            email,
+            email_verified,
+            name: "",
+            role: Role::Viewer,
+            is_sign_in: true,
+        }
+    }
+
+    #[test]
+    fn only_an_email_not_marked_unverified_can_match_an_invitation() {
+        assert_eq!(
+            profile("a@b.example", None).invitation_email(),
+            Some("a@b.example")
+        );
+        assert_eq!(
+            profile("a@b.example", Some("true")).invitation_email(),
+            Some("a@b.example")
+        );
+        assert_eq!(
+            profile("a@b.example", Some("false")).invitation_email(),
+            None
+        );
+        assert_eq!(
+            profile("a@b.example", Some("False")).invitation_email(),
+            None
+        );
+        assert_eq!(profile("", None).invitation_email(), None);
+    }
 }
