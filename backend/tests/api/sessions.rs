@@ -534,3 +534,60 @@ async fn a_refreshed_access_token_that_does_not_verify_ends_the_session() {
     );
     assert!(cookie.is_none(), "the cookie was cleared");
 }
+
+/// Redeems `refresh_token` at the pool with the web client's credentials: the status and JSON answer.
+async fn redeem_refresh_token(
+    app: &TestApp,
+    refresh_token: &str,
+) -> (StatusCode, serde_json::Value) {
+    let web = app.aws.client("web").unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", app.aws.auth_domain()))
+        .basic_auth(&web.client_id, Some(&web.client_secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_sessions_refresh_token_at_the_pool() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_in(&BOB).await;
+    let cookie = signed_in.session_cookie().unwrap();
+    let data: String = sqlx::query_scalar(
+        "select data::text from tower_sessions.session where id = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(&cookie)
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let sealed = serde_json::from_value(data["signed_in"]["refresh_token"].clone()).unwrap();
+    let refresh_token = backend::auth::tokens::TokenCipher::new(&app.config.session_encryption_key)
+        .decrypt(&sealed)
+        .unwrap();
+    let (status, _) = redeem_refresh_token(&app, &refresh_token).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the session's refresh token works while signed in"
+    );
+
+    let response = signed_in
+        .browser
+        .post(app.url("/auth/logout"))
+        .header(ORIGIN, &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let (status, body) = redeem_refresh_token(&app, &refresh_token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+}
