@@ -5,6 +5,7 @@ mod administration;
 mod bearer;
 mod health;
 mod helpers;
+mod logs;
 mod matrix;
 mod postgres;
 mod reports;
