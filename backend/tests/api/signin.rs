@@ -555,3 +555,68 @@ async fn a_database_failure_after_the_code_exchange_redirects_with_service_unava
         .unwrap();
     assert_no_session(&app, &browser).await;
 }
+
+/// Starts `user`'s sign-in at the backend and returns the user pool authorize URL it redirects to, with the
+/// browser holding the pending sign-in.
+async fn authorize_url(app: &TestApp, browser: &reqwest::Client, user: &DemoUser) -> url::Url {
+    let response = browser
+        .get(app.url(&format!("/auth/login?email={}", user.email)))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection());
+    location(&response)
+}
+
+/// `url` with the query parameter `name` set to `value`.
+fn with_param(url: &url::Url, name: &str, value: &str) -> url::Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == name {
+                value.to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let mut changed = url.clone();
+    changed.query_pairs_mut().clear().extend_pairs(pairs);
+    changed
+}
+
+#[tokio::test]
+async fn an_id_token_whose_nonce_is_not_the_browsers_fails_the_sign_in_even_with_valid_state_and_pkce()
+ {
+    let app = TestApp::spawn().await;
+    let (browser, _jar) = browser_with_jar();
+    let authorize = authorize_url(&app, &browser, &BOB).await;
+    assert!(authorize.query_pairs().any(|(k, _)| k == "nonce"));
+    // Only the nonce changes: the state cookie, the state and the PKCE challenge are the browser's own, so
+    // nothing but the ID token's nonce check can refuse this sign-in.
+    let forged = with_param(&authorize, "nonce", "a-nonce-this-browser-never-made");
+    let callback = match app.walk_from(&browser, forged, BOB.email, PASSWORD).await {
+        FlowEnd::Callback(url) => url,
+        other => panic!("the pool should issue a code: {other:?}"),
+    };
+    let landing = app.finish(&browser, &callback).await;
+    assert_eq!(
+        error_code(&landing).as_deref(),
+        Some("sign_in_failed"),
+        "{landing}"
+    );
+    assert_no_session(&app, &browser).await;
+
+    // The control: the same walk with the nonce untouched succeeds.
+    let (browser, _jar) = browser_with_jar();
+    let authorize = authorize_url(&app, &browser, &BOB).await;
+    let callback = match app
+        .walk_from(&browser, authorize, BOB.email, PASSWORD)
+        .await
+    {
+        FlowEnd::Callback(url) => url,
+        other => panic!("the pool should issue a code: {other:?}"),
+    };
+    assert_eq!(app.finish(&browser, &callback).await, "/");
+}
