@@ -224,7 +224,7 @@ async fn member_changes_are_validated_and_unknown_members_are_not_found() {
         let (status, answer) = patch_member(&alice, &alice_id, body.clone()).await;
         assert_eq!(status, expected, "{body}: {answer}");
         // The message names the offending field.
-        let field = body.as_object().unwrap().keys().last().cloned();
+        let field = body.as_object().unwrap().keys().next_back().cloned();
         if let Some(field) = field {
             let message = answer["message"].as_str().unwrap();
             assert!(message.contains(&field), "{body}: {message}");

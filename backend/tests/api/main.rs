@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod administration;
+mod attacks;
 mod bearer;
 mod health;
 mod helpers;
