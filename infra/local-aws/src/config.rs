@@ -72,6 +72,28 @@ pub struct LocalAwsConfig {
     pub authorization_code_validity: Duration,
     /// The dev default ports from `local.json` (tests use [`Ports::ephemeral`] instead).
     pub ports: Ports,
+    /// The identity pool (`config/identity-pool.json` with the local pool id and the upload role's policies).
+    pub identity_pool: IdentityPoolConfig,
+}
+
+/// The Cognito identity pool: which user pool clients' ID tokens it accepts, the principal tags it puts on
+/// sessions, and the role its authenticated identities assume.
+#[derive(Debug, Clone)]
+pub struct IdentityPoolConfig {
+    /// The pool id, `<region>:<uuid>`.
+    pub id: String,
+    /// The pool's name.
+    pub name: String,
+    /// The app client ids whose ID tokens the pool accepts (`aud`).
+    pub client_ids: Vec<String>,
+    /// Session tag → token claim (`tenant_id ← tenant_id`, `user_id ← sub`).
+    pub principal_tags: BTreeMap<String, String>,
+    /// The authenticated role's ARN (`arn:aws:iam::<account>:role/<name>`).
+    pub role_arn: String,
+    /// The bucket the role's permission policy names.
+    pub bucket: String,
+    /// The role's trust and permission policies, from `infra/policies/`.
+    pub role: crate::iam::UploadRole,
 }
 
 /// The pool's resource server (`saas-api`) and its scopes.
@@ -295,7 +317,9 @@ impl LocalAwsConfig {
         let tenants: files::TenantsFile = read_json(&infra_dir.join("tenants/demo.json"))?;
         let local: files::LocalFile = read_json(&infra_dir.join("local-aws/local.json"))?;
         let directories: Directories = read_json(&infra_dir.join("local-aws/directories.json"))?;
-        LocalAwsConfig::from_files(pool, tenants, local, directories)
+        let identity_pool: files::IdentityPoolFile =
+            read_json(&infra_dir.join("config/identity-pool.json"))?;
+        LocalAwsConfig::from_files(pool, tenants, local, directories, identity_pool, infra_dir)
     }
 
     fn from_files(
@@ -303,6 +327,8 @@ impl LocalAwsConfig {
         tenants: files::TenantsFile,
         mut local: files::LocalFile,
         directories: Directories,
+        identity_pool: files::IdentityPoolFile,
+        infra_dir: &Path,
     ) -> anyhow::Result<LocalAwsConfig> {
         let mut identity_providers = Vec::new();
         for tenant in tenants.tenants {
@@ -417,6 +443,8 @@ impl LocalAwsConfig {
             );
         }
 
+        let identity_pool = identity_pool_config(identity_pool, &local, &clients, infra_dir)?;
+
         Ok(LocalAwsConfig {
             region: pool.region,
             user_pool_id: local.user_pool_id,
@@ -432,6 +460,7 @@ impl LocalAwsConfig {
                 pool.authorization_code_validity_seconds,
             ),
             ports: local.ports,
+            identity_pool,
         })
     }
 
@@ -479,6 +508,53 @@ pub(crate) fn check_username_mapping(
 
 fn is_declared(custom: &[CustomAttribute], name: &str) -> bool {
     STANDARD_ATTRIBUTES.contains(&name) || custom.iter().any(|a| a.qualified_name() == name)
+}
+
+/// The identity pool's settings: the file's, with the local pool id and account, app client names resolved
+/// to client ids, and the role's policies loaded. Unauthenticated identities and the classic (basic) flow are
+/// refused outright: the stand-in implements neither, and security.md requires both off.
+fn identity_pool_config(
+    file: files::IdentityPoolFile,
+    local: &files::LocalFile,
+    clients: &BTreeMap<String, AppClient>,
+    infra_dir: &Path,
+) -> anyhow::Result<IdentityPoolConfig> {
+    if file.allow_unauthenticated_identities {
+        bail!("identity-pool.json allows unauthenticated identities; they must stay off");
+    }
+    if file.allow_classic_flow {
+        bail!("identity-pool.json allows the classic (basic) flow; it must stay off");
+    }
+    let mut client_ids = Vec::new();
+    for provider in &file.cognito_identity_providers {
+        let client = clients.get(&provider.app_client).with_context(|| {
+            format!(
+                "identity-pool.json names the unknown app client {:?}",
+                provider.app_client
+            )
+        })?;
+        client_ids.push(client.client_id.clone());
+    }
+    let role = crate::iam::UploadRole::load(
+        infra_dir,
+        &crate::iam::PolicyParameters {
+            bucket: file.authenticated_role.bucket.clone(),
+            identity_pool_id: local.identity_pool_id.clone(),
+        },
+    )
+    .context("loading the upload role's policies")?;
+    Ok(IdentityPoolConfig {
+        id: local.identity_pool_id.clone(),
+        name: file.identity_pool_name,
+        client_ids,
+        principal_tags: file.principal_tags,
+        role_arn: format!(
+            "arn:aws:iam::{}:role/{}",
+            local.account_id, file.authenticated_role.name
+        ),
+        bucket: file.authenticated_role.bucket,
+        role,
+    })
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {
@@ -547,8 +623,31 @@ mod files {
     }
 
     #[derive(Deserialize)]
+    pub(super) struct IdentityPoolFile {
+        pub identity_pool_name: String,
+        pub allow_unauthenticated_identities: bool,
+        pub allow_classic_flow: bool,
+        pub cognito_identity_providers: Vec<IdentityPoolProvider>,
+        pub principal_tags: BTreeMap<String, String>,
+        pub authenticated_role: AuthenticatedRole,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct IdentityPoolProvider {
+        pub app_client: String,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct AuthenticatedRole {
+        pub name: String,
+        pub bucket: String,
+    }
+
+    #[derive(Deserialize)]
     pub(super) struct LocalFile {
         pub user_pool_id: String,
+        pub identity_pool_id: String,
+        pub account_id: String,
         pub ports: Ports,
         pub clients: BTreeMap<String, LocalClient>,
         pub identity_provider_client_secrets: BTreeMap<String, String>,
@@ -592,6 +691,8 @@ mod tests {
             serde_json::from_value(tenants).unwrap(),
             serde_json::from_value(file("local-aws/local.json")).unwrap(),
             serde_json::from_value(file("local-aws/directories.json")).unwrap(),
+            serde_json::from_value(file("config/identity-pool.json")).unwrap(),
+            &infra_dir(),
         )
     }
 

@@ -27,6 +27,9 @@
 //! ```
 
 pub mod config;
+pub mod credentials;
+pub mod iam;
+mod identity_pool;
 mod idp;
 mod keys;
 mod oauth;
@@ -61,6 +64,9 @@ pub struct Ports {
     pub entra: u16,
     /// `<org>.okta.com`: the mock Okta.
     pub okta: u16,
+    /// `cognito-identity.<region>.amazonaws.com`: the identity pool.
+    #[serde(default)]
+    pub cognito_identity: u16,
 }
 
 impl Ports {
@@ -71,6 +77,7 @@ impl Ports {
             auth: 0,
             entra: 0,
             okta: 0,
+            cognito_identity: 0,
         }
     }
 }
@@ -105,6 +112,8 @@ pub(crate) struct Urls {
     pub entra: String,
     /// `http://<host>:<okta port>`.
     pub okta: String,
+    /// `http://<host>:<cognito_identity port>`.
+    pub identity_pool: String,
 }
 
 /// The running stand-ins. Dropping the value or calling [`LocalAws::shutdown`] stops every listener.
@@ -114,6 +123,7 @@ pub struct LocalAws {
     keys: KeyAdmin,
     entra: Arc<idp::entra::Entra>,
     okta: Arc<idp::okta::Okta>,
+    credentials: credentials::CredentialStore,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -130,6 +140,7 @@ impl LocalAws {
         let auth_listener = listen(bind, ports.auth, "auth").await?;
         let entra_listener = listen(bind, ports.entra, "entra").await?;
         let okta_listener = listen(bind, ports.okta, "okta").await?;
+        let identity_listener = listen(bind, ports.cognito_identity, "cognito-identity").await?;
 
         // URLs name the loopback address when listening on all interfaces: a browser cannot go to 0.0.0.0.
         let host = match bind {
@@ -150,6 +161,7 @@ impl LocalAws {
             auth_domain: base(&auth_listener)?,
             entra: base(&entra_listener)?,
             okta: base(&okta_listener)?,
+            identity_pool: base(&identity_listener)?,
         };
 
         // Four 2048-bit keys: generate them side by side off the async threads.
@@ -168,6 +180,13 @@ impl LocalAws {
             .build()
             .context("building the HTTP client")?;
 
+        let credentials = credentials::CredentialStore::default();
+        let identity_pool = identity_pool::IdentityPool::new(
+            config.clone(),
+            urls.issuer.clone(),
+            keys.clone(),
+            credentials.clone(),
+        );
         let pool = user_pool::Pool::new(config.clone(), urls.clone(), keys.clone(), http);
         let entra = idp::entra::Entra::new(&config, &urls, entra_key);
         let okta = idp::okta::Okta::new(&config, &urls, okta_key)?;
@@ -198,15 +217,22 @@ impl LocalAws {
                 &shutdown,
                 "okta",
             ),
+            serve(
+                identity_listener,
+                identity_pool::router(identity_pool),
+                &shutdown,
+                "cognito-identity",
+            ),
         ];
         tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
-            "local AWS stand-ins listening");
+            identity_pool = %urls.identity_pool, "local AWS stand-ins listening");
         Ok(LocalAws {
             config,
             urls,
             keys,
             entra,
             okta,
+            credentials,
             shutdown,
             tasks,
         })
@@ -237,6 +263,21 @@ impl LocalAws {
     pub fn idp_issuer(&self, provider_name: &str) -> Option<String> {
         let idp = self.config.identity_provider(provider_name)?;
         Some(idp_issuer_for(&idp.kind, &self.urls.entra, &self.urls.okta))
+    }
+
+    /// The identity pool's endpoint (`cognito-identity.<region>.amazonaws.com`'s stand-in).
+    pub fn identity_pool_endpoint(&self) -> String {
+        self.urls.identity_pool.clone()
+    }
+
+    /// The identity pool id, `<region>:<uuid>`.
+    pub fn identity_pool_id(&self) -> &str {
+        &self.config.identity_pool.id
+    }
+
+    /// The role sessions the identity pool issued (the S3 stand-in checks requests against them).
+    pub fn credentials(&self) -> credentials::CredentialStore {
+        self.credentials.clone()
     }
 
     /// The user pool id.
@@ -297,6 +338,21 @@ impl LocalAws {
         self.keys
             .sign_access(claims)
             .expect("signing with the pool's access-token key")
+    }
+
+    /// Signs arbitrary claims with the current ID-token key, for tests that need ID tokens the pool would
+    /// never issue (expired, foreign audience, extra claims, ...).
+    ///
+    /// # Panics
+    /// Never for a JSON value: RS256 signing with a generated key cannot fail.
+    #[allow(
+        clippy::expect_used,
+        reason = "signing a JSON value with a valid RSA key cannot fail"
+    )]
+    pub fn sign_id_token(&self, claims: &serde_json::Value) -> String {
+        self.keys
+            .sign_id(claims)
+            .expect("signing with the pool's ID-token key")
     }
 
     /// Stops every listener and waits for them to finish (at most a few seconds for open connections).

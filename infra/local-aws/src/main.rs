@@ -26,6 +26,7 @@ ENVIRONMENT (overrides local.json and the options' defaults):
     LOCAL_AWS_AUTH_PORT                 hosted endpoints: /oauth2/*, /login, /logout (default 9230)
     LOCAL_AWS_ENTRA_PORT                mock Entra ID (default 9231)
     LOCAL_AWS_OKTA_PORT                 mock Okta (default 9232)
+    LOCAL_AWS_COGNITO_IDENTITY_PORT     identity pool (default 9233)
     LOCAL_AWS_TRIGGER_URL               where the pre-token-generation trigger is POSTed
     LOCAL_AWS_TRIGGER_SECRET            its x-trigger-secret header value
     RUST_LOG                            log filter (default: info)
@@ -112,6 +113,10 @@ async fn main() -> anyhow::Result<()> {
         auth: port_override("LOCAL_AWS_AUTH_PORT", config.ports.auth)?,
         entra: port_override("LOCAL_AWS_ENTRA_PORT", config.ports.entra)?,
         okta: port_override("LOCAL_AWS_OKTA_PORT", config.ports.okta)?,
+        cognito_identity: port_override(
+            "LOCAL_AWS_COGNITO_IDENTITY_PORT",
+            config.ports.cognito_identity,
+        )?,
     };
     if let Ok(url) = std::env::var("LOCAL_AWS_TRIGGER_URL") {
         let shared_secret = std::env::var("LOCAL_AWS_TRIGGER_SECRET")
@@ -130,6 +135,11 @@ async fn main() -> anyhow::Result<()> {
     println!("auth domain        {}", aws.auth_domain());
     println!("entra id           {}", aws.entra_base());
     println!("okta               {}", aws.okta_base());
+    println!(
+        "identity pool      {} ({})",
+        aws.identity_pool_endpoint(),
+        aws.identity_pool_id()
+    );
     terminated().await;
     tracing::info!("shutting down");
     aws.shutdown().await;

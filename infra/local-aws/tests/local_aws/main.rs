@@ -7,6 +7,8 @@ mod binding;
 mod discovery;
 mod federation;
 mod helpers;
+mod iam;
+mod identity_pool;
 mod idp_claims;
 mod keys;
 mod logout;
