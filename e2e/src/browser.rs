@@ -26,9 +26,9 @@ const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 /// What chromedriver prints once it listens, followed by the port and a full stop.
 const DRIVER_READY: &str = "started successfully on port ";
 
-/// Elements that only the app's sign-in page and signed-in shell have; one of them shows once the app has
-/// loaded the session.
-const APP_SETTLED: &str = "#email, #user-name, #load-error";
+/// Elements that only the app's sign-in page and signed-in workspace have; one of them shows once the app
+/// has loaded the session.
+const APP_SETTLED: &str = "#email, #workspace, #load-error";
 /// The password field of the identity providers' login forms (the app never has one).
 const IDP_PASSWORD: &str = "input[name=password]";
 
@@ -37,8 +37,8 @@ const IDP_PASSWORD: &str = "input[name=password]";
 pub enum Page {
     /// The sign-in page (no session).
     SignIn,
-    /// The signed-in shell with the profile card.
-    Profile,
+    /// The signed-in workspace (whichever of its pages the address names).
+    Workspace,
     /// The error state (session could not be loaded).
     LoadError,
 }
@@ -135,6 +135,11 @@ impl Browser {
         self.client.refresh().await.context("reloading the page")
     }
 
+    /// Goes one step back in the browser's history, like the back button.
+    pub async fn back(&self) -> anyhow::Result<()> {
+        self.client.back().await.context("going back")
+    }
+
     /// The URL the browser is on.
     pub async fn current_url(&self) -> anyhow::Result<Url> {
         self.client
@@ -151,7 +156,7 @@ impl Browser {
             .context("waiting for the app to load")?;
         match element.attr("id").await?.as_deref() {
             Some("email") => Ok(Page::SignIn),
-            Some("user-name") => Ok(Page::Profile),
+            Some("workspace") => Ok(Page::Workspace),
             Some("load-error") => Ok(Page::LoadError),
             other => bail!("unexpected element {other:?} matched {APP_SETTLED}"),
         }
@@ -216,10 +221,15 @@ impl Browser {
         Ok(error.text().await?)
     }
 
-    /// Waits for the signed-in shell and reads the profile card.
+    /// Waits for the signed-in workspace, opens the profile from the member's name in the top bar and
+    /// reads the profile card.
     pub async fn wait_for_profile(&self) -> anyhow::Result<Profile> {
-        // Waiting for the profile itself, not for any settled screen: after Try again the error screen can
-        // still be on display for a moment.
+        // Waiting for the workspace itself, not for any settled screen: after Try again the error screen
+        // can still be on display for a moment.
+        self.wait_for("#workspace")
+            .await
+            .context("waiting for the workspace")?;
+        self.click("#profile-link").await?;
         self.wait_for("#user-name")
             .await
             .context("waiting for the profile")?;
@@ -292,6 +302,152 @@ impl Browser {
         Ok(!self.client.find_all(Locator::Css(css)).await?.is_empty())
     }
 
+    /// Waits for the element matching `css` and clicks it.
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        self.wait_for(css)
+            .await?
+            .click()
+            .await
+            .with_context(|| format!("clicking {css}"))
+    }
+
+    /// Waits for the field matching `css`, empties it and types `text`.
+    pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let field = self.wait_for(css).await?;
+        field.clear().await?;
+        field
+            .send_keys(text)
+            .await
+            .with_context(|| format!("typing into {css}"))
+    }
+
+    /// Picks the option with `value` in the select matching `css`, the way a person does (the page sees a
+    /// change event).
+    pub async fn choose(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        self.wait_for(css)
+            .await?
+            .select_by_value(value)
+            .await
+            .with_context(|| format!("choosing {value:?} in {css}"))
+    }
+
+    /// Sets the value of the input matching `css` and fires its `change` event. For date fields, whose
+    /// typing order depends on the browser's locale.
+    pub async fn set_value(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        let field = self.wait_for(css).await?;
+        let field = serde_json::to_value(&field).context("the field as a script argument")?;
+        self.client
+            .execute(
+                "arguments[0].value = arguments[1];\
+                 arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
+                vec![field, json!(value)],
+            )
+            .await
+            .with_context(|| format!("setting {css} to {value:?}"))?;
+        Ok(())
+    }
+
+    /// Waits until an element matches `css`.
+    pub async fn wait_for_element(&self, css: &str) -> anyhow::Result<()> {
+        self.wait_for(css).await.map(|_| ())
+    }
+
+    /// Waits until the text of the element matching `css` contains `needle`, and returns the whole text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> anyhow::Result<String> {
+        self.poll(&format!("{css} to say {needle:?}"), || async {
+            Ok(self
+                .text_now(css)
+                .await
+                .filter(|text| text.contains(needle)))
+        })
+        .await
+    }
+
+    /// Waits until no element matches `css`.
+    pub async fn wait_until_gone(&self, css: &str) -> anyhow::Result<()> {
+        self.poll(&format!("{css} to disappear"), || async {
+            Ok((!self.has(css).await?).then_some(()))
+        })
+        .await
+    }
+
+    /// The texts of every element matching `css`, in page order.
+    pub async fn texts_of(&self, css: &str) -> anyhow::Result<Vec<String>> {
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await? {
+            texts.push(element.text().await?);
+        }
+        Ok(texts)
+    }
+
+    /// The attribute `name` of every element matching `css`, in page order.
+    pub async fn attrs_of(&self, css: &str, name: &str) -> anyhow::Result<Vec<String>> {
+        let mut values = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await? {
+            values.push(element.attr(name).await?.unwrap_or_default());
+        }
+        Ok(values)
+    }
+
+    /// The attribute `name` of the element matching `css`, which must be on the page.
+    pub async fn attr_of(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {
+        let element = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .with_context(|| format!("finding {css}"))?;
+        Ok(element.attr(name).await?)
+    }
+
+    /// The current value of the form field matching `css` (what a person sees in it).
+    pub async fn value_of(&self, css: &str) -> anyhow::Result<String> {
+        let element = self.wait_for(css).await?;
+        Ok(element.prop("value").await?.unwrap_or_default())
+    }
+
+    /// The current values of every form field matching `css`, in page order.
+    pub async fn values_of(&self, css: &str) -> anyhow::Result<Vec<String>> {
+        let mut values = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await? {
+            values.push(element.prop("value").await?.unwrap_or_default());
+        }
+        Ok(values)
+    }
+
+    /// Whether the checkbox matching `css` is ticked.
+    pub async fn is_checked(&self, css: &str) -> anyhow::Result<bool> {
+        let element = self.wait_for(css).await?;
+        Ok(element.prop("checked").await?.as_deref() == Some("true"))
+    }
+
+    /// The text of the element matching `css` right now, or `None` when there is none (or it was just
+    /// replaced by a new rendering).
+    async fn text_now(&self, css: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    }
+
+    /// Asks `check` again every [`POLL_INTERVAL`] until it answers `Some`, for at most [`STEP_TIMEOUT`];
+    /// `what` names the wait in the error, which also says what the page showed.
+    pub(crate) async fn poll<T, F, Fut>(&self, what: &str, mut check: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+    {
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        loop {
+            if let Some(found) = check().await? {
+                return Ok(found);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let text = self.page_text().await.unwrap_or_default();
+                let _ = self.screenshot("timeout").await;
+                bail!("waited in vain for {what}; the page shows: {text}");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
     /// All text the page shows.
     pub async fn page_text(&self) -> anyhow::Result<String> {
         Ok(self.client.find(Locator::Css("body")).await?.text().await?)
@@ -310,6 +466,14 @@ impl Browser {
             .map(|c| format!("{}={}", c.name(), c.value()))
             .collect::<Vec<_>>()
             .join("; "))
+    }
+
+    /// Forgets every cookie of the current site, as when the session cookie expires in the browser.
+    pub async fn delete_cookies(&self) -> anyhow::Result<()> {
+        self.client
+            .delete_all_cookies()
+            .await
+            .context("deleting the cookies")
     }
 
     /// Saves a PNG of the viewport as `e2e/artifacts/<test>-<nn>-<step>.png` and returns its path.
@@ -343,7 +507,7 @@ impl Browser {
 
     /// Waits for an element matching `css` (WebDriver wait, polling the DOM). On timeout the error names the
     /// page the browser is on, and a `timeout` screenshot shows what it looked like.
-    async fn wait_for(&self, css: &str) -> anyhow::Result<Element> {
+    pub(crate) async fn wait_for(&self, css: &str) -> anyhow::Result<Element> {
         let waited = self
             .client
             .wait()

@@ -22,15 +22,21 @@
 mod browser;
 mod postgres;
 mod stack;
+mod workspace;
 
 pub use browser::{Browser, Page, Profile};
 pub use postgres::TestPostgres;
 pub use stack::Stack;
+pub use workspace::{AuditRow, DashboardView, MemberRow, Nav};
 
 /// Acme's admin, in Acme's Entra ID directory.
 pub const ALICE: &str = "alice@acme.example";
 /// Globex's admin, in Globex's Okta org.
 pub const CAROL: &str = "carol@globex.example";
+/// Acme's member, in Acme's Entra ID directory (group `SaaS-Users`).
+pub const BOB: &str = "bob@acme.example";
+/// Acme's viewer, in Acme's Entra ID directory (no mapped group).
+pub const ERIN: &str = "erin@acme.example";
 /// A Globex Okta user whose email claims an Acme address: she must land in Globex or be refused.
 pub const MALLORY: &str = "mallory@acme.example";
 /// The password of every demo user in the mock identity providers.

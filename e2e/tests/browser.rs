@@ -1,12 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Browser end-to-end tests: a person signs in through their organisation's identity provider, lands in
-//! the right tenant (and only that one), sees clear errors, and signs out for good.
+//! the right tenant (and only that one), sees clear errors, and signs out for good; in the workspace each
+//! role is offered exactly the controls it may use, and an admin's changes land in the audit log.
 //!
 //! Run with the web app built (`cargo xtask build-web`), a container engine for Postgres, Chromium and
 //! chromedriver: `DOCKER_HOST=tcp://127.0.0.1:2375 POSTGRES_IMAGE=local/postgres:15 cargo test -p e2e`.
 
 use backend::db::members::MemberStatus;
-use e2e::{ALICE, Browser, CAROL, DEMO_PASSWORD, MALLORY, Page, Stack};
+use e2e::{ALICE, BOB, Browser, CAROL, DEMO_PASSWORD, ERIN, MALLORY, Nav, Page, Stack};
 use shared::api::Me;
 use shared::{ErrorBody, ErrorCode};
 
@@ -32,6 +33,55 @@ async fn me_with_cookies(stack: &Stack, cookies: &str) -> anyhow::Result<(u16, S
         .await?;
     let status = response.status().as_u16();
     Ok((status, response.text().await?))
+}
+
+/// `GET path` outside the browser, with exactly the cookies given: the status, the content type and the body.
+async fn get_with_cookies(
+    stack: &Stack,
+    path: &str,
+    cookies: &str,
+) -> anyhow::Result<(u16, String, String)> {
+    let response = reqwest::Client::new()
+        .get(stack.url(path))
+        .header(reqwest::header::COOKIE, cookies)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((status, content_type, response.text().await?))
+}
+
+/// Writes `count` reports through the API with the browser session's cookies, as the app would (the
+/// `Origin` header is what the CSRF check looks at).
+async fn write_reports_through_the_api(
+    stack: &Stack,
+    cookies: &str,
+    count: usize,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for number in 1..=count {
+        let response = client
+            .post(stack.url("/api/v1/reports"))
+            .header(reqwest::header::COOKIE, cookies)
+            .header(reqwest::header::ORIGIN, stack.app_url())
+            .json(&serde_json::json!({
+                "title": format!("Weekly note {number:02}"),
+                "body": "Nothing to report.",
+            }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == reqwest::StatusCode::CREATED,
+            "creating a report answered {}",
+            response.status()
+        );
+    }
+    Ok(())
 }
 
 /// The status of `GET /api/v1/me` with exactly the cookies given.
@@ -290,5 +340,335 @@ async fn a_deactivated_member_sees_why_and_gets_back_in_with_try_again_once_reac
     let profile = browser.wait_for_profile().await?;
     browser.screenshot("reactivated").await?;
     assert_eq!(profile.tenant_name, "Acme Corp");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alice_writes_edits_and_deletes_reports_and_erin_the_viewer_can_only_read_them()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("reports").await?;
+
+    sign_in(&browser, &stack, ALICE).await?;
+    let dashboard = browser.wait_for_dashboard().await?;
+    assert_eq!(dashboard.plan, "pro");
+    assert_eq!(dashboard.usage, "0 reports");
+    assert!(dashboard.offers_new_report && dashboard.offers_csv_export);
+    assert!(browser.offers_administration().await?);
+
+    browser.go_to(Nav::Reports).await?;
+    assert!(browser.has("#no-reports").await?);
+    browser.click("#new-report").await?;
+    // A title of spaces passes the browser's own check; the server refuses it and its message names the field.
+    browser.submit_report("   ", "Numbers to follow.").await?;
+    let refusal = browser.wait_for_text("#form-error", "title").await?;
+    assert!(refusal.contains("200 characters"), "{refusal}");
+    browser
+        .submit_report("Q3 results", "Revenue is up.\nCosts are flat.")
+        .await?;
+    assert_eq!(
+        browser.wait_for_report("Q3 results").await?,
+        "Revenue is up.\nCosts are flat."
+    );
+    assert!(browser.has("#edit-report").await? && browser.has("#delete-report").await?);
+
+    // The list links to the report, and the browser's back button returns to the list.
+    browser.go_to(Nav::Reports).await?;
+    assert_eq!(browser.report_titles().await?, ["Q3 results"]);
+    browser.open_report("Q3 results").await?;
+    assert!(browser.current_url().await?.path().starts_with("/reports/"));
+    browser.back().await?;
+    assert_eq!(browser.report_titles().await?, ["Q3 results"]);
+    assert_eq!(browser.current_url().await?.path(), "/reports");
+
+    browser.open_report("Q3 results").await?;
+    browser.click("#edit-report").await?;
+    assert_eq!(browser.value_of("#report-title").await?, "Q3 results");
+    browser
+        .submit_report("Q3 results (final)", "Revenue is up 12 %.")
+        .await?;
+    assert_eq!(
+        browser.wait_for_report("Q3 results (final)").await?,
+        "Revenue is up 12 %."
+    );
+
+    browser.go_to(Nav::Reports).await?;
+    browser.click("#new-report").await?;
+    browser
+        .submit_report("Q4 plan", "Hire two engineers.")
+        .await?;
+    browser.wait_for_report("Q4 plan").await?;
+    browser.go_to(Nav::Reports).await?;
+    assert_eq!(
+        browser.report_titles().await?,
+        ["Q4 plan", "Q3 results (final)"],
+        "newest first"
+    );
+    browser.screenshot("reports").await?;
+
+    // The export link is a plain download of the session's own reports.
+    let export = browser
+        .attr_of("#export-csv", "href")
+        .await?
+        .expect("the export link has an address");
+    let (status, content_type, csv) =
+        get_with_cookies(&stack, &export, &browser.cookie_header().await?).await?;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    assert!(
+        csv.contains("Q4 plan") && csv.contains("Q3 results (final)"),
+        "{csv}"
+    );
+
+    browser.open_report("Q3 results (final)").await?;
+    browser.click("#delete-report").await?;
+    browser.click("#cancel-delete").await?;
+    assert!(browser.has("#report").await?, "cancelling keeps the report");
+    browser.click("#delete-report").await?;
+    browser.click("#confirm-delete").await?;
+    browser.wait_for_text("#notice", "was deleted").await?;
+    assert_eq!(browser.report_titles().await?, ["Q4 plan"]);
+
+    browser.go_to(Nav::Dashboard).await?;
+    let dashboard = browser.wait_for_dashboard().await?;
+    assert_eq!(dashboard.reports, "1");
+    assert_eq!(dashboard.usage, "1 report");
+    assert_eq!(
+        dashboard.recent_titles.first().map(String::as_str),
+        Some("Q4 plan")
+    );
+    browser.screenshot("dashboard").await?;
+    // Twenty more, so that the list has a second page.
+    write_reports_through_the_api(&stack, &browser.cookie_header().await?, 20).await?;
+    browser.sign_out().await?;
+
+    // Erin, a viewer of the same organisation, reads the reports and is offered nothing else.
+    sign_in(&browser, &stack, ERIN).await?;
+    let dashboard = browser.wait_for_dashboard().await?;
+    assert_eq!(dashboard.reports, "21");
+    assert!(!dashboard.offers_new_report);
+    assert!(!browser.offers_administration().await?);
+    browser.go_to(Nav::Reports).await?;
+    let first_page = browser.report_titles().await?;
+    assert_eq!(first_page.len(), 20);
+    assert_eq!(first_page[0], "Weekly note 20", "newest first");
+    assert!(!first_page.contains(&"Q4 plan".to_owned()));
+    browser.click("#load-more").await?;
+    browser
+        .wait_for_element("#report-list .report-item:nth-child(21)")
+        .await?;
+    let titles = browser.report_titles().await?;
+    assert_eq!(titles.len(), 21);
+    assert_eq!(titles[..20], first_page[..]);
+    assert_eq!(titles[20], "Q4 plan");
+    assert!(
+        !browser.has("#load-more").await?,
+        "the last page has no Load more"
+    );
+    assert!(!browser.has("#new-report").await?);
+    assert_eq!(browser.open_report("Q4 plan").await?, "Hire two engineers.");
+    assert!(!browser.has("#edit-report").await?);
+    assert!(!browser.has("#delete-report").await?);
+    browser.screenshot("viewer-report").await?;
+
+    // Addresses typed by hand say why there is nothing to do there, never a blank page.
+    for path in ["/reports/new", "/members", "/audit"] {
+        browser.open(&stack.url(path)).await?;
+        browser.wait_for_element("#not-allowed").await?;
+        assert!(
+            !browser
+                .has("#report-form, #member-table, #audit-table")
+                .await?
+        );
+    }
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn carol_on_the_basic_plan_sees_how_much_of_her_report_limit_is_used_and_no_csv_export()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("basic_plan").await?;
+
+    sign_in(&browser, &stack, CAROL).await?;
+    let dashboard = browser.wait_for_dashboard().await?;
+    assert_eq!(dashboard.plan, "basic");
+    assert_eq!(dashboard.usage, "0 of 10 reports");
+    assert!(browser.has("#plan-meter").await?);
+    assert!(!dashboard.offers_csv_export);
+    assert!(dashboard.offers_new_report);
+
+    browser.go_to(Nav::Reports).await?;
+    assert!(!browser.has("#export-csv").await?);
+    browser.click("#new-report").await?;
+    browser.submit_report("Globex weekly", "All quiet.").await?;
+    browser.wait_for_report("Globex weekly").await?;
+    assert!(!browser.has("#export-csv").await?);
+
+    browser.go_to(Nav::Dashboard).await?;
+    let dashboard = browser.wait_for_dashboard().await?;
+    assert_eq!(dashboard.usage, "1 of 10 reports");
+    assert_eq!(dashboard.recent_titles, ["Globex weekly"]);
+    assert!(!dashboard.offers_csv_export);
+    browser.screenshot("basic-plan-dashboard").await?;
+
+    // When the session ends under an open workspace, the next page's API call leads to the sign-in page.
+    browser.delete_cookies().await?;
+    browser.click("#nav-reports").await?;
+    assert_eq!(browser.wait_for_app().await?, Page::SignIn);
+    assert!(!browser.has("#workspace").await?);
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_it_all_in_the_audit_log()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("administration").await?;
+
+    // Members exist from their first sign-in on.
+    sign_in(&browser, &stack, BOB).await?;
+    browser.wait_for_dashboard().await?;
+    assert!(!browser.offers_administration().await?, "Bob is a member");
+    browser.sign_out().await?;
+    sign_in(&browser, &stack, ALICE).await?;
+    browser.wait_for_dashboard().await?;
+
+    browser.go_to(Nav::Members).await?;
+    let bob = browser.member_row(BOB).await?;
+    assert_eq!(bob.role, "member");
+    assert_eq!(bob.role_source, "Identity provider groups");
+    assert_eq!(bob.status, "active");
+    assert_eq!(browser.member_row(ALICE).await?.role, "admin");
+
+    // Alice is the only admin: demoting herself is refused with the server's reason, and her row still
+    // says admin.
+    browser.change_role(ALICE, "member").await?;
+    let refusal = browser
+        .wait_for_text("#members-error", "at least one active admin")
+        .await?;
+    assert_eq!(refusal, ErrorCode::LastAdmin.default_message());
+    assert_eq!(browser.shown_role(ALICE).await?, "admin");
+    assert_eq!(browser.member_row(ALICE).await?.role, "admin");
+
+    browser.change_role(BOB, "admin").await?;
+    browser.wait_for_member_role(BOB, "admin").await?;
+    browser
+        .wait_for_text("#members-notice", "Bob Brown is now an admin.")
+        .await?;
+    assert!(!browser.has("#members-error").await?);
+    assert_eq!(
+        browser.member_row(BOB).await?.role_source,
+        "Set by an admin"
+    );
+    browser.screenshot("members").await?;
+    browser.reload().await?;
+    browser.wait_for_member_role(BOB, "admin").await?;
+
+    browser.go_to(Nav::Invitations).await?;
+    assert!(browser.pending_invitations().await?.is_empty());
+    browser.invite("dana@acme.example", "viewer").await?;
+    browser
+        .wait_for_text("#invitation-sent", "dana@acme.example")
+        .await?;
+    assert_eq!(browser.pending_invitations().await?, ["dana@acme.example"]);
+    browser.screenshot("invitations").await?;
+    // A second open invitation for the same person is refused, in the server's words.
+    browser.invite("dana@acme.example", "member").await?;
+    browser
+        .wait_for_text("#invitation-error", "open invitation")
+        .await?;
+    browser.withdraw_invitation("dana@acme.example").await?;
+    browser.wait_for_element("#no-invitations").await?;
+
+    browser.go_to(Nav::SignInSettings).await?;
+    assert!(browser.is_checked("#just-in-time").await?, "on by default");
+    assert_eq!(
+        browser.texts_of(".verified-domain").await?,
+        ["acme.example"]
+    );
+    browser.save_just_in_time(false).await?;
+    browser.reload().await?;
+    browser.wait_for_page(Nav::SignInSettings).await?;
+    assert!(!browser.is_checked("#just-in-time").await?, "saved off");
+    browser.save_just_in_time(true).await?;
+    browser.reload().await?;
+    browser.wait_for_page(Nav::SignInSettings).await?;
+    assert!(browser.is_checked("#just-in-time").await?, "saved on again");
+
+    // The group mapping editor: a row added and saved stays; removed and saved, it is gone.
+    assert_eq!(
+        browser.mapped_groups("acme-entra").await?,
+        ["SaaS-Admins", "SaaS-Users"]
+    );
+    browser
+        .add_mapping("acme-entra", "SaaS-Readers", "viewer")
+        .await?;
+    browser.save_settings().await?;
+    browser.screenshot("sign-in-settings").await?;
+    browser.reload().await?;
+    browser.wait_for_page(Nav::SignInSettings).await?;
+    assert_eq!(
+        browser.mapped_groups("acme-entra").await?,
+        ["SaaS-Admins", "SaaS-Readers", "SaaS-Users"]
+    );
+    browser.remove_mapping("acme-entra", "SaaS-Readers").await?;
+    browser.save_settings().await?;
+    browser.reload().await?;
+    browser.wait_for_page(Nav::SignInSettings).await?;
+    assert_eq!(
+        browser.mapped_groups("acme-entra").await?,
+        ["SaaS-Admins", "SaaS-Users"]
+    );
+
+    browser.go_to(Nav::AuditLog).await?;
+    let rows = browser.audit_rows().await?;
+    browser.screenshot("audit-log").await?;
+    let has = |action: &str, check: &dyn Fn(&e2e::AuditRow) -> bool| {
+        rows.iter().any(|row| row.action == action && check(row))
+    };
+    assert!(
+        has("sign_in", &|row| row.actor.contains("Alice Anderson")),
+        "{rows:#?}"
+    );
+    assert!(
+        has("member_role_changed", &|row| row.target.contains(BOB)
+            && row.details.contains("admin")),
+        "{rows:#?}"
+    );
+    assert!(has("invitation_created", &|row| row
+        .target
+        .contains("dana@acme.example")));
+    assert!(has("invitation_revoked", &|row| row
+        .target
+        .contains("dana@acme.example")));
+    assert_eq!(
+        rows.iter()
+            .filter(|row| row.action == "settings_changed")
+            .count(),
+        4,
+        "{rows:#?}"
+    );
+    assert!(has("settings_changed", &|row| row
+        .details
+        .contains("SaaS-Readers: viewer")));
+    assert_eq!(rows[0].action, "settings_changed", "newest first");
+
+    // Filters: by action, and by a range of days no event falls in.
+    browser
+        .choose("#audit-action", "member_role_changed")
+        .await?;
+    browser
+        .wait_until_gone("#audit-table .audit-event:not([data-action='member_role_changed'])")
+        .await?;
+    let filtered = browser.audit_rows().await?;
+    assert_eq!(filtered.len(), 1, "{filtered:#?}");
+    browser.click("#clear-filters").await?;
+    browser.set_value("#audit-until", "2000-01-01").await?;
+    browser.wait_for_element("#no-events").await?;
+    browser.click("#clear-filters").await?;
+    browser.set_value("#audit-since", "2000-01-01").await?;
+    browser.wait_until_gone("#no-events").await?;
+    assert_eq!(browser.audit_rows().await?.len(), rows.len());
     browser.close().await
 }

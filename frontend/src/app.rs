@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::api::provide_api;
 use crate::session::{Session, load_session};
 use crate::shell::AppShell;
 use crate::sign_in::SignInPage;
@@ -12,6 +13,8 @@ use crate::status::{LoadingScreen, ProblemScreen};
 #[component]
 pub fn App() -> impl IntoView {
     let session = RwSignal::new(Session::Loading);
+    // Every API call can end the session (401, deactivation); the client reports that here.
+    provide_api(session);
     reload(session);
     let on_retry = Callback::new(move |()| reload(session));
 

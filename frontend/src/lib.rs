@@ -1,9 +1,17 @@
 //! The web app: a Leptos client-side app that shows the sign-in page or the signed-in member's workspace.
 //!
-//! The backend serves this crate's wasm build at `/`. The app never sees a token: it asks
-//! `GET /api/v1/me` (the session cookie travels with the request) and renders what the answer says.
+//! The backend serves this crate's wasm build at `/` (and at every other non-API path, so the workspace's
+//! own paths survive a reload). The app never sees a token: it asks `GET /api/v1/me` (the session cookie
+//! travels with the request) and renders what the answer says; the workspace's pages call the JSON API the
+//! same way (`api.rs`) and offer only the controls the session's scopes allow (`access.rs`).
 
+mod access;
+mod api;
 mod app;
+mod components;
+mod format;
+mod pages;
+mod paging;
 mod session;
 mod shell;
 mod sign_in;

@@ -79,7 +79,7 @@ pub fn session_from_response(status: u16, body: &str) -> Session {
 
 /// The problem an error answer describes: the server's own words when the body is an [`ErrorBody`],
 /// otherwise the default message of the code the status most likely stands for.
-fn problem_from_error(status: u16, body: &str) -> Problem {
+pub(crate) fn problem_from_error(status: u16, body: &str) -> Problem {
     if let Ok(error) = serde_json::from_str::<ErrorBody>(body) {
         return Problem {
             code: Some(error.code),

@@ -1,87 +1,121 @@
-//! The signed-in workspace: a header with the tenant and the member, and the member's profile card.
+//! The signed-in workspace: the top bar (organisation, member, sign-out), the navigation and the page the
+//! address names.
 
 use leptos::prelude::*;
-use shared::Scope;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
 use shared::api::Me;
 
-/// The page a signed-in member sees.
+use crate::access::{is_admin, provide_me};
+use crate::components::{NoticeBar, provide_notices};
+use crate::pages::{
+    AuditPage, DashboardPage, EditReportPage, InvitationsPage, MembersPage, NewReportPage,
+    NotFoundPage, ProfilePage, ReportPage, ReportsPage, SignInSettingsPage,
+};
+
+/// The workspace a signed-in member sees.
 #[component]
 pub fn AppShell(me: Me) -> impl IntoView {
+    provide_me(me.clone());
+    provide_notices();
     view! {
-        <div class="shell">
-            <Header me=me.clone() />
-            <main class="content">
-                <h1 class="page-title">"Your profile"</h1>
-                <ProfileCard me=me />
-            </main>
-        </div>
+        <Router>
+            <div id="workspace" class="shell">
+                <Header me=me.clone() />
+                <div class="workspace">
+                    <Navigation admin=is_admin(&me) />
+                    <main class="content">
+                        <NoticeBar />
+                        <Routes fallback=NotFoundPage>
+                            <Route path=path!("/") view=DashboardPage />
+                            <Route path=path!("/reports") view=ReportsPage />
+                            <Route path=path!("/reports/new") view=NewReportPage />
+                            <Route path=path!("/reports/:id") view=ReportPage />
+                            <Route path=path!("/reports/:id/edit") view=EditReportPage />
+                            <Route path=path!("/members") view=MembersPage />
+                            <Route path=path!("/invitations") view=InvitationsPage />
+                            <Route path=path!("/settings") view=SignInSettingsPage />
+                            <Route path=path!("/audit") view=AuditPage />
+                            <Route path=path!("/profile") view=ProfilePage />
+                        </Routes>
+                    </main>
+                </div>
+            </div>
+        </Router>
     }
 }
 
-/// The top bar: which organisation this workspace belongs to, and who is signed in.
+/// The top bar: which organisation this workspace belongs to, and who is signed in (their name opens
+/// their profile).
 #[component]
 fn Header(me: Me) -> impl IntoView {
     let initials = initials(&me.user.name);
     view! {
         <header class="topbar">
-            <div class="topbar-tenant">
+            <A href="/" attr:class="topbar-tenant" attr:id="home-link">
                 <span class="brand-mark" aria-hidden="true">"S"</span>
                 <span class="topbar-tenant-name">{me.tenant.name}</span>
                 <span class="badge badge-plan" title="Plan">{me.tenant.plan.as_str()}</span>
-            </div>
+            </A>
             <div class="topbar-user">
-                <span class="avatar" aria-hidden="true">{initials}</span>
-                <span class="topbar-user-name">{me.user.name}</span>
+                <A href="/profile" attr:class="topbar-profile" attr:id="profile-link" attr:title="Your profile">
+                    <span class="avatar" aria-hidden="true">{initials}</span>
+                    <span class="topbar-user-name">{me.user.name}</span>
+                </A>
                 <SignOutButton />
             </div>
         </header>
     }
 }
 
-/// Everything the session says about the member, one labelled line each.
+/// The pages of the workspace; the administration pages only for admins.
 #[component]
-fn ProfileCard(me: Me) -> impl IntoView {
+fn Navigation(admin: bool) -> impl IntoView {
     view! {
-        <section class="card profile-card" aria-label="Profile">
-            <dl class="facts">
-                <dt>"Name"</dt>
-                <dd id="user-name">{me.user.name}</dd>
-                <dt>"Email"</dt>
-                <dd id="user-email">{me.user.email}</dd>
-                <dt>"Organisation"</dt>
-                <dd id="tenant-name">{me.tenant.name}</dd>
-                <dt>"Plan"</dt>
-                <dd>
-                    <span id="tenant-plan" class="badge badge-plan">{me.tenant.plan.as_str()}</span>
-                </dd>
-                <dt>"Role"</dt>
-                <dd>
-                    <span id="role" class="badge badge-role">{me.role.as_str()}</span>
-                </dd>
-                <dt>"Scopes"</dt>
-                <dd>
-                    <ScopeList scopes=me.scopes />
-                </dd>
-            </dl>
-        </section>
+        <nav class="sidenav" aria-label="Workspace">
+            <ul class="nav-list">
+                <li>
+                    <A href="/" exact=true attr:id="nav-dashboard" attr:class="nav-link">
+                        "Dashboard"
+                    </A>
+                </li>
+                <li>
+                    <A href="/reports" attr:id="nav-reports" attr:class="nav-link">
+                        "Reports"
+                    </A>
+                </li>
+            </ul>
+            {admin.then(|| view! { <AdminNavigation /> })}
+        </nav>
     }
 }
 
-/// The API scopes the session holds, as chips with a description on hover.
+/// The administration pages.
 #[component]
-fn ScopeList(scopes: Vec<Scope>) -> impl IntoView {
+fn AdminNavigation() -> impl IntoView {
     view! {
-        <ul id="scopes" class="chips">
-            {scopes
-                .into_iter()
-                .map(|scope| {
-                    view! {
-                        <li class="chip" title=scope_description(scope)>
-                            {scope.as_str()}
-                        </li>
-                    }
-                })
-                .collect_view()}
+        <p class="nav-heading" id="nav-admin-heading">"Administration"</p>
+        <ul class="nav-list" id="nav-admin" aria-labelledby="nav-admin-heading">
+            <li>
+                <A href="/members" attr:id="nav-members" attr:class="nav-link">
+                    "Members"
+                </A>
+            </li>
+            <li>
+                <A href="/invitations" attr:id="nav-invitations" attr:class="nav-link">
+                    "Invitations"
+                </A>
+            </li>
+            <li>
+                <A href="/settings" attr:id="nav-settings" attr:class="nav-link">
+                    "Sign-in settings"
+                </A>
+            </li>
+            <li>
+                <A href="/audit" attr:id="nav-audit" attr:class="nav-link">
+                    "Audit log"
+                </A>
+            </li>
         </ul>
     }
 }
@@ -95,15 +129,6 @@ pub fn SignOutButton() -> impl IntoView {
                 "Sign out"
             </button>
         </form>
-    }
-}
-
-/// What a scope lets the session do, for the scope chips' tooltips.
-fn scope_description(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Read => "Read the organisation's data",
-        Scope::Write => "Create and change the organisation's data",
-        Scope::Admin => "Administer the organisation: members and sign-in settings",
     }
 }
 

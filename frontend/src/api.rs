@@ -1,0 +1,223 @@
+//! Calls to the JSON API: one small client every page uses, and the paths it calls.
+//!
+//! The browser sends the session cookie by itself (same origin) and an `Origin` header on state-changing
+//! requests, which is what the backend's CSRF check looks at; the app never handles a token. Every error
+//! becomes a [`Problem`] carrying the server's message. An answer that says the session is over (401) or the
+//! member was deactivated (403 `member_inactive`) also changes the app's [`Session`], so the whole workspace
+//! gives way to the sign-in page or the deactivation message, whichever page made the call.
+
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use leptos::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::ErrorCode;
+
+use crate::session::{Problem, Session, problem_from_error};
+
+/// `GET /api/v1/dashboard`.
+pub const DASHBOARD: &str = "/api/v1/dashboard";
+/// `GET|POST /api/v1/reports`.
+pub const REPORTS: &str = "/api/v1/reports";
+/// `GET /api/v1/reports/export.csv`: a plain download, never fetched by the app itself.
+pub const REPORTS_CSV: &str = "/api/v1/reports/export.csv";
+/// `GET /api/v1/members`.
+pub const MEMBERS: &str = "/api/v1/members";
+/// `GET|POST /api/v1/invitations`.
+pub const INVITATIONS: &str = "/api/v1/invitations";
+/// `GET|PUT /api/v1/tenant/settings`.
+pub const TENANT_SETTINGS: &str = "/api/v1/tenant/settings";
+/// `GET /api/v1/audit`.
+pub const AUDIT: &str = "/api/v1/audit";
+
+/// How many rows a list asks for per page.
+pub const PAGE_SIZE: &str = "20";
+
+/// The message for an answer the app cannot read (a proxy's page, or a newer server's body).
+const UNREADABLE_ANSWER: &str =
+    "The server sent an answer this app does not understand. Please reload the page.";
+
+/// The path of one item of a collection (`/api/v1/reports/<id>`), or `None` when `id` is not an id this API
+/// hands out. Ids come from the address bar too, and one such as `..` must not turn into another route.
+pub fn item_path(collection: &str, id: &str) -> Option<String> {
+    let is_id = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    is_id.then(|| format!("{collection}/{id}"))
+}
+
+/// The API client. `Copy`, so event handlers and async tasks take it along freely.
+#[derive(Debug, Clone, Copy)]
+pub struct Api {
+    session: RwSignal<Session>,
+}
+
+impl Api {
+    /// A client that reports the end of the session to `session`.
+    pub fn new(session: RwSignal<Session>) -> Self {
+        Api { session }
+    }
+
+    /// `GET path` and the JSON answer.
+    pub async fn get<T: DeserializeOwned>(self, path: String) -> Result<T, Problem> {
+        self.get_with(path, Vec::new()).await
+    }
+
+    /// `GET path?query` and the JSON answer. Query values are encoded by the browser.
+    pub async fn get_with<T: DeserializeOwned>(
+        self,
+        path: String,
+        query: Vec<(&'static str, String)>,
+    ) -> Result<T, Problem> {
+        let request = Request::get(&path).query(query);
+        let response = self.send(request).await?;
+        read_json(&response).await
+    }
+
+    /// `POST path` with a JSON body, and the JSON answer.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        self,
+        path: String,
+        body: &B,
+    ) -> Result<T, Problem> {
+        self.send_json(Method::POST, path, body).await
+    }
+
+    /// `PATCH path` with a JSON body, and the JSON answer.
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        self,
+        path: String,
+        body: &B,
+    ) -> Result<T, Problem> {
+        self.send_json(Method::PATCH, path, body).await
+    }
+
+    /// `PUT path` with a JSON body, and the JSON answer.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        self,
+        path: String,
+        body: &B,
+    ) -> Result<T, Problem> {
+        self.send_json(Method::PUT, path, body).await
+    }
+
+    /// `DELETE path`; any success (204) is `Ok`.
+    pub async fn delete(self, path: String) -> Result<(), Problem> {
+        self.send(Request::delete(&path)).await.map(|_| ())
+    }
+
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        self,
+        method: Method,
+        path: String,
+        body: &B,
+    ) -> Result<T, Problem> {
+        let request = RequestBuilder::new(&path)
+            .method(method)
+            .json(body)
+            .map_err(|_| Problem {
+                code: None,
+                message: "The app could not prepare this request. Please reload the page.".into(),
+            })?;
+        let response = request.send().await.map_err(|_| Problem::unreachable())?;
+        let response = self.check(response).await?;
+        read_json(&response).await
+    }
+
+    async fn send(self, request: RequestBuilder) -> Result<Response, Problem> {
+        let response = request
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|_| Problem::unreachable())?;
+        self.check(response).await
+    }
+
+    /// Passes a successful answer through; turns any other into a [`Problem`], ending the session first
+    /// when the answer says it is over.
+    async fn check(self, response: Response) -> Result<Response, Problem> {
+        if response.ok() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        let problem = problem_from_error(status, &body);
+        if let Some(session) = ending(status, &problem) {
+            self.session.set(session);
+        }
+        Err(problem)
+    }
+}
+
+/// The session an error answer leaves the app in, when it is not the current one: signed out after a 401,
+/// the deactivation screen after `member_inactive`.
+fn ending(status: u16, problem: &Problem) -> Option<Session> {
+    if status == 401 {
+        return Some(Session::SignedOut);
+    }
+    (problem.code == Some(ErrorCode::MemberInactive)).then(|| Session::Unavailable(problem.clone()))
+}
+
+/// The body of a successful answer as `T`.
+async fn read_json<T: DeserializeOwned>(response: &Response) -> Result<T, Problem> {
+    response.json::<T>().await.map_err(|_| Problem {
+        code: None,
+        message: UNREADABLE_ANSWER.to_owned(),
+    })
+}
+
+/// Makes the client available to every page below the caller.
+pub fn provide_api(session: RwSignal<Session>) {
+    provide_context(Api::new(session));
+}
+
+/// The client the app provided.
+pub fn use_api() -> Api {
+    expect_context::<Api>()
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::ErrorBody;
+
+    use super::*;
+
+    #[test]
+    fn item_paths_take_only_ids() {
+        assert_eq!(
+            item_path(REPORTS, "6f1c2a3e-0acb-4d5e-9f10-ac3e00000001").as_deref(),
+            Some("/api/v1/reports/6f1c2a3e-0acb-4d5e-9f10-ac3e00000001")
+        );
+        for crafted in ["", "..", "../members", "a/b", "x?y=1", "%2e%2e", "a b"] {
+            assert_eq!(item_path(REPORTS, crafted), None, "{crafted}");
+        }
+    }
+
+    #[test]
+    fn unauthenticated_answers_sign_the_app_out() {
+        let problem = problem_from_error(401, "");
+        assert_eq!(ending(401, &problem), Some(Session::SignedOut));
+    }
+
+    #[test]
+    fn deactivation_shows_the_servers_message_instead_of_the_workspace() {
+        let body = r#"{"code":"member_inactive","message":"Deactivated by Acme's admin."}"#;
+        let problem = problem_from_error(403, body);
+        let Some(Session::Unavailable(shown)) = ending(403, &problem) else {
+            panic!("a deactivated member must leave the workspace");
+        };
+        assert_eq!(shown.message, "Deactivated by Acme's admin.");
+    }
+
+    #[test]
+    fn other_refusals_stay_on_the_page() {
+        for code in [
+            ErrorCode::InsufficientScope,
+            ErrorCode::NotPermitted,
+            ErrorCode::PlanLimitReached,
+            ErrorCode::LastAdmin,
+        ] {
+            let body = serde_json::to_string(&ErrorBody::new(code)).unwrap();
+            assert_eq!(ending(403, &problem_from_error(403, &body)), None, "{code}");
+        }
+    }
+}

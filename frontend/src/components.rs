@@ -1,0 +1,253 @@
+//! Small pieces every page uses: loading and error states, page headers, times, badges, "Load more", the
+//! admin-only guard and the one-line notices that confirm a change after a page change.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+use shared::Role;
+
+use crate::access::{is_admin, use_me};
+use crate::format::format_time;
+use crate::paging::{LoadStatus, Pages};
+use crate::session::Problem;
+
+/// Sets the browser tab's title for the page being shown (and the history entry's name).
+pub fn set_page_title(page: &str) {
+    document().set_title(&format!("{page} · SaaS Reference"));
+}
+
+/// A page's title, with the page's main actions on the right.
+#[component]
+pub fn PageHeader(
+    /// The page's name.
+    title: &'static str,
+    /// Buttons and links for what the page is for.
+    #[prop(optional)]
+    children: Option<Children>,
+) -> impl IntoView {
+    set_page_title(title);
+    view! {
+        <div class="page-header">
+            <h1 class="page-title">{title}</h1>
+            <div class="page-actions">{children.map(|children| children())}</div>
+        </div>
+    }
+}
+
+/// Says that something is on its way.
+#[component]
+pub fn Loading(
+    /// What is loading, as a sentence ("Loading reports…").
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="loading inline-loading" role="status" data-loading="true">
+            <span class="spinner" aria-hidden="true"></span>
+            <span>{label}</span>
+        </div>
+    }
+}
+
+/// Says why something could not be loaded or done, in the server's words, with an optional way to retry.
+#[component]
+pub fn ProblemAlert(
+    /// What went wrong.
+    problem: Problem,
+    /// The element id tests and labels refer to.
+    #[prop(optional)]
+    id: Option<&'static str>,
+    /// Offered as "Try again" when present.
+    #[prop(optional)]
+    on_retry: Option<Callback<()>>,
+) -> impl IntoView {
+    view! {
+        <div id=id class="banner banner-error" role="alert" data-error-code=problem.code.map(|code| code.as_str())>
+            <span class="banner-text">{problem.message}</span>
+            {on_retry
+                .map(|retry| {
+                    view! {
+                        <button
+                            class="button button-secondary button-small"
+                            type="button"
+                            on:click=move |_| retry.run(())
+                        >
+                            "Try again"
+                        </button>
+                    }
+                })}
+        </div>
+    }
+}
+
+/// The problem in `error`, when there is one: inline errors of forms and row actions.
+#[component]
+pub fn ErrorSlot(
+    /// The element id tests and labels refer to.
+    id: &'static str,
+    /// The current problem, if any.
+    error: RwSignal<Option<Problem>>,
+) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .map(|problem| view! { <ProblemAlert problem=problem id=id /> })
+    }
+}
+
+/// A time from the API, shown in UTC with the exact value on hover.
+#[component]
+pub fn Timestamp(
+    /// RFC 3339.
+    at: String,
+) -> impl IntoView {
+    let shown = format_time(&at);
+    view! {
+        <time datetime=at.clone() title=at>
+            {shown}
+        </time>
+    }
+}
+
+/// A role as a coloured chip.
+#[component]
+pub fn RoleBadge(role: Role) -> impl IntoView {
+    view! { <span class=format!("badge badge-role badge-role-{}", role.as_str())>{role.as_str()}</span> }
+}
+
+/// The foot of a paged list: a "Load more" button while more pages follow, the loading state, and the
+/// error of the last page asked for with a way to ask again.
+#[component]
+pub fn LoadMore<T: Send + Sync + 'static>(
+    /// The list.
+    pages: Pages<T>,
+    /// Loads the next page.
+    on_load_more: Callback<()>,
+    /// Loads the list from its first page.
+    on_reload: Callback<()>,
+    /// What is loading, as a sentence ("Loading reports…").
+    loading_label: &'static str,
+) -> impl IntoView {
+    // A failed later page keeps its cursor, so asking again means the same page; a failed first page
+    // leaves no cursor, and asking again means starting over.
+    let retry = Callback::new(move |()| {
+        if pages.has_more() {
+            on_load_more.run(());
+        } else {
+            on_reload.run(());
+        }
+    });
+    view! {
+        <div class="list-foot">
+            {move || match pages.status.get() {
+                LoadStatus::Loading => view! { <Loading label=loading_label /> }.into_any(),
+                LoadStatus::Failed(problem) => {
+                    view! { <ProblemAlert problem=problem id="list-error" on_retry=retry /> }.into_any()
+                }
+                LoadStatus::Ready => {
+                    pages
+                        .has_more()
+                        .then(|| {
+                            view! {
+                                <button
+                                    id="load-more"
+                                    class="button button-secondary"
+                                    type="button"
+                                    on:click=move |_| on_load_more.run(())
+                                >
+                                    "Load more"
+                                </button>
+                            }
+                        })
+                        .into_any()
+                }
+            }}
+        </div>
+    }
+}
+
+/// Shows its children to admins only; anyone else who reaches the page by its address is told why it is
+/// empty instead of seeing a blank page or a raw refusal.
+#[component]
+pub fn AdminOnly(
+    /// The page's name, for the tab title.
+    title: &'static str,
+    /// The admin page.
+    children: ChildrenFn,
+) -> impl IntoView {
+    let me = use_me();
+    if is_admin(&me) {
+        children().into_any()
+    } else {
+        set_page_title(title);
+        view! {
+            <section id="not-allowed" class="card empty-state">
+                <h1 class="page-title">{title}</h1>
+                <p>"This page is for your organisation's administrators."</p>
+                <a href="/" class="button button-secondary">
+                    "Back to the dashboard"
+                </a>
+            </section>
+        }
+        .into_any()
+    }
+}
+
+/// A confirmation that belongs to one page: shown there (after navigating to it), dismissed by leaving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The path the notice is shown on.
+    pub path: String,
+    /// What to say.
+    pub text: String,
+}
+
+/// The workspace's notice, provided by the shell.
+#[derive(Debug, Clone, Copy)]
+pub struct Notices(RwSignal<Option<Notice>>);
+
+impl Notices {
+    /// Shows `text` on the page at `path` (usually the page about to be navigated to).
+    pub fn show(self, path: impl Into<String>, text: impl Into<String>) {
+        self.0.set(Some(Notice {
+            path: path.into(),
+            text: text.into(),
+        }));
+    }
+}
+
+/// Makes the notices available to every page below the caller.
+pub fn provide_notices() {
+    provide_context(Notices(RwSignal::new(None)));
+}
+
+/// The workspace's notices.
+pub fn use_notices() -> Notices {
+    expect_context::<Notices>()
+}
+
+/// The notice of the page being shown, if there is one.
+#[component]
+pub fn NoticeBar() -> impl IntoView {
+    let Notices(notice) = use_notices();
+    let location = use_location();
+    move || {
+        let path = location.pathname.get();
+        notice
+            .get()
+            .filter(|notice| notice.path == path)
+            .map(|shown| {
+                view! {
+                    <div id="notice" class="banner banner-success" role="status">
+                        <span class="banner-text">{shown.text}</span>
+                        <button
+                            class="banner-dismiss"
+                            type="button"
+                            aria-label="Dismiss"
+                            on:click=move |_| notice.set(None)
+                        >
+                            "×"
+                        </button>
+                    </div>
+                }
+            })
+    }
+}

@@ -1,0 +1,211 @@
+//! The dashboard, the first page after sign-in: the organisation's numbers, how much of the plan the
+//! reports use, the latest report activity and links to what the member can do next.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::api::{Activity, Dashboard, Me};
+
+use crate::access::{can_write, is_admin, use_me};
+use crate::api::{DASHBOARD, REPORTS_CSV, use_api};
+use crate::components::{Loading, PageHeader, ProblemAlert, Timestamp};
+use crate::format::{activity_verb, limit_reached, usage_text};
+
+/// `/`.
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let api = use_api();
+    let me = use_me();
+    let dashboard = LocalResource::new(move || api.get::<Dashboard>(DASHBOARD.to_owned()));
+    let retry = Callback::new(move |()| dashboard.refetch());
+    view! {
+        <PageHeader title="Dashboard" />
+        <div id="dashboard">
+            {move || match dashboard.get() {
+                None => view! { <Loading label="Loading the dashboard…" /> }.into_any(),
+                Some(Err(problem)) => {
+                    view! { <ProblemAlert problem=problem id="dashboard-error" on_retry=retry /> }
+                        .into_any()
+                }
+                Some(Ok(dashboard)) => view! { <DashboardBody dashboard=dashboard me=me.clone() /> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// The loaded dashboard.
+#[component]
+fn DashboardBody(dashboard: Dashboard, me: Me) -> impl IntoView {
+    let full = limit_reached(dashboard.reports, dashboard.report_limit);
+    view! {
+        <div class="stats">
+            <Stat id="stat-reports" label="Reports" value=dashboard.reports />
+            <Stat id="stat-my-reports" label="Written by you" value=dashboard.my_reports />
+            <Stat id="stat-members" label="Active members" value=dashboard.active_members />
+            <PlanUsage dashboard=dashboard.clone() />
+        </div>
+        {full
+            .then(|| {
+                view! {
+                    <div id="plan-limit-reached" class="banner banner-warning" role="status">
+                        "Your organisation has reached its plan's report limit. "
+                        "An admin can delete reports to make room, or the plan can be upgraded."
+                    </div>
+                }
+            })}
+        <div class="dashboard-columns">
+            <RecentActivity activity=dashboard.recent_activity.clone() />
+            <QuickLinks me=me csv_export=dashboard.csv_export can_create=!full />
+        </div>
+    }
+}
+
+/// One number with its label.
+#[component]
+fn Stat(id: &'static str, label: &'static str, value: i64) -> impl IntoView {
+    view! {
+        <section class="card stat" aria-label=label>
+            <p class="stat-label">{label}</p>
+            <p class="stat-value" id=id>
+                {value}
+            </p>
+        </section>
+    }
+}
+
+/// The plan, and how much of its report limit is used ("7 of 10 reports").
+#[component]
+fn PlanUsage(dashboard: Dashboard) -> impl IntoView {
+    let usage = usage_text(dashboard.reports, dashboard.report_limit);
+    let meter = dashboard.report_limit.map(|limit| {
+        // The meter turns amber from 70 % and red from 90 % of the limit.
+        let low = limit * 7 / 10;
+        let high = limit * 9 / 10;
+        view! {
+            <meter
+                id="plan-meter"
+                class="usage-meter"
+                min="0"
+                max=limit
+                low=low
+                high=high
+                optimum="0"
+                value=dashboard.reports
+            >
+                {usage.clone()}
+            </meter>
+        }
+    });
+    let note = if dashboard.report_limit.is_some() {
+        "Report limit of your plan"
+    } else {
+        "No report limit on your plan"
+    };
+    view! {
+        <section class="card stat" aria-label="Plan">
+            <p class="stat-label">
+                "Plan " <span id="dashboard-plan" class="badge badge-plan">{dashboard.plan.as_str()}</span>
+            </p>
+            <p class="stat-usage" id="plan-usage">
+                {usage}
+            </p>
+            {meter}
+            <p class="stat-note">{note}</p>
+        </section>
+    }
+}
+
+/// The latest report activity, newest first.
+#[component]
+fn RecentActivity(activity: Vec<Activity>) -> impl IntoView {
+    let empty = activity.is_empty();
+    view! {
+        <section class="card activity" aria-labelledby="activity-title">
+            <h2 id="activity-title" class="card-title">"Recent activity"</h2>
+            {empty.then(|| view! { <p class="muted" id="no-activity">"No report activity yet."</p> })}
+            <ul id="recent-activity" class="activity-list">
+                {activity
+                    .into_iter()
+                    .map(|entry| {
+                        let href = format!("/reports/{}", entry.report_id);
+                        view! {
+                            <li class="activity-item" data-report-id=entry.report_id.clone()>
+                                <span>
+                                    <strong>{entry.author_name}</strong>
+                                    " "
+                                    {activity_verb(entry.kind)}
+                                    " "
+                                    <A href=href>{entry.report_title}</A>
+                                </span>
+                                <Timestamp at=entry.at />
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+/// Links to what the member can do from here; each only when their role allows it.
+#[component]
+fn QuickLinks(me: Me, csv_export: bool, can_create: bool) -> impl IntoView {
+    let write = can_write(&me) && can_create;
+    let admin = is_admin(&me);
+    view! {
+        <section class="card quick-links" aria-labelledby="quick-links-title">
+            <h2 id="quick-links-title" class="card-title">"Quick links"</h2>
+            <ul id="quick-links" class="link-list">
+                {write
+                    .then(|| {
+                        view! {
+                            <li>
+                                <A href="/reports/new" attr:id="quick-new-report">
+                                    "Write a report"
+                                </A>
+                            </li>
+                        }
+                    })}
+                <li>
+                    <A href="/reports" attr:id="quick-reports">
+                        "Browse reports"
+                    </A>
+                </li>
+                {csv_export
+                    .then(|| {
+                        view! {
+                            <li>
+                                <a id="quick-export-csv" href=REPORTS_CSV download="">
+                                    "Export reports as CSV"
+                                </a>
+                            </li>
+                        }
+                    })}
+                {admin
+                    .then(|| {
+                        view! {
+                            <li>
+                                <A href="/invitations" attr:id="quick-invite">
+                                    "Invite someone"
+                                </A>
+                            </li>
+                            <li>
+                                <A href="/members" attr:id="quick-members">
+                                    "Manage members"
+                                </A>
+                            </li>
+                            <li>
+                                <A href="/audit" attr:id="quick-audit">
+                                    "Review the audit log"
+                                </A>
+                            </li>
+                        }
+                    })}
+                <li>
+                    <A href="/profile" attr:id="quick-profile">
+                        "Your profile"
+                    </A>
+                </li>
+            </ul>
+        </section>
+    }
+}

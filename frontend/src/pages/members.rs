@@ -1,0 +1,389 @@
+//! The members page (admins): everyone in the organisation with their role, where it comes from, their
+//! status and last sign-in; admins change roles, hand a role back to the identity provider's groups, and
+//! deactivate or reactivate members. The server refuses any change that would leave no active admin, and
+//! its message is shown above the table.
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{Member, MemberPage, MemberPatch, RoleSource};
+use shared::{MemberStatus, Role};
+
+use crate::access::use_me;
+use crate::api::{Api, MEMBERS, PAGE_SIZE, item_path, use_api};
+use crate::components::{AdminOnly, LoadMore, PageHeader, ProblemAlert, Timestamp};
+use crate::format::role_source_label;
+use crate::paging::Pages;
+use crate::session::Problem;
+
+/// `/members`.
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    view! {
+        <AdminOnly title="Members">
+            <MembersAdmin />
+        </AdminOnly>
+    }
+}
+
+/// What the rows share: the list, and the outcome of the last change shown above the table.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    pages: Pages<Member>,
+    error: RwSignal<Option<Problem>>,
+    done: RwSignal<Option<String>>,
+}
+
+/// The members table with its paging and messages.
+#[component]
+fn MembersAdmin() -> impl IntoView {
+    let api = use_api();
+    let me = use_me();
+    let pages = Pages::<Member>::new();
+    let outcome = Outcome {
+        pages,
+        error: RwSignal::new(None),
+        done: RwSignal::new(None),
+    };
+    let on_reload = Callback::new(move |()| pages.reload(move |cursor| fetch(api, cursor)));
+    let on_load_more = Callback::new(move |()| pages.load_more(move |cursor| fetch(api, cursor)));
+    on_reload.run(());
+    let my_id = me.user.id.clone();
+
+    view! {
+        <PageHeader title="Members" />
+        <p class="lead">
+            "Roles come from your identity provider's groups until you set one here. "
+            "Deactivated members cannot sign in or use a session they already have."
+        </p>
+        {move || {
+            outcome.error.get().map(|problem| view! { <ProblemAlert problem=problem id="members-error" /> })
+        }}
+        {move || {
+            outcome
+                .done
+                .get()
+                .map(|text| {
+                    view! {
+                        <div id="members-notice" class="banner banner-success" role="status">
+                            {text}
+                        </div>
+                    }
+                })
+        }}
+        <section class="card table-card">
+            <table id="member-table" class="table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Role source"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Last sign-in"</th>
+                        <th scope="col">
+                            <span class="visually-hidden">"Actions"</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || pages.items.get() key=row_key let:member>
+                        <MemberRow member=member is_me=my_id.clone() outcome=outcome />
+                    </For>
+                </tbody>
+            </table>
+            <LoadMore
+                pages=pages
+                on_load_more=on_load_more
+                on_reload=on_reload
+                loading_label="Loading members…"
+            />
+        </section>
+    }
+}
+
+/// One page of members from the API, as rows and the next cursor.
+async fn fetch(api: Api, cursor: Option<String>) -> Result<(Vec<Member>, Option<String>), Problem> {
+    let mut query = vec![("limit", PAGE_SIZE.to_owned())];
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor));
+    }
+    let page = api
+        .get_with::<MemberPage>(MEMBERS.to_owned(), query)
+        .await?;
+    Ok((page.items, page.next_cursor))
+}
+
+/// A row is drawn again whenever what it shows changes on the server.
+fn row_key(member: &Member) -> String {
+    format!(
+        "{}:{}:{:?}:{}",
+        member.id,
+        member.role.as_str(),
+        member.role_source,
+        member.status.as_str()
+    )
+}
+
+/// One member, with the controls that change them.
+#[component]
+fn MemberRow(member: Member, is_me: String, outcome: Outcome) -> impl IntoView {
+    let api = use_api();
+    let is_me = member.id == is_me;
+    let busy = RwSignal::new(false);
+    let role_select = NodeRef::<html::Select>::new();
+    let shown_role = member.role;
+    let path = item_path(MEMBERS, &member.id);
+    let current = member.clone();
+
+    let change = Callback::new(move |patch: MemberPatch| {
+        let Some(path) = path.clone() else {
+            return;
+        };
+        let before = current.clone();
+        busy.set(true);
+        outcome.error.set(None);
+        outcome.done.set(None);
+        spawn_local(async move {
+            match api.patch::<_, Member>(path, &patch).await {
+                Ok(updated) => {
+                    outcome.done.set(Some(change_summary(&before, &updated)));
+                    let id = updated.id.clone();
+                    outcome.pages.replace(|row| row.id == id, updated);
+                }
+                Err(problem) => {
+                    busy.set(false);
+                    // The select already shows the refused role; put the member's real one back.
+                    if let Some(select) = role_select.get_untracked() {
+                        select.set_value(shown_role.as_str());
+                    }
+                    outcome.error.set(Some(problem));
+                }
+            }
+        });
+    });
+
+    let on_role = move |event: leptos::ev::Event| {
+        let Ok(role) = event_target_value(&event).parse::<Role>() else {
+            return;
+        };
+        change.run(MemberPatch {
+            role: Some(role),
+            ..MemberPatch::default()
+        });
+    };
+    let name = member.name.clone();
+    let admin_set = member.role_source == RoleSource::Admin;
+    let active = member.status == MemberStatus::Active;
+
+    view! {
+        <tr
+            class="member-row"
+            data-member-email=member.email.clone()
+            data-member-id=member.id.clone()
+            data-role=member.role.as_str()
+            data-status=member.status.as_str()
+        >
+            <td class="member-email">{member.email.clone()}</td>
+            <td class="member-name">
+                {member.name.clone()} {is_me.then(|| view! { <span class="muted">" (you)"</span> })}
+            </td>
+            <td>
+                <select
+                    class="member-role"
+                    aria-label=format!("Role of {name}")
+                    node_ref=role_select
+                    disabled=move || busy.get()
+                    on:change=on_role
+                >
+                    {Role::ALL
+                        .into_iter()
+                        .map(|role| {
+                            view! {
+                                <option value=role.as_str() selected=role == shown_role>
+                                    {role.as_str()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </td>
+            <td class="member-role-source">
+                <span>{role_source_label(member.role_source)}</span>
+                {admin_set
+                    .then(|| {
+                        view! {
+                            <button
+                                class="button button-link use-idp-role"
+                                type="button"
+                                disabled=move || busy.get()
+                                title="From the next sign-in, the role follows the identity provider's groups again"
+                                on:click=move |_| {
+                                    change
+                                        .run(MemberPatch {
+                                            role_source: Some(RoleSource::IdentityProvider),
+                                            ..MemberPatch::default()
+                                        })
+                                }
+                            >
+                                "Use groups"
+                            </button>
+                        }
+                    })}
+            </td>
+            <td>
+                <span class=if active {
+                    "badge badge-active member-status"
+                } else {
+                    "badge badge-inactive member-status"
+                }>{member.status.as_str()}</span>
+            </td>
+            <td class="member-last-sign-in">
+                {match member.last_sign_in_at.clone() {
+                    Some(at) => view! { <Timestamp at=at /> }.into_any(),
+                    None => view! { <span class="muted">"Never"</span> }.into_any(),
+                }}
+            </td>
+            <td class="row-actions">
+                {(!is_me)
+                    .then(|| {
+                        let (class, label, status) = if active {
+                            ("button button-danger-outline button-small deactivate-member", "Deactivate", MemberStatus::Deactivated)
+                        } else {
+                            ("button button-secondary button-small reactivate-member", "Reactivate", MemberStatus::Active)
+                        };
+                        view! {
+                            <button
+                                class=class
+                                type="button"
+                                disabled=move || busy.get()
+                                on:click=move |_| {
+                                    change
+                                        .run(MemberPatch {
+                                            status: Some(status),
+                                            ..MemberPatch::default()
+                                        })
+                                }
+                            >
+                                {label}
+                            </button>
+                        }
+                    })}
+            </td>
+        </tr>
+    }
+}
+
+/// What a successful change did, in one sentence.
+fn change_summary(before: &Member, after: &Member) -> String {
+    let name = &after.name;
+    if before.status != after.status {
+        return match after.status {
+            MemberStatus::Deactivated => {
+                format!("{name} was deactivated and can no longer sign in.")
+            }
+            MemberStatus::Active => format!("{name} was reactivated."),
+        };
+    }
+    if before.role_source != after.role_source && after.role_source == RoleSource::IdentityProvider
+    {
+        return format!(
+            "{name}'s role follows the identity provider's groups again from their next sign-in."
+        );
+    }
+    if before.role != after.role {
+        return format!("{name} is now {}.", article_role(after.role));
+    }
+    format!("{name} was updated.")
+}
+
+/// "an admin", "a member", "a viewer".
+fn article_role(role: Role) -> String {
+    match role {
+        Role::Admin => "an admin".to_owned(),
+        other => format!("a {}", other.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bob() -> Member {
+        Member {
+            id: "m2".into(),
+            email: "bob@acme.example".into(),
+            name: "Bob Brown".into(),
+            role: Role::Member,
+            role_source: RoleSource::IdentityProvider,
+            status: MemberStatus::Active,
+            provider: "acme-entra".into(),
+            created_at: "2025-06-01T00:00:00Z".into(),
+            last_sign_in_at: None,
+        }
+    }
+
+    #[test]
+    fn a_role_change_names_the_new_role() {
+        let after = Member {
+            role: Role::Admin,
+            role_source: RoleSource::Admin,
+            ..bob()
+        };
+        assert_eq!(change_summary(&bob(), &after), "Bob Brown is now an admin.");
+        let viewer = Member {
+            role: Role::Viewer,
+            ..after
+        };
+        assert_eq!(
+            change_summary(&bob(), &viewer),
+            "Bob Brown is now a viewer."
+        );
+    }
+
+    #[test]
+    fn status_changes_say_what_they_mean_for_signing_in() {
+        let deactivated = Member {
+            status: MemberStatus::Deactivated,
+            ..bob()
+        };
+        assert_eq!(
+            change_summary(&bob(), &deactivated),
+            "Bob Brown was deactivated and can no longer sign in."
+        );
+        assert_eq!(
+            change_summary(&deactivated, &bob()),
+            "Bob Brown was reactivated."
+        );
+    }
+
+    #[test]
+    fn handing_the_role_back_says_when_it_applies() {
+        let admin_set = Member {
+            role_source: RoleSource::Admin,
+            ..bob()
+        };
+        assert!(change_summary(&admin_set, &bob()).contains("next sign-in"));
+    }
+
+    #[test]
+    fn rows_are_redrawn_when_role_source_or_status_change() {
+        let base = row_key(&bob());
+        for changed in [
+            Member {
+                role: Role::Admin,
+                ..bob()
+            },
+            Member {
+                role_source: RoleSource::Admin,
+                ..bob()
+            },
+            Member {
+                status: MemberStatus::Deactivated,
+                ..bob()
+            },
+        ] {
+            assert_ne!(row_key(&changed), base);
+        }
+    }
+}

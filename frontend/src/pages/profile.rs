@@ -1,0 +1,74 @@
+//! The profile page: everything the session says about the signed-in member.
+
+use leptos::prelude::*;
+use shared::Scope;
+use shared::api::Me;
+
+use crate::access::use_me;
+use crate::components::PageHeader;
+
+/// `/profile`.
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    view! {
+        <PageHeader title="Your profile" />
+        <ProfileCard me=use_me() />
+    }
+}
+
+/// Everything the session says about the member, one labelled line each.
+#[component]
+fn ProfileCard(me: Me) -> impl IntoView {
+    view! {
+        <section class="card profile-card" aria-label="Profile">
+            <dl class="facts">
+                <dt>"Name"</dt>
+                <dd id="user-name">{me.user.name}</dd>
+                <dt>"Email"</dt>
+                <dd id="user-email">{me.user.email}</dd>
+                <dt>"Organisation"</dt>
+                <dd id="tenant-name">{me.tenant.name}</dd>
+                <dt>"Plan"</dt>
+                <dd>
+                    <span id="tenant-plan" class="badge badge-plan">{me.tenant.plan.as_str()}</span>
+                </dd>
+                <dt>"Role"</dt>
+                <dd>
+                    <span id="role" class="badge badge-role">{me.role.as_str()}</span>
+                </dd>
+                <dt>"Scopes"</dt>
+                <dd>
+                    <ScopeList scopes=me.scopes />
+                </dd>
+            </dl>
+        </section>
+    }
+}
+
+/// The API scopes the session holds, as chips with a description on hover.
+#[component]
+fn ScopeList(scopes: Vec<Scope>) -> impl IntoView {
+    view! {
+        <ul id="scopes" class="chips">
+            {scopes
+                .into_iter()
+                .map(|scope| {
+                    view! {
+                        <li class="chip" title=scope_description(scope)>
+                            {scope.as_str()}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// What a scope lets the session do, for the scope chips' tooltips.
+fn scope_description(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Read => "Read the organisation's data",
+        Scope::Write => "Create and change the organisation's data",
+        Scope::Admin => "Administer the organisation: members and sign-in settings",
+    }
+}
