@@ -33,6 +33,7 @@ mod identity_pool;
 mod idp;
 mod keys;
 mod oauth;
+pub mod s3;
 mod store;
 mod trigger;
 mod user_pool;
@@ -53,7 +54,7 @@ use crate::config::{IdentityProviderKind, LocalAwsConfig};
 use crate::keys::SigningKey;
 pub use crate::keys::{KeyAdmin, KeyError};
 
-/// The four listeners' ports, one per real host name. `0` binds an ephemeral port.
+/// The listeners' ports, one per real host name. `0` binds an ephemeral port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ports {
     /// `cognito-idp.<region>.amazonaws.com`: issuer, discovery, JWKS.
@@ -67,6 +68,9 @@ pub struct Ports {
     /// `cognito-identity.<region>.amazonaws.com`: the identity pool.
     #[serde(default)]
     pub cognito_identity: u16,
+    /// `s3.<region>.amazonaws.com` (path-style): the upload bucket.
+    #[serde(default)]
+    pub s3: u16,
 }
 
 impl Ports {
@@ -78,6 +82,7 @@ impl Ports {
             entra: 0,
             okta: 0,
             cognito_identity: 0,
+            s3: 0,
         }
     }
 }
@@ -114,6 +119,8 @@ pub(crate) struct Urls {
     pub okta: String,
     /// `http://<host>:<cognito_identity port>`.
     pub identity_pool: String,
+    /// `http://<host>:<s3 port>`.
+    pub s3: String,
 }
 
 /// The running stand-ins. Dropping the value or calling [`LocalAws::shutdown`] stops every listener.
@@ -124,16 +131,29 @@ pub struct LocalAws {
     entra: Arc<idp::entra::Entra>,
     okta: Arc<idp::okta::Okta>,
     credentials: credentials::CredentialStore,
+    /// Kept for its temporary directory, removed when the stand-ins stop.
+    _s3: s3::S3StandIn,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl LocalAws {
-    /// Binds the four listeners on `bind`, generates fresh signing keys and serves until shut down.
+    /// Binds the listeners on `bind`, generates fresh signing keys and serves until shut down. S3 objects
+    /// live in a temporary directory removed at shutdown.
     pub async fn start(
         config: LocalAwsConfig,
         bind: IpAddr,
         ports: Ports,
+    ) -> anyhow::Result<LocalAws> {
+        LocalAws::start_with_s3(config, bind, ports, s3::S3Options::default()).await
+    }
+
+    /// Like [`LocalAws::start`], with the S3 stand-in's storage and authorization chosen by `s3_options`.
+    pub async fn start_with_s3(
+        config: LocalAwsConfig,
+        bind: IpAddr,
+        ports: Ports,
+        s3_options: s3::S3Options,
     ) -> anyhow::Result<LocalAws> {
         validate(&config)?;
         let cognito_listener = listen(bind, ports.cognito_idp, "cognito-idp").await?;
@@ -141,6 +161,7 @@ impl LocalAws {
         let entra_listener = listen(bind, ports.entra, "entra").await?;
         let okta_listener = listen(bind, ports.okta, "okta").await?;
         let identity_listener = listen(bind, ports.cognito_identity, "cognito-identity").await?;
+        let s3_listener = listen(bind, ports.s3, "s3").await?;
 
         // URLs name the loopback address when listening on all interfaces: a browser cannot go to 0.0.0.0.
         let host = match bind {
@@ -162,6 +183,7 @@ impl LocalAws {
             entra: base(&entra_listener)?,
             okta: base(&okta_listener)?,
             identity_pool: base(&identity_listener)?,
+            s3: base(&s3_listener)?,
         };
 
         // Four 2048-bit keys: generate them side by side off the async threads.
@@ -187,6 +209,7 @@ impl LocalAws {
             keys.clone(),
             credentials.clone(),
         );
+        let s3 = s3::S3StandIn::new(&config, credentials.clone(), s3_options)?;
         let pool = user_pool::Pool::new(config.clone(), urls.clone(), keys.clone(), http);
         let entra = idp::entra::Entra::new(&config, &urls, entra_key);
         let okta = idp::okta::Okta::new(&config, &urls, okta_key)?;
@@ -223,9 +246,10 @@ impl LocalAws {
                 &shutdown,
                 "cognito-identity",
             ),
+            serve(s3_listener, s3.router(), &shutdown, "s3"),
         ];
         tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
-            identity_pool = %urls.identity_pool, "local AWS stand-ins listening");
+            identity_pool = %urls.identity_pool, s3 = %urls.s3, "local AWS stand-ins listening");
         Ok(LocalAws {
             config,
             urls,
@@ -233,6 +257,7 @@ impl LocalAws {
             entra,
             okta,
             credentials,
+            _s3: s3,
             shutdown,
             tasks,
         })
@@ -273,6 +298,16 @@ impl LocalAws {
     /// The identity pool id, `<region>:<uuid>`.
     pub fn identity_pool_id(&self) -> &str {
         &self.config.identity_pool.id
+    }
+
+    /// The S3 stand-in's endpoint (path-style: `<endpoint>/<bucket>/<key>`).
+    pub fn s3_endpoint(&self) -> String {
+        self.urls.s3.clone()
+    }
+
+    /// The upload bucket: the identity pool role's bucket, the only one the S3 stand-in serves.
+    pub fn bucket(&self) -> &str {
+        &self.config.identity_pool.bucket
     }
 
     /// The role sessions the identity pool issued (the S3 stand-in checks requests against them).

@@ -1,15 +1,17 @@
-//! `local-aws`: runs the Cognito user pool, mock Entra ID and mock Okta stand-ins until Ctrl-C or SIGTERM.
+//! `local-aws`: runs the Cognito user pool, mock Entra ID, mock Okta, identity pool and S3 stand-ins until
+//! Ctrl-C or SIGTERM.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use local_aws::config::{LocalAwsConfig, TriggerConfig};
+use local_aws::s3::{S3Options, Storage};
 use local_aws::{LocalAws, Ports};
 use tracing_subscriber::EnvFilter;
 
 const HELP: &str = "\
-local-aws: local stand-ins for the Cognito user pool, Entra ID and Okta
+local-aws: local stand-ins for the Cognito user pool, Entra ID, Okta, the identity pool and S3
 
 USAGE:
     local-aws [--infra <dir>] [--bind <ip>]
@@ -27,9 +29,12 @@ ENVIRONMENT (overrides local.json and the options' defaults):
     LOCAL_AWS_ENTRA_PORT                mock Entra ID (default 9231)
     LOCAL_AWS_OKTA_PORT                 mock Okta (default 9232)
     LOCAL_AWS_COGNITO_IDENTITY_PORT     identity pool (default 9233)
+    LOCAL_AWS_S3_PORT                   S3, path-style (default 9234)
+    LOCAL_AWS_S3_DIR                    where S3 objects are kept across restarts
+                                        (default: $CARGO_TARGET_DIR/local-aws/s3, else target/local-aws/s3)
     LOCAL_AWS_TRIGGER_URL               where the pre-token-generation trigger is POSTed
     LOCAL_AWS_TRIGGER_SECRET            its x-trigger-secret header value
-    RUST_LOG                            log filter (default: info)
+    RUST_LOG                            log filter (default: info,s3s=off)
 ";
 
 struct Options {
@@ -59,6 +64,18 @@ fn parse_args() -> anyhow::Result<Option<Options>> {
         }
     }
     Ok(Some(Options { infra, bind }))
+}
+
+/// Where the S3 stand-in keeps objects: `LOCAL_AWS_S3_DIR`, else `local-aws/s3` under Cargo's target
+/// directory, which is ignored by git and survives restarts of `cargo xtask dev`.
+fn s3_directory() -> PathBuf {
+    if let Some(directory) = std::env::var_os("LOCAL_AWS_S3_DIR") {
+        return PathBuf::from(directory);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("local-aws")
+        .join("s3")
 }
 
 fn port_override(name: &str, default: u16) -> anyhow::Result<u16> {
@@ -95,7 +112,9 @@ async fn terminated() {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // s3s logs every refused request at error level; the S3 stand-in logs refusals (debug) and
+            // failures (error) itself.
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,s3s=off")),
         )
         .init();
     let Some(options) = parse_args()? else {
@@ -117,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
             "LOCAL_AWS_COGNITO_IDENTITY_PORT",
             config.ports.cognito_identity,
         )?,
+        s3: port_override("LOCAL_AWS_S3_PORT", config.ports.s3)?,
     };
     if let Ok(url) = std::env::var("LOCAL_AWS_TRIGGER_URL") {
         let shared_secret = std::env::var("LOCAL_AWS_TRIGGER_SECRET")
@@ -125,7 +145,11 @@ async fn main() -> anyhow::Result<()> {
             .context("LOCAL_AWS_TRIGGER_URL is set but no trigger secret is configured")?;
         config.trigger = Some(TriggerConfig { url, shared_secret });
     }
-    let aws = LocalAws::start(config, options.bind, ports).await?;
+    let s3_options = S3Options {
+        storage: Storage::Directory(s3_directory()),
+        ..S3Options::default()
+    };
+    let aws = LocalAws::start_with_s3(config, options.bind, ports, s3_options).await?;
     println!("user pool issuer   {}", aws.issuer());
     let issuer = aws.issuer();
     let cognito_idp = issuer
@@ -139,6 +163,11 @@ async fn main() -> anyhow::Result<()> {
         "identity pool      {} ({})",
         aws.identity_pool_endpoint(),
         aws.identity_pool_id()
+    );
+    println!(
+        "s3                 {} (bucket {}, path-style)",
+        aws.s3_endpoint(),
+        aws.bucket()
     );
     terminated().await;
     tracing::info!("shutting down");

@@ -148,9 +148,17 @@ async fn tokens_the_pool_must_not_accept_get_the_real_error_types() {
         change(&mut claims);
         world.aws.sign_id_token(&claims)
     };
-    let mut tampered = world.aws.sign_id_token(&id_claims(&world, sub));
-    tampered.pop();
-    tampered.push('A');
+    // A character in the middle of the signature: every one of its bits counts (the last base64url
+    // character of an RSA-2048 signature carries only two).
+    let signed = world.aws.sign_id_token(&id_claims(&world, sub));
+    let signature_start = signed.rfind('.').unwrap() + 1;
+    let middle = signature_start + (signed.len() - signature_start) / 2;
+    let flipped = if &signed[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let tampered = format!("{}{flipped}{}", &signed[..middle], &signed[middle + 1..]);
     let cases: Vec<(&str, String)> = vec![
         (
             "an access token",

@@ -12,5 +12,6 @@ mod identity_pool;
 mod idp_claims;
 mod keys;
 mod logout;
+mod s3;
 mod token;
 mod trigger;

@@ -1,0 +1,276 @@
+//! The S3 stand-in (`s3.<region>.amazonaws.com`, path-style): the identity pool's upload bucket, served by
+//! `s3s` (request parsing, SigV4 in headers and presigned URLs) with objects stored as files by `s3s-fs`.
+//!
+//! Every request goes through these steps, in this order; the first that refuses answers with S3's own XML
+//! error and status:
+//! 1. `OPTIONS` is a CORS preflight, answered from the bucket's CORS rule without authentication ([`cors`]):
+//!    the app origins (the origins of the callback URLs of the app clients the identity pool accepts) may
+//!    `PUT`, `GET`, `HEAD`, `POST` and `DELETE` with any header and read `ETag` and `x-amz-request-id`.
+//! 2. The path: a key with a `.`, `..` or empty segment, or a raw path with a percent-encoded slash, is
+//!    refused with `AccessDenied` before anything else ([`keys`]). Real S3 stores such keys literally; the
+//!    stand-in keeps objects as files, where they would resolve to another key than the one the policy was
+//!    evaluated on.
+//! 3. The credentials: Signature Version 2 is refused; the SigV4 credential scope must name the pool's region
+//!    and `s3`; the access key must belong to a live session of the identity pool and the request must carry
+//!    that session's token (`x-amz-security-token` header or `X-Amz-Security-Token` query parameter):
+//!    `InvalidAccessKeyId` (403), `InvalidToken` and `ExpiredToken` (400, as S3 answers them) otherwise
+//!    ([`auth`]). A request without credentials goes on as anonymous.
+//! 4. `s3s` verifies the signature with the session's secret (`SignatureDoesNotMatch`, `AccessDenied` for an
+//!    expired presigned URL).
+//! 5. Authorization ([`access`]): anonymous requests and operations the app does not use are `AccessDenied`;
+//!    the others are decided by the upload role's permission policy (`infra/policies/`) for the S3 action of
+//!    the operation, on `arn:aws:s3:::<bucket>/<key>` (`arn:aws:s3:::<bucket>` with `s3:prefix`,
+//!    `s3:delimiter`, `s3:max-keys` for listings), with the session's principal tags in the context.
+//! 6. The store ([`store`]) runs the operation.
+//!
+//! Objects live in a temporary directory per start (tests) or in a directory kept across restarts (the dev
+//! binary), see [`Storage`]. [`Authorization::BenchmarkOnlyDisabled`] skips step 5's policy evaluation, and
+//! nothing else, so that a benchmark can measure its cost; only code can choose it.
+
+mod access;
+mod auth;
+mod cors;
+mod error;
+mod keys;
+mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use rand::Rng as _;
+use s3s::service::{S3Service, S3ServiceBuilder};
+
+use crate::config::LocalAwsConfig;
+use crate::credentials::CredentialStore;
+
+/// How the S3 stand-in runs: where objects are kept and whether requests are authorized.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// Where objects are stored.
+    pub storage: Storage,
+    /// Whether the role's permission policy decides each request (always, except in a benchmark).
+    pub authorization: Authorization,
+}
+
+/// Where the S3 stand-in keeps objects.
+#[derive(Debug, Clone, Default)]
+pub enum Storage {
+    /// A fresh temporary directory, removed when the stand-ins stop (tests).
+    #[default]
+    Temporary,
+    /// This directory, created if needed and kept across restarts (the dev binary). The bucket is a
+    /// sub-directory named after it.
+    Directory(PathBuf),
+}
+
+/// Whether the upload role's permission policy is evaluated for every request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Authorization {
+    /// Every request is evaluated against the role's permission policy. The only setting outside benchmarks.
+    #[default]
+    Enforced,
+    /// **Benchmark only**: no policy evaluation, so a benchmark can compare uploads with and without it.
+    /// Signatures, session tokens, expiry, the key checks and the list of implemented operations still
+    /// apply. Neither `local.json` nor the environment can select it; only code that builds [`S3Options`].
+    BenchmarkOnlyDisabled,
+}
+
+/// The S3 stand-in of one [`crate::LocalAws`]: its state, and the temporary directory it removes when
+/// dropped.
+pub(crate) struct S3StandIn {
+    state: Arc<StandIn>,
+    /// Kept for its `Drop`, which removes the directory (tests).
+    _temporary: Option<tempfile::TempDir>,
+}
+
+/// What every request needs.
+struct StandIn {
+    bucket: String,
+    region: String,
+    credentials: CredentialStore,
+    cors: cors::CorsRule,
+    service: S3Service,
+}
+
+impl S3StandIn {
+    /// Prepares the store and the `s3s` service for the identity pool's bucket.
+    pub(crate) fn new(
+        config: &LocalAwsConfig,
+        credentials: CredentialStore,
+        options: S3Options,
+    ) -> anyhow::Result<S3StandIn> {
+        let bucket = config.identity_pool.bucket.clone();
+        let (root, temporary) = match options.storage {
+            Storage::Temporary => {
+                let directory = tempfile::Builder::new()
+                    .prefix("local-aws-s3-")
+                    .tempdir()
+                    .context("creating a temporary directory for the S3 stand-in")?;
+                (directory.path().to_path_buf(), Some(directory))
+            }
+            Storage::Directory(directory) => (directory, None),
+        };
+        // The bucket exists from the start, as the deployment creates it; s3s-fs keeps a bucket as a
+        // directory under its root.
+        std::fs::create_dir_all(root.join(&bucket))
+            .with_context(|| format!("creating the S3 stand-in's directory {}", root.display()))?;
+        let root = std::fs::canonicalize(&root)
+            .with_context(|| format!("resolving {}", root.display()))?;
+        let file_system = s3s_fs::FileSystem::new(&root)
+            .map_err(|error| anyhow::anyhow!("opening {} for s3s-fs: {error:?}", root.display()))?;
+
+        let mut builder = S3ServiceBuilder::new(store::Store::new(file_system, root));
+        builder.set_auth(auth::SessionAuth);
+        builder.set_access(access::PolicyAccess::new(config, options.authorization));
+        Ok(S3StandIn {
+            state: Arc::new(StandIn {
+                bucket,
+                region: config.region.clone(),
+                credentials,
+                cors: cors::CorsRule::for_app(app_origins(config)),
+                service: builder.build(),
+            }),
+            _temporary: temporary,
+        })
+    }
+
+    /// The listener's router: every path and method goes to the stand-in.
+    pub(crate) fn router(&self) -> Router {
+        Router::new()
+            .fallback(handle)
+            .with_state(self.state.clone())
+    }
+}
+
+/// The origins browsers call the bucket from: those of the callback URLs of the app clients whose users the
+/// identity pool gives credentials to (`http://localhost:3000` for the demo's web client).
+fn app_origins(config: &LocalAwsConfig) -> Vec<String> {
+    let mut origins: Vec<String> = config
+        .identity_pool
+        .client_ids
+        .iter()
+        .filter_map(|client_id| config.client_by_id(client_id))
+        .flat_map(|client| client.callback_urls.iter())
+        .filter_map(|callback| url::Url::parse(callback).ok())
+        .map(|callback| callback.origin().ascii_serialization())
+        .collect();
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
+/// One request, through the steps of the module documentation; every answer gets S3's request id headers
+/// and, for an allowed origin, its CORS headers.
+async fn handle(State(stand_in): State<Arc<StandIn>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = if method == Method::OPTIONS {
+        stand_in
+            .cors
+            .preflight(&stand_in.bucket, request.uri().path(), request.headers())
+    } else {
+        let mut response = stand_in.serve(request).await;
+        stand_in
+            .cors
+            .decorate(origin.as_ref(), &method, response.headers_mut());
+        response
+    };
+    let (request_id, host_id) = request_ids();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amz-request-id", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&host_id) {
+        headers.insert("x-amz-id-2", value);
+    }
+    response
+}
+
+impl StandIn {
+    /// Steps 2 to 6: the key checks, the session, then `s3s` (signature, authorization, the store).
+    async fn serve(&self, request: Request) -> Response {
+        if let Err(refusal) = keys::check_path(request.uri().path()) {
+            tracing::debug!(path = request.uri().path(), %refusal, "S3 stand-in refused a key");
+            return refusal.into_error().into_response();
+        }
+        let session = match auth::presented(request.headers(), request.uri(), &self.region) {
+            Ok(auth::Presented::Anonymous) => None,
+            Ok(auth::Presented::Session {
+                access_key_id,
+                session_token,
+            }) => match self
+                .credentials
+                .check(&access_key_id, session_token.as_deref())
+            {
+                Ok(session) => Some(session),
+                Err(error) => {
+                    tracing::debug!(%access_key_id, %error, "S3 stand-in refused credentials");
+                    return auth::credentials_error(error, &access_key_id).into_response();
+                }
+            },
+            Err(error) => return error.into_response(),
+        };
+
+        let (parts, body) = request.into_parts();
+        let mut request = s3s::HttpRequest::from_parts(parts, s3s::Body::http_body_unsync(body));
+        let result = match session {
+            Some(session) => {
+                request
+                    .extensions_mut()
+                    .insert(auth::PresentedSession(session.clone()));
+                auth::with_session(session, self.service.call(request)).await
+            }
+            None => self.service.call(request).await,
+        };
+        match result {
+            Ok(response) => {
+                if response.status().is_server_error() {
+                    tracing::error!(status = %response.status(), "S3 stand-in failed a request");
+                }
+                response.map(Body::new)
+            }
+            Err(error) => {
+                tracing::error!(?error, "S3 stand-in could not answer a request");
+                error::XmlError::internal().into_response()
+            }
+        }
+    }
+}
+
+/// A request id and extended request id shaped like S3's (`x-amz-request-id`, `x-amz-id-2`).
+fn request_ids() -> (String, String) {
+    use base64::Engine as _;
+    let mut rng = rand::thread_rng();
+    let request_id: String = (0..16)
+        .map(|_| char::from(b"0123456789ABCDEF"[rng.gen_range(0..16)]))
+        .collect();
+    let host_bytes: [u8; 48] = std::array::from_fn(|_| rng.r#gen());
+    let host_id = base64::engine::general_purpose::STANDARD.encode(host_bytes);
+    (request_id, host_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_origins_are_the_web_clients_callback_origins() {
+        let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let config = LocalAwsConfig::load(&infra).unwrap();
+        assert_eq!(app_origins(&config), vec!["http://localhost:3000"]);
+    }
+
+    #[test]
+    fn request_ids_look_like_those_of_s3() {
+        let (request_id, host_id) = request_ids();
+        assert_eq!(request_id.len(), 16);
+        assert!(request_id.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(host_id.len(), 64);
+    }
+}

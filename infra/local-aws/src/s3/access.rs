@@ -1,0 +1,486 @@
+//! Authorization: each request is decided by the upload role's permission policy, the way S3 decides a
+//! request made with the role's session credentials.
+//!
+//! The operations the app uses, and the action each needs (S3 API reference, "Actions, resources, and
+//! condition keys for Amazon S3"): `PutObject`, `CreateMultipartUpload`, `UploadPart`,
+//! `CompleteMultipartUpload` → `s3:PutObject`; `GetObject`, `HeadObject` → `s3:GetObject`; `DeleteObject` →
+//! `s3:DeleteObject`; `AbortMultipartUpload` → `s3:AbortMultipartUpload`; `ListParts` →
+//! `s3:ListMultipartUploadParts`, all on `arn:aws:s3:::<bucket>/<key>`; `ListObjectsV2` (and the older
+//! `ListObjects`) → `s3:ListBucket` on `arn:aws:s3:::<bucket>`, with `s3:prefix`, `s3:delimiter` and
+//! `s3:max-keys` in the context when the request has them (no `prefix` parameter, no `s3:prefix` key). Every
+//! other operation is refused, as are anonymous requests.
+//!
+//! The context holds what S3 puts there for a web-identity role session: `aws:PrincipalTag/<key>` for each
+//! session tag, `aws:PrincipalArn` (the role), `aws:PrincipalAccount`, `aws:PrincipalType`
+//! (`AssumedRole`), `aws:SecureTransport` (`false`: the stand-in speaks plain HTTP), `aws:CurrentTime`,
+//! `aws:EpochTime`, and the identity pool's `cognito-identity.amazonaws.com:sub` (the identity id) and
+//! `:aud` (the pool id).
+//!
+//! Object operations are decided in [`S3Access::check`], before the request's input is even parsed, from
+//! the key `s3s` hands the store. Listings are decided in their own hooks, after `s3s` has parsed the query
+//! string, so the policy sees the very `prefix` the store will list.
+
+use std::time::SystemTime;
+
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::dto::{ListObjectsInput, ListObjectsV2Input};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::LocalAwsConfig;
+use crate::credentials::SessionCredentials;
+use crate::iam::{Context, Outcome, PolicySet, Request};
+use crate::s3::Authorization;
+use crate::s3::auth::PresentedSession;
+
+/// The session name Cognito gives the role sessions of identity pool credentials.
+const SESSION_NAME: &str = "CognitoIdentityCredentials";
+
+/// What an operation acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// An object: `arn:aws:s3:::<bucket>/<key>`, decided in `check`.
+    Object,
+    /// The bucket: `arn:aws:s3:::<bucket>`, decided in the operation's own hook.
+    Bucket,
+}
+
+/// The action an implemented operation needs, or `None` for an operation the stand-in refuses.
+fn action_for(operation: &str) -> Option<(&'static str, Target)> {
+    Some(match operation {
+        "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
+            ("s3:PutObject", Target::Object)
+        }
+        "GetObject" | "HeadObject" => ("s3:GetObject", Target::Object),
+        "DeleteObject" => ("s3:DeleteObject", Target::Object),
+        "AbortMultipartUpload" => ("s3:AbortMultipartUpload", Target::Object),
+        "ListParts" => ("s3:ListMultipartUploadParts", Target::Object),
+        "ListObjectsV2" | "ListObjects" => ("s3:ListBucket", Target::Bucket),
+        _ => return None,
+    })
+}
+
+/// The access control `s3s` calls for every authenticated request: the role's permission policy.
+pub(crate) struct PolicyAccess {
+    permissions: PolicySet,
+    identity_pool_id: String,
+    authorization: Authorization,
+}
+
+impl PolicyAccess {
+    pub(crate) fn new(config: &LocalAwsConfig, authorization: Authorization) -> PolicyAccess {
+        PolicyAccess {
+            permissions: config.identity_pool.role.permissions.clone(),
+            identity_pool_id: config.identity_pool.id.clone(),
+            authorization,
+        }
+    }
+
+    /// Decides `action` on `resource` for `session`, with `extra` context keys.
+    fn authorize(
+        &self,
+        session: &SessionCredentials,
+        action: &str,
+        resource: String,
+        extra: impl FnOnce(&mut Context),
+    ) -> S3Result<()> {
+        if self.authorization == Authorization::BenchmarkOnlyDisabled {
+            return Ok(());
+        }
+        let mut request = Request::new(action, resource);
+        request.context = session_context(session, &self.identity_pool_id, SystemTime::now());
+        extra(&mut request.context);
+        let decision = self.permissions.evaluate(&request);
+        if decision.is_allowed() {
+            tracing::debug!(action, resource = %request.resource, %decision, "S3 stand-in allowed a request");
+            return Ok(());
+        }
+        tracing::debug!(action, resource = %request.resource, %decision, "S3 stand-in denied a request");
+        Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            denial_message(session, action, &request.resource, decision.outcome),
+        ))
+    }
+}
+
+/// The session `s3s` verified the signature of, as checked before the signature.
+fn checked_session<'a>(
+    extensions: &'a axum::http::Extensions,
+    access_key: Option<&str>,
+) -> S3Result<&'a SessionCredentials> {
+    let session = extensions
+        .get::<PresentedSession>()
+        .map(|presented| &presented.0);
+    match (session, access_key) {
+        (Some(session), Some(key)) if session.access_key_id == key => Ok(session),
+        _ => Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "Access Denied",
+        )),
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Access for PolicyAccess {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let access_key = cx.credentials().map(|c| c.access_key.clone());
+        let operation = cx.s3_op().name();
+        let Some((action, target)) = action_for(operation) else {
+            tracing::debug!(
+                operation,
+                "S3 stand-in refused an operation the app does not use"
+            );
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "Access Denied",
+            ));
+        };
+        let object = cx
+            .s3_path()
+            .as_object()
+            .map(|(bucket, key)| object_arn(bucket, key));
+        let session = checked_session(cx.extensions_mut(), access_key.as_deref())?;
+        match target {
+            Target::Object => {
+                let Some(resource) = object else {
+                    return Err(S3Error::with_message(
+                        S3ErrorCode::AccessDenied,
+                        "Access Denied",
+                    ));
+                };
+                self.authorize(session, action, resource, |_| {})
+            }
+            // Listings are decided by `list_objects_v2` and `list_objects`, which see the parsed parameters.
+            Target::Bucket => Ok(()),
+        }
+    }
+
+    async fn list_objects_v2(&self, req: &mut S3Request<ListObjectsV2Input>) -> S3Result<()> {
+        let access_key = req.credentials.as_ref().map(|c| c.access_key.as_str());
+        let session = checked_session(&req.extensions, access_key)?;
+        let input = &req.input;
+        self.authorize(
+            session,
+            "s3:ListBucket",
+            bucket_arn(&input.bucket),
+            |context| {
+                list_context(
+                    context,
+                    input.prefix.as_deref(),
+                    input.delimiter.as_deref(),
+                    input.max_keys,
+                );
+            },
+        )
+    }
+
+    async fn list_objects(&self, req: &mut S3Request<ListObjectsInput>) -> S3Result<()> {
+        let access_key = req.credentials.as_ref().map(|c| c.access_key.as_str());
+        let session = checked_session(&req.extensions, access_key)?;
+        let input = &req.input;
+        self.authorize(
+            session,
+            "s3:ListBucket",
+            bucket_arn(&input.bucket),
+            |context| {
+                list_context(
+                    context,
+                    input.prefix.as_deref(),
+                    input.delimiter.as_deref(),
+                    input.max_keys,
+                );
+            },
+        )
+    }
+}
+
+fn object_arn(bucket: &str, key: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+/// The listing's condition keys, only those the request has.
+fn list_context(
+    context: &mut Context,
+    prefix: Option<&str>,
+    delimiter: Option<&str>,
+    max_keys: Option<i32>,
+) {
+    if let Some(prefix) = prefix {
+        context.insert("s3:prefix", prefix);
+    }
+    if let Some(delimiter) = delimiter {
+        context.insert("s3:delimiter", delimiter);
+    }
+    if let Some(max_keys) = max_keys {
+        context.insert("s3:max-keys", max_keys.to_string());
+    }
+}
+
+/// The request context of a role session from the identity pool.
+fn session_context(
+    session: &SessionCredentials,
+    identity_pool_id: &str,
+    now: SystemTime,
+) -> Context {
+    let mut context = Context::new();
+    for (key, value) in &session.principal_tags {
+        context.insert(&format!("aws:PrincipalTag/{key}"), value.as_str());
+    }
+    context.insert("aws:PrincipalArn", session.role_arn.as_str());
+    if let Some(account) = account_of(&session.role_arn) {
+        context.insert("aws:PrincipalAccount", account);
+    }
+    context.insert("aws:PrincipalType", "AssumedRole");
+    context.insert("aws:SecureTransport", false);
+    let now = OffsetDateTime::from(now);
+    if let Ok(current) = now.format(&Rfc3339) {
+        context.insert("aws:CurrentTime", current);
+    }
+    context.insert("aws:EpochTime", now.unix_timestamp().to_string());
+    context.insert(
+        "cognito-identity.amazonaws.com:sub",
+        session.identity_id.as_str(),
+    );
+    context.insert("cognito-identity.amazonaws.com:aud", identity_pool_id);
+    context
+}
+
+/// The account of an IAM ARN (`arn:aws:iam::<account>:role/<name>`).
+fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
+}
+
+/// The assumed-role session ARN S3 names in a denial:
+/// `arn:aws:sts::<account>:assumed-role/<role name>/CognitoIdentityCredentials`.
+fn session_arn(role_arn: &str) -> String {
+    let account = account_of(role_arn).unwrap_or_default();
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    format!("arn:aws:sts::{account}:assumed-role/{role_name}/{SESSION_NAME}")
+}
+
+/// S3's message for a request the caller's own policy denies.
+fn denial_message(
+    session: &SessionCredentials,
+    action: &str,
+    resource: &str,
+    outcome: Outcome,
+) -> String {
+    let reason = match outcome {
+        Outcome::ExplicitDeny => "with an explicit deny in an identity-based policy".to_owned(),
+        Outcome::ImplicitDeny | Outcome::Allowed => {
+            format!("because no identity-based policy allows the {action} action")
+        }
+    };
+    format!(
+        "User: {} is not authorized to perform: {action} on resource: \"{resource}\" {reason}",
+        session_arn(&session.role_arn)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::credentials::CredentialStore;
+    use crate::iam::ContextValue;
+
+    fn session() -> SessionCredentials {
+        CredentialStore::default().issue(
+            "arn:aws:iam::000000000000:role/saas-reference-uploads",
+            BTreeMap::from([
+                ("tenant_id".to_owned(), "acme".to_owned()),
+                ("user_id".to_owned(), "u1".to_owned()),
+            ]),
+            "eu-west-1:4a3c",
+            Duration::from_secs(60),
+        )
+    }
+
+    fn access(authorization: Authorization) -> PolicyAccess {
+        let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let config = LocalAwsConfig::load(&infra).unwrap();
+        PolicyAccess::new(&config, authorization)
+    }
+
+    #[test]
+    fn every_operation_the_app_uses_has_its_action_and_nothing_else_does() {
+        let expected = [
+            ("PutObject", "s3:PutObject"),
+            ("CreateMultipartUpload", "s3:PutObject"),
+            ("UploadPart", "s3:PutObject"),
+            ("CompleteMultipartUpload", "s3:PutObject"),
+            ("GetObject", "s3:GetObject"),
+            ("HeadObject", "s3:GetObject"),
+            ("DeleteObject", "s3:DeleteObject"),
+            ("AbortMultipartUpload", "s3:AbortMultipartUpload"),
+            ("ListParts", "s3:ListMultipartUploadParts"),
+            ("ListObjectsV2", "s3:ListBucket"),
+        ];
+        for (operation, action) in expected {
+            assert_eq!(
+                action_for(operation).map(|(a, _)| a),
+                Some(action),
+                "{operation}"
+            );
+        }
+        for operation in [
+            "CopyObject",
+            "DeleteObjects",
+            "PutBucketPolicy",
+            "PutBucketCors",
+            "ListBuckets",
+            "PostObject",
+            "UploadPartCopy",
+            "GetObjectAcl",
+            "ListMultipartUploads",
+        ] {
+            assert_eq!(action_for(operation), None, "{operation}");
+        }
+    }
+
+    #[test]
+    fn the_context_carries_the_sessions_tags_and_identity() {
+        let session = session();
+        let context = session_context(&session, "eu-west-1:pool", SystemTime::UNIX_EPOCH);
+        let single = |key: &str| match context.get(key) {
+            Some(ContextValue::Single(value)) => value.clone(),
+            other => panic!("{key}: {other:?}"),
+        };
+        assert_eq!(single("aws:PrincipalTag/tenant_id"), "acme");
+        assert_eq!(single("aws:PrincipalTag/user_id"), "u1");
+        assert_eq!(single("aws:PrincipalAccount"), "000000000000");
+        assert_eq!(single("aws:SecureTransport"), "false");
+        assert_eq!(single("aws:CurrentTime"), "1970-01-01T00:00:00Z");
+        assert_eq!(single("aws:EpochTime"), "0");
+        assert_eq!(
+            single("cognito-identity.amazonaws.com:sub"),
+            "eu-west-1:4a3c"
+        );
+        assert_eq!(
+            single("cognito-identity.amazonaws.com:aud"),
+            "eu-west-1:pool"
+        );
+    }
+
+    #[test]
+    fn the_role_policy_decides_object_requests_on_the_exact_key() {
+        let access = access(Authorization::Enforced);
+        let session = session();
+        let own = object_arn("saas-reference-uploads", "acme/u1/uploads/a.pdf");
+        assert!(
+            access
+                .authorize(&session, "s3:PutObject", own.clone(), |_| {})
+                .is_ok()
+        );
+        for key in [
+            "acme/u2/uploads/a.pdf",
+            "globex/u1/uploads/a.pdf",
+            "a.pdf",
+            "acme/u1/a.pdf",
+        ] {
+            let error = access
+                .authorize(
+                    &session,
+                    "s3:GetObject",
+                    object_arn("saas-reference-uploads", key),
+                    |_| {},
+                )
+                .unwrap_err();
+            assert_eq!(*error.code(), S3ErrorCode::AccessDenied, "{key}");
+            assert_eq!(
+                error.message(),
+                Some(
+                    format!(
+                        "User: arn:aws:sts::000000000000:assumed-role/saas-reference-uploads/\
+                         CognitoIdentityCredentials is not authorized to perform: s3:GetObject on resource: \
+                         \"arn:aws:s3:::saas-reference-uploads/{key}\" because no identity-based policy \
+                         allows the s3:GetObject action"
+                    )
+                    .as_str()
+                )
+            );
+        }
+        assert!(
+            access
+                .authorize(
+                    &session,
+                    "s3:PutObject",
+                    object_arn("other-bucket", "acme/u1/uploads/a"),
+                    |_| {}
+                )
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn listing_needs_a_prefix_inside_the_users_own_uploads() {
+        let access = access(Authorization::Enforced);
+        let session = session();
+        let list = |prefix: Option<&str>| {
+            access.authorize(
+                &session,
+                "s3:ListBucket",
+                bucket_arn("saas-reference-uploads"),
+                |c| {
+                    list_context(c, prefix, Some("/"), Some(1000));
+                },
+            )
+        };
+        assert!(list(Some("acme/u1/uploads/")).is_ok());
+        assert!(list(Some("acme/u1/uploads/2026/")).is_ok());
+        for prefix in [
+            None,
+            Some(""),
+            Some("acme/u1/"),
+            Some("acme/u1/uploads"),
+            Some("acme/u1/uploads-other/"),
+            Some("acme/u2/uploads/"),
+            Some("acme2/u1/uploads/"),
+        ] {
+            assert!(list(prefix).is_err(), "{prefix:?}");
+        }
+    }
+
+    #[test]
+    fn the_benchmark_setting_skips_only_the_policy() {
+        let access = access(Authorization::BenchmarkOnlyDisabled);
+        let session = session();
+        assert!(
+            access
+                .authorize(
+                    &session,
+                    "s3:GetObject",
+                    object_arn("saas-reference-uploads", "globex/x"),
+                    |_| {}
+                )
+                .is_ok()
+        );
+        let mut extensions = axum::http::Extensions::new();
+        assert!(checked_session(&extensions, Some(&session.access_key_id)).is_err());
+        extensions.insert(PresentedSession(session.clone()));
+        assert!(checked_session(&extensions, Some(&session.access_key_id)).is_ok());
+        assert!(checked_session(&extensions, Some("ASIAOTHER")).is_err());
+        assert!(checked_session(&extensions, None).is_err());
+    }
+
+    #[test]
+    fn an_explicit_deny_is_named_as_such() {
+        let message = denial_message(
+            &session(),
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            Outcome::ExplicitDeny,
+        );
+        assert!(
+            message.ends_with("with an explicit deny in an identity-based policy"),
+            "{message}"
+        );
+    }
+}

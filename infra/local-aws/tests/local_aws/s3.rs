@@ -1,0 +1,1085 @@
+//! The S3 stand-in, driven by the real `aws-sdk-s3` client with credentials the identity pool vends over
+//! HTTP: the role policy confines each user to `<tenant>/<user>/uploads/`, keys cannot escape it, every
+//! request needs a live session and its own token, presigned URLs cannot be altered, multipart uploads work
+//! as on S3, and browsers at the app origin pass CORS.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use local_aws::s3::{Authorization, S3Options, Storage};
+use local_aws::{LocalAws, Ports};
+use md5::{Digest, Md5};
+use rand::RngCore;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{World, demo_config};
+
+/// The app's origin: the web client's callback URLs are on it.
+const APP_ORIGIN: &str = "http://localhost:3000";
+const MIB: usize = 1024 * 1024;
+
+/// Credentials the identity pool vended, as the browser receives them.
+#[derive(Clone)]
+struct Vended {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+}
+
+/// Signs in `sub` of `tenant` at the identity pool the way the backend does (an ID token of the user pool
+/// carrying `tenant_id`, then `GetId` and `GetCredentialsForIdentity` over HTTP).
+async fn vend(aws: &LocalAws, tenant: &str, sub: &str) -> Vended {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let web = aws.client("web").unwrap();
+    let id_token = aws.sign_id_token(&json!({
+        "sub": sub,
+        "iss": aws.issuer(),
+        "aud": web.client_id,
+        "token_use": "id",
+        "tenant_id": tenant,
+        "iat": now,
+        "auth_time": now,
+        "exp": now + 600,
+    }));
+    let logins = json!({
+        format!("cognito-idp.{}.amazonaws.com/{}", aws.region(), aws.user_pool_id()): id_token
+    });
+    let call = |operation: &str, input: Value| {
+        let request = reqwest::Client::new()
+            .post(format!("{}/", aws.identity_pool_endpoint()))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header(
+                "x-amz-target",
+                format!("AWSCognitoIdentityService.{operation}"),
+            )
+            .body(input.to_string());
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let id = call(
+        "GetId",
+        json!({"IdentityPoolId": aws.identity_pool_id(), "Logins": logins}),
+    )
+    .await;
+    let answer = call(
+        "GetCredentialsForIdentity",
+        json!({"IdentityId": id["IdentityId"], "Logins": logins}),
+    )
+    .await;
+    let credentials = &answer["Credentials"];
+    Vended {
+        access_key_id: credentials["AccessKeyId"].as_str().unwrap().to_owned(),
+        secret_access_key: credentials["SecretKey"].as_str().unwrap().to_owned(),
+        session_token: credentials["SessionToken"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// The real S3 client, configured as the browser and the backend configure it for the stand-in.
+fn s3_client(aws: &LocalAws, access_key_id: &str, secret: &str, token: Option<&str>) -> Client {
+    s3_client_in(aws, aws.region(), access_key_id, secret, token)
+}
+
+fn s3_client_in(
+    aws: &LocalAws,
+    region: &str,
+    access_key_id: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> Client {
+    let credentials = Credentials::new(
+        access_key_id,
+        secret,
+        token.map(str::to_owned),
+        None,
+        "identity-pool",
+    );
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(aws.s3_endpoint())
+        .force_path_style(true)
+        .credentials_provider(credentials)
+        .build();
+    Client::from_conf(config)
+}
+
+fn client_for(aws: &LocalAws, vended: &Vended) -> Client {
+    s3_client(
+        aws,
+        &vended.access_key_id,
+        &vended.secret_access_key,
+        Some(&vended.session_token),
+    )
+}
+
+/// The S3 error code and HTTP status of a failed call.
+fn failure<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<R, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) -> (String, u16) {
+    let error = result.expect_err("the call should fail");
+    let status = error
+        .raw_response()
+        .map(|response| response.status().as_u16())
+        .unwrap_or_default();
+    (error.code().unwrap_or("<none>").to_owned(), status)
+}
+
+async fn put(client: &Client, bucket: &str, key: &str, body: &[u8]) -> Result<String, String> {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .map(|output| output.e_tag().unwrap_or_default().to_owned())
+        .map_err(|error| error.code().unwrap_or("<none>").to_owned())
+}
+
+async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+    let output = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|error| error.code().unwrap_or("<none>").to_owned())?;
+    Ok(output.body.collect().await.unwrap().into_bytes().to_vec())
+}
+
+async fn list(client: &Client, bucket: &str, prefix: Option<&str>) -> Result<Vec<String>, String> {
+    let output = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .set_prefix(prefix.map(str::to_owned))
+        .send()
+        .await
+        .map_err(|error| error.code().unwrap_or("<none>").to_owned())?;
+    Ok(output
+        .contents()
+        .iter()
+        .filter_map(|object| object.key().map(str::to_owned))
+        .collect())
+}
+
+/// `url` with the value of its query parameter `name` replaced by `change(value)`.
+fn with_query_value(url: &str, name: &str, change: impl Fn(&str) -> String) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(key, value)| {
+            let value = if key == name {
+                change(&value)
+            } else {
+                value.into_owned()
+            };
+            (key.into_owned(), value)
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Md5::digest(bytes))
+}
+
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// A call's result without its value: `Ok(())` or the S3 error code.
+fn outcome<T>(result: Result<T, String>) -> Result<(), String> {
+    result.map(|_| ())
+}
+
+/// What a call the policy refuses comes to.
+fn access_denied() -> Result<(), String> {
+    Err("AccessDenied".to_owned())
+}
+
+#[tokio::test]
+async fn alice_writes_reads_lists_and_deletes_her_own_uploads() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let key = "acme/u1/uploads/2026/report.pdf";
+    let body = b"quarterly figures".to_vec();
+
+    let e_tag = put(&alice, &bucket, key, &body).await.unwrap();
+    assert_eq!(
+        e_tag,
+        format!("\"{}\"", md5_hex(&body)),
+        "S3's ETag: the MD5"
+    );
+    assert_eq!(get(&alice, &bucket, key).await.unwrap(), body);
+    let head = alice
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(body.len() as i64));
+    assert_eq!(head.e_tag(), Some(e_tag.as_str()));
+
+    let listed = alice
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("acme/u1/uploads/")
+        .send()
+        .await
+        .unwrap();
+    let objects = listed.contents();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].key(), Some(key));
+    assert_eq!(objects[0].size(), Some(body.len() as i64));
+    assert_eq!(objects[0].e_tag(), Some(e_tag.as_str()));
+    let folders = alice
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("acme/u1/uploads/")
+        .delimiter("/")
+        .max_keys(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        folders
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix())
+            .collect::<Vec<_>>(),
+        vec!["acme/u1/uploads/2026/"]
+    );
+
+    alice
+        .delete_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&alice, &bucket, key).await, Err("NoSuchKey".to_owned()));
+    // A prefix left behind on disk is no object either.
+    assert_eq!(
+        get(&alice, &bucket, "acme/u1/uploads/2026").await,
+        Err("NoSuchKey".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn alice_is_denied_everything_outside_her_own_uploads() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let bob = client_for(aws, &vend(aws, "acme", "u2").await);
+    let carol = client_for(aws, &vend(aws, "globex", "u7").await);
+    put(&bob, &bucket, "acme/u2/uploads/salaries.xlsx", b"bob's")
+        .await
+        .unwrap();
+    put(&carol, &bucket, "globex/u7/uploads/plans.txt", b"carol's")
+        .await
+        .unwrap();
+    put(&alice, &bucket, "acme/u1/uploads/mine.txt", b"alice's")
+        .await
+        .unwrap();
+
+    for key in [
+        "acme/u2/uploads/salaries.xlsx",
+        "acme/u2/uploads/new.txt",
+        "globex/u7/uploads/plans.txt",
+        "globex/u1/uploads/new.txt",
+        "mine.txt",
+        "acme/u1/mine.txt",
+        "acme/u1/uploads-other/mine.txt",
+        "acme2/u1/uploads/mine.txt",
+    ] {
+        assert_eq!(
+            outcome(put(&alice, &bucket, key, b"x").await),
+            access_denied(),
+            "put {key}"
+        );
+        assert_eq!(
+            outcome(get(&alice, &bucket, key).await),
+            access_denied(),
+            "get {key} (denied before the store is asked, existing or not)"
+        );
+        let (code, status) = failure(alice.delete_object().bucket(&bucket).key(key).send().await);
+        assert_eq!(
+            (code.as_str(), status),
+            ("AccessDenied", 403),
+            "delete {key}"
+        );
+    }
+    let (code, status) = failure(
+        alice
+            .head_object()
+            .bucket(&bucket)
+            .key("acme/u2/uploads/salaries.xlsx")
+            .send()
+            .await,
+    );
+    assert_eq!(status, 403, "head of bob's object: {code}");
+
+    for prefix in [
+        None,
+        Some(""),
+        Some("acme/"),
+        Some("acme/u1/"),
+        Some("acme/u1/uploads"),
+        Some("acme/u1/uploads-other/"),
+        Some("acme/u2/uploads/"),
+        Some("acme2/u1/uploads/"),
+        Some("globex/u7/uploads/"),
+    ] {
+        assert_eq!(
+            outcome(list(&alice, &bucket, prefix).await),
+            access_denied(),
+            "list {prefix:?}"
+        );
+    }
+    assert_eq!(
+        list(&alice, &bucket, Some("acme/u1/uploads/")).await,
+        Ok(vec!["acme/u1/uploads/mine.txt".to_owned()])
+    );
+    // Nothing of alice's attempts landed, and the others' objects are untouched.
+    assert_eq!(
+        list(&bob, &bucket, Some("acme/u2/uploads/")).await,
+        Ok(vec!["acme/u2/uploads/salaries.xlsx".to_owned()])
+    );
+    assert_eq!(
+        get(&bob, &bucket, "acme/u2/uploads/salaries.xlsx").await,
+        Ok(b"bob's".to_vec())
+    );
+    assert_eq!(
+        list(&carol, &bucket, Some("globex/u7/uploads/")).await,
+        Ok(vec!["globex/u7/uploads/plans.txt".to_owned()])
+    );
+
+    // Bucket-level operations the app does not use are refused too.
+    let (code, _) = failure(alice.list_buckets().send().await);
+    assert_eq!(code, "AccessDenied");
+    let (code, _) = failure(
+        alice
+            .copy_object()
+            .bucket(&bucket)
+            .key("acme/u1/uploads/copy.xlsx")
+            .copy_source(format!("{bucket}/acme/u2/uploads/salaries.xlsx"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "AccessDenied");
+}
+
+#[tokio::test]
+async fn keys_with_dot_segments_or_encoded_slashes_are_refused() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let bob = client_for(aws, &vend(aws, "acme", "u2").await);
+    put(&bob, &bucket, "acme/u2/uploads/report.txt", b"bob's")
+        .await
+        .unwrap();
+
+    // Each of these keys starts with alice's prefix, so the policy alone would allow it; on disk the first
+    // three would be bob's files.
+    for key in [
+        "acme/u1/uploads/../../u2/uploads/report.txt",
+        "acme/u1/uploads/../../u2/uploads/planted.txt",
+        "acme/u1/uploads/sub/../../../u2/uploads/report.txt",
+        "acme/u1/uploads/./notes.txt",
+        "acme/u1/uploads//notes.txt",
+        "acme/u1/uploads/notes/",
+        "acme/u1/uploads/..",
+    ] {
+        assert_eq!(
+            outcome(put(&alice, &bucket, key, b"alice's").await),
+            access_denied(),
+            "put {key}"
+        );
+        assert_eq!(
+            outcome(get(&alice, &bucket, key).await),
+            access_denied(),
+            "get {key}"
+        );
+    }
+
+    // The real client percent-encodes nothing but the key's own characters; rewrite the signed path so that
+    // it carries encoded slashes, and let the client sign it as sent.
+    for encoded in [
+        "acme%2Fu1%2Fuploads%2Fnotes.txt",
+        "acme/u1/uploads/..%2F..%2Fu2%2Fuploads%2Freport.txt",
+        "acme/u1/uploads/%2E%2E/%2E%2E/u2/uploads/report.txt",
+    ] {
+        let path = format!("/{bucket}/{encoded}");
+        let result = alice
+            .put_object()
+            .bucket(&bucket)
+            .key("acme/u1/uploads/placeholder")
+            .body(ByteStream::from_static(b"alice's"))
+            .customize()
+            .mutate_request(move |request| {
+                let uri = request.uri().to_owned();
+                let rewritten = uri.replacen(
+                    "/saas-reference-uploads/acme/u1/uploads/placeholder",
+                    &path,
+                    1,
+                );
+                assert_ne!(uri, rewritten);
+                request.set_uri(rewritten).unwrap();
+            })
+            .send()
+            .await;
+        assert_eq!(
+            failure(result),
+            ("AccessDenied".to_owned(), 403),
+            "{encoded}"
+        );
+    }
+
+    assert_eq!(
+        get(&bob, &bucket, "acme/u2/uploads/report.txt").await,
+        Ok(b"bob's".to_vec())
+    );
+    assert_eq!(
+        list(&bob, &bucket, Some("acme/u2/uploads/")).await,
+        Ok(vec!["acme/u2/uploads/report.txt".to_owned()])
+    );
+    assert_eq!(
+        list(&alice, &bucket, Some("acme/u1/uploads/")).await,
+        Ok(vec![])
+    );
+}
+
+#[tokio::test]
+async fn every_request_needs_a_live_session_and_its_own_token() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = vend(aws, "acme", "u1").await;
+    let other = vend(aws, "acme", "u1").await;
+    let key = "acme/u1/uploads/a.txt";
+    put(&client_for(aws, &alice), &bucket, key, b"a")
+        .await
+        .unwrap();
+
+    let get_with = |client: Client| {
+        let bucket = bucket.clone();
+        async move { failure(client.get_object().bucket(bucket).key(key).send().await) }
+    };
+    let cases = [
+        (
+            "another session's token",
+            s3_client(
+                aws,
+                &alice.access_key_id,
+                &alice.secret_access_key,
+                Some(&other.session_token),
+            ),
+            ("InvalidToken", 400),
+        ),
+        (
+            "a changed token",
+            s3_client(
+                aws,
+                &alice.access_key_id,
+                &alice.secret_access_key,
+                Some(&format!("{}A", alice.session_token)),
+            ),
+            ("InvalidToken", 400),
+        ),
+        (
+            "no token",
+            s3_client(aws, &alice.access_key_id, &alice.secret_access_key, None),
+            ("InvalidToken", 400),
+        ),
+        (
+            "an unknown access key",
+            s3_client(
+                aws,
+                "ASIAAAAAAAAAAAAAAAAA",
+                &alice.secret_access_key,
+                Some(&alice.session_token),
+            ),
+            ("InvalidAccessKeyId", 403),
+        ),
+        (
+            "a wrong secret",
+            s3_client(
+                aws,
+                &alice.access_key_id,
+                &other.secret_access_key,
+                Some(&alice.session_token),
+            ),
+            ("SignatureDoesNotMatch", 403),
+        ),
+        (
+            "another region",
+            s3_client_in(
+                aws,
+                "us-east-1",
+                &alice.access_key_id,
+                &alice.secret_access_key,
+                Some(&alice.session_token),
+            ),
+            ("AuthorizationHeaderMalformed", 400),
+        ),
+    ];
+    for (name, client, (code, status)) in cases {
+        assert_eq!(get_with(client).await, (code.to_owned(), status), "{name}");
+    }
+
+    let anonymous = reqwest::get(format!("{}/{bucket}/{key}", aws.s3_endpoint()))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::FORBIDDEN);
+    assert!(
+        anonymous
+            .text()
+            .await
+            .unwrap()
+            .contains("<Code>AccessDenied</Code>")
+    );
+
+    assert_eq!(
+        get(&client_for(aws, &alice), &bucket, key).await,
+        Ok(b"a".to_vec())
+    );
+    assert!(aws.credentials().expire(&alice.access_key_id));
+    assert_eq!(
+        get_with(client_for(aws, &alice)).await,
+        ("ExpiredToken".to_owned(), 400)
+    );
+    assert_eq!(
+        outcome(put(&client_for(aws, &alice), &bucket, key, b"b").await),
+        Err("ExpiredToken".to_owned())
+    );
+    assert_eq!(
+        get(&client_for(aws, &other), &bucket, key).await,
+        Ok(b"a".to_vec())
+    );
+}
+
+#[tokio::test]
+async fn presigned_urls_work_as_signed_and_not_once_altered() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let vended = vend(aws, "acme", "u1").await;
+    let alice = client_for(aws, &vended);
+    let http = reqwest::Client::new();
+    let key = "acme/u1/uploads/presigned.bin";
+    let body = random_bytes(64 * 1024);
+    let presign = || PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
+
+    let upload = alice
+        .put_object()
+        .bucket(&bucket)
+        .key(key)
+        .presigned(presign())
+        .await
+        .unwrap();
+    assert!(upload.uri().contains("X-Amz-Security-Token="));
+    let response = http
+        .put(upload.uri())
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["etag"],
+        format!("\"{}\"", md5_hex(&body)).as_str()
+    );
+
+    let download = alice
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .presigned(presign())
+        .await
+        .unwrap();
+    let url = download.uri().to_owned();
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.unwrap().to_vec(), body);
+
+    put(&alice, &bucket, "acme/u1/uploads/other.bin", b"other")
+        .await
+        .unwrap();
+    // Rewriting the query string leaves a valid URL valid, so each refusal below is the change's doing.
+    let rewritten = with_query_value(&url, "X-Amz-Expires", str::to_owned);
+    assert_eq!(
+        http.get(&rewritten).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let tampered = [
+        ("another key", url.replace("presigned.bin", "other.bin")),
+        (
+            "a longer expiry",
+            with_query_value(&url, "X-Amz-Expires", |_| "3600".to_owned()),
+        ),
+        (
+            "another signature",
+            with_query_value(&url, "X-Amz-Signature", |signature| {
+                let first = if signature.starts_with('0') { "1" } else { "0" };
+                format!("{first}{}", &signature[1..])
+            }),
+        ),
+        (
+            "another method's signature",
+            with_query_value(&url, "X-Amz-Signature", |_| {
+                let put_url = url::Url::parse(upload.uri()).unwrap();
+                put_url
+                    .query_pairs()
+                    .find(|(name, _)| name == "X-Amz-Signature")
+                    .unwrap()
+                    .1
+                    .into_owned()
+            }),
+        ),
+    ];
+    for (name, tampered_url) in tampered {
+        assert_ne!(tampered_url, url, "{name}");
+        let response = http.get(&tampered_url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}");
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("<Code>SignatureDoesNotMatch</Code>"),
+            "{name}: {text}"
+        );
+    }
+
+    let outside = alice
+        .get_object()
+        .bucket(&bucket)
+        .key("acme/u2/uploads/presigned.bin")
+        .presigned(presign())
+        .await
+        .unwrap();
+    let response = http.get(outside.uri()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("<Code>AccessDenied</Code>")
+    );
+
+    assert!(aws.credentials().expire(&vended.access_key_id));
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("<Code>ExpiredToken</Code>")
+    );
+}
+
+#[tokio::test]
+async fn a_large_multipart_upload_in_concurrent_parts_reads_back_identical() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let key = "acme/u1/uploads/video.mp4";
+    let body = random_bytes(12 * MIB + 345);
+    let chunks: Vec<Vec<u8>> = body.chunks(5 * MIB).map(<[u8]>::to_vec).collect();
+    assert_eq!(chunks.len(), 3);
+
+    let upload = alice
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .content_type("video/mp4")
+        .send()
+        .await
+        .unwrap();
+    let upload_id = upload.upload_id().unwrap().to_owned();
+    let uploads = chunks.iter().enumerate().map(|(index, chunk)| {
+        let client = alice.clone();
+        let (bucket, upload_id, chunk) = (bucket.clone(), upload_id.clone(), chunk.clone());
+        tokio::spawn(async move {
+            let part_number = i32::try_from(index + 1).unwrap();
+            let output = client
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(part_number)
+                .body(ByteStream::from(chunk))
+                .send()
+                .await
+                .unwrap();
+            (part_number, output.e_tag().unwrap().to_owned())
+        })
+    });
+    let mut parts: Vec<(i32, String)> = futures::future::join_all(uploads)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    parts.sort();
+    for ((_, e_tag), chunk) in parts.iter().zip(&chunks) {
+        assert_eq!(
+            e_tag,
+            &format!("\"{}\"", md5_hex(chunk)),
+            "a part's ETag is its MD5"
+        );
+    }
+
+    let listed = alice
+        .list_parts()
+        .bucket(&bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<(i32, String)> = listed
+        .parts()
+        .iter()
+        .map(|part| {
+            (
+                part.part_number().unwrap(),
+                part.e_tag().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, parts);
+
+    let completed = |parts: &[(i32, String)]| {
+        CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|(number, e_tag)| {
+                        CompletedPart::builder()
+                            .part_number(*number)
+                            .e_tag(e_tag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build()
+    };
+    let mut wrong = parts.clone();
+    wrong[1].1 = format!("\"{}\"", md5_hex(b"something else"));
+    let (code, status) = failure(
+        alice
+            .complete_multipart_upload()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .multipart_upload(completed(&wrong))
+            .send()
+            .await,
+    );
+    assert_eq!((code.as_str(), status), ("InvalidPart", 400));
+
+    let done = alice
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(completed(&parts))
+        .send()
+        .await
+        .unwrap();
+    let part_digests: Vec<u8> = chunks
+        .iter()
+        .flat_map(|chunk| Md5::digest(chunk).to_vec())
+        .collect();
+    let expected_e_tag = format!("\"{}-3\"", md5_hex(&part_digests));
+    assert_eq!(done.e_tag(), Some(expected_e_tag.as_str()));
+
+    let read = alice
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.e_tag(), Some(expected_e_tag.as_str()));
+    assert_eq!(read.content_type(), Some("video/mp4"));
+    let read = read.body.collect().await.unwrap().into_bytes();
+    assert!(read.as_ref() == body.as_slice(), "byte-identical");
+}
+
+#[tokio::test]
+async fn an_aborted_multipart_upload_is_gone_and_an_upload_id_serves_only_its_key() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let key = "acme/u1/uploads/big.iso";
+    let upload_id = alice
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let part = |key: &'static str| {
+        alice
+            .upload_part()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(1)
+            .body(ByteStream::from(random_bytes(MIB)))
+            .send()
+    };
+    part(key).await.unwrap();
+    let (code, status) = failure(part("acme/u1/uploads/elsewhere.iso").await);
+    assert_eq!((code.as_str(), status), ("NoSuchUpload", 404));
+
+    alice
+        .abort_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .unwrap();
+    let (code, status) = failure(part(key).await);
+    assert_eq!((code.as_str(), status), ("NoSuchUpload", 404));
+    let (code, _) = failure(
+        alice
+            .list_parts()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "NoSuchUpload");
+    assert_eq!(get(&alice, &bucket, key).await, Err("NoSuchKey".to_owned()));
+
+    // Bob may not abort, list or add to alice's uploads even with the upload id.
+    let bob = client_for(aws, &vend(aws, "acme", "u2").await);
+    let other_upload = alice
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let other_id = other_upload.upload_id().unwrap();
+    let (code, _) = failure(
+        bob.abort_multipart_upload()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(other_id)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "AccessDenied");
+    let (code, _) = failure(
+        bob.upload_part()
+            .bucket(&bucket)
+            .key("acme/u2/uploads/mine.iso")
+            .upload_id(other_id)
+            .part_number(1)
+            .body(ByteStream::from_static(b"bob's"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "NoSuchUpload");
+}
+
+#[tokio::test]
+async fn browsers_at_the_app_origin_pass_cors_and_other_origins_do_not() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let http = reqwest::Client::new();
+    let object_url = format!("{}/{bucket}/acme/u1/uploads/photo.jpg", aws.s3_endpoint());
+    let preflight = |origin: &str| {
+        http.request(reqwest::Method::OPTIONS, &object_url)
+            .header("origin", origin)
+            .header("access-control-request-method", "PUT")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type,x-amz-content-sha256,x-amz-date,x-amz-security-token",
+            )
+            .send()
+    };
+
+    let allowed = preflight(APP_ORIGIN).await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let headers = allowed.headers();
+    assert_eq!(headers["access-control-allow-origin"], APP_ORIGIN);
+    let methods = headers["access-control-allow-methods"].to_str().unwrap();
+    for method in ["PUT", "GET", "HEAD", "POST", "DELETE"] {
+        assert!(methods.contains(method), "{methods}");
+    }
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "authorization, content-type, x-amz-content-sha256, x-amz-date, x-amz-security-token"
+    );
+    let exposed = headers["access-control-expose-headers"].to_str().unwrap();
+    assert!(
+        exposed.contains("ETag") && exposed.contains("x-amz-request-id"),
+        "{exposed}"
+    );
+    assert!(headers.contains_key("x-amz-request-id"));
+
+    let refused = preflight("http://evil.example").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("<Code>AccessForbidden</Code>")
+    );
+
+    // The actual request: CORS headers for the app origin only, on successes and on errors alike.
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    put(&alice, &bucket, "acme/u1/uploads/photo.jpg", b"jpeg")
+        .await
+        .unwrap();
+    let url = alice
+        .get_object()
+        .bucket(&bucket)
+        .key("acme/u1/uploads/photo.jpg")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    let from_app = http
+        .get(&url)
+        .header("origin", APP_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_app.status(), StatusCode::OK);
+    assert_eq!(
+        from_app.headers()["access-control-allow-origin"],
+        APP_ORIGIN
+    );
+    let denied = http
+        .get(&object_url)
+        .header("origin", APP_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert_eq!(denied.headers()["access-control-allow-origin"], APP_ORIGIN);
+    let from_elsewhere = http
+        .get(&url)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !from_elsewhere
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
+
+#[tokio::test]
+async fn the_benchmark_setting_skips_the_policy_and_nothing_else() {
+    let aws = LocalAws::start_with_s3(
+        demo_config(),
+        "127.0.0.1".parse().unwrap(),
+        Ports::ephemeral(),
+        S3Options {
+            authorization: Authorization::BenchmarkOnlyDisabled,
+            ..S3Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let bucket = aws.bucket().to_owned();
+    let alice = vend(&aws, "acme", "u1").await;
+    let client = client_for(&aws, &alice);
+    assert_eq!(
+        put(&client, &bucket, "acme/u2/uploads/unchecked.txt", b"x").await,
+        Ok(format!("\"{}\"", md5_hex(b"x")))
+    );
+    assert_eq!(
+        outcome(put(&client, &bucket, "acme/u1/uploads/../../u2/uploads/x", b"x").await),
+        access_denied()
+    );
+    let wrong_token = s3_client(
+        &aws,
+        &alice.access_key_id,
+        &alice.secret_access_key,
+        Some("not-the-token"),
+    );
+    assert_eq!(
+        outcome(get(&wrong_token, &bucket, "acme/u2/uploads/unchecked.txt").await),
+        Err("InvalidToken".to_owned())
+    );
+    let (code, _) = failure(client.list_buckets().send().await);
+    assert_eq!(
+        code, "AccessDenied",
+        "unimplemented operations stay refused"
+    );
+    aws.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_storage_directory_keeps_objects_across_restarts() {
+    let directory = tempfile::tempdir().unwrap();
+    let options = || S3Options {
+        storage: Storage::Directory(directory.path().join("s3")),
+        ..S3Options::default()
+    };
+    let start = || {
+        LocalAws::start_with_s3(
+            demo_config(),
+            "127.0.0.1".parse().unwrap(),
+            Ports::ephemeral(),
+            options(),
+        )
+    };
+    let aws = start().await.unwrap();
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(&aws, &vend(&aws, "acme", "u1").await);
+    put(&alice, &bucket, "acme/u1/uploads/kept.txt", b"kept")
+        .await
+        .unwrap();
+    aws.shutdown().await;
+
+    let aws = start().await.unwrap();
+    let alice = client_for(&aws, &vend(&aws, "acme", "u1").await);
+    assert_eq!(
+        get(&alice, &bucket, "acme/u1/uploads/kept.txt").await,
+        Ok(b"kept".to_vec())
+    );
+    aws.shutdown().await;
+}
