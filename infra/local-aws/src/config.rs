@@ -74,6 +74,22 @@ pub struct LocalAwsConfig {
     pub ports: Ports,
     /// The identity pool (`config/identity-pool.json` with the local pool id and the upload role's policies).
     pub identity_pool: IdentityPoolConfig,
+    /// The backend's own long-term S3 key and its permission policy.
+    pub backend_user: BackendUser,
+}
+
+/// The IAM user the backend calls S3 as (on AWS its task role): a long-term key from `local.json` and the
+/// permission policy `infra/policies/backend-storage-permissions.json`.
+#[derive(Debug, Clone)]
+pub struct BackendUser {
+    /// The user's ARN (`arn:aws:iam::<account>:user/saas-reference-backend`).
+    pub arn: String,
+    /// The access key id (`AKIA…`).
+    pub access_key_id: String,
+    /// The secret access key (a local demo secret).
+    pub secret_access_key: String,
+    /// The permission policy.
+    pub permissions: crate::iam::PolicySet,
 }
 
 /// The Cognito identity pool: which user pool clients' ID tokens it accepts, the principal tags it puts on
@@ -444,6 +460,22 @@ impl LocalAwsConfig {
         }
 
         let identity_pool = identity_pool_config(identity_pool, &local, &clients, infra_dir)?;
+        let backend_user = BackendUser {
+            arn: format!(
+                "arn:aws:iam::{}:user/saas-reference-backend",
+                local.account_id
+            ),
+            access_key_id: local.backend_s3_key.access_key_id.clone(),
+            secret_access_key: local.backend_s3_key.secret_access_key.clone(),
+            permissions: crate::iam::upload_role::load_backend_permissions(
+                infra_dir,
+                &crate::iam::PolicyParameters {
+                    bucket: identity_pool.bucket.clone(),
+                    identity_pool_id: identity_pool.id.clone(),
+                },
+            )
+            .context("loading the backend's storage policy")?,
+        };
 
         Ok(LocalAwsConfig {
             region: pool.region,
@@ -461,6 +493,7 @@ impl LocalAwsConfig {
             ),
             ports: local.ports,
             identity_pool,
+            backend_user,
         })
     }
 
@@ -648,10 +681,17 @@ mod files {
         pub user_pool_id: String,
         pub identity_pool_id: String,
         pub account_id: String,
+        pub backend_s3_key: BackendS3Key,
         pub ports: Ports,
         pub clients: BTreeMap<String, LocalClient>,
         pub identity_provider_client_secrets: BTreeMap<String, String>,
         pub pre_token_generation: Option<TriggerConfig>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct BackendS3Key {
+        pub access_key_id: String,
+        pub secret_access_key: String,
     }
 
     #[derive(Deserialize)]

@@ -1,7 +1,9 @@
-//! Temporary security credentials, as STS issues them for a role session: an `ASIA…` access key id, a secret
-//! key, a session token and an expiry, plus what the session carries (the role, its principal tags, the
-//! identity it was issued to). The identity pool issues them; the S3 stand-in looks them up on every request
-//! and checks the session token and the expiry there.
+//! Credentials the S3 stand-in accepts. Mostly temporary security credentials, as STS issues them for a role
+//! session: an `ASIA…` access key id, a secret key, a session token and an expiry, plus what the session
+//! carries (the role, its principal tags, the identity it was issued to). The identity pool issues them; the
+//! S3 stand-in looks them up on every request and checks the session token and the expiry there. Besides
+//! those, long-term `AKIA…` keys of IAM users (the backend's own key, from `local.json`), which carry no
+//! session token and do not expire.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,6 +17,8 @@ use subtle::ConstantTimeEq as _;
 
 /// How long credentials from `GetCredentialsForIdentity` last (the identity pool's fixed one hour).
 pub const SESSION_DURATION: Duration = Duration::from_secs(3600);
+/// Long-term keys do not expire; this stands for "never" (a century).
+const LONG_TERM: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// One role session's credentials and what they stand for.
 #[derive(Clone, PartialEq, Eq)]
@@ -23,11 +27,12 @@ pub struct SessionCredentials {
     pub access_key_id: String,
     /// The secret access key (40 characters).
     pub secret_access_key: String,
-    /// The session token every request must carry.
+    /// The session token every request must carry; empty for a long-term key, which must be used without.
     pub session_token: String,
     /// When the credentials stop working.
     pub expiration: SystemTime,
-    /// The role the session assumed.
+    /// The role the session assumed, or the IAM user of a long-term key: the principal whose permission
+    /// policy decides.
     pub role_arn: String,
     /// The session's principal tags (`aws:PrincipalTag/<key>`).
     pub principal_tags: BTreeMap<String, String>,
@@ -135,9 +140,12 @@ impl CredentialStore {
             .get(access_key_id)
             .cloned()
             .ok_or(CredentialsError::UnknownAccessKey)?;
-        let token_matches = session_token.is_some_and(|token| {
-            bool::from(token.as_bytes().ct_eq(session.session_token.as_bytes()))
-        });
+        let token_matches = match session_token {
+            // A long-term key is used without a token (AWS refuses a token with one).
+            _ if session.session_token.is_empty() => session_token.is_none(),
+            Some(token) => bool::from(token.as_bytes().ct_eq(session.session_token.as_bytes())),
+            None => false,
+        };
         if !token_matches {
             return Err(CredentialsError::InvalidToken);
         }
@@ -145,6 +153,26 @@ impl CredentialStore {
             return Err(CredentialsError::Expired);
         }
         Ok(session)
+    }
+
+    /// Registers the long-term key of an IAM user (`principal_arn`): usable without a session token, never
+    /// expiring.
+    pub fn register_long_term(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        principal_arn: &str,
+    ) {
+        let credentials = SessionCredentials {
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: secret_access_key.to_owned(),
+            session_token: String::new(),
+            expiration: SystemTime::now() + LONG_TERM,
+            role_arn: principal_arn.to_owned(),
+            principal_tags: BTreeMap::new(),
+            identity_id: String::new(),
+        };
+        self.lock().insert(access_key_id.to_owned(), credentials);
     }
 
     /// Makes a session expire now (tests of expiry, without waiting an hour).
@@ -185,6 +213,27 @@ mod tests {
         assert_eq!(credentials.secret_access_key.len(), 40);
         assert!(credentials.session_token.len() > 300);
         assert!(!format!("{credentials:?}").contains(&credentials.secret_access_key));
+    }
+
+    #[test]
+    fn a_long_term_key_is_usable_only_without_a_session_token() {
+        let store = CredentialStore::default();
+        store.register_long_term(
+            "AKIATEST",
+            "secret",
+            "arn:aws:iam::000000000000:user/backend",
+        );
+        let session = store.check("AKIATEST", None).unwrap();
+        assert_eq!(session.role_arn, "arn:aws:iam::000000000000:user/backend");
+        assert_eq!(
+            store.check("AKIATEST", Some("any")),
+            Err(CredentialsError::InvalidToken)
+        );
+        let other = issue(&store);
+        assert_eq!(
+            store.check("AKIATEST", Some(&other.session_token)),
+            Err(CredentialsError::InvalidToken)
+        );
     }
 
     #[test]

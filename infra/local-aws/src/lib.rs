@@ -203,6 +203,11 @@ impl LocalAws {
             .context("building the HTTP client")?;
 
         let credentials = credentials::CredentialStore::default();
+        credentials.register_long_term(
+            &config.backend_user.access_key_id,
+            &config.backend_user.secret_access_key,
+            &config.backend_user.arn,
+        );
         let identity_pool = identity_pool::IdentityPool::new(
             config.clone(),
             urls.issuer.clone(),
@@ -308,6 +313,14 @@ impl LocalAws {
     /// The upload bucket: the identity pool role's bucket, the only one the S3 stand-in serves.
     pub fn bucket(&self) -> &str {
         &self.config.identity_pool.bucket
+    }
+
+    /// The backend's own S3 key (access key id, secret), from `local.json`.
+    pub fn backend_s3_key(&self) -> (String, String) {
+        (
+            self.config.backend_user.access_key_id.clone(),
+            self.config.backend_user.secret_access_key.clone(),
+        )
     }
 
     /// The role sessions the identity pool issued (the S3 stand-in checks requests against them).

@@ -18,6 +18,8 @@ pub const IDENTITY_POOL_PLACEHOLDER: &str = "@@IDENTITY_POOL_ID@@";
 pub const PERMISSIONS_FILE: &str = "upload-role-permissions.json";
 /// The role's trust policy, under `infra/policies/`.
 pub const TRUST_FILE: &str = "upload-role-trust.json";
+/// The backend's own permission policy on the bucket, under `infra/policies/`.
+pub const BACKEND_PERMISSIONS_FILE: &str = "backend-storage-permissions.json";
 
 /// The deployment-specific values the policy files leave open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,21 @@ impl UploadRole {
             trust: PolicySet::new().with("upload-role-trust", trust),
         })
     }
+}
+
+/// The backend's own permission policy (`backend-storage-permissions.json`), as the one-policy set
+/// `backend-storage-permissions`.
+pub fn load_backend_permissions(
+    infra: &Path,
+    parameters: &PolicyParameters,
+) -> Result<PolicySet, LoadError> {
+    let policy = load_policy(
+        infra,
+        BACKEND_PERMISSIONS_FILE,
+        PolicyKind::Identity,
+        parameters,
+    )?;
+    Ok(PolicySet::new().with("backend-storage-permissions", policy))
 }
 
 /// Reads one policy file from `<infra>/policies/` and returns its text with `parameters` substituted, as a

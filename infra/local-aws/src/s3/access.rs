@@ -63,7 +63,8 @@ fn action_for(operation: &str) -> Option<(&'static str, Target)> {
 
 /// The access control `s3s` calls for every authenticated request: the role's permission policy.
 pub(crate) struct PolicyAccess {
-    permissions: PolicySet,
+    /// The permission policy of each principal (the upload role, the backend's user), by ARN.
+    permissions: Vec<(String, PolicySet)>,
     identity_pool_id: String,
     authorization: Authorization,
 }
@@ -71,7 +72,16 @@ pub(crate) struct PolicyAccess {
 impl PolicyAccess {
     pub(crate) fn new(config: &LocalAwsConfig, authorization: Authorization) -> PolicyAccess {
         PolicyAccess {
-            permissions: config.identity_pool.role.permissions.clone(),
+            permissions: vec![
+                (
+                    config.identity_pool.role_arn.clone(),
+                    config.identity_pool.role.permissions.clone(),
+                ),
+                (
+                    config.backend_user.arn.clone(),
+                    config.backend_user.permissions.clone(),
+                ),
+            ],
             identity_pool_id: config.identity_pool.id.clone(),
             authorization,
         }
@@ -91,7 +101,14 @@ impl PolicyAccess {
         let mut request = Request::new(action, resource);
         request.context = session_context(session, &self.identity_pool_id, SystemTime::now());
         extra(&mut request.context);
-        let decision = self.permissions.evaluate(&request);
+        // A principal without a policy of its own is allowed nothing (implicit deny).
+        let empty = PolicySet::new();
+        let permissions = self
+            .permissions
+            .iter()
+            .find(|(arn, _)| *arn == session.role_arn)
+            .map_or(&empty, |(_, policy)| policy);
+        let decision = permissions.evaluate(&request);
         if decision.is_allowed() {
             tracing::debug!(action, resource = %request.resource, %decision, "S3 stand-in allowed a request");
             return Ok(());
@@ -235,7 +252,12 @@ fn session_context(
     if let Some(account) = account_of(&session.role_arn) {
         context.insert("aws:PrincipalAccount", account);
     }
-    context.insert("aws:PrincipalType", "AssumedRole");
+    let principal_type = if session.role_arn.contains(":user/") {
+        "User"
+    } else {
+        "AssumedRole"
+    };
+    context.insert("aws:PrincipalType", principal_type);
     context.insert("aws:SecureTransport", false);
     let now = OffsetDateTime::from(now);
     if let Ok(current) = now.format(&Rfc3339) {
@@ -258,6 +280,10 @@ fn account_of(arn: &str) -> Option<&str> {
 /// The assumed-role session ARN S3 names in a denial:
 /// `arn:aws:sts::<account>:assumed-role/<role name>/CognitoIdentityCredentials`.
 fn session_arn(role_arn: &str) -> String {
+    // An IAM user (the backend's long-term key) is named as itself.
+    if role_arn.contains(":user/") {
+        return role_arn.to_owned();
+    }
     let account = account_of(role_arn).unwrap_or_default();
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
     format!("arn:aws:sts::{account}:assumed-role/{role_name}/{SESSION_NAME}")

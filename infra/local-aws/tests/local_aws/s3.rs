@@ -1083,3 +1083,64 @@ async fn a_storage_directory_keeps_objects_across_restarts() {
     );
     aws.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_backends_own_key_checks_reads_and_deletes_any_upload_but_never_writes_or_lists() {
+    let aws = LocalAws::start(
+        demo_config(),
+        "127.0.0.1".parse().unwrap(),
+        Ports::ephemeral(),
+    )
+    .await
+    .unwrap();
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(&aws, &vend(&aws, "acme", "u1").await);
+    put(&alice, &bucket, "acme/u1/uploads/report.pdf", b"%PDF")
+        .await
+        .unwrap();
+    let (key_id, secret) = aws.backend_s3_key();
+    let backend = s3_client(&aws, &key_id, &secret, None);
+
+    let head = backend
+        .head_object()
+        .bucket(&bucket)
+        .key("acme/u1/uploads/report.pdf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(4));
+    assert_eq!(
+        get(&backend, &bucket, "acme/u1/uploads/report.pdf")
+            .await
+            .unwrap(),
+        b"%PDF"
+    );
+    assert_eq!(
+        outcome(put(&backend, &bucket, "acme/u1/uploads/planted.pdf", b"x").await),
+        access_denied(),
+        "the backend never writes file bytes"
+    );
+    assert_eq!(
+        outcome(list(&backend, &bucket, Some("acme/")).await),
+        access_denied()
+    );
+    backend
+        .delete_object()
+        .bucket(&bucket)
+        .key("acme/u1/uploads/report.pdf")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        get(&alice, &bucket, "acme/u1/uploads/report.pdf")
+            .await
+            .is_err()
+    );
+
+    // A long-term key used with a session token is refused, as AWS does.
+    let with_token = s3_client(&aws, &key_id, &secret, Some("a-token"));
+    assert_eq!(
+        outcome(get(&with_token, &bucket, "acme/u1/uploads/x").await),
+        Err("InvalidToken".to_owned())
+    );
+}
