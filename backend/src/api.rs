@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cognito_trigger;
 pub mod context;
 pub mod dashboard;
+pub mod files;
 pub mod health;
 pub mod invitations;
 pub mod me;
@@ -45,5 +46,6 @@ pub fn v1(state: AppState) -> ScopedRouter {
         .merge(members::routes(state.clone()))
         .merge(invitations::routes(state.clone()))
         .merge(settings::routes(state.clone()))
+        .merge(files::routes(state.clone()))
         .merge(audit::routes(state))
 }

@@ -32,6 +32,7 @@ use crate::auth::session::SessionStore;
 use crate::auth::tokens::TokenCipher;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCause, json_error_bodies};
+use crate::storage::Storage;
 use crate::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
 use crate::{api, auth, db};
 
@@ -60,6 +61,8 @@ pub struct App {
     pub sessions: SessionStore,
     /// The `Content-Security-Policy` header value ([`content_security_policy`]).
     pub content_security_policy: HeaderValue,
+    /// The identity pool and S3 bucket uploads go through.
+    pub storage: Storage,
 }
 
 /// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
@@ -98,6 +101,9 @@ impl AppState {
         let sessions = SessionStore::new(db.clone());
         let content_security_policy = HeaderValue::from_str(&content_security_policy(&config))
             .context("the Content-Security-Policy is not a valid header value")?;
+        let storage = Storage::new(&config)
+            .await
+            .context("the upload storage could not be configured")?;
         Ok(AppState(Arc::new(App {
             config,
             db,
@@ -106,6 +112,7 @@ impl AppState {
             tokens,
             sessions,
             content_security_policy,
+            storage,
         })))
     }
 }
@@ -197,10 +204,26 @@ pub fn content_security_policy(config: &Config) -> String {
         &config.web_dist_dir.join("index.html"),
     ));
     format!(
-        "default-src 'self'; script-src {}; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+        "default-src 'self'; script-src {}; style-src 'self'; img-src 'self' data:; connect-src 'self' {}; \
          frame-ancestors 'none'; base-uri 'none'",
-        script_src.join(" ")
+        script_src.join(" "),
+        s3_origins(&config.storage).join(" ")
     )
+}
+
+/// The origins the browser uploads to: the configured S3 endpoint's, or AWS's regional S3 endpoints (path-
+/// style and virtual-hosted) for the bucket.
+fn s3_origins(storage: &crate::config::StorageConfig) -> Vec<String> {
+    match &storage.s3_endpoint {
+        Some(endpoint) => vec![endpoint.origin().ascii_serialization()],
+        None => vec![
+            format!("https://s3.{}.amazonaws.com", storage.region),
+            format!(
+                "https://{}.s3.{}.amazonaws.com",
+                storage.bucket, storage.region
+            ),
+        ],
+    }
 }
 
 /// `'sha256-…'` sources for the inline scripts of the built web app's `index.html` (its module bootstrap),

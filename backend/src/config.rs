@@ -81,7 +81,69 @@ pub struct Config {
     /// `X-Forwarded-For` (set it only behind a proxy or load balancer that appends that header, such as an
     /// AWS ALB; otherwise clients could write whatever address they like). Default `false`: the TCP peer.
     pub trust_x_forwarded_for: bool,
+    /// Where uploads go: the identity pool that vends browser credentials and the S3 bucket.
+    pub storage: StorageConfig,
 }
+
+/// The upload storage: the Cognito identity pool that vends browser credentials, and the S3 bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// `AWS_REGION`: the region of the identity pool and the bucket. Default `eu-west-1`.
+    pub region: String,
+    /// `IDENTITY_POOL_ID`: the identity pool (`<region>:<uuid>`). Default: the local stand-in's.
+    pub identity_pool_id: String,
+    /// `IDENTITY_POOL_ENDPOINT`: the identity pool's endpoint; `aws` means the real service's regional
+    /// endpoint. Default: the local stand-in, `http://127.0.0.1:9233`.
+    pub identity_pool_endpoint: Option<Url>,
+    /// `UPLOAD_BUCKET`: the bucket browsers upload into. Default `saas-reference-uploads`.
+    pub bucket: String,
+    /// `S3_ENDPOINT`: the S3 endpoint (path-style); `aws` means the real service. Default: the local stand-in,
+    /// `http://127.0.0.1:9234`. Browsers are sent to the same endpoint.
+    pub s3_endpoint: Option<Url>,
+    /// `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`: the backend's own S3 credentials (it checks, presigns
+    /// and deletes objects with them). Unset: the default AWS credential chain (environment, instance or task
+    /// role). Default: the local stand-in's backend key.
+    pub s3_credentials: Option<(String, Secret)>,
+}
+
+impl StorageConfig {
+    /// The local stand-ins' storage settings (`infra/config/identity-pool.json`, `infra/local-aws/local.json`).
+    pub fn local() -> StorageConfig {
+        StorageConfig {
+            region: "eu-west-1".to_owned(),
+            identity_pool_id: LOCAL_IDENTITY_POOL_ID.to_owned(),
+            identity_pool_endpoint: Some(literal_url("http://127.0.0.1:9233")),
+            bucket: "saas-reference-uploads".to_owned(),
+            s3_endpoint: Some(literal_url("http://127.0.0.1:9234")),
+            s3_credentials: Some((
+                LOCAL_S3_ACCESS_KEY_ID.to_owned(),
+                Secret::new(LOCAL_S3_SECRET_ACCESS_KEY),
+            )),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The storage settings for stand-ins running anywhere (tests start them on ephemeral ports).
+    pub fn for_stand_ins(aws: &local_aws::LocalAws) -> Result<StorageConfig, url::ParseError> {
+        let (key, secret) = aws.backend_s3_key();
+        Ok(StorageConfig {
+            region: aws.region().to_owned(),
+            identity_pool_id: aws.identity_pool_id().to_owned(),
+            identity_pool_endpoint: Some(Url::parse(&aws.identity_pool_endpoint())?),
+            bucket: aws.bucket().to_owned(),
+            s3_endpoint: Some(Url::parse(&aws.s3_endpoint())?),
+            s3_credentials: Some((key, Secret::new(secret))),
+        })
+    }
+}
+
+/// The local identity pool's id (`infra/local-aws/local.json`).
+const LOCAL_IDENTITY_POOL_ID: &str = "eu-west-1:10ca1000-0000-4000-8000-000000000001";
+/// The local S3 stand-in's key for the backend (`infra/local-aws/local.json`); a demo secret for 127.0.0.1.
+const LOCAL_S3_ACCESS_KEY_ID: &str = "AKIALOCALBACKEND0001";
+/// Its secret.
+const LOCAL_S3_SECRET_ACCESS_KEY: &str = "local-demo-backend-s3-secret-not-for-production";
 
 /// A configuration value that must never appear in logs: `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -188,6 +250,7 @@ impl Config {
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             cookie_secure: !is_plain_http_localhost(&public_url),
             trust_x_forwarded_for: false,
+            storage: StorageConfig::local(),
             public_url,
             database_url: Secret::new(
                 "postgres://saas_api:saas_api_local_password@127.0.0.1:5432/saas",
@@ -322,6 +385,7 @@ impl Config {
             Some(value) => parse_bool("TRUST_X_FORWARDED_FOR", &value)?,
             None => false,
         };
+        let storage = storage_from(&get, defaults.storage)?;
 
         Ok(Config {
             bind_addr,
@@ -341,6 +405,7 @@ impl Config {
             web_dist_dir,
             cookie_secure,
             trust_x_forwarded_for,
+            storage,
         })
     }
 
@@ -450,6 +515,46 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
 }
 
 /// Parses one of the URL literals above, which are known to be valid.
+/// The storage settings from the environment over `defaults`. `aws` as an endpoint means the real service.
+fn storage_from(
+    get: &dyn Fn(&str) -> Option<String>,
+    defaults: StorageConfig,
+) -> Result<StorageConfig, ConfigError> {
+    let endpoint = |name: &'static str, default: Option<Url>| match get(name) {
+        Some(value) if value == "aws" => Ok(None),
+        Some(value) => parse_url(name, &value).map(Some),
+        None => Ok(default),
+    };
+    let s3_credentials = match (get("S3_ACCESS_KEY_ID"), get("S3_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => Some((id, Secret::new(secret))),
+        (None, None) => {
+            // Pointing at real AWS without a key means the default credential chain, not the local key.
+            if get("S3_ENDPOINT").as_deref() == Some("aws") {
+                None
+            } else {
+                defaults.s3_credentials
+            }
+        }
+        _ => {
+            return Err(ConfigError::Invalid {
+                name: "S3_ACCESS_KEY_ID",
+                reason: "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together".to_owned(),
+            });
+        }
+    };
+    Ok(StorageConfig {
+        region: get("AWS_REGION").unwrap_or(defaults.region),
+        identity_pool_id: get("IDENTITY_POOL_ID").unwrap_or(defaults.identity_pool_id),
+        identity_pool_endpoint: endpoint(
+            "IDENTITY_POOL_ENDPOINT",
+            defaults.identity_pool_endpoint,
+        )?,
+        bucket: get("UPLOAD_BUCKET").unwrap_or(defaults.bucket),
+        s3_endpoint: endpoint("S3_ENDPOINT", defaults.s3_endpoint)?,
+        s3_credentials,
+    })
+}
+
 fn literal_url(value: &'static str) -> Url {
     Url::parse(value).unwrap_or_else(|err| unreachable!("the default URL {value} is valid: {err}"))
 }
@@ -620,5 +725,46 @@ mod tests {
         ])
         .unwrap();
         assert!(!config.cookie_secure);
+    }
+
+    #[test]
+    fn storage_defaults_to_the_local_stand_ins_and_aws_means_the_real_service() {
+        let local = config_from(&[]).unwrap().storage;
+        assert_eq!(local, StorageConfig::local());
+        assert!(local.s3_credentials.is_some());
+
+        let aws = config_from(&[
+            ("AWS_REGION", "us-east-1"),
+            (
+                "IDENTITY_POOL_ID",
+                "us-east-1:11111111-2222-4333-8444-555555555555",
+            ),
+            ("IDENTITY_POOL_ENDPOINT", "aws"),
+            ("S3_ENDPOINT", "aws"),
+            ("UPLOAD_BUCKET", "acme-uploads"),
+        ])
+        .unwrap()
+        .storage;
+        assert_eq!(aws.region, "us-east-1");
+        assert_eq!(aws.identity_pool_endpoint, None);
+        assert_eq!(aws.s3_endpoint, None);
+        assert_eq!(aws.bucket, "acme-uploads");
+        assert_eq!(
+            aws.s3_credentials, None,
+            "real AWS uses the default credential chain"
+        );
+    }
+
+    #[test]
+    fn s3_credentials_come_as_a_pair_and_endpoints_must_be_urls() {
+        assert!(config_from(&[("S3_ACCESS_KEY_ID", "AKIAX")]).is_err());
+        assert!(config_from(&[("S3_ENDPOINT", "not a url")]).is_err());
+        let both = config_from(&[("S3_ACCESS_KEY_ID", "AKIAX"), ("S3_SECRET_ACCESS_KEY", "s")])
+            .unwrap()
+            .storage;
+        assert_eq!(
+            both.s3_credentials,
+            Some(("AKIAX".to_owned(), Secret::new("s")))
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! tenant is known go through [`routing`], which only ever returns routing data.
 
 pub mod audit;
+pub mod files;
 pub mod identity_providers;
 pub mod invitations;
 pub mod members;

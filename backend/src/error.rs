@@ -40,6 +40,12 @@ pub enum ApiError {
     /// 403: the tenant's plan allows no more of this resource.
     #[error("plan limit reached")]
     PlanLimitReached,
+    /// 403: the caller may not do this here, for the reason given (shown to the client).
+    #[error("not permitted: {0}")]
+    NotPermittedBecause(String),
+    /// 403: the tenant stores as much as its plan allows.
+    #[error("storage quota exceeded")]
+    StorageQuotaExceeded,
     /// 403: the tenant's plan does not include the feature (CSV export on `basic`).
     #[error("plan feature unavailable")]
     PlanFeatureUnavailable,
@@ -108,7 +114,8 @@ impl ApiError {
             ApiError::InsufficientScope => ErrorCode::InsufficientScope,
             ApiError::MemberInactive => ErrorCode::MemberInactive,
             ApiError::CsrfRejected => ErrorCode::CsrfRejected,
-            ApiError::NotPermitted => ErrorCode::NotPermitted,
+            ApiError::NotPermitted | ApiError::NotPermittedBecause(_) => ErrorCode::NotPermitted,
+            ApiError::StorageQuotaExceeded => ErrorCode::StorageQuotaExceeded,
             ApiError::PlanLimitReached => ErrorCode::PlanLimitReached,
             ApiError::PlanFeatureUnavailable => ErrorCode::PlanFeatureUnavailable,
             ApiError::LastAdmin => ErrorCode::LastAdmin,
@@ -130,7 +137,9 @@ impl ApiError {
             | ApiError::CsrfRejected
             | ApiError::NotPermitted
             | ApiError::PlanLimitReached
-            | ApiError::PlanFeatureUnavailable => StatusCode::FORBIDDEN,
+            | ApiError::PlanFeatureUnavailable
+            | ApiError::NotPermittedBecause(_)
+            | ApiError::StorageQuotaExceeded => StatusCode::FORBIDDEN,
             ApiError::LastAdmin | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::InvalidRequest { status, .. } => *status,
@@ -152,7 +161,9 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let body = match self {
-            ApiError::InvalidRequest { message, .. } | ApiError::Conflict(message) => {
+            ApiError::InvalidRequest { message, .. }
+            | ApiError::Conflict(message)
+            | ApiError::NotPermittedBecause(message) => {
                 ErrorBody { code, message }
             }
             ApiError::NotATenantMember => ErrorBody {

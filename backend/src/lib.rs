@@ -7,5 +7,6 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod seed;
+pub mod storage;
 pub mod trigger;
 pub mod verifier;

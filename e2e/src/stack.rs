@@ -113,6 +113,8 @@ impl Stack {
         config.trigger_shared_secret = Some(Secret::new(TRIGGER_SECRET));
         config.web_dist_dir = web_dist_dir;
         config.cookie_secure = false;
+        config.storage = backend::config::StorageConfig::for_stand_ins(&aws)
+            .context("the storage stand-ins' URLs")?;
         let app = Application::build_with_listener(config, listener)
             .await
             .context("building the backend")?;

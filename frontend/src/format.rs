@@ -80,6 +80,8 @@ pub fn action_label(action: AuditAction) -> &'static str {
         AuditAction::InvitationRevoked => "Invitation withdrawn",
         AuditAction::SettingsChanged => "Sign-in settings changed",
         AuditAction::ReportDeleted => "Report deleted",
+        AuditAction::FileUploaded => "File uploaded",
+        AuditAction::FileDeleted => "File deleted",
     }
 }
 

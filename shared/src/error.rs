@@ -53,6 +53,8 @@ pub enum ErrorCode {
     Conflict,
     /// Sign-in: the organisation admits only invited people, and this person has no invitation.
     NotInvited,
+    /// The tenant stores as much as its plan allows; no more uploads until files are deleted (403).
+    StorageQuotaExceeded,
 }
 
 impl ErrorCode {
@@ -80,6 +82,7 @@ impl ErrorCode {
             ErrorCode::LastAdmin => "last_admin",
             ErrorCode::Conflict => "conflict",
             ErrorCode::NotInvited => "not_invited",
+            ErrorCode::StorageQuotaExceeded => "storage_quota_exceeded",
         }
     }
 
@@ -89,7 +92,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and lookups.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::Unauthenticated,
         ErrorCode::InsufficientScope,
         ErrorCode::MemberInactive,
@@ -111,6 +114,7 @@ impl ErrorCode {
         ErrorCode::LastAdmin,
         ErrorCode::Conflict,
         ErrorCode::NotInvited,
+        ErrorCode::StorageQuotaExceeded,
     ];
 
     /// A sentence a person can read, used where the server gives no message of its own
@@ -157,6 +161,9 @@ impl ErrorCode {
             ErrorCode::Conflict => "This already exists.",
             ErrorCode::NotInvited => {
                 "Your organisation admits only invited people. Ask an administrator for an invitation."
+            }
+            ErrorCode::StorageQuotaExceeded => {
+                "Your organisation has used all the storage its plan includes. Delete files or upgrade the plan."
             }
         }
     }

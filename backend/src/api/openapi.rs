@@ -15,7 +15,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{self, PathItem, SecurityRequirement};
 
-use super::{audit, dashboard, invitations, me, members, reports, settings};
+use super::{audit, dashboard, files, invitations, me, members, reports, settings};
 use crate::app::AppState;
 use crate::auth::RouteSpec;
 use crate::auth::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
@@ -46,6 +46,11 @@ use crate::auth::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
         settings::read,
         settings::replace,
         audit::list,
+        files::credentials,
+        files::list,
+        files::record,
+        files::download,
+        files::remove,
     ),
     components(schemas(ErrorCode)),
     tags(
@@ -56,6 +61,7 @@ use crate::auth::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
         (name = "invitations", description = "Invitations (admins)."),
         (name = "settings", description = "Sign-in settings (admins)."),
         (name = "audit", description = "The audit log (admins)."),
+        (name = "files", description = "Uploads straight to S3: credentials, records, downloads."),
     )
 )]
 struct ApiDoc;

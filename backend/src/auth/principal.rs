@@ -48,6 +48,8 @@ pub struct Principal {
     pub email: String,
     /// The member's display name.
     pub name: String,
+    /// The user pool's subject (`sub`) of the caller: the `user_id` of their upload prefix.
+    pub subject: String,
     /// How the caller authenticated.
     pub via: Transport,
 }
@@ -285,6 +287,7 @@ async fn resolve(
         scopes,
         email: member.email,
         name: member.name,
+        subject: token.sub.clone(),
         via,
     })
 }

@@ -411,7 +411,7 @@ async fn every_response_carries_the_security_headers() {
             "script-src 'self' 'wasm-unsafe-eval'",
             "style-src 'self'",
             "img-src 'self' data:",
-            "connect-src 'self'",
+            "connect-src 'self' http://127.0.0.1:",
             "frame-ancestors 'none'",
             "base-uri 'none'",
         ] {

@@ -287,6 +287,7 @@ impl TestApp {
         // The machine client is accepted so that its tokens get past the verifier and exercise the
         // "no tenant" refusal, not the client allowlist.
         config.api_client_ids = vec![machine.client_id];
+        config.storage = backend::config::StorageConfig::for_stand_ins(&aws).unwrap();
 
         backend::seed::demo_world(
             &db.owner,

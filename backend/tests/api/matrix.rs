@@ -14,11 +14,12 @@ use shared::api::{MemberPage, Report};
 use shared::{ErrorBody, ErrorCode, Role, Scope};
 use uuid::Uuid;
 
+use crate::files::{upload, upload_and_record};
 use crate::helpers::{ALICE, BOB, CAROL, ERIN, SignedIn, TestApp};
 
 /// Every route (method, path relative to `/api/v1`), the least role that may call it, and the status it
 /// answers on success. The tests check this table against the router's own list in both directions.
-const EXPECTED: [(&str, &str, Role, u16); 16] = [
+const EXPECTED: [(&str, &str, Role, u16); 21] = [
     ("GET", "/me", Role::Viewer, 200),
     ("GET", "/dashboard", Role::Viewer, 200),
     ("GET", "/reports", Role::Viewer, 200),
@@ -35,6 +36,11 @@ const EXPECTED: [(&str, &str, Role, u16); 16] = [
     ("GET", "/tenant/settings", Role::Admin, 200),
     ("PUT", "/tenant/settings", Role::Admin, 200),
     ("GET", "/audit", Role::Admin, 200),
+    ("POST", "/storage/credentials", Role::Member, 200),
+    ("GET", "/files", Role::Viewer, 200),
+    ("POST", "/files", Role::Member, 201),
+    ("GET", "/files/{id}/download", Role::Viewer, 303),
+    ("DELETE", "/files/{id}", Role::Member, 204),
 ];
 
 /// The API's routes, as the router lists them.
@@ -60,6 +66,7 @@ fn expected(route: &RouteSpec) -> (Role, StatusCode) {
 struct Acme {
     bob_report: String,
     bob_member: String,
+    bob_file: String,
 }
 
 impl Acme {
@@ -73,17 +80,31 @@ impl Acme {
             .unwrap()
             .id
             .clone();
+        let bob_file = upload_and_record(bob, "Bob's figures.pdf", b"%PDF")
+            .await
+            .id;
         Acme {
             bob_report,
             bob_member,
+            bob_file,
         }
     }
 
-    /// The concrete path of `route` against Acme's data; a `DELETE` gets something fresh to delete.
-    async fn path(&self, route: &RouteSpec, alice: &SignedIn) -> String {
+    /// The concrete path of `route` against Acme's data; a `DELETE` gets something fresh to delete (a file
+    /// of `caller`'s own when `caller` may upload, since members delete only their own files).
+    async fn path(&self, route: &RouteSpec, alice: &SignedIn, caller: &SignedIn) -> String {
         let id = match (route.method.as_str(), route.path.as_str()) {
             (_, path) if !path.contains("{id}") => return format!("/api/v1{path}"),
             ("DELETE", "/reports/{id}") => create_report(alice, "To be deleted").await,
+            ("DELETE", "/files/{id}") => {
+                let owner = if may_upload(caller).await {
+                    caller
+                } else {
+                    alice
+                };
+                upload_and_record(owner, "to-delete.pdf", b"x").await.id
+            }
+            (_, "/files/{id}/download") => self.bob_file.clone(),
             (_, "/reports/{id}") => self.bob_report.clone(),
             (_, "/members/{id}") => self.bob_member.clone(),
             ("DELETE", "/invitations/{id}") => create_invitation(alice).await,
@@ -93,10 +114,28 @@ impl Acme {
     }
 }
 
-/// A valid body for `route` (one that succeeds for a caller allowed to call it), if it takes one.
-fn body(route: &RouteSpec) -> Option<Value> {
+/// Whether `user` gets upload credentials (members and admins).
+async fn may_upload(user: &SignedIn) -> bool {
+    user.send(Method::POST, "/api/v1/storage/credentials", None)
+        .await
+        .status()
+        == StatusCode::OK
+}
+
+/// A valid body for `route` as `caller` sends it (one that succeeds for a caller allowed to call it), if it
+/// takes one.
+async fn body(route: &RouteSpec, caller: &SignedIn) -> Option<Value> {
     match (route.method.as_str(), route.path.as_str()) {
-        ("GET" | "DELETE", _) => None,
+        ("GET" | "DELETE", _) | ("POST", "/storage/credentials") => None,
+        ("POST", "/files") => {
+            // A fresh object of the caller's own; a caller who may not upload sends any key (refused by scope).
+            let key = if may_upload(caller).await {
+                upload(caller, "matrix.pdf", b"m").await
+            } else {
+                "not/yours/uploads/x.pdf".to_owned()
+            };
+            Some(json!({ "key": key }))
+        }
         ("POST", "/reports") => Some(json!({"title": "From the matrix", "body": ""})),
         ("PATCH", "/reports/{id}") => Some(json!({"body": "Edited by the matrix."})),
         ("PATCH", "/members/{id}") => Some(json!({"status": "active"})),
@@ -144,6 +183,7 @@ async fn snapshot(app: &TestApp, slug: &str) -> String {
         ("reports", "tenant_id"),
         ("invitations", "tenant_id"),
         ("audit_events", "tenant_id"),
+        ("files", "tenant_id"),
     ] {
         let rows: Option<String> = sqlx::query_scalar(&format!(
             "select json_agg(t order by t::text)::text from {table} t \
@@ -199,8 +239,10 @@ async fn each_role_may_call_exactly_the_routes_its_scopes_allow() {
     ] {
         for route in &routes {
             let (least, success) = expected(route);
-            let path = acme.path(route, &alice).await;
-            let response = user.send(route.method.clone(), &path, body(route)).await;
+            let path = acme.path(route, &alice, user).await;
+            let response = user
+                .send(route.method.clone(), &path, body(route, user).await)
+                .await;
             let status = response.status();
             let text = response.text().await.unwrap();
             if role >= least {
@@ -232,7 +274,7 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
     // Every DELETE target is made before the snapshot, so that the snapshot covers them.
     let mut paths = Vec::new();
     for route in &routes {
-        paths.push(acme.path(route, &alice).await);
+        paths.push(acme.path(route, &alice, &alice).await);
     }
     let acme_id: String = sqlx::query_scalar("select id::text from tenants where slug = 'acme'")
         .fetch_one(&app.db.owner)
@@ -242,7 +284,9 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
         acme_id.as_str(),
         acme.bob_report.as_str(),
         acme.bob_member.as_str(),
+        acme.bob_file.as_str(),
         "Bob's quarterly report",
+        "Bob's figures.pdf",
         ALICE.email,
         BOB.email,
         "acme-entra",
@@ -250,7 +294,9 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
     let before = snapshot(&app, "acme").await;
 
     for (route, path) in routes.iter().zip(&paths) {
-        let response = carol.send(route.method.clone(), path, body(route)).await;
+        let response = carol
+            .send(route.method.clone(), path, body(route, &carol).await)
+            .await;
         let status = response.status();
         let text = response.text().await.unwrap();
         if route.path.contains("{id}") {
@@ -266,7 +312,7 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
                 .send(
                     route.method.clone(),
                     &format!("/api/v1{unknown}"),
-                    body(route),
+                    body(route, &carol).await,
                 )
                 .await;
             assert_eq!(control.status(), StatusCode::NOT_FOUND);
@@ -306,10 +352,10 @@ async fn every_route_that_takes_a_body_refuses_an_oversized_one_with_413() {
     let acme = Acme::prepare(&alice, &bob).await;
     let oversized = json!({"title": "x", "body": "x".repeat(api::API_BODY_LIMIT + 1)});
     for route in routes(&app).await {
-        if body(&route).is_none() {
+        if body(&route, &alice).await.is_none() {
             continue;
         }
-        let path = acme.path(&route, &alice).await;
+        let path = acme.path(&route, &alice, &alice).await;
         let response = alice
             .send(route.method.clone(), &path, Some(oversized.clone()))
             .await;

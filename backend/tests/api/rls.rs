@@ -11,13 +11,14 @@ use crate::postgres::{APP_LOGIN, TestDatabase, fresh_database};
 
 /// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
 /// catalog, so a new tenant-owned table cannot be forgotten here.
-const TENANT_OWNED: [(&str, &str); 6] = [
+const TENANT_OWNED: [(&str, &str); 7] = [
     ("tenants", "id"),
     ("tenant_identity_providers", "tenant_id"),
     ("members", "tenant_id"),
     ("reports", "tenant_id"),
     ("invitations", "tenant_id"),
     ("audit_events", "tenant_id"),
+    ("files", "tenant_id"),
 ];
 
 /// The tables whose isolation policy is split into a read policy and an append policy (no updates, no
@@ -69,6 +70,15 @@ async fn world() -> World {
         sqlx::query(
             "insert into audit_events (id, tenant_id, action, actor_id, actor_name) \
              values (gen_random_uuid(), $1, 'sign_in', $2, 'Seeded')",
+        )
+        .bind(tenant.0)
+        .bind(author.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into files (id, tenant_id, uploader_id, object_key, name, size_bytes) \
+             values (gen_random_uuid(), $1, $2, $1::text || '/u/uploads/seeded.pdf', 'seeded.pdf', 1)",
         )
         .bind(tenant.0)
         .bind(author.0)
@@ -445,7 +455,7 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
 
 /// An insert into each tenant-owned table, with `$1` the tenant the row claims and `$2` a member of the
 /// tenant the transaction is bound to.
-const INSERTS: [(&str, &str); 6] = [
+const INSERTS: [(&str, &str); 7] = [
     (
         "tenants",
         "insert into tenants (id, slug, name, plan) values ($1, 'planted', 'Planted', 'pro')",
@@ -472,6 +482,11 @@ const INSERTS: [(&str, &str); 6] = [
     (
         "audit_events",
         "insert into audit_events (id, tenant_id, action) values (gen_random_uuid(), $1, 'sign_in')",
+    ),
+    (
+        "files",
+        "insert into files (id, tenant_id, uploader_id, object_key, name, size_bytes) \
+         values (gen_random_uuid(), $1, $2, 'planted', 'planted', 1)",
     ),
 ];
 

@@ -1,0 +1,429 @@
+//! Uploads: `POST /api/v1/storage/credentials` hands a browser short-lived credentials of the upload role
+//! (from the identity pool, with the session's ID token), which can write only under the caller's own prefix
+//! `<tenant_id>/<user_id>/uploads/`; the browser uploads straight to S3 and then records the file with
+//! `POST /api/v1/files`. The tenant's members list files and download them through presigned URLs; the
+//! uploader or an admin deletes them. The backend never carries file bytes.
+//!
+//! Deleting is two steps so that nothing is left half-done: the row is marked `deleting` (and audited) in one
+//! transaction, then the object is deleted, then the row. A failure after the first step answers 503 and the
+//! file stays hidden; deleting again finishes the job.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shared::api::{AuditAction, FileInfo, FilePage, NewFile, ReportAuthor, StorageCredentials};
+use shared::{ErrorBody, Plan, Scope};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::context::{ClientIp, actor};
+use super::paging::{self, rfc3339};
+use crate::app::AppState;
+use crate::auth::session::{self as auth_session, SIGNED_IN_KEY, SignedIn};
+use crate::auth::{Principal, ScopedRouter, Transport};
+use crate::db;
+use crate::db::audit::{self, NewEvent, Target};
+use crate::error::{ApiError, AppJson, AppQuery};
+use crate::storage::StorageError;
+
+/// What the `basic` plan may store, in bytes (100 MB).
+pub const BASIC_PLAN_QUOTA_BYTES: i64 = 100 * 1000 * 1000;
+/// How long a presigned download link works.
+pub const DOWNLOAD_LINK_VALIDITY: Duration = Duration::from_secs(5 * 60);
+/// The longest object key S3 accepts, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// The routes of this module.
+pub fn routes(state: AppState) -> ScopedRouter {
+    ScopedRouter::new(state)
+        .post("/storage/credentials", Scope::Write, credentials)
+        .get("/files", Scope::Read, list)
+        .post("/files", Scope::Write, record)
+        .get("/files/{id}/download", Scope::Read, download)
+        .delete("/files/{id}", Scope::Write, remove)
+}
+
+/// The most `plan` may store; `None` for no limit.
+pub fn storage_quota(plan: Plan) -> Option<i64> {
+    match plan {
+        Plan::Basic => Some(BASIC_PLAN_QUOTA_BYTES),
+        Plan::Pro => None,
+    }
+}
+
+/// The caller's own upload prefix: `<tenant_id>/<user pool sub>/uploads/`, exactly what the upload role's
+/// policy allows (its principal tags are the ID token's `tenant_id` and `sub`).
+fn own_prefix(principal: &Principal) -> String {
+    format!("{}/{}/uploads/", principal.tenant_id, principal.subject)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/storage/credentials",
+    tag = "files",
+    responses(
+        (status = 200, description = "Credentials that may write only under `prefix`, for about an hour.", body = StorageCredentials),
+        (status = 401, description = "No valid session, or the session's sign-in is too old: sign in again.", body = ErrorBody),
+        (status = 403, description = "Missing scope, a bearer token instead of a browser session (`not_permitted`), or the plan's storage is used up (`storage_quota_exceeded`).", body = ErrorBody),
+        (status = 503, description = "The identity pool is unavailable.", body = ErrorBody),
+    )
+)]
+/// Vends upload credentials to a browser session.
+async fn credentials(
+    State(state): State<AppState>,
+    principal: Principal,
+    session: Session,
+) -> Result<AppJson<StorageCredentials>, ApiError> {
+    if principal.via != Transport::Session {
+        return Err(ApiError::NotPermittedBecause(
+            "Upload credentials are issued to browser sessions only (they are exchanged for the sign-in's ID \
+             token)."
+                .into(),
+        ));
+    }
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let found = db::tenants::get(&mut tx, tenant)
+        .await?
+        .ok_or(ApiError::MemberInactive)?;
+    let used = db::files::used_bytes(&mut tx, tenant).await?;
+    tx.commit().await?;
+    if storage_quota(found.plan).is_some_and(|quota| used >= quota) {
+        return Err(ApiError::StorageQuotaExceeded);
+    }
+    let signed_in: SignedIn = auth_session::read(&session, SIGNED_IN_KEY)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let id_token = state
+        .tokens
+        .decrypt(&signed_in.id_token)
+        .map_err(|_| ApiError::Unauthenticated)?;
+    let vended = state
+        .storage
+        .vend(&id_token)
+        .await
+        .map_err(|err| match err {
+            StorageError::Refused(reason) => {
+                tracing::info!(%reason, "the identity pool refused the session's ID token");
+                ApiError::Unauthenticated
+            }
+            StorageError::Unavailable(cause) => ApiError::unavailable(anyhow::anyhow!(cause)),
+        })?;
+    let config = state.storage.config();
+    Ok(AppJson(StorageCredentials {
+        access_key_id: vended.access_key_id,
+        secret_access_key: vended.secret_access_key,
+        session_token: vended.session_token,
+        expiration: rfc3339(OffsetDateTime::from(vended.expiration))?,
+        region: config.region.clone(),
+        bucket: config.bucket.clone(),
+        prefix: own_prefix(&principal),
+        endpoint: config
+            .s3_endpoint
+            .as_ref()
+            .map(|url| url.as_str().trim_end_matches('/').to_owned()),
+    }))
+}
+
+/// The query string of `GET /api/v1/files`.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The keyset position of the file list.
+#[derive(Debug, Serialize, Deserialize)]
+struct Position {
+    at_us: i64,
+    id: Uuid,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/files",
+    tag = "files",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "One page of the tenant's files, newest first, with the storage used.", body = FilePage),
+        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
+        (status = 403, description = "Missing scope or deactivated member.", body = ErrorBody),
+        (status = 422, description = "A bad limit or cursor.", body = ErrorBody),
+    )
+)]
+/// One page of the tenant's files.
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    AppQuery(query): AppQuery<ListQuery>,
+) -> Result<AppJson<FilePage>, ApiError> {
+    let limit = paging::page_size(query.limit)?;
+    let after = paging::decode_cursor::<Position>(query.cursor.as_deref())?
+        .map(|p| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(p.at_us) * 1_000)
+                .map(|at| (at, p.id))
+                .map_err(|_| ApiError::unprocessable("cursor is not a cursor this API issued."))
+        })
+        .transpose()?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let found = db::tenants::get(&mut tx, tenant)
+        .await?
+        .ok_or(ApiError::MemberInactive)?;
+    let mut files = db::files::list(&mut tx, tenant, after, limit + 1).await?;
+    let used_bytes = db::files::used_bytes(&mut tx, tenant).await?;
+    tx.commit().await?;
+    let next_cursor = paging::next_cursor(&mut files, limit, |file| Position {
+        at_us: i64::try_from(file.created_at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX),
+        id: file.id,
+    })?;
+    let items = files.into_iter().map(to_wire).collect::<Result<_, _>>()?;
+    Ok(AppJson(FilePage {
+        items,
+        next_cursor,
+        used_bytes,
+        quota_bytes: storage_quota(found.plan),
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/files",
+    tag = "files",
+    request_body = NewFile,
+    responses(
+        (status = 201, description = "The recorded file.", body = FileInfo),
+        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
+        (status = 403, description = "Missing scope or deactivated member.", body = ErrorBody),
+        (status = 409, description = "The file is recorded already (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is too large.", body = ErrorBody),
+        (status = 422, description = "The key is not under the caller's own prefix, or no object is there.", body = ErrorBody),
+        (status = 503, description = "S3 is unavailable.", body = ErrorBody),
+    )
+)]
+/// Records an object the caller uploaded under their own prefix: 201 with the file.
+async fn record(
+    State(state): State<AppState>,
+    principal: Principal,
+    ClientIp(source_ip): ClientIp,
+    AppJson(new): AppJson<NewFile>,
+) -> Result<Response, ApiError> {
+    let name = file_name(&new.key, &own_prefix(&principal))?;
+    let object = state
+        .storage
+        .head(&new.key)
+        .await
+        .map_err(|err| ApiError::unavailable(anyhow::anyhow!(err.to_string())))?
+        .ok_or_else(|| ApiError::unprocessable("key: there is no uploaded object at this key."))?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let file = db::files::create(
+        &mut tx,
+        tenant,
+        &db::files::NewFile {
+            uploader_id: principal.member_id,
+            key: &new.key,
+            name,
+            size: object.size,
+            content_type: &object.content_type,
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::Conflict("This file is recorded already.".into()))?;
+    let event = NewEvent {
+        action: AuditAction::FileUploaded,
+        actor: Some(actor(&principal)),
+        target: Some(Target {
+            kind: "file",
+            id: file.id.to_string(),
+            label: file.name.clone(),
+        }),
+        details: json!({ "size": file.size, "content_type": file.content_type }),
+        source_ip,
+    };
+    audit::record(&mut tx, tenant, &event).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(to_wire(file)?)).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/files/{id}/download",
+    tag = "files",
+    params(("id" = String, Path, description = "The file id.")),
+    responses(
+        (status = 303, description = "To a presigned GET of the object, valid for 5 minutes."),
+        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
+        (status = 403, description = "Missing scope or deactivated member.", body = ErrorBody),
+        (status = 404, description = "No such file in the caller's tenant.", body = ErrorBody),
+        (status = 503, description = "S3 is unavailable.", body = ErrorBody),
+    )
+)]
+/// Redirects to a short-lived presigned download link.
+async fn download(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let file = db::files::get(&mut tx, principal.tenant_id, id)
+        .await?
+        .filter(|file| !file.deleting)
+        .ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    let url = state
+        .storage
+        .presigned_get(&file.key, &file.name, DOWNLOAD_LINK_VALIDITY)
+        .await
+        .map_err(|err| ApiError::unavailable(anyhow::anyhow!(err.to_string())))?;
+    let location = HeaderValue::try_from(url).map_err(ApiError::internal)?;
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/files/{id}",
+    tag = "files",
+    params(("id" = String, Path, description = "The file id.")),
+    responses(
+        (status = 204, description = "The object and its record are gone (and the deletion audited)."),
+        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
+        (status = 403, description = "Missing scope, or neither the uploader nor an admin (`not_permitted`).", body = ErrorBody),
+        (status = 404, description = "No such file in the caller's tenant.", body = ErrorBody),
+        (status = 503, description = "S3 is unavailable; the file stays hidden and deleting again finishes.", body = ErrorBody),
+    )
+)]
+/// Deletes a file and its object (the uploader or an admin).
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    ClientIp(source_ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let file = db::files::lock(&mut tx, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if file.uploader_id != principal.member_id && !principal.has_scope(Scope::Admin) {
+        return Err(ApiError::NotPermitted);
+    }
+    if !file.deleting {
+        db::files::mark_deleting(&mut tx, tenant, id).await?;
+        let event = NewEvent {
+            action: AuditAction::FileDeleted,
+            actor: Some(actor(&principal)),
+            target: Some(Target {
+                kind: "file",
+                id: id.to_string(),
+                label: file.name.clone(),
+            }),
+            details: json!({ "size": file.size }),
+            source_ip,
+        };
+        audit::record(&mut tx, tenant, &event).await?;
+    }
+    tx.commit().await?;
+    state.storage.delete(&file.key).await.map_err(|err| {
+        tracing::warn!(error = %err, file_id = %id, "deleting an object failed; the file stays marked for deletion");
+        ApiError::unavailable(anyhow::anyhow!(err.to_string()))
+    })?;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    db::files::remove(&mut tx, tenant, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The file name of `key` if it lies under `prefix` in a folder of its own: `<prefix>[<folders>/]<name>`,
+/// with no empty, `.` or `..` segment and at most [`MAX_KEY_BYTES`] bytes; otherwise 422 naming `key`.
+fn file_name<'k>(key: &'k str, prefix: &str) -> Result<&'k str, ApiError> {
+    let invalid = |why: &str| ApiError::unprocessable(format!("key: {why}"));
+    if key.len() > MAX_KEY_BYTES {
+        return Err(invalid("an object key has at most 1024 bytes."));
+    }
+    let rest = key
+        .strip_prefix(prefix)
+        .ok_or_else(|| invalid("the key must be under your own upload prefix."))?;
+    if rest
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(invalid(
+            "the key may not have empty, \".\" or \"..\" segments.",
+        ));
+    }
+    if rest.chars().any(char::is_control) {
+        return Err(invalid("the key may not contain control characters."));
+    }
+    rest.rsplit('/')
+        .next()
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| invalid("the key names no file."))
+}
+
+/// The wire form of a file.
+fn to_wire(file: db::files::File) -> Result<FileInfo, ApiError> {
+    Ok(FileInfo {
+        id: file.id.to_string(),
+        name: file.name,
+        size: file.size,
+        content_type: file.content_type,
+        uploader: ReportAuthor {
+            id: file.uploader_id.to_string(),
+            name: file.uploader_name,
+        },
+        created_at: rfc3339(file.created_at)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PREFIX: &str = "t1/u1/uploads/";
+
+    #[test]
+    fn a_key_under_the_own_prefix_names_its_file() {
+        assert_eq!(
+            file_name("t1/u1/uploads/abc/Q3.pdf", PREFIX).unwrap(),
+            "Q3.pdf"
+        );
+        assert_eq!(file_name("t1/u1/uploads/Q3.pdf", PREFIX).unwrap(), "Q3.pdf");
+    }
+
+    #[test]
+    fn keys_elsewhere_or_with_odd_segments_are_refused() {
+        for key in [
+            "t1/u2/uploads/x.pdf",
+            "t2/u1/uploads/x.pdf",
+            "t1/u1/uploads-other/x.pdf",
+            "t1/u1/uploads/",
+            "t1/u1/uploads/a//b.pdf",
+            "t1/u1/uploads/../x.pdf",
+            "t1/u1/uploads/./x.pdf",
+            "t1/u1/uploads/x\n.pdf",
+            "x.pdf",
+        ] {
+            assert!(file_name(key, PREFIX).is_err(), "{key}");
+        }
+        let long = format!("{PREFIX}{}", "a".repeat(MAX_KEY_BYTES));
+        assert!(file_name(&long, PREFIX).is_err());
+    }
+
+    #[test]
+    fn only_the_basic_plan_has_a_storage_quota() {
+        assert_eq!(storage_quota(Plan::Basic), Some(100_000_000));
+        assert_eq!(storage_quota(Plan::Pro), None);
+    }
+}

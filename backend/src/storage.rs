@@ -1,0 +1,307 @@
+//! The upload storage through the AWS SDK: the Cognito identity pool that vends browser credentials, and the S3
+//! bucket the backend checks, presigns and deletes objects in. The same code talks to the local stand-ins or
+//! to AWS; only the endpoints and credentials in [`StorageConfig`] differ.
+//!
+//! The backend never carries file bytes: browsers upload with the vended credentials and download through
+//! presigned URLs. Every SDK call has short timeouts, so a storage outage is a quick 503, not a hung request.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_cognitoidentity::error::ProvideErrorMetadata as _;
+use aws_sdk_s3::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_s3::presigning::PresigningConfig;
+
+use crate::config::{Config, StorageConfig};
+
+/// How long one SDK call may take, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The identity pool refused the sign-in's ID token (expired, or not the pool's): sign in again.
+    #[error("the identity pool refused the ID token: {0}")]
+    Refused(String),
+    /// The identity pool or S3 could not be reached or failed.
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Temporary credentials of the upload role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendedCredentials {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+    /// The session token.
+    pub session_token: String,
+    /// When they expire.
+    pub expiration: SystemTime,
+}
+
+/// What S3 says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The size in bytes.
+    pub size: i64,
+    /// The content type it was uploaded with.
+    pub content_type: String,
+}
+
+/// The identity pool and S3 clients.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    config: StorageConfig,
+    /// The `Logins` key of the user pool: `cognito-idp.<region>.amazonaws.com/<userPoolId>`.
+    provider_name: String,
+    identity: aws_sdk_cognitoidentity::Client,
+    s3: aws_sdk_s3::Client,
+}
+
+impl Storage {
+    /// The clients for `config`. Nothing is contacted here.
+    pub async fn new(config: &Config) -> anyhow::Result<Storage> {
+        let storage = config.storage.clone();
+        let user_pool_id = config
+            .user_pool_id()
+            .ok_or_else(|| anyhow::anyhow!("COGNITO_ISSUER has no user pool id in its path"))?;
+        // The user pool's region is the prefix of its id (`eu-west-1_AbC`).
+        let pool_region = user_pool_id
+            .split_once('_')
+            .map_or(storage.region.as_str(), |(region, _)| region);
+        let provider_name = format!("cognito-idp.{pool_region}.amazonaws.com/{user_pool_id}");
+        let timeouts = TimeoutConfig::builder()
+            .operation_timeout(OPERATION_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build();
+        let region = Region::new(storage.region.clone());
+
+        // `GetId` and `GetCredentialsForIdentity` are unsigned: the identity pool client needs no credentials.
+        let mut identity = aws_sdk_cognitoidentity::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(region.clone())
+            .timeout_config(timeouts.clone());
+        if let Some(endpoint) = &storage.identity_pool_endpoint {
+            identity = identity.endpoint_url(endpoint.as_str().trim_end_matches('/'));
+        }
+
+        let credentials = match &storage.s3_credentials {
+            Some((id, secret)) => SharedCredentialsProvider::new(Credentials::new(
+                id.clone(),
+                secret.expose().to_owned(),
+                None,
+                None,
+                "backend-configuration",
+            )),
+            // Environment, profile, ECS task role or instance role, as on any AWS workload.
+            None => SharedCredentialsProvider::new(
+                aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                    .region(region.clone())
+                    .build()
+                    .await,
+            ),
+        };
+        let mut s3 = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(region)
+            .credentials_provider(credentials)
+            .timeout_config(timeouts);
+        if let Some(endpoint) = &storage.s3_endpoint {
+            s3 = s3
+                .endpoint_url(endpoint.as_str().trim_end_matches('/'))
+                .force_path_style(true);
+        }
+        Ok(Storage {
+            config: storage,
+            provider_name,
+            identity: aws_sdk_cognitoidentity::Client::from_conf(identity.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+        })
+    }
+
+    /// The storage settings.
+    pub fn config(&self) -> &StorageConfig {
+        &self.config
+    }
+
+    /// Exchanges a user pool ID token for credentials of the upload role (`GetId`, then
+    /// `GetCredentialsForIdentity`).
+    pub async fn vend(&self, id_token: &str) -> Result<VendedCredentials, StorageError> {
+        let id = self
+            .identity
+            .get_id()
+            .identity_pool_id(&self.config.identity_pool_id)
+            .logins(&self.provider_name, id_token)
+            .send()
+            .await
+            .map_err(|err| identity_error(&err))?;
+        let identity_id = id
+            .identity_id()
+            .ok_or_else(|| StorageError::Unavailable("GetId returned no identity id".into()))?;
+        let output = self
+            .identity
+            .get_credentials_for_identity()
+            .identity_id(identity_id)
+            .logins(&self.provider_name, id_token)
+            .send()
+            .await
+            .map_err(|err| identity_error(&err))?;
+        let credentials = output.credentials().ok_or_else(|| {
+            StorageError::Unavailable("GetCredentialsForIdentity returned no credentials".into())
+        })?;
+        let expiration = credentials
+            .expiration()
+            .and_then(|at| SystemTime::try_from(*at).ok())
+            .ok_or_else(|| StorageError::Unavailable("the credentials have no expiry".into()))?;
+        match (
+            credentials.access_key_id(),
+            credentials.secret_key(),
+            credentials.session_token(),
+        ) {
+            (Some(access_key_id), Some(secret), Some(token)) => Ok(VendedCredentials {
+                access_key_id: access_key_id.to_owned(),
+                secret_access_key: secret.to_owned(),
+                session_token: token.to_owned(),
+                expiration,
+            }),
+            _ => Err(StorageError::Unavailable(
+                "the identity pool returned incomplete credentials".into(),
+            )),
+        }
+    }
+
+    /// The object's size and type, or `None` when there is no such object.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
+        match self
+            .s3
+            .head_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(ObjectInfo {
+                size: head.content_length().unwrap_or_default(),
+                content_type: head
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned(),
+            })),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(err) => Err(StorageError::Unavailable(describe(&err))),
+        }
+    }
+
+    /// A presigned GET of `key`, valid for `ttl`, that downloads as `file_name`.
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        file_name: &str,
+        ttl: Duration,
+    ) -> Result<String, StorageError> {
+        let presigning = PresigningConfig::expires_in(ttl)
+            .map_err(|err| StorageError::Unavailable(err.to_string()))?;
+        let request = self
+            .s3
+            .get_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .response_content_disposition(content_disposition(file_name))
+            .presigned(presigning)
+            .await
+            .map_err(|err| StorageError::Unavailable(describe(&err)))?;
+        Ok(request.uri().to_owned())
+    }
+
+    /// Deletes `key` (S3 answers success for a key that is already gone).
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| StorageError::Unavailable(describe(&err)))
+    }
+}
+
+/// An identity pool failure: a refused token is the caller's problem (sign in again), anything else is an
+/// outage.
+fn identity_error<
+    E: aws_sdk_cognitoidentity::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+>(
+    err: &aws_sdk_cognitoidentity::error::SdkError<E, R>,
+) -> StorageError {
+    match err.code() {
+        Some("NotAuthorizedException") => {
+            StorageError::Refused(err.message().unwrap_or("not authorized").to_owned())
+        }
+        _ => StorageError::Unavailable(describe(err)),
+    }
+}
+
+/// A one-line description of an SDK error for the logs (never sent to clients).
+fn describe<E: std::fmt::Debug>(err: &E) -> String {
+    let text = format!("{err:?}");
+    text.chars().take(500).collect()
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): the ASCII fallback drops quotes, backslashes
+/// and control characters; the UTF-8 form is percent-encoded.
+pub fn content_disposition(file_name: &str) -> String {
+    let fallback: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(file_name, RFC5987).to_string();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// Everything but RFC 5987's `attr-char` is percent-encoded.
+const RFC5987: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_names_survive_quotes_and_unicode() {
+        assert_eq!(
+            content_disposition("Q3 report.pdf"),
+            "attachment; filename=\"Q3 report.pdf\"; filename*=UTF-8''Q3%20report.pdf"
+        );
+        assert_eq!(
+            content_disposition("a\"b\\c\r\n.txt"),
+            "attachment; filename=\"a_b_c__.txt\"; filename*=UTF-8''a%22b%5Cc%0D%0A.txt"
+        );
+        assert_eq!(
+            content_disposition("résumé.pdf"),
+            "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
+        );
+    }
+}

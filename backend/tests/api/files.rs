@@ -1,0 +1,333 @@
+//! Uploads: credentials from the identity pool confined to the caller's own prefix, recording uploaded
+//! objects, listing, presigned downloads, deletion by the uploader or an admin (never half-done), the
+//! `basic` plan's storage quota, and tenant isolation.
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::api::{AuditPage, FileInfo, FilePage, StorageCredentials};
+use shared::{ErrorBody, ErrorCode};
+
+use crate::helpers::{ALICE, BOB, CAROL, ExtraBackend, SignedIn, TestApp, closed_port_url};
+
+/// `POST /api/v1/storage/credentials` as `user`: the status and body.
+async fn credentials_response(user: &SignedIn) -> (StatusCode, Value) {
+    let response = user
+        .send(Method::POST, "/api/v1/storage/credentials", None)
+        .await;
+    (response.status(), response.json().await.unwrap())
+}
+
+/// Upload credentials of `user`, which must be granted.
+pub async fn credentials(user: &SignedIn) -> StorageCredentials {
+    let (status, body) = credentials_response(user).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+/// The real S3 client with vended credentials, as the browser would sign.
+pub fn s3_client(vended: &StorageCredentials) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(vended.region.clone()))
+        .endpoint_url(vended.endpoint.clone().unwrap())
+        .force_path_style(true)
+        .credentials_provider(Credentials::new(
+            vended.access_key_id.clone(),
+            vended.secret_access_key.clone(),
+            Some(vended.session_token.clone()),
+            None,
+            "vended",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Uploads `bytes` as `user` under their own prefix and returns the key.
+pub async fn upload(user: &SignedIn, name: &str, bytes: &[u8]) -> String {
+    let vended = credentials(user).await;
+    let key = format!("{}{}/{name}", vended.prefix, uuid::Uuid::new_v4().simple());
+    s3_client(&vended)
+        .put_object()
+        .bucket(&vended.bucket)
+        .key(&key)
+        .content_type("application/pdf")
+        .body(ByteStream::from(bytes.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    key
+}
+
+/// Uploads and records a file as `user`.
+pub async fn upload_and_record(user: &SignedIn, name: &str, bytes: &[u8]) -> FileInfo {
+    let key = upload(user, name, bytes).await;
+    let response = user
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn credentials_write_only_under_the_callers_own_prefix() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let me = alice.me().await;
+    let vended = credentials(&alice).await;
+    assert!(vended.access_key_id.starts_with("ASIA"));
+    assert!(vended.prefix.starts_with(&format!("{}/", me.tenant.id)));
+    assert!(vended.prefix.ends_with("/uploads/"));
+    assert_eq!(
+        vended.endpoint.as_deref(),
+        Some(app.aws.s3_endpoint().as_str())
+    );
+
+    let client = s3_client(&vended);
+    let own = format!("{}notes.txt", vended.prefix);
+    client
+        .put_object()
+        .bucket(&vended.bucket)
+        .key(&own)
+        .body(ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .unwrap();
+    let bob_me = app.sign_in(&BOB).await.me().await;
+    for elsewhere in [
+        format!("{}/x/uploads/notes.txt", me.tenant.id),
+        format!("{}/notes.txt", me.tenant.id),
+        format!("{}/{}/notes.txt", bob_me.tenant.id, bob_me.user.id),
+    ] {
+        let denied = client
+            .put_object()
+            .bucket(&vended.bucket)
+            .key(&elsewhere)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&denied),
+            Some("AccessDenied"),
+            "{elsewhere}"
+        );
+    }
+
+    // Bearer clients have no ID token to exchange.
+    let tokens = app.pool_tokens(&ALICE).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/storage/credentials"))
+        .bearer_auth(&tokens.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ErrorBody = response.json().await.unwrap();
+    assert_eq!(error.code, ErrorCode::NotPermitted);
+    assert!(
+        error.message.contains("browser sessions"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn an_uploaded_file_is_recorded_listed_downloaded_and_deleted_by_its_uploader() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let bob = app.sign_in(&BOB).await;
+    let content = b"%PDF-1.7 quarterly numbers".to_vec();
+    let key = upload(&bob, "Q3 report.pdf", &content).await;
+
+    let response = bob
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: FileInfo = response.json().await.unwrap();
+    assert_eq!(file.name, "Q3 report.pdf");
+    assert_eq!(file.size, i64::try_from(content.len()).unwrap());
+    assert_eq!(file.content_type, "application/pdf");
+    assert_eq!(file.uploader.name, BOB.name);
+    let again = bob
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+
+    let page: FilePage = alice.get_json("/api/v1/files").await;
+    assert_eq!(page.items, vec![file.clone()]);
+    assert_eq!(page.used_bytes, file.size);
+    assert_eq!(page.quota_bytes, None, "pro has no storage quota");
+
+    // The download is a short-lived presigned link straight to S3.
+    let response = alice
+        .send(
+            Method::GET,
+            &format!("/api/v1/files/{}/download", file.id),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let link = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(link.starts_with(&app.aws.s3_endpoint()), "{link}");
+    assert!(link.contains("X-Amz-Expires=300"), "{link}");
+    let downloaded = reqwest::get(&link).await.unwrap();
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    assert!(
+        downloaded.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Q3 report.pdf")
+    );
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), content);
+
+    // A viewer may not delete it, another member may not either; its uploader may.
+    let erin = app.sign_in(&crate::helpers::ERIN).await;
+    let response = erin
+        .send(Method::DELETE, &format!("/api/v1/files/{}", file.id), None)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "a viewer lacks the write scope"
+    );
+    let alice_file = upload_and_record(&alice, "alice.pdf", b"a").await;
+    let response = bob
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/files/{}", alice_file.id),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ErrorBody = response.json().await.unwrap();
+    assert_eq!(error.code, ErrorCode::NotPermitted);
+    let response = bob
+        .send(Method::DELETE, &format!("/api/v1/files/{}", file.id), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        reqwest::get(&link).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let page: FilePage = alice.get_json("/api/v1/files").await;
+    assert_eq!(page.items, vec![alice_file.clone()]);
+
+    // Admins delete anyone's file; both changes are in the audit log.
+    let response = alice
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/files/{}", alice_file.id),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let audit: AuditPage = alice.get_json("/api/v1/audit?limit=100").await;
+    let actions: Vec<&str> = audit
+        .items
+        .iter()
+        .map(|event| event.action.as_str())
+        .collect();
+    assert!(
+        actions.contains(&"file_uploaded") && actions.contains(&"file_deleted"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_objects_under_the_callers_own_prefix_can_be_recorded() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let bob = app.sign_in(&BOB).await;
+    let bobs_key = upload(&bob, "bob.pdf", b"b").await;
+    let vended = credentials(&alice).await;
+    for key in [
+        bobs_key.clone(),
+        format!("{}missing.pdf", vended.prefix),
+        format!("{}a/../b.pdf", vended.prefix),
+        vended.prefix.clone(),
+    ] {
+        let response = alice
+            .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key}");
+        let error: ErrorBody = response.json().await.unwrap();
+        assert!(error.message.starts_with("key:"), "{}", error.message);
+    }
+}
+
+#[tokio::test]
+async fn a_basic_tenant_over_its_storage_quota_gets_no_more_upload_credentials() {
+    let app = TestApp::spawn().await;
+    let carol = app.sign_in(&CAROL).await;
+    let file = upload_and_record(&carol, "small.pdf", b"x").await;
+    let page: FilePage = carol.get_json("/api/v1/files").await;
+    assert_eq!(page.quota_bytes, Some(100_000_000));
+    // The tenant's records already add up to the quota.
+    sqlx::query("update files set size_bytes = 100000000 where id = $1::uuid")
+        .bind(&file.id)
+        .execute(&app.db.owner)
+        .await
+        .unwrap();
+    let response = carol
+        .send(Method::POST, "/api/v1/storage/credentials", None)
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ErrorBody = response.json().await.unwrap();
+    assert_eq!(error.code, ErrorCode::StorageQuotaExceeded);
+
+    // Other tenants see nothing of Globex's files.
+    let alice = app.sign_in(&ALICE).await;
+    let acme: FilePage = alice.get_json("/api/v1/files").await;
+    assert!(acme.items.is_empty());
+    let response = alice
+        .send(
+            Method::GET,
+            &format!("/api/v1/files/{}/download", file.id),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_deletion_that_s3_fails_hides_the_file_and_deleting_again_finishes_it() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let file = upload_and_record(&alice, "doomed.pdf", b"d").await;
+
+    // A second backend on the same database whose S3 is down.
+    let mut config = app.config.clone();
+    config.storage.s3_endpoint = Some(url::Url::parse(&closed_port_url().await).unwrap());
+    let broken = ExtraBackend::spawn(config).await;
+    let tokens = app.pool_tokens(&ALICE).await;
+    let response = reqwest::Client::new()
+        .delete(broken.url(&format!("/api/v1/files/{}", file.id)))
+        .bearer_auth(&tokens.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page: FilePage = alice.get_json("/api/v1/files").await;
+    assert!(page.items.is_empty(), "a file being deleted is not listed");
+    let state: String = sqlx::query_scalar("select state from files where id = $1::uuid")
+        .bind(&file.id)
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        state, "deleting",
+        "nothing is lost: the row waits for its object"
+    );
+
+    let response = alice
+        .send(Method::DELETE, &format!("/api/v1/files/{}", file.id), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let left: i64 = sqlx::query_scalar("select count(*) from files")
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
