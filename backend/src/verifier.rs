@@ -7,7 +7,12 @@
 //! Checks on the unverified token (shape, claim types, issuer, algorithm, `kid`, `token_use`, `client_id`)
 //! run before any network call, so a token failing them never makes the verifier contact the identity
 //! provider. They only ever reject: nothing is trusted until the signature has been verified.
+//!
+//! Tokens that passed are kept in a bounded cache keyed by the SHA-256 of the whole token (`cache.rs`), so
+//! a client sending the same token on every request pays for the signature check once; an entry is served
+//! only until the token's `exp` and only while its issuer's keys are the ones it was verified with.
 
+mod cache;
 mod claims;
 mod error;
 mod jwks;
@@ -22,7 +27,8 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 use url::Url;
 
-use self::claims::UnverifiedToken;
+use self::cache::TokenCache;
+use self::claims::{MAX_TOKEN_BYTES, UnverifiedToken};
 pub use self::error::{JwksFetchError, TokenPart, VerifierSetupError, VerifyError};
 use self::jwks::IssuerKeys;
 
@@ -48,6 +54,10 @@ pub struct VerifierConfig {
     pub leeway: Duration,
     /// Connect and total timeout of a JWKS request. Defaults to 3 seconds.
     pub fetch_timeout: Duration,
+    /// How many verified tokens are kept so that the same token is not verified again on every request
+    /// (about 2 KB each; 0 turns the cache off). A cached token is served only until its `exp` and only
+    /// while its issuer's keys are unchanged. Defaults to 10 000.
+    pub token_cache_capacity: usize,
 }
 
 impl Default for VerifierConfig {
@@ -57,6 +67,7 @@ impl Default for VerifierConfig {
             jwks_refetch_penalty: Duration::from_secs(10),
             leeway: Duration::from_secs(5),
             fetch_timeout: Duration::from_secs(3),
+            token_cache_capacity: 10_000,
         }
     }
 }
@@ -124,6 +135,8 @@ struct Inner {
     http: reqwest::Client,
     refetch_penalty: Duration,
     leeway_secs: u64,
+    /// Tokens that passed [`AccessTokenVerifier::verify`], by digest.
+    verified: TokenCache,
 }
 
 #[derive(Debug)]
@@ -214,6 +227,7 @@ impl AccessTokenVerifier {
                 http,
                 refetch_penalty: config.jwks_refetch_penalty,
                 leeway_secs: config.leeway.as_secs(),
+                verified: TokenCache::new(config.token_cache_capacity),
             }),
         })
     }
@@ -223,7 +237,34 @@ impl AccessTokenVerifier {
     /// Fails with an error for which [`VerifyError::is_unavailable`] is true only when the issuer's
     /// JWKS could not be fetched and no cached key could decide; every other error means the token is
     /// not acceptable.
+    ///
+    /// A token verified before is answered from the cache of verified tokens (see `verifier/cache.rs`)
+    /// while its `exp` has not passed and its issuer's keys have not changed.
     pub async fn verify(&self, token: &str) -> Result<VerifiedAccessToken, VerifyError> {
+        // Oversized input is refused by the decomposition below without being hashed first.
+        let digest = (token.len() <= MAX_TOKEN_BYTES).then(|| cache::digest(token));
+        if let Some(digest) = &digest {
+            let cached = self.inner.verified.get(digest, now(), |issuer| {
+                self.inner
+                    .issuers
+                    .get(issuer)
+                    .map(|trusted| trusted.keys.generation())
+            });
+            if let Some(verified) = cached {
+                return Ok(verified);
+            }
+        }
+        let verified = self.verify_uncached(token).await?;
+        if let Some(digest) = digest {
+            self.inner
+                .verified
+                .insert(digest, verified.token.clone(), verified.key_generation);
+        }
+        Ok(verified.token)
+    }
+
+    /// The full verification, and the issuer's key generation it was done under.
+    async fn verify_uncached(&self, token: &str) -> Result<FreshlyVerified, VerifyError> {
         let unverified = UnverifiedToken::decompose(token)?;
 
         // The unverified issuer only selects among configured issuers, before any network call.
@@ -249,7 +290,7 @@ impl AccessTokenVerifier {
             .ok_or(VerifyError::MissingKid)?;
         let prechecked = issuer.check_access_token_claims(&unverified)?;
 
-        let jwk = issuer
+        let (jwk, key_generation) = issuer
             .keys
             .key(kid, &self.inner.http, self.inner.refetch_penalty)
             .await?;
@@ -267,9 +308,8 @@ impl AccessTokenVerifier {
             .map_err(VerifyError::from_jsonwebtoken)?;
 
         // jsonwebtoken does not look at `iat`; a token minted in the future means a broken or lying issuer.
-        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
         let leeway = i64::try_from(self.inner.leeway_secs).unwrap_or(i64::MAX);
-        if prechecked.issued_at > now.saturating_add(leeway) {
+        if prechecked.issued_at > now().saturating_add(leeway) {
             return Err(VerifyError::IssuedInFuture);
         }
 
@@ -286,7 +326,7 @@ impl AccessTokenVerifier {
             })
             .unwrap_or_default();
         let string_claim = |name: &str| claims.get(name).and_then(Value::as_str).map(String::from);
-        Ok(VerifiedAccessToken {
+        let token = VerifiedAccessToken {
             issuer: issuer.issuer.clone(),
             sub: prechecked.sub,
             client_id: prechecked.client_id,
@@ -296,8 +336,24 @@ impl AccessTokenVerifier {
             issued_at: prechecked.issued_at,
             jti: string_claim("jti"),
             claims,
+        };
+        Ok(FreshlyVerified {
+            token,
+            key_generation,
         })
     }
+}
+
+/// The outcome of a full verification: the token, and the generation of the issuer's key set the key came
+/// from.
+struct FreshlyVerified {
+    token: VerifiedAccessToken,
+    key_generation: u64,
+}
+
+/// Now, in seconds since the Unix epoch, on the clock jsonwebtoken checks `exp` and `nbf` against.
+fn now() -> i64 {
+    i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX)
 }
 
 /// Claims checked on the unverified token, kept for the verified result.

@@ -3,6 +3,7 @@
 //! Each command installs or builds what it needs (caching it outside the clone) or stops with the exact
 //! instruction to run when it cannot (for example when root rights are needed for a system package).
 
+mod bench;
 mod cmd;
 mod dev;
 mod docker;
@@ -22,6 +23,8 @@ commands:
   test        set up what tests need, then run formatting and lint checks and every test,
               browser tests included
   e2e         run only the browser end-to-end tests (after the same set-up)
+  bench       the access-token verifier benchmark (criterion) and the API load test over 50 tenants
+              against a /healthz baseline, in release builds (needs the Docker engine, like test)
   build-web   build the web app (wasm) into frontend/dist
   setup       install or build the tools and images the other commands need, and stop
 ";
@@ -34,6 +37,7 @@ fn main() -> Result<()> {
         Some("dev") => dev::run(&rest),
         Some("test") => test::run(test::Scope::All, &rest),
         Some("e2e") => test::run(test::Scope::BrowserOnly, &rest),
+        Some("bench") => bench::run(),
         Some("build-web") => {
             let tools = tools::Tools::ensure(tools::Need { browser: false })?;
             web::build(&tools)

@@ -61,6 +61,16 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
         ]))?;
     }
     web::build(tools)?;
+    if scope == Scope::All {
+        crate::tools::ensure_iam_simulate()?;
+        // The web app's own unit tests run on the host (the browser tests below drive the wasm build).
+        cmd::run(Command::new(&cargo).current_dir(&root).args([
+            "test",
+            "--package",
+            "frontend",
+            "--lib",
+        ]))?;
+    }
 
     let mut test = Command::new(&cargo);
     test.current_dir(&root).arg("test");
@@ -72,7 +82,10 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
         test.arg("--").args(extra);
     }
     test.env("POSTGRES_IMAGE", &image)
-        .env("WEB_DIST_DIR", paths::web_dist());
+        .env("WEB_DIST_DIR", paths::web_dist())
+        // The IAM cross-check must run, from where `ensure_iam_simulate` installed the simulator.
+        .env("SAAS_REFERENCE_CACHE", paths::cache())
+        .env("IAM_SIMULATE_REQUIRED", "1");
     if let Some(host) = &engine.host {
         test.env("DOCKER_HOST", host);
     }

@@ -170,3 +170,42 @@ fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
     }
     Ok((chrome, driver))
 }
+
+/// Installs npm `@cloud-copilot/iam-simulate`, pinned by `infra/local-aws/tests/iam/package-lock.json`, into
+/// `<cache>/tools/iam-simulate`, where the IAM evaluator's cross-check test looks for it. Reinstalled when
+/// the lock file changes.
+pub fn ensure_iam_simulate() -> Result<()> {
+    let source = paths::root().join("infra/local-aws/tests/iam");
+    let target = paths::cache().join("tools").join("iam-simulate");
+    let lock = std::fs::read(source.join("package-lock.json"))
+        .context("reading infra/local-aws/tests/iam/package-lock.json")?;
+    let installed = target.join("node_modules/@cloud-copilot/iam-simulate/package.json");
+    if installed.exists()
+        && std::fs::read(target.join("package-lock.json")).ok() == Some(lock.clone())
+    {
+        return Ok(());
+    }
+    if !cmd::exists("npm") {
+        bail!(
+            "npm is needed to install the IAM simulator the IAM evaluator's tests compare with. Install \
+             Node.js 20 or newer (Debian: `apt-get install nodejs npm`) and run the command again."
+        );
+    }
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(source.join(file), target.join(file))
+            .with_context(|| format!("copying {file} to {}", target.display()))?;
+    }
+    cmd::run(
+        Command::new("npm")
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
+            .arg(&target),
+    )
+    .context("installing @cloud-copilot/iam-simulate with npm")
+}

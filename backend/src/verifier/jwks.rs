@@ -95,6 +95,9 @@ pub(super) struct IssuerKeys {
 #[derive(Debug, Default)]
 struct CacheState {
     keys: HashMap<String, Arc<Jwk>>,
+    /// Moves on each time a fetched JWKS changes `keys`; verified tokens cached under an older generation
+    /// are no longer served.
+    generation: u64,
     /// The last request that failed or did not contain the `kid` it was made for: it starts the window.
     last_miss: Option<FetchOutcome>,
 }
@@ -114,22 +117,27 @@ impl IssuerKeys {
         }
     }
 
-    /// The JWK for `kid`: from the cache, or from one JWKS request if the `kid` is unknown and no request
-    /// finished less than `penalty` ago.
+    /// The generation of the key set now.
+    pub(super) fn generation(&self) -> u64 {
+        self.read_state().generation
+    }
+
+    /// The JWK for `kid`, with the generation of the key set it was taken from: from the cache, or from one
+    /// JWKS request if the `kid` is unknown and no request finished less than `penalty` ago.
     pub(super) async fn key(
         &self,
         kid: &str,
         http: &reqwest::Client,
         penalty: Duration,
-    ) -> Result<Arc<Jwk>, VerifyError> {
-        if let Some(jwk) = self.cached(kid) {
-            return Ok(jwk);
+    ) -> Result<(Arc<Jwk>, u64), VerifyError> {
+        if let Some(hit) = self.cached(kid) {
+            return Ok(hit);
         }
 
         let _single_flight = self.fetch_lock.lock().await;
         // Another task may have fetched while this one waited for the lock.
-        if let Some(jwk) = self.cached(kid) {
-            return Ok(jwk);
+        if let Some(hit) = self.cached(kid) {
+            return Ok(hit);
         }
         let last_miss = self.read_state().last_miss;
         if let Some(last) = last_miss
@@ -152,13 +160,19 @@ impl IssuerKeys {
         match fetched {
             Ok(keys) => {
                 tracing::info!(jwks_uri = %self.jwks_uri, keys = keys.len(), "fetched the JWKS");
-                // The new document replaces the old one: a key the issuer withdrew stops verifying.
-                state.keys = keys;
+                // The new document replaces the old one: a key the issuer withdrew stops verifying, and so do
+                // the verified tokens cached under the old keys.
+                if state.keys != keys {
+                    state.keys = keys;
+                    state.generation += 1;
+                }
                 let found = state.keys.get(kid).cloned();
                 if found.is_none() {
                     state.last_miss = Some(outcome(true));
                 }
-                found.ok_or(VerifyError::UnknownKid)
+                found
+                    .map(|jwk| (jwk, state.generation))
+                    .ok_or(VerifyError::UnknownKid)
             }
             Err(error) => {
                 tracing::warn!(jwks_uri = %self.jwks_uri, error = %error, "JWKS fetch failed; cached keys stay in use");
@@ -168,8 +182,13 @@ impl IssuerKeys {
         }
     }
 
-    fn cached(&self, kid: &str) -> Option<Arc<Jwk>> {
-        self.read_state().keys.get(kid).cloned()
+    /// The key and the generation of the key set holding it, read together under one lock.
+    fn cached(&self, kid: &str) -> Option<(Arc<Jwk>, u64)> {
+        let state = self.read_state();
+        state
+            .keys
+            .get(kid)
+            .map(|jwk| (jwk.clone(), state.generation))
     }
 
     // A panic while the lock is held cannot leave the state half-updated (each field is replaced whole),

@@ -1,0 +1,853 @@
+//! Load test of `GET /api/v1/reports` with bearer access tokens of many members spread over many tenants,
+//! side by side with a baseline of the same server answering `GET /healthz`.
+//!
+//! Everything runs in this process, as in the API tests: Postgres in a container (testcontainers, honouring
+//! `POSTGRES_IMAGE` and `DOCKER_HOST`), the local AWS stand-ins, and the backend built by
+//! `Application::build_with_listener` on port 0. In-process rather than a child process because the figures
+//! that matter are the ratios between the two phases: both phases pay the same client and runtime overhead
+//! on the same cores, and there is no binary, environment or port to hand over (nor a process to clean up
+//! when the run fails).
+//!
+//! The world: `LOAD_TENANTS` tenants (at least 50), each with its own identity provider, members of that
+//! provider and reports, inserted in bulk as the database owner; one access token per member with the claims
+//! the pre-token-generation trigger adds, signed with the stand-in user pool's key. Then two phases of
+//! `LOAD_DURATION_SECS` each (after `LOAD_WARMUP_SECS` of unrecorded warm-up), `LOAD_CONCURRENCY` clients
+//! going round-robin over the tokens: A `GET /healthz`, B `GET /api/v1/reports`. Any answer but 200 is an
+//! error and fails the run after the table is printed.
+//!
+//! Run with `cargo bench -p backend --bench load` (or `cargo xtask bench`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+use backend::app::Application;
+use backend::config::{Config, Secret};
+use backend::db;
+use hdrhistogram::Histogram;
+use local_aws::LocalAws;
+use local_aws::Ports;
+use local_aws::config::LocalAwsConfig;
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde_json::json;
+use shared::api::ReportPage;
+use shared::{Plan, Role};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection as _, PgConnection, PgPool};
+use testcontainers::core::{IntoContainerPort as _, WaitFor};
+use testcontainers::runners::AsyncRunner as _;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt as _};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+/// The image used when `POSTGRES_IMAGE` is not set (the tests' default).
+const DEFAULT_IMAGE: &str = "postgres:16-alpine";
+/// The label `cargo xtask` removes leftover containers by, should this process die before removing its own.
+const CLEANUP_LABEL: (&str, &str) = ("saas-reference.test", "true");
+const SUPERUSER: &str = "postgres";
+const SUPERUSER_PASSWORD: &str = "bench-only-superuser-password";
+const DATABASE: &str = "saas_bench";
+const APP_LOGIN: &str = "saas_app_bench";
+const APP_PASSWORD: &str = "bench-only-app-password";
+/// How long Postgres may take to accept connections; the official image restarts once during init.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The resource server of `infra/config/user-pool.json`, whose scopes access tokens carry.
+const RESOURCE_SERVER: &str = "saas-api";
+/// Verifications timed after the phases to put the verifier's cost next to the request rate.
+const VERIFY_SAMPLES: usize = 2000;
+/// The least the run accepts, so that every recorded figure comes from a multi-tenant load.
+const MIN_TENANTS: usize = 50;
+const MIN_TOKENS: usize = 200;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let started = Instant::now();
+    eprintln!("load: starting Postgres");
+    let postgres = Postgres::start().await?;
+    let outcome = run(&settings, &postgres).await;
+    if let Err(error) = postgres.container.rm().await {
+        eprintln!("load: could not remove the Postgres container: {error}");
+    }
+    let report = outcome?;
+    println!();
+    println!("== load results ==");
+    print!("{report}");
+    println!(
+        "whole run (set-up included): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Everything after Postgres is up; returns the printed report, or fails (after printing it) on errors.
+async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String> {
+    let owner = postgres.owner_pool().await?;
+    db::migrate(&owner).await.context("migrating")?;
+    db::ensure_app_login(&owner, APP_LOGIN, APP_PASSWORD)
+        .await
+        .context("creating the application login role")?;
+
+    eprintln!("load: starting the local AWS stand-ins");
+    let infra = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra");
+    let aws_config =
+        LocalAwsConfig::load(&infra).context("loading the stand-ins' configuration")?;
+    let aws = LocalAws::start(aws_config, [127, 0, 0, 1].into(), Ports::ephemeral())
+        .await
+        .context("starting the local AWS stand-ins")?;
+
+    eprintln!(
+        "load: seeding {} tenants × {} members × {} reports",
+        settings.tenants, settings.members_per_tenant, settings.reports_per_tenant
+    );
+    let world = World::seed(&owner, settings).await?;
+    let web = aws
+        .client("web")
+        .context("the stand-in has no web client")?;
+    let tokens = world.tokens(&aws, &web.client_id);
+
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the backend's listener")?;
+    let address = listener.local_addr()?;
+    let mut config = Config::local_defaults();
+    config.bind_addr = address;
+    config.public_url = url::Url::parse(&format!("http://localhost:{}", address.port()))?;
+    config.database_url = Secret::new(postgres.url(APP_LOGIN, APP_PASSWORD, DATABASE));
+    config.cognito_issuer = url::Url::parse(&aws.issuer())?;
+    config.cognito_auth_domain = url::Url::parse(&aws.auth_domain())?;
+    config.cognito_client_id = web.client_id.clone();
+    config.cognito_client_secret = Secret::new(web.client_secret);
+    config.cookie_secure = false;
+    let pool_size = config.database_max_connections;
+    let application = Application::build_with_listener(config, listener)
+        .await
+        .context("building the backend")?;
+    let state = application.state().clone();
+    let server = tokio::spawn(application.run_until_stopped());
+    let base = format!("http://{address}");
+
+    let client = Client::builder()
+        .pool_max_idle_per_host(settings.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the HTTP client")?;
+    eprintln!("load: checking every token once");
+    preflight(&client, &base, &world, &tokens).await?;
+
+    let container_id = postgres.container.id().to_owned();
+    let healthz_url = format!("{base}/healthz");
+    let reports_url = format!("{base}/api/v1/reports");
+    let tokens = Arc::new(tokens);
+    let healthz = {
+        let url = healthz_url.clone();
+        move |client: &Client, _: usize| client.get(&url)
+    };
+    let reports = {
+        let tokens = tokens.clone();
+        let url = reports_url.clone();
+        move |client: &Client, n: usize| {
+            client
+                .get(&url)
+                .bearer_auth(&tokens[n % tokens.len()].token)
+        }
+    };
+    eprintln!(
+        "load: phase A, GET /healthz ({} s warm-up, {} s measured)",
+        settings.warmup.as_secs(),
+        settings.duration.as_secs()
+    );
+    run_phase(
+        &client,
+        &container_id,
+        settings.concurrency,
+        settings.warmup,
+        &healthz,
+    )
+    .await?;
+    let phase_a = run_phase(
+        &client,
+        &container_id,
+        settings.concurrency,
+        settings.duration,
+        &healthz,
+    )
+    .await?;
+    eprintln!("load: phase B, GET /api/v1/reports");
+    run_phase(
+        &client,
+        &container_id,
+        settings.concurrency,
+        settings.warmup,
+        &reports,
+    )
+    .await?;
+    let phase_b = run_phase(
+        &client,
+        &container_id,
+        settings.concurrency,
+        settings.duration,
+        &reports,
+    )
+    .await?;
+
+    let verify_mean = time_verifier(&state.verifier, &tokens).await?;
+    server.abort();
+    aws.shutdown().await;
+
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let report = render(&RunFigures {
+        settings,
+        tokens: tokens.len(),
+        pool_size,
+        cores,
+        healthz: &phase_a,
+        reports: &phase_b,
+        verify_mean,
+    });
+    if phase_a.errors() + phase_b.errors() > 0 {
+        print!("{report}");
+        bail!(
+            "requests failed: /healthz {:?}, /api/v1/reports {:?}",
+            phase_a.failures,
+            phase_b.failures
+        );
+    }
+    Ok(report)
+}
+
+/// The run's knobs, from the environment.
+struct Settings {
+    duration: Duration,
+    warmup: Duration,
+    concurrency: usize,
+    tenants: usize,
+    members_per_tenant: usize,
+    reports_per_tenant: usize,
+}
+
+impl Settings {
+    fn from_env() -> anyhow::Result<Settings> {
+        let number = |name: &str, default: usize| -> anyhow::Result<usize> {
+            match std::env::var(name) {
+                Ok(value) => value
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{name}={value:?} is not a whole number")),
+                Err(_) => Ok(default),
+            }
+        };
+        let settings = Settings {
+            duration: Duration::from_secs(number("LOAD_DURATION_SECS", 10)?.try_into()?),
+            warmup: Duration::from_secs(number("LOAD_WARMUP_SECS", 1)?.try_into()?),
+            concurrency: number("LOAD_CONCURRENCY", 32)?,
+            tenants: number("LOAD_TENANTS", MIN_TENANTS)?,
+            members_per_tenant: number("LOAD_MEMBERS_PER_TENANT", 5)?,
+            reports_per_tenant: number("LOAD_REPORTS_PER_TENANT", 20)?,
+        };
+        ensure!(
+            !settings.duration.is_zero(),
+            "LOAD_DURATION_SECS must be at least 1"
+        );
+        ensure!(
+            settings.concurrency > 0,
+            "LOAD_CONCURRENCY must be at least 1"
+        );
+        ensure!(
+            settings.tenants >= MIN_TENANTS,
+            "LOAD_TENANTS must be at least {MIN_TENANTS}"
+        );
+        ensure!(
+            settings.tenants * settings.members_per_tenant >= MIN_TOKENS,
+            "LOAD_TENANTS × LOAD_MEMBERS_PER_TENANT must be at least {MIN_TOKENS} (one token per member)"
+        );
+        ensure!(
+            settings.reports_per_tenant > 0,
+            "LOAD_REPORTS_PER_TENANT must be at least 1"
+        );
+        Ok(settings)
+    }
+}
+
+/// The Postgres container, kept until the end of the run.
+struct Postgres {
+    container: ContainerAsync<GenericImage>,
+    host: String,
+    port: u16,
+}
+
+impl Postgres {
+    /// Starts a container from `POSTGRES_IMAGE` (default `postgres:16-alpine`) on the engine testcontainers
+    /// finds (`DOCKER_HOST`), as the API tests do, and waits until it answers.
+    async fn start() -> anyhow::Result<Postgres> {
+        let image = std::env::var("POSTGRES_IMAGE").unwrap_or_else(|_| DEFAULT_IMAGE.to_owned());
+        let (name, tag) = match image.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, tag),
+            _ => (image.as_str(), "latest"),
+        };
+        let container = GenericImage::new(name, tag)
+            .with_exposed_port(5432.tcp())
+            .with_wait_for(WaitFor::Nothing)
+            .with_env_var("POSTGRES_USER", SUPERUSER)
+            .with_env_var("POSTGRES_PASSWORD", SUPERUSER_PASSWORD)
+            .with_env_var("POSTGRES_DB", DATABASE)
+            .with_label(CLEANUP_LABEL.0, CLEANUP_LABEL.1)
+            .start()
+            .await
+            .with_context(|| format!("starting a container from {image}"))?;
+        let host = container.get_host().await?.to_string();
+        let port = container.get_host_port_ipv4(5432.tcp()).await?;
+        let postgres = Postgres {
+            container,
+            host,
+            port,
+        };
+        postgres.wait_until_ready().await?;
+        Ok(postgres)
+    }
+
+    fn url(&self, user: &str, password: &str, database: &str) -> String {
+        format!(
+            "postgres://{user}:{password}@{}:{}/{database}",
+            self.host, self.port
+        )
+    }
+
+    /// The port is published before Postgres listens, and the official image restarts once during init.
+    async fn wait_until_ready(&self) -> anyhow::Result<()> {
+        let url = self.url(SUPERUSER, SUPERUSER_PASSWORD, DATABASE);
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let attempt = async {
+                let mut conn = PgConnection::connect(&url).await?;
+                sqlx::query("select 1").execute(&mut conn).await?;
+                conn.close().await
+            };
+            match attempt.await {
+                Ok(()) => return Ok(()),
+                Err(error) if Instant::now() >= deadline => {
+                    bail!("Postgres was not ready after {READY_TIMEOUT:?}: {error}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    async fn owner_pool(&self) -> anyhow::Result<PgPool> {
+        PgPoolOptions::new()
+            .max_connections(3)
+            .connect(&self.url(SUPERUSER, SUPERUSER_PASSWORD, DATABASE))
+            .await
+            .context("connecting as the owner")
+    }
+}
+
+/// One seeded member and what its token needs.
+struct Member {
+    id: Uuid,
+    tenant: usize,
+    subject: Uuid,
+    provider: String,
+    role: Role,
+}
+
+/// The seeded tenants and members.
+struct World {
+    tenant_ids: Vec<Uuid>,
+    members: Vec<Member>,
+    reports_per_tenant: usize,
+}
+
+/// A member's access token and the tenant it must see.
+struct MemberToken {
+    token: String,
+    tenant: usize,
+}
+
+impl World {
+    /// Inserts the tenants, one OIDC identity provider each, the members of that provider (one admin, then
+    /// members and viewers) and the reports, as the owner in one transaction. Each tenant's rows are written
+    /// with that tenant set, so the row-level security policies hold even for an owner that is no superuser.
+    async fn seed(owner: &PgPool, settings: &Settings) -> anyhow::Result<World> {
+        let mut tx = owner.begin().await?;
+        let mut tenant_ids = Vec::with_capacity(settings.tenants);
+        let mut members = Vec::new();
+        let epoch = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        for tenant in 0..settings.tenants {
+            let tenant_id = Uuid::new_v4();
+            let slug = format!("bench-{tenant:03}");
+            let provider = format!("bench-{tenant:03}-oidc");
+            sqlx::query("select set_config('app.tenant_id', $1, true)")
+                .bind(tenant_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("insert into tenants (id, slug, name, plan) values ($1, $2, $3, $4)")
+                .bind(tenant_id)
+                .bind(&slug)
+                .bind(format!("Bench tenant {tenant:03}"))
+                .bind(Plan::Pro.as_str())
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("inserting tenant {slug}"))?;
+            sqlx::query(
+                "insert into tenant_identity_providers (id, tenant_id, provider_name, kind, issuer) \
+                 values ($1, $2, $3, 'oidc', $4)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(tenant_id)
+            .bind(&provider)
+            .bind(format!("https://idp.bench.invalid/{slug}"))
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("inserting identity provider {provider}"))?;
+
+            let first = members.len();
+            for index in 0..settings.members_per_tenant {
+                let role = match index % 3 {
+                    0 => Role::Admin,
+                    1 => Role::Member,
+                    _ => Role::Viewer,
+                };
+                members.push(Member {
+                    id: Uuid::new_v4(),
+                    tenant,
+                    subject: Uuid::new_v4(),
+                    provider: provider.clone(),
+                    role,
+                });
+            }
+            let tenant_members = &members[first..];
+            sqlx::query(
+                "insert into members (id, tenant_id, provider, subject, email, name, role) \
+                 select m.id, $1, $2, m.subject, m.email, m.name, m.role \
+                 from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+                   as m(id, subject, email, name, role)",
+            )
+            .bind(tenant_id)
+            .bind(&provider)
+            .bind(tenant_members.iter().map(|m| m.id).collect::<Vec<_>>())
+            .bind(
+                tenant_members
+                    .iter()
+                    .map(|m| m.subject.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                (0..tenant_members.len())
+                    .map(|i| format!("user{i}@{slug}.example"))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                (0..tenant_members.len())
+                    .map(|i| format!("User {i} of {slug}"))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                tenant_members
+                    .iter()
+                    .map(|m| m.role.as_str().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("inserting the members of {slug}"))?;
+
+            // Distinct creation times keep the listing's order (and so its pages) the same on every request.
+            let reports = settings.reports_per_tenant;
+            let created: Vec<time::OffsetDateTime> = (0..reports)
+                .map(|i| epoch + time::Duration::seconds(i64::try_from(i).unwrap_or(i64::MAX)))
+                .collect();
+            sqlx::query(
+                "insert into reports (id, tenant_id, author_id, title, body, created_at, updated_at) \
+                 select gen_random_uuid(), $1, r.author, r.title, r.body, r.created, r.created \
+                 from unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) \
+                   as r(author, title, body, created)",
+            )
+            .bind(tenant_id)
+            .bind(
+                (0..reports)
+                    .map(|i| tenant_members[i % tenant_members.len()].id)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                (0..reports)
+                    .map(|i| format!("Quarterly figures {i} of {slug}"))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                (0..reports)
+                    .map(|i| format!("Report {i} of {slug}. ").repeat(20))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(created)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("inserting the reports of {slug}"))?;
+            tenant_ids.push(tenant_id);
+        }
+        tx.commit().await?;
+        Ok(World {
+            tenant_ids,
+            members,
+            reports_per_tenant: settings.reports_per_tenant,
+        })
+    }
+
+    /// One access token per member with the claims the pre-token-generation trigger adds (`tenant_id`,
+    /// `member_id`, `tenant_role`, `tenant_plan`, and the scopes of the member's role), signed with the
+    /// stand-in user pool's access-token key; valid for an hour, like Cognito's default.
+    fn tokens(&self, aws: &LocalAws, client_id: &str) -> Vec<MemberToken> {
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        self.members
+            .iter()
+            .map(|member| {
+                let scopes: Vec<String> = ["openid".to_owned(), "email".to_owned()]
+                    .into_iter()
+                    .chain(
+                        member
+                            .role
+                            .scopes()
+                            .iter()
+                            .map(|scope| scope.qualified(RESOURCE_SERVER)),
+                    )
+                    .collect();
+                let claims = json!({
+                    "sub": Uuid::new_v4(),
+                    "cognito:groups": [format!("{}_{}", aws.user_pool_id(), member.provider)],
+                    "iss": aws.issuer(),
+                    "client_id": client_id,
+                    "origin_jti": Uuid::new_v4(),
+                    "token_use": "access",
+                    "scope": scopes.join(" "),
+                    "auth_time": now,
+                    "exp": now + 3600,
+                    "iat": now,
+                    "jti": Uuid::new_v4(),
+                    "username": format!("{}_{}", member.provider, member.subject),
+                    "tenant_id": self.tenant_ids[member.tenant],
+                    "tenant_role": member.role.as_str(),
+                    "tenant_plan": Plan::Pro.as_str(),
+                    "member_id": member.id,
+                });
+                MemberToken {
+                    token: aws.sign_access_token(&claims),
+                    tenant: member.tenant,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One request per token before measuring: each must answer 200 with a full first page of its own tenant's
+/// reports only. This proves the load below exercises the real path (verification, membership, RLS) and not
+/// an error path, and it warms the verifier's key cache and both connection pools.
+async fn preflight(
+    client: &Client,
+    base: &str,
+    world: &World,
+    tokens: &[MemberToken],
+) -> anyhow::Result<()> {
+    let status = client.get(format!("{base}/healthz")).send().await?.status();
+    ensure!(status == StatusCode::OK, "GET /healthz answered {status}");
+    let mut members_of: HashMap<usize, HashSet<String>> = HashMap::new();
+    for member in &world.members {
+        members_of
+            .entry(member.tenant)
+            .or_default()
+            .insert(member.id.to_string());
+    }
+    let expected = world.reports_per_tenant.min(20);
+    for (index, token) in tokens.iter().enumerate() {
+        let response = client
+            .get(format!("{base}/api/v1/reports"))
+            .bearer_auth(&token.token)
+            .send()
+            .await?;
+        let status = response.status();
+        if status != StatusCode::OK {
+            let body = response.text().await.unwrap_or_default();
+            bail!("token {index}: GET /api/v1/reports answered {status}: {body}");
+        }
+        let page: ReportPage = response.json().await?;
+        let own = &members_of[&token.tenant];
+        ensure!(
+            page.items.len() == expected,
+            "token {index}: {} reports instead of {expected}",
+            page.items.len()
+        );
+        ensure!(
+            page.items
+                .iter()
+                .all(|report| own.contains(&report.author.id)),
+            "token {index}: a report of another tenant was listed"
+        );
+    }
+    Ok(())
+}
+
+/// What one phase measured.
+struct PhaseResult {
+    /// Latencies of successful requests, in microseconds.
+    latencies: Histogram<u64>,
+    /// Failed requests by status (or transport error).
+    failures: BTreeMap<String, u64>,
+    elapsed: Duration,
+    /// CPU time this process (client and server, not Postgres) spent during the phase, where measurable.
+    cpu: Option<Duration>,
+    /// CPU time of the Postgres container during the phase, where its cgroup is readable from here.
+    postgres_cpu: Option<Duration>,
+}
+
+impl PhaseResult {
+    fn errors(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    fn requests(&self) -> u64 {
+        self.latencies.len() + self.errors()
+    }
+
+    fn per_second(&self) -> f64 {
+        self.requests() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// CPU time of this process per request, in microseconds.
+    fn cpu_micros_per_request(&self) -> Option<f64> {
+        self.per_request(self.cpu?)
+    }
+
+    /// CPU time of the Postgres container per request, in microseconds.
+    fn postgres_micros_per_request(&self) -> Option<f64> {
+        self.per_request(self.postgres_cpu?)
+    }
+
+    fn per_request(&self, total: Duration) -> Option<f64> {
+        let requests = self.requests();
+        (requests > 0).then(|| total.as_secs_f64() * 1e6 / requests as f64)
+    }
+}
+
+/// Runs `concurrency` clients for `duration`, each sending the next request of the round-robin as soon as
+/// its previous answer has been read in full.
+async fn run_phase<F>(
+    client: &Client,
+    container_id: &str,
+    concurrency: usize,
+    duration: Duration,
+    request: &F,
+) -> anyhow::Result<PhaseResult>
+where
+    F: Fn(&Client, usize) -> RequestBuilder + Clone + Send + Sync + 'static,
+{
+    let empty = latency_histogram()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = process_cpu_time();
+    let postgres_before = container_cpu_time(container_id);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut clients = JoinSet::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        let request = request.clone();
+        let next = next.clone();
+        let mut latencies = empty.clone();
+        clients.spawn(async move {
+            let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+            while Instant::now() < deadline {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let sent = Instant::now();
+                let outcome = match request(&client, n).send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        match response.bytes().await {
+                            Ok(_) if status == StatusCode::OK => Ok(()),
+                            Ok(_) => Err(format!("HTTP {}", status.as_u16())),
+                            Err(error) => Err(format!("body: {error}")),
+                        }
+                    }
+                    Err(error) => Err(format!("request: {error}")),
+                };
+                match outcome {
+                    Ok(()) => {
+                        let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                        latencies.saturating_record(micros.max(1));
+                    }
+                    Err(failure) => *failures.entry(failure).or_default() += 1,
+                }
+            }
+            (latencies, failures)
+        });
+    }
+    let mut latencies = empty;
+    let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+    while let Some(joined) = clients.join_next().await {
+        match joined {
+            Ok((client_latencies, client_failures)) => {
+                latencies
+                    .add(&client_latencies)
+                    .context("merging latency histograms")?;
+                for (failure, count) in client_failures {
+                    *failures.entry(failure).or_default() += count;
+                }
+            }
+            Err(error) => *failures.entry(format!("client task: {error}")).or_default() += 1,
+        }
+    }
+    let elapsed = started.elapsed();
+    let cpu = process_cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let postgres_cpu = container_cpu_time(container_id)
+        .zip(postgres_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok(PhaseResult {
+        latencies,
+        failures,
+        elapsed,
+        cpu,
+        postgres_cpu,
+    })
+}
+
+/// The CPU time all threads of this process have used so far (Linux: the first field of each thread's
+/// `/proc/self/task/<tid>/schedstat`, in nanoseconds). Measured rather than derived from wall time and the
+/// core count, because other processes may be using the same cores. `None` where unavailable.
+fn process_cpu_time() -> Option<Duration> {
+    let mut total: u64 = 0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(entry.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// The CPU time the container's processes have used so far, from its cgroup when the engine runs on this
+/// machine: cgroup v1 `cpuacct.usage` (nanoseconds) or cgroup v2 `cpu.stat` `usage_usec`. `None` otherwise
+/// (an engine in a virtual machine, say).
+fn container_cpu_time(id: &str) -> Option<Duration> {
+    let v1 = format!("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage");
+    if let Ok(text) = std::fs::read_to_string(v1) {
+        return text.trim().parse().ok().map(Duration::from_nanos);
+    }
+    let v2 = [
+        format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat"),
+        format!("/sys/fs/cgroup/docker/{id}/cpu.stat"),
+    ];
+    let stat = v2
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())?;
+    stat.lines()
+        .find_map(|line| line.strip_prefix("usage_usec "))
+        .and_then(|micros| micros.trim().parse().ok())
+        .map(Duration::from_micros)
+}
+
+/// Microseconds from 1 µs to 60 s with three significant figures.
+fn latency_histogram() -> anyhow::Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).context("creating a latency histogram")
+}
+
+/// The mean time of one warm `AccessTokenVerifier::verify` of the members' tokens, in the running backend.
+async fn time_verifier(
+    verifier: &backend::verifier::AccessTokenVerifier,
+    tokens: &[MemberToken],
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    for n in 0..VERIFY_SAMPLES {
+        verifier
+            .verify(&tokens[n % tokens.len()].token)
+            .await
+            .context("a member token stopped verifying")?;
+    }
+    Ok(started.elapsed() / u32::try_from(VERIFY_SAMPLES).unwrap_or(u32::MAX))
+}
+
+/// Everything the report shows.
+struct RunFigures<'a> {
+    settings: &'a Settings,
+    tokens: usize,
+    pool_size: u32,
+    cores: usize,
+    healthz: &'a PhaseResult,
+    reports: &'a PhaseResult,
+    verify_mean: Duration,
+}
+
+/// The results as a Markdown table (readable in a terminal, ready to paste into the README) and the ratios.
+fn render(figures: &RunFigures<'_>) -> String {
+    let ms = |micros: u64| format!("{:.2} ms", micros as f64 / 1000.0);
+    let row = |name: &str, phase: &PhaseResult| {
+        let l = &phase.latencies;
+        format!(
+            "| {name} | {} | {} | {:.0} | {} | {} | {} |\n",
+            phase.requests(),
+            phase.errors(),
+            phase.per_second(),
+            ms(l.value_at_quantile(0.5)),
+            ms(l.value_at_quantile(0.99)),
+            ms(l.max()),
+        )
+    };
+    let (a, b) = (figures.healthz, figures.reports);
+    let ratio = |x: f64, y: f64| if y > 0.0 { x / y } else { f64::NAN };
+    let quantile = |phase: &PhaseResult, q: f64| phase.latencies.value_at_quantile(q) as f64;
+    let s = figures.settings;
+    let mut out = format!(
+        "{} s per phase after {} s warm-up, {} concurrent clients, {} tenants × {} members = {} bearer tokens \
+         (round-robin), {} reports per tenant (first page of 20), database pool of {}, {} cores shared by \
+         client, server and Postgres\n\n",
+        s.duration.as_secs(),
+        s.warmup.as_secs(),
+        s.concurrency,
+        s.tenants,
+        s.members_per_tenant,
+        figures.tokens,
+        s.reports_per_tenant,
+        figures.pool_size,
+        figures.cores,
+    );
+    out.push_str("| phase | requests | errors | req/s | p50 | p99 | max |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str(&row("A `GET /healthz`", a));
+    out.push_str(&row("B `GET /api/v1/reports` (bearer)", b));
+    out.push_str(&format!(
+        "| ratio B / A | | | {:.3}x | {:.1}x | {:.1}x | {:.1}x |\n\n",
+        ratio(b.per_second(), a.per_second()),
+        ratio(quantile(b, 0.5), quantile(a, 0.5)),
+        ratio(quantile(b, 0.99), quantile(a, 0.99)),
+        ratio(b.latencies.max() as f64, a.latencies.max() as f64),
+    ));
+    let verify_micros = figures.verify_mean.as_secs_f64() * 1e6;
+    out.push_str(&format!(
+        "access-token verification in the running backend (warm keys): {verify_micros:.0} µs per call\n"
+    ));
+    for (name, phase) in [("/healthz", a), ("/api/v1/reports", b)] {
+        let Some(process) = phase.cpu_micros_per_request() else {
+            continue;
+        };
+        let postgres = phase.postgres_micros_per_request();
+        out.push_str(&format!(
+            "CPU per request, {name}: {process:.0} µs in this process (load client and backend){}\n",
+            postgres.map_or(String::new(), |pg| format!(
+                " + {pg:.0} µs in Postgres"
+            ))
+        ));
+    }
+    if let Some(process) = b.cpu_micros_per_request() {
+        let total = process + b.postgres_micros_per_request().unwrap_or(0.0);
+        out.push_str(&format!(
+            "verification = {:.1}% of the CPU spent per reports request{}\n",
+            100.0 * verify_micros / total,
+            if b.postgres_cpu.is_some() {
+                ""
+            } else {
+                " (Postgres not counted)"
+            }
+        ));
+    }
+    out
+}

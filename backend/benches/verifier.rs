@@ -1,0 +1,268 @@
+//! Criterion benchmark of the access-token verifier against a bare `jsonwebtoken::decode` of the same token.
+//!
+//! All three contenders check one real-shaped Cognito access token (the claims the local user pool issues,
+//! plus the ones the pre-token-generation trigger adds), signed by the in-process user-pool stand-in:
+//!
+//! - `verifier_full`: [`AccessTokenVerifier::verify`] with its token cache off, so every call is a full
+//!   verification (the first request with a token, or every request without the cache);
+//! - `verifier_cached`: the same with the default token cache, warm (every later request with that token);
+//! - `jsonwebtoken_decode`: `jsonwebtoken::decode` with the same public key, already parsed, and the checks
+//!   `jsonwebtoken` can express (RS256, issuer, `exp`, `nbf`, leeway, required claims).
+//!
+//! The verifiers fetch the JWKS from the stand-in before measuring, so their key caches are warm. All three
+//! run through the same `block_on`, so the ratios printed after criterion's report compare the work alone:
+//! full verification against the bare decode is the cost of the verifier's own checks (the structure and
+//! type checks of aws-jwt-verify, issuer pinning, `token_use`, `client_id`, the key lookup).
+//!
+//! Run with `cargo bench -p backend --bench verifier` (or `cargo xtask bench`).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{Context as _, bail};
+use backend::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
+use criterion::Criterion;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use local_aws::config::LocalAwsConfig;
+use local_aws::{LocalAws, Ports};
+use serde_json::{Map, Value, json};
+use tokio::runtime::Runtime;
+use uuid::Uuid;
+
+/// The criterion group; its results are in `<criterion home>/<GROUP>/<id>/new/estimates.json`.
+const GROUP: &str = "access_token";
+/// The benchmark of [`AccessTokenVerifier::verify`] without its token cache.
+const FULL_ID: &str = "verifier_full";
+/// The benchmark of [`AccessTokenVerifier::verify`] answering from its warm token cache.
+const CACHED_ID: &str = "verifier_cached";
+/// The benchmark of the bare `jsonwebtoken::decode`.
+const DECODE_ID: &str = "jsonwebtoken_decode";
+/// The verifier's default leeway, in seconds, which the bare decode copies.
+const LEEWAY_SECS: u64 = 5;
+
+fn main() -> anyhow::Result<()> {
+    let started = SystemTime::now();
+    let runtime = Runtime::new().context("building the Tokio runtime")?;
+    let fixture = runtime.block_on(Fixture::start())?;
+
+    let mut criterion = Criterion::default().configure_from_args();
+    let mut group = criterion.benchmark_group(GROUP);
+    group.bench_function(FULL_ID, |bench| {
+        bench.iter(|| runtime.block_on(fixture.uncached.verify(black_box(&fixture.token))))
+    });
+    group.bench_function(CACHED_ID, |bench| {
+        bench.iter(|| runtime.block_on(fixture.cached.verify(black_box(&fixture.token))))
+    });
+    group.bench_function(DECODE_ID, |bench| {
+        bench.iter(|| {
+            runtime.block_on(async {
+                jsonwebtoken::decode::<Map<String, Value>>(
+                    black_box(&fixture.token),
+                    &fixture.decoding_key,
+                    &fixture.validation,
+                )
+            })
+        })
+    });
+    group.finish();
+    criterion.final_summary();
+
+    print_ratio(started);
+    runtime.block_on(fixture.aws.shutdown());
+    Ok(())
+}
+
+/// The stand-in, the warmed-up verifiers, the token, and what the bare decode needs.
+struct Fixture {
+    aws: LocalAws,
+    uncached: AccessTokenVerifier,
+    cached: AccessTokenVerifier,
+    token: String,
+    decoding_key: DecodingKey,
+    validation: Validation,
+}
+
+impl Fixture {
+    /// Starts the user-pool stand-in, signs a token, warms the verifiers' caches, and checks that every
+    /// contender accepts the token (a benchmark of a failing verification would measure the wrong thing).
+    async fn start() -> anyhow::Result<Fixture> {
+        let infra = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra");
+        let config =
+            LocalAwsConfig::load(&infra).context("loading the stand-ins' configuration")?;
+        let aws = LocalAws::start(config, [127, 0, 0, 1].into(), Ports::ephemeral())
+            .await
+            .context("starting the local AWS stand-ins")?;
+        let web = aws
+            .client("web")
+            .context("the stand-in has no web client")?;
+        let issuer = aws.issuer();
+
+        let config = VerifierConfig {
+            issuers: vec![IssuerConfig::cognito(&issuer, [web.client_id.clone()])],
+            ..VerifierConfig::default()
+        };
+        let uncached = AccessTokenVerifier::new(VerifierConfig {
+            token_cache_capacity: 0,
+            ..config.clone()
+        })?;
+        let cached = AccessTokenVerifier::new(config)?;
+        let token = aws.sign_access_token(&access_claims(&issuer, &web.client_id));
+        for verifier in [&uncached, &cached] {
+            let verified = verifier
+                .verify(&token)
+                .await
+                .context("the verifier refused the benchmark token")?;
+            if verified.claim_str("tenant_role") != Some("member") {
+                bail!("the verified token lost its custom claims");
+            }
+        }
+
+        let decoding_key = published_access_key(&aws).await?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.set_issuer(&[issuer.as_str()]);
+        jsonwebtoken::decode::<Map<String, Value>>(&token, &decoding_key, &validation)
+            .context("jsonwebtoken refused the benchmark token")?;
+
+        Ok(Fixture {
+            aws,
+            uncached,
+            cached,
+            token,
+            decoding_key,
+            validation,
+        })
+    }
+}
+
+/// The claims of an access token the local user pool issues to a federated user after the
+/// pre-token-generation trigger has added the tenant binding.
+fn access_claims(issuer: &str, client_id: &str) -> Value {
+    let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+    let sub = Uuid::new_v4();
+    json!({
+        "sub": sub,
+        "cognito:groups": ["eu-west-1_L0caLP00l_acme-entra"],
+        "iss": issuer,
+        "client_id": client_id,
+        "origin_jti": Uuid::new_v4(),
+        "token_use": "access",
+        "scope": "openid email profile saas-api/read saas-api/write",
+        "auth_time": now,
+        "exp": now + 3600,
+        "iat": now,
+        "jti": Uuid::new_v4(),
+        "username": format!("acme-entra_{sub}"),
+        "tenant_id": Uuid::new_v4(),
+        "tenant_role": "member",
+        "tenant_plan": "pro",
+        "member_id": Uuid::new_v4(),
+    })
+}
+
+/// The stand-in's current access-token key, read from its published JWKS as any relying party would.
+async fn published_access_key(aws: &LocalAws) -> anyhow::Result<DecodingKey> {
+    let url = format!("{}/.well-known/jwks.json", aws.issuer());
+    let jwks: Value = reqwest::get(&url)
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("fetching {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("parsing {url}"))?;
+    let kid = aws.keys().access_kid();
+    let key = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|key| key["kid"].as_str() == Some(kid.as_str()))
+        .with_context(|| format!("the JWKS has no key {kid}"))?;
+    let component = |name: &str| {
+        key[name]
+            .as_str()
+            .with_context(|| format!("the key {kid} has no `{name}`"))
+    };
+    Ok(DecodingKey::from_rsa_components(
+        component("n")?,
+        component("e")?,
+    )?)
+}
+
+/// Prints the means and their ratios to the bare decode, from criterion's own estimates, when this run
+/// measured them (not in `--test` mode, nor when a filter skipped one of them).
+fn print_ratio(started: SystemTime) {
+    let home = criterion_home();
+    let mean = |id: &str| mean_nanos(&home.join(GROUP).join(id), started);
+    println!();
+    println!("== verifier results ==");
+    let Some(decode) = mean(DECODE_ID) else {
+        println!(
+            "access-token verification: no ratios (this run did not measure the bare decode; results are read \
+             from {})",
+            home.display()
+        );
+        return;
+    };
+    println!(
+        "bare jsonwebtoken::decode: {} per call (mean)",
+        micros(decode)
+    );
+    for (id, what) in [
+        (FULL_ID, "AccessTokenVerifier::verify, full verification"),
+        (CACHED_ID, "AccessTokenVerifier::verify, warm token cache"),
+    ] {
+        match mean(id) {
+            Some(nanos) => println!(
+                "{what}: {} per call (mean), ratio to the bare decode {:.3}x",
+                micros(nanos),
+                nanos / decode
+            ),
+            None => println!("{what}: not measured in this run"),
+        }
+    }
+}
+
+fn micros(nanos: f64) -> String {
+    format!("{:.1} µs", nanos / 1000.0)
+}
+
+/// The mean (criterion's point estimate, in nanoseconds) of the benchmark whose directory is `dir`, if
+/// criterion wrote it during this run.
+fn mean_nanos(dir: &Path, started: SystemTime) -> Option<f64> {
+    let file = dir.join("new").join("estimates.json");
+    let written = std::fs::metadata(&file).and_then(|m| m.modified()).ok()?;
+    if written < started {
+        return None;
+    }
+    let estimates: Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
+    estimates["mean"]["point_estimate"].as_f64()
+}
+
+/// Where criterion writes its results, found the way criterion finds it: `CRITERION_HOME`, else
+/// `<cargo target directory>/criterion` (from `CARGO_TARGET_DIR` or `cargo metadata`), else
+/// `target/criterion`.
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    let metadata = std::env::var_os("CARGO").and_then(|cargo| {
+        Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .output()
+            .ok()
+    });
+    metadata
+        .and_then(|out| serde_json::from_slice::<Value>(&out.stdout).ok())
+        .and_then(|value| value["target_directory"].as_str().map(PathBuf::from))
+        .map(|target| target.join("criterion"))
+        .unwrap_or_else(|| PathBuf::from("target/criterion"))
+}

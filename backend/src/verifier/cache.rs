@@ -1,0 +1,262 @@
+//! A bounded cache of verified access tokens, so that a client sending the same token on every request pays
+//! for the RSA signature check once.
+//!
+//! Entries are keyed by the SHA-256 of the whole token (header, payload and signature), so a token that
+//! differs in any byte, a tampered one included, never finds another token's entry; the cache holds no
+//! bearer token, only its digest. An entry is served only while the token's `exp` has not passed (without
+//! the leeway: past `exp` the token goes through full verification again, which applies the leeway) and
+//! only while its issuer's key set is the one it was verified against: each entry records the issuer's key
+//! generation, and a JWKS that changes the keys moves the generation on, so a withdrawn key stops verifying
+//! exactly as it does without the cache. The cache holds at most `capacity` entries and evicts the oldest
+//! inserted first.
+//!
+//! Nothing else a verification decides can change while a token stays the same: its claims are fixed by its
+//! signature, and `nbf` and `iat` only become more acceptable as time passes. Membership, role and status
+//! are not the verifier's business; they are read from the database on every request regardless.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use sha2::{Digest as _, Sha256};
+
+use super::VerifiedAccessToken;
+
+/// The SHA-256 of a whole compact token.
+pub(super) type TokenDigest = [u8; 32];
+
+/// The digest a token is cached under.
+pub(super) fn digest(token: &str) -> TokenDigest {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A verified token and the key generation of its issuer at the time it was verified.
+#[derive(Debug)]
+struct Entry {
+    token: VerifiedAccessToken,
+    key_generation: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<TokenDigest, Entry>,
+    /// Every key of `entries` exactly once, oldest insertion first.
+    order: VecDeque<TokenDigest>,
+}
+
+/// Verified tokens by digest; see the module documentation for what makes an entry usable.
+#[derive(Debug)]
+pub(super) struct TokenCache {
+    capacity: usize,
+    state: RwLock<State>,
+}
+
+impl TokenCache {
+    /// A cache of at most `capacity` tokens; 0 caches nothing.
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            state: RwLock::new(State::default()),
+        }
+    }
+
+    /// The verified token cached under `digest`, if its `exp` is still after `now` (seconds since the epoch)
+    /// and `current_generation` gives the key generation its issuer is at now.
+    pub(super) fn get(
+        &self,
+        digest: &TokenDigest,
+        now: i64,
+        current_generation: impl FnOnce(&str) -> Option<u64>,
+    ) -> Option<VerifiedAccessToken> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let state = self.read();
+        let entry = state.entries.get(digest)?;
+        let usable = now < entry.token.expires_at
+            && current_generation(&entry.token.issuer) == Some(entry.key_generation);
+        usable.then(|| entry.token.clone())
+    }
+
+    /// Caches `token`, verified while its issuer's keys were at `key_generation`. When the cache is full,
+    /// the oldest entries make room. A token already cached gets the new generation and keeps its place.
+    pub(super) fn insert(
+        &self,
+        digest: TokenDigest,
+        token: VerifiedAccessToken,
+        key_generation: u64,
+    ) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut state = self.write();
+        let entry = Entry {
+            token,
+            key_generation,
+        };
+        if let Some(existing) = state.entries.get_mut(&digest) {
+            *existing = entry;
+            return;
+        }
+        while state.entries.len() >= self.capacity {
+            let Some(oldest) = state.order.pop_front() else {
+                break;
+            };
+            state.entries.remove(&oldest);
+        }
+        state.entries.insert(digest, entry);
+        state.order.push_back(digest);
+    }
+
+    /// How many entries the cache holds (expired and stale ones included, until evicted).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.read().entries.len()
+    }
+
+    // Every change to the state completes before the guard is released and no code inside the lock can
+    // panic halfway through one, so a poisoned lock still guards a consistent state.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+
+    const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
+
+    fn verified(sub: &str, expires_at: i64) -> VerifiedAccessToken {
+        VerifiedAccessToken {
+            issuer: ISSUER.to_owned(),
+            sub: sub.to_owned(),
+            client_id: "client".to_owned(),
+            username: None,
+            scopes: Vec::new(),
+            expires_at,
+            issued_at: expires_at - 3600,
+            jti: None,
+            claims: Map::new(),
+        }
+    }
+
+    fn generation(value: u64) -> impl FnOnce(&str) -> Option<u64> {
+        move |issuer| (issuer == ISSUER).then_some(value)
+    }
+
+    #[test]
+    fn a_cached_token_is_served_until_its_exp_and_not_a_second_longer() {
+        let cache = TokenCache::new(10);
+        let key = digest("a.b.c");
+        cache.insert(key, verified("alice", 1_000), 0);
+
+        assert_eq!(
+            cache.get(&key, 999, generation(0)).map(|t| t.sub),
+            Some("alice".to_owned())
+        );
+        assert!(cache.get(&key, 1_000, generation(0)).is_none());
+        assert!(cache.get(&key, 5_000, generation(0)).is_none());
+    }
+
+    #[test]
+    fn an_entry_verified_under_other_keys_is_not_served() {
+        let cache = TokenCache::new(10);
+        let key = digest("a.b.c");
+        cache.insert(key, verified("alice", 1_000), 3);
+
+        assert!(cache.get(&key, 10, generation(3)).is_some());
+        assert!(cache.get(&key, 10, generation(4)).is_none());
+        assert!(cache.get(&key, 10, |_| None).is_none());
+    }
+
+    #[test]
+    fn tokens_differing_in_any_byte_have_different_entries() {
+        let cache = TokenCache::new(10);
+        cache.insert(
+            digest("header.payload.signature"),
+            verified("alice", 1_000),
+            0,
+        );
+
+        for other in [
+            "header.payload.signaturf",
+            "header.payloae.signature",
+            "header.payload.signature.",
+            "header.payload.signatur",
+            "Header.payload.signature",
+        ] {
+            assert!(
+                cache.get(&digest(other), 10, generation(0)).is_none(),
+                "{other}"
+            );
+        }
+        assert!(
+            cache
+                .get(&digest("header.payload.signature"), 10, generation(0))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_capacity_and_evicts_the_oldest_first() {
+        let cache = TokenCache::new(3);
+        for n in 0..5 {
+            cache.insert(
+                digest(&format!("token-{n}")),
+                verified(&format!("user-{n}"), 1_000),
+                0,
+            );
+            assert!(cache.len() <= 3);
+        }
+
+        assert_eq!(cache.len(), 3);
+        for n in 0..2 {
+            assert!(
+                cache
+                    .get(&digest(&format!("token-{n}")), 10, generation(0))
+                    .is_none()
+            );
+        }
+        for n in 2..5 {
+            assert!(
+                cache
+                    .get(&digest(&format!("token-{n}")), 10, generation(0))
+                    .is_some()
+            );
+        }
+    }
+
+    #[test]
+    fn caching_a_token_again_updates_its_generation_without_growing_the_cache() {
+        let cache = TokenCache::new(2);
+        let key = digest("a.b.c");
+        cache.insert(key, verified("alice", 1_000), 1);
+        cache.insert(key, verified("alice", 1_000), 2);
+
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(&key, 10, generation(1)).is_none());
+        assert!(cache.get(&key, 10, generation(2)).is_some());
+
+        // The one entry occupies one place in the eviction order, so two more tokens evict it alone.
+        cache.insert(digest("d.e.f"), verified("bob", 1_000), 2);
+        cache.insert(digest("g.h.i"), verified("carol", 1_000), 2);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&key, 10, generation(2)).is_none());
+    }
+
+    #[test]
+    fn a_cache_of_capacity_zero_caches_nothing() {
+        let cache = TokenCache::new(0);
+        let key = digest("a.b.c");
+        cache.insert(key, verified("alice", 1_000), 0);
+
+        assert_eq!(cache.len(), 0);
+        assert!(cache.get(&key, 10, generation(0)).is_none());
+    }
+}

@@ -1,0 +1,40 @@
+//! `cargo xtask bench`: the access-token verifier against a bare `jsonwebtoken` decode (criterion), then the
+//! load test of `GET /api/v1/reports` against a `/healthz` baseline, both in release builds. The load test
+//! needs Postgres, so the Docker engine and image are prepared as for the tests.
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::docker::Engine;
+use crate::{cmd, paths};
+
+/// Runs both benchmarks; each prints its own figures and ratios.
+pub fn run() -> Result<()> {
+    let engine = Engine::ensure()?;
+    let result = run_with(&engine);
+    engine.remove_test_containers();
+    engine.stop_if_started();
+    result
+}
+
+fn run_with(engine: &Engine) -> Result<()> {
+    let image = engine.postgres_image()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = paths::root();
+    cmd::run(Command::new(&cargo).current_dir(&root).args([
+        "bench",
+        "--package",
+        "backend",
+        "--bench",
+        "verifier",
+    ]))?;
+    let mut load = Command::new(&cargo);
+    load.current_dir(&root)
+        .args(["bench", "--package", "backend", "--bench", "load"])
+        .env("POSTGRES_IMAGE", &image);
+    if let Some(host) = &engine.host {
+        load.env("DOCKER_HOST", host);
+    }
+    cmd::run(&mut load)
+}
