@@ -125,7 +125,13 @@ impl S3StandIn {
         let file_system = s3s_fs::FileSystem::new(&root)
             .map_err(|error| anyhow::anyhow!("opening {} for s3s-fs: {error:?}", root.display()))?;
 
-        let mut builder = S3ServiceBuilder::new(store::Store::new(file_system, root));
+        let store = store::Store::new(file_system, root.clone()).with_context(|| {
+            format!(
+                "reading the S3 stand-in's key index under {}",
+                root.display()
+            )
+        })?;
+        let mut builder = S3ServiceBuilder::new(store);
         builder.set_auth(auth::SessionAuth);
         builder.set_access(access::PolicyAccess::new(config, options.authorization));
         Ok(S3StandIn {

@@ -1,8 +1,17 @@
 //! The object store: `s3s-fs` (one file per object, under a directory per bucket), with what it lacks for
-//! S3's behaviour around multipart uploads and listings added here.
+//! S3's behaviour around keys, multipart uploads and listings added here.
 //!
 //! `s3s-fs` gives objects, ranges, metadata, S3's ETags (the MD5 of the body, and for a multipart upload the
 //! MD5 of the parts' MD5s followed by `-<part count>`), checksums and multipart assembly. This wrapper adds:
+//! - Keys of any length S3 accepts (1,024 bytes). `s3s-fs` names its metadata files after the whole key in
+//!   base64, so a key of more than about 110 bytes (the app's keys start with two UUIDs) makes a file name
+//!   longer than the file system allows and the request fails. Here every object is kept in `s3s-fs` under
+//!   `objects/<SHA-256 of the key>`, and an index of the real keys (`.keys/<bucket>/<digest>` files holding
+//!   the key, read back at start) answers listings.
+//! - Listings (`ListObjectsV2`, `ListObjects`) from that index, in S3's order (by UTF-8 bytes), with
+//!   `prefix`, `delimiter` (common prefixes), `max-keys`, `start-after`, continuation tokens and markers, each
+//!   object with its size, ETag, time and storage class. A key that is only a prefix of other keys is no
+//!   object (`NoSuchKey`), and deleting a key that holds nothing succeeds without doing anything.
 //! - An upload id belongs to the bucket and key it was created for, as in S3: using it with another key is
 //!   `NoSuchUpload`. `s3s-fs` keeps parts by upload id alone, and ties an upload to the access key that
 //!   started it, which S3 does not: a browser that refreshes its credentials during a long upload keeps
@@ -10,27 +19,29 @@
 //! - `CompleteMultipartUpload` checks the listed parts against the ETags their uploads returned
 //!   (`InvalidPart`) and their order (`InvalidPartOrder`); `ListParts` reports each part's ETag, in part
 //!   order.
-//! - Listings report each object's ETag and storage class; a key that is only a prefix of other keys (a
-//!   directory on disk) is no object (`NoSuchKey`, and deleting it succeeds without doing anything).
 //!
 //! Only the operations the app uses are implemented; `s3s` answers every other one `NotImplemented` (and
 //! the access check has refused them before).
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use axum::http::{Extensions, HeaderMap, Method, Uri};
 use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
-    CompleteMultipartUploadOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput,
-    DeleteObjectInput, DeleteObjectOutput, ETag, GetObjectInput, GetObjectOutput, HeadObjectInput,
-    HeadObjectOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output,
-    ListPartsInput, ListPartsOutput, Object, ObjectStorageClass, PutObjectInput, PutObjectOutput,
-    UploadPartInput, UploadPartOutput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, CommonPrefix,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CreateMultipartUploadInput,
+    CreateMultipartUploadOutput, DeleteObjectInput, DeleteObjectOutput, ETag, GetObjectInput,
+    GetObjectOutput, HeadObjectInput, HeadObjectOutput, ListObjectsInput, ListObjectsOutput,
+    ListObjectsV2Input, ListObjectsV2Output, ListPartsInput, ListPartsOutput, Object,
+    ObjectStorageClass, PutObjectInput, PutObjectOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3s_fs::FileSystem;
+use sha2::{Digest, Sha256};
+
+/// The most keys one listing returns, and the default.
+const MAX_LIST_KEYS: usize = 1000;
 
 /// An upload in progress: where it will land, and the ETag of each part uploaded so far.
 #[derive(Debug, Clone)]
@@ -46,16 +57,55 @@ pub(crate) struct Store {
     root: PathBuf,
     /// Upload id → the upload.
     uploads: Mutex<HashMap<String, Upload>>,
+    /// Bucket → the keys that hold an object.
+    keys: Mutex<BTreeMap<String, BTreeSet<String>>>,
+}
+
+/// The key under which `s3s-fs` keeps the object `key`: short whatever the key's length.
+fn stored_key(key: &str) -> String {
+    format!("objects/{}", digest(key))
+}
+
+fn digest(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The index's directory for `bucket`.
+fn index_dir(root: &Path, bucket: &str) -> PathBuf {
+    root.join(".keys").join(bucket)
+}
+
+/// Reads the index that earlier runs left under `root`.
+fn load_index(root: &Path) -> std::io::Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut keys = BTreeMap::new();
+    let index = root.join(".keys");
+    if !index.is_dir() {
+        return Ok(keys);
+    }
+    for bucket in std::fs::read_dir(&index)? {
+        let bucket = bucket?;
+        let name = bucket.file_name().to_string_lossy().into_owned();
+        let set: &mut BTreeSet<String> = keys.entry(name).or_default();
+        for entry in std::fs::read_dir(bucket.path())? {
+            set.insert(std::fs::read_to_string(entry?.path())?);
+        }
+    }
+    Ok(keys)
 }
 
 impl Store {
-    /// A store over `fs`, whose root directory is `root`.
-    pub(crate) fn new(fs: FileSystem, root: PathBuf) -> Store {
-        Store {
+    /// A store over `fs`, whose root directory is `root`, with the objects earlier runs left there.
+    pub(crate) fn new(fs: FileSystem, root: PathBuf) -> std::io::Result<Store> {
+        let keys = load_index(&root)?;
+        Ok(Store {
             fs,
             root,
             uploads: Mutex::default(),
-        }
+            keys: Mutex::new(keys),
+        })
     }
 
     fn uploads(&self) -> MutexGuard<'_, HashMap<String, Upload>> {
@@ -63,6 +113,47 @@ impl Store {
         self.uploads
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn keys(&self) -> MutexGuard<'_, BTreeMap<String, BTreeSet<String>>> {
+        // As for `uploads`: each change is one insert or remove.
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `key` holds an object.
+    fn holds(&self, bucket: &str, key: &str) -> bool {
+        self.keys()
+            .get(bucket)
+            .is_some_and(|keys| keys.contains(key))
+    }
+
+    /// Adds `key` to the index, on disk first so that a restart finds it.
+    fn remember(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let dir = index_dir(&self.root, bucket);
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join(digest(key)), key))
+            .map_err(|error| s3_error!(InternalError, "indexing the key failed: {error}"))?;
+        self.keys()
+            .entry(bucket.to_owned())
+            .or_default()
+            .insert(key.to_owned());
+        Ok(())
+    }
+
+    /// Takes `key` out of the index.
+    fn forget(&self, bucket: &str, key: &str) -> S3Result<()> {
+        if let Some(keys) = self.keys().get_mut(bucket) {
+            keys.remove(key);
+        }
+        match std::fs::remove_file(index_dir(&self.root, bucket).join(digest(key))) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(s3_error!(
+                InternalError,
+                "removing the key from the index failed: {error}"
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The upload `upload_id` if it was started for `bucket`/`key`; `NoSuchUpload` otherwise.
@@ -77,33 +168,117 @@ impl Store {
         }
     }
 
-    /// Whether `key` is a directory on disk: a prefix of other keys, not an object. The key checks made
-    /// before any request reaches the store guarantee that joining it to the root names exactly that key.
-    fn is_directory(&self, bucket: &str, key: &str) -> bool {
-        self.root.join(bucket).join(key).is_dir()
+    /// One page of a listing of `bucket`: the objects with their size, ETag and time, and the common
+    /// prefixes.
+    async fn list(&self, bucket: &str, query: &ListQuery<'_>) -> (Vec<Object>, Listing) {
+        let listing = {
+            let keys = self.keys();
+            let empty = BTreeSet::new();
+            list_keys(keys.get(bucket).unwrap_or(&empty), query)
+        };
+        let mut objects = Vec::with_capacity(listing.objects.len());
+        for key in &listing.objects {
+            let mut input = HeadObjectInput::builder();
+            input.set_bucket(bucket.to_owned());
+            input.set_key(stored_key(key));
+            let Ok(input) = input.build() else { continue };
+            // An object deleted since the index was read is simply not listed.
+            let Ok(head) = self.fs.head_object(internal_request(input)).await else {
+                continue;
+            };
+            objects.push(Object {
+                key: Some(key.clone()),
+                size: head.output.content_length,
+                e_tag: head.output.e_tag,
+                last_modified: head.output.last_modified,
+                storage_class: Some(ObjectStorageClass::from_static(
+                    ObjectStorageClass::STANDARD,
+                )),
+                ..Object::default()
+            });
+        }
+        (objects, listing)
     }
+}
 
-    /// The ETag of an object, for listings.
-    async fn e_tag(&self, bucket: &str, key: &str) -> Option<ETag> {
-        let mut input = HeadObjectInput::builder();
-        input.set_bucket(bucket.to_owned());
-        input.set_key(key.to_owned());
-        let request = internal_request(input.build().ok()?);
-        let response = self.fs.head_object(request).await.ok()?;
-        response.output.e_tag
-    }
+/// What a listing asks for.
+#[derive(Debug, Default)]
+struct ListQuery<'q> {
+    prefix: &'q str,
+    delimiter: Option<&'q str>,
+    /// List only what sorts after this (`start-after`, a marker or a continuation token).
+    after: Option<&'q str>,
+    max_keys: usize,
+}
 
-    /// Completes listed objects with their ETag and storage class, as S3 lists them.
-    async fn describe(&self, bucket: &str, objects: Option<&mut Vec<Object>>) {
-        for object in objects.into_iter().flatten() {
-            if let Some(key) = object.key.as_deref() {
-                object.e_tag = self.e_tag(bucket, key).await;
+/// What one page of a listing holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Listing {
+    objects: Vec<String>,
+    common_prefixes: Vec<String>,
+    /// More follows this page.
+    truncated: bool,
+    /// The last key or common prefix of the page: where the next page starts.
+    last: Option<String>,
+}
+
+/// One page of the keys of `keys` that `query` selects, in S3's order. With a delimiter, the keys that
+/// contain it after the prefix are rolled up into one common prefix each (counted once toward `max_keys`);
+/// a page that ends on a common prefix resumes after every key under it.
+fn list_keys(keys: &BTreeSet<String>, query: &ListQuery<'_>) -> Listing {
+    let mut listing = Listing::default();
+    let mut count = 0;
+    let delimiter = query.delimiter.filter(|delimiter| !delimiter.is_empty());
+    for key in keys.iter().filter(|key| key.starts_with(query.prefix)) {
+        if let Some(after) = query.after {
+            let under_after = delimiter.is_some_and(|delimiter| after.ends_with(delimiter))
+                && key.starts_with(after);
+            if key.as_str() <= after || under_after {
+                continue;
             }
-            object.storage_class = Some(ObjectStorageClass::from_static(
-                ObjectStorageClass::STANDARD,
-            ));
+        }
+        let entry = match delimiter.and_then(|delimiter| {
+            key[query.prefix.len()..]
+                .find(delimiter)
+                .map(|at| key[..query.prefix.len() + at + delimiter.len()].to_owned())
+        }) {
+            Some(common) if listing.common_prefixes.last() == Some(&common) => continue,
+            Some(common) => Err(common),
+            None => Ok(key.clone()),
+        };
+        if count == query.max_keys {
+            listing.truncated = true;
+            break;
+        }
+        count += 1;
+        match entry {
+            Ok(key) => {
+                listing.last = Some(key.clone());
+                listing.objects.push(key);
+            }
+            Err(common) => {
+                listing.last = Some(common.clone());
+                listing.common_prefixes.push(common);
+            }
         }
     }
+    listing
+}
+
+/// `max-keys` as S3 reads it: 1,000 at most and by default.
+fn max_keys(requested: Option<i32>) -> usize {
+    requested.map_or(MAX_LIST_KEYS, |max| {
+        usize::try_from(max).unwrap_or(0).min(MAX_LIST_KEYS)
+    })
+}
+
+fn common_prefix_list(prefixes: Vec<String>) -> Vec<CommonPrefix> {
+    prefixes
+        .into_iter()
+        .map(|prefix| CommonPrefix {
+            prefix: Some(prefix),
+        })
+        .collect()
 }
 
 /// A request the store makes to `s3s-fs` on its own behalf.
@@ -135,62 +310,119 @@ fn same_e_tag(listed: Option<&ETag>, uploaded: &str) -> bool {
 impl S3 for Store {
     async fn put_object(
         &self,
-        req: S3Request<PutObjectInput>,
+        mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        self.fs.put_object(req).await
+        let key = std::mem::take(&mut req.input.key);
+        let bucket = req.input.bucket.clone();
+        req.input.key = stored_key(&key);
+        let response = self.fs.put_object(req).await?;
+        self.remember(&bucket, &key)?;
+        Ok(response)
     }
 
     async fn get_object(
         &self,
-        req: S3Request<GetObjectInput>,
+        mut req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        if self.is_directory(&req.input.bucket, &req.input.key) {
+        if !self.holds(&req.input.bucket, &req.input.key) {
             return Err(no_such_key());
         }
+        req.input.key = stored_key(&req.input.key);
         self.fs.get_object(req).await
     }
 
     async fn head_object(
         &self,
-        req: S3Request<HeadObjectInput>,
+        mut req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        if self.is_directory(&req.input.bucket, &req.input.key) {
+        if !self.holds(&req.input.bucket, &req.input.key) {
             return Err(no_such_key());
         }
+        req.input.key = stored_key(&req.input.key);
         self.fs.head_object(req).await
     }
 
     async fn delete_object(
         &self,
-        req: S3Request<DeleteObjectInput>,
+        mut req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let key = std::mem::take(&mut req.input.key);
+        let bucket = req.input.bucket.clone();
         // S3 answers 204 for a key that holds no object.
-        if self.is_directory(&req.input.bucket, &req.input.key) {
+        if !self.holds(&bucket, &key) {
             return Ok(S3Response::new(DeleteObjectOutput::default()));
         }
-        self.fs.delete_object(req).await
+        req.input.key = stored_key(&key);
+        let response = self.fs.delete_object(req).await?;
+        self.forget(&bucket, &key)?;
+        Ok(response)
     }
 
     async fn list_objects_v2(
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        let bucket = req.input.bucket.clone();
-        let mut response = self.fs.list_objects_v2(req).await?;
-        self.describe(&bucket, response.output.contents.as_mut())
-            .await;
-        Ok(response)
+        let input = req.input;
+        let after = input
+            .continuation_token
+            .as_deref()
+            .or(input.start_after.as_deref());
+        let query = ListQuery {
+            prefix: input.prefix.as_deref().unwrap_or_default(),
+            delimiter: input.delimiter.as_deref(),
+            after,
+            max_keys: max_keys(input.max_keys),
+        };
+        let (objects, listing) = self.list(&input.bucket, &query).await;
+        let key_count = objects.len() + listing.common_prefixes.len();
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(input.bucket.clone()),
+            prefix: input.prefix.clone(),
+            delimiter: input.delimiter.clone(),
+            max_keys: Some(i32::try_from(query.max_keys).unwrap_or(i32::MAX)),
+            key_count: Some(i32::try_from(key_count).unwrap_or(i32::MAX)),
+            is_truncated: Some(listing.truncated),
+            continuation_token: input.continuation_token.clone(),
+            next_continuation_token: listing.truncated.then_some(listing.last).flatten(),
+            start_after: input.start_after.clone(),
+            encoding_type: input.encoding_type.clone(),
+            contents: (!objects.is_empty()).then_some(objects),
+            common_prefixes: (!listing.common_prefixes.is_empty())
+                .then(|| common_prefix_list(listing.common_prefixes)),
+            ..ListObjectsV2Output::default()
+        }))
     }
 
     async fn list_objects(
         &self,
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
-        let bucket = req.input.bucket.clone();
-        let mut response = self.fs.list_objects(req).await?;
-        self.describe(&bucket, response.output.contents.as_mut())
-            .await;
-        Ok(response)
+        let input = req.input;
+        let query = ListQuery {
+            prefix: input.prefix.as_deref().unwrap_or_default(),
+            delimiter: input.delimiter.as_deref(),
+            after: input.marker.as_deref(),
+            max_keys: max_keys(input.max_keys),
+        };
+        let (objects, listing) = self.list(&input.bucket, &query).await;
+        // S3 gives a next marker only with a delimiter; without one, clients continue after the last key.
+        let next_marker = (listing.truncated && input.delimiter.is_some())
+            .then_some(listing.last)
+            .flatten();
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(input.bucket.clone()),
+            prefix: input.prefix.clone(),
+            delimiter: input.delimiter.clone(),
+            marker: input.marker.clone(),
+            max_keys: Some(i32::try_from(query.max_keys).unwrap_or(i32::MAX)),
+            is_truncated: Some(listing.truncated),
+            next_marker,
+            encoding_type: input.encoding_type.clone(),
+            contents: (!objects.is_empty()).then_some(objects),
+            common_prefixes: (!listing.common_prefixes.is_empty())
+                .then(|| common_prefix_list(listing.common_prefixes)),
+            ..ListObjectsOutput::default()
+        }))
     }
 
     async fn create_multipart_upload(
@@ -198,10 +430,12 @@ impl S3 for Store {
         mut req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let bucket = req.input.bucket.clone();
-        let key = req.input.key.clone();
+        let key = std::mem::take(&mut req.input.key);
+        req.input.key = stored_key(&key);
         // Uploads are bound to their key here, not to the access key (see the module documentation).
         req.credentials = None;
-        let response = self.fs.create_multipart_upload(req).await?;
+        let mut response = self.fs.create_multipart_upload(req).await?;
+        response.output.key = Some(key.clone());
         if let Some(upload_id) = &response.output.upload_id {
             self.uploads().insert(
                 upload_id.clone(),
@@ -222,6 +456,7 @@ impl S3 for Store {
         let upload_id = req.input.upload_id.clone();
         let part_number = req.input.part_number;
         self.upload(&upload_id, &req.input.bucket, &req.input.key)?;
+        req.input.key = stored_key(&req.input.key);
         req.credentials = None;
         let response = self.fs.upload_part(req).await?;
         if let (Some(e_tag), Some(upload)) =
@@ -234,10 +469,12 @@ impl S3 for Store {
 
     async fn list_parts(
         &self,
-        req: S3Request<ListPartsInput>,
+        mut req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
         let upload = self.upload(&req.input.upload_id, &req.input.bucket, &req.input.key)?;
+        req.input.key = stored_key(&upload.key);
         let mut response = self.fs.list_parts(req).await?;
+        response.output.key = Some(upload.key.clone());
         if let Some(parts) = response.output.parts.as_mut() {
             parts.sort_by_key(|part| part.part_number);
             for part in parts.iter_mut() {
@@ -282,8 +519,23 @@ impl S3 for Store {
                 ));
             }
         }
+        req.input.key = stored_key(&upload.key);
         req.credentials = None;
-        let response = self.fs.complete_multipart_upload(req).await?;
+        let mut response = self.fs.complete_multipart_upload(req).await?;
+        // `s3s-fs` answers through a future (S3 keeps the connection alive while it assembles the parts);
+        // the key it names is the stored one.
+        let key = upload.key.clone();
+        match response.output.future.take() {
+            Some(assembled) => {
+                response.output.future = Some(Box::pin(async move {
+                    let mut output = assembled.await?;
+                    output.key = Some(key);
+                    Ok(output)
+                }));
+            }
+            None => response.output.key = Some(key),
+        }
+        self.remember(&upload.bucket, &upload.key)?;
         self.uploads().remove(&upload_id);
         Ok(response)
     }
@@ -293,7 +545,8 @@ impl S3 for Store {
         mut req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let upload_id = req.input.upload_id.clone();
-        self.upload(&upload_id, &req.input.bucket, &req.input.key)?;
+        let upload = self.upload(&upload_id, &req.input.bucket, &req.input.key)?;
+        req.input.key = stored_key(&upload.key);
         req.credentials = None;
         let response = self.fs.abort_multipart_upload(req).await?;
         self.uploads().remove(&upload_id);
@@ -304,6 +557,72 @@ impl S3 for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keys(keys: &[&str]) -> BTreeSet<String> {
+        keys.iter().map(|key| (*key).to_owned()).collect()
+    }
+
+    fn query<'q>(
+        prefix: &'q str,
+        delimiter: Option<&'q str>,
+        after: Option<&'q str>,
+        max_keys: usize,
+    ) -> ListQuery<'q> {
+        ListQuery {
+            prefix,
+            delimiter,
+            after,
+            max_keys,
+        }
+    }
+
+    #[test]
+    fn keys_of_any_length_are_stored_under_a_short_name() {
+        let long = format!("acme/{}/x", "k".repeat(1000));
+        assert_eq!(stored_key(&long).len(), "objects/".len() + 64);
+        assert_ne!(stored_key("a/b"), stored_key("a/c"));
+    }
+
+    #[test]
+    fn a_prefix_lists_only_keys_that_start_with_it_in_byte_order() {
+        let all = keys(&[
+            "acme2/u/uploads/x",
+            "acme/u/uploads/b",
+            "acme/u/uploads/a",
+            "acme/u/uploadsX",
+        ]);
+        let listing = list_keys(&all, &query("acme/u/uploads/", None, None, 1000));
+        assert_eq!(listing.objects, ["acme/u/uploads/a", "acme/u/uploads/b"]);
+        assert!(!listing.truncated);
+    }
+
+    #[test]
+    fn a_delimiter_rolls_keys_up_into_common_prefixes() {
+        let all = keys(&["p/2025/a", "p/2025/b", "p/2026/c", "p/top"]);
+        let listing = list_keys(&all, &query("p/", Some("/"), None, 1000));
+        assert_eq!(listing.common_prefixes, ["p/2025/", "p/2026/"]);
+        assert_eq!(listing.objects, ["p/top"]);
+    }
+
+    #[test]
+    fn pages_continue_after_the_last_key_or_common_prefix() {
+        let all = keys(&["p/2025/a", "p/2025/b", "p/2026/c", "p/top"]);
+        let first = list_keys(&all, &query("p/", Some("/"), None, 1));
+        assert_eq!(first.common_prefixes, ["p/2025/"]);
+        assert!(first.truncated);
+        let second = list_keys(&all, &query("p/", Some("/"), first.last.as_deref(), 1));
+        assert_eq!(second.common_prefixes, ["p/2026/"]);
+        let third = list_keys(&all, &query("p/", Some("/"), second.last.as_deref(), 1));
+        assert_eq!(third.objects, ["p/top"]);
+        assert!(!third.truncated);
+
+        let flat = list_keys(&all, &query("", None, Some("p/2025/a"), 2));
+        assert_eq!(flat.objects, ["p/2025/b", "p/2026/c"]);
+        assert!(flat.truncated);
+        assert_eq!(max_keys(None), 1000);
+        assert_eq!(max_keys(Some(5000)), 1000);
+        assert_eq!(max_keys(Some(-1)), 0);
+    }
 
     #[test]
     fn part_etags_compare_with_or_without_quotes() {

@@ -1081,7 +1081,98 @@ async fn a_storage_directory_keeps_objects_across_restarts() {
         get(&alice, &bucket, "acme/u1/uploads/kept.txt").await,
         Ok(b"kept".to_vec())
     );
+    assert_eq!(
+        list(&alice, &bucket, Some("acme/u1/uploads/")).await,
+        Ok(vec!["acme/u1/uploads/kept.txt".to_owned()]),
+        "listings see what earlier runs stored"
+    );
     aws.shutdown().await;
+}
+
+#[tokio::test]
+async fn keys_as_long_as_s3_allows_work_for_every_operation() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let prefix = "acme/u1/uploads/";
+    // 1,024 bytes in all, with a name of multi-byte characters, as the browser's file names can be.
+    let name = format!(
+        "{}.bin",
+        "é".repeat((1024 - prefix.len() - "f/".len() - 4) / 2)
+    );
+    let whole = format!("{prefix}f/{name}");
+    assert_eq!(whole.len(), 1024);
+    let parts_key = format!("{prefix}g/{name}");
+
+    put(&alice, &bucket, &whole, b"small").await.unwrap();
+    assert_eq!(get(&alice, &bucket, &whole).await, Ok(b"small".to_vec()));
+
+    let body = random_bytes(5 * MIB + 1);
+    let upload = alice
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key(&parts_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.key(), Some(parts_key.as_str()));
+    let upload_id = upload.upload_id().unwrap();
+    let mut completed = Vec::new();
+    for (index, chunk) in body.chunks(5 * MIB).enumerate() {
+        let number = i32::try_from(index + 1).unwrap();
+        let part = alice
+            .upload_part()
+            .bucket(&bucket)
+            .key(&parts_key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(ByteStream::from(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        completed.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        );
+    }
+    let done = alice
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key(&parts_key)
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.key(), Some(parts_key.as_str()));
+    assert_eq!(get(&alice, &bucket, &parts_key).await, Ok(body));
+
+    assert_eq!(
+        list(&alice, &bucket, Some(prefix)).await,
+        Ok(vec![whole.clone(), parts_key.clone()])
+    );
+    alice
+        .delete_object()
+        .bucket(&bucket)
+        .key(&whole)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&alice, &bucket, &whole).await,
+        Err("NoSuchKey".to_owned())
+    );
+    assert_eq!(
+        list(&alice, &bucket, Some(prefix)).await,
+        Ok(vec![parts_key])
+    );
 }
 
 #[tokio::test]
