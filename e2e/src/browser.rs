@@ -122,6 +122,11 @@ impl Browser {
         })
     }
 
+    /// The WebDriver session, for steps defined in other modules.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Navigates to `url` and waits for the page to load.
     pub async fn open(&self, url: &str) -> anyhow::Result<()> {
         self.client

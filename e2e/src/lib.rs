@@ -20,11 +20,13 @@
 //! `/usr/bin/chromedriver`) and `CHROME` (default `/usr/bin/chromium`). Screenshots land in `e2e/artifacts/`.
 
 mod browser;
+mod files;
 mod postgres;
 mod stack;
 mod workspace;
 
 pub use browser::{Browser, Page, Profile};
+pub use files::FileRow;
 pub use postgres::TestPostgres;
 pub use stack::Stack;
 pub use workspace::{AuditRow, DashboardView, MemberRow, Nav};

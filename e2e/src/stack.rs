@@ -148,6 +148,11 @@ impl Stack {
         self.aws.entra_base()
     }
 
+    /// The S3 stand-in's endpoint (`http://127.0.0.1:<port>`), where download links lead.
+    pub fn s3_endpoint(&self) -> String {
+        self.aws.s3_endpoint()
+    }
+
     /// The mock Okta's base URL (`<org>.okta.com`'s stand-in).
     pub fn okta_base(&self) -> String {
         self.aws.okta_base()

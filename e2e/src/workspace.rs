@@ -14,6 +14,8 @@ pub enum Nav {
     Dashboard,
     /// `/reports`.
     Reports,
+    /// `/files`.
+    Files,
     /// `/members` (admins).
     Members,
     /// `/invitations` (admins).
@@ -30,6 +32,7 @@ impl Nav {
         match self {
             Nav::Dashboard => "#nav-dashboard",
             Nav::Reports => "#nav-reports",
+            Nav::Files => "#nav-files",
             Nav::Members => "#nav-members",
             Nav::Invitations => "#nav-invitations",
             Nav::SignInSettings => "#nav-settings",
@@ -42,6 +45,7 @@ impl Nav {
         match self {
             Nav::Dashboard => "#plan-usage",
             Nav::Reports => "#report-list .report-item, #no-reports",
+            Nav::Files => "#file-list .file-item, #no-files",
             Nav::Members => "#member-table .member-row",
             Nav::Invitations => "#invitation-table, #no-invitations",
             Nav::SignInSettings => "#just-in-time",

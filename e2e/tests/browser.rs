@@ -672,3 +672,143 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
     assert_eq!(browser.audit_rows().await?.len(), rows.len());
     browser.close().await
 }
+
+/// `len` bytes that no compression or lucky alignment could pass off as another file's: a xorshift stream.
+fn file_content(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_them_and_erin_cannot_upload()
+-> anyhow::Result<()> {
+    const NAME: &str = "site survey (raw).bin";
+    const SIZE: usize = 20 * 1024 * 1024;
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("files").await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(NAME);
+    let content = file_content(SIZE);
+    tokio::fs::write(&path, &content).await?;
+
+    sign_in(&browser, &stack, ALICE).await?;
+    browser.wait_for_dashboard().await?;
+    browser.go_to(Nav::Files).await?;
+    assert!(browser.has("#no-files").await?);
+    assert!(browser.has("#upload-input").await? && browser.has("#upload-drop").await?);
+
+    // At 5 MB/s the upload takes about four seconds: long enough to watch its progress bar.
+    browser.limit_upload_speed(5_000_000).await?;
+    browser.sample_upload_progress().await?;
+    browser.choose_files(&[&path]).await?;
+    browser
+        .wait_for_element(".upload-item[data-status=\"uploading\"]")
+        .await?;
+    // A picture of the bar part-way (the page's own samples below are the proof it advances).
+    for _ in 0..100 {
+        if browser.value_of(".upload-progress").await?.parse::<f64>()? > 4.0 * 1024.0 * 1024.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    browser.screenshot("uploading").await?;
+    assert_eq!(browser.wait_for_upload(NAME).await?, "done");
+    let samples = browser.progress_samples().await?;
+    let between: Vec<f64> = samples
+        .iter()
+        .copied()
+        .filter(|sent| *sent > 0.0 && *sent < SIZE as f64)
+        .collect();
+    assert!(
+        between.len() >= 5,
+        "the progress bar must advance through the upload, not jump to the end: {samples:?}"
+    );
+    assert_eq!(samples.last().copied(), Some(SIZE as f64), "{samples:?}");
+
+    browser
+        .wait_for_element(&format!(".file-item[data-file-name=\"{NAME}\"]"))
+        .await?;
+    browser.screenshot("uploaded").await?;
+    let rows = browser.file_rows().await?;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.name, NAME);
+    assert_eq!(row.size, "21.0 MB");
+    assert!(row.uploader.contains("Alice"), "{row:?}");
+    assert!(row.deletable);
+    assert_eq!(row.href, format!("/api/v1/files/{}/download", row.id));
+    assert_eq!(
+        browser.text_of("#storage-usage").await?,
+        "21.0 MB used",
+        "Acme's pro plan has no quota"
+    );
+
+    // The link leads, as it does for the browser, through a 303 to a short-lived link on the bucket.
+    let cookies = browser.cookie_header().await?;
+    let download = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .get(stack.url(&row.href))
+        .header(reqwest::header::COOKIE, &cookies)
+        .send()
+        .await?;
+    assert_eq!(download.status(), reqwest::StatusCode::SEE_OTHER);
+    let location = download
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        location.starts_with(&stack.s3_endpoint()) && location.contains("X-Amz-Signature="),
+        "{location}"
+    );
+    let downloaded = reqwest::get(&location).await?;
+    assert_eq!(downloaded.status(), reqwest::StatusCode::OK);
+    let downloaded = downloaded.bytes().await?;
+    assert!(
+        downloaded.len() == content.len() && downloaded[..] == content[..],
+        "the download must be byte-identical to the upload ({} of {} bytes)",
+        downloaded.len(),
+        content.len()
+    );
+    browser.sign_out().await?;
+
+    // Carol, at Globex, sees only Globex's (empty) files.
+    sign_in(&browser, &stack, CAROL).await?;
+    browser.wait_for_dashboard().await?;
+    browser.go_to(Nav::Files).await?;
+    assert!(browser.has("#no-files").await?);
+    assert!(browser.file_rows().await?.is_empty());
+    assert!(!browser.page_text().await?.contains("site survey"));
+    browser.sign_out().await?;
+
+    // Erin, a viewer at Acme, sees and may download the file but is offered no upload, and the credentials
+    // call the app would make is refused.
+    sign_in(&browser, &stack, ERIN).await?;
+    browser.wait_for_dashboard().await?;
+    browser.go_to(Nav::Files).await?;
+    let rows = browser.file_rows().await?;
+    assert_eq!(
+        rows.iter().map(|row| row.name.as_str()).collect::<Vec<_>>(),
+        [NAME]
+    );
+    assert!(!rows[0].deletable);
+    assert!(!browser.has("#upload-input").await? && !browser.has("#upload-drop").await?);
+    browser.screenshot("viewer").await?;
+    assert_eq!(
+        browser
+            .fetch_from_page("POST", "/api/v1/storage/credentials")
+            .await?,
+        (403, Some(ErrorCode::InsufficientScope.as_str().to_owned()))
+    );
+    browser.close().await
+}

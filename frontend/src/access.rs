@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use shared::Scope;
-use shared::api::{Me, Report};
+use shared::api::{FileInfo, Me, Report};
 
 /// Whether the session may write reports (members and admins).
 pub fn can_write(me: &Me) -> bool {
@@ -25,6 +25,11 @@ pub fn can_edit_report(me: &Me, report: &Report) -> bool {
 /// Whether the session may delete reports (admins).
 pub fn can_delete_report(me: &Me) -> bool {
     is_admin(me)
+}
+
+/// Whether the session may delete `file`: its uploader, or an admin, and only with the write scope.
+pub fn can_delete_file(me: &Me, file: &FileInfo) -> bool {
+    can_write(me) && (file.uploader.id == me.user.id || is_admin(me))
 }
 
 /// Makes the signed-in member available to every page below the caller.
@@ -74,6 +79,29 @@ mod tests {
             created_at: "2025-06-01T00:00:00Z".into(),
             updated_at: "2025-06-01T00:00:00Z".into(),
         }
+    }
+
+    fn file_by(uploader: &str) -> FileInfo {
+        FileInfo {
+            id: "f1".into(),
+            name: "q3.pdf".into(),
+            size: 1,
+            content_type: "application/pdf".into(),
+            uploader: ReportAuthor {
+                id: uploader.into(),
+                name: uploader.into(),
+            },
+            created_at: "2025-06-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn files_are_deleted_by_their_uploader_or_an_admin() {
+        let bobs = file_by("bob");
+        assert!(can_delete_file(&member("bob", Role::Member), &bobs));
+        assert!(!can_delete_file(&member("alice", Role::Member), &bobs));
+        assert!(can_delete_file(&member("alice", Role::Admin), &bobs));
+        assert!(!can_delete_file(&member("bob", Role::Viewer), &bobs));
     }
 
     #[test]

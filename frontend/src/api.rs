@@ -28,6 +28,10 @@ pub const INVITATIONS: &str = "/api/v1/invitations";
 pub const TENANT_SETTINGS: &str = "/api/v1/tenant/settings";
 /// `GET /api/v1/audit`.
 pub const AUDIT: &str = "/api/v1/audit";
+/// `GET|POST /api/v1/files`.
+pub const FILES: &str = "/api/v1/files";
+/// `POST /api/v1/storage/credentials`: short-lived upload credentials for the member's own prefix.
+pub const STORAGE_CREDENTIALS: &str = "/api/v1/storage/credentials";
 
 /// How many rows a list asks for per page.
 pub const PAGE_SIZE: &str = "20";

@@ -1,4 +1,4 @@
-//! Words and numbers as the pages show them: times, plan usage, audit actions and their details.
+//! Words and numbers as the pages show them: times, sizes, plan usage, audit actions and their details.
 //!
 //! Times are shown in UTC, the zone the API speaks and the audit filters use, so that what an admin reads
 //! in a table and what they type into a filter always mean the same instant.
@@ -40,6 +40,38 @@ pub fn usage_text(reports: i64, limit: Option<i64>) -> String {
         Some(limit) => format!("{reports} of {limit} reports"),
         None if reports == 1 => "1 report".to_owned(),
         None => format!("{reports} reports"),
+    }
+}
+
+/// A size in bytes as people read it, in the decimal units the plans are sold in: `950 B`, `1.2 kB`,
+/// `20.9 MB`, `5.4 GB`.
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000.0 {
+        return format!("{} B", bytes.max(0.0).round());
+    }
+    let mut value = bytes;
+    let mut unit = UNITS[0];
+    for next in UNITS {
+        value /= 1000.0;
+        unit = next;
+        if value < 999.95 {
+            break;
+        }
+    }
+    format!("{value:.1} {unit}")
+}
+
+/// How much storage the files use: `20.9 MB of 100.0 MB used` on a plan with a quota, `20.9 MB used`
+/// otherwise.
+pub fn storage_text(used: i64, quota: Option<i64>) -> String {
+    match quota {
+        Some(quota) => format!(
+            "{} of {} used",
+            format_bytes(used as f64),
+            format_bytes(quota as f64)
+        ),
+        None => format!("{} used", format_bytes(used as f64)),
     }
 }
 
@@ -177,6 +209,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn sizes_are_shown_in_decimal_units_with_one_decimal() {
+        assert_eq!(format_bytes(0.0), "0 B");
+        assert_eq!(format_bytes(999.0), "999 B");
+        assert_eq!(format_bytes(1000.0), "1.0 kB");
+        assert_eq!(format_bytes(20.0 * 1024.0 * 1024.0), "21.0 MB");
+        assert_eq!(format_bytes(999_999.0), "1.0 MB");
+        assert_eq!(format_bytes(5.0 * 1024.0 * 1024.0 * 1024.0), "5.4 GB");
+    }
+
+    #[test]
+    fn storage_use_names_the_quota_when_the_plan_has_one() {
+        assert_eq!(
+            storage_text(20_971_520, Some(100_000_000)),
+            "21.0 MB of 100.0 MB used"
+        );
+        assert_eq!(storage_text(0, None), "0 B used");
+    }
 
     #[test]
     fn utc_times_show_date_hours_and_minutes() {

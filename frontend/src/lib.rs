@@ -3,7 +3,8 @@
 //! The backend serves this crate's wasm build at `/` (and at every other non-API path, so the workspace's
 //! own paths survive a reload). The app never sees a token: it asks `GET /api/v1/me` (the session cookie
 //! travels with the request) and renders what the answer says; the workspace's pages call the JSON API the
-//! same way (`api.rs`) and offer only the controls the session's scopes allow (`access.rs`).
+//! same way (`api.rs`) and offer only the controls the session's scopes allow (`access.rs`). Files go from
+//! the browser straight to storage with short-lived credentials the API hands out (`upload.rs`).
 
 mod access;
 mod api;
@@ -16,6 +17,7 @@ mod session;
 mod shell;
 mod sign_in;
 mod status;
+mod upload;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -2,6 +2,7 @@
 
 mod audit;
 mod dashboard;
+mod files;
 mod invitations;
 mod members;
 mod not_found;
@@ -13,6 +14,7 @@ mod sign_in_settings;
 
 pub use audit::AuditPage;
 pub use dashboard::DashboardPage;
+pub use files::FilesPage;
 pub use invitations::InvitationsPage;
 pub use members::MembersPage;
 pub use not_found::NotFoundPage;

@@ -9,15 +9,17 @@ use shared::api::Me;
 use crate::access::{is_admin, provide_me};
 use crate::components::{NoticeBar, provide_notices};
 use crate::pages::{
-    AuditPage, DashboardPage, EditReportPage, InvitationsPage, MembersPage, NewReportPage,
-    NotFoundPage, ProfilePage, ReportPage, ReportsPage, SignInSettingsPage,
+    AuditPage, DashboardPage, EditReportPage, FilesPage, InvitationsPage, MembersPage,
+    NewReportPage, NotFoundPage, ProfilePage, ReportPage, ReportsPage, SignInSettingsPage,
 };
+use crate::upload::provide_uploader;
 
 /// The workspace a signed-in member sees.
 #[component]
 pub fn AppShell(me: Me) -> impl IntoView {
     provide_me(me.clone());
     provide_notices();
+    provide_uploader();
     view! {
         <Router>
             <div id="workspace" class="shell">
@@ -32,6 +34,7 @@ pub fn AppShell(me: Me) -> impl IntoView {
                             <Route path=path!("/reports/new") view=NewReportPage />
                             <Route path=path!("/reports/:id") view=ReportPage />
                             <Route path=path!("/reports/:id/edit") view=EditReportPage />
+                            <Route path=path!("/files") view=FilesPage />
                             <Route path=path!("/members") view=MembersPage />
                             <Route path=path!("/invitations") view=InvitationsPage />
                             <Route path=path!("/settings") view=SignInSettingsPage />
@@ -82,6 +85,11 @@ fn Navigation(admin: bool) -> impl IntoView {
                 <li>
                     <A href="/reports" attr:id="nav-reports" attr:class="nav-link">
                         "Reports"
+                    </A>
+                </li>
+                <li>
+                    <A href="/files" attr:id="nav-files" attr:class="nav-link">
+                        "Files"
                     </A>
                 </li>
             </ul>

@@ -1,0 +1,207 @@
+//! The steps of the files page: choosing files for upload, watching their progress bars, reading the list,
+//! and calling the API from inside the page as its own scripts would.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use fantoccini::Locator;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use serde_json::json;
+use url::Url;
+
+use crate::browser::Browser;
+
+/// How often the page samples the progress bars while an upload runs.
+const SAMPLE_EVERY_MS: u32 = 20;
+/// How long a large upload may take.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A file row of the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRow {
+    /// `data-file-id`.
+    pub id: String,
+    /// The link's text.
+    pub name: String,
+    /// `.file-size`.
+    pub size: String,
+    /// `.file-uploader`.
+    pub uploader: String,
+    /// The link's `href` (the download route).
+    pub href: String,
+    /// Whether the row offers Delete.
+    pub deletable: bool,
+}
+
+/// A command of Chromium's DevTools protocol, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevTools {
+    method: &'static str,
+    params: serde_json::Value,
+}
+
+impl WebDriverCompatibleCommand for DevTools {
+    fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.method, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Limits how fast the browser sends request bodies, as on a slow uplink, so that a local upload takes
+    /// long enough for its progress to be watched.
+    pub async fn limit_upload_speed(&self, bytes_per_second: u32) -> anyhow::Result<()> {
+        self.client()
+            .issue_cmd(DevTools {
+                method: "Network.enable",
+                params: json!({}),
+            })
+            .await
+            .context("enabling the DevTools network domain")?;
+        self.client()
+            .issue_cmd(DevTools {
+                method: "Network.emulateNetworkConditions",
+                params: json!({
+                    "offline": false,
+                    "latency": 0,
+                    "downloadThroughput": -1,
+                    "uploadThroughput": bytes_per_second,
+                }),
+            })
+            .await
+            .context("limiting the upload speed")?;
+        Ok(())
+    }
+
+    /// Starts sampling, inside the page, the value of every upload progress bar every 20 ms, for
+    /// [`Browser::progress_samples`].
+    pub async fn sample_upload_progress(&self) -> anyhow::Result<()> {
+        self.client()
+            .execute(
+                "window.__progressSamples = [];\
+                 window.__progressSampler = setInterval(() => {\
+                   for (const bar of document.querySelectorAll('.upload-progress')) {\
+                     const samples = window.__progressSamples;\
+                     if (samples.length === 0 || samples[samples.length - 1] !== bar.value) {\
+                       samples.push(bar.value);\
+                     }\
+                   }\
+                 }, arguments[0]);",
+                vec![json!(SAMPLE_EVERY_MS)],
+            )
+            .await
+            .context("installing the progress sampler")?;
+        Ok(())
+    }
+
+    /// The distinct successive values the progress bar showed since [`Browser::sample_upload_progress`].
+    pub async fn progress_samples(&self) -> anyhow::Result<Vec<f64>> {
+        let samples = self
+            .client()
+            .execute(
+                "clearInterval(window.__progressSampler); return window.__progressSamples;",
+                vec![],
+            )
+            .await
+            .context("reading the progress samples")?;
+        Ok(serde_json::from_value(samples)?)
+    }
+
+    /// Chooses `files` in the upload picker, as a person does in the file dialog.
+    pub async fn choose_files(&self, files: &[&Path]) -> anyhow::Result<()> {
+        let input = self
+            .client()
+            .find(Locator::Css("#upload-input"))
+            .await
+            .context("finding the upload picker")?;
+        let paths = files
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        input
+            .send_keys(&paths)
+            .await
+            .context("choosing the files")?;
+        Ok(())
+    }
+
+    /// Waits until the upload of `name` is recorded (or fails) and returns its final status.
+    pub async fn wait_for_upload(&self, name: &str) -> anyhow::Result<String> {
+        let row = format!(".upload-item[data-upload-name=\"{name}\"]");
+        let deadline = tokio::time::Instant::now() + UPLOAD_TIMEOUT;
+        loop {
+            let status = self.attr_of(&row, "data-status").await?.unwrap_or_default();
+            if matches!(status.as_str(), "done" | "failed" | "cancelled") {
+                if status == "failed" {
+                    let why = self.text_of(&format!("{row} .upload-status")).await?;
+                    bail!("the upload of {name} failed: {why}");
+                }
+                return Ok(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = self.screenshot("upload-timeout").await;
+                bail!("the upload of {name} is still {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The rows of the file list.
+    pub async fn file_rows(&self) -> anyhow::Result<Vec<FileRow>> {
+        let mut rows = Vec::new();
+        for row in self
+            .client()
+            .find_all(Locator::Css("#file-list .file-item"))
+            .await?
+        {
+            let link = row.find(Locator::Css(".file-download")).await?;
+            rows.push(FileRow {
+                id: row.attr("data-file-id").await?.unwrap_or_default(),
+                name: link.text().await?,
+                size: row.find(Locator::Css(".file-size")).await?.text().await?,
+                uploader: row
+                    .find(Locator::Css(".file-uploader"))
+                    .await?
+                    .text()
+                    .await?,
+                href: link.attr("href").await?.unwrap_or_default(),
+                deletable: !row.find_all(Locator::Css(".file-delete")).await?.is_empty(),
+            });
+        }
+        Ok(rows)
+    }
+
+    /// `fetch(path, {method})` from inside the page, as the app's own code would send it (same origin, the
+    /// session cookie, the browser's `Origin`): the status and the error code of the answer, if any.
+    pub async fn fetch_from_page(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> anyhow::Result<(u16, Option<String>)> {
+        let answer = self
+            .client()
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 fetch(arguments[1], { method: arguments[0], headers: { 'Content-Type': 'application/json' }, body: '{}' })\
+                   .then(async (response) => {\
+                     let code = null;\
+                     try { code = (await response.json()).code ?? null; } catch (_) {}\
+                     done([response.status, code]);\
+                   })\
+                   .catch((error) => done([0, String(error)]));",
+                vec![json!(method), json!(path)],
+            )
+            .await
+            .with_context(|| format!("{method} {path} from the page"))?;
+        Ok(serde_json::from_value(answer)?)
+    }
+}
