@@ -23,6 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 use anyhow::{Context as _, bail, ensure};
 use backend::app::Application;
 use backend::config::{Config, Secret};
@@ -35,26 +38,15 @@ use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::json;
 use shared::api::ReportPage;
 use shared::{Plan, Role};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection as _, PgConnection, PgPool};
-use testcontainers::core::{IntoContainerPort as _, WaitFor};
-use testcontainers::runners::AsyncRunner as _;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt as _};
+use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-/// The image used when `POSTGRES_IMAGE` is not set (the tests' default).
-const DEFAULT_IMAGE: &str = "postgres:16-alpine";
-/// The label `cargo xtask` removes leftover containers by, should this process die before removing its own.
-const CLEANUP_LABEL: (&str, &str) = ("saas-reference.test", "true");
-const SUPERUSER: &str = "postgres";
-const SUPERUSER_PASSWORD: &str = "bench-only-superuser-password";
-const DATABASE: &str = "saas_bench";
+use crate::postgres::Postgres;
+
 const APP_LOGIN: &str = "saas_app_bench";
 const APP_PASSWORD: &str = "bench-only-app-password";
-/// How long Postgres may take to accept connections; the official image restarts once during init.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The resource server of `infra/config/user-pool.json`, whose scopes access tokens carry.
 const RESOURCE_SERVER: &str = "saas-api";
 /// Verifications timed after the phases to put the verifier's cost next to the request rate.
@@ -117,7 +109,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     let mut config = Config::local_defaults();
     config.bind_addr = address;
     config.public_url = url::Url::parse(&format!("http://localhost:{}", address.port()))?;
-    config.database_url = Secret::new(postgres.url(APP_LOGIN, APP_PASSWORD, DATABASE));
+    config.database_url = Secret::new(postgres.url(APP_LOGIN, APP_PASSWORD, postgres::DATABASE));
     config.cognito_issuer = url::Url::parse(&aws.issuer())?;
     config.cognito_auth_domain = url::Url::parse(&aws.auth_domain())?;
     config.cognito_client_id = web.client_id.clone();
@@ -270,79 +262,6 @@ impl Settings {
             "LOAD_REPORTS_PER_TENANT must be at least 1"
         );
         Ok(settings)
-    }
-}
-
-/// The Postgres container, kept until the end of the run.
-struct Postgres {
-    container: ContainerAsync<GenericImage>,
-    host: String,
-    port: u16,
-}
-
-impl Postgres {
-    /// Starts a container from `POSTGRES_IMAGE` (default `postgres:16-alpine`) on the engine testcontainers
-    /// finds (`DOCKER_HOST`), as the API tests do, and waits until it answers.
-    async fn start() -> anyhow::Result<Postgres> {
-        let image = std::env::var("POSTGRES_IMAGE").unwrap_or_else(|_| DEFAULT_IMAGE.to_owned());
-        let (name, tag) = match image.rsplit_once(':') {
-            Some((name, tag)) if !tag.contains('/') => (name, tag),
-            _ => (image.as_str(), "latest"),
-        };
-        let container = GenericImage::new(name, tag)
-            .with_exposed_port(5432.tcp())
-            .with_wait_for(WaitFor::Nothing)
-            .with_env_var("POSTGRES_USER", SUPERUSER)
-            .with_env_var("POSTGRES_PASSWORD", SUPERUSER_PASSWORD)
-            .with_env_var("POSTGRES_DB", DATABASE)
-            .with_label(CLEANUP_LABEL.0, CLEANUP_LABEL.1)
-            .start()
-            .await
-            .with_context(|| format!("starting a container from {image}"))?;
-        let host = container.get_host().await?.to_string();
-        let port = container.get_host_port_ipv4(5432.tcp()).await?;
-        let postgres = Postgres {
-            container,
-            host,
-            port,
-        };
-        postgres.wait_until_ready().await?;
-        Ok(postgres)
-    }
-
-    fn url(&self, user: &str, password: &str, database: &str) -> String {
-        format!(
-            "postgres://{user}:{password}@{}:{}/{database}",
-            self.host, self.port
-        )
-    }
-
-    /// The port is published before Postgres listens, and the official image restarts once during init.
-    async fn wait_until_ready(&self) -> anyhow::Result<()> {
-        let url = self.url(SUPERUSER, SUPERUSER_PASSWORD, DATABASE);
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            let attempt = async {
-                let mut conn = PgConnection::connect(&url).await?;
-                sqlx::query("select 1").execute(&mut conn).await?;
-                conn.close().await
-            };
-            match attempt.await {
-                Ok(()) => return Ok(()),
-                Err(error) if Instant::now() >= deadline => {
-                    bail!("Postgres was not ready after {READY_TIMEOUT:?}: {error}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-            }
-        }
-    }
-
-    async fn owner_pool(&self) -> anyhow::Result<PgPool> {
-        PgPoolOptions::new()
-            .max_connections(3)
-            .connect(&self.url(SUPERUSER, SUPERUSER_PASSWORD, DATABASE))
-            .await
-            .context("connecting as the owner")
     }
 }
 

@@ -115,6 +115,19 @@ impl Browser {
         Ok(serde_json::from_value(samples)?)
     }
 
+    /// How many bytes the first upload progress bar shows as sent.
+    pub async fn upload_progress(&self) -> anyhow::Result<f64> {
+        let value = self
+            .client()
+            .execute(
+                "const bar = document.querySelector('.upload-progress'); return bar ? bar.value : 0;",
+                vec![],
+            )
+            .await
+            .context("reading the progress bar")?;
+        Ok(value.as_f64().unwrap_or_default())
+    }
+
     /// Chooses `files` in the upload picker, as a person does in the file dialog.
     pub async fn choose_files(&self, files: &[&Path]) -> anyhow::Result<()> {
         let input = self

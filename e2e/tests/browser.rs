@@ -714,7 +714,7 @@ async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_the
         .await?;
     // A picture of the bar part-way (the page's own samples below are the proof it advances).
     for _ in 0..100 {
-        if browser.value_of(".upload-progress").await?.parse::<f64>()? > 4.0 * 1024.0 * 1024.0 {
+        if browser.upload_progress().await? > 4.0 * 1024.0 * 1024.0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -1,6 +1,7 @@
-//! `cargo xtask bench`: the access-token verifier against a bare `jsonwebtoken` decode (criterion), then the
-//! load test of `GET /api/v1/reports` against a `/healthz` baseline, both in release builds. The load test
-//! needs Postgres, so the Docker engine and image are prepared as for the tests.
+//! `cargo xtask bench`: the access-token verifier against a bare `jsonwebtoken` decode (criterion), the load
+//! test of `GET /api/v1/reports` against a `/healthz` baseline, and a 200 MB multipart upload through the S3
+//! stand-in with and without policy evaluation (with the backend's CPU time meanwhile), all in release
+//! builds. The last two need Postgres, so the Docker engine and image are prepared as for the tests.
 
 use std::process::Command;
 
@@ -9,7 +10,7 @@ use anyhow::Result;
 use crate::docker::Engine;
 use crate::{cmd, paths};
 
-/// Runs both benchmarks; each prints its own figures and ratios.
+/// Runs the three benchmarks; each prints its own figures and ratios.
 pub fn run() -> Result<()> {
     let engine = Engine::ensure()?;
     let result = run_with(&engine);
@@ -29,12 +30,16 @@ fn run_with(engine: &Engine) -> Result<()> {
         "--bench",
         "verifier",
     ]))?;
-    let mut load = Command::new(&cargo);
-    load.current_dir(&root)
-        .args(["bench", "--package", "backend", "--bench", "load"])
-        .env("POSTGRES_IMAGE", &image);
-    if let Some(host) = &engine.host {
-        load.env("DOCKER_HOST", host);
+    for bench in ["load", "upload"] {
+        let mut command = Command::new(&cargo);
+        command
+            .current_dir(&root)
+            .args(["bench", "--package", "backend", "--bench", bench])
+            .env("POSTGRES_IMAGE", &image);
+        if let Some(host) = &engine.host {
+            command.env("DOCKER_HOST", host);
+        }
+        cmd::run(&mut command)?;
     }
-    cmd::run(&mut load)
+    Ok(())
 }

@@ -23,8 +23,9 @@ commands:
   test        set up what tests need, then run formatting and lint checks and every test,
               browser tests included
   e2e         run only the browser end-to-end tests (after the same set-up)
-  bench       the access-token verifier benchmark (criterion) and the API load test over 50 tenants
-              against a /healthz baseline, in release builds (needs the Docker engine, like test)
+  bench       the access-token verifier benchmark (criterion), the API load test over 50 tenants
+              against a /healthz baseline, and a 200 MB upload through the S3 stand-in with and
+              without policy evaluation, in release builds (needs the Docker engine, like test)
   build-web   build the web app (wasm) into frontend/dist
   setup       install or build the tools and images the other commands need, and stop
 ";
