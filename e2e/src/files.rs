@@ -59,6 +59,16 @@ impl Browser {
     /// Limits how fast the browser sends request bodies, as on a slow uplink, so that a local upload takes
     /// long enough for its progress to be watched.
     pub async fn limit_upload_speed(&self, bytes_per_second: u32) -> anyhow::Result<()> {
+        self.network_conditions(false, bytes_per_second).await
+    }
+
+    /// Cuts the browser off the network (every request fails at once, as with the cable pulled), or brings
+    /// it back at `bytes_per_second` upload speed.
+    pub async fn set_offline(&self, offline: bool, bytes_per_second: u32) -> anyhow::Result<()> {
+        self.network_conditions(offline, bytes_per_second).await
+    }
+
+    async fn network_conditions(&self, offline: bool, bytes_per_second: u32) -> anyhow::Result<()> {
         self.client()
             .issue_cmd(DevTools {
                 method: "Network.enable",
@@ -70,14 +80,14 @@ impl Browser {
             .issue_cmd(DevTools {
                 method: "Network.emulateNetworkConditions",
                 params: json!({
-                    "offline": false,
+                    "offline": offline,
                     "latency": 0,
                     "downloadThroughput": -1,
                     "uploadThroughput": bytes_per_second,
                 }),
             })
             .await
-            .context("limiting the upload speed")?;
+            .context("changing the network conditions")?;
         Ok(())
     }
 
@@ -115,17 +125,39 @@ impl Browser {
         Ok(serde_json::from_value(samples)?)
     }
 
-    /// How many bytes the first upload progress bar shows as sent.
-    pub async fn upload_progress(&self) -> anyhow::Result<f64> {
+    /// How many bytes the progress bar of the upload of `name` shows as sent (0 without such an upload).
+    pub async fn upload_progress(&self, name: &str) -> anyhow::Result<f64> {
         let value = self
             .client()
             .execute(
-                "const bar = document.querySelector('.upload-progress'); return bar ? bar.value : 0;",
-                vec![],
+                "const row = [...document.querySelectorAll('.upload-item')]\
+                   .find((item) => item.dataset.uploadName === arguments[0]);\
+                 return row ? row.querySelector('.upload-progress').value : 0;",
+                vec![json!(name)],
             )
             .await
             .context("reading the progress bar")?;
         Ok(value.as_f64().unwrap_or_default())
+    }
+
+    /// Waits until the upload of `name` has sent more than `bytes`.
+    pub async fn wait_for_progress_past(&self, name: &str, bytes: f64) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + UPLOAD_TIMEOUT;
+        while self.upload_progress(name).await? <= bytes {
+            if tokio::time::Instant::now() >= deadline {
+                bail!("the upload of {name} never passed {bytes} bytes");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Presses `button` (`cancel`, `retry` or `dismiss`) on the upload of `name`.
+    pub async fn press_upload_button(&self, name: &str, button: &str) -> anyhow::Result<()> {
+        self.click(&format!(
+            ".upload-item[data-upload-name=\"{name}\"] .upload-{button}"
+        ))
+        .await
     }
 
     /// Chooses `files` in the upload picker, as a person does in the file dialog.
@@ -147,18 +179,26 @@ impl Browser {
         Ok(())
     }
 
-    /// Waits until the upload of `name` is recorded (or fails) and returns its final status.
+    /// Waits until the upload of `name` is recorded and returns its final status (`done`, or `cancelled`);
+    /// a failed upload is an error naming the reason shown.
     pub async fn wait_for_upload(&self, name: &str) -> anyhow::Result<String> {
+        let (status, shown) = self.wait_for_upload_end(name).await?;
+        if status == "failed" {
+            bail!("the upload of {name} failed: {shown}");
+        }
+        Ok(status)
+    }
+
+    /// Waits until the upload of `name` stops (`done`, `failed` or `cancelled`): the status and the text
+    /// shown for it.
+    pub async fn wait_for_upload_end(&self, name: &str) -> anyhow::Result<(String, String)> {
         let row = format!(".upload-item[data-upload-name=\"{name}\"]");
         let deadline = tokio::time::Instant::now() + UPLOAD_TIMEOUT;
         loop {
             let status = self.attr_of(&row, "data-status").await?.unwrap_or_default();
             if matches!(status.as_str(), "done" | "failed" | "cancelled") {
-                if status == "failed" {
-                    let why = self.text_of(&format!("{row} .upload-status")).await?;
-                    bail!("the upload of {name} failed: {why}");
-                }
-                return Ok(status);
+                let shown = self.text_of(&format!("{row} .upload-status")).await?;
+                return Ok((status, shown));
             }
             if tokio::time::Instant::now() >= deadline {
                 let _ = self.screenshot("upload-timeout").await;

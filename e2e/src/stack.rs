@@ -174,6 +174,39 @@ impl Stack {
         ensure!(changed, "tenant {tenant_id} has no member {member_id}");
         Ok(())
     }
+
+    /// Records a file of `size` bytes uploaded earlier by a member (ids as `GET /api/v1/me` shows them), as
+    /// `POST /api/v1/files` records one: only the row, which is what the storage quota counts.
+    pub async fn record_earlier_upload(
+        &self,
+        tenant_id: &str,
+        member_id: &str,
+        name: &str,
+        size: i64,
+    ) -> anyhow::Result<()> {
+        let tenant = TenantId(Uuid::parse_str(tenant_id).context("the tenant id")?);
+        let member = MemberId(Uuid::parse_str(member_id).context("the member id")?);
+        let key = format!(
+            "{tenant_id}/{member_id}/uploads/{}/{name}",
+            Uuid::new_v4().simple()
+        );
+        let mut tx = backend::db::tenant_tx(&self.owner, tenant).await?;
+        let recorded = backend::db::files::create(
+            &mut tx,
+            tenant,
+            &backend::db::files::NewFile {
+                uploader_id: member,
+                key: &key,
+                name,
+                size,
+                content_type: "application/octet-stream",
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        ensure!(recorded.is_some(), "the file {key} was recorded already");
+        Ok(())
+    }
 }
 
 impl Drop for Stack {

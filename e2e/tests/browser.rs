@@ -687,6 +687,37 @@ fn file_content(len: usize) -> Vec<u8> {
     bytes
 }
 
+/// Follows a file's download link with the browser's cookies, as the browser does: a 303 from the app to a
+/// short-lived presigned link on the bucket, then the bytes from there.
+async fn download_through_the_app(
+    stack: &Stack,
+    browser: &Browser,
+    href: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let cookies = browser.cookie_header().await?;
+    let answer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .get(stack.url(href))
+        .header(reqwest::header::COOKIE, &cookies)
+        .send()
+        .await?;
+    assert_eq!(answer.status(), reqwest::StatusCode::SEE_OTHER);
+    let location = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        location.starts_with(&stack.s3_endpoint()) && location.contains("X-Amz-Signature="),
+        "{location}"
+    );
+    let downloaded = reqwest::get(&location).await?;
+    assert_eq!(downloaded.status(), reqwest::StatusCode::OK);
+    Ok(downloaded.bytes().await?.to_vec())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_them_and_erin_cannot_upload()
 -> anyhow::Result<()> {
@@ -713,12 +744,9 @@ async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_the
         .wait_for_element(".upload-item[data-status=\"uploading\"]")
         .await?;
     // A picture of the bar part-way (the page's own samples below are the proof it advances).
-    for _ in 0..100 {
-        if browser.upload_progress().await? > 4.0 * 1024.0 * 1024.0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    browser
+        .wait_for_progress_past(NAME, 4.0 * 1024.0 * 1024.0)
+        .await?;
     browser.screenshot("uploading").await?;
     assert_eq!(browser.wait_for_upload(NAME).await?, "done");
     let samples = browser.progress_samples().await?;
@@ -751,29 +779,7 @@ async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_the
         "Acme's pro plan has no quota"
     );
 
-    // The link leads, as it does for the browser, through a 303 to a short-lived link on the bucket.
-    let cookies = browser.cookie_header().await?;
-    let download = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?
-        .get(stack.url(&row.href))
-        .header(reqwest::header::COOKIE, &cookies)
-        .send()
-        .await?;
-    assert_eq!(download.status(), reqwest::StatusCode::SEE_OTHER);
-    let location = download
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        location.starts_with(&stack.s3_endpoint()) && location.contains("X-Amz-Signature="),
-        "{location}"
-    );
-    let downloaded = reqwest::get(&location).await?;
-    assert_eq!(downloaded.status(), reqwest::StatusCode::OK);
-    let downloaded = downloaded.bytes().await?;
+    let downloaded = download_through_the_app(&stack, &browser, &row.href).await?;
     assert!(
         downloaded.len() == content.len() && downloaded[..] == content[..],
         "the download must be byte-identical to the upload ({} of {} bytes)",
@@ -809,6 +815,140 @@ async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_the
             .fetch_from_page("POST", "/api/v1/storage/credentials")
             .await?,
         (403, Some(ErrorCode::InsufficientScope.as_str().to_owned()))
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_upload_leaves_nothing_a_short_outage_is_retried_and_a_long_one_says_so_and_resumes_with_retry()
+-> anyhow::Result<()> {
+    const DRAFT: &str = "draft.bin";
+    const NOTES: &str = "notes.txt";
+    const VIDEO: &str = "walkthrough.mp4";
+    const SPEED: u32 = 5_000_000;
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("files_resilience").await?;
+    let dir = tempfile::tempdir()?;
+    let draft = dir.path().join(DRAFT);
+    tokio::fs::write(&draft, file_content(12 * 1024 * 1024)).await?;
+    // Five parts: three go at once, two wait for their turn.
+    let video = dir.path().join(VIDEO);
+    let content = file_content(40 * 1024 * 1024 + 123);
+    tokio::fs::write(&video, &content).await?;
+
+    sign_in(&browser, &stack, BOB).await?;
+    browser.wait_for_dashboard().await?;
+    browser.go_to(Nav::Files).await?;
+    browser.limit_upload_speed(SPEED).await?;
+
+    // Cancelled part-way: nothing is recorded.
+    browser.choose_files(&[&draft]).await?;
+    browser
+        .wait_for_progress_past(DRAFT, 1024.0 * 1024.0)
+        .await?;
+    browser.press_upload_button(DRAFT, "cancel").await?;
+    let (status, shown) = browser.wait_for_upload_end(DRAFT).await?;
+    assert_eq!(
+        (status.as_str(), shown.as_str()),
+        ("cancelled", "Cancelled")
+    );
+    browser.press_upload_button(DRAFT, "dismiss").await?;
+    browser
+        .wait_until_gone(&format!(".upload-item[data-upload-name=\"{DRAFT}\"]"))
+        .await?;
+
+    // A short outage: the request is tried again by itself and the file arrives without anyone pressing Retry.
+    let notes = dir.path().join(NOTES);
+    tokio::fs::write(&notes, b"Notes taken offline.").await?;
+    browser.set_offline(true, SPEED).await?;
+    browser.choose_files(&[&notes]).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        browser
+            .attr_of(
+                &format!(".upload-item[data-upload-name=\"{NOTES}\"]"),
+                "data-status"
+            )
+            .await?
+            .as_deref(),
+        Some("uploading"),
+        "offline, the first attempts fail and the upload waits to try again"
+    );
+    browser.set_offline(false, SPEED).await?;
+    assert_eq!(browser.wait_for_upload(NOTES).await?, "done");
+
+    // Cut off for longer, part-way: each request is tried again, then the file stops with the reason and a
+    // way on.
+    browser.choose_files(&[&video]).await?;
+    browser
+        .wait_for_progress_past(VIDEO, 1024.0 * 1024.0)
+        .await?;
+    browser.set_offline(true, SPEED).await?;
+    let (status, shown) = browser.wait_for_upload_end(VIDEO).await?;
+    browser.screenshot("cut-off").await?;
+    assert_eq!(status, "failed");
+    assert!(shown.contains("could not reach storage"), "{shown}");
+    assert!(browser.has(".upload-retry").await?);
+
+    // Back online, Retry sends what is missing and the file arrives whole.
+    browser.set_offline(false, SPEED).await?;
+    browser.press_upload_button(VIDEO, "retry").await?;
+    assert_eq!(browser.wait_for_upload(VIDEO).await?, "done");
+    browser
+        .wait_for_element(&format!(".file-item[data-file-name=\"{VIDEO}\"]"))
+        .await?;
+    let rows = browser.file_rows().await?;
+    assert_eq!(
+        rows.iter().map(|row| row.name.as_str()).collect::<Vec<_>>(),
+        [VIDEO, NOTES],
+        "newest first; the cancelled draft was never recorded"
+    );
+    let downloaded = download_through_the_app(&stack, &browser, &rows[0].href).await?;
+    assert!(
+        downloaded == content,
+        "the resumed upload must be byte-identical ({} of {} bytes)",
+        downloaded.len(),
+        content.len()
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn carol_at_globex_over_its_storage_quota_is_told_why_her_upload_cannot_start()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("files_quota").await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("minutes.txt");
+    tokio::fs::write(&path, b"Minutes of the board meeting.").await?;
+
+    sign_in(&browser, &stack, CAROL).await?;
+    browser.wait_for_dashboard().await?;
+    let (_, body) = me_with_cookies(&stack, &browser.cookie_header().await?).await?;
+    let me: Me = serde_json::from_str(&body)?;
+    // Globex's basic plan stores 100 MB, all of it used by earlier uploads.
+    stack
+        .record_earlier_upload(&me.tenant.id, &me.user.id, "archive.zip", 100_000_000)
+        .await?;
+
+    browser.go_to(Nav::Files).await?;
+    assert_eq!(
+        browser.text_of("#storage-usage").await?,
+        "100.0 MB of 100.0 MB used"
+    );
+    browser.choose_files(&[&path]).await?;
+    let (status, shown) = browser.wait_for_upload_end("minutes.txt").await?;
+    browser.screenshot("over-quota").await?;
+    assert_eq!(status, "failed");
+    assert_eq!(shown, ErrorCode::StorageQuotaExceeded.default_message());
+    assert_eq!(
+        browser
+            .file_rows()
+            .await?
+            .iter()
+            .map(|row| row.name.as_str())
+            .collect::<Vec<_>>(),
+        ["archive.zip"]
     );
     browser.close().await
 }

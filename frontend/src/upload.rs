@@ -39,8 +39,9 @@ use transfer::{Answer, Body, InFlight, NoAnswer, now_ms, parse_time_ms, random_b
 
 /// How many parts of one file are in flight at once.
 const PARALLEL_PARTS: usize = 3;
-/// How many times one request is tried before the file is marked failed.
-const ATTEMPTS: u32 = 4;
+/// How many times one request is tried before the file is marked failed: with the pauses below, about eight
+/// seconds, enough to ride out a dropped Wi-Fi connection.
+const ATTEMPTS: u32 = 5;
 /// The wait before the first retry; it doubles each time.
 const FIRST_BACKOFF_MS: i32 = 500;
 
@@ -305,13 +306,21 @@ impl Uploader {
         self.drain();
     }
 
-    /// Takes a finished `upload` off the list.
+    /// Takes a finished `upload` off the list. A failed multipart upload is aborted first, so that the parts
+    /// it sent do not stay in the bucket.
     pub fn dismiss(&self, upload: &Upload) {
-        if upload.status.get_untracked().finished() {
-            self.inner
-                .uploads
-                .update(|uploads| uploads.retain(|other| other.id != upload.id));
+        let status = upload.status.get_untracked();
+        if !status.finished() {
+            return;
         }
+        if matches!(status, UploadStatus::Failed(_)) && upload.job.multipart.borrow().is_some() {
+            let this = self.clone();
+            let upload = upload.clone();
+            spawn_local(async move { this.finish_cancelled(&upload).await });
+        }
+        self.inner
+            .uploads
+            .update(|uploads| uploads.retain(|other| other.id != upload.id));
     }
 
     /// Sends the queued files one after another, unless that is already happening.
