@@ -23,6 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/env.rs"]
+mod env;
 #[path = "support/postgres.rs"]
 mod postgres;
 
@@ -43,6 +45,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::env::number;
 use crate::postgres::Postgres;
 
 const APP_LOGIN: &str = "saas_app_bench";
@@ -224,15 +227,6 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
-        let number = |name: &str, default: usize| -> anyhow::Result<usize> {
-            match std::env::var(name) {
-                Ok(value) => value
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{name}={value:?} is not a whole number")),
-                Err(_) => Ok(default),
-            }
-        };
         let settings = Settings {
             duration: Duration::from_secs(number("LOAD_DURATION_SECS", 10)?.try_into()?),
             warmup: Duration::from_secs(number("LOAD_WARMUP_SECS", 1)?.try_into()?),

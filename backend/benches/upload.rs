@@ -16,6 +16,8 @@
 //!
 //! Run with `cargo bench -p backend --bench upload` (or `cargo xtask bench`).
 
+#[path = "support/env.rs"]
+mod env;
 #[path = "support/postgres.rs"]
 mod postgres;
 
@@ -40,6 +42,7 @@ use sqlx::PgPool;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::env::number;
 use crate::postgres::Postgres;
 
 const APP_LOGIN: &str = "saas_app_bench";
@@ -76,15 +79,6 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
-        let number = |name: &str, default: usize| -> anyhow::Result<usize> {
-            match std::env::var(name) {
-                Ok(value) => value
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{name}={value:?} is not a whole number")),
-                Err(_) => Ok(default),
-            }
-        };
         let settings = Settings {
             megabytes: number("UPLOAD_MB", 200)?,
             rounds: number("UPLOAD_ROUNDS", 3)?,
