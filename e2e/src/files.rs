@@ -179,6 +179,23 @@ impl Browser {
         Ok(())
     }
 
+    /// Drops a file named `name` holding `text` on the drop zone, as when a person drags it there from their
+    /// desktop: the same `drop` event, with the file in its `DataTransfer`.
+    pub async fn drop_file(&self, name: &str, text: &str) -> anyhow::Result<()> {
+        self.client()
+            .execute(
+                "const transfer = new DataTransfer();\
+                 transfer.items.add(new File([arguments[1]], arguments[0], { type: 'text/plain' }));\
+                 const zone = document.querySelector('#upload-drop');\
+                 zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));\
+                 zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));",
+                vec![json!(name), json!(text)],
+            )
+            .await
+            .with_context(|| format!("dropping {name}"))?;
+        Ok(())
+    }
+
     /// Waits until the upload of `name` is recorded and returns its final status (`done`, or `cancelled`);
     /// a failed upload is an error naming the reason shown.
     pub async fn wait_for_upload(&self, name: &str) -> anyhow::Result<String> {

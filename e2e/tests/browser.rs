@@ -914,13 +914,10 @@ async fn a_cancelled_upload_leaves_nothing_a_short_outage_is_retried_and_a_long_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn carol_at_globex_over_its_storage_quota_is_told_why_her_upload_cannot_start()
+async fn carol_at_globex_over_its_storage_quota_drops_a_file_and_is_told_why_it_cannot_be_uploaded()
 -> anyhow::Result<()> {
     let stack = Stack::start().await?;
     let browser = Browser::launch("files_quota").await?;
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("minutes.txt");
-    tokio::fs::write(&path, b"Minutes of the board meeting.").await?;
 
     sign_in(&browser, &stack, CAROL).await?;
     browser.wait_for_dashboard().await?;
@@ -936,7 +933,9 @@ async fn carol_at_globex_over_its_storage_quota_is_told_why_her_upload_cannot_st
         browser.text_of("#storage-usage").await?,
         "100.0 MB of 100.0 MB used"
     );
-    browser.choose_files(&[&path]).await?;
+    browser
+        .drop_file("minutes.txt", "Minutes of the board meeting.")
+        .await?;
     let (status, shown) = browser.wait_for_upload_end("minutes.txt").await?;
     browser.screenshot("over-quota").await?;
     assert_eq!(status, "failed");
