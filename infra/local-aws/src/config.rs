@@ -110,6 +110,8 @@ pub struct IdentityPoolConfig {
     pub bucket: String,
     /// The role's trust and permission policies, from `infra/policies/`.
     pub role: crate::iam::UploadRole,
+    /// The bucket's CORS rules, `infra/policies/bucket-cors.json`.
+    pub bucket_cors: crate::s3::BucketCors,
 }
 
 /// The pool's resource server (`saas-api`) and its scopes.
@@ -576,6 +578,8 @@ fn identity_pool_config(
         },
     )
     .context("loading the upload role's policies")?;
+    let bucket_cors =
+        crate::s3::BucketCors::load(infra_dir).context("loading the bucket's CORS rules")?;
     Ok(IdentityPoolConfig {
         id: local.identity_pool_id.clone(),
         name: file.identity_pool_name,
@@ -587,6 +591,7 @@ fn identity_pool_config(
         ),
         bucket: file.authenticated_role.bucket,
         role,
+        bucket_cors,
     })
 }
 

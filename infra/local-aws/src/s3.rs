@@ -3,9 +3,10 @@
 //!
 //! Every request goes through these steps, in this order; the first that refuses answers with S3's own XML
 //! error and status:
-//! 1. `OPTIONS` is a CORS preflight, answered from the bucket's CORS rule without authentication ([`cors`]):
-//!    the app origins (the origins of the callback URLs of the app clients the identity pool accepts) may
-//!    `PUT`, `GET`, `HEAD`, `POST` and `DELETE` with any header and read `ETag` and `x-amz-request-id`.
+//! 1. `OPTIONS` is a CORS preflight, answered without authentication from the bucket's CORS rules, the
+//!    deployment's `infra/policies/bucket-cors.json` ([`cors`]): the app origins (the origins of the callback
+//!    URLs of the app clients the identity pool accepts) may `PUT`, `GET`, `HEAD`, `POST` and `DELETE` with any
+//!    header and read `ETag` and `x-amz-request-id`.
 //! 2. The path: a key with a `.`, `..` or empty segment, or a raw path with a percent-encoded slash, is
 //!    refused with `AccessDenied` before anything else ([`keys`]). Real S3 stores such keys literally; the
 //!    stand-in keeps objects as files, where they would resolve to another key than the one the policy was
@@ -46,6 +47,7 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng as _;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
+pub use self::cors::BucketCors;
 use crate::config::LocalAwsConfig;
 use crate::credentials::CredentialStore;
 
@@ -94,7 +96,7 @@ struct StandIn {
     bucket: String,
     region: String,
     credentials: CredentialStore,
-    cors: cors::CorsRule,
+    cors: cors::Cors,
     service: S3Service,
 }
 
@@ -139,7 +141,10 @@ impl S3StandIn {
                 bucket,
                 region: config.region.clone(),
                 credentials,
-                cors: cors::CorsRule::for_app(app_origins(config)),
+                cors: config
+                    .identity_pool
+                    .bucket_cors
+                    .for_origins(&app_origins(config)),
                 service: builder.build(),
             }),
             _temporary: temporary,
