@@ -101,6 +101,23 @@ pub fn run(_args: &[String]) -> Result<()> {
         if out.status.success() {
             break;
         }
+        // A database made by an older checkout whose migrations were since changed will not recover by waiting.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("was previously applied but has been modified")
+            || stderr.contains("was previously applied but is missing")
+        {
+            eprint!("{stderr}");
+            let docker_host = engine
+                .host
+                .as_deref()
+                .map(|host| format!("DOCKER_HOST={host} "))
+                .unwrap_or_default();
+            bail!(
+                "the dev database was migrated by a different version of the migrations (output above); \
+                 it holds only the demo world, so remove it and start again: \
+                 {docker_host}docker rm -f {CONTAINER} && {docker_host}docker volume rm {VOLUME} && cargo xtask dev"
+            );
+        }
         if Instant::now() > deadline {
             eprint!("{}", String::from_utf8_lossy(&out.stdout));
             eprint!("{}", String::from_utf8_lossy(&out.stderr));
@@ -173,7 +190,14 @@ fn read_local_settings() -> Result<LocalSettings> {
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let mut ports = Vec::new();
-    for name in ["cognito_idp", "auth", "entra", "okta"] {
+    for name in [
+        "cognito_idp",
+        "auth",
+        "entra",
+        "okta",
+        "cognito_identity",
+        "s3",
+    ] {
         let port = json["ports"][name]
             .as_u64()
             .and_then(|p| u16::try_from(p).ok());
