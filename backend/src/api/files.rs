@@ -4,6 +4,9 @@
 //! `POST /api/v1/files`. The tenant's members list files and download them through presigned URLs; the
 //! uploader or an admin deletes them. The backend never carries file bytes.
 //!
+//! The `basic` plan's storage quota is checked twice: no credentials once it is used up, and no record of a
+//! file that would pass it (that object is removed).
+//!
 //! Deleting is two steps so that nothing is left half-done: the row is marked `deleting` (and audited) in one
 //! transaction, then the object is deleted, then the row. A failure after the first step answers 503 and the
 //! file stays hidden; deleting again finishes the job.
@@ -203,7 +206,7 @@ async fn list(
     responses(
         (status = 201, description = "The recorded file.", body = FileInfo),
         (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
-        (status = 403, description = "Missing scope or deactivated member.", body = ErrorBody),
+        (status = 403, description = "Missing scope, deactivated member, or the file would take the tenant past its plan's storage (`storage_quota_exceeded`; the object is removed).", body = ErrorBody),
         (status = 409, description = "The file is recorded already (`conflict`).", body = ErrorBody),
         (status = 413, description = "The body is too large.", body = ErrorBody),
         (status = 422, description = "The key is not under the caller's own prefix, or no object is there.", body = ErrorBody),
@@ -226,6 +229,22 @@ async fn record(
         .ok_or_else(|| ApiError::unprocessable("key: there is no uploaded object at this key."))?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    // Credentials are refused once the quota is used up, but one set can carry more than what is left; the
+    // file that would pass the quota is refused here, counted under the tenant-row lock so that concurrent
+    // records cannot pass it together, and its object removed so it takes no storage.
+    let plan = db::reports::lock_tenant_plan(&mut tx, tenant)
+        .await?
+        .ok_or(ApiError::MemberInactive)?;
+    if let Some(quota) = storage_quota(plan) {
+        let used = db::files::used_bytes(&mut tx, tenant).await?;
+        if used.saturating_add(object.size) > quota {
+            tx.rollback().await?;
+            if let Err(err) = state.storage.delete(&new.key).await {
+                tracing::warn!(error = %err, "removing an upload over the storage quota failed");
+            }
+            return Err(ApiError::StorageQuotaExceeded);
+        }
+    }
     let file = db::files::create(
         &mut tx,
         tenant,

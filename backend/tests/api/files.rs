@@ -292,6 +292,48 @@ async fn a_basic_tenant_over_its_storage_quota_gets_no_more_upload_credentials()
 }
 
 #[tokio::test]
+async fn a_file_that_would_pass_the_storage_quota_is_refused_and_its_object_removed() {
+    let app = TestApp::spawn().await;
+    let carol = app.sign_in(&CAROL).await;
+    let earlier = upload_and_record(&carol, "earlier.pdf", b"x").await;
+    // 99,999,990 of Globex's 100,000,000 bytes are used: credentials are still handed out.
+    sqlx::query("update files set size_bytes = 99999990 where id = $1::uuid")
+        .bind(&earlier.id)
+        .execute(&app.db.owner)
+        .await
+        .unwrap();
+    let fits = upload(&carol, "fits.pdf", b"0123456789").await;
+    let too_big = upload(&carol, "too-big.pdf", b"0123456789!").await;
+
+    let response = carol
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": too_big})))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ErrorBody = response.json().await.unwrap();
+    assert_eq!(error.code, ErrorCode::StorageQuotaExceeded);
+    let vended = credentials(&carol).await;
+    let gone = s3_client(&vended)
+        .head_object()
+        .bucket(&vended.bucket)
+        .key(&too_big)
+        .send()
+        .await;
+    assert!(
+        gone.is_err(),
+        "the refused object is removed from the bucket"
+    );
+
+    // Exactly up to the quota is allowed.
+    let response = carol
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": fits})))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let page: FilePage = carol.get_json("/api/v1/files").await;
+    assert_eq!(page.used_bytes, 100_000_000);
+    assert_eq!(page.items.len(), 2);
+}
+
+#[tokio::test]
 async fn a_deletion_that_s3_fails_hides_the_file_and_deleting_again_finishes_it() {
     let app = TestApp::spawn().await;
     let alice = app.sign_in(&ALICE).await;
