@@ -26,6 +26,7 @@ use futures::future::join_all;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
+use shared::ErrorCode;
 use shared::api::{FileInfo, NewFile, StorageCredentials};
 use web_sys::{File, FileList};
 
@@ -363,7 +364,15 @@ impl Uploader {
                         upload.status.set(UploadStatus::Done);
                         self.inner.recorded.update(|count| *count += 1);
                     }
-                    Err(problem) => upload.status.set(UploadStatus::Failed(problem.message)),
+                    Err(problem) => {
+                        // Over the quota the backend removes the object: a retry must upload it again.
+                        if problem.code == Some(ErrorCode::StorageQuotaExceeded) {
+                            upload.job.stored.set(false);
+                            upload.job.key.borrow_mut().take();
+                            upload.sent.set(0.0);
+                        }
+                        upload.status.set(UploadStatus::Failed(problem.message));
+                    }
                 }
             }
             Err(Stop::Cancelled) => self.finish_cancelled(upload).await,
