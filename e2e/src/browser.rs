@@ -561,20 +561,55 @@ impl Drop for Browser {
     }
 }
 
+/// How many times chromedriver is started before a test gives up on it. Under the load of parallel browser
+/// tests it has been seen to exit during start-up now and then; a second start works.
+const DRIVER_START_ATTEMPTS: u32 = 3;
+
 /// Starts chromedriver on port 0 and reads the port it chose from its start-up line, so no other process
-/// can take the port between choosing and binding it.
+/// can take the port between choosing and binding it. A chromedriver that exits before it is ready is started
+/// again; the error after the last attempt carries what it printed.
 async fn start_chromedriver(path: &str) -> anyhow::Result<(Child, u16)> {
+    let mut last_error = None;
+    for _ in 0..DRIVER_START_ATTEMPTS {
+        match start_chromedriver_once(path).await {
+            Ok(started) => return Ok(started),
+            Err(error) => {
+                eprintln!("e2e: chromedriver did not start, trying again: {error:#}");
+                last_error = Some(error);
+            }
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("chromedriver was never started")))
+}
+
+async fn start_chromedriver_once(path: &str) -> anyhow::Result<(Child, u16)> {
     let mut driver = Command::new(path)
         .arg("--port=0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {path} (set CHROMEDRIVER to its path)"))?;
     let stdout = driver.stdout.take().context("chromedriver's output")?;
+    let stderr = driver
+        .stderr
+        .take()
+        .context("chromedriver's error output")?;
+    // Its error output is kept for the error message, and read to the end so that it never blocks.
+    let errors = tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut kept = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if kept.len() < 20 {
+                kept.push(line);
+            }
+        }
+        kept
+    });
     let mut lines = BufReader::new(stdout).lines();
-    let port = tokio::time::timeout(DRIVER_START_TIMEOUT, async {
+    let mut printed = Vec::new();
+    let started = tokio::time::timeout(DRIVER_START_TIMEOUT, async {
         while let Some(line) = lines.next_line().await? {
             if let Some(rest) = line.split(DRIVER_READY).nth(1) {
                 return rest
@@ -583,11 +618,27 @@ async fn start_chromedriver(path: &str) -> anyhow::Result<(Child, u16)> {
                     .parse::<u16>()
                     .context("chromedriver's port");
             }
+            printed.push(line);
         }
         bail!("chromedriver exited before it was ready")
     })
-    .await
-    .context("chromedriver did not start in time")??;
+    .await;
+    let port = match started {
+        Ok(Ok(port)) => port,
+        failed => {
+            let _ = driver.start_kill();
+            let status = driver.wait().await.ok();
+            let errors = errors.await.unwrap_or_default();
+            let why = match failed {
+                Ok(Err(error)) => error,
+                _ => anyhow::anyhow!("chromedriver did not start within {DRIVER_START_TIMEOUT:?}"),
+            };
+            return Err(why.context(format!(
+                "exit status {status:?}; it printed {:?} and {:?}",
+                printed, errors
+            )));
+        }
+    };
     // Chromedriver keeps writing to its output; keep reading so that it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Ok((driver, port))
