@@ -160,6 +160,37 @@ impl Browser {
         .await
     }
 
+    /// Starts counting, inside the page, the app's requests for upload credentials (its `fetch` calls to
+    /// `POST /api/v1/storage/credentials`), for [`Browser::credential_requests`].
+    pub async fn count_credential_requests(&self) -> anyhow::Result<()> {
+        self.client()
+            .execute(
+                "window.__credentialRequests = 0;\
+                 const fetch = window.fetch;\
+                 window.fetch = function (resource, init) {\
+                   const url = resource instanceof Request ? resource.url : String(resource);\
+                   if (url.includes('/api/v1/storage/credentials')) { window.__credentialRequests += 1; }\
+                   return fetch.apply(this, arguments);\
+                 };",
+                vec![],
+            )
+            .await
+            .context("counting credential requests")?;
+        Ok(())
+    }
+
+    /// How many credential requests the page made since [`Browser::count_credential_requests`].
+    pub async fn credential_requests(&self) -> anyhow::Result<u64> {
+        let count = self
+            .client()
+            .execute("return window.__credentialRequests;", vec![])
+            .await
+            .context("reading the credential request count")?;
+        count
+            .as_u64()
+            .context("the page has no credential request count")
+    }
+
     /// Chooses `files` in the upload picker, as a person does in the file dialog.
     pub async fn choose_files(&self, files: &[&Path]) -> anyhow::Result<()> {
         let input = self

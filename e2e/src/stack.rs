@@ -44,6 +44,11 @@ impl Stack {
     /// ports of 127.0.0.1, and the backend on `127.0.0.1:0` published as `http://localhost:<port>`: the app
     /// and the stand-ins are different hosts for the browser, as in production.
     pub async fn start() -> anyhow::Result<Stack> {
+        Stack::start_with(|_| {}).await
+    }
+
+    /// Like [`Stack::start`], with the stand-ins' configuration changed by `change` before they start.
+    pub async fn start_with(change: impl FnOnce(&mut LocalAwsConfig)) -> anyhow::Result<Stack> {
         init_logging();
         let web_dist_dir = web_dist_dir()?;
         let infra_dir = repo_dir().join("infra");
@@ -83,6 +88,7 @@ impl Stack {
             url: format!("{app_url}{}", backend::api::cognito_trigger::PATH),
             shared_secret: TRIGGER_SECRET.to_owned(),
         });
+        change(&mut aws_config);
         let aws = LocalAws::start(
             aws_config,
             IpAddr::V4(Ipv4Addr::LOCALHOST),

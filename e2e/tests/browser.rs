@@ -951,3 +951,41 @@ async fn carol_at_globex_over_its_storage_quota_drops_a_file_and_is_told_why_it_
     );
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_close_to_expiry_are_renewed_before_the_next_part_goes_up() -> anyhow::Result<()>
+{
+    const VIDEO: &str = "onboarding.mp4";
+    // Credentials that last five minutes and four seconds: the app renews them five minutes before they
+    // expire, so from four seconds in. At 5 MB/s the first three parts take about five seconds, so the last two
+    // need new ones.
+    let stack = Stack::start_with(|aws| {
+        aws.identity_pool.session_duration = std::time::Duration::from_secs(5 * 60 + 4);
+    })
+    .await?;
+    let browser = Browser::launch("files_renewal").await?;
+    let dir = tempfile::tempdir()?;
+    let video = dir.path().join(VIDEO);
+    let content = file_content(40 * 1024 * 1024);
+    tokio::fs::write(&video, &content).await?;
+
+    sign_in(&browser, &stack, BOB).await?;
+    browser.wait_for_dashboard().await?;
+    browser.go_to(Nav::Files).await?;
+    browser.limit_upload_speed(5_000_000).await?;
+    browser.count_credential_requests().await?;
+    browser.choose_files(&[&video]).await?;
+    assert_eq!(browser.wait_for_upload(VIDEO).await?, "done");
+    let requests = browser.credential_requests().await?;
+    assert!(
+        requests >= 2,
+        "the upload must have renewed its credentials before they ran out ({requests} request)"
+    );
+    browser
+        .wait_for_element(&format!(".file-item[data-file-name=\"{VIDEO}\"]"))
+        .await?;
+    let rows = browser.file_rows().await?;
+    let downloaded = download_through_the_app(&stack, &browser, &rows[0].href).await?;
+    assert!(downloaded == content, "byte-identical after the renewal");
+    browser.close().await
+}

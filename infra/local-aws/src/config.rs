@@ -112,6 +112,9 @@ pub struct IdentityPoolConfig {
     pub role: crate::iam::UploadRole,
     /// The bucket's CORS rules, `infra/policies/bucket-cors.json`.
     pub bucket_cors: crate::s3::BucketCors,
+    /// How long the credentials of `GetCredentialsForIdentity` last: Cognito's fixed hour. Tests shorten it to
+    /// watch the web app renew credentials during an upload.
+    pub session_duration: std::time::Duration,
 }
 
 /// The pool's resource server (`saas-api`) and its scopes.
@@ -592,6 +595,7 @@ fn identity_pool_config(
         bucket: file.authenticated_role.bucket,
         role,
         bucket_cors,
+        session_duration: crate::credentials::SESSION_DURATION,
     })
 }
 

@@ -29,7 +29,7 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use uuid::Uuid;
 
 use crate::config::LocalAwsConfig;
-use crate::credentials::{CredentialStore, SESSION_DURATION};
+use crate::credentials::CredentialStore;
 use crate::iam::{Principal, Request};
 use crate::keys::KeyAdmin;
 
@@ -289,7 +289,7 @@ fn get_credentials_for_identity(pool: &IdentityPool, input: &Input) -> Result<Va
         &pool_config.role_arn,
         principal_tags,
         identity_id,
-        SESSION_DURATION,
+        pool_config.session_duration,
     );
     let expiration = credentials
         .expiration
