@@ -19,10 +19,11 @@ pub mod settings;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::ScopedRouter;
-use crate::error::api_not_found;
+use crate::error::{ApiError, api_not_found};
 
 /// The largest JSON body an API route accepts.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
@@ -48,4 +49,10 @@ pub fn v1(state: AppState) -> ScopedRouter {
         .merge(settings::routes(state.clone()))
         .merge(files::routes(state.clone()))
         .merge(audit::routes(state))
+}
+
+/// A resource id from the path. A malformed id answers the same 404 as an unknown one, so ids cannot be
+/// probed by their shape.
+pub(crate) fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::NotFound)
 }

@@ -225,7 +225,7 @@ async fn record(
         .storage
         .head(&new.key)
         .await
-        .map_err(|err| ApiError::unavailable(anyhow::anyhow!(err.to_string())))?
+        .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::unprocessable("key: there is no uploaded object at this key."))?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
@@ -293,7 +293,7 @@ async fn download(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let id = super::parse_id(&id)?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let file = db::files::get(&mut tx, principal.tenant_id, id)
         .await?
@@ -304,7 +304,7 @@ async fn download(
         .storage
         .presigned_get(&file.key, &file.name, DOWNLOAD_LINK_VALIDITY)
         .await
-        .map_err(|err| ApiError::unavailable(anyhow::anyhow!(err.to_string())))?;
+        .map_err(ApiError::unavailable)?;
     let location = HeaderValue::try_from(url).map_err(ApiError::internal)?;
     Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response())
 }
@@ -329,7 +329,7 @@ async fn remove(
     ClientIp(source_ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let id = super::parse_id(&id)?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
     let file = db::files::lock(&mut tx, tenant, id)
@@ -356,7 +356,7 @@ async fn remove(
     tx.commit().await?;
     state.storage.delete(&file.key).await.map_err(|err| {
         tracing::warn!(error = %err, file_id = %id, "deleting an object failed; the file stays marked for deletion");
-        ApiError::unavailable(anyhow::anyhow!(err.to_string()))
+        ApiError::unavailable(err)
     })?;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
     db::files::remove(&mut tx, tenant, id).await?;

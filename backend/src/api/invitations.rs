@@ -14,7 +14,6 @@ use shared::ErrorBody;
 use shared::Scope;
 use shared::api::{AuditAction, Invitation, InvitationList, NewInvitation};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use super::context::{ClientIp, actor};
 use super::paging::rfc3339;
@@ -146,7 +145,7 @@ async fn withdraw(
     ClientIp(source_ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let id = super::parse_id(&id)?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
     let (email, role) = db::invitations::delete_open(&mut tx, tenant, id)

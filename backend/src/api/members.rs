@@ -106,7 +106,7 @@ async fn change(
     Path(id): Path<String>,
     AppJson(patch): AppJson<MemberPatch>,
 ) -> Result<AppJson<Member>, ApiError> {
-    let id = MemberId(Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?);
+    let id = MemberId(super::parse_id(&id)?);
     let requested = Requested::from_patch(&patch)?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;

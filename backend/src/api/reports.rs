@@ -163,7 +163,7 @@ async fn read(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<AppJson<Report>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = super::parse_id(&id)?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let report = db::reports::get(&mut tx, principal.tenant_id, id)
         .await?
@@ -194,7 +194,7 @@ async fn edit(
     Path(id): Path<String>,
     AppJson(patch): AppJson<ReportPatch>,
 ) -> Result<AppJson<Report>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = super::parse_id(&id)?;
     let title = patch.title.as_deref().map(validate_title).transpose()?;
     if let Some(body) = &patch.body {
         validate_body(body)?;
@@ -236,7 +236,7 @@ async fn remove(
     ClientIp(source_ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
+    let id = super::parse_id(&id)?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
     let title = db::reports::delete(&mut tx, tenant, id)
@@ -342,11 +342,6 @@ pub fn report_limit(plan: Plan) -> Option<i64> {
         Plan::Basic => Some(BASIC_PLAN_REPORT_LIMIT),
         Plan::Pro => None,
     }
-}
-
-/// A report id from the path. A malformed id answers the same 404 as an unknown one.
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::NotFound)
 }
 
 /// The title without surrounding whitespace, if it has 1 to [`TITLE_MAX_CHARS`] characters.

@@ -1107,6 +1107,11 @@ async fn keys_as_long_as_s3_allows_work_for_every_operation() {
 
     put(&alice, &bucket, &whole, b"small").await.unwrap();
     assert_eq!(get(&alice, &bucket, &whole).await, Ok(b"small".to_vec()));
+    // One byte more is S3's own error.
+    assert_eq!(
+        put(&alice, &bucket, &format!("{whole}x"), b"small").await,
+        Err("KeyTooLongError".to_owned())
+    );
 
     let body = random_bytes(5 * MIB + 1);
     let upload = alice
