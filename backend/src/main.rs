@@ -1,4 +1,5 @@
-//! The backend binary: `backend serve` (the default), `backend migrate` and `backend seed-demo`.
+//! The backend binary: `backend serve` (the default), `backend migrate`, `backend seed-demo` and
+//! `backend openapi`.
 //!
 //! Configuration comes from the environment (see `backend::config::Config`); logs go to stderr, filtered by
 //! `RUST_LOG` (default `info`).
@@ -13,12 +14,14 @@ use sqlx::{Connection as _, PgConnection, PgPool};
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
-const USAGE: &str = "usage: backend [serve | migrate | seed-demo]
+const USAGE: &str = "usage: backend [serve | migrate | seed-demo | openapi]
 
   serve      run the HTTP server (default)
   migrate    apply migrations as DATABASE_OWNER_URL, then create or update the login role of DATABASE_URL
   seed-demo  load the demo tenants of <INFRA_DIR>/tenants/demo.json (INFRA_DIR defaults to `infra`) as
-             DATABASE_OWNER_URL, with the identity-provider issuers of the local stand-ins";
+             DATABASE_OWNER_URL, with the identity-provider issuers of the local stand-ins
+  openapi    print the OpenAPI document of /api/v1 (the one served at /api/openapi.json) and stop; the
+             deployment reads each route's scope from it";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -34,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
         Some("seed-demo") => seed_demo().await,
+        Some("openapi") => openapi().await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -179,6 +183,18 @@ async fn seed_demo() -> anyhow::Result<()> {
         .await
         .context("seeding the demo world")?;
     tracing::info!(tenants = world.tenants.len(), "demo world seeded");
+    Ok(())
+}
+
+/// Prints the OpenAPI document. It depends on no running service: the state is built with the local defaults
+/// (nothing connects until used) and a Secure cookie, as in every deployment.
+async fn openapi() -> anyhow::Result<()> {
+    let mut config = Config::local_defaults();
+    config.cookie_secure = true;
+    let state = backend::app::AppState::new(config).await?;
+    let document = backend::api::openapi::document(&state);
+    let text = serde_json::to_string_pretty(&document).context("serializing the OpenAPI document")?;
+    println!("{text}");
     Ok(())
 }
 
