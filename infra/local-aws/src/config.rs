@@ -1,9 +1,13 @@
 //! Configuration of the stand-ins, read from the same files the AWS deployment uses plus the local-only ones.
 //!
-//! `infra/config/user-pool.json` (pool, resource server, app clients), `infra/tenants/demo.json` (tenants and
-//! their identity providers), `infra/local-aws/local.json` (pool id, client ids and secrets, URLs, trigger,
-//! ports) and `infra/local-aws/directories.json` (the mock IdPs' users). Every field of the result is public so
-//! tests can change it before [`crate::LocalAws::start`].
+//! `infra/config/user-pool.json` (pool, resource server, app clients), `infra/local-aws/local.json` (pool id,
+//! client ids and secrets, URLs, trigger, ports) and `infra/local-aws/directories.json` (the mock IdPs' users
+//! and the applications registered with them). Every field of the result is public so tests can change it
+//! before [`crate::LocalAws::start`].
+//!
+//! Tenant identity providers are not configuration: as on AWS, they are runtime data of the pool, created
+//! through the user-pool API (`CreateIdentityProvider`) by whoever owns them (the backend's reconciler).
+//! The pool starts without any.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,9 +17,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::Ports;
-
-/// How long the pool waits for the pre-token-generation trigger, like Cognito's 5-second Lambda limit.
-pub const DEFAULT_TRIGGER_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::lambda::{FunctionConfig, FunctionRuntime, FunctionSettings};
 
 /// The standard attributes every Cognito user pool has (the OIDC standard claims). `sub` is left out: no
 /// client and no identity provider may write it.
@@ -58,28 +60,33 @@ pub struct LocalAwsConfig {
     pub resource_server: ResourceServer,
     /// The pool's custom attributes (`custom:<name>`), next to the standard ones.
     pub custom_attributes: Vec<CustomAttribute>,
-    /// App clients by their logical name (`web`, `machine`).
+    /// The AWS account the pool, the roles and the backend's user belong to (`000000000000`).
+    pub account_id: String,
+    /// App clients by their logical name (`web`, `machine`), as they are at start; `UpdateUserPoolClient`
+    /// changes the running pool's copy, never this one.
     pub clients: BTreeMap<String, AppClient>,
-    /// Every tenant's identity providers, in the order of `demo.json`.
-    pub identity_providers: Vec<IdentityProvider>,
-    /// The mock IdPs' directories (users, passwords, groups).
+    /// The mock IdPs' directories (users, passwords, groups, registered applications).
     pub directories: Directories,
-    /// Where the pre-token-generation trigger is invoked; `None` issues tokens without additions.
-    pub trigger: Option<TriggerConfig>,
-    /// How long to wait for the trigger before failing the sign-in.
-    pub trigger_timeout: Duration,
+    /// The pre-token-generation trigger's function as `local.json` describes it (`pre_token_generation`:
+    /// name, timeout, memory, concurrency). What runs it comes from whoever starts the stand-ins
+    /// ([`LocalAwsConfig::use_trigger`]).
+    pub trigger_function: Option<FunctionSettings>,
+    /// The pre-token-generation trigger the pool invokes through the Lambda stand-in, with its runtime and
+    /// environment; `None` (as loaded) issues tokens without additions.
+    pub trigger: Option<FunctionConfig>,
     /// How long an authorization code issued by the pool stays valid.
     pub authorization_code_validity: Duration,
     /// The dev default ports from `local.json` (tests use [`Ports::ephemeral`] instead).
     pub ports: Ports,
     /// The identity pool (`config/identity-pool.json` with the local pool id and the upload role's policies).
     pub identity_pool: IdentityPoolConfig,
-    /// The backend's own long-term S3 key and its permission policy.
+    /// The backend's own long-term key and its permission policies.
     pub backend_user: BackendUser,
 }
 
-/// The IAM user the backend calls S3 as (on AWS its task role): a long-term key from `local.json` and the
-/// permission policy `infra/policies/backend-storage-permissions.json`.
+/// The IAM user the backend calls S3 and the user-pool API as (on AWS its task role): a long-term key from
+/// `local.json` and the permission policies `infra/policies/backend-storage-permissions.json` and
+/// `infra/policies/backend-cognito-permissions.json`.
 #[derive(Debug, Clone)]
 pub struct BackendUser {
     /// The user's ARN (`arn:aws:iam::<account>:user/saas-reference-backend`).
@@ -88,7 +95,8 @@ pub struct BackendUser {
     pub access_key_id: String,
     /// The secret access key (a local demo secret).
     pub secret_access_key: String,
-    /// The permission policy.
+    /// The permission policies, both of them: `backend-storage-permissions` and
+    /// `backend-cognito-permissions`.
     pub permissions: crate::iam::PolicySet,
 }
 
@@ -189,7 +197,7 @@ pub struct AppClient {
     pub allowed_oauth_flows: Vec<String>,
     /// Scopes the client may request (OIDC scopes and resource-server scopes).
     pub allowed_oauth_scopes: Vec<String>,
-    /// Identity providers the client may sign in through (names from `demo.json`).
+    /// Identity providers the client may sign in through (provider names, or `COGNITO`).
     pub supported_identity_providers: Vec<String>,
     /// User attributes the client may read (ID token claims and userInfo).
     pub read_attributes: Vec<String>,
@@ -204,51 +212,20 @@ pub struct AppClient {
     pub id_token_validity: Duration,
     /// Refresh-token lifetime.
     pub refresh_token_validity: Duration,
+    /// `AllowedOAuthFlowsUserPoolClient`: without it the client may use none of the OAuth flows.
+    pub allowed_oauth_flows_user_pool_client: bool,
+    /// `ExplicitAuthFlows` (the user-pool API's own sign-in flows, which the stand-in does not serve).
+    pub explicit_auth_flows: Vec<String>,
+    /// `PreventUserExistenceErrors` is `ENABLED` (rather than `LEGACY`).
+    pub prevent_user_existence_errors: bool,
 }
 
 impl AppClient {
     /// Whether the client may use an OAuth flow (`code`, `implicit`, `client_credentials`).
     pub fn allows_flow(&self, flow: &str) -> bool {
-        self.allowed_oauth_flows.iter().any(|f| f == flow)
+        self.allowed_oauth_flows_user_pool_client
+            && self.allowed_oauth_flows.iter().any(|f| f == flow)
     }
-}
-
-/// A tenant's identity provider, as the pool knows it (a federated OIDC provider).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityProvider {
-    /// The provider name in the pool (`acme-entra`); federated usernames start with it.
-    pub name: String,
-    /// The slug of the tenant the provider belongs to (`acme`).
-    pub tenant: String,
-    /// Which mock serves it and where.
-    pub kind: IdentityProviderKind,
-    /// The pool's client id at the IdP.
-    pub client_id: String,
-    /// The pool's client secret at the IdP (from `local.json`).
-    pub client_secret: String,
-    /// Email domains that route to this provider (`idp_identifier`).
-    pub verified_domains: Vec<String>,
-    /// The scopes the pool asks the IdP for (space-separated).
-    pub authorize_scopes: String,
-    /// Pool attribute → IdP claim. The username is not in it: for an OIDC provider Cognito always names the
-    /// user `<name>_<sub>` (a `username` → `sub` entry in the file is accepted and dropped, any other
-    /// `username` entry is refused).
-    pub attribute_mapping: BTreeMap<String, String>,
-}
-
-/// The kind of an identity provider and the directory that serves it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdentityProviderKind {
-    /// Microsoft Entra ID v2, one directory (tenant) id.
-    Entra {
-        /// The directory id (`tid`).
-        tenant_id: String,
-    },
-    /// Okta's default authorization server of one org.
-    Okta {
-        /// The org name (`globex` in `globex.okta.com`).
-        org: String,
-    },
 }
 
 /// The mock IdPs' directories.
@@ -271,6 +248,21 @@ pub struct EntraDirectory {
     pub display_name: String,
     /// The directory's users.
     pub users: Vec<EntraUser>,
+    /// The applications registered in the directory (app registrations), the user pool among them.
+    #[serde(default)]
+    pub apps: Vec<RegisteredApplication>,
+}
+
+/// An application registered with a mock IdP: the pool as an OIDC client of that IdP. The IdP side of the
+/// federation, set up by the IdP's administrator and independent of the pool's own configuration: the pool's
+/// `CreateIdentityProvider` must name this client id and secret. Its only redirect URI is the pool's
+/// `/oauth2/idpresponse`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RegisteredApplication {
+    /// The client (application) id the IdP issued.
+    pub client_id: String,
+    /// The client secret the IdP issued (a local demo secret).
+    pub client_secret: String,
 }
 
 /// A user of an Entra ID directory.
@@ -300,6 +292,9 @@ pub struct OktaOrg {
     pub display_name: String,
     /// The org's users.
     pub users: Vec<OktaUser>,
+    /// The applications registered in the org (OIDC app integrations), the user pool among them.
+    #[serde(default)]
+    pub apps: Vec<RegisteredApplication>,
 }
 
 /// A user of an Okta org.
@@ -322,82 +317,46 @@ pub struct OktaUser {
     pub groups: Vec<String>,
 }
 
-/// Where and how the pool invokes the pre-token-generation trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TriggerConfig {
-    /// The URL the event is POSTed to.
-    pub url: String,
-    /// Sent as the `x-trigger-secret` header so the receiver knows the call comes from the pool.
-    pub shared_secret: String,
+impl LocalAwsConfig {
+    /// Makes the trigger function of `local.json` the pool's pre-token-generation trigger, run by `runtime`
+    /// (the `bootstrap` of the backend's trigger binary, or an external runtime) with the function's own
+    /// `environment`. Fails when `local.json` describes no trigger function or the environment is one Lambda
+    /// refuses.
+    pub fn use_trigger(
+        &mut self,
+        runtime: FunctionRuntime,
+        environment: BTreeMap<String, String>,
+    ) -> anyhow::Result<()> {
+        let settings = self
+            .trigger_function
+            .clone()
+            .context("local.json describes no pre_token_generation function")?;
+        let function = settings.with_runtime(runtime, environment);
+        function.validate()?;
+        self.trigger = Some(function);
+        Ok(())
+    }
 }
 
 impl LocalAwsConfig {
-    /// Reads the four configuration files below `infra_dir` (the repository's `infra/` directory).
+    /// Reads the configuration files below `infra_dir` (the repository's `infra/` directory) and the policies
+    /// of `infra/policies/`.
     pub fn load(infra_dir: &Path) -> anyhow::Result<LocalAwsConfig> {
         let pool: files::UserPoolFile = read_json(&infra_dir.join("config/user-pool.json"))?;
-        let tenants: files::TenantsFile = read_json(&infra_dir.join("tenants/demo.json"))?;
         let local: files::LocalFile = read_json(&infra_dir.join("local-aws/local.json"))?;
         let directories: Directories = read_json(&infra_dir.join("local-aws/directories.json"))?;
         let identity_pool: files::IdentityPoolFile =
             read_json(&infra_dir.join("config/identity-pool.json"))?;
-        LocalAwsConfig::from_files(pool, tenants, local, directories, identity_pool, infra_dir)
+        LocalAwsConfig::from_files(pool, local, directories, identity_pool, infra_dir)
     }
 
     fn from_files(
         pool: files::UserPoolFile,
-        tenants: files::TenantsFile,
         mut local: files::LocalFile,
         directories: Directories,
         identity_pool: files::IdentityPoolFile,
         infra_dir: &Path,
     ) -> anyhow::Result<LocalAwsConfig> {
-        let mut identity_providers = Vec::new();
-        for tenant in tenants.tenants {
-            for idp in tenant.identity_providers {
-                let kind = match idp.kind.as_str() {
-                    "entra" => IdentityProviderKind::Entra {
-                        tenant_id: idp.entra_tenant_id.with_context(|| {
-                            format!("identity provider {} has no entra_tenant_id", idp.name)
-                        })?,
-                    },
-                    "okta" => IdentityProviderKind::Okta {
-                        org: idp.okta_org.with_context(|| {
-                            format!("identity provider {} has no okta_org", idp.name)
-                        })?,
-                    },
-                    other => bail!("identity provider {} has unknown kind {other:?}", idp.name),
-                };
-                let client_secret = local
-                    .identity_provider_client_secrets
-                    .get(&idp.name)
-                    .cloned()
-                    .with_context(|| {
-                        format!(
-                            "local.json has no client secret for identity provider {}",
-                            idp.name
-                        )
-                    })?;
-                let mut attribute_mapping = idp.attribute_mapping;
-                check_username_mapping(&idp.name, &attribute_mapping)?;
-                // Cognito takes the subject from `sub` whatever the file says, so the entry carries nothing.
-                attribute_mapping.remove(USERNAME_ATTRIBUTE);
-                identity_providers.push(IdentityProvider {
-                    name: idp.name,
-                    tenant: tenant.slug.clone(),
-                    kind,
-                    client_id: idp.client_id,
-                    client_secret,
-                    verified_domains: idp
-                        .verified_domains
-                        .iter()
-                        .map(|d| d.to_ascii_lowercase())
-                        .collect(),
-                    authorize_scopes: idp.authorize_scopes,
-                    attribute_mapping,
-                });
-            }
-        }
-
         let mut clients = BTreeMap::new();
         for (name, settings) in pool.app_clients {
             let local_client = local
@@ -423,21 +382,22 @@ impl LocalAwsConfig {
                     }
                 }
             }
-            let supported_identity_providers = match local_client.supported_identity_providers {
-                Some(list) => list,
-                // A client that signs users in supports every tenant's provider unless local.json narrows it.
-                None if settings
-                    .allowed_oauth_flows
-                    .iter()
-                    .any(|f| f == "code" || f == "implicit") =>
-                {
-                    identity_providers
-                        .iter()
-                        .map(|idp| idp.name.clone())
-                        .collect()
-                }
-                None => Vec::new(),
-            };
+            // The pool starts without identity providers, so a client can only name the pool's own users;
+            // whoever creates the providers adds them to the client with `UpdateUserPoolClient`.
+            let supported_identity_providers = local_client
+                .supported_identity_providers
+                .unwrap_or_default();
+            if let Some(provider) = supported_identity_providers
+                .iter()
+                .find(|p| *p != crate::user_pool::COGNITO_PROVIDER)
+            {
+                bail!(
+                    "client {name} supports identity provider {provider}, but the pool starts without identity \
+                     providers: they are created through the user-pool API (CreateIdentityProvider, then \
+                     UpdateUserPoolClient)"
+                );
+            }
+            let oauth = !settings.allowed_oauth_flows.is_empty();
             clients.insert(
                 name,
                 AppClient {
@@ -460,6 +420,9 @@ impl LocalAwsConfig {
                     refresh_token_validity: Duration::from_secs(
                         settings.refresh_token_validity_days * 86_400,
                     ),
+                    allowed_oauth_flows_user_pool_client: oauth,
+                    explicit_auth_flows: settings.explicit_auth_flows,
+                    prevent_user_existence_errors: settings.prevent_user_existence_errors,
                 },
             );
         }
@@ -479,20 +442,39 @@ impl LocalAwsConfig {
                     identity_pool_id: identity_pool.id.clone(),
                 },
             )
-            .context("loading the backend's storage policy")?,
+            .context("loading the backend's storage policy")?
+            .with(
+                crate::user_pool::COGNITO_POLICY_NAME,
+                crate::user_pool::load_cognito_permissions(
+                    infra_dir,
+                    &crate::user_pool::user_pool_arn(
+                        &pool.region,
+                        &local.account_id,
+                        &local.user_pool_id,
+                    ),
+                )?,
+            ),
         };
 
+        let trigger_function = local
+            .pre_token_generation
+            .map(files::TriggerFunction::into_settings);
+        if let Some(settings) = &trigger_function {
+            settings
+                .validate()
+                .context("local.json pre_token_generation")?;
+        }
         Ok(LocalAwsConfig {
             region: pool.region,
             user_pool_id: local.user_pool_id,
             pool_name: pool.pool_name,
             resource_server: pool.resource_server,
             custom_attributes: pool.custom_attributes,
+            account_id: local.account_id,
             clients,
-            identity_providers,
             directories,
-            trigger: local.pre_token_generation,
-            trigger_timeout: DEFAULT_TRIGGER_TIMEOUT,
+            trigger_function,
+            trigger: None,
             authorization_code_validity: Duration::from_secs(
                 pool.authorization_code_validity_seconds,
             ),
@@ -502,12 +484,8 @@ impl LocalAwsConfig {
         })
     }
 
-    /// The identity provider with this name.
-    pub fn identity_provider(&self, name: &str) -> Option<&IdentityProvider> {
-        self.identity_providers.iter().find(|idp| idp.name == name)
-    }
-
-    /// The app client with this client id.
+    /// The app client with this client id, as it is at start (the running pool's settings may have changed
+    /// since, through `UpdateUserPoolClient`).
     pub fn client_by_id(&self, client_id: &str) -> Option<&AppClient> {
         self.clients.values().find(|c| c.client_id == client_id)
     }
@@ -522,25 +500,6 @@ impl LocalAwsConfig {
         self.custom_attributes
             .iter()
             .find(|a| a.qualified_name() == name)
-    }
-}
-
-/// The pseudo-attribute an attribute mapping would use to choose the subject.
-const USERNAME_ATTRIBUTE: &str = "username";
-
-/// Refuses a mapping that tries to choose the username claim. Cognito names every user of an OIDC provider
-/// `<provider>_<sub>`; a mapping that says otherwise (Entra's `oid`, say) would make the stand-in key users
-/// in a way the real pool never does.
-pub(crate) fn check_username_mapping(
-    provider: &str,
-    mapping: &BTreeMap<String, String>,
-) -> anyhow::Result<()> {
-    match mapping.get(USERNAME_ATTRIBUTE) {
-        Some(claim) if claim != "sub" => bail!(
-            "identity provider {provider} maps the claim {claim:?} to username, but Cognito always names an \
-             OIDC provider's users <provider>_<sub>: remove the username entry (or map it to \"sub\")"
-        ),
-        _ => Ok(()),
     }
 }
 
@@ -611,7 +570,7 @@ mod files {
 
     use serde::Deserialize;
 
-    use super::{CustomAttribute, ResourceServer, TriggerConfig};
+    use super::{CustomAttribute, ResourceServer};
     use crate::Ports;
 
     #[derive(Deserialize)]
@@ -635,33 +594,13 @@ mod files {
         #[serde(default)]
         pub write_attributes: Vec<String>,
         pub enable_token_revocation: bool,
+        #[serde(default)]
+        pub explicit_auth_flows: Vec<String>,
+        #[serde(default)]
+        pub prevent_user_existence_errors: bool,
         pub access_token_validity_minutes: u64,
         pub id_token_validity_minutes: u64,
         pub refresh_token_validity_days: u64,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct TenantsFile {
-        pub tenants: Vec<Tenant>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct Tenant {
-        pub slug: String,
-        pub identity_providers: Vec<TenantIdp>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct TenantIdp {
-        pub name: String,
-        pub kind: String,
-        pub entra_tenant_id: Option<String>,
-        pub okta_org: Option<String>,
-        pub client_id: String,
-        #[serde(default)]
-        pub verified_domains: Vec<String>,
-        pub authorize_scopes: String,
-        pub attribute_mapping: BTreeMap<String, String>,
     }
 
     #[derive(Deserialize)]
@@ -693,8 +632,27 @@ mod files {
         pub backend_s3_key: BackendS3Key,
         pub ports: Ports,
         pub clients: BTreeMap<String, LocalClient>,
-        pub identity_provider_client_secrets: BTreeMap<String, String>,
-        pub pre_token_generation: Option<TriggerConfig>,
+        pub pre_token_generation: Option<TriggerFunction>,
+    }
+
+    /// `pre_token_generation`: the trigger function's Lambda settings.
+    #[derive(Deserialize)]
+    pub(super) struct TriggerFunction {
+        pub function_name: String,
+        pub timeout_seconds: u64,
+        pub memory_size_mb: u32,
+        pub reserved_concurrency: u32,
+    }
+
+    impl TriggerFunction {
+        pub(super) fn into_settings(self) -> crate::lambda::FunctionSettings {
+            crate::lambda::FunctionSettings {
+                timeout: std::time::Duration::from_secs(self.timeout_seconds),
+                memory_size_mb: self.memory_size_mb,
+                reserved_concurrency: self.reserved_concurrency,
+                ..crate::lambda::FunctionSettings::new(self.function_name)
+            }
+        }
     }
 
     #[derive(Deserialize)]
@@ -711,7 +669,8 @@ mod files {
         pub callback_urls: Vec<String>,
         #[serde(default)]
         pub logout_urls: Vec<String>,
-        /// Optional: narrows the providers a client may use (default: all of them for sign-in clients).
+        /// Optional: the client's providers at start; only `COGNITO` can be named, since the pool starts
+        /// without identity providers (default: none).
         pub supported_identity_providers: Option<Vec<String>>,
     }
 }
@@ -730,15 +689,14 @@ mod tests {
         read_json(&infra_dir().join(relative)).unwrap()
     }
 
-    /// Loads the demo world after `change` edits the raw `user-pool.json` and `demo.json`.
+    /// Loads the demo world after `change` edits the raw `user-pool.json` and `local.json`.
     fn load_changed(change: impl FnOnce(&mut Value, &mut Value)) -> anyhow::Result<LocalAwsConfig> {
         let mut pool = file("config/user-pool.json");
-        let mut tenants = file("tenants/demo.json");
-        change(&mut pool, &mut tenants);
+        let mut local = file("local-aws/local.json");
+        change(&mut pool, &mut local);
         LocalAwsConfig::from_files(
             serde_json::from_value(pool).unwrap(),
-            serde_json::from_value(tenants).unwrap(),
-            serde_json::from_value(file("local-aws/local.json")).unwrap(),
+            serde_json::from_value(local).unwrap(),
             serde_json::from_value(file("local-aws/directories.json")).unwrap(),
             serde_json::from_value(file("config/identity-pool.json")).unwrap(),
             &infra_dir(),
@@ -752,10 +710,12 @@ mod tests {
         let web = &config.clients["web"];
         assert!(web.allows_flow("code"));
         assert!(!web.allows_flow("implicit"));
-        assert_eq!(
-            web.supported_identity_providers,
-            vec!["acme-entra", "globex-okta"]
+        assert!(
+            web.supported_identity_providers.is_empty(),
+            "the pool starts without identity providers"
         );
+        assert_eq!(web.explicit_auth_flows, vec!["ALLOW_REFRESH_TOKEN_AUTH"]);
+        assert!(web.prevent_user_existence_errors);
         assert_eq!(web.access_token_validity, Duration::from_secs(3600));
         assert!(
             web.write_attributes
@@ -766,11 +726,21 @@ mod tests {
                 .supported_identity_providers
                 .is_empty()
         );
-        let entra = config.identity_provider("acme-entra").unwrap();
-        assert_eq!(entra.tenant, "acme");
-        assert!(!entra.attribute_mapping.contains_key("username"));
-        assert_eq!(entra.attribute_mapping["custom:idp_groups"], "roles");
-        assert_eq!(entra.client_secret, "local-demo-acme-entra-secret");
+        let acme = &config.directories.entra[0];
+        assert_eq!(acme.apps[0].client_secret, "local-demo-acme-entra-secret");
+        assert_eq!(
+            config.directories.okta[0].apps[0].client_id,
+            "0oaglobex0client0id"
+        );
+        assert_eq!(
+            config
+                .backend_user
+                .permissions
+                .policies()
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>(),
+            vec!["backend-storage-permissions", "backend-cognito-permissions"]
+        );
         assert_eq!(
             config.resource_server.qualified_scopes(),
             vec!["saas-api/read", "saas-api/write", "saas-api/admin"]
@@ -780,7 +750,16 @@ mod tests {
         assert!(!config.declares_attribute("custom:tenant_id"));
         assert!(!config.declares_attribute("username"));
         assert_eq!(config.authorization_code_validity, Duration::from_secs(300));
-        assert!(config.trigger.is_some());
+        assert!(
+            config.trigger.is_none(),
+            "what runs the trigger comes from the caller"
+        );
+        let trigger = config.trigger_function.as_ref().unwrap();
+        assert_eq!(trigger.timeout, Duration::from_secs(5));
+        assert!(
+            trigger.reserved_concurrency >= 3,
+            "room for Cognito's retries"
+        );
     }
 
     #[test]
@@ -810,27 +789,20 @@ mod tests {
     }
 
     #[test]
-    fn a_username_mapping_other_than_sub_is_refused() {
-        let error = load_changed(|_, tenants| {
-            tenants["tenants"][0]["identity_providers"][0]["attribute_mapping"]["username"] =
-                json!("oid");
+    fn a_client_can_name_no_identity_provider_at_start_but_cognito() {
+        let error = load_changed(|_, local| {
+            local["clients"]["web"]["supported_identity_providers"] = json!(["acme-entra"]);
         })
         .unwrap_err();
-        let message = error.to_string();
-        assert!(message.contains("acme-entra"), "{message}");
-        assert!(message.contains("\"oid\" to username"), "{message}");
-    }
-
-    #[test]
-    fn a_username_mapping_to_sub_is_accepted_and_changes_nothing() {
-        let config = load_changed(|_, tenants| {
-            tenants["tenants"][1]["identity_providers"][0]["attribute_mapping"]["username"] =
-                json!("sub");
+        assert!(error.to_string().contains("acme-entra"), "{error}");
+        let config = load_changed(|_, local| {
+            local["clients"]["web"]["supported_identity_providers"] = json!(["COGNITO"]);
         })
         .unwrap();
-        let okta = config.identity_provider("globex-okta").unwrap();
-        assert!(!okta.attribute_mapping.contains_key("username"));
-        assert_eq!(okta.attribute_mapping["email"], "email");
+        assert_eq!(
+            config.clients["web"].supported_identity_providers,
+            vec!["COGNITO"]
+        );
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! The mock enterprise identity providers (Entra ID, Okta): what they share, namely app registrations,
 //! authorize-request checks, single-use codes and the code redemption at their token endpoints.
+//!
+//! They are the IdP side of federation and know nothing of the pool's configuration: the applications
+//! registered with them come from `directories.json`, as an IdP administrator would have set them up, and the
+//! pool's identity providers (runtime state of the pool) work only when they name one of those.
 
 pub(crate) mod entra;
 pub(crate) mod login_page;
@@ -12,7 +16,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 
 use crate::Urls;
-use crate::config::{IdentityProviderKind, LocalAwsConfig};
+use crate::config::RegisteredApplication;
 use crate::oauth::{PkceMethod, pkce_matches, presented_client, valid_pkce_value};
 use crate::store::ExpiringMap;
 
@@ -61,22 +65,28 @@ pub(crate) struct RegisteredApp {
     pub redirect_uri: String,
 }
 
-/// The apps registered for one Entra directory or Okta org, from the identity providers of `demo.json`.
-pub(crate) fn registered_apps(
-    config: &LocalAwsConfig,
-    urls: &Urls,
-    serves: impl Fn(&IdentityProviderKind) -> bool,
-) -> Vec<RegisteredApp> {
-    config
-        .identity_providers
-        .iter()
-        .filter(|idp| serves(&idp.kind))
-        .map(|idp| RegisteredApp {
-            client_id: idp.client_id.clone(),
-            client_secret: idp.client_secret.clone(),
+/// The apps registered in one Entra directory or Okta org (`directories.json`), each redirecting to the running
+/// pool's `/oauth2/idpresponse`.
+pub(crate) fn registered_apps(apps: &[RegisteredApplication], urls: &Urls) -> Vec<RegisteredApp> {
+    apps.iter()
+        .map(|app| RegisteredApp {
+            client_id: app.client_id.clone(),
+            client_secret: app.client_secret.clone(),
             redirect_uri: format!("{}/oauth2/idpresponse", urls.auth_domain),
         })
         .collect()
+}
+
+/// The issuer of the mock Entra ID directory `tenant_id`: `<entra base>/<tenant id>/v2.0`, as
+/// `https://login.microsoftonline.com/<tid>/v2.0`. Bases have no trailing slash.
+pub(crate) fn entra_issuer(entra_base: &str, tenant_id: &str) -> String {
+    format!("{entra_base}/{tenant_id}/v2.0")
+}
+
+/// The issuer of the mock Okta org's default authorization server: `<okta base>/oauth2/default`, as
+/// `https://<org>.okta.com/oauth2/default`.
+pub(crate) fn okta_issuer(okta_base: &str) -> String {
+    format!("{okta_base}/oauth2/default")
 }
 
 /// The OIDC parameters of an authorize request, carried through the login form as hidden fields.

@@ -2,12 +2,14 @@
 //! providers the demo tenants sign in with (a mock Microsoft Entra ID and a mock Okta).
 //!
 //! They are real protocol servers: OIDC discovery, JWKS, authorization code + PKCE, federation through
-//! `/oauth2/idpresponse`, the pre-token-generation trigger (event version 2) invoked over HTTP, refresh,
+//! `/oauth2/idpresponse`, the pre-token-generation trigger (event version 2) invoked as a Lambda function
+//! through a Lambda stand-in ([`lambda`]) that runs its `bootstrap` behind the Runtime API, refresh,
 //! revocation, userInfo, logout and client credentials, with the claim shapes and error shapes of the real
-//! services (see `shared/reference/aws-fidelity.md`). The application tells them from AWS only by URL.
+//! services. The application tells them from AWS only by URL.
 //!
 //! Each real host gets its own listener ([`Ports`]): `cognito-idp.<region>.amazonaws.com` (issuer, discovery,
-//! JWKS), the user pool domain `<domain>.auth.<region>.amazoncognito.com` (hosted endpoints),
+//! JWKS, and the user-pool API for identity providers and app clients, SigV4-signed and decided by the
+//! caller's IAM policy), the user pool domain `<domain>.auth.<region>.amazoncognito.com` (hosted endpoints),
 //! `login.microsoftonline.com` (Entra ID, one or more directories by tenant id) and `<org>.okta.com` (Okta,
 //! one org per listener: the first org of `directories.json`).
 //!
@@ -32,8 +34,10 @@ pub mod iam;
 mod identity_pool;
 mod idp;
 mod keys;
+pub mod lambda;
 mod oauth;
 pub mod s3;
+mod sigv4;
 mod store;
 mod trigger;
 mod user_pool;
@@ -50,7 +54,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{IdentityProviderKind, LocalAwsConfig};
+use crate::config::LocalAwsConfig;
 use crate::keys::SigningKey;
 pub use crate::keys::{KeyAdmin, KeyError};
 
@@ -71,6 +75,9 @@ pub struct Ports {
     /// `s3.<region>.amazonaws.com` (path-style): the upload bucket.
     #[serde(default)]
     pub s3: u16,
+    /// `lambda.<region>.amazonaws.com`: Lambda's `Invoke` (the pre-token-generation trigger's function).
+    #[serde(default)]
+    pub lambda: u16,
 }
 
 impl Ports {
@@ -83,6 +90,7 @@ impl Ports {
             okta: 0,
             cognito_identity: 0,
             s3: 0,
+            lambda: 0,
         }
     }
 }
@@ -94,16 +102,6 @@ pub struct ClientCredentials {
     pub client_id: String,
     /// The client secret (empty for a public client).
     pub client_secret: String,
-}
-
-/// The issuer of a federated identity provider given the mock IdPs' base URLs, without a running instance
-/// (the backend's seeding uses it): Entra `<entra_base>/<tenant id>/v2.0`, Okta `<okta_base>/oauth2/default`.
-/// Bases have no trailing slash.
-pub fn idp_issuer_for(kind: &IdentityProviderKind, entra_base: &str, okta_base: &str) -> String {
-    match kind {
-        IdentityProviderKind::Entra { tenant_id } => format!("{entra_base}/{tenant_id}/v2.0"),
-        IdentityProviderKind::Okta { .. } => format!("{okta_base}/oauth2/default"),
-    }
 }
 
 /// The base URLs of the running listeners.
@@ -121,6 +119,8 @@ pub(crate) struct Urls {
     pub identity_pool: String,
     /// `http://<host>:<s3 port>`.
     pub s3: String,
+    /// `http://<host>:<lambda port>`: where the pool invokes its trigger.
+    pub lambda: String,
 }
 
 /// The running stand-ins. Dropping the value or calling [`LocalAws::shutdown`] stops every listener.
@@ -130,9 +130,12 @@ pub struct LocalAws {
     keys: KeyAdmin,
     entra: Arc<idp::entra::Entra>,
     okta: Arc<idp::okta::Okta>,
+    pool: Arc<user_pool::Pool>,
     credentials: credentials::CredentialStore,
     /// Kept for its temporary directory, removed when the stand-ins stop.
     _s3: s3::S3StandIn,
+    /// Dropped with the stand-ins: every function instance is stopped, its process killed.
+    lambda: lambda::Lambda,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -162,6 +165,7 @@ impl LocalAws {
         let okta_listener = listen(bind, ports.okta, "okta").await?;
         let identity_listener = listen(bind, ports.cognito_identity, "cognito-identity").await?;
         let s3_listener = listen(bind, ports.s3, "s3").await?;
+        let lambda_listener = listen(bind, ports.lambda, "lambda").await?;
 
         // URLs name the loopback address when listening on all interfaces: a browser cannot go to 0.0.0.0.
         let host = match bind {
@@ -184,6 +188,7 @@ impl LocalAws {
             okta: base(&okta_listener)?,
             identity_pool: base(&identity_listener)?,
             s3: base(&s3_listener)?,
+            lambda: base(&lambda_listener)?,
         };
 
         // Four 2048-bit keys: generate them side by side off the async threads.
@@ -194,6 +199,11 @@ impl LocalAws {
         let entra_key = entra_key.await.context("key generation task")??;
         let okta_key = okta_key.await.context("key generation task")??;
 
+        let lambda = lambda::Lambda::new(lambda::LambdaSettings {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+            functions: config.trigger.iter().cloned().collect(),
+        })?;
         let config = Arc::new(config);
         let http = reqwest::Client::builder()
             // Following redirects from an IdP or the trigger would open the pool to SSRF.
@@ -215,7 +225,13 @@ impl LocalAws {
             credentials.clone(),
         );
         let s3 = s3::S3StandIn::new(&config, credentials.clone(), s3_options)?;
-        let pool = user_pool::Pool::new(config.clone(), urls.clone(), keys.clone(), http);
+        let pool = user_pool::Pool::new(
+            config.clone(),
+            urls.clone(),
+            keys.clone(),
+            http,
+            credentials.clone(),
+        );
         let entra = idp::entra::Entra::new(&config, &urls, entra_key);
         let okta = idp::okta::Okta::new(&config, &urls, okta_key)?;
 
@@ -229,7 +245,7 @@ impl LocalAws {
             ),
             serve(
                 auth_listener,
-                user_pool::auth_router(pool),
+                user_pool::auth_router(pool.clone()),
                 &shutdown,
                 "auth",
             ),
@@ -252,17 +268,20 @@ impl LocalAws {
                 "cognito-identity",
             ),
             serve(s3_listener, s3.router(), &shutdown, "s3"),
+            serve(lambda_listener, lambda.router(), &shutdown, "lambda"),
         ];
         tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
-            identity_pool = %urls.identity_pool, s3 = %urls.s3, "local AWS stand-ins listening");
+            identity_pool = %urls.identity_pool, s3 = %urls.s3, lambda = %urls.lambda, "local AWS stand-ins listening");
         Ok(LocalAws {
             config,
             urls,
             keys,
+            pool,
             entra,
             okta,
             credentials,
             _s3: s3,
+            lambda,
             shutdown,
             tasks,
         })
@@ -288,11 +307,36 @@ impl LocalAws {
         self.urls.okta.clone()
     }
 
-    /// The issuer of the identity provider with this pool provider name (`acme-entra` →
-    /// `<entra_base>/<tid>/v2.0`), or `None` for an unknown name.
-    pub fn idp_issuer(&self, provider_name: &str) -> Option<String> {
-        let idp = self.config.identity_provider(provider_name)?;
-        Some(idp_issuer_for(&idp.kind, &self.urls.entra, &self.urls.okta))
+    /// The issuer of the mock Entra ID directory `tenant_id` (`<entra_base>/<tenant id>/v2.0`), the
+    /// `oidc_issuer` of a pool identity provider for that directory. Whether the directory exists is not checked
+    /// here: Entra answers an unknown tenant's discovery with `invalid_tenant`.
+    pub fn entra_issuer(&self, tenant_id: &str) -> String {
+        idp::entra_issuer(&self.urls.entra, tenant_id)
+    }
+
+    /// The issuer of the mock Okta org's default authorization server (`<okta_base>/oauth2/default`).
+    pub fn okta_issuer(&self) -> String {
+        idp::okta_issuer(&self.urls.okta)
+    }
+
+    /// The endpoint of the user-pool API (`https://cognito-idp.<region>.amazonaws.com`'s stand-in): the
+    /// `cognito_idp` listener's base URL, which AWS SDK clients take as their endpoint URL.
+    pub fn user_pool_endpoint(&self) -> String {
+        self.urls
+            .issuer
+            .strip_suffix(&format!("/{}", self.config.user_pool_id))
+            .unwrap_or(&self.urls.issuer)
+            .to_owned()
+    }
+
+    /// The user pool's ARN, `arn:aws:cognito-idp:<region>:<account>:userpool/<poolId>`: the resource of the
+    /// user-pool API's IAM decisions.
+    pub fn user_pool_arn(&self) -> String {
+        user_pool::user_pool_arn(
+            &self.config.region,
+            &self.config.account_id,
+            &self.config.user_pool_id,
+        )
     }
 
     /// The identity pool's endpoint (`cognito-identity.<region>.amazonaws.com`'s stand-in).
@@ -308,6 +352,16 @@ impl LocalAws {
     /// The S3 stand-in's endpoint (path-style: `<endpoint>/<bucket>/<key>`).
     pub fn s3_endpoint(&self) -> String {
         self.urls.s3.clone()
+    }
+
+    /// The Lambda stand-in's `Invoke` endpoint (`lambda.<region>.amazonaws.com`'s stand-in).
+    pub fn lambda_endpoint(&self) -> String {
+        self.urls.lambda.clone()
+    }
+
+    /// The Lambda stand-in: invoke its functions, watch their instances, read their cold starts.
+    pub fn lambda(&self) -> &lambda::Lambda {
+        &self.lambda
     }
 
     /// The upload bucket: the identity pool role's bucket, the only one the S3 stand-in serves.
@@ -350,6 +404,17 @@ impl LocalAws {
     /// A handle on the pool's signing keys, for rotation without restart.
     pub fn keys(&self) -> KeyAdmin {
         self.keys.clone()
+    }
+
+    /// Sets the access- and ID-token lifetimes of the app client with this logical name (`web`) while
+    /// everything runs, beyond what `UpdateUserPoolClient` accepts (Cognito's minimum is 5 minutes), so that
+    /// tests can watch tokens expire within seconds. `DescribeUserPoolClient` then reports the lifetimes in
+    /// seconds. Returns `false` for an unknown client.
+    pub fn set_token_lifetimes(&self, client: &str, access: Duration, id: Duration) -> bool {
+        let Some(client_id) = self.config.clients.get(client).map(|c| c.client_id.clone()) else {
+            return false;
+        };
+        self.pool.state.set_token_lifetimes(&client_id, access, id)
     }
 
     /// Changes a user of the mock Entra ID (found by user principal name, in any directory) while everything
@@ -438,41 +503,20 @@ impl std::fmt::Debug for LocalAws {
 /// Refuses configurations the stand-ins cannot serve faithfully, before anything is bound.
 fn validate(config: &LocalAwsConfig) -> anyhow::Result<()> {
     if let Some(trigger) = &config.trigger {
-        url::Url::parse(&trigger.url).with_context(|| format!("trigger URL {:?}", trigger.url))?;
+        trigger.validate()?;
     }
-    let served_okta_org = config.directories.okta.first().map(|org| org.org.as_str());
-    for idp in &config.identity_providers {
-        config::check_username_mapping(&idp.name, &idp.attribute_mapping)?;
-        match &idp.kind {
-            IdentityProviderKind::Entra { tenant_id } => {
-                if !config
-                    .directories
-                    .entra
-                    .iter()
-                    .any(|d| &d.tenant_id == tenant_id)
-                {
-                    bail!(
-                        "identity provider {} uses Entra directory {tenant_id}, which directories.json lacks",
-                        idp.name
-                    );
-                }
-            }
-            IdentityProviderKind::Okta { org } => {
-                if served_okta_org != Some(org.as_str()) {
-                    bail!(
-                        "identity provider {} uses Okta org {org}, but the Okta listener serves one org, the first \
-                         of directories.json ({served_okta_org:?})",
-                        idp.name
-                    );
-                }
-            }
-        }
-    }
+    // The pool starts without identity providers (they are runtime state, created through the user-pool
+    // API), so a client can name none but the pool's own users.
     for (name, client) in &config.clients {
-        for provider in &client.supported_identity_providers {
-            if config.identity_provider(provider).is_none() {
-                bail!("client {name} supports unknown identity provider {provider}");
-            }
+        if let Some(provider) = client
+            .supported_identity_providers
+            .iter()
+            .find(|p| *p != user_pool::COGNITO_PROVIDER)
+        {
+            bail!(
+                "client {name} supports identity provider {provider}, which does not exist at start: create it \
+                 with CreateIdentityProvider and add it with UpdateUserPoolClient"
+            );
         }
     }
     Ok(())

@@ -1,24 +1,32 @@
-//! `local-aws`: runs the Cognito user pool, mock Entra ID, mock Okta, identity pool and S3 stand-ins until
-//! Ctrl-C or SIGTERM.
+//! `local-aws`: runs the Cognito user pool, mock Entra ID, mock Okta, identity pool, S3 and Lambda stand-ins
+//! until Ctrl-C or SIGTERM.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use local_aws::config::{LocalAwsConfig, TriggerConfig};
+use local_aws::config::LocalAwsConfig;
+use local_aws::lambda::FunctionRuntime;
 use local_aws::s3::{S3Options, Storage};
 use local_aws::{LocalAws, Ports};
 use tracing_subscriber::EnvFilter;
 
 const HELP: &str = "\
-local-aws: local stand-ins for the Cognito user pool, Entra ID, Okta, the identity pool and S3
+local-aws: local stand-ins for the Cognito user pool, Entra ID, Okta, the identity pool, S3 and Lambda
 
 USAGE:
-    local-aws [--infra <dir>] [--bind <ip>]
+    local-aws [--infra <dir>] [--bind <ip>] [--trigger-bootstrap <file> [--trigger-env NAME=VALUE]...]
 
 OPTIONS:
     --infra <dir>   the repository's infra/ directory (default: ./infra)
     --bind <ip>     the address every listener binds (default: 127.0.0.1)
+    --trigger-bootstrap <file>
+                    the pre-token-generation trigger's Lambda executable (a custom runtime's `bootstrap`),
+                    run by the Lambda stand-in as the function local.json describes; without it the pool
+                    issues tokens without the trigger's additions
+    --trigger-env NAME=VALUE
+                    an environment variable of the trigger function (repeatable; after the env file's)
     -h, --help      print this help
 
 ENVIRONMENT (overrides local.json and the options' defaults):
@@ -32,14 +40,41 @@ ENVIRONMENT (overrides local.json and the options' defaults):
     LOCAL_AWS_S3_PORT                   S3, path-style (default 9234)
     LOCAL_AWS_S3_DIR                    where S3 objects are kept across restarts
                                         (default: $CARGO_TARGET_DIR/local-aws/s3, else target/local-aws/s3)
-    LOCAL_AWS_TRIGGER_URL               where the pre-token-generation trigger is POSTed
-    LOCAL_AWS_TRIGGER_SECRET            its x-trigger-secret header value
+    LOCAL_AWS_LAMBDA_PORT               Lambda Invoke, the trigger's function (default 9235)
+    LOCAL_AWS_TRIGGER_BOOTSTRAP         like --trigger-bootstrap
+    LOCAL_AWS_TRIGGER_ENV_FILE          a file of the trigger function's variables, NAME=VALUE per line
+                                        (blank lines and lines starting with # ignored)
     RUST_LOG                            log filter (default: info,s3s=off)
 ";
 
 struct Options {
     infra: PathBuf,
     bind: IpAddr,
+    trigger_bootstrap: Option<PathBuf>,
+    trigger_env: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE`, as `--trigger-env` and the env file give a variable.
+fn variable(text: &str) -> anyhow::Result<(String, String)> {
+    let (name, value) = text
+        .split_once('=')
+        .with_context(|| format!("{text:?} is not NAME=VALUE"))?;
+    Ok((name.trim().to_owned(), value.to_owned()))
+}
+
+/// The trigger function's variables from `LOCAL_AWS_TRIGGER_ENV_FILE`, when it is set.
+fn trigger_env_file() -> anyhow::Result<Vec<(String, String)>> {
+    let Some(path) = std::env::var_os("LOCAL_AWS_TRIGGER_ENV_FILE") else {
+        return Ok(Vec::new());
+    };
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading LOCAL_AWS_TRIGGER_ENV_FILE {}", path.display()))?;
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| variable(line).with_context(|| format!("in {}", path.display())))
+        .collect()
 }
 
 fn parse_args() -> anyhow::Result<Option<Options>> {
@@ -51,6 +86,8 @@ fn parse_args() -> anyhow::Result<Option<Options>> {
             .with_context(|| format!("LOCAL_AWS_BIND={value:?}"))?,
         Err(_) => IpAddr::from([127, 0, 0, 1]),
     };
+    let mut trigger_bootstrap = std::env::var_os("LOCAL_AWS_TRIGGER_BOOTSTRAP").map(PathBuf::from);
+    let mut trigger_env = trigger_env_file()?;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -60,10 +97,26 @@ fn parse_args() -> anyhow::Result<Option<Options>> {
                 let value = args.next().context("--bind needs an address")?;
                 bind = value.parse().with_context(|| format!("--bind {value:?}"))?;
             }
+            "--trigger-bootstrap" => {
+                trigger_bootstrap = Some(
+                    args.next()
+                        .context("--trigger-bootstrap needs a file")?
+                        .into(),
+                );
+            }
+            "--trigger-env" => {
+                let value = args.next().context("--trigger-env needs NAME=VALUE")?;
+                trigger_env.push(variable(&value).context("--trigger-env")?);
+            }
             other => bail!("unknown argument {other:?} (see --help)"),
         }
     }
-    Ok(Some(Options { infra, bind }))
+    Ok(Some(Options {
+        infra,
+        bind,
+        trigger_bootstrap,
+        trigger_env,
+    }))
 }
 
 /// Where the S3 stand-in keeps objects: `LOCAL_AWS_S3_DIR`, else `local-aws/s3` under Cargo's target
@@ -137,13 +190,23 @@ async fn main() -> anyhow::Result<()> {
             config.ports.cognito_identity,
         )?,
         s3: port_override("LOCAL_AWS_S3_PORT", config.ports.s3)?,
+        lambda: port_override("LOCAL_AWS_LAMBDA_PORT", config.ports.lambda)?,
     };
-    if let Ok(url) = std::env::var("LOCAL_AWS_TRIGGER_URL") {
-        let shared_secret = std::env::var("LOCAL_AWS_TRIGGER_SECRET")
-            .ok()
-            .or_else(|| config.trigger.as_ref().map(|t| t.shared_secret.clone()))
-            .context("LOCAL_AWS_TRIGGER_URL is set but no trigger secret is configured")?;
-        config.trigger = Some(TriggerConfig { url, shared_secret });
+    match &options.trigger_bootstrap {
+        Some(bootstrap) => {
+            // Absolute, so that the runtime's task root and working directory are where the file is.
+            let bootstrap = std::fs::canonicalize(bootstrap)
+                .with_context(|| format!("the trigger's bootstrap {}", bootstrap.display()))?;
+            let environment: BTreeMap<String, String> =
+                options.trigger_env.iter().cloned().collect();
+            config
+                .use_trigger(FunctionRuntime::Command(bootstrap), environment)
+                .context("the pre-token-generation trigger")?;
+        }
+        None if !options.trigger_env.is_empty() => {
+            bail!("--trigger-env or LOCAL_AWS_TRIGGER_ENV_FILE without a trigger bootstrap")
+        }
+        None => {}
     }
     let s3_options = S3Options {
         storage: Storage::Directory(s3_directory()),
@@ -169,6 +232,16 @@ async fn main() -> anyhow::Result<()> {
         aws.s3_endpoint(),
         aws.bucket()
     );
+    match aws.lambda().functions().first() {
+        Some(function) => println!(
+            "lambda             {} (pre-token-generation trigger: {function})",
+            aws.lambda_endpoint()
+        ),
+        None => println!(
+            "lambda             {} (no trigger function: tokens without additions)",
+            aws.lambda_endpoint()
+        ),
+    }
     terminated().await;
     tracing::info!("shutting down");
     aws.shutdown().await;

@@ -1,12 +1,15 @@
 //! The Cognito user pool: its state and the two listeners it answers on, the `cognito-idp` host (issuer,
-//! discovery, JWKS) and the user pool domain (hosted endpoints).
+//! discovery, JWKS, and the user-pool API for identity providers and app clients) and the user pool domain
+//! (hosted endpoints).
 
+mod admin;
 mod authorize;
 mod discovery;
 mod federation;
 mod login;
 mod logout;
 mod revoke;
+mod state;
 mod token;
 mod tokens;
 mod userinfo;
@@ -16,10 +19,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
+pub(crate) use self::admin::{COGNITO_POLICY_NAME, load_cognito_permissions};
+pub(crate) use self::state::COGNITO as COGNITO_PROVIDER;
 use crate::Urls;
 use crate::config::LocalAwsConfig;
+use crate::credentials::CredentialStore;
 use crate::keys::KeyAdmin;
 use crate::store::ExpiringMap;
 use crate::web::{redirect, with_query};
@@ -92,12 +98,21 @@ pub(crate) struct RefreshGrant {
     pub revoked: bool,
 }
 
+/// The user pool's ARN, `arn:aws:cognito-idp:<region>:<account>:userpool/<poolId>`.
+pub(crate) fn user_pool_arn(region: &str, account_id: &str, user_pool_id: &str) -> String {
+    format!("arn:aws:cognito-idp:{region}:{account_id}:userpool/{user_pool_id}")
+}
+
 /// The user pool.
 pub(crate) struct Pool {
     pub config: Arc<LocalAwsConfig>,
     pub urls: Urls,
     pub keys: KeyAdmin,
     pub http: reqwest::Client,
+    /// Identity providers and app-client settings: changed through the user-pool API, read by every sign-in.
+    pub state: state::PoolState,
+    /// The credentials the user-pool API's callers sign with (the backend's key, role sessions).
+    pub credentials: CredentialStore,
     pub users: users::UserDirectory,
     pub pending: ExpiringMap<String, PendingFederation>,
     pub codes: ExpiringMap<String, IssuedCode>,
@@ -114,12 +129,15 @@ impl Pool {
         urls: Urls,
         keys: KeyAdmin,
         http: reqwest::Client,
+        credentials: CredentialStore,
     ) -> Arc<Pool> {
         Arc::new(Pool {
+            state: state::PoolState::new(&config),
             config,
             urls,
             keys,
             http,
+            credentials,
             users: users::UserDirectory::new(),
             pending: ExpiringMap::new(),
             codes: ExpiringMap::new(),
@@ -135,10 +153,12 @@ impl Pool {
     }
 }
 
-/// `cognito-idp.<region>.amazonaws.com`: the issuer's discovery document and JWKS.
+/// `cognito-idp.<region>.amazonaws.com`: the issuer's discovery document and JWKS, and the user-pool API
+/// (`POST /`).
 pub(crate) fn cognito_idp_router(pool: Arc<Pool>) -> Router {
     let pool_id = pool.config.user_pool_id.clone();
     Router::new()
+        .route("/", post(admin::dispatch))
         .route(
             &format!("/{pool_id}/.well-known/openid-configuration"),
             get(discovery::openid_configuration),

@@ -19,7 +19,7 @@ use super::{
     AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, LiveUsers, RegisteredApp, TokenProblem,
 };
 use crate::Urls;
-use crate::config::{EntraUser, IdentityProviderKind, LocalAwsConfig};
+use crate::config::{EntraUser, LocalAwsConfig};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
 use crate::store::{random_token, unix_now};
@@ -55,9 +55,7 @@ impl Entra {
             .entra
             .iter()
             .map(|directory| Tenant {
-                apps: super::registered_apps(config, urls, |kind| {
-                    matches!(kind, IdentityProviderKind::Entra { tenant_id } if *tenant_id == directory.tenant_id)
-                }),
+                apps: super::registered_apps(&directory.apps, urls),
                 tenant_id: directory.tenant_id.clone(),
                 display_name: directory.display_name.clone(),
                 users: LiveUsers::new(directory.users.clone()),
@@ -98,7 +96,7 @@ impl Entra {
     }
 
     fn issuer(&self, tid: &str) -> String {
-        format!("{}/{tid}/v2.0", self.base)
+        super::entra_issuer(&self.base, tid)
     }
 }
 

@@ -20,7 +20,7 @@ use super::{
     AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, LiveUsers, RegisteredApp, TokenProblem,
 };
 use crate::Urls;
-use crate::config::{IdentityProviderKind, LocalAwsConfig, OktaUser};
+use crate::config::{LocalAwsConfig, OktaUser};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
 use crate::store::{ExpiringMap, random_token, unix_now};
@@ -61,21 +61,11 @@ impl Okta {
         key: SigningKey,
     ) -> anyhow::Result<Arc<Okta>> {
         let org = config.directories.okta.first().cloned();
-        let apps = match &org {
-            Some(org) => super::registered_apps(
-                config,
-                urls,
-                |kind| matches!(kind, IdentityProviderKind::Okta { org: name } if *name == org.org),
-            ),
-            None => Vec::new(),
-        };
-        let issuer = crate::idp_issuer_for(
-            &IdentityProviderKind::Okta {
-                org: org.as_ref().map(|o| o.org.clone()).unwrap_or_default(),
-            },
-            &urls.entra,
-            &urls.okta,
-        );
+        let apps = org
+            .as_ref()
+            .map(|org| super::registered_apps(&org.apps, urls))
+            .unwrap_or_default();
+        let issuer = super::okta_issuer(&urls.okta);
         url::Url::parse(&issuer).context("the Okta issuer URL")?;
         Ok(Arc::new(Okta {
             issuer,

@@ -1,5 +1,9 @@
 //! `/oauth2/authorize`: validates the client request, then sends the browser straight to the chosen IdP
 //! (`identity_provider` or `idp_identifier`) or to the managed login page.
+//!
+//! The client's settings and the identity providers are read from the pool's runtime state at every request,
+//! so what `UpdateUserPoolClient`, `CreateIdentityProvider` or `DeleteIdentityProvider` changed applies to the
+//! next sign-in. `idp_identifier` matches a provider's `IdpIdentifiers` (without regard to ASCII case).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,8 +12,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::state::IdentityProvider;
 use super::{ClientRequest, Pool, federation};
-use crate::config::{AppClient, IdentityProvider};
+use crate::config::AppClient;
 use crate::oauth::valid_pkce_value;
 use crate::web::{error_page, parse_form, redirect, with_query};
 
@@ -46,8 +51,8 @@ pub(crate) async fn authorize(
         Err(response) => return *response,
     };
     if let Some(name) = params.get("identity_provider") {
-        return match supported_provider(&pool, client, |idp| idp.name == *name) {
-            Some(idp) => federation::start(&pool, request, idp, &headers).await,
+        return match supported_provider(&pool, &client, |idp| idp.name == *name) {
+            Some(idp) => federation::start(&pool, request, &idp, &headers).await,
             None => request.redirect_error(
                 "invalid_request",
                 "Identity provider does not exist for this client",
@@ -55,11 +60,9 @@ pub(crate) async fn authorize(
         };
     }
     if let Some(identifier) = params.get("idp_identifier") {
-        let identifier = identifier.trim().to_ascii_lowercase();
-        return match supported_provider(&pool, client, |idp| {
-            idp.verified_domains.contains(&identifier)
-        }) {
-            Some(idp) => federation::start(&pool, request, idp, &headers).await,
+        let identifier = identifier.trim();
+        return match supported_provider(&pool, &client, |idp| idp.has_identifier(identifier)) {
+            Some(idp) => federation::start(&pool, request, &idp, &headers).await,
             None => request.redirect_error(
                 "invalid_request",
                 "No identity provider found for the identifier",
@@ -77,26 +80,25 @@ pub(crate) fn login_url(pool: &Pool, params: &HashMap<String, String>) -> String
     with_query(&format!("{}/login", pool.urls.auth_domain), carried)
 }
 
-/// The first of the client's identity providers that `matches`.
-pub(crate) fn supported_provider<'a>(
-    pool: &'a Pool,
+/// The first of the client's existing identity providers that `matches`.
+pub(crate) fn supported_provider(
+    pool: &Pool,
     client: &AppClient,
     matches: impl Fn(&IdentityProvider) -> bool,
-) -> Option<&'a IdentityProvider> {
-    client
-        .supported_identity_providers
-        .iter()
-        .filter_map(|name| pool.config.identity_provider(name))
+) -> Option<IdentityProvider> {
+    pool.state
+        .providers_of(client)
+        .into_iter()
         .find(|idp| matches(idp))
 }
 
 /// Validates an authorize request. Until the client and its redirect URI are known to be registered, every
 /// error is a 400 page (redirecting would make the pool an open redirector); after that, errors go back to
 /// the redirect URI.
-pub(crate) fn validate<'a>(
-    pool: &'a Pool,
+pub(crate) fn validate(
+    pool: &Pool,
     params: &HashMap<String, String>,
-) -> Result<(ClientRequest, &'a AppClient), Box<Response>> {
+) -> Result<(ClientRequest, AppClient), Box<Response>> {
     let get = |name: &str| {
         params
             .get(name)
@@ -104,7 +106,7 @@ pub(crate) fn validate<'a>(
             .filter(|v| !v.is_empty())
     };
     let client = get("client_id")
-        .and_then(|id| pool.config.client_by_id(id))
+        .and_then(|id| pool.state.client(id))
         .ok_or_else(|| {
             error_page(
                 StatusCode::BAD_REQUEST,

@@ -1,6 +1,11 @@
 //! Federation: the pool as an OIDC client of the tenant's IdP (discovery, authorization code + PKCE, ID token
 //! verification with the `openidconnect` crate), then the pool user, the trigger, the tokens and a code for
 //! the app.
+//!
+//! The provider is the pool's runtime state as the user-pool API left it, read again when the IdP answers: a
+//! provider deleted in between fails the sign-in, a changed one is used as it now is. Discovery starts from
+//! its `oidc_issuer` at every sign-in; endpoint URLs the provider set explicitly take the place of the
+//! discovered ones.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,21 +19,22 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::{Cookie, SameSite};
+use openidconnect::core::CoreJsonWebKeySet;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreProviderMetadata,
 };
 use openidconnect::{
-    AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DiscoveryError,
+    AsyncHttpClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DiscoveryError,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse,
-    IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    StandardErrorResponse, TokenResponse,
+    IssuerUrl, JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, StandardErrorResponse, TokenResponse, TokenUrl, UserInfoUrl,
 };
 use serde_json::{Map, Value};
 
+use super::state::IdentityProvider;
 use super::tokens::{apply_overrides, draft, sign};
 use super::users::UserError;
 use super::{ClientRequest, IssuedCode, PendingFederation, Pool, Session};
-use crate::config::IdentityProvider;
 use crate::store::{random_token, unix_now};
 use crate::trigger::{self, TriggerInput, TriggerSource};
 use crate::web::{error_page, parse_form, redirect, secrets_equal, with_query};
@@ -159,10 +165,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 async fn discover(pool: &Pool, idp: &IdentityProvider) -> Result<IdpClient, FederationError> {
-    let issuer = crate::idp_issuer_for(&idp.kind, &pool.urls.entra, &pool.urls.okta);
+    let details = &idp.details;
     let invalid = |e: String| FederationError::Discovery(Upstream::Unusable(e));
-    let issuer = IssuerUrl::new(issuer).map_err(|e| invalid(e.to_string()))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &pool.http)
+    let issuer = IssuerUrl::new(details.oidc_issuer.clone()).map_err(|e| invalid(e.to_string()))?;
+    let mut metadata = CoreProviderMetadata::discover_async(issuer, &pool.http)
         .await
         .map_err(|e| {
             FederationError::Discovery(match e {
@@ -174,11 +180,35 @@ async fn discover(pool: &Pool, idp: &IdentityProvider) -> Result<IdpClient, Fede
                 other => Upstream::Unusable(error_chain(&other)),
             })
         })?;
+    let explicit = details.explicit;
+    if explicit.authorize_url {
+        let url =
+            AuthUrl::new(details.authorize_url.clone()).map_err(|e| invalid(e.to_string()))?;
+        metadata = metadata.set_authorization_endpoint(url);
+    }
+    if explicit.token_url {
+        let url = TokenUrl::new(details.token_url.clone()).map_err(|e| invalid(e.to_string()))?;
+        metadata = metadata.set_token_endpoint(Some(url));
+    }
+    if explicit.attributes_url
+        && let Some(attributes_url) = &details.attributes_url
+    {
+        let url = UserInfoUrl::new(attributes_url.clone()).map_err(|e| invalid(e.to_string()))?;
+        metadata = metadata.set_userinfo_endpoint(Some(url));
+    }
+    if explicit.jwks_uri && metadata.jwks_uri().url().as_str() != details.jwks_uri.as_str() {
+        let url =
+            JsonWebKeySetUrl::new(details.jwks_uri.clone()).map_err(|e| invalid(e.to_string()))?;
+        let keys = CoreJsonWebKeySet::fetch_async(&url, &pool.http)
+            .await
+            .map_err(|e| FederationError::Discovery(Upstream::Unusable(error_chain(&e))))?;
+        metadata = metadata.set_jwks_uri(url).set_jwks(keys);
+    }
     let redirect = RedirectUrl::new(pool.idp_response_url()).map_err(|e| invalid(e.to_string()))?;
     Ok(CoreClient::from_provider_metadata(
         metadata,
-        ClientId::new(idp.client_id.clone()),
-        Some(ClientSecret::new(idp.client_secret.clone())),
+        ClientId::new(details.client_id.clone()),
+        Some(ClientSecret::new(details.client_secret.clone())),
     )
     .set_redirect_uri(redirect))
 }
@@ -224,6 +254,7 @@ pub(crate) async fn start(
     let nonce = random_token(32);
     let binding = presented_binding(headers).unwrap_or_else(|| random_token(BINDING_BYTES));
     let scopes = idp
+        .details
         .authorize_scopes
         .split_whitespace()
         .filter(|s| *s != "openid")
@@ -336,12 +367,15 @@ pub(crate) async fn idp_response(
             "Missing authorization code from identity provider",
         );
     };
-    let Some(idp) = pool.config.identity_provider(&pending.provider) else {
+    // Read again now: the provider or the client may have changed (or gone) since the sign-in started.
+    let Some(idp) = pool.state.provider(&pending.provider) else {
         return request.redirect_error("invalid_request", "Identity provider does not exist");
     };
-    let Some(client) = pool.config.client_by_id(&request.client_id) else {
+    let idp = &idp;
+    let Some(client) = pool.state.client(&request.client_id) else {
         return request.redirect_error("invalid_request", "Invalid client_id");
     };
+    let client = &client;
     let claims = match verified_claims(&pool, idp, &pending, code).await {
         Ok(claims) => claims,
         Err(error) => {
@@ -382,11 +416,11 @@ pub(crate) async fn idp_response(
             groups: &user.groups,
             scopes: &session.scopes,
         };
-        match trigger::invoke(&pool.http, trigger, pool.config.trigger_timeout, &input).await {
+        match trigger::invoke(&pool.http, &pool.urls.lambda, trigger, &input).await {
             Ok(Some(details)) => {
                 if let Err(message) = apply_overrides(&mut tokens, &details) {
                     tracing::warn!(%message, "pre-token-generation trigger changed a protected claim");
-                    let failure = trigger::TriggerFailure { message };
+                    let failure = trigger::TriggerFailure::Refused { message };
                     return request.redirect_error("invalid_request", &failure.to_string());
                 }
             }

@@ -1,5 +1,7 @@
-//! `/login`: the managed login page. One button per identity provider of the client, and an email box that
-//! routes to the provider whose verified domain matches (home-realm discovery, which grants nothing).
+//! `/login`: the managed login page. One button per existing identity provider of the client, and an email box
+//! that routes to the provider with the email's domain among its `IdpIdentifiers` (home-realm discovery,
+//! which grants nothing; Cognito documents this email matching for SAML providers, the stand-in does it for its
+//! OIDC ones).
 
 use std::sync::Arc;
 
@@ -26,7 +28,7 @@ pub(crate) async fn show(State(pool): State<Arc<Pool>>, RawQuery(query): RawQuer
         }
     };
     match validate(&pool, &params) {
-        Ok((_, client)) => render(&pool, client, &params, None),
+        Ok((_, client)) => render(&pool, &client, &params, None),
         Err(response) => *response,
     }
 }
@@ -55,10 +57,10 @@ pub(crate) async fn submit(State(pool): State<Arc<Pool>>, body: Bytes) -> Respon
         .rsplit_once('@')
         .map(|(_, domain)| domain.to_owned())
         .unwrap_or_default();
-    if supported_provider(&pool, client, |idp| idp.verified_domains.contains(&domain)).is_none() {
+    if supported_provider(&pool, &client, |idp| idp.has_identifier(&domain)).is_none() {
         return render(
             &pool,
-            client,
+            &client,
             &params,
             Some("No sign-in option is set up for this email domain."),
         );
@@ -84,18 +86,19 @@ fn render(
         .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())))
         .collect();
     let authorize = format!("{}/oauth2/authorize", pool.urls.auth_domain);
-    let buttons: String = client
-        .supported_identity_providers
+    let buttons: String = pool
+        .state
+        .providers_of(client)
         .iter()
-        .map(|name| {
+        .map(|idp| {
             let href = with_query(
                 &with_query(&authorize, carried.iter().copied()),
-                [("identity_provider", name.as_str())],
+                [("identity_provider", idp.name.as_str())],
             );
             format!(
                 "<a class=\"idp\" href=\"{}\">Continue with {}</a>\n",
                 esc(&href),
-                esc(name)
+                esc(&idp.name)
             )
         })
         .collect();

@@ -23,10 +23,7 @@ pub(crate) async fn logout(State(pool): State<Arc<Pool>>, RawQuery(query): RawQu
             );
         }
     };
-    let Some(client) = params
-        .get("client_id")
-        .and_then(|id| pool.config.client_by_id(id))
-    else {
+    let Some(client) = params.get("client_id").and_then(|id| pool.state.client(id)) else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "invalid_request",

@@ -24,7 +24,7 @@ pub(crate) async fn revoke(
     let Some(presented) = presented_client(&headers, &params) else {
         return oauth_error("invalid_client");
     };
-    let Some(client) = pool.config.client_by_id(&presented.client_id) else {
+    let Some(client) = pool.state.client(&presented.client_id) else {
         return oauth_error("invalid_client");
     };
     if !presented.secret_matches(client.client_secret.as_deref()) {
@@ -43,6 +43,6 @@ pub(crate) async fn revoke(
     if grant.session.client_id != client.client_id {
         return oauth_error("unauthorized_client");
     }
-    revoke_origin(&pool, &grant.session.origin_jti, client);
+    revoke_origin(&pool, &grant.session.origin_jti, &client);
     StatusCode::OK.into_response()
 }

@@ -31,6 +31,7 @@ pub(crate) async fn token(
         Some(client) => client,
         None => return oauth_error("invalid_client"),
     };
+    let client = &client;
     match params.get("grant_type").map(String::as_str) {
         Some("authorization_code") => authorization_code(&pool, client, &params),
         Some("refresh_token") => refresh(&pool, client, &params).await,
@@ -40,14 +41,14 @@ pub(crate) async fn token(
     }
 }
 
-/// The client, if its credentials (Basic or form body) are right.
-fn authenticate<'a>(
-    pool: &'a Pool,
+/// The client's current settings, if its credentials (Basic or form body) are right.
+fn authenticate(
+    pool: &Pool,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
-) -> Option<&'a AppClient> {
+) -> Option<AppClient> {
     let presented = presented_client(headers, params)?;
-    let client = pool.config.client_by_id(&presented.client_id)?;
+    let client = pool.state.client(&presented.client_id)?;
     presented
         .secret_matches(client.client_secret.as_deref())
         .then_some(client)
@@ -156,7 +157,7 @@ async fn refresh(pool: &Pool, client: &AppClient, params: &HashMap<String, Strin
             groups: &user.groups,
             scopes: &grant.session.scopes,
         };
-        match trigger::invoke(&pool.http, trigger, pool.config.trigger_timeout, &input).await {
+        match trigger::invoke(&pool.http, &pool.urls.lambda, trigger, &input).await {
             Ok(Some(details)) => {
                 if let Err(message) = apply_overrides(&mut tokens, &details) {
                     tracing::warn!(%message, "pre-token-generation trigger changed a protected claim");

@@ -38,7 +38,7 @@ pub(crate) async fn userinfo(State(pool): State<Arc<Pool>>, headers: HeaderMap) 
     let client = claims
         .get("client_id")
         .and_then(Value::as_str)
-        .and_then(|id| pool.config.client_by_id(id));
+        .and_then(|id| pool.state.client(id));
     let (Some(user), Some(client)) = (user, client) else {
         return unauthorized("invalid_token", "User does not exist");
     };

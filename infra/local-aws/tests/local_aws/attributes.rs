@@ -97,36 +97,59 @@ async fn a_mapped_attribute_the_client_may_not_write_fails_the_sign_in() {
 }
 
 #[tokio::test]
-async fn a_mapping_to_an_attribute_outside_the_schema_fails_the_sign_in() {
-    let world = World::start_with(|config| {
-        let okta = config
-            .identity_providers
-            .iter_mut()
-            .find(|idp| idp.name == "globex-okta")
-            .unwrap();
-        okta.attribute_mapping
-            .insert("custom:tenant_id".into(), "sub".into());
-    })
-    .await;
-    let params = refused_sign_in(&world, "globex-okta", CAROL).await;
+async fn a_mapping_to_an_attribute_outside_the_schema_is_refused_by_the_api() {
+    let world = World::start().await;
+    let mut mapping = demo_provider("globex-okta").attribute_mapping;
+    mapping.insert("custom:tenant_id".into(), "sub".into());
+    let result = user_pool_api(&world.aws)
+        .update_identity_provider()
+        .user_pool_id(world.aws.user_pool_id())
+        .provider_name("globex-okta")
+        .set_attribute_mapping(Some(mapping.into_iter().collect()))
+        .send()
+        .await;
     assert_eq!(
-        params["error_description"],
-        "Invalid user attributes: custom:tenant_id: Attribute does not exist in the schema."
+        api_error(result),
+        (
+            "InvalidParameterException".to_owned(),
+            "AttributeMapping contains invalid mapping: [custom:tenant_id]".to_owned()
+        )
     );
+    // Nothing changed: Carol still signs in with her groups.
+    let claims = id_token_claims(&world, "globex-okta", CAROL).await;
+    assert_eq!(claims["custom:idp_groups"], "[saas-admin]");
 }
 
 #[tokio::test]
-async fn a_username_mapping_other_than_sub_is_refused_at_start() {
-    let mut config = demo_config();
-    config.identity_providers[0]
-        .attribute_mapping
-        .insert("username".into(), "oid".into());
-    let error = local_aws::LocalAws::start(
-        config,
-        "127.0.0.1".parse().unwrap(),
-        local_aws::Ports::ephemeral(),
-    )
-    .await
-    .unwrap_err();
-    assert!(error.to_string().contains("username"), "{error}");
+async fn a_username_mapping_other_than_sub_is_refused_by_the_api() {
+    let world = World::start().await;
+    let mut mapping = demo_provider("acme-entra").attribute_mapping;
+    mapping.insert("username".into(), "oid".into());
+    let result = user_pool_api(&world.aws)
+        .update_identity_provider()
+        .user_pool_id(world.aws.user_pool_id())
+        .provider_name("acme-entra")
+        .set_attribute_mapping(Some(mapping.clone().into_iter().collect()))
+        .send()
+        .await;
+    let (kind, message) = api_error(result);
+    assert_eq!(kind, "InvalidParameterException");
+    assert!(message.contains("username"), "{message}");
+    // Mapping it to sub is accepted and changes nothing: users are still <provider>_<sub>.
+    mapping.insert("username".into(), "sub".into());
+    user_pool_api(&world.aws)
+        .update_identity_provider()
+        .user_pool_id(world.aws.user_pool_id())
+        .provider_name("acme-entra")
+        .set_attribute_mapping(Some(mapping.into_iter().collect()))
+        .send()
+        .await
+        .unwrap();
+    let claims = id_token_claims(&world, "acme-entra", ALICE).await;
+    let username = claims["cognito:username"].as_str().unwrap();
+    assert!(username.starts_with("acme-entra_"), "{username}");
+    assert!(
+        !username.ends_with(ALICE_OID),
+        "the pairwise sub, not the oid"
+    );
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::World;
+use crate::helpers::{World, demo_provider};
 
 #[tokio::test]
 async fn the_pool_discovery_document_has_cognitos_fields() {
@@ -82,9 +82,9 @@ async fn the_jwks_publishes_two_rs256_keys_one_for_access_and_one_for_id_tokens(
 
 #[tokio::test]
 async fn the_mock_idps_publish_discovery_under_their_issuers() {
-    let world = World::start().await;
+    let world = World::start_bare().await;
     for provider in ["acme-entra", "globex-okta"] {
-        let issuer = world.aws.idp_issuer(provider).unwrap();
+        let issuer = demo_provider(provider).issuer(&world.aws);
         let doc: Value = world
             .get(&format!("{issuer}/.well-known/openid-configuration"))
             .await
@@ -100,17 +100,19 @@ async fn the_mock_idps_publish_discovery_under_their_issuers() {
             .unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     }
-    let entra = world.aws.idp_issuer("acme-entra").unwrap();
     assert_eq!(
-        entra,
+        world
+            .aws
+            .entra_issuer("6f1c2a3e-0acb-4d5e-9f10-ac3e00000001"),
         format!(
             "{}/6f1c2a3e-0acb-4d5e-9f10-ac3e00000001/v2.0",
             world.aws.entra_base()
         )
     );
-    let okta = world.aws.idp_issuer("globex-okta").unwrap();
-    assert_eq!(okta, format!("{}/oauth2/default", world.aws.okta_base()));
-    assert_eq!(world.aws.idp_issuer("nobody"), None);
+    assert_eq!(
+        world.aws.okta_issuer(),
+        format!("{}/oauth2/default", world.aws.okta_base())
+    );
 }
 
 #[tokio::test]

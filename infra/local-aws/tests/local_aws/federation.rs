@@ -375,11 +375,8 @@ async fn an_idp_token_error_is_reported_with_the_provider_and_the_status() {
     let back_to_pool = world.idp_response_url(&attempt, "acme-entra", ALICE).await;
 
     // Someone redeems the IdP's code first (a failed PKCE check still uses it up).
-    let idp = world.config.identity_provider("acme-entra").unwrap();
-    let tid = match &idp.kind {
-        local_aws::config::IdentityProviderKind::Entra { tenant_id } => tenant_id.clone(),
-        other => panic!("{other:?}"),
-    };
+    let idp = demo_provider("acme-entra");
+    let tid = idp.entra_tenant_id.clone().unwrap();
     let stolen = world
         .http
         .post(format!(

@@ -1,9 +1,15 @@
-//! The test world: a running stand-in, a browser-like HTTP client (cookies kept, redirects never followed),
-//! and the steps of a federated sign-in as a browser would take them.
+//! The test world: a running stand-in with the demo tenants' identity providers created through the user-pool
+//! API (as the backend's reconciler creates them), a browser-like HTTP client (cookies kept, redirects never
+//! followed), and the steps of a federated sign-in as a browser would take them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use aws_sdk_cognitoidentityprovider::Client as UserPoolApi;
+use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
+use aws_sdk_cognitoidentityprovider::types::IdentityProviderTypeType;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -11,6 +17,7 @@ use local_aws::config::LocalAwsConfig;
 use local_aws::{ClientCredentials, LocalAws, Ports};
 use rand::RngCore;
 use reqwest::StatusCode;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -128,11 +135,24 @@ pub fn form(html: &str) -> Form {
 }
 
 impl World {
+    /// The demo world: the demo tenants' providers created, the web client supporting them.
     pub async fn start() -> World {
         World::start_with(|_| {}).await
     }
 
+    /// The demo world after `change` edits the configuration.
     pub async fn start_with(change: impl FnOnce(&mut LocalAwsConfig)) -> World {
+        let world = World::start_bare_with(change).await;
+        create_demo_providers(&world.aws).await;
+        world
+    }
+
+    /// A pool as it starts: no identity providers at all.
+    pub async fn start_bare() -> World {
+        World::start_bare_with(|_| {}).await
+    }
+
+    pub async fn start_bare_with(change: impl FnOnce(&mut LocalAwsConfig)) -> World {
         let mut config = demo_config();
         change(&mut config);
         let callback = config.clients["web"].callback_urls[0].clone();
@@ -234,12 +254,22 @@ impl World {
         scope: &str,
         nonce: &str,
     ) -> Map<String, Value> {
-        let idp = self
-            .config
-            .identity_provider(provider)
-            .expect("a configured provider")
-            .clone();
-        let issuer = self.aws.idp_issuer(provider).unwrap();
+        // The pool's registration at the IdP, as the pool itself knows it.
+        let described = user_pool_api(&self.aws)
+            .describe_identity_provider()
+            .user_pool_id(self.aws.user_pool_id())
+            .provider_name(provider)
+            .send()
+            .await
+            .expect("an existing provider");
+        let details = described
+            .identity_provider()
+            .unwrap()
+            .provider_details()
+            .unwrap();
+        let client_id = details["client_id"].clone();
+        let client_secret = details["client_secret"].clone();
+        let issuer = details["oidc_issuer"].clone();
         let browser = browser();
         let discovery: Value = browser
             .get(format!("{issuer}/.well-known/openid-configuration"))
@@ -255,7 +285,7 @@ impl World {
         let authorize = url::Url::parse_with_params(
             discovery["authorization_endpoint"].as_str().unwrap(),
             [
-                ("client_id", idp.client_id.as_str()),
+                ("client_id", client_id.as_str()),
                 ("redirect_uri", &redirect_uri),
                 ("response_type", "code"),
                 ("scope", scope),
@@ -283,8 +313,8 @@ impl World {
                 ("code", &code),
                 ("redirect_uri", &redirect_uri),
                 ("code_verifier", &attempt.verifier),
-                ("client_id", &idp.client_id),
-                ("client_secret", &idp.client_secret),
+                ("client_id", &client_id),
+                ("client_secret", &client_secret),
             ])
             .send()
             .await
@@ -301,7 +331,7 @@ impl World {
             .json()
             .await
             .unwrap();
-        verify_with(id_token, &jwks, &issuer, &idp.client_id)
+        verify_with(id_token, &jwks, &issuer, &client_id)
     }
 
     /// A code for the app after a successful sign-in.
@@ -418,4 +448,186 @@ pub fn claim_names(claims: &Map<String, Value>) -> Vec<&str> {
     let mut names: Vec<&str> = claims.keys().map(String::as_str).collect();
     names.sort_unstable();
     names
+}
+
+/// A client of the user-pool API signed with the backend's key, as the backend's reconciler calls it.
+pub fn user_pool_api(aws: &LocalAws) -> UserPoolApi {
+    let (key, secret) = aws.backend_s3_key();
+    user_pool_api_as(aws, &key, &secret, None, aws.region())
+}
+
+/// A client of the user-pool API signed with any credentials, for any region.
+pub fn user_pool_api_as(
+    aws: &LocalAws,
+    access_key_id: &str,
+    secret_access_key: &str,
+    session_token: Option<&str>,
+    region: &str,
+) -> UserPoolApi {
+    let config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(aws.user_pool_endpoint())
+        .credentials_provider(Credentials::new(
+            access_key_id,
+            secret_access_key,
+            session_token.map(str::to_owned),
+            None,
+            "tests",
+        ))
+        .build();
+    UserPoolApi::from_conf(config)
+}
+
+/// The exception type and message of a failed call.
+pub fn api_error<
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+>(
+    result: Result<T, SdkError<E, R>>,
+) -> (String, String) {
+    let error = result.expect_err("the call should fail");
+    (
+        error.code().unwrap_or("<none>").to_owned(),
+        error.message().unwrap_or_default().to_owned(),
+    )
+}
+
+/// A tenant identity provider of `infra/tenants/demo.json`, the source the backend seeds its database from.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoProvider {
+    pub name: String,
+    pub kind: String,
+    pub entra_tenant_id: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub verified_domains: Vec<String>,
+    pub authorize_scopes: String,
+    pub attribute_mapping: BTreeMap<String, String>,
+}
+
+impl DemoProvider {
+    /// The provider's issuer at the running mock IdPs.
+    pub fn issuer(&self, aws: &LocalAws) -> String {
+        match (self.kind.as_str(), &self.entra_tenant_id) {
+            ("entra", Some(tenant_id)) => aws.entra_issuer(tenant_id),
+            ("okta", _) => aws.okta_issuer(),
+            other => panic!("{} has an unknown kind {other:?}", self.name),
+        }
+    }
+}
+
+/// The demo tenants' identity providers.
+pub fn demo_providers() -> Vec<DemoProvider> {
+    #[derive(Deserialize)]
+    struct Tenants {
+        tenants: Vec<Tenant>,
+    }
+    #[derive(Deserialize)]
+    struct Tenant {
+        identity_providers: Vec<DemoProvider>,
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tenants/demo.json");
+    let tenants: Tenants = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    tenants
+        .tenants
+        .into_iter()
+        .flat_map(|t| t.identity_providers)
+        .collect()
+}
+
+/// The demo provider with this name.
+pub fn demo_provider(name: &str) -> DemoProvider {
+    demo_providers()
+        .into_iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no demo provider {name}"))
+}
+
+/// `CreateIdentityProvider` for a demo provider: OIDC, its issuer, client id and secret, scopes, attribute
+/// mapping, and its verified domains as identifiers.
+pub async fn create_provider(aws: &LocalAws, provider: &DemoProvider) {
+    user_pool_api(aws)
+        .create_identity_provider()
+        .user_pool_id(aws.user_pool_id())
+        .provider_name(&provider.name)
+        .provider_type(IdentityProviderTypeType::Oidc)
+        .provider_details("client_id", &provider.client_id)
+        .provider_details("client_secret", &provider.client_secret)
+        .provider_details("authorize_scopes", &provider.authorize_scopes)
+        .provider_details("attributes_request_method", "GET")
+        .provider_details("oidc_issuer", provider.issuer(aws))
+        .set_attribute_mapping(Some(
+            provider.attribute_mapping.clone().into_iter().collect(),
+        ))
+        .set_idp_identifiers(Some(provider.verified_domains.clone()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `UpdateUserPoolClient` the safe way: everything `DescribeUserPoolClient` returned is sent back (the update
+/// replaces the whole configuration), with `change` applied on top.
+pub async fn update_client(
+    aws: &LocalAws,
+    client_id: &str,
+    change: impl FnOnce(UpdateUserPoolClientFluentBuilder) -> UpdateUserPoolClientFluentBuilder,
+) {
+    let api = user_pool_api(aws);
+    let described = api
+        .describe_user_pool_client()
+        .user_pool_id(aws.user_pool_id())
+        .client_id(client_id)
+        .send()
+        .await
+        .unwrap();
+    let c = described.user_pool_client().unwrap();
+    let listed = |values: &[String]| (!values.is_empty()).then(|| values.to_vec());
+    let update = api
+        .update_user_pool_client()
+        .user_pool_id(aws.user_pool_id())
+        .client_id(client_id)
+        .set_client_name(c.client_name().map(str::to_owned))
+        .refresh_token_validity(c.refresh_token_validity())
+        .set_access_token_validity(c.access_token_validity())
+        .set_id_token_validity(c.id_token_validity())
+        .set_token_validity_units(c.token_validity_units().cloned())
+        .set_read_attributes(listed(c.read_attributes()))
+        .set_write_attributes(listed(c.write_attributes()))
+        .set_explicit_auth_flows(
+            (!c.explicit_auth_flows().is_empty()).then(|| c.explicit_auth_flows().to_vec()),
+        )
+        .set_supported_identity_providers(listed(c.supported_identity_providers()))
+        .set_callback_urls(listed(c.callback_urls()))
+        .set_logout_urls(listed(c.logout_urls()))
+        .set_default_redirect_uri(c.default_redirect_uri().map(str::to_owned))
+        .set_allowed_o_auth_flows(
+            (!c.allowed_o_auth_flows().is_empty()).then(|| c.allowed_o_auth_flows().to_vec()),
+        )
+        .set_allowed_o_auth_scopes(listed(c.allowed_o_auth_scopes()))
+        .set_allowed_o_auth_flows_user_pool_client(c.allowed_o_auth_flows_user_pool_client())
+        .set_prevent_user_existence_errors(c.prevent_user_existence_errors().cloned())
+        .set_enable_token_revocation(c.enable_token_revocation())
+        .set_enable_propagate_additional_user_context_data(
+            c.enable_propagate_additional_user_context_data(),
+        )
+        .set_auth_session_validity(c.auth_session_validity());
+    change(update).send().await.unwrap();
+}
+
+/// Creates every demo provider and lets the web client sign in through all of them, as the backend's
+/// reconciler does from its database.
+pub async fn create_demo_providers(aws: &LocalAws) {
+    let providers = demo_providers();
+    for provider in &providers {
+        create_provider(aws, provider).await;
+    }
+    let names: Vec<String> = providers.iter().map(|p| p.name.clone()).collect();
+    let web = aws.client("web").unwrap().client_id;
+    update_client(aws, &web, |update| {
+        update.set_supported_identity_providers(Some(names))
+    })
+    .await;
 }

@@ -17,26 +17,18 @@ fn now() -> i64 {
     .unwrap()
 }
 
-fn entra_tenant_id(world: &World) -> String {
-    match &world.config.identity_provider("acme-entra").unwrap().kind {
-        local_aws::config::IdentityProviderKind::Entra { tenant_id } => tenant_id.clone(),
-        other => panic!("acme-entra is {other:?}"),
-    }
+fn entra_tenant_id() -> String {
+    demo_provider("acme-entra").entra_tenant_id.unwrap()
 }
 
 #[tokio::test]
 async fn an_entra_id_token_has_entras_v2_claims() {
     let world = World::start().await;
-    let client_id = world
-        .config
-        .identity_provider("acme-entra")
-        .unwrap()
-        .client_id
-        .clone();
+    let client_id = demo_provider("acme-entra").client_id;
     let claims = world
         .idp_id_token("acme-entra", ALICE, "openid email profile", "nonce-a")
         .await;
-    let tid = entra_tenant_id(&world);
+    let tid = entra_tenant_id();
     assert_eq!(
         claims["iss"],
         format!("{}/{tid}/v2.0", world.aws.entra_base())
@@ -72,16 +64,19 @@ async fn entra_sends_roles_only_to_users_who_have_some() {
 
 #[tokio::test]
 async fn entras_sub_differs_per_application_while_oid_and_tid_stay() {
-    let world = World::start_with(|config| {
-        // A second application registered in Acme's directory, with a pool provider of its own.
-        let mut partner = config.identity_provider("acme-entra").unwrap().clone();
-        partner.name = "acme-entra-partner".into();
-        partner.client_id = "5d0c2b7e-1f3a-4b6c-9d8e-ac3e0000b2b2".into();
-        partner.client_secret = "partner-secret".into();
-        partner.verified_domains = Vec::new();
-        config.identity_providers.push(partner);
-    })
-    .await;
+    // A second application registered in Acme's directory, with a pool provider of its own.
+    let mut partner = demo_provider("acme-entra");
+    partner.name = "acme-entra-partner".into();
+    partner.client_id = "5d0c2b7e-1f3a-4b6c-9d8e-ac3e0000b2b2".into();
+    partner.client_secret = "partner-secret".into();
+    partner.verified_domains = Vec::new();
+    let registration = local_aws::config::RegisteredApplication {
+        client_id: partner.client_id.clone(),
+        client_secret: partner.client_secret.clone(),
+    };
+    let world =
+        World::start_with(|config| config.directories.entra[0].apps.push(registration)).await;
+    create_provider(&world.aws, &partner).await;
     let main = world.idp_id_token("acme-entra", ALICE, "openid", "n").await;
     let partner = world
         .idp_id_token("acme-entra-partner", ALICE, "openid", "n")
@@ -115,12 +110,7 @@ async fn the_pool_names_entra_users_after_their_pairwise_sub() {
 #[tokio::test]
 async fn an_okta_id_token_has_oktas_claims() {
     let world = World::start().await;
-    let client_id = world
-        .config
-        .identity_provider("globex-okta")
-        .unwrap()
-        .client_id
-        .clone();
+    let client_id = demo_provider("globex-okta").client_id;
     let claims = world
         .idp_id_token(
             "globex-okta",

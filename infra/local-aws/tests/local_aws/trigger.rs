@@ -1,104 +1,92 @@
-//! The pre-token-generation trigger, with a small HTTP server standing in for the Lambda function.
+//! The pre-token-generation trigger: a Lambda function in the Lambda stand-in, run by an in-test runtime,
+//! that the pool invokes as Cognito does (5 seconds per attempt, three attempts).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use local_aws::config::TriggerConfig;
+use futures::future::BoxFuture;
+use local_aws::lambda::FunctionConfig;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::lambda::{Received, Reply, after, run_runtimes};
 
-const SECRET: &str = "test-trigger-secret";
+const TRIGGER: &str = "pre-token-generation";
 
-/// How the stand-in Lambda answers.
+/// How the trigger function answers.
 #[derive(Clone)]
 enum Answer {
+    /// The event back with these `claimsAndScopeOverrideDetails`.
     Overrides(Value),
+    /// A function error with this `errorMessage`.
     FunctionError(&'static str),
-    Status(StatusCode),
+    /// An error reported without a body, only its type.
+    ErrorWithoutBody,
+    /// The event back after this long.
     Slow(Duration),
+    /// Not JSON.
     Garbage,
 }
 
-/// One invocation: the `x-trigger-secret` header and the event.
-type Call = (Option<String>, Value);
-
-#[derive(Clone)]
-struct Lambda {
-    answer: Arc<Mutex<Answer>>,
-    calls: Arc<Mutex<Vec<Call>>>,
+fn reply(answer: Answer, mut event: Value) -> BoxFuture<'static, Reply> {
+    match answer {
+        Answer::Overrides(details) => {
+            event["response"] = json!({ "claimsAndScopeOverrideDetails": details });
+            Box::pin(async move { Reply::Respond(event) })
+        }
+        Answer::FunctionError(message) => Box::pin(async move {
+            Reply::Fail(
+                json!({ "errorType": "SignInRefused", "errorMessage": message, "stackTrace": [] }),
+            )
+        }),
+        Answer::ErrorWithoutBody => {
+            Box::pin(async move { Reply::RawError("Function.Unhandled", "") })
+        }
+        Answer::Slow(delay) => after(delay, Reply::Respond(event)),
+        Answer::Garbage => Box::pin(async move { Reply::RawResponse("this is not JSON") }),
+    }
 }
 
-impl Lambda {
+/// The trigger function as the tests run it: an external runtime, `change`d.
+fn trigger_function(change: impl FnOnce(&mut FunctionConfig)) -> FunctionConfig {
+    let mut function = FunctionConfig::external(TRIGGER);
+    function.settings.reserved_concurrency = 4;
+    change(&mut function);
+    function
+}
+
+/// The trigger's answer, changeable while the world runs, and the events it received.
+struct Trigger {
+    answer: Arc<Mutex<Answer>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Trigger {
     fn set(&self, answer: Answer) {
         *self.answer.lock().unwrap() = answer;
     }
 
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
     }
 }
 
-async fn invoke(
-    State(lambda): State<Lambda>,
-    headers: HeaderMap,
-    Json(mut event): Json<Value>,
-) -> Response {
-    let secret = headers
-        .get("x-trigger-secret")
-        .map(|v| v.to_str().unwrap().to_owned());
-    lambda.calls.lock().unwrap().push((secret, event.clone()));
-    let answer = lambda.answer.lock().unwrap().clone();
-    match answer {
-        Answer::Overrides(details) => {
-            event["response"] = json!({ "claimsAndScopeOverrideDetails": details });
-            Json(event).into_response()
-        }
-        Answer::FunctionError(message) => (
-            [("X-Amz-Function-Error", "Unhandled")],
-            Json(json!({ "errorType": "SignInRefused", "errorMessage": message })),
-        )
-            .into_response(),
-        Answer::Status(status) => status.into_response(),
-        Answer::Slow(delay) => {
-            tokio::time::sleep(delay).await;
-            Json(event).into_response()
-        }
-        Answer::Garbage => "this is not JSON".into_response(),
-    }
+/// Starts a pool whose trigger function answers with `answer`.
+async fn world_with_trigger(answer: Answer) -> (World, Trigger) {
+    world_with(trigger_function(|_| {}), answer).await
 }
 
-/// Starts the stand-in Lambda and a pool that invokes it.
-async fn world_with_trigger(answer: Answer) -> (World, Lambda) {
-    let lambda = Lambda {
-        answer: Arc::new(Mutex::new(answer)),
-        calls: Arc::new(Mutex::new(Vec::new())),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/internal/cognito/pre-token-generation",
-        listener.local_addr().unwrap()
-    );
-    let app = axum::Router::new()
-        .route(
-            "/internal/cognito/pre-token-generation",
-            axum::routing::post(invoke),
-        )
-        .with_state(lambda.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let world = World::start_with(|config| {
-        config.trigger = Some(TriggerConfig {
-            url,
-            shared_secret: SECRET.into(),
-        });
-        config.trigger_timeout = Duration::from_millis(500);
-    })
-    .await;
-    (world, lambda)
+async fn world_with(function: FunctionConfig, answer: Answer) -> (World, Trigger) {
+    let world = World::start_with(|config| config.trigger = Some(function)).await;
+    let answer = Arc::new(Mutex::new(answer));
+    let current = answer.clone();
+    let received = run_runtimes(world.aws.lambda(), TRIGGER, move |event| {
+        let answer = current.lock().unwrap().clone();
+        reply(answer, event)
+    });
+    (world, Trigger { answer, received })
 }
 
 fn tenant_overrides() -> Value {
@@ -119,13 +107,12 @@ fn tenant_overrides() -> Value {
 
 #[tokio::test]
 async fn the_trigger_gets_a_version_2_event_and_its_overrides_reach_both_tokens() {
-    let (world, lambda) = world_with_trigger(Answer::Overrides(tenant_overrides())).await;
+    let (world, trigger) = world_with_trigger(Answer::Overrides(tenant_overrides())).await;
     let (_, tokens) = world.sign_in("acme-entra", ALICE).await;
 
-    let calls = lambda.calls();
-    assert_eq!(calls.len(), 1);
-    let (secret, event) = &calls[0];
-    assert_eq!(secret.as_deref(), Some(SECRET));
+    let received = trigger.received();
+    assert_eq!(received.len(), 1);
+    let event = &received[0].event;
     assert_eq!(event["version"], "2");
     assert_eq!(event["triggerSource"], "TokenGeneration_HostedAuth");
     assert_eq!(event["region"], world.aws.region());
@@ -185,7 +172,7 @@ async fn the_trigger_gets_a_version_2_event_and_its_overrides_reach_both_tokens(
 
 #[tokio::test]
 async fn refresh_runs_the_trigger_again_and_its_refusal_is_invalid_grant() {
-    let (world, lambda) = world_with_trigger(Answer::Overrides(tenant_overrides())).await;
+    let (world, trigger) = world_with_trigger(Answer::Overrides(tenant_overrides())).await;
     let (_, tokens) = world.sign_in("globex-okta", CAROL).await;
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
 
@@ -196,12 +183,19 @@ async fn refresh_runs_the_trigger_again_and_its_refusal_is_invalid_grant() {
         ])
         .await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
-    let calls = lambda.calls();
-    assert_eq!(calls.len(), 2);
-    assert_eq!(calls[1].1["triggerSource"], "TokenGeneration_RefreshTokens");
+    let received = trigger.received();
+    assert_eq!(received.len(), 2);
     assert_eq!(
-        calls[1].1["request"]["scopes"], calls[0].1["request"]["scopes"],
+        received[1].event["triggerSource"],
+        "TokenGeneration_RefreshTokens"
+    );
+    assert_eq!(
+        received[1].event["request"]["scopes"], received[0].event["request"]["scopes"],
         "refresh starts from the requested scopes"
+    );
+    assert_eq!(
+        received[1].instance, received[0].instance,
+        "the refresh finds the instance warm"
     );
     let (_, access) = world
         .verify(refreshed["access_token"].as_str().unwrap(), None)
@@ -209,7 +203,7 @@ async fn refresh_runs_the_trigger_again_and_its_refusal_is_invalid_grant() {
     assert_eq!(access["tenant_role"], "viewer");
     assert_eq!(access["scope"], "openid email profile saas-api/read");
 
-    lambda.set(Answer::FunctionError("membership_deactivated"));
+    trigger.set(Answer::FunctionError("membership_deactivated"));
     let (status, body) = world
         .token_request(&[
             ("grant_type", "refresh_token"),
@@ -237,13 +231,15 @@ async fn failed_sign_in(world: &World) -> std::collections::HashMap<String, Stri
 }
 
 #[tokio::test]
-async fn a_function_error_fails_the_sign_in_with_cognitos_error() {
-    let (world, _) = world_with_trigger(Answer::FunctionError("unknown_identity_provider")).await;
+async fn a_function_error_fails_the_sign_in_with_cognitos_error_and_is_not_retried() {
+    let (world, trigger) =
+        world_with_trigger(Answer::FunctionError("unknown_identity_provider")).await;
     let params = failed_sign_in(&world).await;
     assert_eq!(
         params["error_description"],
         "PreTokenGeneration failed with error unknown_identity_provider."
     );
+    assert_eq!(trigger.received().len(), 1, "a function error is an answer");
 }
 
 #[tokio::test]
@@ -267,17 +263,29 @@ async fn overriding_or_suppressing_a_protected_claim_fails_the_sign_in() {
 }
 
 #[tokio::test]
-async fn a_slow_failing_or_garbled_trigger_fails_the_sign_in() {
-    let (world, lambda) = world_with_trigger(Answer::Slow(Duration::from_secs(2))).await;
+async fn a_function_past_its_own_timeout_an_error_without_body_or_a_garbled_answer_fail_the_sign_in()
+ {
+    let function = trigger_function(|function| function.settings.timeout = Duration::from_secs(1));
+    let (world, trigger) = world_with(function, Answer::Slow(Duration::from_secs(2))).await;
     let params = failed_sign_in(&world).await;
-    assert!(
-        params["error_description"].contains("timed out"),
-        "{}",
-        params["error_description"]
+    let request_id = &trigger.received()[0].request_id;
+    assert_eq!(
+        params["error_description"],
+        format!(
+            "PreTokenGeneration failed with error RequestId: {request_id} Error: Task timed out after 1.00 seconds."
+        ),
+        "Lambda's timeout is a function error, within Cognito's five seconds"
     );
-    lambda.set(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR));
-    failed_sign_in(&world).await;
-    lambda.set(Answer::Garbage);
+    assert_eq!(trigger.received().len(), 1, "not retried");
+
+    trigger.set(Answer::ErrorWithoutBody);
+    let params = failed_sign_in(&world).await;
+    assert_eq!(
+        params["error_description"],
+        "PreTokenGeneration failed with error Unknown application error occurred."
+    );
+
+    trigger.set(Answer::Garbage);
     let params = failed_sign_in(&world).await;
     assert_eq!(
         params["error_description"],
@@ -301,4 +309,81 @@ async fn group_overrides_replace_cognito_groups_in_both_tokens() {
         .await;
     assert_eq!(access["cognito:groups"], json!(["tenant-acme"]));
     assert_eq!(id["cognito:groups"], json!(["tenant-acme"]));
+}
+
+/// A trigger whose first `slow` calls take `delay` (longer than Cognito waits) and whose later ones answer
+/// at once with no overrides.
+async fn world_with_slow_first_calls(
+    function: FunctionConfig,
+    slow: usize,
+    delay: Duration,
+) -> (World, Arc<Mutex<Vec<Received>>>) {
+    let world = World::start_with(|config| config.trigger = Some(function)).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let received = run_runtimes(world.aws.lambda(), TRIGGER, move |event| {
+        if calls.fetch_add(1, Ordering::SeqCst) < slow {
+            after(delay, Reply::Respond(event))
+        } else {
+            Box::pin(async move { Reply::Respond(event) })
+        }
+    });
+    (world, received)
+}
+
+#[tokio::test]
+async fn cognito_retries_an_attempt_that_gets_no_answer_within_five_seconds() {
+    let function = trigger_function(|function| function.settings.timeout = Duration::from_secs(10));
+    let (world, received) = world_with_slow_first_calls(function, 1, Duration::from_secs(9)).await;
+    let started = Instant::now();
+    let (_, tokens) = world.sign_in("acme-entra", ALICE).await;
+    let elapsed = started.elapsed();
+    assert!(tokens["access_token"].is_string());
+    assert!(
+        elapsed >= Duration::from_secs(5) && elapsed < Duration::from_secs(9),
+        "the second attempt starts after Cognito's five seconds, without waiting for the first: {elapsed:?}"
+    );
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    assert_ne!(received[0].request_id, received[1].request_id);
+    assert_eq!(received[0].event, received[1].event, "the same event again");
+    assert_ne!(
+        received[0].instance, received[1].instance,
+        "the first instance is still busy with the abandoned attempt"
+    );
+}
+
+#[tokio::test]
+async fn after_three_attempts_without_an_answer_the_sign_in_fails_with_cognitos_timeout_error() {
+    let function = trigger_function(|function| function.settings.timeout = Duration::from_secs(10));
+    let (world, received) =
+        world_with_slow_first_calls(function, usize::MAX, Duration::from_secs(6)).await;
+    let started = Instant::now();
+    let params = failed_sign_in(&world).await;
+    assert!(started.elapsed() >= Duration::from_secs(15));
+    assert_eq!(
+        params["error_description"],
+        "PreTokenGeneration invocation failed due to error Socket timeout while invoking Lambda function."
+    );
+    assert_eq!(received.lock().unwrap().len(), 3, "three attempts in all");
+}
+
+#[tokio::test]
+async fn throttled_retries_fail_the_sign_in_with_lambdas_error_type() {
+    let function = trigger_function(|function| {
+        function.settings.timeout = Duration::from_secs(10);
+        function.settings.reserved_concurrency = 1;
+    });
+    let (world, received) = world_with_slow_first_calls(function, 1, Duration::from_secs(8)).await;
+    let params = failed_sign_in(&world).await;
+    assert_eq!(
+        params["error_description"],
+        "PreTokenGeneration invocation failed due to error TooManyRequestsException."
+    );
+    assert_eq!(
+        received.lock().unwrap().len(),
+        1,
+        "the retries never reached the function: its one instance was busy"
+    );
+    let metrics = world.aws.lambda().metrics(TRIGGER).unwrap();
+    assert_eq!(metrics.throttles, 2);
 }
