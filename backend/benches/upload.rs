@@ -29,7 +29,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use backend::app::Application;
-use backend::config::{Config, Secret, StorageConfig};
+use backend::config::{AwsKey, Config, Secret, StorageConfig};
 use backend::db;
 use backend::storage::Storage;
 use bytes::Bytes;
@@ -241,7 +241,16 @@ fn backend_config(aws: &LocalAws, postgres: &Postgres) -> anyhow::Result<Config>
     config.cognito_client_id = web.client_id;
     config.cognito_client_secret = Secret::new(web.client_secret);
     config.cookie_secure = false;
-    config.storage = StorageConfig::for_stand_ins(aws)?;
+    config.storage = StorageConfig {
+        region: aws.region().to_owned(),
+        identity_pool_id: aws.identity_pool_id().to_owned(),
+        identity_pool_endpoint: Some(url::Url::parse(&aws.identity_pool_endpoint())?),
+        bucket: aws.bucket().to_owned(),
+        s3_endpoint: Some(url::Url::parse(&aws.s3_endpoint())?),
+    };
+    config.cognito_idp_endpoint = Some(url::Url::parse(&aws.user_pool_endpoint())?);
+    let (key, secret) = aws.backend_s3_key();
+    config.aws_credentials = Some(AwsKey::long_term(key, secret));
     Ok(config)
 }
 

@@ -4,7 +4,6 @@
 //! paths under `/api` answer 404 with the app's JSON error body.
 
 pub mod audit;
-pub mod cognito_trigger;
 pub mod context;
 pub mod dashboard;
 pub mod files;

@@ -117,12 +117,12 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application for `state`: the API, sign-in, health, the trigger endpoint and the web app.
+/// The whole HTTP application for `state`: the API, sign-in, health and the web app.
 pub fn router(state: AppState) -> Router {
     let config = &state.config;
 
     // Routes that a browser reaches with its session cookie: sessions, then the CSRF check for state-changing
-    // requests. The trigger endpoint and the static web app sit outside both.
+    // requests. Health and the static web app sit outside both.
     let with_session = Router::new()
         .merge(auth::router())
         .nest("/api", api::router(state.clone()))
@@ -145,7 +145,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(with_session)
         .merge(api::health::router())
-        .merge(api::cognito_trigger::router(config))
         .fallback_service(web_app)
         .with_state(state.clone())
         .layer(middleware::from_fn(time_limit))

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod files;
+pub mod iam_auth;
 pub mod identity_providers;
 pub mod invitations;
 pub mod members;
@@ -59,7 +60,13 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// connection, so the backend answers 503 instead of serving without its second wall.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
-    Ok(pool_options(max_connections)
+    Ok(connect_with(options, max_connections))
+}
+
+/// Like [`connect`], from parsed options (the trigger Lambda changes the password of future connections
+/// when it signs a new IAM token).
+pub fn connect_with(options: PgConnectOptions, max_connections: u32) -> PgPool {
+    pool_options(max_connections)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 check_app_role(conn).await.map_err(|err| match err {
@@ -70,7 +77,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
                 })
             })
         })
-        .connect_lazy_with(options))
+        .connect_lazy_with(options)
 }
 
 /// Creates a pool for the database owner (`backend migrate`, `backend seed-demo`): no role check, since

@@ -3,9 +3,11 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod idp_sync;
 pub mod seed;
 pub mod storage;
 pub mod trigger;

@@ -1,5 +1,5 @@
-//! The backend binary: `backend serve` (the default), `backend migrate`, `backend seed-demo` and
-//! `backend openapi`.
+//! The backend binary: `backend serve` (the default), `backend migrate`, `backend reconcile-idps`,
+//! `backend seed-demo` and `backend openapi`.
 //!
 //! Configuration comes from the environment (see `backend::config::Config`); logs go to stderr, filtered by
 //! `RUST_LOG` (default `info`).
@@ -8,20 +8,30 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use backend::app::Application;
-use backend::config::{Config, Secret};
-use backend::{db, seed};
+use backend::config::{Config, database_url_from};
+use backend::{db, idp_sync, seed};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
-const USAGE: &str = "usage: backend [serve | migrate | seed-demo | openapi]
+const USAGE: &str = "usage: backend [serve | migrate | reconcile-idps | seed-demo | openapi]
 
-  serve      run the HTTP server (default)
-  migrate    apply migrations as DATABASE_OWNER_URL, then create or update the login role of DATABASE_URL
-  seed-demo  load the demo tenants of <INFRA_DIR>/tenants/demo.json (INFRA_DIR defaults to `infra`) as
-             DATABASE_OWNER_URL, with the identity-provider issuers of the local stand-ins
-  openapi    print the OpenAPI document of /api/v1 (the one served at /api/openapi.json) and stop; the
-             deployment reads each route's scope from it";
+  serve           run the HTTP server (default); also reconciles the user pool's identity providers with the
+                  database at start-up and every IDP_RECONCILE_MINUTES
+  migrate         apply migrations as DATABASE_OWNER_URL (+ DATABASE_OWNER_PASSWORD), then create or update
+                  the login role of DATABASE_URL (+ DATABASE_PASSWORD)
+  reconcile-idps  make the user pool's identity providers and the web client's provider list match the
+                  database once, print what changed, and fail when a provider could not be created
+  seed-demo       load the demo tenants of <INFRA_DIR>/tenants/demo.json (INFRA_DIR defaults to `infra`) as
+                  DATABASE_OWNER_URL, then create their identity providers in the user pool with the demo
+                  client secrets; the issuers are the vendors' unless DEMO_ENTRA_AUTHORITY and DEMO_OKTA_URL
+                  name the mock identity providers (local development only)
+  openapi         print the OpenAPI document of /api/v1 (the one served at /api/openapi.json) and stop; the
+                  deployment reads each route's scope from it";
+
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -36,6 +46,7 @@ async fn main() -> anyhow::Result<()> {
     match command.as_deref() {
         None | Some("serve") => serve().await,
         Some("migrate") => migrate().await,
+        Some("reconcile-idps") => reconcile_idps().await,
         Some("seed-demo") => seed_demo().await,
         Some("openapi") => openapi().await,
         Some("-h" | "--help" | "help") => {
@@ -49,7 +60,16 @@ async fn main() -> anyhow::Result<()> {
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env().context("reading the configuration")?;
     refuse_an_unsafe_database_role(config.database_url.expose()).await?;
+    let reconciler = idp_sync::Reconciler::new(&config)
+        .await
+        .context("configuring the user-pool API client")?;
+    let interval = config.idp_reconcile_interval;
     let application = Application::build(config).await?;
+    tokio::spawn(idp_sync::keep_in_step(
+        reconciler,
+        application.state().db.clone(),
+        interval,
+    ));
     tracing::info!(address = %application.local_addr(), "backend listening");
     application
         .run_until(shutdown_signal())
@@ -122,11 +142,20 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Connects as the database owner (`DATABASE_OWNER_URL`), which only `migrate` and `seed-demo` use.
+/// The environment, as configuration lookups see it.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Connects as the database owner (`DATABASE_OWNER_URL`, `DATABASE_OWNER_PASSWORD`), which only `migrate` and
+/// `seed-demo` use.
 async fn owner_pool() -> anyhow::Result<PgPool> {
-    let url = std::env::var("DATABASE_OWNER_URL")
-        .context("DATABASE_OWNER_URL must be set to the database owner's URL (postgres://owner:password@host/db)")?;
-    let pool = db::connect_owner(&url, 2)
+    let url = database_url_from(&env_var, "DATABASE_OWNER_URL", "DATABASE_OWNER_PASSWORD")?
+        .context("DATABASE_OWNER_URL must be set to the database owner's URL (postgres://owner@host/db, the password in it or in DATABASE_OWNER_PASSWORD)")?;
+    let pool = db::connect_owner(url.expose(), 2)
         .await
         .context("DATABASE_OWNER_URL is not a valid Postgres URL")?;
     db::ping(&pool)
@@ -137,10 +166,8 @@ async fn owner_pool() -> anyhow::Result<PgPool> {
 
 async fn migrate() -> anyhow::Result<()> {
     // Only DATABASE_URL matters here; the rest of the configuration is the server's business.
-    let database_url = match std::env::var("DATABASE_URL") {
-        Ok(url) => Secret::new(url),
-        Err(_) => Config::local_defaults().database_url,
-    };
+    let database_url = database_url_from(&env_var, "DATABASE_URL", "DATABASE_PASSWORD")?
+        .unwrap_or_else(|| Config::local_defaults().database_url);
     let owner = owner_pool().await?;
     db::migrate(&owner).await.context("applying migrations")?;
     let app_url = Url::parse(database_url.expose()).context("DATABASE_URL is not a URL")?;
@@ -159,30 +186,56 @@ async fn migrate() -> anyhow::Result<()> {
 }
 
 async fn seed_demo() -> anyhow::Result<()> {
+    let config = Config::from_env().context("reading the configuration")?;
     let infra_dir =
         PathBuf::from(std::env::var("INFRA_DIR").unwrap_or_else(|_| "infra".to_owned()));
     let world = seed::DemoWorld::load(&infra_dir)?;
-    let local = local_aws::config::LocalAwsConfig::load(&infra_dir)
-        .context("reading the local stand-ins' configuration")?;
-    // The stand-ins' base URLs: LOCAL_AWS_ENTRA_URL / LOCAL_AWS_OKTA_URL, else their dev ports on 127.0.0.1.
-    let entra_base = std::env::var("LOCAL_AWS_ENTRA_URL")
-        .unwrap_or_else(|_| format!("http://127.0.0.1:{}", local.ports.entra))
-        .trim_end_matches('/')
-        .to_owned();
-    let okta_base = std::env::var("LOCAL_AWS_OKTA_URL")
-        .unwrap_or_else(|_| format!("http://127.0.0.1:{}", local.ports.okta))
-        .trim_end_matches('/')
-        .to_owned();
-    let issuer_of = |provider: &str| {
-        local
-            .identity_provider(provider)
-            .map(|idp| local_aws::idp_issuer_for(&idp.kind, &entra_base, &okta_base))
+    let defaults = seed::DemoIssuers::default();
+    let issuers = seed::DemoIssuers {
+        entra_authority: env_var("DEMO_ENTRA_AUTHORITY").unwrap_or(defaults.entra_authority),
+        okta_base: env_var("DEMO_OKTA_URL"),
     };
     let owner = owner_pool().await?;
-    seed::demo_world(&owner, &world, &issuer_of)
+    seed::demo_world(&owner, &world, &issuers)
         .await
         .context("seeding the demo world")?;
     tracing::info!(tenants = world.tenants.len(), "demo world seeded");
+    let secrets = world.client_secrets();
+    let reconciler = idp_sync::Reconciler::new(&config).await?;
+    let report = reconciler
+        .run(&owner, &|name| secrets.get(name).cloned())
+        .await
+        .context("creating the demo identity providers in the user pool")?;
+    print_report(&report)
+}
+
+/// `backend reconcile-idps`: one reconciliation, with no client secret at hand.
+async fn reconcile_idps() -> anyhow::Result<()> {
+    let config = Config::from_env().context("reading the configuration")?;
+    let pool = db::connect(config.database_url.expose(), 2)
+        .await
+        .context("DATABASE_URL is not a valid Postgres URL")?;
+    let reconciler = idp_sync::Reconciler::new(&config).await?;
+    let report = reconciler
+        .run(&pool, &idp_sync::no_secrets)
+        .await
+        .context("reconciling the user pool's identity providers")?;
+    print_report(&report)
+}
+
+/// Prints a reconciliation's report as JSON; fails when the pool still differs from the database.
+fn print_report(report: &idp_sync::Report) -> anyhow::Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).context("printing the report")?
+    );
+    if !report.is_complete() {
+        bail!(
+            "the user pool does not match the database yet: missing_secret lists providers whose client \
+             secret must be handed over again; kept_unlisted lists providers kept because the database lists \
+             none"
+        );
+    }
     Ok(())
 }
 
@@ -193,7 +246,8 @@ async fn openapi() -> anyhow::Result<()> {
     config.cookie_secure = true;
     let state = backend::app::AppState::new(config).await?;
     let document = backend::api::openapi::document(&state);
-    let text = serde_json::to_string_pretty(&document).context("serializing the OpenAPI document")?;
+    let text =
+        serde_json::to_string_pretty(&document).context("serializing the OpenAPI document")?;
     println!("{text}");
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! Seeding the demo world (`infra/tenants/demo.json`): tenants and their identity providers.
 //!
-//! Used by `cargo xtask dev` and the tests, never by production start-up. Members are not seeded: they are
-//! created at their first sign-in, exactly as in production.
+//! Used by `cargo xtask dev` (`backend seed-demo`) and the tests, never by production start-up. The database
+//! gets the tenants and every provider's federation settings; the user pool gets the providers afterwards
+//! from the reconciler ([`crate::idp_sync`]), exactly as for a tenant onboarded at run time, with the demo
+//! client secrets of [`DemoWorld::client_secrets`]. Members are not seeded: they are created at their first
+//! sign-in, exactly as in production.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -12,6 +15,7 @@ use shared::{Plan, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::config::Secret;
 use crate::db::identity_providers::IdentityProviderKind;
 
 /// The demo world: the tenants of `infra/tenants/demo.json` with their identity providers.
@@ -34,14 +38,30 @@ pub struct DemoTenant {
     pub identity_providers: Vec<DemoIdentityProvider>,
 }
 
-/// An identity provider of a demo tenant (fields the database does not need, such as client ids and attribute
-/// mappings, are read by the user pool stand-in and ignored here).
+/// An identity provider of a demo tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DemoIdentityProvider {
     /// The user pool's name for the provider (`acme-entra`); binds the provider's users to this tenant.
     pub name: String,
     /// The kind of provider.
     pub kind: IdentityProviderKind,
+    /// Entra ID: the directory (tenant) id, which the issuer names.
+    #[serde(default)]
+    pub entra_tenant_id: Option<String>,
+    /// Okta: the org (`globex` in `globex.okta.com`).
+    #[serde(default)]
+    pub okta_org: Option<String>,
+    /// The user pool's client id at the provider.
+    pub client_id: String,
+    /// The user pool's client secret at the provider: a demo value, handed to the user pool and never
+    /// written to the database.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// The scopes the user pool asks the provider for (space-separated, `openid` among them).
+    pub authorize_scopes: String,
+    /// User pool attribute → the provider's claim.
+    #[serde(default)]
+    pub attribute_mapping: BTreeMap<String, String>,
     /// The email domains the tenant has verified; home-realm discovery routes only these.
     pub verified_domains: Vec<String>,
     /// The provider's group → role mapping.
@@ -95,21 +115,73 @@ impl DemoWorld {
     pub fn tenant(&self, slug: &str) -> Option<&DemoTenant> {
         self.tenants.iter().find(|tenant| tenant.slug == slug)
     }
+
+    /// The demo client secret of each provider that has one, by provider name, for the reconciler to hand to
+    /// the user pool when it creates the provider.
+    pub fn client_secrets(&self) -> BTreeMap<String, Secret> {
+        self.tenants
+            .iter()
+            .flat_map(|tenant| &tenant.identity_providers)
+            .filter_map(|idp| {
+                let secret = idp.client_secret.as_ref()?;
+                Some((idp.name.clone(), Secret::new(secret.clone())))
+            })
+            .collect()
+    }
+}
+
+/// Where the demo providers live: the real vendors' hosts by default, or the local mock identity providers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoIssuers {
+    /// The Entra ID authority: `https://login.microsoftonline.com`, or the mock's base URL.
+    pub entra_authority: String,
+    /// The Okta org's base URL; `None` means `https://<org>.okta.com`. The mock serves one org per listener.
+    pub okta_base: Option<String>,
+}
+
+impl Default for DemoIssuers {
+    fn default() -> Self {
+        DemoIssuers {
+            entra_authority: "https://login.microsoftonline.com".to_owned(),
+            okta_base: None,
+        }
+    }
+}
+
+impl DemoIssuers {
+    /// The OpenID issuer of `idp`, as the vendor defines it: Entra ID v2
+    /// `<authority>/<tenant id>/v2.0`, Okta's default authorization server `<org URL>/oauth2/default`.
+    pub fn issuer(&self, idp: &DemoIdentityProvider) -> Option<String> {
+        match idp.kind {
+            IdentityProviderKind::Entra => Some(format!(
+                "{}/{}/v2.0",
+                self.entra_authority.trim_end_matches('/'),
+                idp.entra_tenant_id.as_deref()?
+            )),
+            IdentityProviderKind::Okta => {
+                let base = match &self.okta_base {
+                    Some(base) => base.trim_end_matches('/').to_owned(),
+                    None => format!("https://{}.okta.com", idp.okta_org.as_deref()?),
+                };
+                Some(format!("{base}/oauth2/default"))
+            }
+            IdentityProviderKind::Oidc => None,
+        }
+    }
 }
 
 /// Upserts the demo world's tenants and identity providers, as the database owner, in one transaction.
 /// Running it again changes nothing, except that it applies what the platform operators own and edited in the
-/// file (names, plans, provider kinds, issuers and verified domains). What tenant admins own (the group → role
-/// mappings and just-in-time joining) is written only when the tenant or provider is first created, so
-/// re-seeding never undoes an admin's change.
-/// `issuer_of` gives the issuer URL of a provider by name, which depends on where the stand-ins listen.
+/// file (names, plans, provider kinds, issuers, federation settings and verified domains). What tenant admins
+/// own (the group → role mappings and just-in-time joining) is written only when the tenant or provider is
+/// first created, so re-seeding never undoes an admin's change. `issuers` says where the providers live.
 ///
 /// Each tenant's rows are written with that tenant set in the transaction, so seeding respects the
 /// row-level security policies even when the owner is not a superuser (as on managed Postgres).
 pub async fn demo_world(
     owner: &PgPool,
     world: &DemoWorld,
-    issuer_of: &dyn Fn(&str) -> Option<String>,
+    issuers: &DemoIssuers,
 ) -> anyhow::Result<()> {
     let mut tx = owner
         .begin()
@@ -144,10 +216,12 @@ pub async fn demo_world(
             // tenant's users to another. The conditional update leaves such a row alone and returns nothing.
             let bound: Option<Uuid> = sqlx::query_scalar(
                 "insert into tenant_identity_providers \
-                 (id, tenant_id, provider_name, kind, issuer, verified_domains, group_role_mapping) \
-                 values ($1, $2, $3, $4, $5, $6, $7) \
+                 (id, tenant_id, provider_name, kind, issuer, verified_domains, group_role_mapping, \
+                  client_id, authorize_scopes, attribute_mapping) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  on conflict (provider_name) do update set kind = excluded.kind, issuer = excluded.issuer, \
-                 verified_domains = excluded.verified_domains \
+                 verified_domains = excluded.verified_domains, client_id = excluded.client_id, \
+                 authorize_scopes = excluded.authorize_scopes, attribute_mapping = excluded.attribute_mapping \
                  where tenant_identity_providers.tenant_id = excluded.tenant_id \
                  returning tenant_id",
             )
@@ -155,9 +229,12 @@ pub async fn demo_world(
             .bind(tenant_id)
             .bind(&provider.name)
             .bind(provider.kind.as_str())
-            .bind(issuer_of(&provider.name))
+            .bind(issuers.issuer(provider))
             .bind(&provider.verified_domains)
             .bind(sqlx::types::Json(&provider.group_role_mapping))
+            .bind(&provider.client_id)
+            .bind(&provider.authorize_scopes)
+            .bind(sqlx::types::Json(&provider.attribute_mapping))
             .fetch_optional(&mut *tx)
             .await
             .with_context(|| format!("upserting identity provider {:?}", provider.name))?;
@@ -213,10 +290,54 @@ mod tests {
     }
 
     #[test]
+    fn issuers_are_the_vendors_own_unless_the_mocks_are_named() {
+        let world = DemoWorld::load(&infra_dir()).unwrap();
+        let entra = &world.tenant("acme").unwrap().identity_providers[0];
+        let okta = &world.tenant("globex").unwrap().identity_providers[0];
+        let real = DemoIssuers::default();
+        assert_eq!(
+            real.issuer(entra).unwrap(),
+            "https://login.microsoftonline.com/6f1c2a3e-0acb-4d5e-9f10-ac3e00000001/v2.0"
+        );
+        assert_eq!(
+            real.issuer(okta).unwrap(),
+            "https://globex.okta.com/oauth2/default"
+        );
+        let mocks = DemoIssuers {
+            entra_authority: "http://127.0.0.1:9231/".to_owned(),
+            okta_base: Some("http://127.0.0.1:9232".to_owned()),
+        };
+        assert_eq!(
+            mocks.issuer(entra).unwrap(),
+            "http://127.0.0.1:9231/6f1c2a3e-0acb-4d5e-9f10-ac3e00000001/v2.0"
+        );
+        assert_eq!(
+            mocks.issuer(okta).unwrap(),
+            "http://127.0.0.1:9232/oauth2/default"
+        );
+    }
+
+    #[test]
+    fn every_demo_provider_has_a_client_secret_for_the_user_pool() {
+        let world = DemoWorld::load(&infra_dir()).unwrap();
+        let secrets = world.client_secrets();
+        assert_eq!(
+            secrets.keys().collect::<Vec<_>>(),
+            ["acme-entra", "globex-okta"]
+        );
+    }
+
+    #[test]
     fn a_domain_verified_by_two_providers_is_refused() {
         let provider = |name: &str, domain: &str| DemoIdentityProvider {
             name: name.to_owned(),
             kind: IdentityProviderKind::Oidc,
+            entra_tenant_id: None,
+            okta_org: None,
+            client_id: "c".to_owned(),
+            client_secret: None,
+            authorize_scopes: "openid".to_owned(),
+            attribute_mapping: BTreeMap::new(),
             verified_domains: vec![domain.to_owned()],
             group_role_mapping: BTreeMap::new(),
         };

@@ -8,17 +8,11 @@
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cognitoidentity::error::ProvideErrorMetadata as _;
-use aws_sdk_s3::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_s3::config::Region;
 use aws_sdk_s3::presigning::PresigningConfig;
 
 use crate::config::{Config, StorageConfig};
-
-/// How long one SDK call may take, retries included.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long connecting may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,10 +69,7 @@ impl Storage {
             .split_once('_')
             .map_or(storage.region.as_str(), |(region, _)| region);
         let provider_name = format!("cognito-idp.{pool_region}.amazonaws.com/{user_pool_id}");
-        let timeouts = TimeoutConfig::builder()
-            .operation_timeout(OPERATION_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build();
+        let timeouts = crate::aws::timeouts();
         let region = Region::new(storage.region.clone());
 
         // `GetId` and `GetCredentialsForIdentity` are unsigned: the identity pool client needs no credentials.
@@ -90,22 +81,7 @@ impl Storage {
             identity = identity.endpoint_url(endpoint.as_str().trim_end_matches('/'));
         }
 
-        let credentials = match &storage.s3_credentials {
-            Some((id, secret)) => SharedCredentialsProvider::new(Credentials::new(
-                id.clone(),
-                secret.expose().to_owned(),
-                None,
-                None,
-                "backend-configuration",
-            )),
-            // Environment, profile, ECS task role or instance role, as on any AWS workload.
-            None => SharedCredentialsProvider::new(
-                aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-                    .region(region.clone())
-                    .build()
-                    .await,
-            ),
-        };
+        let credentials = crate::aws::credentials(config, &region).await;
         let mut s3 = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(region)

@@ -10,6 +10,7 @@
 //! refusals are written to the tenant's audit log.
 
 pub mod event;
+pub mod lambda;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};

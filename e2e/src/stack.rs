@@ -1,15 +1,17 @@
 //! The whole application for one test: Postgres, the local AWS stand-ins and the backend serving the web app.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail, ensure};
 use backend::app::Application;
-use backend::config::{Config, Secret};
+use backend::config::{AwsKey, Config, Secret, StorageConfig};
 use backend::db::members::MemberStatus;
 use backend::db::{MemberId, TenantId};
 use backend::seed::DemoWorld;
-use local_aws::config::{LocalAwsConfig, TriggerConfig};
+use local_aws::config::LocalAwsConfig;
+use local_aws::lambda::FunctionRuntime;
 use local_aws::{LocalAws, Ports};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -27,8 +29,6 @@ const DATABASE: &str = "postgres";
 const APP_USER: &str = "saas_api";
 /// That role's password inside the throwaway server.
 const APP_PASSWORD: &str = "e2e-app-password";
-/// The secret the user pool stand-in sends with trigger calls.
-const TRIGGER_SECRET: &str = "e2e-trigger-secret-not-for-production";
 
 /// A running application. Everything stops when the value is dropped.
 pub struct Stack {
@@ -84,10 +84,22 @@ impl Stack {
             .context("the user pool has no `web` client")?;
         web_client.callback_urls = vec![format!("{app_url}/auth/callback")];
         web_client.logout_urls = vec![format!("{app_url}/")];
-        aws_config.trigger = Some(TriggerConfig {
-            url: format!("{app_url}{}", backend::api::cognito_trigger::PATH),
-            shared_secret: TRIGGER_SECRET.to_owned(),
-        });
+        let database_url = postgres.url(APP_USER, APP_PASSWORD, DATABASE);
+        let trigger_environment: BTreeMap<String, String> = [
+            ("DATABASE_URL", database_url.as_str()),
+            ("RESOURCE_SERVER_ID", "saas-api"),
+            ("COGNITO_USER_POOL_ID", aws_config.user_pool_id.as_str()),
+            ("RUST_LOG", "warn"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        aws_config
+            .use_trigger(
+                FunctionRuntime::Command(trigger_bootstrap()?),
+                trigger_environment,
+            )
+            .context("configuring the trigger Lambda")?;
         change(&mut aws_config);
         let aws = LocalAws::start(
             aws_config,
@@ -98,7 +110,11 @@ impl Stack {
         .context("starting the local AWS stand-ins")?;
 
         let world = DemoWorld::load(&infra_dir)?;
-        backend::seed::demo_world(&owner, &world, &|provider| aws.idp_issuer(provider))
+        let issuers = backend::seed::DemoIssuers {
+            entra_authority: aws.entra_base(),
+            okta_base: Some(aws.okta_base()),
+        };
+        backend::seed::demo_world(&owner, &world, &issuers)
             .await
             .context("seeding the demo world")?;
 
@@ -110,17 +126,38 @@ impl Stack {
             .local_addr()
             .context("reading the backend's address")?;
         config.public_url = Url::parse(&app_url).context("the app URL")?;
-        config.database_url = Secret::new(postgres.url(APP_USER, APP_PASSWORD, DATABASE));
+        config.database_url = Secret::new(database_url);
         config.cognito_issuer = Url::parse(&aws.issuer()).context("the user pool's issuer")?;
         config.cognito_auth_domain =
             Url::parse(&aws.auth_domain()).context("the user pool's domain")?;
         config.cognito_client_id = web_client.client_id;
         config.cognito_client_secret = Secret::new(web_client.client_secret);
-        config.trigger_shared_secret = Some(Secret::new(TRIGGER_SECRET));
         config.web_dist_dir = web_dist_dir;
         config.cookie_secure = false;
-        config.storage = backend::config::StorageConfig::for_stand_ins(&aws)
-            .context("the storage stand-ins' URLs")?;
+        config.storage = StorageConfig {
+            region: aws.region().to_owned(),
+            identity_pool_id: aws.identity_pool_id().to_owned(),
+            identity_pool_endpoint: Some(Url::parse(&aws.identity_pool_endpoint())?),
+            bucket: aws.bucket().to_owned(),
+            s3_endpoint: Some(Url::parse(&aws.s3_endpoint())?),
+        };
+        config.cognito_idp_endpoint = Some(Url::parse(&aws.user_pool_endpoint())?);
+        let (key, secret) = aws.backend_s3_key();
+        config.aws_credentials = Some(AwsKey::long_term(key, secret));
+
+        // The user pool's identity providers come from the database through the Cognito API, as
+        // `backend seed-demo` creates them.
+        let app_pool = backend::db::connect(config.database_url.expose(), 2).await?;
+        let secrets = world.client_secrets();
+        let report = backend::idp_sync::Reconciler::new(&config)
+            .await?
+            .run(&app_pool, &|name| secrets.get(name).cloned())
+            .await
+            .context("creating the demo identity providers in the user pool")?;
+        ensure!(
+            report.is_complete(),
+            "the demo providers are incomplete: {report:?}"
+        );
         let app = Application::build_with_listener(config, listener)
             .await
             .context("building the backend")?;
@@ -233,4 +270,30 @@ fn web_dist_dir() -> anyhow::Result<PathBuf> {
         );
     }
     Ok(dir)
+}
+
+/// The trigger Lambda's executable: `TRIGGER_BOOTSTRAP` (the staged release `bootstrap` that `cargo xtask e2e`
+/// and `cargo xtask test` build, the very artifact that ships), else the debug `pre-token-generation` binary
+/// next to this test's own directory.
+fn trigger_bootstrap() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TRIGGER_BOOTSTRAP") {
+        let path = PathBuf::from(path);
+        ensure!(
+            path.is_file(),
+            "TRIGGER_BOOTSTRAP names {}, which does not exist",
+            path.display()
+        );
+        return Ok(path);
+    }
+    let debug_build = std::env::current_exe()?
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("pre-token-generation"));
+    match debug_build {
+        Some(path) if path.is_file() => Ok(path),
+        _ => bail!(
+            "no trigger Lambda to run: run the browser tests with `cargo xtask e2e` (which builds it), or \
+             build it with `cargo build -p backend --bin pre-token-generation`, or set TRIGGER_BOOTSTRAP"
+        ),
+    }
 }

@@ -627,7 +627,7 @@ async fn re_seeding_the_demo_world_keeps_what_tenant_admins_changed() {
     backend::seed::demo_world(
         &app.db.owner,
         &backend::seed::DemoWorld::load(&crate::postgres::infra_dir()).unwrap(),
-        &|name| app.aws.idp_issuer(name),
+        &app.demo_issuers(),
     )
     .await
     .unwrap();

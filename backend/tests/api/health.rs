@@ -1,5 +1,4 @@
-//! Health probes, dependency outages (503, never 500), the trigger endpoint's secret, unknown API routes and
-//! the web app's fallback.
+//! Health probes, dependency outages (503, never 500), unknown API routes and the web app's fallback.
 
 use backend::config::Secret;
 use local_aws::config::LocalAwsConfig;
@@ -11,7 +10,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::helpers::{ALICE, CAROL, ExtraBackend, TestApp, browser, closed_port_url, location};
+use crate::helpers::{CAROL, ExtraBackend, TestApp, browser, closed_port_url, location};
 use crate::postgres::infra_dir;
 
 #[tokio::test]
@@ -140,74 +139,6 @@ async fn with_the_user_pool_down_sign_in_answers_503_and_recovers_without_restar
 }
 
 #[tokio::test]
-async fn the_trigger_endpoint_refuses_a_missing_or_wrong_secret() {
-    let app = TestApp::spawn().await;
-    let client = reqwest::Client::new();
-    let url = app.url("/internal/cognito/pre-token-generation");
-    let response = client
-        .post(&url)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let response = client
-        .post(&url)
-        .header("x-trigger-secret", "wrong")
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        response.json::<ErrorBody>().await.unwrap().code,
-        ErrorCode::Unauthenticated
-    );
-}
-
-#[tokio::test]
-async fn the_trigger_endpoint_answers_a_malformed_event_as_a_lambda_function_error() {
-    let app = TestApp::spawn().await;
-    let secret = app
-        .config
-        .trigger_shared_secret
-        .as_ref()
-        .unwrap()
-        .expose()
-        .to_owned();
-    let response = reqwest::Client::new()
-        .post(app.url("/internal/cognito/pre-token-generation"))
-        .header("x-trigger-secret", secret)
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers().get("x-amz-function-error").unwrap(),
-        "Unhandled"
-    );
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["errorType"], "InvalidEvent");
-}
-
-#[tokio::test]
-async fn without_a_trigger_secret_the_trigger_route_does_not_exist() {
-    let app = TestApp::spawn().await;
-    let mut config = app.config.clone();
-    config.trigger_shared_secret = None;
-    let backend = ExtraBackend::spawn(config).await;
-    let response = reqwest::Client::new()
-        .post(backend.url("/internal/cognito/pre-token-generation"))
-        .header("x-trigger-secret", "anything")
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_client_error(), "{}", response.status());
-    assert_ne!(response.status(), StatusCode::OK);
-}
-
-#[tokio::test]
 async fn unknown_api_routes_answer_404_json_and_client_routes_get_the_web_app() {
     let app = TestApp::spawn().await;
     let client = reqwest::Client::new();
@@ -241,115 +172,6 @@ async fn an_anonymous_api_request_is_401_with_the_json_error_body() {
     assert_eq!(
         response.json::<ErrorBody>().await.unwrap().code,
         ErrorCode::Unauthenticated
-    );
-}
-
-/// The trigger endpoint's shared secret of `app`.
-fn trigger_secret(app: &TestApp) -> String {
-    app.config
-        .trigger_shared_secret
-        .as_ref()
-        .unwrap()
-        .expose()
-        .to_owned()
-}
-
-/// A well-formed sign-in event for Alice from `app`'s user pool and web client.
-fn alice_event(app: &TestApp) -> serde_json::Value {
-    let subject = "0b6c4c0e-3f6a-4c5d-9a11-a11ce0000001";
-    let identities = serde_json::json!([{
-        "userId": subject, "providerName": "acme-entra", "providerType": "OIDC", "issuer": null,
-        "primary": "true", "dateCreated": "1700000000000"
-    }]);
-    serde_json::json!({
-        "version": "2",
-        "triggerSource": "TokenGeneration_HostedAuth",
-        "region": "eu-west-1",
-        "userPoolId": app.aws.user_pool_id(),
-        "userName": format!("acme-entra_{subject}"),
-        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": app.config.cognito_client_id},
-        "request": {
-            "userAttributes": {
-                "sub": "5f0c7b9e-0000-4000-8000-00000000a11c",
-                "email": ALICE.email,
-                "name": ALICE.name,
-                "identities": identities.to_string(),
-                "custom:idp_groups": "[SaaS-Admins]",
-            },
-            "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
-            "scopes": ["openid", "saas-api/read"],
-        },
-        "response": {"claimsAndScopeOverrideDetails": null}
-    })
-}
-
-async fn call_trigger(app: &TestApp, event: &serde_json::Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/internal/cognito/pre-token-generation"))
-        .header("x-trigger-secret", trigger_secret(app))
-        .json(event)
-        .send()
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn the_trigger_refuses_events_of_another_user_pool_or_app_client() {
-    let app = TestApp::spawn().await;
-    let event = alice_event(&app);
-    let response = call_trigger(&app, &event).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers().get("x-amz-function-error").is_none());
-
-    let mut other_pool = event.clone();
-    other_pool["userPoolId"] = "eu-west-1_SomeoneElse".into();
-    let mut other_client = event.clone();
-    other_client["callerContext"]["clientId"] = "another-client-id".into();
-    let mut no_client = event.clone();
-    no_client["callerContext"] = serde_json::json!({});
-    for (what, event) in [
-        ("another pool", other_pool),
-        ("another client", other_client),
-        ("no client", no_client),
-    ] {
-        let response = call_trigger(&app, &event).await;
-        assert_eq!(response.status(), StatusCode::OK, "{what}");
-        assert_eq!(
-            response.headers().get("x-amz-function-error").unwrap(),
-            "Unhandled",
-            "{what}"
-        );
-        let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(body["errorType"], "InvalidEvent", "{what}");
-        assert_eq!(body["errorMessage"], "invalid_request", "{what}");
-    }
-}
-
-#[tokio::test]
-async fn the_trigger_checks_the_secret_before_it_reads_the_body() {
-    let app = TestApp::spawn().await;
-    // Larger than the trigger accepts (256 KiB) but within the global limit: read first, it would be 413.
-    let oversized = vec![b' '; 512 * 1024];
-    let response = reqwest::Client::new()
-        .post(app.url("/internal/cognito/pre-token-generation"))
-        .header("x-trigger-secret", "wrong")
-        .body(oversized.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-
-    let response = reqwest::Client::new()
-        .post(app.url("/internal/cognito/pre-token-generation"))
-        .header("x-trigger-secret", trigger_secret(&app))
-        .body(oversized)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        response.json::<ErrorBody>().await.unwrap().code,
-        ErrorCode::PayloadTooLarge
     );
 }
 
@@ -422,11 +244,7 @@ async fn every_response_carries_the_security_headers() {
             "{path}: {csp}"
         );
     }
-    let response = client
-        .post(app.url("/internal/cognito/pre-token-generation"))
-        .send()
-        .await
-        .unwrap();
+    let response = client.post(app.url("/auth/logout")).send().await.unwrap();
     assert_eq!(response.headers().get("x-frame-options").unwrap(), "DENY");
 }
 

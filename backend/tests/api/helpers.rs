@@ -1,15 +1,20 @@
-//! The test application: a fresh database, the local AWS stand-ins on ephemeral ports, the demo world seeded
-//! with the stand-ins' issuers, and the backend on `http://localhost:<port>`; plus the demo users and helpers
-//! that walk the federated sign-in over HTTP the way a browser does.
+//! The test application: a fresh database, the local AWS stand-ins on ephemeral ports (the user pool invoking
+//! the real `pre-token-generation` Lambda binary through the Lambda stand-in), the demo world seeded with the
+//! stand-ins' issuers and its identity providers created in the user pool by the backend's reconciler, and
+//! the backend on `http://localhost:<port>`; plus the demo users and helpers that walk the federated sign-in
+//! over HTTP the way a browser does.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use backend::app::Application;
-use backend::config::{Config, Secret};
+use backend::config::{AwsKey, Config, Secret, StorageConfig};
 use backend::db::members::MemberStatus;
 use backend::db::{self, MemberId, TenantId};
-use local_aws::config::{LocalAwsConfig, TriggerConfig};
+use local_aws::config::LocalAwsConfig;
+use local_aws::lambda::FunctionRuntime;
 use local_aws::{LocalAws, Ports};
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
 use reqwest::cookie::{CookieStore as _, Jar};
@@ -90,6 +95,9 @@ pub const MALLORY: DemoUser = DemoUser {
     provider: "globex-okta",
     role: Role::Admin,
 };
+
+/// The shortest token lifetime Cognito's API accepts.
+const COGNITO_MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 /// Changes to the default test set-up.
 pub type Customize = Box<dyn FnOnce(&mut Config, &mut LocalAwsConfig) + Send>;
@@ -254,26 +262,38 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let address = format!("http://localhost:{port}");
-        let trigger_secret = format!("test-trigger-secret-{}", Uuid::new_v4());
 
         let mut aws_config = LocalAwsConfig::load(&infra_dir()).unwrap();
         let web = aws_config.clients.get_mut("web").unwrap();
         web.callback_urls = vec![format!("{address}/auth/callback")];
         web.logout_urls = vec![format!("{address}/")];
-        aws_config.trigger = Some(TriggerConfig {
-            url: format!("http://127.0.0.1:{port}/internal/cognito/pre-token-generation"),
-            shared_secret: trigger_secret.clone(),
-        });
+        aws_config
+            .use_trigger(
+                FunctionRuntime::Command(trigger_bootstrap()),
+                trigger_environment(&db.app_url, &aws_config.user_pool_id),
+            )
+            .unwrap();
 
         let mut config = Config::local_defaults();
         config.bind_addr = listener.local_addr().unwrap();
         config.public_url = Url::parse(&address).unwrap();
         config.database_url = Secret::new(db.app_url.clone());
         config.database_max_connections = 5;
-        config.trigger_shared_secret = Some(Secret::new(trigger_secret));
         config.web_dist_dir = web_dist_dir();
         config.cookie_secure = false;
         customize(&mut config, &mut aws_config);
+        // Lifetimes below Cognito's minimum (tests that watch tokens expire) could not survive the reconciler's
+        // `UpdateUserPoolClient`: the client starts with the configured ones and gets the short ones after it.
+        let web = aws_config.clients.get_mut("web").unwrap();
+        let short_lifetimes = (web.access_token_validity < COGNITO_MIN_TOKEN_LIFETIME
+            || web.id_token_validity < COGNITO_MIN_TOKEN_LIFETIME)
+            .then(|| {
+                let short = (web.access_token_validity, web.id_token_validity);
+                web.access_token_validity =
+                    web.access_token_validity.max(COGNITO_MIN_TOKEN_LIFETIME);
+                web.id_token_validity = web.id_token_validity.max(COGNITO_MIN_TOKEN_LIFETIME);
+                short
+            });
 
         let aws = LocalAws::start(aws_config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
             .await
@@ -287,15 +307,28 @@ impl TestApp {
         // The machine client is accepted so that its tokens get past the verifier and exercise the
         // "no tenant" refusal, not the client allowlist.
         config.api_client_ids = vec![machine.client_id];
-        config.storage = backend::config::StorageConfig::for_stand_ins(&aws).unwrap();
+        config.storage = storage_for(&aws);
+        config.cognito_idp_endpoint = Some(Url::parse(&aws.user_pool_endpoint()).unwrap());
+        let (key, secret) = aws.backend_s3_key();
+        config.aws_credentials = Some(AwsKey::long_term(key, secret));
 
-        backend::seed::demo_world(
-            &db.owner,
-            &backend::seed::DemoWorld::load(&infra_dir()).unwrap(),
-            &|name| aws.idp_issuer(name),
-        )
-        .await
-        .unwrap();
+        // The demo world as `backend seed-demo` makes it: the database first, then the user pool's identity
+        // providers through the Cognito API.
+        let world = backend::seed::DemoWorld::load(&infra_dir()).unwrap();
+        backend::seed::demo_world(&db.owner, &world, &demo_issuers(&aws))
+            .await
+            .unwrap();
+        let secrets = world.client_secrets();
+        let report = backend::idp_sync::Reconciler::new(&config)
+            .await
+            .unwrap()
+            .run(&db.app, &|name| secrets.get(name).cloned())
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{report:?}");
+        if let Some((access, id)) = short_lifetimes {
+            assert!(aws.set_token_lifetimes("web", access, id));
+        }
 
         let application = Application::build_with_listener(config.clone(), listener)
             .await
@@ -308,6 +341,62 @@ impl TestApp {
             db,
             server,
         }
+    }
+
+    /// The user-pool API (`cognito-idp`) of the stand-in, with the backend's own key.
+    pub fn cognito(&self) -> aws_sdk_cognitoidentityprovider::Client {
+        let (key, secret) = self.aws.backend_s3_key();
+        let config = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_sdk_cognitoidentityprovider::config::Region::new(
+                self.aws.region().to_owned(),
+            ))
+            .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+                key, secret, None, None, "test",
+            ))
+            .endpoint_url(self.aws.user_pool_endpoint())
+            .build();
+        aws_sdk_cognitoidentityprovider::Client::from_conf(config)
+    }
+
+    /// The demo world of `infra/tenants/demo.json`.
+    pub fn demo_world(&self) -> backend::seed::DemoWorld {
+        backend::seed::DemoWorld::load(&infra_dir()).unwrap()
+    }
+
+    /// Where the demo providers live: the stand-ins' mock identity providers.
+    pub fn demo_issuers(&self) -> backend::seed::DemoIssuers {
+        demo_issuers(&self.aws)
+    }
+
+    /// Sets the environment under which the `backend` binary talks to this app's database and stand-ins
+    /// (for its commands, such as `reconcile-idps`).
+    pub fn backend_env(&self, command: &mut std::process::Command) {
+        let (key, secret) = self.aws.backend_s3_key();
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .env("PUBLIC_URL", &self.address)
+            .env("DATABASE_URL", &self.db.app_url)
+            .env("COGNITO_ISSUER", self.config.cognito_issuer.as_str())
+            .env(
+                "COGNITO_AUTH_DOMAIN",
+                self.config.cognito_auth_domain.as_str(),
+            )
+            .env("COGNITO_CLIENT_ID", &self.config.cognito_client_id)
+            .env(
+                "COGNITO_CLIENT_SECRET",
+                self.config.cognito_client_secret.expose(),
+            )
+            .env("COGNITO_IDP_ENDPOINT", self.aws.user_pool_endpoint())
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", self.aws.region())
+            .env("IDENTITY_POOL_ID", self.aws.identity_pool_id())
+            .env("IDENTITY_POOL_ENDPOINT", self.aws.identity_pool_endpoint())
+            .env("S3_ENDPOINT", self.aws.s3_endpoint())
+            .env("UPLOAD_BUCKET", self.aws.bucket());
     }
 
     /// An absolute URL of the backend.
@@ -632,4 +721,46 @@ pub fn error_code(landing: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == "error")
         .map(|(_, v)| v.into_owned())
+}
+
+/// The trigger Lambda's executable: the staged release `bootstrap` when `TRIGGER_BOOTSTRAP` names one (as
+/// `cargo xtask test` does), else this package's own `pre-token-generation` binary, which cargo builds for
+/// the integration tests.
+pub fn trigger_bootstrap() -> std::path::PathBuf {
+    std::env::var_os("TRIGGER_BOOTSTRAP")
+        .map(std::path::PathBuf::from)
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_pre-token-generation").into())
+}
+
+/// The trigger function's own environment: the application login's database and the pool it serves.
+pub fn trigger_environment(database_url: &str, user_pool_id: &str) -> BTreeMap<String, String> {
+    [
+        ("DATABASE_URL", database_url),
+        ("RESOURCE_SERVER_ID", "saas-api"),
+        ("COGNITO_USER_POOL_ID", user_pool_id),
+        ("RUST_LOG", "warn"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Where the stand-ins' mock identity providers are.
+pub fn demo_issuers(aws: &LocalAws) -> backend::seed::DemoIssuers {
+    backend::seed::DemoIssuers {
+        entra_authority: aws.entra_base(),
+        okta_base: Some(aws.okta_base()),
+    }
+}
+
+/// The storage settings for stand-ins listening on ephemeral ports.
+pub fn storage_for(aws: &LocalAws) -> StorageConfig {
+    StorageConfig {
+        region: aws.region().to_owned(),
+        identity_pool_id: aws.identity_pool_id().to_owned(),
+        identity_pool_endpoint: Some(Url::parse(&aws.identity_pool_endpoint()).unwrap()),
+        bucket: aws.bucket().to_owned(),
+        s3_endpoint: Some(Url::parse(&aws.s3_endpoint()).unwrap()),
+    }
 }

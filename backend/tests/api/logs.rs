@@ -90,8 +90,13 @@ async fn no_token_cookie_password_or_secret_reaches_the_logs() {
         ("a refresh token", refresh_token.as_str()),
         ("the web client secret", web.client_secret.as_str()),
         (
-            "the trigger secret",
-            app.config.trigger_shared_secret.as_ref().unwrap().expose(),
+            "the backend's AWS secret key",
+            app.config
+                .aws_credentials
+                .as_ref()
+                .unwrap()
+                .secret_access_key
+                .expose(),
         ),
         ("the demo password", PASSWORD),
     ];

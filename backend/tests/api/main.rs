@@ -7,6 +7,8 @@ mod bearer;
 mod files;
 mod health;
 mod helpers;
+mod idp_sync;
+mod lambda;
 mod logs;
 mod matrix;
 mod postgres;

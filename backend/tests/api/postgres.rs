@@ -51,11 +51,13 @@ impl TestDatabase {
     /// Seeds the demo world (`infra/tenants/demo.json`) and returns it.
     pub async fn seed_demo_world(&self) -> DemoWorld {
         let world = DemoWorld::load(&infra_dir()).expect("loading the demo world");
-        seed::demo_world(&self.owner, &world, &|name| {
-            Some(format!("https://idp.test/{name}"))
-        })
-        .await
-        .expect("seeding the demo world");
+        let issuers = seed::DemoIssuers {
+            entra_authority: "https://entra.idp.test".to_owned(),
+            okta_base: Some("https://okta.idp.test".to_owned()),
+        };
+        seed::demo_world(&self.owner, &world, &issuers)
+            .await
+            .expect("seeding the demo world");
         world
     }
 

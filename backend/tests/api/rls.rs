@@ -881,10 +881,10 @@ async fn migrations_seeding_and_routing_work_when_the_owner_is_not_a_superuser()
     let owner = sqlx::PgPool::connect(owner_url.as_str()).await.unwrap();
     db::migrate(&owner).await.unwrap();
     let world = backend::seed::DemoWorld::load(&crate::postgres::infra_dir()).unwrap();
-    backend::seed::demo_world(&owner, &world, &|_| None)
+    backend::seed::demo_world(&owner, &world, &backend::seed::DemoIssuers::default())
         .await
         .unwrap();
-    backend::seed::demo_world(&owner, &world, &|_| None)
+    backend::seed::demo_world(&owner, &world, &backend::seed::DemoIssuers::default())
         .await
         .unwrap();
 
