@@ -1,7 +1,11 @@
 //! `cargo xtask dev`: the whole application on this machine with the demo world.
 //!
 //! Postgres runs in a container that keeps its data between runs (`saas-reference-dev-postgres`); the local
-//! AWS stand-ins and the backend run as child processes on their documented ports and stop with Ctrl-C.
+//! AWS stand-ins and the backend run as child processes on their documented ports and stop with Ctrl-C. The
+//! pre-token-generation trigger runs as it ships: the static release `bootstrap` of `cargo xtask
+//! build-lambda`, started by the Lambda stand-in, which the user-pool stand-in invokes. The tenant identity
+//! providers reach the user-pool stand-in the way they reach Cognito: `backend seed-demo` writes the demo
+//! world into the database and its reconciler creates them through the Cognito API.
 
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -15,7 +19,7 @@ use base64::Engine as _;
 
 use crate::docker::Engine;
 use crate::tools::{Need, Tools};
-use crate::{cmd, paths, web};
+use crate::{artifacts, cmd, paths, web};
 
 const CONTAINER: &str = "saas-reference-dev-postgres";
 const VOLUME: &str = "saas-reference-dev-pgdata";
@@ -54,6 +58,7 @@ pub fn run(_args: &[String]) -> Result<()> {
         "--package",
         "local-aws",
     ]))?;
+    let trigger_bootstrap = artifacts::build_lambda()?.join("bootstrap");
 
     let local = read_local_settings()?;
     let mut wanted = local.ports.clone();
@@ -85,7 +90,6 @@ pub fn run(_args: &[String]) -> Result<()> {
             .env("BIND_ADDR", BACKEND_ADDR)
             .env("PUBLIC_URL", PUBLIC_URL)
             .env("WEB_DIST_DIR", paths::web_dist())
-            .env("TRIGGER_SHARED_SECRET", &local.trigger_secret)
             .env("SESSION_ENCRYPTION_KEY", &session_key);
     };
 
@@ -133,10 +137,14 @@ pub fn run(_args: &[String]) -> Result<()> {
 
     let mut children: Vec<(&str, Child)> = Vec::new();
     let outcome = (|| -> Result<()> {
+        let trigger_env = trigger_env_file(&app_url, &local.user_pool_id)?;
         let aws = Command::new(bin.join("local-aws"))
             .current_dir(&root)
             .arg("--infra")
             .arg(root.join("infra"))
+            .arg("--trigger-bootstrap")
+            .arg(&trigger_bootstrap)
+            .env("LOCAL_AWS_TRIGGER_ENV_FILE", &trigger_env)
             .spawn()?;
         children.push(("local-aws", aws));
         for port in local.ports.iter().map(|(_, port)| *port) {
@@ -145,6 +153,15 @@ pub fn run(_args: &[String]) -> Result<()> {
         let mut seed = Command::new(bin.join("backend"));
         seed.arg("seed-demo");
         backend_env(&mut seed);
+        // The demo providers' issuers are the mock Entra ID and Okta of the stand-ins.
+        seed.env(
+            "DEMO_ENTRA_AUTHORITY",
+            format!("http://127.0.0.1:{}", local.port("entra")?),
+        )
+        .env(
+            "DEMO_OKTA_URL",
+            format!("http://127.0.0.1:{}", local.port("okta")?),
+        );
         cmd::run(&mut seed)?;
         let mut serve = Command::new(bin.join("backend"));
         serve.arg("serve");
@@ -176,10 +193,38 @@ pub fn run(_args: &[String]) -> Result<()> {
 
 struct LocalSettings {
     ports: Vec<(&'static str, u16)>,
-    trigger_secret: String,
+    user_pool_id: String,
 }
 
-/// Reads the stand-ins' ports and the trigger secret from `infra/local-aws/local.json`.
+impl LocalSettings {
+    fn port(&self, name: &str) -> Result<u16> {
+        self.ports
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, port)| *port)
+            .with_context(|| format!("local.json has no port {name}"))
+    }
+}
+
+/// Writes the trigger function's environment (the application login's database URL: a secret, so not on a
+/// command line) to a file only this user can read, and returns its path.
+fn trigger_env_file(database_url: &str, user_pool_id: &str) -> Result<std::path::PathBuf> {
+    let path = paths::cache().join("dev-trigger.env");
+    let _ = std::fs::remove_file(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    let text = format!(
+        "DATABASE_URL={database_url}\nRESOURCE_SERVER_ID=saas-api\nCOGNITO_USER_POOL_ID={user_pool_id}\n"
+    );
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    Ok(path)
+}
+
+/// Reads the stand-ins' ports and the user pool id from `infra/local-aws/local.json`.
 fn read_local_settings() -> Result<LocalSettings> {
     let path = paths::root()
         .join("infra")
@@ -197,6 +242,7 @@ fn read_local_settings() -> Result<LocalSettings> {
         "okta",
         "cognito_identity",
         "s3",
+        "lambda",
     ] {
         let port = json["ports"][name]
             .as_u64()
@@ -206,18 +252,13 @@ fn read_local_settings() -> Result<LocalSettings> {
             port.with_context(|| format!("{}: ports.{name} missing", path.display()))?,
         ));
     }
-    let trigger_secret = json["pre_token_generation"]["shared_secret"]
+    let user_pool_id = json["user_pool_id"]
         .as_str()
-        .with_context(|| {
-            format!(
-                "{}: pre_token_generation.shared_secret missing",
-                path.display()
-            )
-        })?
+        .with_context(|| format!("{}: user_pool_id missing", path.display()))?
         .to_owned();
     Ok(LocalSettings {
         ports,
-        trigger_secret,
+        user_pool_id,
     })
 }
 

@@ -3,6 +3,8 @@
 //! Each command installs or builds what it needs (caching it outside the clone) or stops with the exact
 //! instruction to run when it cannot (for example when root rights are needed for a system package).
 
+mod artifacts;
+mod aws;
 mod bench;
 mod cmd;
 mod dev;
@@ -27,7 +29,19 @@ commands:
               against a /healthz baseline, and a 200 MB upload through the S3 stand-in with and
               without policy evaluation, in release builds (needs the Docker engine, like test)
   build-web   build the web app (wasm) into frontend/dist
+  build-lambda
+              build the pre-token-generation trigger for AWS Lambda (provided.al2023, static musl
+              release build) into <target>/deploy/lambda/pre-token-generation/bootstrap
   setup       install or build the tools and images the other commands need, and stop
+  deploy --env <env>
+              deploy to AWS as infra/aws/config/<env>.json says: builds the release executables,
+              the web app and the backend image, runs `cdk deploy` of every stack, and prints the
+              database migration command to run next (needs Node.js 20+, Docker, the AWS CLI and
+              credentials for the configured account; see infra/aws/README.md)
+  destroy --env <env>
+              delete the environment's stacks after you type its name; the user pool, the buckets,
+              the database's final snapshot and its secrets are kept, and the commands that remove
+              them are printed
 ";
 
 fn main() -> Result<()> {
@@ -43,6 +57,16 @@ fn main() -> Result<()> {
             let tools = tools::Tools::ensure(tools::Need { browser: false })?;
             web::build(&tools)
         }
+        Some("build-lambda") => artifacts::build_lambda().map(|_| ()),
+        Some("deploy") => {
+            let env = aws::env_argument(&rest)?;
+            // Stop before the long build when the deployment cannot happen.
+            aws::preflight(&env)?;
+            let tools = tools::Tools::ensure(tools::Need { browser: false })?;
+            let artifacts = artifacts::build(&tools)?;
+            aws::deploy(&env, &artifacts)
+        }
+        Some("destroy") => aws::destroy(&aws::env_argument(&rest)?),
         Some("setup") => {
             let tools = tools::Tools::ensure(tools::Need { browser: true })?;
             let engine = docker::Engine::ensure()?;

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::docker::Engine;
 use crate::tools::{Need, Tools};
-use crate::{cmd, paths, web};
+use crate::{artifacts, cmd, paths, web};
 
 /// Which tests to run.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,18 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
             "warnings",
         ]))?;
     }
-    web::build(tools)?;
+    // The browser tests run the trigger Lambda exactly as it ships: the static release build, under the
+    // Lambda stand-in.
+    let trigger_bootstrap = if scope == Scope::All {
+        check_backend_links_no_stand_in(&cargo)?;
+        let artifacts = artifacts::build(tools)?;
+        // The AWS deployment, offline: synthesis, cdk-nag, cfn-lint, the CDK assertion tests, hadolint.
+        crate::aws::check(&artifacts)?;
+        artifacts.lambda_dir.join("bootstrap")
+    } else {
+        web::build(tools)?;
+        artifacts::build_lambda()?.join("bootstrap")
+    };
     if scope == Scope::All {
         crate::tools::ensure_iam_simulate()?;
         // The web app's own unit tests run on the host (the browser tests below drive the wasm build).
@@ -85,7 +96,8 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
         .env("WEB_DIST_DIR", paths::web_dist())
         // The IAM cross-check must run, from where `ensure_iam_simulate` installed the simulator.
         .env("SAAS_REFERENCE_CACHE", paths::cache())
-        .env("IAM_SIMULATE_REQUIRED", "1");
+        .env("IAM_SIMULATE_REQUIRED", "1")
+        .env("TRIGGER_BOOTSTRAP", &trigger_bootstrap);
     if let Some(host) = &engine.host {
         test.env("DOCKER_HOST", host);
     }
@@ -93,4 +105,36 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
         test.env("CHROME", chrome).env("CHROMEDRIVER", driver);
     }
     cmd::run(&mut test)
+}
+
+/// The production backend must not link the local stand-ins: `cargo tree` of its normal dependencies names
+/// neither `local-aws` nor `s3s` (they are test dependencies only).
+fn check_backend_links_no_stand_in(cargo: &str) -> Result<()> {
+    let tree = cmd::output(Command::new(cargo).current_dir(paths::root()).args([
+        "tree",
+        "--package",
+        "backend",
+        "--edges",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]))
+    .ok_or_else(|| anyhow::anyhow!("`cargo tree --package backend` failed"))?;
+    let linked: Vec<&str> = tree
+        .lines()
+        .filter(|line| {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            matches!(name, "local-aws" | "s3s" | "s3s-fs")
+        })
+        .collect();
+    if !linked.is_empty() {
+        anyhow::bail!(
+            "the backend links stand-in code through its normal dependencies: {}",
+            linked.join(", ")
+        );
+    }
+    eprintln!("the backend's normal dependencies include no stand-in (local-aws, s3s)");
+    Ok(())
 }
