@@ -120,6 +120,9 @@ pub struct IdentityPoolConfig {
     pub role: crate::iam::UploadRole,
     /// The bucket's CORS rules, `infra/policies/bucket-cors.json`.
     pub bucket_cors: crate::s3::BucketCors,
+    /// The bucket's lifecycle rules, `infra/policies/bucket-lifecycle.json` (always there as loaded);
+    /// `None` is a bucket without a lifecycle configuration.
+    pub bucket_lifecycle: Option<crate::s3::BucketLifecycle>,
     /// How long the credentials of `GetCredentialsForIdentity` last: Cognito's fixed hour. Tests shorten it to
     /// watch the web app renew credentials during an upload.
     pub session_duration: std::time::Duration,
@@ -542,6 +545,8 @@ fn identity_pool_config(
     .context("loading the upload role's policies")?;
     let bucket_cors =
         crate::s3::BucketCors::load(infra_dir).context("loading the bucket's CORS rules")?;
+    let bucket_lifecycle = crate::s3::BucketLifecycle::load(infra_dir)
+        .context("loading the bucket's lifecycle rules")?;
     Ok(IdentityPoolConfig {
         id: local.identity_pool_id.clone(),
         name: file.identity_pool_name,
@@ -554,6 +559,7 @@ fn identity_pool_config(
         bucket: file.authenticated_role.bucket,
         role,
         bucket_cors,
+        bucket_lifecycle: Some(bucket_lifecycle),
         session_duration: crate::credentials::SESSION_DURATION,
     })
 }

@@ -132,8 +132,8 @@ pub struct LocalAws {
     okta: Arc<idp::okta::Okta>,
     pool: Arc<user_pool::Pool>,
     credentials: credentials::CredentialStore,
-    /// Kept for its temporary directory, removed when the stand-ins stop.
-    _s3: s3::S3StandIn,
+    /// The S3 stand-in: its lifecycle sweep, and its temporary directory, removed when the stand-ins stop.
+    s3: s3::S3StandIn,
     /// Dropped with the stand-ins: every function instance is stopped, its process killed.
     lambda: lambda::Lambda,
     shutdown: watch::Sender<bool>,
@@ -280,7 +280,7 @@ impl LocalAws {
             entra,
             okta,
             credentials,
-            _s3: s3,
+            s3,
             lambda,
             shutdown,
             tasks,
@@ -352,6 +352,15 @@ impl LocalAws {
     /// The S3 stand-in's endpoint (path-style: `<endpoint>/<bucket>/<key>`).
     pub fn s3_endpoint(&self) -> String {
         self.urls.s3.clone()
+    }
+
+    /// Applies the upload bucket's lifecycle rules as S3's lifecycle run would at `now`: aborts the
+    /// incomplete multipart uploads and deletes the objects whose due time (days after initiation or
+    /// creation, rounded up to midnight UTC) is `now` or earlier, and reports what it did. The stand-in runs
+    /// the same sweep with the real time at start and every ten minutes; tests call this to move the clock
+    /// forward by days.
+    pub async fn s3_lifecycle_sweep(&self, now: std::time::SystemTime) -> s3::LifecycleSweep {
+        self.s3.sweep_lifecycle(now).await
     }
 
     /// The Lambda stand-in's `Invoke` endpoint (`lambda.<region>.amazonaws.com`'s stand-in).

@@ -21,8 +21,17 @@
 //! 5. Authorization ([`access`]): anonymous requests and operations the app does not use are `AccessDenied`;
 //!    the others are decided by the upload role's permission policy (`infra/policies/`) for the S3 action of
 //!    the operation, on `arn:aws:s3:::<bucket>/<key>` (`arn:aws:s3:::<bucket>` with `s3:prefix`,
-//!    `s3:delimiter`, `s3:max-keys` for listings), with the session's principal tags in the context.
+//!    `s3:delimiter`, `s3:max-keys` for listings, and for `GetBucketLifecycleConfiguration`), with the
+//!    session's principal tags in the context.
 //! 6. The store ([`store`]) runs the operation.
+//!
+//! The bucket's lifecycle configuration is the deployment's `infra/policies/bucket-lifecycle.json`
+//! (`lifecycle.rs`): `GetBucketLifecycleConfiguration` answers it (`PutBucketLifecycleConfiguration` and
+//! `DeleteBucketLifecycle` are refused: the file is the source), uploads and objects carry their abort and
+//! expiry dates, and a sweep applies the rules at start and then every ten minutes, aborting the incomplete
+//! multipart uploads and deleting the objects whose due time has passed.
+//! [`crate::LocalAws::s3_lifecycle_sweep`] runs the same sweep as of any time, so that tests need not wait
+//! for days.
 //!
 //! Objects live in a temporary directory per start (tests) or in a directory kept across restarts (the dev
 //! binary), see [`Storage`]. [`Authorization::BenchmarkOnlyDisabled`] skips step 5's policy evaluation, and
@@ -33,10 +42,12 @@ mod auth;
 mod cors;
 mod error;
 mod keys;
+mod lifecycle;
 mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -48,6 +59,7 @@ use rand::Rng as _;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
 pub use self::cors::BucketCors;
+pub use self::lifecycle::{AbortedUpload, BucketLifecycle, ExpiredObject, LifecycleSweep};
 use crate::config::LocalAwsConfig;
 use crate::credentials::CredentialStore;
 
@@ -83,10 +95,19 @@ pub enum Authorization {
     BenchmarkOnlyDisabled,
 }
 
-/// The S3 stand-in of one [`crate::LocalAws`]: its state, and the temporary directory it removes when
-/// dropped.
+/// How often the lifecycle sweep runs. S3 starts its lifecycle run once a day at midnight UTC and gives no
+/// time by which it ends; every due time is a midnight UTC, so a sweep every ten minutes acts on each one at
+/// most ten minutes late.
+const LIFECYCLE_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// The S3 stand-in of one [`crate::LocalAws`]: its state, its lifecycle sweeper, and the temporary directory
+/// it removes when dropped.
 pub(crate) struct S3StandIn {
     state: Arc<StandIn>,
+    /// The store the service serves, shared with the sweeper.
+    store: store::Store,
+    /// The periodic lifecycle sweep, stopped when the stand-in is dropped.
+    sweeper: tokio::task::JoinHandle<()>,
     /// Kept for its `Drop`, which removes the directory (tests).
     _temporary: Option<tempfile::TempDir>,
 }
@@ -101,7 +122,8 @@ struct StandIn {
 }
 
 impl S3StandIn {
-    /// Prepares the store and the `s3s` service for the identity pool's bucket.
+    /// Prepares the store and the `s3s` service for the identity pool's bucket, and starts the lifecycle
+    /// sweeper (on the current Tokio runtime).
     pub(crate) fn new(
         config: &LocalAwsConfig,
         credentials: CredentialStore,
@@ -127,13 +149,20 @@ impl S3StandIn {
         let file_system = s3s_fs::FileSystem::new(&root)
             .map_err(|error| anyhow::anyhow!("opening {} for s3s-fs: {error:?}", root.display()))?;
 
-        let store = store::Store::new(file_system, root.clone()).with_context(|| {
+        let store = store::Store::new(
+            file_system,
+            root.clone(),
+            bucket.clone(),
+            config.identity_pool.bucket_lifecycle.clone(),
+        )
+        .with_context(|| {
             format!(
                 "reading the S3 stand-in's key index under {}",
                 root.display()
             )
         })?;
-        let mut builder = S3ServiceBuilder::new(store);
+        let sweeper = tokio::spawn(sweep_periodically(store.clone()));
+        let mut builder = S3ServiceBuilder::new(store.clone());
         builder.set_auth(auth::SessionAuth);
         builder.set_access(access::PolicyAccess::new(config, options.authorization));
         Ok(S3StandIn {
@@ -147,8 +176,15 @@ impl S3StandIn {
                     .for_origins(&app_origins(config)),
                 service: builder.build(),
             }),
+            store,
+            sweeper,
             _temporary: temporary,
         })
+    }
+
+    /// Applies the bucket's lifecycle rules as of `now`, as the periodic sweep does with the real time.
+    pub(crate) async fn sweep_lifecycle(&self, now: SystemTime) -> LifecycleSweep {
+        self.store.sweep(now.into()).await
     }
 
     /// The listener's router: every path and method goes to the stand-in.
@@ -156,6 +192,30 @@ impl S3StandIn {
         Router::new()
             .fallback(handle)
             .with_state(self.state.clone())
+    }
+}
+
+impl Drop for S3StandIn {
+    fn drop(&mut self) {
+        self.sweeper.abort();
+    }
+}
+
+/// The periodic lifecycle sweep: at start (what fell due while the stand-in was stopped), then every
+/// [`LIFECYCLE_SWEEP_INTERVAL`].
+async fn sweep_periodically(store: store::Store) {
+    let mut interval = tokio::time::interval(LIFECYCLE_SWEEP_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let sweep = store.sweep(time::OffsetDateTime::now_utc()).await;
+        if sweep != LifecycleSweep::default() {
+            tracing::info!(
+                aborted_uploads = sweep.aborted_uploads.len(),
+                expired_objects = sweep.expired_objects.len(),
+                "S3 stand-in lifecycle sweep"
+            );
+        }
     }
 }
 

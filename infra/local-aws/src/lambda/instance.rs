@@ -484,6 +484,11 @@ impl Instance {
     /// Stops the instance: the invocation it holds ends with `outcome`, its runtime gets "container error"
     /// from now on, its process is killed, and it no longer counts against the reserved concurrency.
     fn stop_with(&self, outcome: impl FnOnce(&Pending) -> Outcome) {
+        // The process goes first: a runtime still waiting in `next` must not read the "container error"
+        // answered below (a sandbox that Lambda stops never answers its runtime at all).
+        if let Some(process) = lock(&self.process).take() {
+            process.kill();
+        }
         let assigned = {
             let mut state = lock(&self.state);
             state.runtime = RuntimeState::Stopped;
@@ -495,9 +500,6 @@ impl Instance {
                 timer.abort();
             }
             assigned.pending.finish(outcome(&assigned.pending));
-        }
-        if let Some(process) = lock(&self.process).take() {
-            process.kill();
         }
         self.function.retire(self);
     }

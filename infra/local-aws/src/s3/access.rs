@@ -7,8 +7,10 @@
 //! `s3:DeleteObject`; `AbortMultipartUpload` → `s3:AbortMultipartUpload`; `ListParts` →
 //! `s3:ListMultipartUploadParts`, all on `arn:aws:s3:::<bucket>/<key>`; `ListObjectsV2` (and the older
 //! `ListObjects`) → `s3:ListBucket` on `arn:aws:s3:::<bucket>`, with `s3:prefix`, `s3:delimiter` and
-//! `s3:max-keys` in the context when the request has them (no `prefix` parameter, no `s3:prefix` key). Every
-//! other operation is refused, as are anonymous requests.
+//! `s3:max-keys` in the context when the request has them (no `prefix` parameter, no `s3:prefix` key);
+//! `GetBucketLifecycleConfiguration` → `s3:GetLifecycleConfiguration` on `arn:aws:s3:::<bucket>`. Every other
+//! operation is refused, as are anonymous requests: `PutBucketLifecycleConfiguration` and
+//! `DeleteBucketLifecycle` among them, since the bucket's lifecycle rules come from the deployment's file.
 //!
 //! The context holds what S3 puts there for a web-identity role session: `aws:PrincipalTag/<key>` for each
 //! session tag, `aws:PrincipalArn` (the role), `aws:PrincipalAccount`, `aws:PrincipalType`
@@ -17,13 +19,13 @@
 //! `:aud` (the pool id).
 //!
 //! Object operations are decided in [`S3Access::check`], before the request's input is even parsed, from
-//! the key `s3s` hands the store. Listings are decided in their own hooks, after `s3s` has parsed the query
-//! string, so the policy sees the very `prefix` the store will list.
+//! the key `s3s` hands the store. Bucket operations are decided in their own hooks, after `s3s` has parsed
+//! the request, so that a listing's policy sees the very `prefix` the store will list.
 
 use std::time::SystemTime;
 
 use s3s::access::{S3Access, S3AccessContext};
-use s3s::dto::{ListObjectsInput, ListObjectsV2Input};
+use s3s::dto::{GetBucketLifecycleConfigurationInput, ListObjectsInput, ListObjectsV2Input};
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -57,6 +59,7 @@ fn action_for(operation: &str) -> Option<(&'static str, Target)> {
         "AbortMultipartUpload" => ("s3:AbortMultipartUpload", Target::Object),
         "ListParts" => ("s3:ListMultipartUploadParts", Target::Object),
         "ListObjectsV2" | "ListObjects" => ("s3:ListBucket", Target::Bucket),
+        "GetBucketLifecycleConfiguration" => ("s3:GetLifecycleConfiguration", Target::Bucket),
         _ => return None,
     })
 }
@@ -168,7 +171,8 @@ impl S3Access for PolicyAccess {
                 };
                 self.authorize(session, action, resource, |_| {})
             }
-            // Listings are decided by `list_objects_v2` and `list_objects`, which see the parsed parameters.
+            // Bucket operations are decided by their own hooks (`list_objects_v2`, `list_objects`,
+            // `get_bucket_lifecycle_configuration`), which see the parsed parameters.
             Target::Bucket => Ok(()),
         }
     }
@@ -189,6 +193,20 @@ impl S3Access for PolicyAccess {
                     input.max_keys,
                 );
             },
+        )
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: &mut S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<()> {
+        let access_key = req.credentials.as_ref().map(|c| c.access_key.as_str());
+        let session = checked_session(&req.extensions, access_key)?;
+        self.authorize(
+            session,
+            "s3:GetLifecycleConfiguration",
+            bucket_arn(&req.input.bucket),
+            |_| {},
         )
     }
 
@@ -348,6 +366,10 @@ mod tests {
             ("AbortMultipartUpload", "s3:AbortMultipartUpload"),
             ("ListParts", "s3:ListMultipartUploadParts"),
             ("ListObjectsV2", "s3:ListBucket"),
+            (
+                "GetBucketLifecycleConfiguration",
+                "s3:GetLifecycleConfiguration",
+            ),
         ];
         for (operation, action) in expected {
             assert_eq!(
@@ -366,6 +388,8 @@ mod tests {
             "UploadPartCopy",
             "GetObjectAcl",
             "ListMultipartUploads",
+            "PutBucketLifecycleConfiguration",
+            "DeleteBucketLifecycle",
         ] {
             assert_eq!(action_for(operation), None, "{operation}");
         }

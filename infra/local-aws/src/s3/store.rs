@@ -19,19 +19,31 @@
 //! - `CompleteMultipartUpload` checks the listed parts against the ETags their uploads returned
 //!   (`InvalidPart`) and their order (`InvalidPartOrder`); `ListParts` reports each part's ETag, in part
 //!   order.
+//! - The bucket's lifecycle rules ([`super::lifecycle`]), as S3 applies them: `CreateMultipartUpload` and
+//!   `ListParts` name the date an upload becomes eligible for abort and the rule (`x-amz-abort-date`,
+//!   `x-amz-abort-rule-id`), object answers name the expiry (`x-amz-expiration`),
+//!   `GetBucketLifecycleConfiguration` answers the rules (`NoSuchLifecycleConfiguration` without), and
+//!   [`Store::sweep`] aborts the uploads and deletes the objects that are due. `s3s-fs` keeps an upload as
+//!   files at the top of its root (the access key that started it in `.upload-<id>.json`, each part in
+//!   `.upload_id-<id>.part-<n>`, the object's metadata in `.bucket-….object-….upload-<id>.metadata.json`);
+//!   the sweep takes the upload out of the map first, so that its id answers `NoSuchUpload` at once, then
+//!   has `s3s-fs` abort it, which deletes those files. An expired object is deleted as `DeleteObject` deletes
+//!   it, and leaves the key index. Uploads in progress are forgotten at a restart, so their files are
+//!   deleted when the store opens.
 //!
 //! Only the operations the app uses are implemented; `s3s` answers every other one `NotImplemented` (and
 //! the access check has refused them before).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::{Extensions, HeaderMap, Method, Uri};
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CommonPrefix,
     CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CreateMultipartUploadInput,
-    CreateMultipartUploadOutput, DeleteObjectInput, DeleteObjectOutput, ETag, GetObjectInput,
+    CreateMultipartUploadOutput, DeleteObjectInput, DeleteObjectOutput, ETag,
+    GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput, GetObjectInput,
     GetObjectOutput, HeadObjectInput, HeadObjectOutput, ListObjectsInput, ListObjectsOutput,
     ListObjectsV2Input, ListObjectsV2Output, ListPartsInput, ListPartsOutput, Object,
     ObjectStorageClass, PutObjectInput, PutObjectOutput, UploadPartInput, UploadPartOutput,
@@ -39,26 +51,37 @@ use s3s::dto::{
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3s_fs::FileSystem;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::lifecycle::{self, AbortedUpload, BucketLifecycle, ExpiredObject, LifecycleSweep};
 
 /// The most keys one listing returns, and the default.
 const MAX_LIST_KEYS: usize = 1000;
 
-/// An upload in progress: where it will land, and the ETag of each part uploaded so far.
+/// An upload in progress: where it will land, when it was initiated, and the ETag of each part uploaded so
+/// far.
 #[derive(Debug, Clone)]
 struct Upload {
     bucket: String,
     key: String,
+    initiated: OffsetDateTime,
     parts: BTreeMap<i32, String>,
 }
 
-/// The store the `s3s` service calls.
+/// The store the `s3s` service calls. Clones share everything, so that the lifecycle sweep works on the
+/// store the service serves.
+#[derive(Clone)]
 pub(crate) struct Store {
-    fs: FileSystem,
+    fs: Arc<FileSystem>,
     root: PathBuf,
     /// Upload id → the upload.
-    uploads: Mutex<HashMap<String, Upload>>,
+    uploads: Arc<Mutex<HashMap<String, Upload>>>,
     /// Bucket → the keys that hold an object.
-    keys: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    keys: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
+    /// The bucket the stand-in serves, the one the lifecycle configuration belongs to.
+    bucket: String,
+    /// Its lifecycle configuration, if it has one.
+    lifecycle: Option<Arc<BucketLifecycle>>,
 }
 
 /// The key under which `s3s-fs` keeps the object `key`: short whatever the key's length.
@@ -96,16 +119,181 @@ fn load_index(root: &Path) -> std::io::Result<BTreeMap<String, BTreeSet<String>>
     Ok(keys)
 }
 
+/// Whether `name`, a file at the top of `s3s-fs`'s root, belongs to a multipart upload: its access-key
+/// record, a part, or the object metadata kept for it.
+fn is_upload_file(name: &str) -> bool {
+    (name.starts_with(".upload-") && name.ends_with(".json"))
+        || name.starts_with(".upload_id-")
+        || (name.starts_with(".bucket-")
+            && name.contains(".upload-")
+            && name.ends_with(".metadata.json"))
+}
+
+/// Deletes what `s3s-fs` kept of the uploads an earlier run left in progress: the store forgets uploads at a
+/// restart (their ids answer `NoSuchUpload`), so nothing could ever complete or abort them.
+fn remove_forgotten_uploads(root: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() && is_upload_file(&entry.file_name().to_string_lossy()) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
-    /// A store over `fs`, whose root directory is `root`, with the objects earlier runs left there.
-    pub(crate) fn new(fs: FileSystem, root: PathBuf) -> std::io::Result<Store> {
+    /// A store over `fs`, whose root directory is `root`, with the objects earlier runs left there; `bucket`
+    /// has the lifecycle configuration `lifecycle`.
+    pub(crate) fn new(
+        fs: FileSystem,
+        root: PathBuf,
+        bucket: String,
+        lifecycle: Option<BucketLifecycle>,
+    ) -> std::io::Result<Store> {
         let keys = load_index(&root)?;
+        remove_forgotten_uploads(&root)?;
         Ok(Store {
-            fs,
+            fs: Arc::new(fs),
             root,
-            uploads: Mutex::default(),
-            keys: Mutex::new(keys),
+            uploads: Arc::default(),
+            keys: Arc::new(Mutex::new(keys)),
+            bucket,
+            lifecycle: lifecycle.map(Arc::new),
         })
+    }
+
+    /// The lifecycle configuration of `bucket`, if it has one.
+    fn lifecycle_of(&self, bucket: &str) -> Option<&BucketLifecycle> {
+        self.lifecycle.as_deref().filter(|_| bucket == self.bucket)
+    }
+
+    /// The `x-amz-expiration` value for the object `key` of `bucket` created at `created`, if a rule expires
+    /// it.
+    fn expiration(&self, bucket: &str, key: &str, created: OffsetDateTime) -> Option<String> {
+        let due = self.lifecycle_of(bucket)?.expiration_due(key, created)?;
+        lifecycle::expiration_header(&due)
+    }
+
+    /// Like [`Store::expiration`], reading the object's creation time from the store; the time is read only
+    /// when some rule expires objects under `key`.
+    async fn expiration_of_stored(&self, bucket: &str, key: &str) -> Option<String> {
+        if !self.lifecycle_of(bucket)?.expires(key) {
+            return None;
+        }
+        let created = self.created(bucket, key).await?;
+        self.expiration(bucket, key, created)
+    }
+
+    /// When the object `key` was created (its last modification: S3 keeps no other date), if it exists.
+    async fn created(&self, bucket: &str, key: &str) -> Option<OffsetDateTime> {
+        let mut input = HeadObjectInput::builder();
+        input.set_bucket(bucket.to_owned());
+        input.set_key(stored_key(key));
+        let head = self
+            .fs
+            .head_object(internal_request(input.build().ok()?))
+            .await
+            .ok()?;
+        head.output.last_modified.map(OffsetDateTime::from)
+    }
+
+    /// Applies the lifecycle rules as of `now`: aborts the uploads in progress and deletes the objects whose
+    /// due time has come, as S3's daily lifecycle run does. A failure is logged and leaves that upload or
+    /// object for the next run.
+    pub(crate) async fn sweep(&self, now: OffsetDateTime) -> LifecycleSweep {
+        let mut sweep = LifecycleSweep::default();
+        let Some(lifecycle) = self.lifecycle_of(&self.bucket) else {
+            return sweep;
+        };
+        let due_uploads: Vec<(String, Upload, String)> = self
+            .uploads()
+            .iter()
+            .filter(|(_, upload)| upload.bucket == self.bucket)
+            .filter_map(|(upload_id, upload)| {
+                let due = lifecycle.abort_due(&upload.key, upload.initiated)?;
+                (due.at <= now).then(|| (upload_id.clone(), upload.clone(), due.rule_id.to_owned()))
+            })
+            .collect();
+        for (upload_id, upload, rule_id) in due_uploads {
+            // Out of the map first: from here on the upload id answers `NoSuchUpload`, as after an abort. An
+            // upload completed or aborted in the meantime is no longer there and is left alone.
+            if self.uploads().remove(&upload_id).is_none() {
+                continue;
+            }
+            let mut input = AbortMultipartUploadInput::builder();
+            input.set_bucket(upload.bucket.clone());
+            input.set_key(stored_key(&upload.key));
+            input.set_upload_id(upload_id.clone());
+            let aborted = match input.build() {
+                Ok(input) => self
+                    .fs
+                    .abort_multipart_upload(internal_request(input))
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| format!("{error:?}")),
+                Err(error) => Err(format!("{error:?}")),
+            };
+            match aborted {
+                Ok(()) => {
+                    tracing::info!(key = %upload.key, %upload_id, rule = %rule_id,
+                        "S3 stand-in lifecycle aborted an incomplete multipart upload");
+                    sweep.aborted_uploads.push(AbortedUpload {
+                        key: upload.key,
+                        upload_id,
+                        rule_id,
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(key = %upload.key, %upload_id, %error,
+                        "S3 stand-in lifecycle could not delete an aborted upload's parts");
+                }
+            }
+        }
+
+        let keys: Vec<String> = self
+            .keys()
+            .get(&self.bucket)
+            .map(|keys| {
+                keys.iter()
+                    .filter(|key| lifecycle.expires(key))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for key in keys {
+            let Some(created) = self.created(&self.bucket, &key).await else {
+                continue;
+            };
+            let Some(due) = lifecycle.expiration_due(&key, created) else {
+                continue;
+            };
+            if due.at > now {
+                continue;
+            }
+            let rule_id = due.rule_id.to_owned();
+            let mut input = DeleteObjectInput::builder();
+            input.set_bucket(self.bucket.clone());
+            input.set_key(stored_key(&key));
+            let deleted = match input.build() {
+                Ok(input) => match self.fs.delete_object(internal_request(input)).await {
+                    Ok(_) => self
+                        .forget(&self.bucket, &key)
+                        .map_err(|error| format!("{error:?}")),
+                    Err(error) => Err(format!("{error:?}")),
+                },
+                Err(error) => Err(format!("{error:?}")),
+            };
+            match deleted {
+                Ok(()) => {
+                    tracing::info!(%key, rule = %rule_id, "S3 stand-in lifecycle expired an object");
+                    sweep.expired_objects.push(ExpiredObject { key, rule_id });
+                }
+                Err(error) => {
+                    tracing::warn!(%key, %error, "S3 stand-in lifecycle could not delete an expired object");
+                }
+            }
+        }
+        sweep
     }
 
     fn uploads(&self) -> MutexGuard<'_, HashMap<String, Upload>> {
@@ -315,8 +503,9 @@ impl S3 for Store {
         let key = std::mem::take(&mut req.input.key);
         let bucket = req.input.bucket.clone();
         req.input.key = stored_key(&key);
-        let response = self.fs.put_object(req).await?;
+        let mut response = self.fs.put_object(req).await?;
         self.remember(&bucket, &key)?;
+        response.output.expiration = self.expiration_of_stored(&bucket, &key).await;
         Ok(response)
     }
 
@@ -327,8 +516,15 @@ impl S3 for Store {
         if !self.holds(&req.input.bucket, &req.input.key) {
             return Err(no_such_key());
         }
-        req.input.key = stored_key(&req.input.key);
-        self.fs.get_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        req.input.key = stored_key(&key);
+        let mut response = self.fs.get_object(req).await?;
+        response.output.expiration = response
+            .output
+            .last_modified
+            .clone()
+            .and_then(|created| self.expiration(&bucket, &key, created.into()));
+        Ok(response)
     }
 
     async fn head_object(
@@ -338,8 +534,15 @@ impl S3 for Store {
         if !self.holds(&req.input.bucket, &req.input.key) {
             return Err(no_such_key());
         }
-        req.input.key = stored_key(&req.input.key);
-        self.fs.head_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        req.input.key = stored_key(&key);
+        let mut response = self.fs.head_object(req).await?;
+        response.output.expiration = response
+            .output
+            .last_modified
+            .clone()
+            .and_then(|created| self.expiration(&bucket, &key, created.into()));
+        Ok(response)
     }
 
     async fn delete_object(
@@ -434,14 +637,23 @@ impl S3 for Store {
         req.input.key = stored_key(&key);
         // Uploads are bound to their key here, not to the access key (see the module documentation).
         req.credentials = None;
+        let initiated = OffsetDateTime::now_utc();
         let mut response = self.fs.create_multipart_upload(req).await?;
         response.output.key = Some(key.clone());
+        if let Some(due) = self
+            .lifecycle_of(&bucket)
+            .and_then(|lifecycle| lifecycle.abort_due(&key, initiated))
+        {
+            response.output.abort_date = Some(due.at.into());
+            response.output.abort_rule_id = Some(due.rule_id.to_owned());
+        }
         if let Some(upload_id) = &response.output.upload_id {
             self.uploads().insert(
                 upload_id.clone(),
                 Upload {
                     bucket,
                     key,
+                    initiated,
                     parts: BTreeMap::new(),
                 },
             );
@@ -475,6 +687,13 @@ impl S3 for Store {
         req.input.key = stored_key(&upload.key);
         let mut response = self.fs.list_parts(req).await?;
         response.output.key = Some(upload.key.clone());
+        if let Some(due) = self
+            .lifecycle_of(&upload.bucket)
+            .and_then(|lifecycle| lifecycle.abort_due(&upload.key, upload.initiated))
+        {
+            response.output.abort_date = Some(due.at.into());
+            response.output.abort_rule_id = Some(due.rule_id.to_owned());
+        }
         if let Some(parts) = response.output.parts.as_mut() {
             parts.sort_by_key(|part| part.part_number);
             for part in parts.iter_mut() {
@@ -527,17 +746,43 @@ impl S3 for Store {
         let key = upload.key.clone();
         match response.output.future.take() {
             Some(assembled) => {
+                let store = self.clone();
+                let bucket = upload.bucket.clone();
                 response.output.future = Some(Box::pin(async move {
                     let mut output = assembled.await?;
+                    output.expiration = store.expiration_of_stored(&bucket, &key).await;
                     output.key = Some(key);
                     Ok(output)
                 }));
             }
-            None => response.output.key = Some(key),
+            None => {
+                response.output.expiration = self.expiration_of_stored(&upload.bucket, &key).await;
+                response.output.key = Some(key);
+            }
         }
         self.remember(&upload.bucket, &upload.key)?;
         self.uploads().remove(&upload_id);
         Ok(response)
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        let bucket = &req.input.bucket;
+        if *bucket != self.bucket {
+            return Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist"
+            ));
+        }
+        match self.lifecycle_of(bucket) {
+            Some(lifecycle) => Ok(S3Response::new(lifecycle.to_output())),
+            None => Err(s3_error!(
+                NoSuchLifecycleConfiguration,
+                "The lifecycle configuration does not exist"
+            )),
+        }
     }
 
     async fn abort_multipart_upload(
@@ -622,6 +867,28 @@ mod tests {
         assert_eq!(max_keys(None), 1000);
         assert_eq!(max_keys(Some(5000)), 1000);
         assert_eq!(max_keys(Some(-1)), 0);
+    }
+
+    #[test]
+    fn the_files_of_an_upload_are_told_from_those_of_objects() {
+        let id = "cf8d02e6-d4b8-4307-8e46-a0b58bfdb01d";
+        for name in [
+            format!(".upload-{id}.json"),
+            format!(".upload_id-{id}.part-1"),
+            format!(".upload_id-{id}.part-10000"),
+            format!(".bucket-YnVja2V0.object-b2JqZWN0cy9hYg.upload-{id}.metadata.json"),
+        ] {
+            assert!(is_upload_file(&name), "{name}");
+        }
+        for name in [
+            ".bucket-YnVja2V0.object-b2JqZWN0cy9hYg.metadata.json",
+            ".bucket-YnVja2V0.object-b2JqZWN0cy9hYg.internal.json",
+            ".tmp.3.internal.part",
+            ".keys",
+            "saas-reference-uploads",
+        ] {
+            assert!(!is_upload_file(name), "{name}");
+        }
     }
 
     #[test]

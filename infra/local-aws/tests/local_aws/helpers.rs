@@ -631,3 +631,90 @@ pub async fn create_demo_providers(aws: &LocalAws) {
     })
     .await;
 }
+
+/// The temporary credentials the identity pool vends to user `sub` of `tenant`, obtained as the backend
+/// obtains them: an ID token of the user pool carrying `tenant_id`, then `GetId` and
+/// `GetCredentialsForIdentity` over HTTP.
+pub async fn upload_credentials(
+    aws: &LocalAws,
+    tenant: &str,
+    sub: &str,
+) -> aws_sdk_s3::config::Credentials {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let web = aws.client("web").unwrap();
+    let id_token = aws.sign_id_token(&serde_json::json!({
+        "sub": sub,
+        "iss": aws.issuer(),
+        "aud": web.client_id,
+        "token_use": "id",
+        "tenant_id": tenant,
+        "iat": now,
+        "auth_time": now,
+        "exp": now + 600,
+    }));
+    let logins = serde_json::json!({
+        format!("cognito-idp.{}.amazonaws.com/{}", aws.region(), aws.user_pool_id()): id_token
+    });
+    let http = reqwest::Client::new();
+    let call = |operation: &str, input: Value| {
+        let request = http
+            .post(format!("{}/", aws.identity_pool_endpoint()))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header(
+                "x-amz-target",
+                format!("AWSCognitoIdentityService.{operation}"),
+            )
+            .body(input.to_string());
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let id = call(
+        "GetId",
+        serde_json::json!({"IdentityPoolId": aws.identity_pool_id(), "Logins": logins}),
+    )
+    .await;
+    let answer = call(
+        "GetCredentialsForIdentity",
+        serde_json::json!({"IdentityId": id["IdentityId"], "Logins": logins}),
+    )
+    .await;
+    let credentials = &answer["Credentials"];
+    aws_sdk_s3::config::Credentials::new(
+        credentials["AccessKeyId"].as_str().unwrap(),
+        credentials["SecretKey"].as_str().unwrap(),
+        credentials["SessionToken"].as_str().map(str::to_owned),
+        None,
+        "identity-pool",
+    )
+}
+
+/// The real S3 client with `credentials`, configured as the browser and the backend configure it for the
+/// stand-in (its endpoint, path-style).
+pub fn s3_client(
+    aws: &LocalAws,
+    credentials: aws_sdk_s3::config::Credentials,
+) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(aws.region().to_owned()))
+        .endpoint_url(aws.s3_endpoint())
+        .force_path_style(true)
+        .credentials_provider(credentials)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The real S3 client with the backend's own long-term key.
+pub fn backend_s3_client(aws: &LocalAws) -> aws_sdk_s3::Client {
+    let (key, secret) = aws.backend_s3_key();
+    s3_client(
+        aws,
+        aws_sdk_s3::config::Credentials::new(key, secret, None, None, "backend"),
+    )
+}

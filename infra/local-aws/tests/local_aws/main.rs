@@ -14,6 +14,7 @@ mod keys;
 mod lambda;
 mod logout;
 mod s3;
+mod s3_lifecycle;
 mod token;
 mod trigger;
 mod user_pool_api;
