@@ -129,7 +129,7 @@ async fn run(
             init,
         ),
         (
-            format!("cold start: whole first invocation (init, connect, answer)"),
+            "cold start: whole first invocation (init, connect, answer)".to_owned(),
             first,
         ),
         (
