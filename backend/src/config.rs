@@ -488,6 +488,12 @@ impl Config {
         Ok(config)
     }
 
+    /// Whether this is local development: `PUBLIC_URL` is plain-http localhost, where the local defaults and
+    /// demo values are accepted.
+    pub fn is_local_development(&self) -> bool {
+        is_plain_http_localhost(&self.public_url)
+    }
+
     /// The origin browsers send in `Origin` for requests from the app (`http://localhost:3000`).
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
@@ -967,6 +973,12 @@ mod tests {
         ])
         .unwrap_err();
         assert!(!err.to_string().contains("secret-ish"), "{err}");
+    }
+
+    #[test]
+    fn only_a_plain_http_localhost_url_is_local_development() {
+        assert!(config_from(&[]).unwrap().is_local_development());
+        assert!(!config_of(&production(&[])).unwrap().is_local_development());
     }
 
     #[test]

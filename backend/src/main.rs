@@ -187,6 +187,13 @@ async fn migrate() -> anyhow::Result<()> {
 
 async fn seed_demo() -> anyhow::Result<()> {
     let config = Config::from_env().context("reading the configuration")?;
+    // Demo tenants, with published client secrets, have no place in a real deployment.
+    if !config.is_local_development() {
+        bail!(
+            "seed-demo loads the demo world, for local development only: PUBLIC_URL must be a plain-http \
+             localhost URL"
+        );
+    }
     let infra_dir =
         PathBuf::from(std::env::var("INFRA_DIR").unwrap_or_else(|_| "infra".to_owned()));
     let world = seed::DemoWorld::load(&infra_dir)?;
