@@ -120,7 +120,7 @@ async fn run(
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mut report = String::new();
     report.push_str(&format!(
-        "| {:<58} | {:>10} | {:>16} |\n|{:-<60}|{:->12}|{:->18}|\n",
+        "| {:<60} | {:>10} | {:>16} |\n|{:-<62}|{:->12}|{:->18}|\n",
         "measure (median)", "ms", "share of 5 s", "", "", ""
     ));
     for (label, value) in [
@@ -138,7 +138,7 @@ async fn run(
         ),
     ] {
         report.push_str(&format!(
-            "| {label:<58} | {:>10.1} | {:>15.3}x |\n",
+            "| {label:<60} | {:>10.1} | {:>15.3}x |\n",
             ms(value),
             value.as_secs_f64() / COGNITO_LIMIT.as_secs_f64()
         ));
