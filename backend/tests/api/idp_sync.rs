@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_sdk_cognitoidentityprovider::types::IdentityProviderTypeType;
+use aws_sdk_cognitoidentityprovider::types::{IdentityProviderTypeType, UserPoolClientType};
 use backend::idp_sync::{self, DesiredProvider, Reconciler, Report};
 
 use crate::helpers::*;
@@ -37,8 +37,8 @@ async fn run_with_demo_secrets(app: &TestApp) -> Report {
         .unwrap()
 }
 
-/// The web client's supported identity providers, as the pool describes them.
-async fn client_providers(app: &TestApp) -> BTreeSet<String> {
+/// The web client as the pool describes it.
+async fn web_client(app: &TestApp) -> UserPoolClientType {
     app.cognito()
         .describe_user_pool_client()
         .user_pool_id(app.aws.user_pool_id())
@@ -47,7 +47,14 @@ async fn client_providers(app: &TestApp) -> BTreeSet<String> {
         .await
         .unwrap()
         .user_pool_client()
+        .cloned()
         .unwrap()
+}
+
+/// The web client's supported identity providers, as the pool describes them.
+async fn client_providers(app: &TestApp) -> BTreeSet<String> {
+    web_client(app)
+        .await
         .supported_identity_providers()
         .iter()
         .cloned()
@@ -57,15 +64,7 @@ async fn client_providers(app: &TestApp) -> BTreeSet<String> {
 /// What a CloudFormation update of the web client does: `UpdateUserPoolClient` with the template's settings
 /// (the ones the client has) and no tenant identity providers (the template does not own them).
 async fn reset_client_as_a_deployment_would(app: &TestApp) {
-    let described = app
-        .cognito()
-        .describe_user_pool_client()
-        .user_pool_id(app.aws.user_pool_id())
-        .client_id(&app.config.cognito_client_id)
-        .send()
-        .await
-        .unwrap();
-    let client = described.user_pool_client().unwrap();
+    let client = web_client(app).await;
     app.cognito()
         .update_user_pool_client()
         .user_pool_id(app.aws.user_pool_id())
@@ -167,17 +166,7 @@ async fn a_second_reconciliation_changes_nothing() {
 #[tokio::test]
 async fn a_deployment_that_resets_the_web_client_is_repaired_by_the_next_reconciliation() {
     let app = TestApp::spawn().await;
-    let before = app
-        .cognito()
-        .describe_user_pool_client()
-        .user_pool_id(app.aws.user_pool_id())
-        .client_id(&app.config.cognito_client_id)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client()
-        .cloned()
-        .unwrap();
+    let before = web_client(&app).await;
     reset_client_as_a_deployment_would(&app).await;
     assert!(
         app.sign_in_landing(&ALICE).await.starts_with("/?error="),
@@ -187,17 +176,7 @@ async fn a_deployment_that_resets_the_web_client_is_repaired_by_the_next_reconci
     let report = run(&app).await;
     assert!(report.client_updated);
     assert!(report.is_complete());
-    let after = app
-        .cognito()
-        .describe_user_pool_client()
-        .user_pool_id(app.aws.user_pool_id())
-        .client_id(&app.config.cognito_client_id)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client()
-        .cloned()
-        .unwrap();
+    let after = web_client(&app).await;
     assert_eq!(
         names(after.supported_identity_providers()),
         DEMO_PROVIDERS.into()

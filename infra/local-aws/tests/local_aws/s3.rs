@@ -3,7 +3,7 @@
 //! request needs a live session and its own token, presigned URLs cannot be altered, multipart uploads work
 //! as on S3, and browsers at the app origin pass CORS.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -16,9 +16,8 @@ use local_aws::{LocalAws, Ports};
 use md5::{Digest, Md5};
 use rand::RngCore;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
 
-use crate::helpers::{World, demo_config};
+use crate::helpers::{World, demo_config, upload_credentials};
 
 /// The app's origin: the web client's callback URLs are on it.
 const APP_ORIGIN: &str = "http://localhost:3000";
@@ -32,57 +31,14 @@ struct Vended {
     session_token: String,
 }
 
-/// Signs in `sub` of `tenant` at the identity pool the way the backend does (an ID token of the user pool
-/// carrying `tenant_id`, then `GetId` and `GetCredentialsForIdentity` over HTTP).
+/// Signs in `sub` of `tenant` at the identity pool the way the backend does (see
+/// `helpers::upload_credentials`), keeping the parts as the browser receives them.
 async fn vend(aws: &LocalAws, tenant: &str, sub: &str) -> Vended {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let web = aws.client("web").unwrap();
-    let id_token = aws.sign_id_token(&json!({
-        "sub": sub,
-        "iss": aws.issuer(),
-        "aud": web.client_id,
-        "token_use": "id",
-        "tenant_id": tenant,
-        "iat": now,
-        "auth_time": now,
-        "exp": now + 600,
-    }));
-    let logins = json!({
-        format!("cognito-idp.{}.amazonaws.com/{}", aws.region(), aws.user_pool_id()): id_token
-    });
-    let call = |operation: &str, input: Value| {
-        let request = reqwest::Client::new()
-            .post(format!("{}/", aws.identity_pool_endpoint()))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header(
-                "x-amz-target",
-                format!("AWSCognitoIdentityService.{operation}"),
-            )
-            .body(input.to_string());
-        async move {
-            let response = request.send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            response.json::<Value>().await.unwrap()
-        }
-    };
-    let id = call(
-        "GetId",
-        json!({"IdentityPoolId": aws.identity_pool_id(), "Logins": logins}),
-    )
-    .await;
-    let answer = call(
-        "GetCredentialsForIdentity",
-        json!({"IdentityId": id["IdentityId"], "Logins": logins}),
-    )
-    .await;
-    let credentials = &answer["Credentials"];
+    let credentials = upload_credentials(aws, tenant, sub).await;
     Vended {
-        access_key_id: credentials["AccessKeyId"].as_str().unwrap().to_owned(),
-        secret_access_key: credentials["SecretKey"].as_str().unwrap().to_owned(),
-        session_token: credentials["SessionToken"].as_str().unwrap().to_owned(),
+        access_key_id: credentials.access_key_id().to_owned(),
+        secret_access_key: credentials.secret_access_key().to_owned(),
+        session_token: credentials.session_token().unwrap().to_owned(),
     }
 }
 
