@@ -10,7 +10,10 @@
 //!   as [`Report::missing_secret`]);
 //! - a provider whose issuer, client id, scopes or attribute mapping differ is updated (its secret kept);
 //! - a provider in the pool and not in the database is deleted (never all of them at once: an empty
-//!   provider table is more likely the wrong database than an intended wipe-out);
+//!   provider table is more likely the wrong database than an intended wipe-out); one the database lists
+//!   without what federation needs (an issuer, a client id) is left as the pool has it and reported;
+//! - a provider that cannot be brought in line (its issuer unreachable, say) is reported and the others go
+//!   on: one tenant's fault never keeps the rest from signing in;
 //! - the web client's `SupportedIdentityProviders` become exactly the tenants' providers. A CloudFormation
 //!   update of the client resets that list, so `backend serve` runs the reconciler at start-up and every
 //!   `IDP_RECONCILE_MINUTES`; `backend reconcile-idps` runs it once.
@@ -83,6 +86,35 @@ impl DesiredProvider {
     }
 }
 
+/// The tenant identity providers the database lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatabaseProviders {
+    /// Those with everything federation needs.
+    pub ready: Vec<DesiredProvider>,
+    /// Those listed without an issuer or a client id: the pool keeps whatever it has for them.
+    pub incomplete: Vec<String>,
+}
+
+impl DatabaseProviders {
+    /// Every name the database lists.
+    fn names(&self) -> BTreeSet<&str> {
+        self.ready
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(self.incomplete.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+/// A provider the reconciler could not bring in line, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderFailure {
+    /// The provider.
+    pub provider: String,
+    /// The operation and Cognito's error.
+    pub error: String,
+}
+
 /// What a reconciliation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -98,6 +130,10 @@ pub struct Report {
     pub missing_secret: Vec<String>,
     /// Providers in the pool but not in the database that were kept because the database lists none.
     pub kept_unlisted: Vec<String>,
+    /// Providers the database lists without an issuer or a client id, left as the pool has them.
+    pub incomplete: Vec<String>,
+    /// Providers that could not be created, updated or deleted; the others were reconciled all the same.
+    pub failed: Vec<ProviderFailure>,
     /// Whether the web client's supported identity providers were changed.
     pub client_updated: bool,
 }
@@ -105,7 +141,10 @@ pub struct Report {
 impl Report {
     /// Whether the pool now matches the database.
     pub fn is_complete(&self) -> bool {
-        self.missing_secret.is_empty() && self.kept_unlisted.is_empty()
+        self.missing_secret.is_empty()
+            && self.kept_unlisted.is_empty()
+            && self.incomplete.is_empty()
+            && self.failed.is_empty()
     }
 }
 
@@ -194,25 +233,37 @@ impl Reconciler {
         db: &PgPool,
         secrets: SecretSource<'_>,
     ) -> Result<Report, ReconcileError> {
-        let desired = desired_providers(db).await?;
-        self.reconcile(&desired, secrets).await
+        let listed = desired_providers(db).await?;
+        self.reconcile(&listed, secrets).await
     }
 
-    /// Makes the user pool's providers and web client match `desired`.
+    /// Makes the user pool's providers and web client match `listed`.
     pub async fn reconcile(
         &self,
-        desired: &[DesiredProvider],
+        listed: &DatabaseProviders,
         secrets: SecretSource<'_>,
     ) -> Result<Report, ReconcileError> {
-        let mut report = Report::default();
+        let mut report = Report {
+            incomplete: listed.incomplete.clone(),
+            ..Report::default()
+        };
+        for name in &listed.incomplete {
+            tracing::error!(
+                provider = %name,
+                "the identity provider has no issuer or client id in the database; the user pool keeps what it has"
+            );
+        }
         let existing = self.list_providers().await?;
-        for provider in desired {
+        let mut in_pool = existing.clone();
+        for provider in &listed.ready {
             let secret = secrets(&provider.name);
-            if existing.contains(&provider.name) {
+            let outcome = if existing.contains(&provider.name) {
                 self.bring_in_line(provider, secret.as_ref(), &mut report)
-                    .await?;
+                    .await
             } else if let Some(secret) = secret {
-                self.create(provider, &secret, &mut report).await?;
+                self.create(provider, &secret, &mut report).await.map(|()| {
+                    in_pool.insert(provider.name.clone());
+                })
             } else {
                 tracing::error!(
                     provider = %provider.name,
@@ -220,14 +271,22 @@ impl Reconciler {
                      is not known here: hand it over again to create the provider"
                 );
                 report.missing_secret.push(provider.name.clone());
+                Ok(())
+            };
+            if let Err(error) = outcome {
+                tracing::error!(provider = %provider.name, %error, "could not reconcile the identity provider");
+                report.failed.push(ProviderFailure {
+                    provider: provider.name.clone(),
+                    error: error.to_string(),
+                });
             }
         }
-        let wanted: BTreeSet<&str> = desired.iter().map(|p| p.name.as_str()).collect();
+        let wanted = listed.names();
         for name in existing
             .iter()
             .filter(|name| !wanted.contains(name.as_str()))
         {
-            if desired.is_empty() {
+            if wanted.is_empty() {
                 tracing::warn!(
                     provider = %name,
                     "the database lists no identity provider at all; not deleting the user pool's providers"
@@ -246,6 +305,7 @@ impl Reconciler {
                 Ok(_) => {
                     tracing::info!(provider = %name, "identity provider deleted from the user pool");
                     report.deleted.push(name.clone());
+                    in_pool.remove(name);
                 }
                 // Deleted meanwhile by another reconciler: the outcome is the one wanted.
                 Err(error)
@@ -254,18 +314,24 @@ impl Reconciler {
                         .is_some_and(|e| e.is_resource_not_found_exception()) =>
                 {
                     report.deleted.push(name.clone());
+                    in_pool.remove(name);
                 }
                 Err(error) => {
-                    return Err(ReconcileError::cognito("DeleteIdentityProvider", &error));
+                    let error = ReconcileError::cognito("DeleteIdentityProvider", &error);
+                    tracing::error!(provider = %name, %error, "could not delete the identity provider");
+                    report.failed.push(ProviderFailure {
+                        provider: name.clone(),
+                        error: error.to_string(),
+                    });
                 }
             }
         }
-        let in_pool: BTreeSet<String> = desired
-            .iter()
-            .map(|p| p.name.clone())
-            .filter(|name| !report.missing_secret.contains(name))
+        // The web client supports every listed provider the pool has, whatever happened to the others.
+        let supported: BTreeSet<String> = in_pool
+            .into_iter()
+            .filter(|name| wanted.contains(name.as_str()))
             .collect();
-        report.client_updated = self.set_client_providers(&in_pool).await?;
+        report.client_updated = self.set_client_providers(&supported).await?;
         Ok(report)
     }
 
@@ -477,7 +543,7 @@ fn non_empty<T: Clone>(items: &[T]) -> Option<Vec<T>> {
 
 /// Every tenant's provider as the database defines it (a SECURITY DEFINER function that returns only the
 /// providers' federation settings).
-pub async fn desired_providers(db: &PgPool) -> Result<Vec<DesiredProvider>, ReconcileError> {
+pub async fn desired_providers(db: &PgPool) -> Result<DatabaseProviders, ReconcileError> {
     type Row = (
         String,
         Option<String>,
@@ -491,45 +557,54 @@ pub async fn desired_providers(db: &PgPool) -> Result<Vec<DesiredProvider>, Reco
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(name, issuer, client_id, authorize_scopes, mapping)| {
-            let Some(issuer) = issuer.filter(|i| !i.is_empty()) else {
-                tracing::warn!(provider = %name, "identity provider without an issuer: left out of the user pool");
-                return None;
-            };
-            Some(DesiredProvider {
+    let mut listed = DatabaseProviders::default();
+    for (name, issuer, client_id, authorize_scopes, mapping) in rows {
+        match issuer.filter(|i| !i.is_empty()) {
+            Some(issuer) if !client_id.is_empty() => listed.ready.push(DesiredProvider {
                 name,
                 issuer,
                 client_id,
                 authorize_scopes,
                 attribute_mapping: mapping.0,
-            })
-        })
-        .collect())
+            }),
+            _ => listed.incomplete.push(name),
+        }
+    }
+    Ok(listed)
 }
 
-/// Runs the reconciler now and then every `interval`, logging each outcome, until the task is dropped.
-/// Failures (the pool's API or the database down) are logged and retried at the next round.
+/// How soon a reconciliation that could not run (the pool's API or the database down) is tried again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+
+/// Runs the reconciler now and then every `interval` (`None`: once), logging each outcome, until the task is
+/// dropped. A run that fails altogether (the pool's API or the database down) is tried again after at most
+/// 30 seconds, also when no interval is set.
 pub async fn keep_in_step(reconciler: Reconciler, db: PgPool, interval: Option<Duration>) {
     loop {
-        match reconciler.run(&db, &no_secrets).await {
+        let ran = match reconciler.run(&db, &no_secrets).await {
             Ok(report) if report.is_complete() => {
                 tracing::info!(?report, "user pool identity providers reconciled");
+                true
             }
             Ok(report) => {
                 tracing::error!(
                     ?report,
                     "user pool identity providers reconciled only in part"
                 );
+                true
             }
             Err(error) => {
-                tracing::warn!(%error, "reconciling the user pool's identity providers failed; retrying later");
+                tracing::warn!(%error, "reconciling the user pool's identity providers failed; retrying soon");
+                false
             }
-        }
-        let Some(interval) = interval else {
-            return;
         };
-        tokio::time::sleep(interval).await;
+        let pause = match (ran, interval) {
+            (true, None) => return,
+            (true, Some(interval)) => interval,
+            (false, interval) => {
+                interval.map_or(RETRY_AFTER_FAILURE, |i| i.min(RETRY_AFTER_FAILURE))
+            }
+        };
+        tokio::time::sleep(pause).await;
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_cognitoidentityprovider::types::{IdentityProviderTypeType, UserPoolClientType};
-use backend::idp_sync::{self, DesiredProvider, Reconciler, Report};
+use backend::idp_sync::{self, DatabaseProviders, Reconciler, Report};
 
 use crate::helpers::*;
 
@@ -238,21 +238,11 @@ async fn the_backends_periodic_reconciliation_restores_a_reset_client_on_its_own
 #[tokio::test]
 async fn a_provider_changed_in_the_database_is_updated_in_the_pool_and_keeps_its_secret() {
     let app = TestApp::spawn().await;
-    let globex = app.db.tenant_id("globex").await;
-    let mut tx = app.db.owner.begin().await.unwrap();
-    sqlx::query("select set_config('app.tenant_id', $1, true)")
-        .bind(globex.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query(
-        "update tenant_identity_providers set attribute_mapping = attribute_mapping || \
-         '{\"name\": \"preferred_username\"}'::jsonb where provider_name = 'globex-okta'",
+    set_globex_provider(
+        &app,
+        "attribute_mapping = attribute_mapping || '{\"name\": \"preferred_username\"}'::jsonb",
     )
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .await;
 
     let report = run(&app).await;
     assert_eq!(names(&report.updated), ["globex-okta"].into(), "{report:?}");
@@ -308,15 +298,11 @@ async fn a_provider_missing_from_the_pool_is_reported_without_its_secret_and_cre
 #[tokio::test]
 async fn a_provider_removed_from_the_database_is_deleted_from_the_pool() {
     let app = TestApp::spawn().await;
-    let desired: Vec<DesiredProvider> = idp_sync::desired_providers(&app.db.app)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.name == "acme-entra")
-        .collect();
+    let mut listed = idp_sync::desired_providers(&app.db.app).await.unwrap();
+    listed.ready.retain(|p| p.name == "acme-entra");
     let report = reconciler(&app)
         .await
-        .reconcile(&desired, &idp_sync::no_secrets)
+        .reconcile(&listed, &idp_sync::no_secrets)
         .await
         .unwrap();
     assert_eq!(names(&report.deleted), ["globex-okta"].into());
@@ -335,7 +321,7 @@ async fn an_empty_provider_list_deletes_nothing() {
     let app = TestApp::spawn().await;
     let report = reconciler(&app)
         .await
-        .reconcile(&[], &idp_sync::no_secrets)
+        .reconcile(&DatabaseProviders::default(), &idp_sync::no_secrets)
         .await
         .unwrap();
     assert!(report.deleted.is_empty());
@@ -345,6 +331,75 @@ async fn an_empty_provider_list_deletes_nothing() {
         reconciler(&app).await.list_providers().await.unwrap().len(),
         2
     );
+}
+
+/// Changes a column of globex-okta's row, as the owner within Globex's tenant.
+async fn set_globex_provider(app: &TestApp, assignment: &str) {
+    let globex = app.db.tenant_id("globex").await;
+    let mut tx = app.db.owner.begin().await.unwrap();
+    sqlx::query("select set_config('app.tenant_id', $1, true)")
+        .bind(globex.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "update tenant_identity_providers set {assignment} where provider_name = 'globex-okta'"
+    ))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_provider_the_database_lists_without_an_issuer_is_kept_in_the_pool_and_reported() {
+    let app = TestApp::spawn().await;
+    set_globex_provider(&app, "issuer = null").await;
+    let report = run(&app).await;
+    assert!(report.deleted.is_empty(), "{report:?}");
+    assert_eq!(names(&report.incomplete), ["globex-okta"].into());
+    assert!(!report.is_complete());
+    assert_eq!(
+        reconciler(&app).await.list_providers().await.unwrap().len(),
+        2
+    );
+    assert_eq!(app.sign_in_landing(&CAROL).await, "/");
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_brought_in_line_keeps_no_other_tenant_from_signing_in() {
+    let app = TestApp::spawn().await;
+    reset_client_as_a_deployment_would(&app).await;
+    // An issuer whose discovery document cannot be fetched: Cognito refuses the update.
+    let unreachable = format!("{}/oauth2/default", closed_port_url().await);
+    set_globex_provider(&app, &format!("issuer = '{unreachable}'")).await;
+
+    let report = run(&app).await;
+    assert_eq!(
+        report
+            .failed
+            .iter()
+            .map(|f| f.provider.as_str())
+            .collect::<Vec<_>>(),
+        ["globex-okta"],
+        "{report:?}"
+    );
+    assert!(
+        report.failed[0]
+            .error
+            .starts_with("UpdateIdentityProvider failed")
+    );
+    assert!(!report.is_complete());
+    assert!(
+        report.client_updated,
+        "the web client is restored all the same"
+    );
+    assert_eq!(
+        client_providers(&app).await,
+        DEMO_PROVIDERS.iter().map(|p| (*p).to_owned()).collect(),
+        "globex-okta keeps the settings it had and stays usable"
+    );
+    assert_eq!(app.sign_in_landing(&ALICE).await, "/");
 }
 
 #[tokio::test]
