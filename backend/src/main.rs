@@ -165,9 +165,23 @@ async fn owner_pool() -> anyhow::Result<PgPool> {
 }
 
 async fn migrate() -> anyhow::Result<()> {
-    // Only DATABASE_URL matters here; the rest of the configuration is the server's business.
-    let database_url = database_url_from(&env_var, "DATABASE_URL", "DATABASE_PASSWORD")?
-        .unwrap_or_else(|| Config::local_defaults().database_url);
+    // Only DATABASE_URL matters here; the rest of the configuration is the server's business. Its local
+    // default (a published password) is good for a database on this machine only.
+    let owner_url = database_url_from(&env_var, "DATABASE_OWNER_URL", "DATABASE_OWNER_PASSWORD")?;
+    let database_url = match database_url_from(&env_var, "DATABASE_URL", "DATABASE_PASSWORD")? {
+        Some(url) => url,
+        None if owner_url
+            .as_ref()
+            .is_some_and(|url| is_loopback_url(url.expose())) =>
+        {
+            Config::local_defaults().database_url
+        }
+        None => bail!(
+            "DATABASE_URL must name the application's login role to create or update \
+             (postgres://user@host/db, with its password in the URL or in DATABASE_PASSWORD); the local default \
+             is used only for a database on this machine"
+        ),
+    };
     let owner = owner_pool().await?;
     db::migrate(&owner).await.context("applying migrations")?;
     let app_url = Url::parse(database_url.expose()).context("DATABASE_URL is not a URL")?;
@@ -257,6 +271,19 @@ async fn openapi() -> anyhow::Result<()> {
         serde_json::to_string_pretty(&document).context("serializing the OpenAPI document")?;
     println!("{text}");
     Ok(())
+}
+
+/// Whether a database URL names this machine (`localhost` or a loopback address).
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(url) = Url::parse(url) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Decodes the percent-encoding of a URL's user or password part.

@@ -380,3 +380,38 @@ async fn the_backend_recovers_without_restart_when_the_database_comes_up() {
     assert_eq!(response.status(), StatusCode::OK);
     proxy.abort();
 }
+
+#[test]
+fn backend_migrate_never_creates_the_local_demo_login_on_a_remote_database() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("migrate")
+        .env_clear()
+        .env(
+            "DATABASE_OWNER_URL",
+            "postgres://owner@db.cluster-abc.eu-west-1.rds.amazonaws.com:5432/saas",
+        )
+        .env("DATABASE_OWNER_PASSWORD", "owner-secret")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL must name"), "{stderr}");
+    assert!(!stderr.contains("owner-secret"), "{stderr}");
+}
+
+#[test]
+fn backend_seed_demo_refuses_to_run_outside_local_development() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("seed-demo")
+        .env_clear()
+        .env("PUBLIC_URL", "https://app.example.com")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not a plain-http localhost URL")
+            || stderr.contains("for local development only"),
+        "{stderr}"
+    );
+}

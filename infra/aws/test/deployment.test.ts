@@ -432,7 +432,7 @@ describe('backend service', () => {
     expect(t.application.findOutputs('MigrateCommand').MigrateCommand.Value['Fn::Join'][1][0]).toMatch(/^aws ecs run-task /);
   });
 
-  test('sits behind an HTTPS load balancer that redirects HTTP, checks /readyz and logs access', () => {
+  test('sits behind an HTTPS load balancer that redirects HTTP, checks /healthz and logs access', () => {
     t.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 443,
       Protocol: 'HTTPS',
@@ -442,7 +442,7 @@ describe('backend service', () => {
       Port: 80,
       DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443' }) })],
     });
-    t.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/readyz', Port: 8080 });
+    t.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/healthz', Port: 8080 });
     t.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       LoadBalancerAttributes: Match.arrayWith([
         { Key: 'access_logs.s3.enabled', Value: 'true' },

@@ -51,7 +51,7 @@ describe('configuration file', () => {
     );
   });
 
-  test('Aurora capacity cannot pause (the trigger and /readyz need the database) and comes in half ACUs', () => {
+  test('Aurora capacity cannot pause (the trigger and every request need the database) and comes in half ACUs', () => {
     expect(() => withChanges({ database: { min_acu: 0, max_acu: 4 } })).toThrow(/min_acu must be a number from 0.5/);
     expect(() => withChanges({ database: { min_acu: 0.75, max_acu: 4 } })).toThrow(/multiple of 0.5/);
   });

@@ -227,7 +227,10 @@ export class ApplicationStack extends Stack {
       port: CONTAINER_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [service],
-      healthCheck: { path: '/readyz', healthyHttpCodes: '200', interval: Duration.seconds(30) },
+      // Liveness, not readiness: with `/readyz` (which needs the database) the first deployment could never
+      // become healthy (the migrate task that creates the application login runs after it), and a database
+      // outage would make ECS replace every healthy task, where the backend answers 503 and recovers by itself.
+      healthCheck: { path: '/healthz', healthyHttpCodes: '200', interval: Duration.seconds(30) },
       deregistrationDelay: Duration.seconds(30),
     });
     this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
