@@ -43,7 +43,11 @@ export interface UserPoolSpec {
   };
   readonly custom_attributes: CustomAttributeSpec[];
   readonly app_clients: Record<string, AppClientSpec>;
-  readonly pre_token_generation: { readonly lambda_version: string };
+  readonly pre_token_generation: {
+    readonly lambda_version: string;
+    readonly timeout_seconds: number;
+    readonly memory_size_mb: number;
+  };
   /** Local stand-in only: Cognito's authorization codes always live five minutes. */
   readonly authorization_code_validity_seconds: number;
 }

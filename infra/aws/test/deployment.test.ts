@@ -136,6 +136,12 @@ describe('pre-token-generation trigger', () => {
     expect(properties.VpcConfig.SubnetIds).toHaveLength(2);
   });
 
+  test('has the timeout and memory of user-pool.json, which the local Lambda stand-in runs it with too', () => {
+    const spec = loadUserPool().pre_token_generation;
+    expect(trigger().Properties.Timeout).toBe(spec.timeout_seconds);
+    expect(trigger().Properties.MemorySize).toBe(spec.memory_size_mb);
+  });
+
   test('logs in through RDS Proxy with IAM and no password, and is told no pool or client id', () => {
     const variables = resolvedIn(deployment.identity, trigger().Properties.Environment.Variables) as Record<string, any>;
     expect(Object.keys(variables).sort()).toEqual(['DATABASE_IAM_AUTH', 'DATABASE_URL', 'RESOURCE_SERVER_ID']);

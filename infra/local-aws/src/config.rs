@@ -459,9 +459,11 @@ impl LocalAwsConfig {
             ),
         };
 
+        // The function's timeout and memory are the deployment's (`user-pool.json`); its name and the most
+        // instances the stand-in starts are local settings (`local.json`).
         let trigger_function = local
             .pre_token_generation
-            .map(files::TriggerFunction::into_settings);
+            .map(|local| local.into_settings(&pool.pre_token_generation));
         if let Some(settings) = &trigger_function {
             settings
                 .validate()
@@ -588,6 +590,14 @@ mod files {
         pub custom_attributes: Vec<CustomAttribute>,
         pub app_clients: BTreeMap<String, ClientSettings>,
         pub authorization_code_validity_seconds: u64,
+        pub pre_token_generation: TriggerDeployment,
+    }
+
+    /// `user-pool.json`'s `pre_token_generation`: the trigger function as it is deployed.
+    #[derive(Deserialize)]
+    pub(super) struct TriggerDeployment {
+        pub timeout_seconds: u64,
+        pub memory_size_mb: u32,
     }
 
     #[derive(Deserialize)]
@@ -641,21 +651,24 @@ mod files {
         pub pre_token_generation: Option<TriggerFunction>,
     }
 
-    /// `pre_token_generation`: the trigger function's Lambda settings.
+    /// `local.json`'s `pre_token_generation`: the trigger function's local settings. `max_instances` caps the
+    /// processes the stand-in starts (as a reserved concurrency would; the deployed function has none).
     #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     pub(super) struct TriggerFunction {
         pub function_name: String,
-        pub timeout_seconds: u64,
-        pub memory_size_mb: u32,
-        pub reserved_concurrency: u32,
+        pub max_instances: u32,
     }
 
     impl TriggerFunction {
-        pub(super) fn into_settings(self) -> crate::lambda::FunctionSettings {
+        pub(super) fn into_settings(
+            self,
+            deployed: &TriggerDeployment,
+        ) -> crate::lambda::FunctionSettings {
             crate::lambda::FunctionSettings {
-                timeout: std::time::Duration::from_secs(self.timeout_seconds),
-                memory_size_mb: self.memory_size_mb,
-                reserved_concurrency: self.reserved_concurrency,
+                timeout: std::time::Duration::from_secs(deployed.timeout_seconds),
+                memory_size_mb: deployed.memory_size_mb,
+                reserved_concurrency: self.max_instances,
                 ..crate::lambda::FunctionSettings::new(self.function_name)
             }
         }
@@ -761,7 +774,9 @@ mod tests {
             "what runs the trigger comes from the caller"
         );
         let trigger = config.trigger_function.as_ref().unwrap();
+        // As deployed (user-pool.json), not a local choice.
         assert_eq!(trigger.timeout, Duration::from_secs(5));
+        assert_eq!(trigger.memory_size_mb, 256);
         assert!(
             trigger.reserved_concurrency >= 3,
             "room for Cognito's retries"

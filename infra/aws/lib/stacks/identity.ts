@@ -35,8 +35,18 @@ export interface IdentityStackProps extends StackProps {
   readonly storage: StorageStack;
 }
 
-/** The trigger may take this long; Cognito itself gives up after 5 seconds. */
-export const TRIGGER_TIMEOUT = Duration.seconds(5);
+/** Cognito gives up on a trigger attempt after 5 seconds: a longer function timeout would only waste time. */
+export const COGNITO_TRIGGER_LIMIT_SECONDS = 5;
+
+/** The trigger's timeout from `user-pool.json`, refused past Cognito's limit. */
+function triggerTimeout(seconds: number): Duration {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > COGNITO_TRIGGER_LIMIT_SECONDS) {
+    throw new Error(
+      `infra/config/user-pool.json: pre_token_generation.timeout_seconds must be a whole number from 1 to ${COGNITO_TRIGGER_LIMIT_SECONDS}, not ${seconds}`,
+    );
+  }
+  return Duration.seconds(seconds);
+}
 
 /** User pool, app clients, trigger, identity pool and upload role. */
 export class IdentityStack extends Stack {
@@ -256,8 +266,8 @@ export class IdentityStack extends Stack {
       code: lambda.Code.fromAsset(artifacts.lambdaDir),
       role,
       logGroup,
-      timeout: TRIGGER_TIMEOUT,
-      memorySize: 256,
+      timeout: triggerTimeout(spec.pre_token_generation.timeout_seconds),
+      memorySize: spec.pre_token_generation.memory_size_mb,
       vpc: data.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [securityGroup],
