@@ -99,6 +99,10 @@ pub struct Config {
     /// `X-Forwarded-For` (set it only behind a proxy or load balancer that appends that header, such as an
     /// AWS ALB; otherwise clients could write whatever address they like). Default `false`: the TCP peer.
     pub trust_x_forwarded_for: bool,
+    /// `TRUSTED_PROXY_CIDRS`: networks of proxies of our own in front of the load balancer (comma-separated
+    /// CIDRs; on AWS the VPC, where API Gateway's VPC link connects from). When the address the load balancer
+    /// appended lies in one, the client is the one that proxy appended to `Forwarded`. Default: none.
+    pub trusted_proxy_networks: Vec<ipnet::IpNet>,
     /// Where uploads go: the identity pool that vends browser credentials and the S3 bucket.
     pub storage: StorageConfig,
 }
@@ -285,6 +289,7 @@ impl Config {
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             cookie_secure: !is_plain_http_localhost(&public_url),
             trust_x_forwarded_for: false,
+            trusted_proxy_networks: Vec::new(),
             storage: StorageConfig::local(),
             public_url,
             database_url: Secret::new(LOCAL_DATABASE_URL),
@@ -426,6 +431,20 @@ impl Config {
             Some(value) => parse_bool("TRUST_X_FORWARDED_FOR", &value)?,
             None => false,
         };
+        let trusted_proxy_networks = match get("TRUSTED_PROXY_CIDRS") {
+            Some(value) => value
+                .split(',')
+                .map(str::trim)
+                .filter(|cidr| !cidr.is_empty())
+                .map(|cidr| {
+                    cidr.parse().map_err(|_| ConfigError::Invalid {
+                        name: "TRUSTED_PROXY_CIDRS",
+                        reason: format!("`{cidr}` is not a network such as 10.40.0.0/16"),
+                    })
+                })
+                .collect::<Result<Vec<ipnet::IpNet>, ConfigError>>()?,
+            None => Vec::new(),
+        };
         let storage = storage_from(&get, defaults.storage)?;
         let aws_credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
             (Some(access_key_id), Some(secret)) => Some(AwsKey {
@@ -477,6 +496,7 @@ impl Config {
             web_dist_dir,
             cookie_secure,
             trust_x_forwarded_for,
+            trusted_proxy_networks,
             storage,
         };
         if !local {
@@ -979,6 +999,14 @@ mod tests {
     fn only_a_plain_http_localhost_url_is_local_development() {
         assert!(config_from(&[]).unwrap().is_local_development());
         assert!(!config_of(&production(&[])).unwrap().is_local_development());
+    }
+
+    #[test]
+    fn trusted_proxy_networks_are_cidrs() {
+        let config = config_from(&[("TRUSTED_PROXY_CIDRS", "10.40.0.0/16, fd00::/8")]).unwrap();
+        assert_eq!(config.trusted_proxy_networks.len(), 2);
+        let err = config_from(&[("TRUSTED_PROXY_CIDRS", "10.40.0.0")]).unwrap_err();
+        assert!(err.to_string().starts_with("TRUSTED_PROXY_CIDRS"), "{err}");
     }
 
     #[test]

@@ -367,6 +367,7 @@ describe('backend service', () => {
         'RUST_LOG',
         'S3_ENDPOINT',
         'TRUST_X_FORWARDED_FOR',
+        'TRUSTED_PROXY_CIDRS',
         'UPLOAD_BUCKET',
         'WEB_DIST_DIR',
       ].sort(),
@@ -391,6 +392,7 @@ describe('backend service', () => {
       resolvedIn(app, `https://cognito-idp.${config.region}.amazonaws.com/${identity.userPool.userPoolId}`),
     );
     expect(variables.COGNITO_CLIENT_ID).toEqual(resolvedIn(app, identity.clients[WEB_CLIENT].userPoolClientId));
+    expect(variables.TRUSTED_PROXY_CIDRS).toEqual(resolvedIn(app, deployment.data.vpc.vpcCidrBlock));
     const apiClients = Object.keys(userPool.app_clients).filter((name) => name !== WEB_CLIENT);
     expect(variables.API_CLIENT_IDS).toEqual(
       resolvedIn(app, apiClients.map((name) => identity.clients[name].userPoolClientId).join(',')),

@@ -107,6 +107,9 @@ export class ApplicationStack extends Stack {
       S3_ENDPOINT: 'aws',
       COGNITO_IDP_ENDPOINT: 'aws',
       TRUST_X_FORWARDED_FOR: 'true',
+      // Requests through the HTTP API reach the load balancer from the VPC link's addresses in the VPC; their
+      // client is the one API Gateway appends to `Forwarded`.
+      TRUSTED_PROXY_CIDRS: data.vpc.vpcCidrBlock,
       WEB_DIST_DIR: '/app/web',
       RUST_LOG: 'info',
     };
