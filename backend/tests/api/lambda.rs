@@ -168,8 +168,7 @@ async fn events_of_another_user_pool_and_malformed_events_are_invalid_and_the_fu
 }
 
 #[tokio::test]
-async fn with_the_database_unreachable_the_trigger_fails_as_service_unavailable_within_cognitos_limit()
- {
+async fn with_the_database_refusing_connections_the_trigger_fails_as_service_unavailable() {
     let port = url::Url::parse(&closed_port_url().await)
         .unwrap()
         .port()
@@ -200,7 +199,38 @@ async fn with_the_database_unreachable_the_trigger_fails_as_service_unavailable_
 }
 
 #[tokio::test]
-async fn a_configuration_error_ends_the_function_during_init_and_names_the_variable() {
+async fn with_a_database_that_never_answers_the_trigger_gives_up_before_cognitos_limit() {
+    // A server that accepts connections and never says a word: the connection attempt hangs.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let app = TestApp::spawn_with(Box::new(move |_, aws| {
+        aws.trigger.as_mut().unwrap().environment.insert(
+            "DATABASE_URL".to_owned(),
+            format!("postgres://saas_app_test:p@127.0.0.1:{port}/saas"),
+        );
+    }))
+    .await;
+    let output = invoke(&app, alice_event(&app).to_string()).await;
+    // The function's own 5-second timeout would answer `Sandbox.Timedout`: the trigger stops waiting for the
+    // database first and says why.
+    assert_eq!(
+        error(&output),
+        (
+            "ServiceUnavailable".to_owned(),
+            "service_unavailable".to_owned()
+        )
+    );
+    held.abort();
+}
+
+#[tokio::test]
+async fn a_configuration_error_ends_the_function_during_init() {
     let app = TestApp::spawn_with(Box::new(|_, aws| {
         aws.trigger
             .as_mut()
