@@ -1048,10 +1048,30 @@ async fn an_unsigned_or_altered_request_is_refused() {
         .unwrap();
     let body: Value = bearer.json().await.unwrap();
     assert_eq!(body["__type"], "IncompleteSignatureException");
+
+    // Signed for one body, sent with another: a changed request is not the signed one.
+    let target = "AWSCognitoIdentityProviderService.ListIdentityProviders";
+    let signed = r#"{"UserPoolId":"eu-west-1_L0caLP00l","MaxResults":1}"#;
+    let (status, body) = signed_then_sent(&world, target, signed, signed).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let altered = r#"{"UserPoolId":"eu-west-1_L0caLP00l","MaxResults":60}"#;
+    let (status, body) = signed_then_sent(&world, target, signed, altered).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["__type"], "InvalidSignatureException");
 }
 
 /// A request signed with the backend's key by `aws-sigv4` (the SDKs' signer), for what no SDK would send.
 async fn signed_call(world: &World, target: &str, body: &str) -> (StatusCode, Value) {
+    signed_then_sent(world, target, body, body).await
+}
+
+/// A request whose signature covers `signed_body` but which carries `sent_body`: one altered on the way.
+async fn signed_then_sent(
+    world: &World,
+    target: &str,
+    signed_body: &str,
+    sent_body: &str,
+) -> (StatusCode, Value) {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let (key, secret) = world.aws.backend_s3_key();
     let url = format!("{}/", world.aws.user_pool_endpoint());
@@ -1073,11 +1093,11 @@ async fn signed_call(world: &World, target: &str, body: &str) -> (StatusCode, Va
         "POST",
         &url,
         headers.iter().copied(),
-        SignableBody::Bytes(body.as_bytes()),
+        SignableBody::Bytes(signed_body.as_bytes()),
     )
     .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut request = reqwest::Client::new().post(&url).body(body.to_owned());
+    let mut request = reqwest::Client::new().post(&url).body(sent_body.to_owned());
     for (name, value) in headers.iter().copied().chain(instructions.headers()) {
         request = request.header(name, value);
     }
