@@ -40,6 +40,35 @@ pub struct SessionCredentials {
     pub identity_id: String,
 }
 
+impl SessionCredentials {
+    /// The global condition keys of a request made with these credentials at `now`: the principal's tags, ARN,
+    /// account and type, the transport (the stand-ins speak plain HTTP) and the time.
+    pub(crate) fn request_context(&self, now: SystemTime) -> crate::iam::Context {
+        use time::format_description::well_known::Rfc3339;
+        let mut context = crate::iam::Context::new();
+        for (key, value) in &self.principal_tags {
+            context.insert(&format!("aws:PrincipalTag/{key}"), value.as_str());
+        }
+        context.insert("aws:PrincipalArn", self.role_arn.as_str());
+        if let Some(account) = self.role_arn.split(':').nth(4).filter(|a| !a.is_empty()) {
+            context.insert("aws:PrincipalAccount", account);
+        }
+        let principal_type = if self.role_arn.contains(":user/") {
+            "User"
+        } else {
+            "AssumedRole"
+        };
+        context.insert("aws:PrincipalType", principal_type);
+        context.insert("aws:SecureTransport", false);
+        let now = time::OffsetDateTime::from(now);
+        if let Ok(current) = now.format(&Rfc3339) {
+            context.insert("aws:CurrentTime", current);
+        }
+        context.insert("aws:EpochTime", now.unix_timestamp().to_string());
+        context
+    }
+}
+
 impl std::fmt::Debug for SessionCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionCredentials")

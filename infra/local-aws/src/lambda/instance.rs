@@ -81,6 +81,25 @@ struct InstanceState {
     current: Option<String>,
 }
 
+impl InstanceState {
+    /// Whether the runtime may post `to` for `request_id` now: only for the invocation it holds, while it runs.
+    fn may_complete(&self, request_id: &str, to: &'static str) -> Result<(), Refusal> {
+        if self.runtime == RuntimeState::Stopped {
+            return Err(Refusal::ContainerError);
+        }
+        if self.current.as_deref() != Some(request_id) {
+            return Err(Refusal::InvalidRequestId);
+        }
+        if self.runtime != RuntimeState::Running {
+            return Err(Refusal::Transition {
+                from: self.runtime,
+                to,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// What a `next` call gets.
 pub(crate) enum Poll {
     /// An invocation, at once.
@@ -346,20 +365,7 @@ impl Instance {
         request_id: &str,
         to: &'static str,
     ) -> Result<(), Refusal> {
-        let state = lock(&self.state);
-        if state.runtime == RuntimeState::Stopped {
-            return Err(Refusal::ContainerError);
-        }
-        if state.current.as_deref() != Some(request_id) {
-            return Err(Refusal::InvalidRequestId);
-        }
-        if state.runtime != RuntimeState::Running {
-            return Err(Refusal::Transition {
-                from: state.runtime,
-                to,
-            });
-        }
-        Ok(())
+        lock(&self.state).may_complete(request_id, to)
     }
 
     /// Ends the invocation `request_id` with `outcome` (the runtime posted its response or error).
@@ -372,18 +378,7 @@ impl Instance {
         let assigned = {
             let mut state = lock(&self.state);
             // Checked again: the invocation may have timed out while its body was read.
-            if state.runtime == RuntimeState::Stopped {
-                return Err(Refusal::ContainerError);
-            }
-            if state.current.as_deref() != Some(request_id) {
-                return Err(Refusal::InvalidRequestId);
-            }
-            if state.runtime != RuntimeState::Running {
-                return Err(Refusal::Transition {
-                    from: state.runtime,
-                    to,
-                });
-            }
+            state.may_complete(request_id, to)?;
             state.runtime = RuntimeState::ResponseSent;
             state.assigned.take()
         };

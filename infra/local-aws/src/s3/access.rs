@@ -27,8 +27,6 @@ use std::time::SystemTime;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::{GetBucketLifecycleConfigurationInput, ListObjectsInput, ListObjectsV2Input};
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::config::LocalAwsConfig;
 use crate::credentials::SessionCredentials;
@@ -262,26 +260,7 @@ fn session_context(
     identity_pool_id: &str,
     now: SystemTime,
 ) -> Context {
-    let mut context = Context::new();
-    for (key, value) in &session.principal_tags {
-        context.insert(&format!("aws:PrincipalTag/{key}"), value.as_str());
-    }
-    context.insert("aws:PrincipalArn", session.role_arn.as_str());
-    if let Some(account) = account_of(&session.role_arn) {
-        context.insert("aws:PrincipalAccount", account);
-    }
-    let principal_type = if session.role_arn.contains(":user/") {
-        "User"
-    } else {
-        "AssumedRole"
-    };
-    context.insert("aws:PrincipalType", principal_type);
-    context.insert("aws:SecureTransport", false);
-    let now = OffsetDateTime::from(now);
-    if let Ok(current) = now.format(&Rfc3339) {
-        context.insert("aws:CurrentTime", current);
-    }
-    context.insert("aws:EpochTime", now.unix_timestamp().to_string());
+    let mut context = session.request_context(now);
     context.insert(
         "cognito-identity.amazonaws.com:sub",
         session.identity_id.as_str(),

@@ -27,15 +27,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use self::error::{ServiceError, aws_json};
 pub(crate) use self::policy::{COGNITO_POLICY_NAME, load_cognito_permissions};
 use self::validation::{Input, StringShape, Violations};
 use super::Pool;
 use crate::credentials::SessionCredentials;
-use crate::iam::{Context, Outcome, PolicySet, Request};
+use crate::iam::{Outcome, PolicySet, Request};
 use crate::sigv4::{self, ReceivedRequest, Scope};
 
 /// The `X-Amz-Target` prefix of the service's operations.
@@ -183,7 +181,7 @@ fn authorize(
         &empty
     };
     let mut request = Request::new(action.clone(), resource.clone());
-    request.context = principal_context(session);
+    request.context = session.request_context(SystemTime::now());
     let decision = policies.evaluate(&request);
     tracing::debug!(%action, %resource, %decision, "user-pool API decision");
     let reason = match decision.outcome {
@@ -197,32 +195,6 @@ fn authorize(
         "User: {} is not authorized to perform: {action} on resource: {resource} {reason}",
         principal_arn(&session.role_arn)
     )))
-}
-
-/// The global condition keys of the caller.
-fn principal_context(session: &SessionCredentials) -> Context {
-    let mut context = Context::new();
-    for (key, value) in &session.principal_tags {
-        context.insert(&format!("aws:PrincipalTag/{key}"), value.as_str());
-    }
-    context.insert("aws:PrincipalArn", session.role_arn.as_str());
-    if let Some(account) = session.role_arn.split(':').nth(4).filter(|a| !a.is_empty()) {
-        context.insert("aws:PrincipalAccount", account);
-    }
-    let principal_type = if session.role_arn.contains(":user/") {
-        "User"
-    } else {
-        "AssumedRole"
-    };
-    context.insert("aws:PrincipalType", principal_type);
-    // The stand-in speaks plain HTTP.
-    context.insert("aws:SecureTransport", false);
-    let now = OffsetDateTime::now_utc();
-    if let Ok(current) = now.format(&Rfc3339) {
-        context.insert("aws:CurrentTime", current);
-    }
-    context.insert("aws:EpochTime", now.unix_timestamp().to_string());
-    context
 }
 
 /// How AWS names the caller in a denial: an IAM user as itself, a role session as

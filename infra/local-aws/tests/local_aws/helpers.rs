@@ -718,3 +718,36 @@ pub fn backend_s3_client(aws: &LocalAws) -> aws_sdk_s3::Client {
         aws_sdk_s3::config::Credentials::new(key, secret, None, None, "backend"),
     )
 }
+
+/// Sends `body` as the parts of the multipart upload `upload_id` of `key`, in chunks of `part_size`, and
+/// returns the parts as `CompleteMultipartUpload` takes them.
+pub async fn upload_parts(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    body: &[u8],
+    part_size: usize,
+) -> Vec<aws_sdk_s3::types::CompletedPart> {
+    let mut completed = Vec::new();
+    for (index, chunk) in body.chunks(part_size).enumerate() {
+        let number = i32::try_from(index + 1).unwrap();
+        let part = client
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(aws_sdk_s3::primitives::ByteStream::from(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        completed.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        );
+    }
+    completed
+}

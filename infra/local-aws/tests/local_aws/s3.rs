@@ -17,7 +17,7 @@ use md5::{Digest, Md5};
 use rand::RngCore;
 use reqwest::StatusCode;
 
-use crate::helpers::{World, demo_config, upload_credentials};
+use crate::helpers::{World, demo_config, upload_credentials, upload_parts};
 
 /// The app's origin: the web client's callback URLs are on it.
 const APP_ORIGIN: &str = "http://localhost:3000";
@@ -1079,26 +1079,7 @@ async fn keys_as_long_as_s3_allows_work_for_every_operation() {
         .unwrap();
     assert_eq!(upload.key(), Some(parts_key.as_str()));
     let upload_id = upload.upload_id().unwrap();
-    let mut completed = Vec::new();
-    for (index, chunk) in body.chunks(5 * MIB).enumerate() {
-        let number = i32::try_from(index + 1).unwrap();
-        let part = alice
-            .upload_part()
-            .bucket(&bucket)
-            .key(&parts_key)
-            .upload_id(upload_id)
-            .part_number(number)
-            .body(ByteStream::from(chunk.to_vec()))
-            .send()
-            .await
-            .unwrap();
-        completed.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .e_tag(part.e_tag().unwrap())
-                .build(),
-        );
-    }
+    let completed = upload_parts(&alice, &bucket, &parts_key, upload_id, &body, 5 * MIB).await;
     let done = alice
         .complete_multipart_upload()
         .bucket(&bucket)

@@ -25,7 +25,9 @@ use local_aws::{LocalAws, Ports};
 use serde_json::Value;
 use time::{OffsetDateTime, Time, UtcOffset};
 
-use crate::helpers::{api_error, backend_s3_client, demo_config, s3_client, upload_credentials};
+use crate::helpers::{
+    api_error, backend_s3_client, demo_config, s3_client, upload_credentials, upload_parts,
+};
 
 const MIB: usize = 1024 * 1024;
 /// The ID of the deployment file's only rule.
@@ -283,26 +285,7 @@ async fn completed_uploads_and_objects_are_left_alone_by_the_abort_rule() {
         .await
         .unwrap();
     let upload_id = upload.upload_id().unwrap();
-    let mut completed = Vec::new();
-    for (index, chunk) in body.chunks(5 * MIB).enumerate() {
-        let number = i32::try_from(index + 1).unwrap();
-        let part = alice
-            .upload_part()
-            .bucket(&bucket)
-            .key(assembled)
-            .upload_id(upload_id)
-            .part_number(number)
-            .body(ByteStream::from(chunk.to_vec()))
-            .send()
-            .await
-            .unwrap();
-        completed.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .e_tag(part.e_tag().unwrap())
-                .build(),
-        );
-    }
+    let completed = upload_parts(&alice, &bucket, assembled, upload_id, &body, 5 * MIB).await;
     alice
         .complete_multipart_upload()
         .bucket(&bucket)
