@@ -338,9 +338,11 @@ async fn cognito_retries_an_attempt_that_gets_no_answer_within_five_seconds() {
     let (_, tokens) = world.sign_in("acme-entra", ALICE).await;
     let elapsed = started.elapsed();
     assert!(tokens["access_token"].is_string());
+    // A lower bound only: the machine's load can only make it later. That the pool did not wait for the
+    // first attempt's answer shows in the two attempts below (a waited-for answer would have needed no second).
     assert!(
-        elapsed >= Duration::from_secs(5) && elapsed < Duration::from_secs(9),
-        "the second attempt starts after Cognito's five seconds, without waiting for the first: {elapsed:?}"
+        elapsed >= Duration::from_secs(5),
+        "the second attempt starts after Cognito's five seconds: {elapsed:?}"
     );
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 2);
