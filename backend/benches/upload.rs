@@ -246,6 +246,7 @@ fn backend_config(aws: &LocalAws, postgres: &Postgres) -> anyhow::Result<Config>
         identity_pool_id: aws.identity_pool_id().to_owned(),
         identity_pool_endpoint: Some(url::Url::parse(&aws.identity_pool_endpoint())?),
         bucket: aws.bucket().to_owned(),
+        files_bucket: aws.files_bucket().to_owned(),
         s3_endpoint: Some(url::Url::parse(&aws.s3_endpoint())?),
     };
     config.cognito_idp_endpoint = Some(url::Url::parse(&aws.user_pool_endpoint())?);

@@ -119,6 +119,9 @@ pub struct StorageConfig {
     pub identity_pool_endpoint: Option<Url>,
     /// `UPLOAD_BUCKET`: the bucket browsers upload into. Default `saas-reference-uploads`.
     pub bucket: String,
+    /// `FILES_BUCKET`: the bucket recorded files are copied into, which only the backend writes; never the
+    /// upload bucket. Default `saas-reference-files`.
+    pub files_bucket: String,
     /// `S3_ENDPOINT`: the S3 endpoint (path-style); `aws` means the real service. Default: the local stand-in,
     /// `http://127.0.0.1:9234`. Browsers are sent to the same endpoint.
     pub s3_endpoint: Option<Url>,
@@ -159,6 +162,7 @@ impl StorageConfig {
             identity_pool_id: LOCAL_IDENTITY_POOL_ID.to_owned(),
             identity_pool_endpoint: Some(literal_url("http://127.0.0.1:9233")),
             bucket: "saas-reference-uploads".to_owned(),
+            files_bucket: "saas-reference-files".to_owned(),
             s3_endpoint: Some(literal_url("http://127.0.0.1:9234")),
         }
     }
@@ -624,6 +628,14 @@ fn storage_from(
     get: &dyn Fn(&str) -> Option<String>,
     defaults: StorageConfig,
 ) -> Result<StorageConfig, ConfigError> {
+    let bucket = get("UPLOAD_BUCKET").unwrap_or(defaults.bucket);
+    let files_bucket = get("FILES_BUCKET").unwrap_or(defaults.files_bucket);
+    if files_bucket == bucket {
+        return Err(ConfigError::Invalid {
+            name: "FILES_BUCKET",
+            reason: "it must not be the upload bucket, where browsers may write".to_owned(),
+        });
+    }
     Ok(StorageConfig {
         region: get("AWS_REGION").unwrap_or(defaults.region),
         identity_pool_id: get("IDENTITY_POOL_ID").unwrap_or(defaults.identity_pool_id),
@@ -632,7 +644,8 @@ fn storage_from(
             "IDENTITY_POOL_ENDPOINT",
             defaults.identity_pool_endpoint,
         )?,
-        bucket: get("UPLOAD_BUCKET").unwrap_or(defaults.bucket),
+        bucket,
+        files_bucket,
         s3_endpoint: endpoint_from(get, "S3_ENDPOINT", defaults.s3_endpoint)?,
     })
 }
@@ -1106,6 +1119,7 @@ mod tests {
             ("IDENTITY_POOL_ENDPOINT", "aws"),
             ("S3_ENDPOINT", "aws"),
             ("UPLOAD_BUCKET", "acme-uploads"),
+            ("FILES_BUCKET", "acme-files"),
         ])
         .unwrap();
         let aws = &config.storage;
@@ -1113,6 +1127,14 @@ mod tests {
         assert_eq!(aws.identity_pool_endpoint, None);
         assert_eq!(aws.s3_endpoint, None);
         assert_eq!(aws.bucket, "acme-uploads");
+        assert_eq!(aws.files_bucket, "acme-files");
+        assert!(matches!(
+            config_from(&[("UPLOAD_BUCKET", "same"), ("FILES_BUCKET", "same")]),
+            Err(ConfigError::Invalid {
+                name: "FILES_BUCKET",
+                ..
+            })
+        ));
         assert_eq!(
             config.aws_credentials, None,
             "real AWS uses the default credential chain"

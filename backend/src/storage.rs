@@ -1,5 +1,6 @@
-//! The upload storage through the AWS SDK: the Cognito identity pool that vends browser credentials, and the S3
-//! bucket the backend checks, presigns and deletes objects in. The same code talks to the local stand-ins or
+//! The upload storage through the AWS SDK: the Cognito identity pool that vends browser credentials, the S3
+//! upload bucket browsers write into, and the files bucket the backend copies recorded files into (and
+//! presigns downloads from). The same code talks to the local stand-ins or
 //! to AWS; only the endpoints and credentials in [`StorageConfig`] differ.
 //!
 //! The backend never carries file bytes: browsers upload with the vended credentials and download through
@@ -23,6 +24,21 @@ pub enum StorageError {
     /// The identity pool or S3 could not be reached or failed.
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    /// A copy's source is not there (any more).
+    #[error("the object to copy is not there")]
+    Missing,
+    /// A copy's source is not the object that was checked: it was overwritten in between.
+    #[error("the object to copy changed after it was checked")]
+    Changed,
+}
+
+/// The two buckets the backend uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    /// Where browsers upload, under `<tenant>/<user>/uploads/`; a lifecycle rule expires what stays there.
+    Uploads,
+    /// Where recorded files are kept, under `<tenant>/<file id>`; only the backend can write here.
+    Files,
 }
 
 /// Temporary credentials of the upload role.
@@ -45,6 +61,8 @@ pub struct ObjectInfo {
     pub size: i64,
     /// The content type it was uploaded with.
     pub content_type: String,
+    /// Its ETag, as S3 quotes it.
+    pub etag: String,
 }
 
 /// The identity pool and S3 clients.
@@ -151,12 +169,24 @@ impl Storage {
         }
     }
 
-    /// The object's size and type, or `None` when there is no such object.
-    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
+    /// The name of `bucket`.
+    fn name(&self, bucket: Bucket) -> &str {
+        match bucket {
+            Bucket::Uploads => &self.config.bucket,
+            Bucket::Files => &self.config.files_bucket,
+        }
+    }
+
+    /// The object's size, type and ETag, or `None` when there is no such object.
+    pub async fn head(
+        &self,
+        bucket: Bucket,
+        key: &str,
+    ) -> Result<Option<ObjectInfo>, StorageError> {
         match self
             .s3
             .head_object()
-            .bucket(&self.config.bucket)
+            .bucket(self.name(bucket))
             .key(key)
             .send()
             .await
@@ -167,13 +197,71 @@ impl Storage {
                     .content_type()
                     .unwrap_or("application/octet-stream")
                     .to_owned(),
+                etag: head.e_tag().unwrap_or_default().to_owned(),
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err) => Err(StorageError::Unavailable(describe(&err))),
         }
     }
 
-    /// A presigned GET of `key`, valid for `ttl`, that downloads as `file_name`.
+    /// Copies the upload `upload_key` into the files bucket as `file_key`, only if it still has `etag` (the
+    /// ETag seen when it was checked), so that the bytes kept are exactly those checked. Returns the copy's
+    /// ETag.
+    pub async fn copy_upload(
+        &self,
+        upload_key: &str,
+        etag: &str,
+        file_key: &str,
+    ) -> Result<String, StorageError> {
+        let source = format!(
+            "{}/{}",
+            self.config.bucket,
+            percent_encoding::utf8_percent_encode(upload_key, COPY_SOURCE)
+        );
+        match self
+            .s3
+            .copy_object()
+            .bucket(&self.config.files_bucket)
+            .key(file_key)
+            .copy_source(source)
+            .copy_source_if_match(etag)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .copy_object_result()
+                .and_then(|result| result.e_tag())
+                .unwrap_or(etag)
+                .to_owned()),
+            Err(err) => match err.code() {
+                Some("PreconditionFailed") => Err(StorageError::Changed),
+                Some("NoSuchKey") => Err(StorageError::Missing),
+                _ => Err(StorageError::Unavailable(describe(&err))),
+            },
+        }
+    }
+
+    /// The bytes of the objects under `prefix` in the upload bucket (uploads not recorded yet, which the
+    /// lifecycle rule removes after a day).
+    pub async fn pending_bytes(&self, prefix: &str) -> Result<i64, StorageError> {
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.config.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut total: i64 = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| StorageError::Unavailable(describe(&err)))?;
+            for object in page.contents() {
+                total = total.saturating_add(object.size().unwrap_or_default());
+            }
+        }
+        Ok(total)
+    }
+
+    /// A presigned GET of the recorded file `key`, valid for `ttl`, that downloads as `file_name`.
     pub async fn presigned_get(
         &self,
         key: &str,
@@ -185,7 +273,7 @@ impl Storage {
         let request = self
             .s3
             .get_object()
-            .bucket(&self.config.bucket)
+            .bucket(&self.config.files_bucket)
             .key(key)
             .response_content_disposition(content_disposition(file_name))
             .presigned(presigning)
@@ -194,11 +282,11 @@ impl Storage {
         Ok(request.uri().to_owned())
     }
 
-    /// Deletes `key` (S3 answers success for a key that is already gone).
-    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+    /// Deletes `key` from `bucket` (S3 answers success for a key that is already gone).
+    pub async fn delete(&self, bucket: Bucket, key: &str) -> Result<(), StorageError> {
         self.s3
             .delete_object()
-            .bucket(&self.config.bucket)
+            .bucket(self.name(bucket))
             .key(key)
             .send()
             .await
@@ -245,6 +333,14 @@ pub fn content_disposition(file_name: &str) -> String {
     let encoded = percent_encoding::utf8_percent_encode(file_name, RFC5987).to_string();
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
+
+/// `x-amz-copy-source` is `<bucket>/<key>` with the key URL-encoded; its slashes may stay.
+const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
 
 /// Everything but RFC 5987's `attr-char` is percent-encoded.
 const RFC5987: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC

@@ -139,6 +139,7 @@ impl Stack {
             identity_pool_id: aws.identity_pool_id().to_owned(),
             identity_pool_endpoint: Some(Url::parse(&aws.identity_pool_endpoint())?),
             bucket: aws.bucket().to_owned(),
+            files_bucket: aws.files_bucket().to_owned(),
             s3_endpoint: Some(Url::parse(&aws.s3_endpoint())?),
         };
         config.cognito_idp_endpoint = Some(Url::parse(&aws.user_pool_endpoint())?);
@@ -219,7 +220,8 @@ impl Stack {
     }
 
     /// Records a file of `size` bytes uploaded earlier by a member (ids as `GET /api/v1/me` shows them), as
-    /// `POST /api/v1/files` records one: only the row, which is what the storage quota counts.
+    /// `POST /api/v1/files` records one: only the row (no copy in the files bucket), which is what the storage
+    /// quota counts.
     pub async fn record_earlier_upload(
         &self,
         tenant_id: &str,
@@ -229,17 +231,22 @@ impl Stack {
     ) -> anyhow::Result<()> {
         let tenant = TenantId(Uuid::parse_str(tenant_id).context("the tenant id")?);
         let member = MemberId(Uuid::parse_str(member_id).context("the member id")?);
-        let key = format!(
+        let upload_key = format!(
             "{tenant_id}/{member_id}/uploads/{}/{name}",
             Uuid::new_v4().simple()
         );
+        let id = Uuid::new_v4();
+        let key = format!("{tenant_id}/{id}");
         let mut tx = backend::db::tenant_tx(&self.owner, tenant).await?;
         let recorded = backend::db::files::create(
             &mut tx,
             tenant,
             &backend::db::files::NewFile {
+                id,
                 uploader_id: member,
                 key: &key,
+                upload_key: &upload_key,
+                etag: "\"00000000000000000000000000000000\"",
                 name,
                 size,
                 content_type: "application/octet-stream",

@@ -440,6 +440,7 @@ fn retained(target: &Target, output: &dyn Fn(&str) -> Option<String>) -> String 
     }
     for (key, what) in [
         ("UploadBucketName", "upload bucket"),
+        ("FilesBucketName", "files bucket (the recorded files)"),
         ("AccessLogBucketName", "access-log bucket"),
     ] {
         if let Some(bucket) = output(key) {

@@ -1,11 +1,27 @@
 //! Uploads: `POST /api/v1/storage/credentials` hands a browser short-lived credentials of the upload role
 //! (from the identity pool, with the session's ID token), which can write only under the caller's own prefix
-//! `<tenant_id>/<user_id>/uploads/`; the browser uploads straight to S3 and then records the file with
-//! `POST /api/v1/files`. The tenant's members list files and download them through presigned URLs; the
-//! uploader or an admin deletes them. The backend never carries file bytes.
+//! `<tenant_id>/<user_id>/uploads/` of the upload bucket; the browser uploads straight to S3 and then records
+//! the file with `POST /api/v1/files`. The tenant's members list files and download them through presigned
+//! URLs; the uploader or an admin deletes them. The backend never carries file bytes.
 //!
-//! The `basic` plan's storage quota is checked twice: no credentials once it is used up, and no record of a
-//! file that would pass it (that object is removed).
+//! A file's life: **uploaded** (in the upload bucket, where its uploader's credentials can still change or
+//! delete it, and where a lifecycle rule deletes whatever is left after a day), then **recorded**: the
+//! backend copies the object server-side into the files bucket under `<tenant_id>/<file_id>` (only if it is
+//! still the object whose size and ETag it just read), records that copy, and deletes the upload. The files
+//! bucket is written by the backend alone, so a recorded file is **immutable**: no browser credential can
+//! overwrite or delete it, and its size and ETag are what the list shows. Downloads are presigned GETs of
+//! the copy.
+//!
+//! Credentials go only to an active member with the write scope right now (the principal's role is read
+//! from the database on each request). They last what the identity pool gives (Cognito's fixed hour), which
+//! is also what a large upload on a slow link needs; a member deactivated or demoted within that hour can
+//! still write under their own upload prefix, but can record nothing, reach no recorded file, and whatever
+//! they leave is deleted by the lifecycle rule.
+//!
+//! The `basic` plan's storage quota counts what can occupy storage: recorded files, files being deleted, and
+//! (when credentials are asked for) the tenant's uploads not yet recorded. Credentials are refused once that
+//! reaches the quota, and a file that would take the recorded total past it is refused (and its upload
+//! removed).
 //!
 //! Deleting is two steps so that nothing is left half-done: the row is marked `deleting` (and audited) in one
 //! transaction, then the object is deleted, then the row. A failure after the first step answers 503 and the
@@ -33,12 +49,15 @@ use crate::auth::{Principal, ScopedRouter, Transport};
 use crate::db;
 use crate::db::audit::{self, NewEvent, Target};
 use crate::error::{ApiError, AppJson, AppQuery};
-use crate::storage::StorageError;
+use crate::storage::{Bucket, ObjectInfo, StorageError};
 
 /// What the `basic` plan may store, in bytes (100 MB).
 pub const BASIC_PLAN_QUOTA_BYTES: i64 = 100 * 1000 * 1000;
 /// How long a presigned download link works.
 pub const DOWNLOAD_LINK_VALIDITY: Duration = Duration::from_secs(5 * 60);
+/// The largest file that can be recorded: 5 GiB, the most S3 copies in one `CopyObject` (and what the web app
+/// promises).
+pub const MAX_FILE_BYTES: i64 = 5 * 1024 * 1024 * 1024;
 /// The longest object key S3 accepts, in bytes.
 const MAX_KEY_BYTES: usize = 1024;
 
@@ -97,8 +116,17 @@ async fn credentials(
         .ok_or(ApiError::MemberInactive)?;
     let used = db::files::used_bytes(&mut tx, tenant).await?;
     tx.commit().await?;
-    if storage_quota(found.plan).is_some_and(|quota| used >= quota) {
-        return Err(ApiError::StorageQuotaExceeded);
+    if let Some(quota) = storage_quota(found.plan) {
+        // What occupies storage: the recorded files, and the tenant's uploads not recorded yet (until the
+        // lifecycle rule removes them), whoever made them.
+        let pending = state
+            .storage
+            .pending_bytes(&format!("{tenant}/"))
+            .await
+            .map_err(ApiError::unavailable)?;
+        if used.saturating_add(pending) >= quota {
+            return Err(ApiError::StorageQuotaExceeded);
+        }
     }
     let signed_in: SignedIn = auth_session::read(&session, SIGNED_IN_KEY)
         .await?
@@ -116,7 +144,7 @@ async fn credentials(
                 tracing::info!(%reason, "the identity pool refused the session's ID token");
                 ApiError::Unauthenticated
             }
-            StorageError::Unavailable(cause) => ApiError::unavailable(anyhow::anyhow!(cause)),
+            other => ApiError::unavailable(other),
         })?;
     let config = state.storage.config();
     Ok(AppJson(StorageCredentials {
@@ -204,16 +232,20 @@ async fn list(
     tag = "files",
     request_body = NewFile,
     responses(
-        (status = 201, description = "The recorded file.", body = FileInfo),
+        (status = 201, description = "The recorded file: an immutable copy of the upload, which is removed.", body = FileInfo),
         (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
         (status = 403, description = "Missing scope, deactivated member, or the file would take the tenant past its plan's storage (`storage_quota_exceeded`; the object is removed).", body = ErrorBody),
-        (status = 409, description = "The file is recorded already (`conflict`).", body = ErrorBody),
+        (status = 409, description = "The upload is recorded already, or it was replaced while being recorded (`conflict`).", body = ErrorBody),
         (status = 413, description = "The body is too large.", body = ErrorBody),
-        (status = 422, description = "The key is not under the caller's own prefix, or no object is there.", body = ErrorBody),
+        (status = 422, description = "The key is not under the caller's own prefix, no object is there, or it is larger than 5 GiB.", body = ErrorBody),
         (status = 503, description = "S3 is unavailable.", body = ErrorBody),
     )
 )]
 /// Records an object the caller uploaded under their own prefix: 201 with the file.
+///
+/// The upload is copied into the files bucket (only if it is still the object just checked), the copy is
+/// recorded with its size and ETag, and the upload is removed; from then on no browser credential can change
+/// or remove the file's bytes.
 async fn record(
     State(state): State<AppState>,
     principal: Principal,
@@ -221,27 +253,96 @@ async fn record(
     AppJson(new): AppJson<NewFile>,
 ) -> Result<Response, ApiError> {
     let name = file_name(&new.key, &own_prefix(&principal))?;
+    let tenant = principal.tenant_id;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    // The upload of a recorded file is gone, so say "recorded already" rather than "no object".
+    let recorded = db::files::is_recorded(&mut tx, tenant, &new.key).await?;
+    let found = db::tenants::get(&mut tx, tenant)
+        .await?
+        .ok_or(ApiError::MemberInactive)?;
+    let used = db::files::used_bytes(&mut tx, tenant).await?;
+    tx.commit().await?;
+    if recorded {
+        return Err(ApiError::Conflict("This file is recorded already.".into()));
+    }
     let object = state
         .storage
-        .head(&new.key)
+        .head(Bucket::Uploads, &new.key)
         .await
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::unprocessable("key: there is no uploaded object at this key."))?;
+    if object.size > MAX_FILE_BYTES {
+        return Err(ApiError::unprocessable(
+            "key: a file has at most 5 GiB; this upload is larger.",
+        ));
+    }
+    // A first look at the quota, so that an upload that cannot fit is not copied at all; the count that
+    // decides is taken again when recording, under the tenant-row lock.
+    if storage_quota(found.plan).is_some_and(|quota| used.saturating_add(object.size) > quota) {
+        remove_quietly(&state, Bucket::Uploads, &new.key).await;
+        return Err(ApiError::StorageQuotaExceeded);
+    }
+
+    let id = Uuid::new_v4();
+    let file_key = format!("{tenant}/{id}");
+    let etag = state
+        .storage
+        .copy_upload(&new.key, &object.etag, &file_key)
+        .await
+        .map_err(|err| match err {
+            StorageError::Missing => {
+                ApiError::unprocessable("key: there is no uploaded object at this key.")
+            }
+            StorageError::Changed => ApiError::Conflict(
+                "The upload changed while it was being recorded; record it again.".into(),
+            ),
+            other => ApiError::unavailable(other),
+        })?;
+
+    match record_copy(
+        &state, &principal, source_ip, &new.key, &file_key, id, name, &object, &etag,
+    )
+    .await
+    {
+        Ok(file) => {
+            // The upload has served its purpose; if removing it fails, the lifecycle rule removes it.
+            remove_quietly(&state, Bucket::Uploads, &new.key).await;
+            Ok((StatusCode::CREATED, AppJson(to_wire(file)?)).into_response())
+        }
+        Err(err) => {
+            // Nothing refers to the copy: remove it, and the upload too when it can never be recorded.
+            remove_quietly(&state, Bucket::Files, &file_key).await;
+            if matches!(err, ApiError::StorageQuotaExceeded) {
+                remove_quietly(&state, Bucket::Uploads, &new.key).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Records the copy `file_key` of the upload `upload_key` in one transaction, audited; the quota is counted
+/// under the tenant-row lock so that concurrent records cannot pass it together, and the upload key is unique
+/// in the tenant so that one upload is recorded once.
+#[allow(clippy::too_many_arguments)]
+async fn record_copy(
+    state: &AppState,
+    principal: &Principal,
+    source_ip: Option<std::net::IpAddr>,
+    upload_key: &str,
+    file_key: &str,
+    id: Uuid,
+    name: &str,
+    object: &ObjectInfo,
+    etag: &str,
+) -> Result<db::files::File, ApiError> {
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    // Credentials are refused once the quota is used up, but one set can carry more than what is left; the
-    // file that would pass the quota is refused here, counted under the tenant-row lock so that concurrent
-    // records cannot pass it together, and its object removed so it takes no storage.
     let plan = db::reports::lock_tenant_plan(&mut tx, tenant)
         .await?
         .ok_or(ApiError::MemberInactive)?;
     if let Some(quota) = storage_quota(plan) {
         let used = db::files::used_bytes(&mut tx, tenant).await?;
         if used.saturating_add(object.size) > quota {
-            tx.rollback().await?;
-            if let Err(err) = state.storage.delete(&new.key).await {
-                tracing::warn!(error = %err, "removing an upload over the storage quota failed");
-            }
             return Err(ApiError::StorageQuotaExceeded);
         }
     }
@@ -249,8 +350,11 @@ async fn record(
         &mut tx,
         tenant,
         &db::files::NewFile {
+            id,
             uploader_id: principal.member_id,
-            key: &new.key,
+            key: file_key,
+            upload_key,
+            etag,
             name,
             size: object.size,
             content_type: &object.content_type,
@@ -260,7 +364,7 @@ async fn record(
     .ok_or_else(|| ApiError::Conflict("This file is recorded already.".into()))?;
     let event = NewEvent {
         action: AuditAction::FileUploaded,
-        actor: Some(actor(&principal)),
+        actor: Some(actor(principal)),
         target: Some(Target {
             kind: "file",
             id: file.id.to_string(),
@@ -271,7 +375,15 @@ async fn record(
     };
     audit::record(&mut tx, tenant, &event).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, AppJson(to_wire(file)?)).into_response())
+    Ok(file)
+}
+
+/// Deletes `key` from `bucket`, logging a failure instead of answering it: used where the object is
+/// garbage and a lifecycle rule or a later deletion removes it anyway.
+async fn remove_quietly(state: &AppState, bucket: Bucket, key: &str) {
+    if let Err(err) = state.storage.delete(bucket, key).await {
+        tracing::warn!(error = %err, ?bucket, "removing an object that is no longer needed failed");
+    }
 }
 
 #[utoipa::path(
@@ -354,7 +466,7 @@ async fn remove(
         audit::record(&mut tx, tenant, &event).await?;
     }
     tx.commit().await?;
-    state.storage.delete(&file.key).await.map_err(|err| {
+    state.storage.delete(Bucket::Files, &file.key).await.map_err(|err| {
         tracing::warn!(error = %err, file_id = %id, "deleting an object failed; the file stays marked for deletion");
         ApiError::unavailable(err)
     })?;

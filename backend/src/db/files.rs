@@ -16,7 +16,7 @@ pub struct File {
     pub uploader_id: MemberId,
     /// The uploader's display name.
     pub uploader_name: String,
-    /// The object key.
+    /// The key of the recorded copy in the files bucket.
     pub key: String,
     /// The file name.
     pub name: String,
@@ -33,10 +33,16 @@ pub struct File {
 /// A file to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFile<'a> {
+    /// The file id, chosen before the copy so that it names the copy's key.
+    pub id: Uuid,
     /// The uploader.
     pub uploader_id: MemberId,
-    /// The object key.
+    /// The key of the copy in the files bucket.
     pub key: &'a str,
+    /// The key the browser uploaded to.
+    pub upload_key: &'a str,
+    /// The copy's ETag.
+    pub etag: &'a str,
     /// The file name.
     pub name: &'a str,
     /// The size in bytes.
@@ -76,20 +82,22 @@ fn from_row(row: FileRow) -> File {
     }
 }
 
-/// Records a file; `None` when the tenant already has a file with this key.
+/// Records a file; `None` when the tenant has recorded this upload already.
 pub async fn create(
     conn: &mut PgConnection,
     tenant: TenantId,
     new: &NewFile<'_>,
 ) -> Result<Option<File>, sqlx::Error> {
     let id: Option<(Uuid,)> = sqlx::query_as(
-        "insert into files (id, tenant_id, uploader_id, object_key, name, size_bytes, content_type) \
-         values ($1, $2, $3, $4, $5, $6, $7) on conflict (tenant_id, object_key) do nothing returning id",
+        "insert into files (id, tenant_id, uploader_id, object_key, upload_key, etag, name, size_bytes, \
+         content_type) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing returning id",
     )
-    .bind(Uuid::new_v4())
+    .bind(new.id)
     .bind(tenant)
     .bind(new.uploader_id)
     .bind(new.key)
+    .bind(new.upload_key)
+    .bind(new.etag)
     .bind(new.name)
     .bind(new.size)
     .bind(new.content_type)
@@ -99,6 +107,21 @@ pub async fn create(
         return Ok(None);
     };
     get(conn, tenant, id).await
+}
+
+/// Whether `tenant` has recorded the upload `upload_key`.
+pub async fn is_recorded(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    upload_key: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from files where tenant_id = $1 and upload_key = $2)",
+    )
+    .bind(tenant)
+    .bind(upload_key)
+    .fetch_one(conn)
+    .await
 }
 
 /// The file `id` of `tenant`, present or being deleted.

@@ -63,11 +63,75 @@ pub async fn upload(user: &SignedIn, name: &str, bytes: &[u8]) -> String {
 /// Uploads and records a file as `user`.
 pub async fn upload_and_record(user: &SignedIn, name: &str, bytes: &[u8]) -> FileInfo {
     let key = upload(user, name, bytes).await;
+    record(user, &key).await
+}
+
+/// Records the upload `key` as `user`, which must succeed.
+async fn record(user: &SignedIn, key: &str) -> FileInfo {
     let response = user
         .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.unwrap()
+}
+
+/// Uploads `bytes` with `vended` under a fresh folder of its prefix; returns the key.
+async fn put(vended: &StorageCredentials, name: &str, bytes: &[u8]) -> String {
+    let key = format!("{}{}/{name}", vended.prefix, uuid::Uuid::new_v4().simple());
+    put_at(vended, &key, bytes).await;
+    key
+}
+
+/// Uploads `bytes` with `vended` at `key`.
+async fn put_at(vended: &StorageCredentials, key: &str, bytes: &[u8]) {
+    s3_client(vended)
+        .put_object()
+        .bucket(&vended.bucket)
+        .key(key)
+        .content_type("application/pdf")
+        .body(ByteStream::from(bytes.to_vec()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The bytes a download link of file `id` serves to `user`.
+async fn download(user: &SignedIn, id: &str) -> Vec<u8> {
+    let response = user
+        .send(Method::GET, &format!("/api/v1/files/{id}/download"), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let link = response.headers()["location"].to_str().unwrap().to_owned();
+    let downloaded = reqwest::get(&link).await.unwrap();
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    downloaded.bytes().await.unwrap().to_vec()
+}
+
+/// Makes the recorded file `id` count `size` bytes.
+async fn set_recorded_size(app: &TestApp, id: &str, size: i64) {
+    sqlx::query("update files set size_bytes = $2 where id = $1::uuid")
+        .bind(id)
+        .bind(size)
+        .execute(&app.db.owner)
+        .await
+        .unwrap();
+}
+
+/// `PATCH /api/v1/members/{id}` as `admin`, which must succeed.
+async fn set_member(admin: &SignedIn, id: &str, change: Value) {
+    let response = admin
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/members/{id}"),
+            Some(change.clone()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "{change}");
+}
+
+/// The S3 error code of a failed SDK call.
+fn error_code<E: aws_sdk_s3::error::ProvideErrorMetadata>(error: &E) -> Option<&str> {
+    error.code()
 }
 
 #[tokio::test]
@@ -154,6 +218,13 @@ async fn an_uploaded_file_is_recorded_listed_downloaded_and_deleted_by_its_uploa
         .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
         .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
+    let upload_left = s3_client(&credentials(&bob).await)
+        .head_object()
+        .bucket(app.aws.bucket())
+        .key(&key)
+        .send()
+        .await;
+    assert!(upload_left.is_err(), "recording removes the upload");
 
     let page: FilePage = alice.get_json("/api/v1/files").await;
     assert_eq!(page.items, vec![file.clone()]);
@@ -296,14 +367,12 @@ async fn a_file_that_would_pass_the_storage_quota_is_refused_and_its_object_remo
     let app = TestApp::spawn().await;
     let carol = app.sign_in(&CAROL).await;
     let earlier = upload_and_record(&carol, "earlier.pdf", b"x").await;
-    // 99,999,990 of Globex's 100,000,000 bytes are used: credentials are still handed out.
-    sqlx::query("update files set size_bytes = 99999990 where id = $1::uuid")
-        .bind(&earlier.id)
-        .execute(&app.db.owner)
-        .await
-        .unwrap();
-    let fits = upload(&carol, "fits.pdf", b"0123456789").await;
-    let too_big = upload(&carol, "too-big.pdf", b"0123456789!").await;
+    // 99,999,990 of Globex's 100,000,000 bytes are used: credentials are still handed out, and one set can
+    // carry more than what is left.
+    set_recorded_size(&app, &earlier.id, 99_999_990).await;
+    let vended = credentials(&carol).await;
+    let fits = put(&vended, "fits.pdf", b"0123456789").await;
+    let too_big = put(&vended, "too-big.pdf", b"0123456789!").await;
 
     let response = carol
         .send(Method::POST, "/api/v1/files", Some(json!({"key": too_big})))
@@ -311,7 +380,6 @@ async fn a_file_that_would_pass_the_storage_quota_is_refused_and_its_object_remo
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let error: ErrorBody = response.json().await.unwrap();
     assert_eq!(error.code, ErrorCode::StorageQuotaExceeded);
-    let vended = credentials(&carol).await;
     let gone = s3_client(&vended)
         .head_object()
         .bucket(&vended.bucket)
@@ -331,6 +399,196 @@ async fn a_file_that_would_pass_the_storage_quota_is_refused_and_its_object_remo
     let page: FilePage = carol.get_json("/api/v1/files").await;
     assert_eq!(page.used_bytes, 100_000_000);
     assert_eq!(page.items.len(), 2);
+}
+
+#[tokio::test]
+async fn unrecorded_uploads_count_against_the_quota_when_credentials_are_asked_for() {
+    let app = TestApp::spawn().await;
+    let carol = app.sign_in(&CAROL).await;
+    let earlier = upload_and_record(&carol, "earlier.pdf", b"x").await;
+    set_recorded_size(&app, &earlier.id, 99_999_990).await;
+    // Uploaded but never recorded: it occupies storage all the same, until the lifecycle rule removes it.
+    upload(&carol, "never-recorded.bin", b"0123456789").await;
+
+    let (status, body) = credentials_response(&carol).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "storage_quota_exceeded");
+}
+
+#[tokio::test]
+async fn a_recorded_file_cannot_be_overwritten_or_deleted_with_upload_credentials() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let bob = app.sign_in(&BOB).await;
+    let vended = credentials(&bob).await;
+    let key = put(&vended, "tiny.txt", b"1").await;
+    let file = record(&bob, &key).await;
+    assert_eq!(file.size, 1);
+    let tenant = vended.prefix.split('/').next().unwrap();
+    let kept_key = format!("{tenant}/{}", file.id);
+    let s3 = s3_client(&vended);
+
+    // Overwriting the key that was recorded only makes a new, unrecorded upload there.
+    let html = "<html>".repeat(3 * 1024 * 1024 / 6).into_bytes();
+    s3.put_object()
+        .bucket(&vended.bucket)
+        .key(&key)
+        .content_type("text/html")
+        .body(ByteStream::from(html))
+        .send()
+        .await
+        .unwrap();
+    let again = bob
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
+        .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::CONFLICT,
+        "one upload is recorded once"
+    );
+
+    // The recorded copy is out of reach of every browser credential: no write, copy, delete or read.
+    let files_bucket = app.aws.files_bucket().to_owned();
+    let overwrite = s3
+        .put_object()
+        .bucket(&files_bucket)
+        .key(&kept_key)
+        .body(ByteStream::from_static(b"replaced"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&overwrite), Some("AccessDenied"));
+    let copy = s3
+        .copy_object()
+        .bucket(&files_bucket)
+        .key(&kept_key)
+        .copy_source(format!("{}/{key}", vended.bucket))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&copy), Some("AccessDenied"));
+    let delete = s3
+        .delete_object()
+        .bucket(&files_bucket)
+        .key(&kept_key)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&delete), Some("AccessDenied"));
+    let read = s3
+        .get_object()
+        .bucket(&files_bucket)
+        .key(&kept_key)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&read), Some("AccessDenied"));
+
+    // The list and the download still give the one byte recorded.
+    let page: FilePage = alice.get_json("/api/v1/files").await;
+    assert_eq!(page.items, vec![file.clone()]);
+    assert_eq!(download(&alice, &file.id).await, b"1");
+}
+
+#[tokio::test]
+async fn an_upload_replaced_between_check_and_copy_is_not_recorded() {
+    let app = TestApp::spawn().await;
+    let bob = app.sign_in(&BOB).await;
+    let vended = credentials(&bob).await;
+    let key = put(&vended, "report.pdf", b"checked bytes").await;
+    let storage = backend::storage::Storage::new(&app.config).await.unwrap();
+    let checked = storage
+        .head(backend::storage::Bucket::Uploads, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    // The uploader overwrites the object after the backend looked at it.
+    put_at(&vended, &key, b"other bytes, and more of them").await;
+
+    let tenant = vended.prefix.split('/').next().unwrap();
+    let copied = storage
+        .copy_upload(
+            &key,
+            &checked.etag,
+            &format!("{tenant}/{}", uuid::Uuid::new_v4()),
+        )
+        .await;
+    assert!(
+        matches!(copied, Err(backend::storage::StorageError::Changed)),
+        "{copied:?}"
+    );
+}
+
+#[tokio::test]
+async fn unrecorded_uploads_expire_and_recorded_files_stay() {
+    let app = TestApp::spawn().await;
+    let bob = app.sign_in(&BOB).await;
+    let vended = credentials(&bob).await;
+    let recorded = record(&bob, &put(&vended, "kept.pdf", b"kept").await).await;
+    let left = put(&vended, "left-behind.pdf", b"left").await;
+    let s3 = s3_client(&vended);
+    let unfinished = s3
+        .create_multipart_upload()
+        .bucket(&vended.bucket)
+        .key(format!("{}unfinished/big.bin", vended.prefix))
+        .send()
+        .await
+        .unwrap();
+
+    let two_days_later = std::time::SystemTime::now() + std::time::Duration::from_secs(2 * 86_400);
+    let sweep = app.aws.s3_lifecycle_sweep(two_days_later).await;
+    let expired: Vec<&str> = sweep
+        .expired_objects
+        .iter()
+        .map(|object| object.key.as_str())
+        .collect();
+    assert_eq!(
+        expired,
+        vec![left.as_str()],
+        "only the unrecorded upload expires"
+    );
+    assert_eq!(
+        sweep
+            .aborted_uploads
+            .iter()
+            .map(|upload| upload.upload_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![unfinished.upload_id().unwrap()]
+    );
+    assert_eq!(download(&bob, &recorded.id).await, b"kept");
+}
+
+#[tokio::test]
+async fn a_demoted_or_deactivated_member_gets_no_credentials_and_records_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let bob = app.sign_in(&BOB).await;
+    let vended = credentials(&bob).await;
+    let key = put(&vended, "before.pdf", b"b").await;
+    let bob_id = bob.me().await.user.id;
+
+    set_member(&alice, &bob_id, json!({"role": "viewer"})).await;
+    let (status, _) = credentials_response(&bob).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a viewer lacks the write scope"
+    );
+    let response = bob
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    set_member(&alice, &bob_id, json!({"status": "deactivated"})).await;
+    let (status, body) = credentials_response(&bob).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "member_inactive");
+    let response = bob
+        .send(Method::POST, "/api/v1/files", Some(json!({"key": key})))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let page: FilePage = alice.get_json("/api/v1/files").await;
+    assert!(page.items.is_empty());
 }
 
 #[tokio::test]

@@ -396,7 +396,8 @@ impl TestApp {
             .env("IDENTITY_POOL_ID", self.aws.identity_pool_id())
             .env("IDENTITY_POOL_ENDPOINT", self.aws.identity_pool_endpoint())
             .env("S3_ENDPOINT", self.aws.s3_endpoint())
-            .env("UPLOAD_BUCKET", self.aws.bucket());
+            .env("UPLOAD_BUCKET", self.aws.bucket())
+            .env("FILES_BUCKET", self.aws.files_bucket());
     }
 
     /// An absolute URL of the backend.
@@ -761,6 +762,7 @@ pub fn storage_for(aws: &LocalAws) -> StorageConfig {
         identity_pool_id: aws.identity_pool_id().to_owned(),
         identity_pool_endpoint: Some(Url::parse(&aws.identity_pool_endpoint()).unwrap()),
         bucket: aws.bucket().to_owned(),
+        files_bucket: aws.files_bucket().to_owned(),
         s3_endpoint: Some(Url::parse(&aws.s3_endpoint()).unwrap()),
     }
 }

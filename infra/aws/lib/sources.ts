@@ -97,6 +97,7 @@ export function resourceServerScopes(pool: UserPoolSpec): string[] {
 /** The values that replace the `@@NAME@@` placeholders of `infra/policies` (see its README). */
 export interface PlaceholderValues {
   readonly BUCKET_NAME?: string;
+  readonly FILES_BUCKET_NAME?: string;
   readonly IDENTITY_POOL_ID?: string;
   readonly USER_POOL_ARN?: string;
   /** Every origin the app is served from; an `AllowedOrigins` entry `@@APP_ORIGIN@@` becomes all of them. */

@@ -278,7 +278,10 @@ describe('upload bucket', () => {
       ID: rule.Id,
       Status: rule.Status,
       Filter: { Prefix: rule.Prefix ?? '' },
-      AbortIncompleteMultipartUpload: { DaysAfterInitiation: rule.AbortIncompleteMultipartUpload.DaysAfterInitiation },
+      ...(rule.ExpirationInDays === undefined ? {} : { Expiration: { Days: rule.ExpirationInDays } }),
+      ...(rule.AbortIncompleteMultipartUpload === undefined
+        ? {}
+        : { AbortIncompleteMultipartUpload: { DaysAfterInitiation: rule.AbortIncompleteMultipartUpload.DaysAfterInitiation } }),
     }));
     expect({ Rules: rules }).toEqual(infraFile('policies/bucket-lifecycle.json'));
   });
@@ -310,6 +313,35 @@ describe('upload bucket', () => {
         }),
       ]),
     );
+  });
+});
+
+describe('files bucket', () => {
+  const bucket = () => only(t.storage, 'AWS::S3::Bucket', (p) => p.BucketName === buckets.files);
+
+  test('is private, encrypted, retained, TLS only, and has neither CORS nor lifecycle rules', () => {
+    const resource = bucket();
+    expect(resource.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(resource.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(resource.Properties.CorsConfiguration).toBeUndefined();
+    expect(resource.Properties.LifecycleConfiguration).toBeUndefined();
+    expect(resource.DeletionPolicy).toBe('Retain');
+    const policy = only(t.storage, 'AWS::S3::BucketPolicy', (p) => p.Bucket.Ref === resource.logicalId);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]),
+    );
+  });
+
+  test('is named by no policy but the backend task role\'s', () => {
+    expect(JSON.stringify(t.identity.toJSON())).not.toContain(buckets.files);
+    expect(JSON.stringify(t.application.findResources('AWS::IAM::Role'))).toContain(buckets.files);
   });
 });
 
@@ -369,6 +401,7 @@ describe('backend service', () => {
         'TRUST_X_FORWARDED_FOR',
         'TRUSTED_PROXY_CIDRS',
         'UPLOAD_BUCKET',
+        'FILES_BUCKET',
         'WEB_DIST_DIR',
       ].sort(),
     );
@@ -380,6 +413,7 @@ describe('backend service', () => {
       AWS_REGION: config.region,
       IDENTITY_POOL_ENDPOINT: 'aws',
       UPLOAD_BUCKET: buckets.uploads,
+      FILES_BUCKET: buckets.files,
       S3_ENDPOINT: 'aws',
       COGNITO_IDP_ENDPOINT: 'aws',
       TRUST_X_FORWARDED_FOR: 'true',
@@ -418,7 +452,11 @@ describe('backend service', () => {
     const policies = Object.fromEntries(
       role.Properties.Policies.map((policy: any) => [
         policy.PolicyName,
-        unrender(policy.PolicyDocument, { [buckets.uploads]: '@@BUCKET_NAME@@' }, [[poolArn, '@@USER_POOL_ARN@@']]),
+        unrender(
+          policy.PolicyDocument,
+          { [buckets.uploads]: '@@BUCKET_NAME@@', [buckets.files]: '@@FILES_BUCKET_NAME@@' },
+          [[poolArn, '@@USER_POOL_ARN@@']],
+        ),
       ]),
     );
     expect(policies).toEqual({

@@ -82,6 +82,10 @@ pub struct LocalAwsConfig {
     pub identity_pool: IdentityPoolConfig,
     /// The backend's own long-term key and its permission policies.
     pub backend_user: BackendUser,
+    /// The bucket recorded files are copied into (`files_bucket` in `local.json`): only the backend's policy
+    /// names it, so no browser credential can change or remove a recorded file. It has no CORS rules and no
+    /// lifecycle rules.
+    pub files_bucket: String,
 }
 
 /// The IAM user the backend calls S3 and the user-pool API as (on AWS its task role): a long-term key from
@@ -442,6 +446,7 @@ impl LocalAwsConfig {
                 infra_dir,
                 &crate::iam::PolicyParameters {
                     bucket: identity_pool.bucket.clone(),
+                    files_bucket: local.files_bucket.clone(),
                     identity_pool_id: identity_pool.id.clone(),
                 },
             )
@@ -486,6 +491,7 @@ impl LocalAwsConfig {
             ports: local.ports,
             identity_pool,
             backend_user,
+            files_bucket: local.files_bucket,
         })
     }
 
@@ -541,6 +547,7 @@ fn identity_pool_config(
         infra_dir,
         &crate::iam::PolicyParameters {
             bucket: file.authenticated_role.bucket.clone(),
+            files_bucket: local.files_bucket.clone(),
             identity_pool_id: local.identity_pool_id.clone(),
         },
     )
@@ -646,6 +653,7 @@ mod files {
         pub identity_pool_id: String,
         pub account_id: String,
         pub backend_s3_key: BackendS3Key,
+        pub files_bucket: String,
         pub ports: Ports,
         pub clients: BTreeMap<String, LocalClient>,
         pub pre_token_generation: Option<TriggerFunction>,

@@ -373,9 +373,14 @@ impl LocalAws {
         &self.lambda
     }
 
-    /// The upload bucket: the identity pool role's bucket, the only one the S3 stand-in serves.
+    /// The upload bucket: the identity pool role's bucket, where browsers write.
     pub fn bucket(&self) -> &str {
         &self.config.identity_pool.bucket
+    }
+
+    /// The bucket of recorded files, which only the backend writes.
+    pub fn files_bucket(&self) -> &str {
+        &self.config.files_bucket
     }
 
     /// The backend's own S3 key (access key id, secret), from `local.json`.

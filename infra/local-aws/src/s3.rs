@@ -1,4 +1,5 @@
-//! The S3 stand-in (`s3.<region>.amazonaws.com`, path-style): the identity pool's upload bucket, served by
+//! The S3 stand-in (`s3.<region>.amazonaws.com`, path-style): the identity pool's upload bucket and the
+//! backend's bucket of recorded files (`files_bucket` in `local.json`), served by
 //! `s3s` (request parsing, SigV4 in headers and presigned URLs) with objects stored as files by `s3s-fs`.
 //!
 //! Every request goes through these steps, in this order; the first that refuses answers with S3's own XML
@@ -140,10 +141,13 @@ impl S3StandIn {
             }
             Storage::Directory(directory) => (directory, None),
         };
-        // The bucket exists from the start, as the deployment creates it; s3s-fs keeps a bucket as a
+        // The buckets exist from the start, as the deployment creates them; s3s-fs keeps a bucket as a
         // directory under its root.
-        std::fs::create_dir_all(root.join(&bucket))
-            .with_context(|| format!("creating the S3 stand-in's directory {}", root.display()))?;
+        for name in [&bucket, &config.files_bucket] {
+            std::fs::create_dir_all(root.join(name)).with_context(|| {
+                format!("creating the S3 stand-in's directory {}", root.display())
+            })?;
+        }
         let root = std::fs::canonicalize(&root)
             .with_context(|| format!("resolving {}", root.display()))?;
         let file_system = s3s_fs::FileSystem::new(&root)
@@ -246,10 +250,14 @@ async fn handle(State(stand_in): State<Arc<StandIn>>, request: Request) -> Respo
             .cors
             .preflight(&stand_in.bucket, request.uri().path(), request.headers())
     } else {
+        // Only the upload bucket has CORS rules; the files bucket answers browsers without CORS headers.
+        let in_upload_bucket = cors::bucket_of(request.uri().path()).0 == stand_in.bucket;
         let mut response = stand_in.serve(request).await;
-        stand_in
-            .cors
-            .decorate(origin.as_ref(), &method, response.headers_mut());
+        if in_upload_bucket {
+            stand_in
+                .cors
+                .decorate(origin.as_ref(), &method, response.headers_mut());
+        }
         response
     };
     let (request_id, host_id) = request_ids();

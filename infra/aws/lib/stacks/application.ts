@@ -104,6 +104,7 @@ export class ApplicationStack extends Stack {
       IDENTITY_POOL_ID: identity.identityPoolId,
       IDENTITY_POOL_ENDPOINT: 'aws',
       UPLOAD_BUCKET: storage.uploadBucketName,
+      FILES_BUCKET: storage.filesBucketName,
       S3_ENDPOINT: 'aws',
       COGNITO_IDP_ENDPOINT: 'aws',
       TRUST_X_FORWARDED_FOR: 'true',
@@ -120,11 +121,14 @@ export class ApplicationStack extends Stack {
     };
 
     // The service's role: the backend's storage and Cognito policies of infra/policies, and nothing else.
-    const storagePolicy = renderPolicyFile('backend-storage-permissions.json', { BUCKET_NAME: storage.uploadBucketName });
+    const storagePolicy = renderPolicyFile('backend-storage-permissions.json', {
+      BUCKET_NAME: storage.uploadBucketName,
+      FILES_BUCKET_NAME: storage.filesBucketName,
+    });
     const cognitoPolicy = renderPolicyFile('backend-cognito-permissions.json', {
       USER_POOL_ARN: identity.userPool.userPoolArn,
     });
-    const taskRole = this.taskRole('BackendTaskRole', 'The backend service: uploads bucket (get, delete) and tenant identity providers', {
+    const taskRole = this.taskRole('BackendTaskRole', 'The backend service: uploads bucket (get, list, delete), files bucket (get, put, delete) and tenant identity providers', {
       'backend-storage-permissions': storagePolicy,
       'backend-cognito-permissions': cognitoPolicy,
     });
@@ -132,8 +136,15 @@ export class ApplicationStack extends Stack {
       this.taskRoles.get('BackendTaskRole')!,
       storagePolicy,
       storage.uploadBucketName,
-      "backend-storage-permissions.json: get and delete on any object of the upload bucket; the backend checks, presigns " +
-        "and deletes any tenant's files after its own tenant checks, and may never put or list",
+      "backend-storage-permissions.json: get and delete on any object of the upload bucket; the backend checks, copies " +
+        "and removes any tenant's uploads after its own tenant checks, and never writes there",
+    );
+    acknowledgeObjectWildcards(
+      this.taskRoles.get('BackendTaskRole')!,
+      storagePolicy,
+      storage.filesBucketName,
+      "backend-storage-permissions.json: get, put and delete on any object of the files bucket; the backend alone " +
+        "keeps recorded files there (copies of uploads) and presigns their downloads after its own tenant checks",
     );
     const reconcileRole = this.taskRole('ReconcileTaskRole', 'backend reconcile-idps: tenant identity providers only', {
       'backend-cognito-permissions': cognitoPolicy,

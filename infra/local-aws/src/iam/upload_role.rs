@@ -12,6 +12,8 @@ use crate::iam::policy::{Policy, PolicyError, PolicyKind};
 
 /// Replaced by the S3 bucket the browser uploads into.
 pub const BUCKET_PLACEHOLDER: &str = "@@BUCKET_NAME@@";
+/// Replaced by the bucket of recorded files, which only the backend writes.
+pub const FILES_BUCKET_PLACEHOLDER: &str = "@@FILES_BUCKET_NAME@@";
 /// Replaced by the identity pool id (`<region>:<uuid>`) whose authenticated identities may assume the role.
 pub const IDENTITY_POOL_PLACEHOLDER: &str = "@@IDENTITY_POOL_ID@@";
 /// The role's permission policy, under `infra/policies/`.
@@ -26,6 +28,8 @@ pub const BACKEND_PERMISSIONS_FILE: &str = "backend-storage-permissions.json";
 pub struct PolicyParameters {
     /// The upload bucket's name.
     pub bucket: String,
+    /// The name of the bucket recorded files are copied into (only the backend's policy names it).
+    pub files_bucket: String,
     /// The identity pool id, `<region>:<uuid>`.
     pub identity_pool_id: String,
 }
@@ -106,6 +110,13 @@ pub fn render_policy_file(
     parameters: &PolicyParameters,
 ) -> Result<String, LoadError> {
     check_bucket(&parameters.bucket)?;
+    check_bucket(&parameters.files_bucket)?;
+    if parameters.files_bucket == parameters.bucket {
+        return Err(LoadError::Parameter(format!(
+            "the files bucket must not be the upload bucket {:?}: browsers may write there",
+            parameters.bucket
+        )));
+    }
     check_identity_pool_id(&parameters.identity_pool_id)?;
     let path = infra.join("policies").join(file);
     let template = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
@@ -114,6 +125,7 @@ pub fn render_policy_file(
     })?;
     let rendered = template
         .replace(BUCKET_PLACEHOLDER, &parameters.bucket)
+        .replace(FILES_BUCKET_PLACEHOLDER, &parameters.files_bucket)
         .replace(IDENTITY_POOL_PLACEHOLDER, &parameters.identity_pool_id);
     if let Some(start) = rendered.find("@@") {
         let rest = &rendered[start..];

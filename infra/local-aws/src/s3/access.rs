@@ -3,7 +3,8 @@
 //!
 //! The operations the app uses, and the action each needs (S3 API reference, "Actions, resources, and
 //! condition keys for Amazon S3"): `PutObject`, `CreateMultipartUpload`, `UploadPart`,
-//! `CompleteMultipartUpload` → `s3:PutObject`; `GetObject`, `HeadObject` → `s3:GetObject`; `DeleteObject` →
+//! `CompleteMultipartUpload` → `s3:PutObject`; `CopyObject` → `s3:PutObject` on the destination and
+//! `s3:GetObject` on the source (`x-amz-copy-source`), both required; `GetObject`, `HeadObject` → `s3:GetObject`; `DeleteObject` →
 //! `s3:DeleteObject`; `AbortMultipartUpload` → `s3:AbortMultipartUpload`; `ListParts` →
 //! `s3:ListMultipartUploadParts`, all on `arn:aws:s3:::<bucket>/<key>`; `ListObjectsV2` (and the older
 //! `ListObjects`) → `s3:ListBucket` on `arn:aws:s3:::<bucket>`, with `s3:prefix`, `s3:delimiter` and
@@ -25,7 +26,10 @@
 use std::time::SystemTime;
 
 use s3s::access::{S3Access, S3AccessContext};
-use s3s::dto::{GetBucketLifecycleConfigurationInput, ListObjectsInput, ListObjectsV2Input};
+use s3s::dto::{
+    CopyObjectInput, CopySource, GetBucketLifecycleConfigurationInput, ListObjectsInput,
+    ListObjectsV2Input,
+};
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
 
 use crate::config::LocalAwsConfig;
@@ -49,9 +53,11 @@ enum Target {
 /// The action an implemented operation needs, or `None` for an operation the stand-in refuses.
 fn action_for(operation: &str) -> Option<(&'static str, Target)> {
     Some(match operation {
-        "PutObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
-            ("s3:PutObject", Target::Object)
-        }
+        "PutObject"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "CompleteMultipartUpload"
+        | "CopyObject" => ("s3:PutObject", Target::Object),
         "GetObject" | "HeadObject" => ("s3:GetObject", Target::Object),
         "DeleteObject" => ("s3:DeleteObject", Target::Object),
         "AbortMultipartUpload" => ("s3:AbortMultipartUpload", Target::Object),
@@ -173,6 +179,20 @@ impl S3Access for PolicyAccess {
             // `get_bucket_lifecycle_configuration`), which see the parsed parameters.
             Target::Bucket => Ok(()),
         }
+    }
+
+    /// A copy needs `s3:PutObject` on the destination, decided in `check` from the path, and `s3:GetObject` on
+    /// the source, decided here from the parsed `x-amz-copy-source`.
+    async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
+        let access_key = req.credentials.as_ref().map(|c| c.access_key.as_str());
+        let session = checked_session(&req.extensions, access_key)?;
+        let CopySource::Bucket { bucket, key, .. } = &req.input.copy_source else {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "Access Denied",
+            ));
+        };
+        self.authorize(session, "s3:GetObject", object_arn(bucket, key), |_| {})
     }
 
     async fn list_objects_v2(&self, req: &mut S3Request<ListObjectsV2Input>) -> S3Result<()> {
@@ -357,8 +377,12 @@ mod tests {
                 "{operation}"
             );
         }
+        assert_eq!(
+            action_for("CopyObject"),
+            Some(("s3:PutObject", Target::Object)),
+            "the destination's action; the source's s3:GetObject is checked in the copy_object hook"
+        );
         for operation in [
-            "CopyObject",
             "DeleteObjects",
             "PutBucketPolicy",
             "PutBucketCors",

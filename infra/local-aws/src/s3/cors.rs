@@ -300,7 +300,7 @@ impl Cors {
 }
 
 /// The bucket a raw path names, and whether it names a key in it.
-fn bucket_of(raw_path: &str) -> (String, bool) {
+pub(crate) fn bucket_of(raw_path: &str) -> (String, bool) {
     let decoded = percent_decode_str(raw_path).decode_utf8_lossy();
     let path = decoded.strip_prefix('/').unwrap_or(&decoded);
     match path.split_once('/') {

@@ -511,7 +511,7 @@ mod tests {
     }
 
     #[test]
-    fn the_deployments_file_loads_with_its_abort_rule_for_every_key() {
+    fn the_deployments_file_loads_with_its_abort_and_expiry_rules_for_every_key() {
         let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let lifecycle = BucketLifecycle::load(&infra).unwrap();
         let initiated = datetime!(2026-03-10 15:00 UTC);
@@ -520,7 +520,8 @@ mod tests {
             .unwrap();
         assert_eq!(due.at, datetime!(2026-03-12 00:00 UTC));
         assert_eq!(due.rule_id, "AbortIncompleteMultipartUploads");
-        assert!(!lifecycle.expires("acme/u1/uploads/big.iso"));
+        assert!(lifecycle.expires("acme/u1/uploads/big.iso"));
+        assert!(lifecycle.expires("anything/at/all"));
     }
 
     #[test]

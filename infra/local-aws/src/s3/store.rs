@@ -41,12 +41,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::http::{Extensions, HeaderMap, Method, Uri};
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CommonPrefix,
-    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CreateMultipartUploadInput,
-    CreateMultipartUploadOutput, DeleteObjectInput, DeleteObjectOutput, ETag,
-    GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput, GetObjectInput,
-    GetObjectOutput, HeadObjectInput, HeadObjectOutput, ListObjectsInput, ListObjectsOutput,
-    ListObjectsV2Input, ListObjectsV2Output, ListPartsInput, ListPartsOutput, Object,
-    ObjectStorageClass, PutObjectInput, PutObjectOutput, UploadPartInput, UploadPartOutput,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput,
+    CopySource, CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteObjectInput,
+    DeleteObjectOutput, ETag, GetBucketLifecycleConfigurationInput,
+    GetBucketLifecycleConfigurationOutput, GetObjectInput, GetObjectOutput, HeadObjectInput,
+    HeadObjectOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output,
+    ListPartsInput, ListPartsOutput, Object, ObjectStorageClass, PutObjectInput, PutObjectOutput,
+    UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3s_fs::FileSystem;
@@ -542,6 +543,47 @@ impl S3 for Store {
             .last_modified
             .clone()
             .and_then(|created| self.expiration(&bucket, &key, created.into()));
+        Ok(response)
+    }
+
+    /// `CopyObject` within the stand-in (the backend copies a recorded upload into the files bucket):
+    /// `s3s-fs` copies the body, metadata and checksums and honours `x-amz-copy-source-if-match` and the
+    /// other copy conditions; the keys are mapped to their stored names on both sides.
+    async fn copy_object(
+        &self,
+        mut req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let CopySource::Bucket {
+            bucket: source_bucket,
+            key: source_key,
+            version_id,
+        } = req.input.copy_source.clone()
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Only a bucket and key copy source is supported."
+            ));
+        };
+        if version_id.is_some() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "The bucket is not versioned: a copy source names no version."
+            ));
+        }
+        if !self.holds(&source_bucket, &source_key) {
+            return Err(no_such_key());
+        }
+        let key = std::mem::take(&mut req.input.key);
+        let bucket = req.input.bucket.clone();
+        req.input.key = stored_key(&key);
+        req.input.copy_source = CopySource::Bucket {
+            bucket: source_bucket,
+            key: stored_key(&source_key).into(),
+            version_id: None,
+        };
+        let mut response = self.fs.copy_object(req).await?;
+        self.remember(&bucket, &key)?;
+        response.output.expiration = self.expiration_of_stored(&bucket, &key).await;
         Ok(response)
     }
 

@@ -104,6 +104,7 @@ fn table() -> Table {
 fn parameters(table: &Table) -> PolicyParameters {
     PolicyParameters {
         bucket: table.parameters.bucket.clone(),
+        files_bucket: "saas-files-test".to_owned(),
         identity_pool_id: table.parameters.identity_pool_id.clone(),
     }
 }

@@ -967,6 +967,38 @@ async fn browsers_at_the_app_origin_pass_cors_and_other_origins_do_not() {
 }
 
 #[tokio::test]
+async fn the_files_bucket_has_no_cors_rules() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let http = reqwest::Client::new();
+    let url = format!("{}/{}/acme/file-1", aws.s3_endpoint(), aws.files_bucket());
+
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", APP_ORIGIN)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::FORBIDDEN);
+    assert!(
+        preflight
+            .text()
+            .await
+            .unwrap()
+            .contains("CORS is not enabled for this bucket")
+    );
+    let read = http
+        .get(&url)
+        .header("origin", APP_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::FORBIDDEN);
+    assert!(read.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
 async fn the_benchmark_setting_skips_the_policy_and_nothing_else() {
     let aws = LocalAws::start_with_s3(
         demo_config(),
@@ -1118,7 +1150,7 @@ async fn keys_as_long_as_s3_allows_work_for_every_operation() {
 }
 
 #[tokio::test]
-async fn the_backends_own_key_checks_reads_and_deletes_any_upload_but_never_writes_or_lists() {
+async fn the_backends_own_key_checks_lists_copies_and_removes_uploads_but_never_writes_them() {
     let aws = LocalAws::start(
         demo_config(),
         "127.0.0.1".parse().unwrap(),
@@ -1127,48 +1159,110 @@ async fn the_backends_own_key_checks_reads_and_deletes_any_upload_but_never_writ
     .await
     .unwrap();
     let bucket = aws.bucket().to_owned();
+    let files = aws.files_bucket().to_owned();
     let alice = client_for(&aws, &vend(&aws, "acme", "u1").await);
-    put(&alice, &bucket, "acme/u1/uploads/report.pdf", b"%PDF")
-        .await
-        .unwrap();
+    let upload = "acme/u1/uploads/f/report Q3.pdf";
+    let etag = put(&alice, &bucket, upload, b"%PDF").await.unwrap();
     let (key_id, secret) = aws.backend_s3_key();
     let backend = s3_client(&aws, &key_id, &secret, None);
 
     let head = backend
         .head_object()
         .bucket(&bucket)
-        .key("acme/u1/uploads/report.pdf")
+        .key(upload)
         .send()
         .await
         .unwrap();
     assert_eq!(head.content_length(), Some(4));
-    assert_eq!(
-        get(&backend, &bucket, "acme/u1/uploads/report.pdf")
-            .await
-            .unwrap(),
-        b"%PDF"
-    );
+    assert_eq!(get(&backend, &bucket, upload).await.unwrap(), b"%PDF");
     assert_eq!(
         outcome(put(&backend, &bucket, "acme/u1/uploads/planted.pdf", b"x").await),
         access_denied(),
-        "the backend never writes file bytes"
+        "the backend never writes into the upload bucket"
     );
     assert_eq!(
-        outcome(list(&backend, &bucket, Some("acme/")).await),
+        list(&backend, &bucket, Some("acme/")).await,
+        Ok(vec![upload.to_owned()]),
+        "the backend counts a tenant's unrecorded uploads"
+    );
+
+    // Recording copies the upload into the files bucket, only if it is still the object checked.
+    let copy = |if_match: &str| {
+        backend
+            .copy_object()
+            .bucket(&files)
+            .key("acme/file-1")
+            .copy_source(format!("{bucket}/acme/u1/uploads/f/report%20Q3.pdf"))
+            .copy_source_if_match(if_match)
+            .send()
+    };
+    assert_eq!(
+        failure(copy("\"0123456789abcdef0123456789abcdef\"").await),
+        ("PreconditionFailed".to_owned(), 412)
+    );
+    let copied = copy(&etag).await.unwrap();
+    assert_eq!(
+        copied
+            .copy_object_result()
+            .and_then(|result| result.e_tag()),
+        Some(etag.as_str())
+    );
+    assert_eq!(get(&backend, &files, "acme/file-1").await.unwrap(), b"%PDF");
+    let missing = backend
+        .copy_object()
+        .bucket(&files)
+        .key("acme/file-2")
+        .copy_source(format!("{bucket}/acme/u1/uploads/none.pdf"))
+        .send()
+        .await;
+    assert_eq!(failure(missing), ("NoSuchKey".to_owned(), 404));
+
+    // The upload role reaches nothing in the files bucket: no read, write, delete, or copy in or out.
+    assert_eq!(
+        outcome(get(&alice, &files, "acme/file-1").await),
         access_denied()
     );
+    assert_eq!(
+        outcome(put(&alice, &files, "acme/file-1", b"replaced").await),
+        access_denied()
+    );
+    let deleted = alice
+        .delete_object()
+        .bucket(&files)
+        .key("acme/file-1")
+        .send()
+        .await;
+    assert_eq!(failure(deleted).0, "AccessDenied");
+    let copied_in = alice
+        .copy_object()
+        .bucket(&files)
+        .key("acme/file-1")
+        .copy_source(format!("{bucket}/acme/u1/uploads/f/report%20Q3.pdf"))
+        .send()
+        .await;
+    assert_eq!(failure(copied_in).0, "AccessDenied");
+    let copied_out = alice
+        .copy_object()
+        .bucket(&bucket)
+        .key("acme/u1/uploads/stolen.pdf")
+        .copy_source(format!("{files}/acme/file-1"))
+        .send()
+        .await;
+    assert_eq!(
+        failure(copied_out).0,
+        "AccessDenied",
+        "a copy needs read access to its source"
+    );
+    assert_eq!(get(&backend, &files, "acme/file-1").await.unwrap(), b"%PDF");
+
     backend
         .delete_object()
         .bucket(&bucket)
-        .key("acme/u1/uploads/report.pdf")
+        .key(upload)
         .send()
         .await
         .unwrap();
-    assert!(
-        get(&alice, &bucket, "acme/u1/uploads/report.pdf")
-            .await
-            .is_err()
-    );
+    assert!(get(&alice, &bucket, upload).await.is_err());
 
     // A long-term key used with a session token is refused, as AWS does.
     let with_token = s3_client(&aws, &key_id, &secret, Some("a-token"));

@@ -1,7 +1,9 @@
 //! The upload bucket's lifecycle rules, `infra/policies/bucket-lifecycle.json`, driven with the real
 //! `aws-sdk-s3` client: an incomplete multipart upload is aborted at its due time (the rule's days after
 //! initiation, rounded up to midnight UTC) and not a second before, completed uploads and objects are
-//! left alone, `Expiration` deletes objects under its prefix, `GetBucketLifecycleConfiguration` answers
+//! left alone by that rule, the deployment's `Expiration` rule deletes every upload a day after it was made
+//! (a recorded file has been copied to the files bucket by then), `Expiration` deletes objects under its
+//! prefix, `GetBucketLifecycleConfiguration` answers
 //! the file to whoever the policies allow, and a file the stand-in cannot honour stops it at load.
 //!
 //! The lifecycle clock is moved with `LocalAws::s3_lifecycle_sweep(as_of)`, the sweep the stand-in also runs
@@ -30,8 +32,10 @@ use crate::helpers::{
 };
 
 const MIB: usize = 1024 * 1024;
-/// The ID of the deployment file's only rule.
+/// The ID of the deployment file's rule that aborts incomplete multipart uploads.
 const ABORT_RULE: &str = "AbortIncompleteMultipartUploads";
+/// The ID of the deployment file's rule that expires uploads nobody recorded.
+const EXPIRY_RULE: &str = "ExpireUnrecordedUploads";
 
 /// `infra/policies/bucket-lifecycle.json` as JSON, to compare answers with.
 fn lifecycle_file() -> Value {
@@ -134,8 +138,15 @@ async fn an_upload_left_incomplete_is_aborted_when_the_rule_is_due_and_not_a_sec
     let bucket = aws.bucket().to_owned();
     let alice = alice(&aws).await;
     let key = "acme/u1/uploads/abandoned.iso";
+    let file = lifecycle_file();
+    let rule = file["Rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rule| rule["ID"] == ABORT_RULE)
+        .unwrap();
     let days = u32::try_from(
-        lifecycle_file()["Rules"][0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
             .as_u64()
             .unwrap(),
     )
@@ -271,7 +282,16 @@ async fn an_upload_left_incomplete_is_aborted_when_the_rule_is_due_and_not_a_sec
 #[tokio::test]
 async fn completed_uploads_and_objects_are_left_alone_by_the_abort_rule() {
     let directory = tempfile::tempdir().unwrap();
-    let aws = start(demo_config(), directory.path(), Authorization::Enforced).await;
+    // The abort rule alone (the deployment's file also expires objects, see the next test).
+    let mut config = demo_config();
+    config.identity_pool.bucket_lifecycle = Some(
+        BucketLifecycle::parse(&format!(
+            r#"{{"Rules": [{{"ID": "{ABORT_RULE}", "Status": "Enabled", "Filter": {{"Prefix": ""}},
+                 "AbortIncompleteMultipartUpload": {{"DaysAfterInitiation": 1}}}}]}}"#
+        ))
+        .unwrap(),
+    );
+    let aws = start(config, directory.path(), Authorization::Enforced).await;
     let bucket = aws.bucket().to_owned();
     let alice = alice(&aws).await;
     let assembled = "acme/u1/uploads/video.mp4";
@@ -323,6 +343,48 @@ async fn completed_uploads_and_objects_are_left_alone_by_the_abort_rule() {
         list(&alice, &bucket, "acme/u1/uploads/").await,
         vec!["acme/u1/uploads/note.txt".to_owned(), assembled.to_owned()]
     );
+    aws.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_deployments_rules_delete_every_upload_a_day_after_it_was_made() {
+    let directory = tempfile::tempdir().unwrap();
+    let aws = start(demo_config(), directory.path(), Authorization::Enforced).await;
+    let bucket = aws.bucket().to_owned();
+    let alice = alice(&aws).await;
+    let key = "acme/u1/uploads/f/never-recorded.pdf";
+    let start = SystemTime::now();
+    put(&alice, &bucket, key, b"left behind").await;
+    let head = alice
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.expiration()
+            .is_some_and(|value| value.contains(&format!("rule-id=\"{EXPIRY_RULE}\""))),
+        "{:?}",
+        head.expiration()
+    );
+
+    assert_eq!(
+        aws.s3_lifecycle_sweep(start + Duration::from_secs(3600))
+            .await,
+        LifecycleSweep::default(),
+        "nothing is due within the day"
+    );
+    let swept = aws.s3_lifecycle_sweep(due(start, 1)).await;
+    assert_eq!(
+        swept
+            .expired_objects
+            .iter()
+            .map(|object| object.key.as_str())
+            .collect::<Vec<_>>(),
+        vec![key]
+    );
+    assert!(get(&alice, &bucket, key).await.is_err());
     aws.shutdown().await;
 }
 
