@@ -415,3 +415,53 @@ fn backend_seed_demo_refuses_to_run_outside_local_development() {
         "{stderr}"
     );
 }
+
+#[test]
+fn backend_migrate_refuses_published_passwords_for_a_database_beyond_this_machine() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("migrate")
+        .env_clear()
+        .env(
+            "DATABASE_OWNER_URL",
+            "postgres://postgres:local-dev-owner-password@db.invalid:5432/saas",
+        )
+        .env(
+            "DATABASE_URL",
+            "postgres://saas_app_login@db.invalid:5432/saas",
+        )
+        .env("DATABASE_PASSWORD", "local-dev-app-password")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("password published in this repository")
+            && stderr.contains("DATABASE_OWNER_URL, DATABASE_PASSWORD"),
+        "both variables are named before any connection is tried: {stderr}"
+    );
+    assert!(!stderr.contains("local-dev-"), "{stderr}");
+}
+
+#[test]
+fn backend_seed_demo_refuses_a_database_or_user_pool_beyond_this_machine() {
+    for (name, value) in [
+        (
+            "DATABASE_OWNER_URL",
+            "postgres://postgres:secret@db.invalid:5432/saas",
+        ),
+        ("COGNITO_IDP_ENDPOINT", "aws"),
+    ] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backend"));
+        command.arg("seed-demo").env_clear().env(
+            "DATABASE_OWNER_URL",
+            "postgres://postgres:secret@127.0.0.1:1/saas",
+        );
+        let output = command.env(name, value).output().unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("for local development only: DATABASE_OWNER_URL must name a database on this machine"),
+            "{name}={value}: {stderr}"
+        );
+    }
+}
