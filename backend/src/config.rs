@@ -4,11 +4,11 @@
 //! the binary reads it with [`Config::from_env`].
 //!
 //! The defaults point at the local stand-ins and carry their published demo secrets. They are good only for
-//! development on this machine: when `PUBLIC_URL` is anything but plain-http localhost, every setting that
-//! has a local default must be set explicitly, any value published in this repository (demo client ids and
-//! secrets, local passwords, the stand-ins' key and pool ids) is refused even when set, and the endpoints
-//! must be https URLs off this machine ([`ConfigError::NotForProduction`] lists every offending variable at
-//! once). The commands without a `PUBLIC_URL` to go by (`backend migrate`, the trigger function) refuse a
+//! development on this machine: when `PUBLIC_URL` is anything but plain-http localhost or an AWS endpoint is
+//! not a stand-in on this machine ([`Config::is_local_development`]), every setting that has a local default
+//! must be set explicitly, any value published in this repository (demo client ids and secrets, local
+//! passwords, the stand-ins' key, pool ids and bucket) is refused even when set, and the endpoints must be
+//! https URLs off this machine ([`ConfigError::NotForProduction`] lists every offending variable at once). The commands without a `PUBLIC_URL` to go by (`backend migrate`, the trigger function) refuse a
 //! published password for any database beyond this machine ([`refuse_published_database_passwords`]).
 
 use std::fmt;
@@ -307,11 +307,11 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
-    /// Outside local development (`PUBLIC_URL` is not plain-http localhost), settings were left at their
-    /// local defaults or hold demo values. Every offending variable is listed with what is wrong.
+    /// Outside local development (see [`Config::is_local_development`]), settings were left at their local
+    /// defaults or hold demo values. Every offending variable is listed with what is wrong.
     #[error(
-        "PUBLIC_URL is not a plain-http localhost URL, so the local development defaults and demo secrets are \
-         refused; fix these variables: {}",
+        "PUBLIC_URL is not a plain-http localhost URL or an AWS endpoint is not a local stand-in, so the local \
+         development defaults and the values published in this repository are refused; fix these variables: {}",
         .0.iter().map(|(name, why)| format!("{name} ({why})")).collect::<Vec<_>>().join("; ")
     )]
     NotForProduction(Vec<(&'static str, &'static str)>),
@@ -543,7 +543,7 @@ impl Config {
             trusted_proxy_networks,
             storage,
         };
-        if !local {
+        if !config.is_local_development() {
             let problems = production_problems(&config, &get);
             if !problems.is_empty() {
                 return Err(ConfigError::NotForProduction(problems));
@@ -552,10 +552,22 @@ impl Config {
         Ok(config)
     }
 
-    /// Whether this is local development: `PUBLIC_URL` is plain-http localhost, where the local defaults and
-    /// demo values are accepted.
+    /// Whether this is local development, where the local defaults and demo values are accepted: `PUBLIC_URL`
+    /// is plain-http localhost and every AWS endpoint (the user pool's issuer, domain and API, the identity
+    /// pool, S3) is a stand-in on this machine. A start that reaches real AWS is no local one, whatever
+    /// `PUBLIC_URL` says (a one-off task that forgot it, say).
     pub fn is_local_development(&self) -> bool {
+        let endpoints = [
+            Some(&self.cognito_issuer),
+            Some(&self.cognito_auth_domain),
+            self.cognito_idp_endpoint.as_ref(),
+            self.storage.identity_pool_endpoint.as_ref(),
+            self.storage.s3_endpoint.as_ref(),
+        ];
         is_plain_http_localhost(&self.public_url)
+            && endpoints
+                .iter()
+                .all(|endpoint| endpoint.is_some_and(is_loopback_host))
     }
 
     /// The origin browsers send in `Origin` for requests from the app (`http://localhost:3000`).
@@ -1554,6 +1566,34 @@ mod tests {
     }
 
     #[test]
+    fn a_start_that_reaches_real_aws_is_no_local_development_whatever_public_url_says() {
+        for (name, value) in [
+            ("S3_ENDPOINT", "aws"),
+            ("IDENTITY_POOL_ENDPOINT", "aws"),
+            ("COGNITO_IDP_ENDPOINT", "aws"),
+            (
+                "COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+            ),
+            (
+                "COGNITO_AUTH_DOMAIN",
+                "https://acme.auth.eu-west-1.amazoncognito.com",
+            ),
+        ] {
+            let err = config_from(&[(name, value)]).unwrap_err();
+            let ConfigError::NotForProduction(problems) = &err else {
+                panic!("{name}={value}: {err}");
+            };
+            assert!(
+                names(problems).contains(&"COGNITO_CLIENT_SECRET"),
+                "{name}={value}: {err}"
+            );
+        }
+        let config = config_of(&production(&[("PUBLIC_URL", "")])).unwrap();
+        assert!(!config.is_local_development());
+    }
+
+    #[test]
     fn only_a_plain_http_localhost_url_is_local_development() {
         assert!(config_from(&[]).unwrap().is_local_development());
         assert!(!config_of(&production(&[])).unwrap().is_local_development());
@@ -1655,16 +1695,13 @@ mod tests {
         let local = config_from(&[]).unwrap().storage;
         assert_eq!(local, StorageConfig::local());
 
-        let config = config_from(&[
+        let config = config_of(&production(&[
             ("AWS_REGION", "us-east-1"),
             (
                 "IDENTITY_POOL_ID",
                 "us-east-1:11111111-2222-4333-8444-555555555555",
             ),
-            ("IDENTITY_POOL_ENDPOINT", "aws"),
-            ("S3_ENDPOINT", "aws"),
-            ("UPLOAD_BUCKET", "acme-uploads"),
-        ])
+        ]))
         .unwrap();
         let aws = &config.storage;
         assert_eq!(aws.region, "us-east-1");

@@ -213,27 +213,22 @@ async fn migrate() -> anyhow::Result<()> {
 async fn seed_demo() -> anyhow::Result<()> {
     let config = Config::from_env().context("reading the configuration")?;
     // Demo tenants, with published client secrets, have no place in a real deployment: not with a public
-    // URL, not in a database beyond this machine, not in a user pool other than the local stand-in's.
+    // URL or real AWS endpoints, not in a database beyond this machine.
     if !config.is_local_development() {
         bail!(
             "seed-demo loads the demo world, for local development only: PUBLIC_URL must be a plain-http \
-             localhost URL"
+             localhost URL and every AWS endpoint a local stand-in"
         );
     }
     let owner_elsewhere =
         database_url_from(&env_var, "DATABASE_OWNER_URL", "DATABASE_OWNER_PASSWORD")?
             .is_some_and(|url| !is_on_this_machine(url.expose()));
-    let stand_in_user_pool = config
-        .cognito_idp_endpoint
-        .as_ref()
-        .is_some_and(|endpoint| is_on_this_machine(endpoint.as_str()));
-    if owner_elsewhere || !stand_in_user_pool {
+    if owner_elsewhere {
         bail!(
             "seed-demo loads the demo world, for local development only: DATABASE_OWNER_URL must name a \
-             database on this machine and COGNITO_IDP_ENDPOINT the local user-pool stand-in"
+             database on this machine"
         );
     }
-
     let infra_dir =
         PathBuf::from(std::env::var("INFRA_DIR").unwrap_or_else(|_| "infra".to_owned()));
     let world = seed::DemoWorld::load(&infra_dir)?;

@@ -444,12 +444,17 @@ fn backend_migrate_refuses_published_passwords_for_a_database_beyond_this_machin
 
 #[test]
 fn backend_seed_demo_refuses_a_database_or_user_pool_beyond_this_machine() {
-    for (name, value) in [
+    for (name, value, refusal) in [
         (
             "DATABASE_OWNER_URL",
             "postgres://postgres:secret@db.invalid:5432/saas",
+            "for local development only: DATABASE_OWNER_URL must name a database on this machine",
         ),
-        ("COGNITO_IDP_ENDPOINT", "aws"),
+        (
+            "COGNITO_IDP_ENDPOINT",
+            "aws",
+            "PUBLIC_URL is not a plain-http localhost URL or an AWS endpoint is not a local stand-in",
+        ),
     ] {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backend"));
         command.arg("seed-demo").env_clear().env(
@@ -459,10 +464,7 @@ fn backend_seed_demo_refuses_a_database_or_user_pool_beyond_this_machine() {
         let output = command.env(name, value).output().unwrap();
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("for local development only: DATABASE_OWNER_URL must name a database on this machine"),
-            "{name}={value}: {stderr}"
-        );
+        assert!(stderr.contains(refusal), "{name}={value}: {stderr}");
     }
 }
 
