@@ -4,9 +4,12 @@
 //! the binary reads it with [`Config::from_env`].
 //!
 //! The defaults point at the local stand-ins and carry their published demo secrets. They are good only for
-//! development on this machine: when `PUBLIC_URL` is anything but plain-http localhost, every setting that
-//! has a local default must be set explicitly, demo secrets are refused even when set, and the endpoints
-//! must use https ([`ConfigError::NotForProduction`] lists every offending variable at once).
+//! development on this machine: when `PUBLIC_URL` is anything but plain-http localhost or an AWS endpoint is
+//! not a stand-in on this machine ([`Config::is_local_development`]), every setting that has a local default
+//! must be set explicitly, any value published in this repository (demo client ids and secrets, local
+//! passwords, the stand-ins' key, pool ids and bucket) is refused even when set, and the endpoints must be
+//! https URLs off this machine ([`ConfigError::NotForProduction`] lists every offending variable at once). The commands without a `PUBLIC_URL` to go by (`backend migrate`, the trigger function) refuse a
+//! published password for any database beyond this machine ([`refuse_published_database_passwords`]).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,6 +25,34 @@ use url::Url;
 const LOCAL_WEB_CLIENT_ID: &str = "3n4k1ocal0web0c1ient0id00";
 /// The local demo web client's secret (a published demo value, only ever accepted by the local stand-in).
 const LOCAL_WEB_CLIENT_SECRET: &str = "local-demo-web-client-secret-not-for-production";
+/// The local user pool's id (`infra/local-aws/local.json`), the last segment of the default issuer.
+const LOCAL_USER_POOL_ID: &str = "eu-west-1_L0caLP00l";
+
+/// Client ids published in this repository: the user-pool stand-in's app clients
+/// (`infra/local-aws/local.json`) and the demo tenants' registrations at their identity providers
+/// (`infra/tenants/demo.json`). A test checks that the list covers those files.
+const PUBLISHED_CLIENT_IDS: [&str; 4] = [
+    LOCAL_WEB_CLIENT_ID,
+    "6m2ch1ne0loca10c1ient0id0",
+    "9a1b2c3d-4e5f-4a6b-8c7d-ac3e0000c11e",
+    "0oaglobex0client0id",
+];
+
+/// Secrets and passwords published in this repository, which anyone can read and so protect nothing: the
+/// stand-ins' client secrets and backend key (`infra/local-aws/local.json`), the demo identity providers'
+/// client secrets (`infra/tenants/demo.json`) and users' password (`infra/local-aws/directories.json`), the
+/// default database password and those of `cargo xtask dev`. A test checks that the list covers those files.
+const PUBLISHED_SECRETS: [&str; 9] = [
+    LOCAL_WEB_CLIENT_SECRET,
+    "local-demo-machine-client-secret-not-for-production",
+    LOCAL_SECRET_ACCESS_KEY,
+    "local-demo-acme-entra-secret",
+    "local-demo-globex-okta-secret",
+    "Passw0rd!",
+    LOCAL_DATABASE_PASSWORD,
+    "local-dev-app-password",
+    "local-dev-owner-password",
+];
 
 /// The shortest `SESSION_ENCRYPTION_KEY` accepted when it is not base64 of 32 bytes: 43 characters, so that a
 /// random alphanumeric string (what AWS Secrets Manager generates) carries at least 256 bits.
@@ -161,13 +192,18 @@ impl StorageConfig {
             region: "eu-west-1".to_owned(),
             identity_pool_id: LOCAL_IDENTITY_POOL_ID.to_owned(),
             identity_pool_endpoint: Some(literal_url("http://127.0.0.1:9233")),
-            bucket: "saas-reference-uploads".to_owned(),
-            files_bucket: "saas-reference-files".to_owned(),
+            bucket: LOCAL_UPLOAD_BUCKET.to_owned(),
+            files_bucket: LOCAL_FILES_BUCKET.to_owned(),
             s3_endpoint: Some(literal_url("http://127.0.0.1:9234")),
         }
     }
 }
 
+/// The S3 stand-in's bucket (`infra/config/identity-pool.json`). Bucket names are global: on AWS this one may
+/// belong to anybody, so a deployment never uses it (its buckets are named after its environment and account).
+const LOCAL_UPLOAD_BUCKET: &str = "saas-reference-uploads";
+/// The local stand-in's files bucket (`files_bucket` in `infra/local-aws/local.json`).
+const LOCAL_FILES_BUCKET: &str = "saas-reference-files";
 /// The local identity pool's id (`infra/local-aws/local.json`).
 const LOCAL_IDENTITY_POOL_ID: &str = "eu-west-1:10ca1000-0000-4000-8000-000000000001";
 /// The local stand-ins' key for the backend (`infra/local-aws/local.json`); a demo secret for 127.0.0.1.
@@ -176,6 +212,8 @@ const LOCAL_ACCESS_KEY_ID: &str = "AKIALOCALBACKEND0001";
 const LOCAL_SECRET_ACCESS_KEY: &str = "local-demo-backend-s3-secret-not-for-production";
 /// The local development database URL.
 const LOCAL_DATABASE_URL: &str = "postgres://saas_api:saas_api_local_password@127.0.0.1:5432/saas";
+/// Its password.
+const LOCAL_DATABASE_PASSWORD: &str = "saas_api_local_password";
 
 /// A configuration value that must never appear in logs: `Debug` and `Display` print `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -275,14 +313,22 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
-    /// Outside local development (`PUBLIC_URL` is not plain-http localhost), settings were left at their
-    /// local defaults or hold demo values. Every offending variable is listed with what is wrong.
+    /// Outside local development (see [`Config::is_local_development`]), settings were left at their local
+    /// defaults or hold demo values. Every offending variable is listed with what is wrong.
     #[error(
-        "PUBLIC_URL is not a plain-http localhost URL, so the local development defaults and demo secrets are \
-         refused; fix these variables: {}",
+        "PUBLIC_URL is not a plain-http localhost URL or an AWS endpoint is not a local stand-in, so the local \
+         development defaults and the values published in this repository are refused; fix these variables: {}",
         .0.iter().map(|(name, why)| format!("{name} ({why})")).collect::<Vec<_>>().join("; ")
     )]
     NotForProduction(Vec<(&'static str, &'static str)>),
+    /// A database beyond this machine is to be reached with a password published in this repository (for the
+    /// commands that have no `PUBLIC_URL` to go by). Every offending variable is listed.
+    #[error(
+        "a database beyond this machine must not be reached with a password published in this repository; \
+         fix these variables: {}",
+        .0.join(", ")
+    )]
+    PublishedDatabasePassword(Vec<&'static str>),
 }
 
 impl Config {
@@ -503,7 +549,7 @@ impl Config {
             trusted_proxy_networks,
             storage,
         };
-        if !local {
+        if !config.is_local_development() {
             let problems = production_problems(&config, &get);
             if !problems.is_empty() {
                 return Err(ConfigError::NotForProduction(problems));
@@ -512,10 +558,22 @@ impl Config {
         Ok(config)
     }
 
-    /// Whether this is local development: `PUBLIC_URL` is plain-http localhost, where the local defaults and
-    /// demo values are accepted.
+    /// Whether this is local development, where the local defaults and demo values are accepted: `PUBLIC_URL`
+    /// is plain-http localhost and every AWS endpoint (the user pool's issuer, domain and API, the identity
+    /// pool, S3) is a stand-in on this machine. A start that reaches real AWS is no local one, whatever
+    /// `PUBLIC_URL` says (a one-off task that forgot it, say).
     pub fn is_local_development(&self) -> bool {
+        let endpoints = [
+            Some(&self.cognito_issuer),
+            Some(&self.cognito_auth_domain),
+            self.cognito_idp_endpoint.as_ref(),
+            self.storage.identity_pool_endpoint.as_ref(),
+            self.storage.s3_endpoint.as_ref(),
+        ];
         is_plain_http_localhost(&self.public_url)
+            && endpoints
+                .iter()
+                .all(|endpoint| endpoint.is_some_and(is_loopback_host))
     }
 
     /// The origin browsers send in `Origin` for requests from the app (`http://localhost:3000`).
@@ -695,15 +753,126 @@ pub fn database_url_from(
     Ok(Some(Secret::new(String::from(url))))
 }
 
+/// Whether `value` is a secret or password published in this repository ([`PUBLISHED_SECRETS`]).
+fn is_published_secret(value: &str) -> bool {
+    PUBLISHED_SECRETS.contains(&value)
+}
+
+/// The password of a Postgres URL, in the URL's user part or its `password` query parameter (both of which
+/// the driver reads), percent-decoded. `None` when it names none or is no URL.
+fn database_password(url: &str) -> Option<String> {
+    let url = Url::parse(url).ok()?;
+    let in_query = url
+        .query_pairs()
+        .find(|(name, _)| name == "password")
+        .map(|(_, value)| value.into_owned());
+    let in_user_part = url.password().map(|password| {
+        percent_encoding::percent_decode_str(password)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    in_query.or(in_user_part)
+}
+
+/// Whether a URL (a Postgres URL, an endpoint) reaches this machine: host `localhost`, a loopback address, a
+/// Unix socket, or none (a Postgres driver then uses `localhost`). A Postgres URL's `host` or `hostaddr` query
+/// parameter overrides its host, as the driver reads it. Anything unparsable counts as beyond this machine.
+pub fn is_on_this_machine(url: &str) -> bool {
+    let Ok(url) = Url::parse(url) else {
+        return false;
+    };
+    let in_query = url
+        .query_pairs()
+        .filter(|(name, _)| name == "host" || name == "hostaddr")
+        .map(|(_, value)| value.into_owned())
+        .collect::<Vec<_>>();
+    if !in_query.is_empty() {
+        return in_query.iter().all(|host| is_local_host_name(host));
+    }
+    // Postgres URLs are not "special" URLs, so their IPv4 hosts come back as domain names: parse the text.
+    url.host_str().is_none_or(is_local_host_name)
+}
+
+/// Whether a host as written in a URL is this machine: empty, `localhost`, a loopback address, or a Unix
+/// socket's directory.
+fn is_local_host_name(host: &str) -> bool {
+    host.is_empty()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The variable that gave the database URL read from `url_name` (and `password_name`) a password published in
+/// this repository: `password_name` when that is set, else `url_name`. `None` when its password is not one.
+fn published_database_password_in(
+    get: &dyn Fn(&str) -> Option<String>,
+    url_name: &'static str,
+    password_name: &'static str,
+    url: &Secret,
+) -> Option<&'static str> {
+    let password = database_password(url.expose())?;
+    if !is_published_secret(&password) {
+        return None;
+    }
+    Some(if get(password_name).is_some() {
+        password_name
+    } else {
+        url_name
+    })
+}
+
+/// Refuses database settings that reach a database beyond this machine with a password published in this
+/// repository, naming every offending variable. For the commands that have no `PUBLIC_URL` to go by (`backend
+/// migrate`, the trigger function): there, a database on this machine is what makes a start local.
+/// `settings` are pairs of a URL variable and its password variable, as [`database_url_from`] reads them.
+pub fn refuse_published_database_passwords(
+    get: &dyn Fn(&str) -> Option<String>,
+    settings: &[(&'static str, &'static str)],
+) -> Result<(), ConfigError> {
+    let mut offending = Vec::new();
+    for &(url_name, password_name) in settings {
+        let Some(url) = database_url_from(get, url_name, password_name)? else {
+            continue;
+        };
+        if is_on_this_machine(url.expose()) {
+            continue;
+        }
+        if let Some(name) = published_database_password_in(get, url_name, password_name, &url) {
+            offending.push(name);
+        }
+    }
+    if offending.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::PublishedDatabasePassword(offending))
+    }
+}
+
+/// Whether `url`'s host is this machine, where only the local stand-ins run.
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Why `config` (read through `get`) cannot serve outside local development: local defaults left in place,
-/// demo secrets, and plain-http endpoints.
+/// values published in this repository, and endpoints that are not https or point at this machine.
 fn production_problems(
     config: &Config,
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<(&'static str, &'static str)> {
     const UNSET: &str = "not set: the default only suits local development";
     const DEMO: &str = "holds the published local demo value";
+    const PUBLISHED: &str = "holds a value published in this repository";
     const HTTP: &str = "must be an https URL";
+    const LOOPBACK: &str = "points at this machine, where only the local stand-ins run";
     let mut problems = Vec::new();
     for name in [
         "DATABASE_URL",
@@ -715,6 +884,7 @@ fn production_problems(
         "IDENTITY_POOL_ID",
         "IDENTITY_POOL_ENDPOINT",
         "UPLOAD_BUCKET",
+        "FILES_BUCKET",
         "S3_ENDPOINT",
         "COGNITO_IDP_ENDPOINT",
     ] {
@@ -723,26 +893,58 @@ fn production_problems(
         }
     }
     let set = |name: &str| get(name).is_some();
-    if set("DATABASE_URL") && config.database_url.expose() == LOCAL_DATABASE_URL {
-        problems.push(("DATABASE_URL", DEMO));
-    }
-    if set("COGNITO_CLIENT_ID") && config.cognito_client_id == LOCAL_WEB_CLIENT_ID {
-        problems.push(("COGNITO_CLIENT_ID", DEMO));
-    }
-    if set("COGNITO_CLIENT_SECRET")
-        && config.cognito_client_secret.expose() == LOCAL_WEB_CLIENT_SECRET
+    if set("DATABASE_URL")
+        && let Some(name) = published_database_password_in(
+            get,
+            "DATABASE_URL",
+            "DATABASE_PASSWORD",
+            &config.database_url,
+        )
     {
-        problems.push(("COGNITO_CLIENT_SECRET", DEMO));
+        problems.push((name, PUBLISHED));
+    }
+    if set("COGNITO_CLIENT_ID") && PUBLISHED_CLIENT_IDS.contains(&config.cognito_client_id.as_str())
+    {
+        problems.push(("COGNITO_CLIENT_ID", PUBLISHED));
+    }
+    if config
+        .api_client_ids
+        .iter()
+        .any(|id| PUBLISHED_CLIENT_IDS.contains(&id.as_str()))
+    {
+        problems.push(("API_CLIENT_IDS", PUBLISHED));
+    }
+    if set("COGNITO_CLIENT_SECRET") && is_published_secret(config.cognito_client_secret.expose()) {
+        problems.push(("COGNITO_CLIENT_SECRET", PUBLISHED));
+    }
+    // A published string long enough to be accepted as a key must not become one.
+    if set("SESSION_ENCRYPTION_KEY")
+        && PUBLISHED_SECRETS.iter().any(|published| {
+            SessionKey::from_setting(published)
+                .is_ok_and(|key| key == config.session_encryption_key)
+        })
+    {
+        problems.push(("SESSION_ENCRYPTION_KEY", PUBLISHED));
     }
     if set("IDENTITY_POOL_ID") && config.storage.identity_pool_id == LOCAL_IDENTITY_POOL_ID {
         problems.push(("IDENTITY_POOL_ID", DEMO));
     }
-    if config
-        .aws_credentials
-        .as_ref()
-        .is_some_and(|key| key.access_key_id == LOCAL_ACCESS_KEY_ID)
-    {
-        problems.push(("AWS_ACCESS_KEY_ID", DEMO));
+    if set("UPLOAD_BUCKET") && config.storage.bucket == LOCAL_UPLOAD_BUCKET {
+        problems.push(("UPLOAD_BUCKET", DEMO));
+    }
+    if set("FILES_BUCKET") && config.storage.files_bucket == LOCAL_FILES_BUCKET {
+        problems.push(("FILES_BUCKET", DEMO));
+    }
+    if set("COGNITO_ISSUER") && config.user_pool_id() == Some(LOCAL_USER_POOL_ID) {
+        problems.push(("COGNITO_ISSUER", DEMO));
+    }
+    if let Some(key) = &config.aws_credentials {
+        if key.access_key_id == LOCAL_ACCESS_KEY_ID {
+            problems.push(("AWS_ACCESS_KEY_ID", DEMO));
+        }
+        if set("AWS_SECRET_ACCESS_KEY") && is_published_secret(key.secret_access_key.expose()) {
+            problems.push(("AWS_SECRET_ACCESS_KEY", PUBLISHED));
+        }
     }
     let urls: [(&'static str, Option<&Url>); 5] = [
         ("COGNITO_ISSUER", Some(&config.cognito_issuer)),
@@ -755,8 +957,14 @@ fn production_problems(
         ("COGNITO_IDP_ENDPOINT", config.cognito_idp_endpoint.as_ref()),
     ];
     for (name, url) in urls {
-        if set(name) && url.is_some_and(|url| url.scheme() != "https") {
+        let Some(url) = url.filter(|_| set(name)) else {
+            continue;
+        };
+        if url.scheme() != "https" {
             problems.push((name, HTTP));
+        }
+        if is_loopback_host(url) {
+            problems.push((name, LOOPBACK));
         }
     }
     problems
@@ -845,6 +1053,7 @@ mod tests {
             ),
             ("IDENTITY_POOL_ENDPOINT", "aws"),
             ("UPLOAD_BUCKET", "acme-uploads"),
+            ("FILES_BUCKET", "acme-files"),
             ("S3_ENDPOINT", "aws"),
             ("COGNITO_IDP_ENDPOINT", "aws"),
         ]
@@ -908,6 +1117,7 @@ mod tests {
                 "IDENTITY_POOL_ID",
                 "IDENTITY_POOL_ENDPOINT",
                 "UPLOAD_BUCKET",
+                "FILES_BUCKET",
                 "S3_ENDPOINT",
                 "COGNITO_IDP_ENDPOINT",
                 "AWS_ACCESS_KEY_ID",
@@ -958,6 +1168,379 @@ mod tests {
         );
     }
 
+    /// The problems a public deployment with `extra` over [`production`] is refused for.
+    fn problems_of(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        match config_of(&production(extra)) {
+            Err(ConfigError::NotForProduction(problems)) => problems,
+            other => panic!("{extra:?} should be refused, got {other:?}"),
+        }
+    }
+
+    fn names(problems: &[(&'static str, &'static str)]) -> Vec<&'static str> {
+        problems.iter().map(|(name, _)| *name).collect()
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_every_published_secret_as_the_web_clients_secret() {
+        for secret in PUBLISHED_SECRETS {
+            assert_eq!(
+                problems_of(&[("COGNITO_CLIENT_SECRET", secret)]),
+                [(
+                    "COGNITO_CLIENT_SECRET",
+                    "holds a value published in this repository"
+                )],
+                "{secret}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_every_published_secret_as_the_database_password() {
+        for secret in PUBLISHED_SECRETS {
+            assert_eq!(
+                names(&problems_of(&[("DATABASE_PASSWORD", secret)])),
+                ["DATABASE_PASSWORD"],
+                "{secret}"
+            );
+            let mut url = Url::parse("postgres://saas_app_login@db.example.com:5432/saas").unwrap();
+            url.set_password(Some(secret)).unwrap();
+            let url: &'static str = String::from(url).leak();
+            assert_eq!(
+                names(&problems_of(&[
+                    ("DATABASE_URL", url),
+                    ("DATABASE_PASSWORD", "")
+                ])),
+                ["DATABASE_URL"],
+                "{url}"
+            );
+        }
+        assert_eq!(
+            names(&problems_of(&[
+                (
+                    "DATABASE_URL",
+                    "postgres://saas_app_login@db.example.com/saas?password=local-dev-app-password"
+                ),
+                ("DATABASE_PASSWORD", ""),
+            ])),
+            ["DATABASE_URL"],
+            "the driver reads a password from the query string too"
+        );
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_every_published_secret_as_the_aws_secret_key() {
+        for secret in PUBLISHED_SECRETS {
+            assert_eq!(
+                names(&problems_of(&[
+                    ("AWS_ACCESS_KEY_ID", "AKIAREALKEY000000001"),
+                    ("AWS_SECRET_ACCESS_KEY", secret),
+                ])),
+                ["AWS_SECRET_ACCESS_KEY"],
+                "{secret}"
+            );
+        }
+        assert_eq!(
+            names(&problems_of(&[
+                ("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
+                ("AWS_SECRET_ACCESS_KEY", "a-real-looking-secret"),
+            ])),
+            ["AWS_ACCESS_KEY_ID"]
+        );
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_a_session_key_made_from_a_published_secret() {
+        let long_enough: Vec<&str> = PUBLISHED_SECRETS
+            .into_iter()
+            .filter(|secret| SessionKey::from_setting(secret).is_ok())
+            .collect();
+        assert!(
+            long_enough.contains(&LOCAL_WEB_CLIENT_SECRET),
+            "{long_enough:?}"
+        );
+        for secret in long_enough {
+            assert_eq!(
+                names(&problems_of(&[("SESSION_ENCRYPTION_KEY", secret)])),
+                ["SESSION_ENCRYPTION_KEY"],
+                "{secret}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_every_published_client_id() {
+        for id in PUBLISHED_CLIENT_IDS {
+            assert_eq!(
+                names(&problems_of(&[("COGNITO_CLIENT_ID", id)])),
+                ["COGNITO_CLIENT_ID"],
+                "{id}"
+            );
+            let api_clients: &'static str = format!("machine-a,{id}").leak();
+            assert_eq!(
+                names(&problems_of(&[("API_CLIENT_IDS", api_clients)])),
+                ["API_CLIENT_IDS"],
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_the_stand_ins_bucket_whose_name_anybody_may_own_on_aws() {
+        assert_eq!(
+            problems_of(&[("UPLOAD_BUCKET", LOCAL_UPLOAD_BUCKET)]),
+            [("UPLOAD_BUCKET", "holds the published local demo value")]
+        );
+        assert_eq!(
+            problems_of(&[("FILES_BUCKET", LOCAL_FILES_BUCKET)]),
+            [("FILES_BUCKET", "holds the published local demo value")]
+        );
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_the_local_user_pool_even_behind_https() {
+        assert_eq!(
+            problems_of(&[(
+                "COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_L0caLP00l"
+            )]),
+            [("COGNITO_ISSUER", "holds the published local demo value")]
+        );
+    }
+
+    #[test]
+    fn a_public_deployment_refuses_endpoints_on_this_machine_even_over_https() {
+        for (name, url) in [
+            ("COGNITO_ISSUER", "https://127.0.0.1:9229/eu-west-1_AbC"),
+            ("COGNITO_AUTH_DOMAIN", "https://localhost:9230"),
+            ("IDENTITY_POOL_ENDPOINT", "https://[::1]:9233"),
+            ("S3_ENDPOINT", "https://127.0.0.2:9234"),
+            ("COGNITO_IDP_ENDPOINT", "https://LOCALHOST:9229"),
+        ] {
+            assert_eq!(
+                problems_of(&[(name, url)]),
+                [(
+                    name,
+                    "points at this machine, where only the local stand-ins run"
+                )],
+                "{url}"
+            );
+        }
+        assert_eq!(
+            names(&problems_of(&[("S3_ENDPOINT", "http://127.0.0.1:9234")])),
+            ["S3_ENDPOINT", "S3_ENDPOINT"],
+            "plain http and this machine are two problems"
+        );
+    }
+
+    #[test]
+    fn a_public_deployment_lists_every_published_value_at_once() {
+        let err = config_of(&production(&[
+            ("DATABASE_PASSWORD", "local-dev-app-password"),
+            ("COGNITO_CLIENT_ID", LOCAL_WEB_CLIENT_ID),
+            ("COGNITO_CLIENT_SECRET", LOCAL_WEB_CLIENT_SECRET),
+            ("API_CLIENT_IDS", "6m2ch1ne0loca10c1ient0id0"),
+            (
+                "SESSION_ENCRYPTION_KEY",
+                "local-demo-machine-client-secret-not-for-production",
+            ),
+            ("IDENTITY_POOL_ID", LOCAL_IDENTITY_POOL_ID),
+            (
+                "COGNITO_ISSUER",
+                "http://127.0.0.1:9229/eu-west-1_L0caLP00l",
+            ),
+            ("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
+        ]))
+        .unwrap_err();
+        let ConfigError::NotForProduction(problems) = &err else {
+            panic!("{err}");
+        };
+        let mut listed = names(problems);
+        listed.dedup();
+        assert_eq!(
+            listed,
+            [
+                "DATABASE_PASSWORD",
+                "COGNITO_CLIENT_ID",
+                "API_CLIENT_IDS",
+                "COGNITO_CLIENT_SECRET",
+                "SESSION_ENCRYPTION_KEY",
+                "IDENTITY_POOL_ID",
+                "COGNITO_ISSUER",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "COGNITO_ISSUER",
+            ]
+        );
+        let message = err.to_string();
+        for secret in [
+            "local-dev-app-password",
+            LOCAL_WEB_CLIENT_SECRET,
+            LOCAL_SECRET_ACCESS_KEY,
+        ] {
+            assert!(!message.contains(secret), "{message}");
+        }
+    }
+
+    #[test]
+    fn local_development_accepts_the_published_values() {
+        let config = config_from(&[
+            ("DATABASE_URL", LOCAL_DATABASE_URL),
+            ("COGNITO_CLIENT_SECRET", LOCAL_WEB_CLIENT_SECRET),
+            ("API_CLIENT_IDS", "6m2ch1ne0loca10c1ient0id0"),
+            ("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
+        ]);
+        assert!(config.is_ok(), "{config:?}");
+        assert_eq!(
+            database_password(LOCAL_DATABASE_URL).as_deref(),
+            Some(LOCAL_DATABASE_PASSWORD)
+        );
+    }
+
+    /// Every string under `key` anywhere in `json`.
+    fn values_of<'a>(json: &'a serde_json::Value, key: &str, found: &mut Vec<&'a str>) {
+        match json {
+            serde_json::Value::Object(map) => {
+                for (name, value) in map {
+                    if name == key
+                        && let Some(text) = value.as_str()
+                    {
+                        found.push(text);
+                    }
+                    values_of(value, key, found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    values_of(item, key, found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_published_values_cover_the_repositorys_local_settings_and_demo_files() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let read_json = |path: &str| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(root.join(path)).unwrap()).unwrap()
+        };
+        let files = [
+            read_json("infra/local-aws/local.json"),
+            read_json("infra/tenants/demo.json"),
+            read_json("infra/local-aws/directories.json"),
+        ];
+        let mut secrets = Vec::new();
+        let mut client_ids = Vec::new();
+        for json in &files {
+            for key in ["client_secret", "secret_access_key", "password"] {
+                values_of(json, key, &mut secrets);
+            }
+            values_of(json, "client_id", &mut client_ids);
+        }
+        assert!(secrets.len() >= 8 && client_ids.len() >= 4);
+        for secret in secrets {
+            assert!(is_published_secret(secret), "{secret} is not listed");
+        }
+        for id in client_ids {
+            assert!(PUBLISHED_CLIENT_IDS.contains(&id), "{id} is not listed");
+        }
+        let local = &files[0];
+        assert_eq!(local["user_pool_id"], LOCAL_USER_POOL_ID);
+        assert_eq!(
+            read_json("infra/config/identity-pool.json")["authenticated_role"]["bucket"],
+            LOCAL_UPLOAD_BUCKET
+        );
+        assert_eq!(local["files_bucket"], LOCAL_FILES_BUCKET);
+        assert_eq!(local["identity_pool_id"], LOCAL_IDENTITY_POOL_ID);
+        assert_eq!(
+            local["backend_s3_key"]["access_key_id"],
+            LOCAL_ACCESS_KEY_ID
+        );
+        // `cargo xtask dev`'s database passwords.
+        let dev = std::fs::read_to_string(root.join("xtask/src/dev.rs")).unwrap();
+        let mut dev_passwords = 0;
+        for line in dev.lines() {
+            if let Some((_, rest)) = line.split_once("PASSWORD: &str = \"") {
+                let password = rest.split('"').next().unwrap();
+                assert!(is_published_secret(password), "{password} is not listed");
+                dev_passwords += 1;
+            }
+        }
+        assert_eq!(dev_passwords, 2);
+    }
+
+    #[test]
+    fn this_machine_is_localhost_a_loopback_address_or_a_unix_socket() {
+        for url in [
+            "postgres://u:p@127.0.0.1:5432/saas",
+            "postgres://u:p@127.1.2.3/saas",
+            "postgres://u:p@localhost/saas",
+            "postgres://u:p@[::1]:5432/saas",
+            "postgres:///saas",
+            "postgres:///saas?host=/var/run/postgresql",
+            "postgres:///saas?host=%2Fvar%2Frun%2Fpostgresql",
+            "http://127.0.0.1:9229",
+        ] {
+            assert!(is_on_this_machine(url), "{url}");
+        }
+        for url in [
+            "postgres://u:p@db.example.com/saas",
+            "postgres://u:p@10.0.0.5/saas",
+            "postgres://u:p@localhost.example.com/saas",
+            "postgres:///saas?host=db.example.com",
+            "postgres://u:p@localhost/saas?hostaddr=10.0.0.5",
+            "https://cognito-idp.eu-west-1.amazonaws.com",
+            "not a url",
+        ] {
+            assert!(!is_on_this_machine(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_database_beyond_this_machine_is_refused_with_a_published_password_naming_each_variable() {
+        let vars: HashMap<&str, &str> = [
+            (
+                "DATABASE_OWNER_URL",
+                "postgres://postgres:local-dev-owner-password@db.example.com/saas",
+            ),
+            (
+                "DATABASE_URL",
+                "postgres://saas_app_login@db.example.com/saas",
+            ),
+            ("DATABASE_PASSWORD", "local-dev-app-password"),
+        ]
+        .into_iter()
+        .collect();
+        let get = |name: &str| vars.get(name).map(|v| (*v).to_owned());
+        let settings = [
+            ("DATABASE_OWNER_URL", "DATABASE_OWNER_PASSWORD"),
+            ("DATABASE_URL", "DATABASE_PASSWORD"),
+        ];
+        let err = refuse_published_database_passwords(&get, &settings).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::PublishedDatabasePassword(names)
+                if names == &["DATABASE_OWNER_URL", "DATABASE_PASSWORD"]),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("local-dev"), "{err}");
+
+        let local = |name: &str| match name {
+            "DATABASE_URL" => Some(LOCAL_DATABASE_URL.to_owned()),
+            "DATABASE_OWNER_URL" => {
+                Some("postgres://postgres:local-dev-owner-password@127.0.0.1:55432/saas".to_owned())
+            }
+            _ => None,
+        };
+        assert!(refuse_published_database_passwords(&local, &settings).is_ok());
+        let real = |name: &str| {
+            (name == "DATABASE_URL")
+                .then(|| "postgres://app:a-real-secret@db.example.com/saas".to_owned())
+        };
+        assert!(refuse_published_database_passwords(&real, &settings).is_ok());
+    }
+
     #[test]
     fn the_session_key_is_base64_of_32_bytes_or_a_long_random_string() {
         let key = BASE64.encode([7u8; 32]);
@@ -1006,6 +1589,34 @@ mod tests {
         ])
         .unwrap_err();
         assert!(!err.to_string().contains("secret-ish"), "{err}");
+    }
+
+    #[test]
+    fn a_start_that_reaches_real_aws_is_no_local_development_whatever_public_url_says() {
+        for (name, value) in [
+            ("S3_ENDPOINT", "aws"),
+            ("IDENTITY_POOL_ENDPOINT", "aws"),
+            ("COGNITO_IDP_ENDPOINT", "aws"),
+            (
+                "COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+            ),
+            (
+                "COGNITO_AUTH_DOMAIN",
+                "https://acme.auth.eu-west-1.amazoncognito.com",
+            ),
+        ] {
+            let err = config_from(&[(name, value)]).unwrap_err();
+            let ConfigError::NotForProduction(problems) = &err else {
+                panic!("{name}={value}: {err}");
+            };
+            assert!(
+                names(problems).contains(&"COGNITO_CLIENT_SECRET"),
+                "{name}={value}: {err}"
+            );
+        }
+        let config = config_of(&production(&[("PUBLIC_URL", "")])).unwrap();
+        assert!(!config.is_local_development());
     }
 
     #[test]
@@ -1110,17 +1721,13 @@ mod tests {
         let local = config_from(&[]).unwrap().storage;
         assert_eq!(local, StorageConfig::local());
 
-        let config = config_from(&[
+        let config = config_of(&production(&[
             ("AWS_REGION", "us-east-1"),
             (
                 "IDENTITY_POOL_ID",
                 "us-east-1:11111111-2222-4333-8444-555555555555",
             ),
-            ("IDENTITY_POOL_ENDPOINT", "aws"),
-            ("S3_ENDPOINT", "aws"),
-            ("UPLOAD_BUCKET", "acme-uploads"),
-            ("FILES_BUCKET", "acme-files"),
-        ])
+        ]))
         .unwrap();
         let aws = &config.storage;
         assert_eq!(aws.region, "us-east-1");

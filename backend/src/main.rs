@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use backend::app::Application;
-use backend::config::{Config, database_url_from};
+use backend::config::{
+    Config, database_url_from, is_on_this_machine, refuse_published_database_passwords,
+};
 use backend::{db, idp_sync, seed};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tracing_subscriber::EnvFilter;
@@ -168,11 +170,20 @@ async fn migrate() -> anyhow::Result<()> {
     // Only DATABASE_URL matters here; the rest of the configuration is the server's business. Its local
     // default (a published password) is good for a database on this machine only.
     let owner_url = database_url_from(&env_var, "DATABASE_OWNER_URL", "DATABASE_OWNER_PASSWORD")?;
+    // Migrate has no PUBLIC_URL to tell a local start by: a database beyond this machine is not local, and
+    // must not get (or be reached with) a password anyone can read in this repository.
+    refuse_published_database_passwords(
+        &env_var,
+        &[
+            ("DATABASE_OWNER_URL", "DATABASE_OWNER_PASSWORD"),
+            ("DATABASE_URL", "DATABASE_PASSWORD"),
+        ],
+    )?;
     let database_url = match database_url_from(&env_var, "DATABASE_URL", "DATABASE_PASSWORD")? {
         Some(url) => url,
         None if owner_url
             .as_ref()
-            .is_some_and(|url| is_loopback_url(url.expose())) =>
+            .is_some_and(|url| is_on_this_machine(url.expose())) =>
         {
             Config::local_defaults().database_url
         }
@@ -201,11 +212,21 @@ async fn migrate() -> anyhow::Result<()> {
 
 async fn seed_demo() -> anyhow::Result<()> {
     let config = Config::from_env().context("reading the configuration")?;
-    // Demo tenants, with published client secrets, have no place in a real deployment.
+    // Demo tenants, with published client secrets, have no place in a real deployment: not with a public
+    // URL or real AWS endpoints, not in a database beyond this machine.
     if !config.is_local_development() {
         bail!(
             "seed-demo loads the demo world, for local development only: PUBLIC_URL must be a plain-http \
-             localhost URL"
+             localhost URL and every AWS endpoint a local stand-in"
+        );
+    }
+    let owner_elsewhere =
+        database_url_from(&env_var, "DATABASE_OWNER_URL", "DATABASE_OWNER_PASSWORD")?
+            .is_some_and(|url| !is_on_this_machine(url.expose()));
+    if owner_elsewhere {
+        bail!(
+            "seed-demo loads the demo world, for local development only: DATABASE_OWNER_URL must name a \
+             database on this machine"
         );
     }
     let infra_dir =
@@ -271,19 +292,6 @@ async fn openapi() -> anyhow::Result<()> {
         serde_json::to_string_pretty(&document).context("serializing the OpenAPI document")?;
     println!("{text}");
     Ok(())
-}
-
-/// Whether a database URL names this machine (`localhost` or a loopback address).
-fn is_loopback_url(url: &str) -> bool {
-    let Ok(url) = Url::parse(url) else {
-        return false;
-    };
-    match url.host() {
-        Some(url::Host::Domain(name)) => name == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// Decodes the percent-encoding of a URL's user or password part.

@@ -301,10 +301,14 @@ async fn export(State(state): State<AppState>, principal: Principal) -> Result<R
         .into_response())
 }
 
-/// The CSV document of `reports`: a header row, then one row per report. Cells that a spreadsheet would
-/// read as a formula are neutralised (see [`spreadsheet_safe`]).
+/// The CSV document of `reports`: a header row, then one row per report. Every field is quoted, and text
+/// that a spreadsheet could read as a formula is neutralised (see [`spreadsheet_safe`]).
 fn reports_csv(reports: &[db::reports::Report]) -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    // Quoting every field keeps separators and line breaks inside a cell for any reader that honours quotes;
+    // `spreadsheet_safe` covers the readers that split cells anyway (another delimiter, a naive import).
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(Vec::new());
     writer
         .write_record(["id", "title", "body", "author", "created_at", "updated_at"])
         .map_err(ApiError::internal)?;
@@ -326,14 +330,40 @@ fn reports_csv(reports: &[db::reports::Report]) -> Result<Vec<u8>, ApiError> {
     writer.into_inner().map_err(ApiError::internal)
 }
 
-/// A cell value that spreadsheet programs will not evaluate: text starting with `=`, `+`, `-`, `@`, a tab or
-/// a carriage return gets a leading `'` (OWASP's advice against CSV injection). The CSV writer quotes the rest.
+/// Characters with which a spreadsheet cell starts a formula (or, for tab and carriage return, which some
+/// programs skip before looking for one): OWASP's list for CSV injection.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Characters after which a spreadsheet may start a new cell when it does not read the file as we wrote it:
+/// field separators (`,`, `;`, tab: the delimiter depends on the program and the locale), line breaks, and
+/// the quotes that a lenient parser may take as the end of a quoted field.
+const CELL_BREAKS: [char; 7] = [',', ';', '\t', '\r', '\n', '"', '\''];
+
+/// A cell value that spreadsheet programs will not evaluate, following OWASP's advice against CSV
+/// injection: a `'` goes before every formula start ([`FORMULA_STARTS`]) that begins the text or follows a
+/// [`CELL_BREAKS`] character, spaces in between included (some imports trim them). Checking only the first
+/// character is not enough: `a;=1+1` opened with `;` as the delimiter is the cells `a` and `=1+1`. Text
+/// elsewhere stays as written, so `Costs - Q3` or `down -5%` read as before.
 fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{value}"))
-    } else {
-        std::borrow::Cow::Borrowed(value)
+    // Whether the next formula start would begin a cell: at the start, and after a cell break and any spaces.
+    let mut at_cell_start = true;
+    let mut safe = String::new();
+    let mut copied = 0;
+    for (index, c) in value.char_indices() {
+        if at_cell_start && FORMULA_STARTS.contains(&c) {
+            safe.push_str(&value[copied..index]);
+            safe.push('\'');
+            copied = index;
+        }
+        // Tab and carriage return are both formula starts and cell breaks: the one after them is checked too.
+        at_cell_start = CELL_BREAKS.contains(&c) || (at_cell_start && c == ' ');
     }
+    // Every insertion pushed a quote: an empty buffer means nothing needed one.
+    if safe.is_empty() {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    safe.push_str(&value[copied..]);
+    std::borrow::Cow::Owned(safe)
 }
 
 /// The most reports a tenant on `plan` may hold; `None` for no limit.
@@ -444,30 +474,127 @@ mod tests {
         assert!(validate_body(&"x".repeat(BODY_MAX_CHARS + 1)).is_err());
     }
 
+    /// OWASP's formula starts, and payloads known to run commands through DDE.
+    const PAYLOADS: [&str; 9] = [
+        "=1+1",
+        "+1+1",
+        "-1+1",
+        "@SUM(1+1)",
+        "\t=1+1",
+        "\r=1+1",
+        "=cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!E2",
+    ];
+
     #[test]
-    fn cells_a_spreadsheet_would_evaluate_are_neutralised() {
-        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
-            assert_eq!(spreadsheet_safe(formula), format!("'{formula}"));
+    fn a_cell_starting_with_a_formula_start_gets_a_leading_quote() {
+        for start in ['=', '+', '-', '@', '\t', '\r'] {
+            let value = format!("{start}x");
+            assert_eq!(spreadsheet_safe(&value), format!("'{value}"), "{value:?}");
         }
-        assert_eq!(spreadsheet_safe("Q3 = good"), "Q3 = good");
+        assert_eq!(spreadsheet_safe("=1+1"), "'=1+1");
+        assert_eq!(spreadsheet_safe("@SUM(1+1)"), "'@SUM(1+1)");
+        assert_eq!(
+            spreadsheet_safe("=cmd|' /C calc'!A0"),
+            "'=cmd|' /C calc'!A0"
+        );
+        assert_eq!(
+            spreadsheet_safe("@SUM(1+1)*cmd|' /C calc'!A0"),
+            "'@SUM(1+1)*cmd|' /C calc'!A0"
+        );
+        assert_eq!(
+            spreadsheet_safe("-2+3+cmd|' /C calc'!E2"),
+            "'-2+3+cmd|' /C calc'!E2"
+        );
     }
 
     #[test]
-    fn the_csv_has_a_header_and_quotes_what_needs_quoting() {
+    fn a_formula_start_after_a_separator_or_line_break_gets_a_quote_before_it() {
+        assert_eq!(spreadsheet_safe("a;=1+1"), "a;'=1+1");
+        assert_eq!(spreadsheet_safe("a,=1+1"), "a,'=1+1");
+        assert_eq!(spreadsheet_safe("a\t=1+1"), "a\t'=1+1");
+        assert_eq!(spreadsheet_safe("a\n=1+1"), "a\n'=1+1");
+        assert_eq!(spreadsheet_safe("a\r\n=1+1"), "a\r\n'=1+1");
+        assert_eq!(spreadsheet_safe("a\r=1+1"), "a\r'=1+1");
+        assert_eq!(spreadsheet_safe("a\"=1+1"), "a\"'=1+1");
+        assert_eq!(
+            spreadsheet_safe("a; -2+3+cmd|' /C calc'!E2"),
+            "a; '-2+3+cmd|' /C calc'!E2",
+            "imports that trim spaces would otherwise see the formula"
+        );
+        for separator in [";", ",", "\t", "\r", "\n", "\r\n"] {
+            for payload in PAYLOADS {
+                let value = format!("a{separator}{payload}");
+                let safe = spreadsheet_safe(&value);
+                // However a spreadsheet splits the text into cells, none of them starts a formula.
+                for cell in safe.split([';', ',', '\t', '\r', '\n']) {
+                    assert!(
+                        !cell.trim_start_matches(' ').starts_with(FORMULA_STARTS),
+                        "{value:?} became {safe:?}, with the cell {cell:?}"
+                    );
+                }
+                assert_eq!(
+                    safe.replace('\'', ""),
+                    value.replace('\'', ""),
+                    "only quotes are added to {value:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_tab_or_carriage_return_that_starts_a_cell_is_quoted_and_so_is_what_follows_it() {
+        assert_eq!(spreadsheet_safe("a\t\t=1"), "a\t'\t'=1");
+        assert_eq!(spreadsheet_safe("\t\r@x"), "'\t'\r'@x");
+        assert_eq!(spreadsheet_safe(";;=1"), ";;'=1");
+    }
+
+    #[test]
+    fn ordinary_text_stays_as_written() {
+        for text in [
+            "Costs - Q3",
+            "Q3 = good",
+            "down -5% since June, up +2% since May",
+            "e-mail: bob@example.com",
+            "don't",
+            "",
+            "1,5",
+        ] {
+            assert!(
+                matches!(spreadsheet_safe(text), std::borrow::Cow::Borrowed(_)),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_field_is_quoted_and_formulas_read_back_neutralised() {
         let at = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
         let mut report = report_at(at);
         report.title = "Hello, \"world\"".into();
-        report.body = "=HYPERLINK(\"http://evil\")\nline two".into();
+        report.body = "=HYPERLINK(\"http://evil\")\nline two;@SUM(1+1)".into();
         let csv = String::from_utf8(reports_csv(&[report.clone()]).unwrap()).unwrap();
         let mut lines = csv.splitn(2, '\n');
         assert_eq!(
             lines.next(),
-            Some("id,title,body,author,created_at,updated_at")
+            Some(r#""id","title","body","author","created_at","updated_at""#)
+        );
+        assert_eq!(
+            lines
+                .next()
+                .map(|row| row.starts_with(&format!("\"{}\",", report.id))),
+            Some(true),
+            "{csv}"
+        );
+        assert!(
+            csv.contains(r#","2025-06-15T15:06:40Z","2025-06-15T15:06:40Z""#),
+            "{csv}"
         );
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         let row = reader.records().next().unwrap().unwrap();
         assert_eq!(&row[1], "Hello, \"world\"");
-        assert_eq!(&row[2], "'=HYPERLINK(\"http://evil\")\nline two");
+        assert_eq!(&row[2], "'=HYPERLINK(\"http://evil\")\nline two;'@SUM(1+1)");
         assert_eq!(&row[0], report.id.to_string());
     }
 

@@ -19,14 +19,16 @@ use sqlx::postgres::PgConnectOptions;
 
 use super::event::PreTokenGenerationEvent;
 use super::{TriggerError, pre_token_generation};
-use crate::config::{ConfigError, Secret, database_url_from};
+use crate::config::{ConfigError, Secret, database_url_from, refuse_published_database_passwords};
 use crate::db::{self, iam_auth};
 
 /// The function's settings, from its environment.
 #[derive(Debug, Clone)]
 pub struct LambdaSettings {
     /// `DATABASE_URL` (+ `DATABASE_PASSWORD`): the application's login role. With `DATABASE_IAM_AUTH`, the
-    /// URL names no password (RDS Proxy checks an IAM token instead).
+    /// URL names no password (RDS Proxy checks an IAM token instead). A database beyond this machine is
+    /// refused with a password published in this repository (the function has no `PUBLIC_URL` to tell a
+    /// local start by).
     pub database_url: Secret,
     /// `DATABASE_IAM_AUTH`: log in with an RDS IAM authentication token signed with the function's role.
     pub database_iam_auth: bool,
@@ -60,6 +62,7 @@ impl LambdaSettings {
                 reason: "must be set to the application login's Postgres URL".to_owned(),
             },
         )?;
+        refuse_published_database_passwords(&get, &[("DATABASE_URL", "DATABASE_PASSWORD")])?;
         let database_iam_auth = match get("DATABASE_IAM_AUTH").as_deref() {
             None | Some("false" | "0" | "no") => false,
             Some("true" | "1" | "yes") => true,
@@ -277,6 +280,51 @@ mod tests {
             error.to_string().starts_with("DATABASE_IAM_AUTH"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_remote_database_with_a_password_published_in_this_repository_is_refused() {
+        for (vars, named) in [
+            (
+                vec![(
+                    "DATABASE_URL",
+                    "postgres://saas_app_login:local-dev-app-password@proxy.example.com:5432/saas",
+                )],
+                "DATABASE_URL",
+            ),
+            (
+                vec![
+                    ("DATABASE_URL", "postgres://saas_api@10.0.3.4/saas"),
+                    ("DATABASE_PASSWORD", "saas_api_local_password"),
+                ],
+                "DATABASE_PASSWORD",
+            ),
+            (
+                vec![(
+                    "DATABASE_URL",
+                    "postgres://u@proxy.example.com/saas?password=Passw0rd%21",
+                )],
+                "DATABASE_URL",
+            ),
+        ] {
+            let error = settings(&vars).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::PublishedDatabasePassword(names) if names == &[named]),
+                "{vars:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_published_password_is_accepted_for_a_database_on_this_machine_and_a_real_one_anywhere() {
+        for url in [
+            "postgres://saas_app_login:local-dev-app-password@127.0.0.1:55432/saas",
+            "postgres://saas_app_login:local-dev-app-password@localhost/saas",
+            "postgres://saas_app_login:local-dev-app-password@[::1]:5432/saas",
+            "postgres://saas_app_login:a-real-secret@proxy.example.com:5432/saas",
+        ] {
+            assert!(settings(&[("DATABASE_URL", url)]).is_ok(), "{url}");
+        }
     }
 
     #[test]

@@ -415,3 +415,114 @@ fn backend_seed_demo_refuses_to_run_outside_local_development() {
         "{stderr}"
     );
 }
+
+#[test]
+fn backend_migrate_refuses_published_passwords_for_a_database_beyond_this_machine() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .arg("migrate")
+        .env_clear()
+        .env(
+            "DATABASE_OWNER_URL",
+            "postgres://postgres:local-dev-owner-password@db.invalid:5432/saas",
+        )
+        .env(
+            "DATABASE_URL",
+            "postgres://saas_app_login@db.invalid:5432/saas",
+        )
+        .env("DATABASE_PASSWORD", "local-dev-app-password")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("password published in this repository")
+            && stderr.contains("DATABASE_OWNER_URL, DATABASE_PASSWORD"),
+        "both variables are named before any connection is tried: {stderr}"
+    );
+    assert!(!stderr.contains("local-dev-"), "{stderr}");
+}
+
+#[test]
+fn backend_seed_demo_refuses_a_database_or_user_pool_beyond_this_machine() {
+    for (name, value, refusal) in [
+        (
+            "DATABASE_OWNER_URL",
+            "postgres://postgres:secret@db.invalid:5432/saas",
+            "for local development only: DATABASE_OWNER_URL must name a database on this machine",
+        ),
+        (
+            "COGNITO_IDP_ENDPOINT",
+            "aws",
+            "PUBLIC_URL is not a plain-http localhost URL or an AWS endpoint is not a local stand-in",
+        ),
+    ] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backend"));
+        command.arg("seed-demo").env_clear().env(
+            "DATABASE_OWNER_URL",
+            "postgres://postgres:secret@127.0.0.1:1/saas",
+        );
+        let output = command.env(name, value).output().unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(refusal), "{name}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn backend_serve_and_reconcile_idps_refuse_a_public_start_with_published_values_naming_each() {
+    for command in ["serve", "reconcile-idps"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+            .arg(command)
+            .env_clear()
+            .env("PUBLIC_URL", "https://app.example.com")
+            .env(
+                "DATABASE_URL",
+                "postgres://saas_app_login@db.invalid:5432/saas",
+            )
+            .env("DATABASE_PASSWORD", "local-dev-app-password")
+            .env(
+                "COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_L0caLP00l",
+            )
+            .env(
+                "COGNITO_AUTH_DOMAIN",
+                "https://acme.auth.eu-west-1.amazoncognito.com",
+            )
+            .env("COGNITO_CLIENT_ID", "6m2ch1ne0loca10c1ient0id0")
+            .env(
+                "COGNITO_CLIENT_SECRET",
+                "local-demo-machine-client-secret-not-for-production",
+            )
+            .env(
+                "SESSION_ENCRYPTION_KEY",
+                "local-demo-web-client-secret-not-for-production",
+            )
+            .env(
+                "IDENTITY_POOL_ID",
+                "eu-west-1:11111111-2222-4333-8444-555555555555",
+            )
+            .env("IDENTITY_POOL_ENDPOINT", "aws")
+            .env("UPLOAD_BUCKET", "saas-reference-uploads")
+            .env("S3_ENDPOINT", "https://127.0.0.1:9234")
+            .env("COGNITO_IDP_ENDPOINT", "aws")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for name in [
+            "DATABASE_PASSWORD (holds a value published",
+            "COGNITO_ISSUER (holds the published local demo value",
+            "COGNITO_CLIENT_ID (holds a value published",
+            "COGNITO_CLIENT_SECRET (holds a value published",
+            "SESSION_ENCRYPTION_KEY (holds a value published",
+            "UPLOAD_BUCKET (holds the published local demo value",
+            "S3_ENDPOINT (points at this machine",
+        ] {
+            assert!(stderr.contains(name), "{command}: {name}: {stderr}");
+        }
+        assert!(
+            !stderr.contains("local-dev-app-password") && !stderr.contains("client-secret"),
+            "{command}: {stderr}"
+        );
+    }
+}

@@ -553,3 +553,46 @@ async fn row_level_security_hides_other_tenants_reports_and_refuses_queries_with
         "without a tenant the query fails: {error}"
     );
 }
+
+#[tokio::test]
+async fn the_csv_export_quotes_every_field_and_neutralises_formulas_after_separators_and_line_breaks()
+ {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let body = "Costs - Q3, down -5%\n=1+1\r\n+1;@SUM(1+1)*cmd|' /C calc'!A0\tx,-2+3+cmd|' /C calc'!E2\n\
+                \t=cmd|' /C calc'!A0\n\r@x";
+    let report = create(&alice, "a;=1+1", body).await;
+
+    let response = send(&alice, Method::GET, "/api/v1/reports/export.csv", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let csv = response.text().await.unwrap();
+    assert!(
+        csv.starts_with("\"id\",\"title\",\"body\",\"author\",\"created_at\",\"updated_at\"\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("\n\"{}\",\"a;'=1+1\",\"", report.id)),
+        "every field of the row is quoted: {csv}"
+    );
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][1], "a;'=1+1");
+    assert_eq!(
+        &rows[0][2],
+        "Costs - Q3, down -5%\n'=1+1\r\n'+1;'@SUM(1+1)*cmd|' /C calc'!A0\tx,'-2+3+cmd|' /C calc'!E2\n\
+         '\t'=cmd|' /C calc'!A0\n'\r'@x",
+        "ordinary text stays as written; every formula start that could begin a cell is quoted"
+    );
+    // However a spreadsheet splits the cells (another delimiter, line breaks), no piece starts a formula.
+    for cell in rows[0].iter() {
+        for piece in cell.split([';', ',', '\t', '\r', '\n']) {
+            assert!(
+                !piece
+                    .trim_start_matches(' ')
+                    .starts_with(['=', '+', '-', '@']),
+                "{piece:?} of {cell:?}"
+            );
+        }
+    }
+}
