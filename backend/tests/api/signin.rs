@@ -4,9 +4,12 @@
 use reqwest::StatusCode;
 use shared::{Plan, Role, Scope};
 
+use backend::auth::pending;
+use backend::auth::tokens::TokenCipher;
+
 use crate::helpers::{
     ALICE, BOB, CAROL, DAVE, DemoUser, ERIN, FlowEnd, MALLORY, PASSWORD, TestApp, browser,
-    browser_with_jar, error_code, location, session_cookie,
+    browser_with_jar, error_code, location, pending_cookie,
 };
 
 async fn assert_no_session(app: &TestApp, browser: &reqwest::Client) {
@@ -504,18 +507,20 @@ async fn a_pending_sign_in_older_than_ten_minutes_is_refused_at_the_callback() {
         FlowEnd::Callback(url) => url,
         other => panic!("{other:?}"),
     };
-    // The user took eleven minutes at the identity provider.
-    let cookie = session_cookie(&jar, &app.address).unwrap();
-    let aged = sqlx::query(
-        "update tower_sessions.session set data = jsonb_set(data, '{pending_login,created_at}', \
-           to_jsonb(extract(epoch from now())::bigint - 660)) \
-         where id = sha256(convert_to($1, 'UTF8'))",
-    )
-    .bind(&cookie)
-    .execute(&app.db.owner)
-    .await
-    .unwrap();
-    assert_eq!(aged.rows_affected(), 1);
+    // The user took eleven minutes at the identity provider: the browser's pending sign-in says it started
+    // then (sealed again with the app's key, as only the app can).
+    let cipher = TokenCipher::new(&app.config.session_encryption_key);
+    let address = url::Url::parse(&app.address).unwrap();
+    let mut pending = pending::open(&cipher, &pending_cookie(&jar, &app.address).unwrap())
+        .expect("the browser holds the pending sign-in");
+    pending.created_at -= 660;
+    jar.add_cookie_str(
+        &format!(
+            "saas_sign_in={}; Path=/",
+            pending::seal(&cipher, &pending).unwrap()
+        ),
+        &address,
+    );
     assert_eq!(
         error_code(&app.finish(&browser, &callback).await).as_deref(),
         Some("sign_in_expired")
