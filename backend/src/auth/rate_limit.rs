@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -17,12 +18,15 @@ use crate::error::ApiError;
 
 /// Above this many tracked addresses, those whose allowance is full again are forgotten.
 const TRACKED_ADDRESSES_BEFORE_CLEANUP: usize = 10_000;
+/// The clean-up scans every tracked address, so it runs at most once per this many checks.
+const CHECKS_BETWEEN_CLEANUPS: u64 = 1_000;
 
 /// Sign-in starts per client address.
 #[derive(Debug)]
 pub struct SignInLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
+    checks: AtomicU64,
 }
 
 impl SignInLimiter {
@@ -32,13 +36,17 @@ impl SignInLimiter {
         SignInLimiter {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             clock: DefaultClock::default(),
+            checks: AtomicU64::new(0),
         }
     }
 
     /// Counts one sign-in start from `client`; 429 with the seconds to wait when the address has none left.
     /// A request without a known address counts against one shared allowance.
     pub fn check(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
-        if self.limiter.len() > TRACKED_ADDRESSES_BEFORE_CLEANUP {
+        let checks = self.checks.fetch_add(1, Ordering::Relaxed);
+        if checks.is_multiple_of(CHECKS_BETWEEN_CLEANUPS)
+            && self.limiter.len() > TRACKED_ADDRESSES_BEFORE_CLEANUP
+        {
             self.limiter.retain_recent();
         }
         match self.limiter.check_key(&rate_key(client)) {

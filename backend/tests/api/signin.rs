@@ -341,6 +341,39 @@ async fn a_replayed_callback_is_refused() {
 }
 
 #[tokio::test]
+async fn a_pending_sign_in_cookie_copied_before_the_callback_signs_no_one_in_a_second_time() {
+    let app = TestApp::spawn().await;
+    let (browser, jar) = browser_with_jar();
+    let callback = match app
+        .walk(&browser, "email=erin@acme.example", ERIN.email, PASSWORD)
+        .await
+    {
+        FlowEnd::Callback(url) => url,
+        other => panic!("{other:?}"),
+    };
+    let copied = pending_cookie(&jar, &app.address).unwrap();
+    assert_eq!(app.finish(&browser, &callback).await, "/");
+    assert_eq!(
+        pending_cookie(&jar, &app.address),
+        None,
+        "the callback cleared the pending sign-in"
+    );
+
+    // Another browser presents the copied cookie with the same callback: the state matches, but the code
+    // was single use at the pool.
+    let (thief, thief_jar) = browser_with_jar();
+    thief_jar.add_cookie_str(
+        &format!("saas_sign_in={copied}; Path=/"),
+        &url::Url::parse(&app.address).unwrap(),
+    );
+    assert_eq!(
+        error_code(&app.finish(&thief, &callback).await).as_deref(),
+        Some("sign_in_failed")
+    );
+    assert_no_session(&app, &thief).await;
+}
+
+#[tokio::test]
 async fn a_code_replayed_at_the_backend_under_a_fresh_state_is_refused_by_the_pool() {
     let app = TestApp::spawn().await;
     let (browser, _) = browser_with_jar();
