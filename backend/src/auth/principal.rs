@@ -3,8 +3,8 @@
 //!
 //! Both transports end in the same checks: the access token is verified (issuer, signature, expiry,
 //! `token_use`, client), must carry `tenant_id` and `member_id`, the member must exist and be active in that
-//! tenant right now, and the sign-in the token belongs to (`origin_jti`) must not have been revoked. The role comes from the database; the scopes are the token's scopes that the role
-//! may hold.
+//! tenant right now, and the sign-in the token belongs to (`origin_jti`) must not have been revoked. The role
+//! comes from the database; the scopes are the token's scopes that the role may hold.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
