@@ -28,6 +28,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::ExpiredDeletion as _;
 
 use crate::auth::oidc::OidcClient;
+use crate::auth::rate_limit::SignInLimiter;
 use crate::auth::session::SessionStore;
 use crate::auth::tokens::TokenCipher;
 use crate::config::Config;
@@ -63,6 +64,8 @@ pub struct App {
     pub content_security_policy: HeaderValue,
     /// The identity pool and S3 bucket uploads go through.
     pub storage: Storage,
+    /// Sign-in starts per client address.
+    pub sign_in_limiter: SignInLimiter,
 }
 
 /// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
@@ -104,6 +107,7 @@ impl AppState {
         let storage = Storage::new(&config)
             .await
             .context("the upload storage could not be configured")?;
+        let sign_in_limiter = SignInLimiter::new(config.sign_in_starts_per_minute);
         Ok(AppState(Arc::new(App {
             config,
             db,
@@ -111,6 +115,7 @@ impl AppState {
             oidc,
             tokens,
             sessions,
+            sign_in_limiter,
             content_security_policy,
             storage,
         })))

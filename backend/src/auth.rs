@@ -6,7 +6,9 @@ pub mod csrf;
 pub mod guard;
 pub mod login;
 pub mod oidc;
+pub mod pending;
 pub mod principal;
+pub mod rate_limit;
 pub mod session;
 pub mod tokens;
 
@@ -18,10 +20,12 @@ pub use self::principal::{Principal, Transport};
 pub use self::session::session_layer;
 use crate::app::AppState;
 
-/// The sign-in routes: `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`.
+/// The sign-in routes: `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`, and `POST /auth/revoke`
+/// for bearer clients.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", get(login::login))
         .route("/auth/callback", get(login::callback))
         .route("/auth/logout", post(login::logout))
+        .route("/auth/revoke", post(login::revoke))
 }

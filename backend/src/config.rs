@@ -62,6 +62,11 @@ pub const MAX_SESSION_IDLE_MINUTES: i64 = 30 * 24 * 60;
 /// The longest `SESSION_ABSOLUTE_HOURS` accepted (90 days).
 pub const MAX_SESSION_ABSOLUTE_HOURS: i64 = 90 * 24;
 
+/// The longest `SIGN_IN_REVOCATION_DAYS` accepted (Cognito's longest refresh-token validity, 10 years).
+pub const MAX_SIGN_IN_REVOCATION_DAYS: i64 = 3650;
+/// The most `SIGN_IN_STARTS_PER_MINUTE` accepted.
+pub const MAX_SIGN_IN_STARTS_PER_MINUTE: i64 = 10_000;
+
 /// Everything the backend needs to know about its environment.
 ///
 /// Secrets are held in [`Secret`], whose `Debug` output is redacted, so logging a `Config` leaks nothing.
@@ -120,6 +125,15 @@ pub struct Config {
     pub session_idle: time::Duration,
     /// `SESSION_ABSOLUTE_HOURS`: a session expires this long after sign-in, however active. Default `12`.
     pub session_absolute: time::Duration,
+    /// `SIGN_IN_REVOCATION_DAYS`: how long a revoked sign-in stays on the revocation list: at least the
+    /// longest refresh-token validity of any app client whose tokens the API accepts, since every token
+    /// refreshed from a sign-in carries its `origin_jti`. Default `30` (`infra/config/user-pool.json`'s
+    /// longest).
+    pub sign_in_revocation: time::Duration,
+    /// `SIGN_IN_STARTS_PER_MINUTE`: how many sign-ins (`GET /auth/login`) one client address may start per
+    /// minute on one backend instance, with as many at once; beyond that the answer is 429 with `Retry-After`.
+    /// Default `20`.
+    pub sign_in_starts_per_minute: u32,
     /// `WEB_DIST_DIR`: the built web app, served with `index.html` as the fallback for client routes.
     /// Default `frontend/dist`.
     pub web_dist_dir: PathBuf,
@@ -356,6 +370,8 @@ impl Config {
             session_encryption_key: SessionKey::random(),
             session_idle: time::Duration::minutes(30),
             session_absolute: time::Duration::hours(12),
+            sign_in_revocation: time::Duration::days(30),
+            sign_in_starts_per_minute: 20,
             web_dist_dir: PathBuf::from("frontend/dist"),
         }
     }
@@ -470,6 +486,26 @@ impl Config {
             )?),
             None => defaults.session_absolute,
         };
+        let sign_in_revocation = match get("SIGN_IN_REVOCATION_DAYS") {
+            Some(value) => time::Duration::days(bounded(
+                "SIGN_IN_REVOCATION_DAYS",
+                &value,
+                MAX_SIGN_IN_REVOCATION_DAYS,
+            )?),
+            None => defaults.sign_in_revocation,
+        };
+        let sign_in_starts_per_minute = match get("SIGN_IN_STARTS_PER_MINUTE") {
+            Some(value) => u32::try_from(bounded(
+                "SIGN_IN_STARTS_PER_MINUTE",
+                &value,
+                MAX_SIGN_IN_STARTS_PER_MINUTE,
+            )?)
+            .map_err(|_| ConfigError::Invalid {
+                name: "SIGN_IN_STARTS_PER_MINUTE",
+                reason: format!("`{value}` is too large"),
+            })?,
+            None => defaults.sign_in_starts_per_minute,
+        };
         let web_dist_dir = get("WEB_DIST_DIR")
             .map(PathBuf::from)
             .unwrap_or(defaults.web_dist_dir);
@@ -543,6 +579,8 @@ impl Config {
             session_encryption_key,
             session_idle,
             session_absolute,
+            sign_in_revocation,
+            sign_in_starts_per_minute,
             web_dist_dir,
             cookie_secure,
             trust_x_forwarded_for,
@@ -987,6 +1025,49 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn revoked_sign_ins_are_kept_as_long_as_the_longest_refresh_token_of_the_user_pool_lives() {
+        let pool: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../infra/config/user-pool.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let longest_days = pool["app_clients"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|client| client["refresh_token_validity_days"].as_i64().unwrap())
+            .max()
+            .unwrap();
+        assert!(
+            Config::local_defaults().sign_in_revocation >= time::Duration::days(longest_days),
+            "SIGN_IN_REVOCATION_DAYS's default must cover a refresh token of {longest_days} days"
+        );
+    }
+
+    #[test]
+    fn revocation_retention_and_the_sign_in_rate_are_bounded_whole_numbers() {
+        let config = config_from(&[
+            ("SIGN_IN_REVOCATION_DAYS", "90"),
+            ("SIGN_IN_STARTS_PER_MINUTE", "5"),
+        ])
+        .unwrap();
+        assert_eq!(config.sign_in_revocation, time::Duration::days(90));
+        assert_eq!(config.sign_in_starts_per_minute, 5);
+        for (name, value) in [
+            ("SIGN_IN_REVOCATION_DAYS", "0"),
+            ("SIGN_IN_REVOCATION_DAYS", "3651"),
+            ("SIGN_IN_STARTS_PER_MINUTE", "0"),
+            ("SIGN_IN_STARTS_PER_MINUTE", "-1"),
+            ("SIGN_IN_STARTS_PER_MINUTE", "10001"),
+        ] {
+            assert!(config_from(&[(name, value)]).is_err(), "{name}={value}");
+        }
     }
 
     #[test]

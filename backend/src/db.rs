@@ -12,6 +12,7 @@ pub mod identity_providers;
 pub mod invitations;
 pub mod members;
 pub mod reports;
+pub mod revocations;
 pub mod routing;
 pub mod tenants;
 

@@ -28,6 +28,15 @@ pub enum ApiError {
     /// 401: a valid token that is bound to no tenant member (a client-credentials token, for instance).
     #[error("token not bound to a tenant member")]
     NotATenantMember,
+    /// 401: a valid token of a sign-in that has ended (signed out, revoked, or the member deactivated since).
+    #[error("sign-in revoked")]
+    SignInRevoked,
+    /// 429: too many requests from this client; `retry_after_secs` says when to try again.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Whole seconds until a request will be accepted again (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
     /// 403: the caller lacks the scope the route requires.
     #[error("insufficient scope")]
     InsufficientScope,
@@ -110,7 +119,10 @@ impl ApiError {
     /// The stable code clients branch on.
     pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Unauthenticated | ApiError::NotATenantMember => ErrorCode::Unauthenticated,
+            ApiError::Unauthenticated | ApiError::NotATenantMember | ApiError::SignInRevoked => {
+                ErrorCode::Unauthenticated
+            }
+            ApiError::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             ApiError::InsufficientScope => ErrorCode::InsufficientScope,
             ApiError::MemberInactive => ErrorCode::MemberInactive,
             ApiError::CsrfRejected => ErrorCode::CsrfRejected,
@@ -131,7 +143,10 @@ impl ApiError {
     /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated | ApiError::NotATenantMember => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::NotATenantMember | ApiError::SignInRevoked => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InsufficientScope
             | ApiError::MemberInactive
             | ApiError::CsrfRejected
@@ -160,6 +175,10 @@ impl IntoResponse for ApiError {
             }
             _ => None,
         };
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let body = match self {
             ApiError::InvalidRequest { message, .. }
             | ApiError::Conflict(message)
@@ -172,11 +191,24 @@ impl IntoResponse for ApiError {
                           rather than a user cannot call this API)."
                     .to_owned(),
             },
+            ApiError::SignInRevoked => ErrorBody {
+                code,
+                message: "This sign-in has ended (signed out, revoked, or the membership was deactivated). \
+                          Sign in again."
+                    .to_owned(),
+            },
             _ => ErrorBody::new(code),
         };
+
         let mut response = (status, Json(body)).into_response();
         if let Some(cause) = cause {
             response.extensions_mut().insert(cause);
+        }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
         }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750: tell bearer clients how to authenticate.

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     NotInvited,
     /// The tenant stores as much as its plan allows; no more uploads until files are deleted (403).
     StorageQuotaExceeded,
+    /// 429: too many requests from this client; the `Retry-After` header says when to try again.
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -83,6 +85,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::NotInvited => "not_invited",
             ErrorCode::StorageQuotaExceeded => "storage_quota_exceeded",
+            ErrorCode::TooManyRequests => "too_many_requests",
         }
     }
 
@@ -92,7 +95,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and lookups.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::Unauthenticated,
         ErrorCode::InsufficientScope,
         ErrorCode::MemberInactive,
@@ -115,6 +118,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::NotInvited,
         ErrorCode::StorageQuotaExceeded,
+        ErrorCode::TooManyRequests,
     ];
 
     /// A sentence a person can read, used where the server gives no message of its own
@@ -165,6 +169,7 @@ impl ErrorCode {
             ErrorCode::StorageQuotaExceeded => {
                 "Your organisation has used all the storage its plan includes. Delete files or upgrade the plan."
             }
+            ErrorCode::TooManyRequests => "Too many attempts. Please wait a moment and try again.",
         }
     }
 }

@@ -133,7 +133,10 @@ async fn credentials(
         .ok_or(ApiError::Unauthenticated)?;
     let id_token = state
         .tokens
-        .decrypt(&signed_in.id_token)
+        .decrypt(
+            &signed_in.id_token,
+            &session.id().ok_or(ApiError::Unauthenticated)?,
+        )
         .map_err(|_| ApiError::Unauthenticated)?;
     let vended = state
         .storage

@@ -8,7 +8,9 @@
 use std::net::IpAddr;
 
 use axum::extract::State;
-use axum::response::Redirect;
+use axum::http::header::{AUTHORIZATION, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Redirect, Response};
 use serde::Deserialize;
 use shared::api::AuditAction;
 use shared::{ErrorCode, Scope};
@@ -18,13 +20,14 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::oidc::{OidcError, TokenSet};
-use super::principal::{active_member, token_binding};
-use super::session::{self, PENDING_LOGIN_KEY, PendingLogin, SIGNED_IN_KEY, SignedIn};
+use super::pending::{self, PendingLogin};
+use super::principal::{active_member, bearer_token, rejected_token, sign_in_of, token_binding};
+use super::session::{self, SIGNED_IN_KEY, SignedIn};
 use crate::api::context::ClientIp;
 use crate::app::AppState;
-use crate::db;
 use crate::db::audit::{self, Actor, NewEvent};
 use crate::db::members::Member;
+use crate::db::{self, TenantId};
 use crate::error::{ApiError, AppQuery};
 
 /// The OpenID Connect scopes every sign-in asks for, besides the API's resource-server scopes.
@@ -41,13 +44,16 @@ pub struct LoginQuery {
     pub return_to: Option<String>,
 }
 
-/// `GET /auth/login`: picks the identity provider (routing only: it grants nothing), remembers the pending
-/// sign-in in this browser's session and sends the browser to the user pool's authorize endpoint.
+/// `GET /auth/login`: picks the identity provider (routing only: it grants nothing), keeps the pending
+/// sign-in in a sealed cookie of this browser ([`super::pending`]; nothing is written on the server) and sends
+/// the browser to the user pool's authorize endpoint. Each client address may start only so many sign-ins a
+/// minute (429 with `Retry-After` beyond that).
 pub async fn login(
     State(state): State<AppState>,
-    session: Session,
+    ClientIp(client): ClientIp,
     AppQuery(query): AppQuery<LoginQuery>,
-) -> Result<Redirect, ApiError> {
+) -> Result<Response, ApiError> {
+    state.sign_in_limiter.check(client)?;
     let provider = match (&query.org, &query.email) {
         (Some(slug), _) if !slug.trim().is_empty() => {
             db::routing::provider_for_tenant_slug(&state.db, &slug.trim().to_ascii_lowercase())
@@ -55,12 +61,12 @@ pub async fn login(
         }
         (_, Some(email)) => match email_domain(email) {
             Some(domain) => db::routing::provider_for_domain(&state.db, &domain).await?,
-            None => return Ok(app_error(ErrorCode::InvalidEmail)),
+            None => return Ok(app_error(ErrorCode::InvalidEmail).into_response()),
         },
-        _ => return Ok(app_error(ErrorCode::InvalidEmail)),
+        _ => return Ok(app_error(ErrorCode::InvalidEmail).into_response()),
     };
     let Some(provider) = provider else {
-        return Ok(app_error(ErrorCode::NoSignInForDomain));
+        return Ok(app_error(ErrorCode::NoSignInForDomain).into_response());
     };
 
     let resource_server = &state.config.resource_server_id;
@@ -88,12 +94,10 @@ pub async fn login(
         return_to: query.return_to.as_deref().and_then(safe_return_to),
         created_at: OffsetDateTime::now_utc().unix_timestamp(),
     };
-    session
-        .insert(PENDING_LOGIN_KEY, &pending)
-        .await
-        .map_err(ApiError::unavailable)?;
+    let cookie = pending::set_cookie(&state.tokens, &pending, state.config.cookie_secure)
+        .map_err(ApiError::internal)?;
     tracing::info!(provider = %provider, "sign-in started");
-    Ok(Redirect::to(start.url.as_str()))
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(start.url.as_str())).into_response())
 }
 
 /// Query of `GET /auth/callback`: a code, or an error, and the state.
@@ -105,25 +109,33 @@ pub struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// `GET /auth/callback`: completes the sign-in started in this browser. The pending sign-in is consumed
-/// first (single use, whatever happens next); then the code is exchanged, both tokens verified, the
-/// membership checked, and the session id rotated before the signed-in session is stored.
+/// `GET /auth/callback`: completes the sign-in started in this browser. The pending sign-in cookie is
+/// cleared in every answer (single use, whatever happens next); then the code is exchanged, both tokens
+/// verified, the membership checked, and the session id rotated before the signed-in session is stored.
 ///
 /// Every outcome is a redirect into the app (a malformed query string aside, which is refused before
 /// anything happens): a browser is on this route, not an API client.
 pub async fn callback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     session: Session,
     ClientIp(source_ip): ClientIp,
     AppQuery(query): AppQuery<CallbackQuery>,
+) -> Response {
+    let secure = state.config.cookie_secure;
+    let pending = pending::from_headers(&state.tokens, &headers, secure);
+    let redirect = complete_sign_in(&state, &session, source_ip, query, pending).await;
+    ([(SET_COOKIE, pending::clear_cookie(secure))], redirect).into_response()
+}
+
+/// The callback's outcome for the pending sign-in this browser presented (if any).
+async fn complete_sign_in(
+    state: &AppState,
+    session: &Session,
+    source_ip: Option<IpAddr>,
+    query: CallbackQuery,
+    pending: Option<PendingLogin>,
 ) -> Redirect {
-    let pending = match take_pending_login(&session).await {
-        Ok(pending) => pending,
-        Err(err) => {
-            tracing::warn!(error = %err, "sign-in callback: the session store is unavailable");
-            return app_error(ErrorCode::ServiceUnavailable);
-        }
-    };
     let Some(pending) = pending else {
         return app_error(ErrorCode::SignInExpired);
     };
@@ -165,11 +177,12 @@ pub async fn callback(
             return app_error(ErrorCode::SignInFailed);
         }
     };
-    match establish_session(&state, &session, &tokens, source_ip).await {
+    match establish_session(state, session, &tokens, source_ip).await {
         Ok(()) => Redirect::to(pending.return_to.as_deref().unwrap_or("/")),
         Err(code) => {
-            // The tokens just issued will never be used: revoking the refresh token (which also
-            // invalidates the access tokens issued from it) leaves nothing valid behind.
+            // The tokens just issued will never be used by this browser. Revoking the refresh token stops
+            // new tokens; the access token stays valid for any JWT-verifying API until it expires, and it
+            // never left the backend.
             if let Some(refresh_token) = &tokens.refresh_token
                 && let Err(err) = state
                     .oidc
@@ -206,32 +219,6 @@ async fn record_sign_in(
     tx.commit().await
 }
 
-/// Takes the pending sign-in out of the session and makes the removal durable at once, before anything
-/// can fail, so that its state cannot be replayed.
-async fn take_pending_login(session: &Session) -> Result<Option<PendingLogin>, ApiError> {
-    let pending: Option<PendingLogin> = match session.remove(PENDING_LOGIN_KEY).await {
-        Ok(pending) => pending,
-        Err(tower_sessions::session::Error::SerdeJson(err)) => {
-            tracing::info!(error = %err, "unreadable pending sign-in; ending the session");
-            session.flush().await.map_err(ApiError::unavailable)?;
-            return Ok(None);
-        }
-        Err(err) => return Err(ApiError::unavailable(err)),
-    };
-    if pending.is_none() {
-        return Ok(None);
-    }
-    let already_signed_in = session::read::<serde_json::Value>(session, SIGNED_IN_KEY)
-        .await?
-        .is_some();
-    if already_signed_in {
-        session.save().await.map_err(ApiError::unavailable)?;
-    } else {
-        session.flush().await.map_err(ApiError::unavailable)?;
-    }
-    Ok(pending)
-}
-
 /// Everything after the code exchange: both tokens verified and naming the same user, the membership
 /// live, the session id rotated and the signed-in session stored. The error is the code the app shows;
 /// any database or store failure is `service_unavailable`.
@@ -260,6 +247,10 @@ async fn establish_session(
         tracing::warn!("sign-in failed: the access token carries no tenant binding");
         return Err(ErrorCode::SignInFailed);
     };
+    let Ok(sign_in) = sign_in_of(&verified) else {
+        tracing::warn!("sign-in failed: the access token names no sign-in (origin_jti, auth_time)");
+        return Err(ErrorCode::SignInFailed);
+    };
     let member = match active_member(state, tenant_id, member_id).await {
         Ok(member) => member,
         Err(ApiError::MemberInactive) => return Err(ErrorCode::MembershipDeactivated),
@@ -274,8 +265,21 @@ async fn establish_session(
         return Err(ErrorCode::ServiceUnavailable);
     }
 
+    let unavailable = |err: tower_sessions::session::Error| {
+        tracing::warn!(error = %err, "sign-in failed: the session could not be stored");
+        ErrorCode::ServiceUnavailable
+    };
+    // A new session id at the privilege change, so an id planted or observed before sign-in is worthless.
+    // It is stored at once: the tokens are encrypted for this id (a ciphertext copied into another session
+    // does not decrypt), and the store assigns it when the row is created.
+    session.cycle_id().await.map_err(unavailable)?;
+    session.save().await.map_err(unavailable)?;
+    let Some(session_id) = session.id() else {
+        tracing::error!("sign-in failed: the stored session has no id");
+        return Err(ErrorCode::ServiceUnavailable);
+    };
     let encrypt = |token: &str| {
-        state.tokens.encrypt(token).map_err(|err| {
+        state.tokens.encrypt(token, &session_id).map_err(|err| {
             tracing::error!(error = %err, "sign-in failed: a token could not be encrypted");
             ErrorCode::SignInFailed
         })
@@ -287,16 +291,11 @@ async fn establish_session(
         access_token: encrypt(&tokens.access_token)?,
         id_token: encrypt(&tokens.id_token)?,
         refresh_token: tokens.refresh_token.as_deref().map(encrypt).transpose()?,
+        origin_jti: Some(sign_in.origin_jti),
         access_expires_at: verified.expires_at,
         signed_in_at: now,
         last_seen_at: now,
     };
-    let unavailable = |err: tower_sessions::session::Error| {
-        tracing::warn!(error = %err, "sign-in failed: the session could not be stored");
-        ErrorCode::ServiceUnavailable
-    };
-    // A new session id at the privilege change, so an id planted or observed before sign-in is worthless.
-    session.cycle_id().await.map_err(unavailable)?;
     session
         .insert(SIGNED_IN_KEY, &signed_in)
         .await
@@ -308,24 +307,30 @@ async fn establish_session(
     Ok(())
 }
 
-/// `POST /auth/logout`: revokes the refresh token (best effort), deletes the session server-side, clears
-/// the cookie and sends the browser to the user pool's `/logout`, which ends the pool's own session and
-/// returns to the app.
+/// `POST /auth/logout`: records the sign-in as revoked (so that no token of it works at the API any more,
+/// whoever holds one), revokes the refresh token at the user pool (best effort), deletes the session
+/// server-side, clears the cookie and sends the browser to the user pool's `/logout`, which ends the pool's
+/// own session and returns to the app.
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Redirect, ApiError> {
     let signed_in: Option<SignedIn> = session::read(&session, SIGNED_IN_KEY).await?;
-    if let Some(refresh_token) = signed_in.as_ref().and_then(|s| s.refresh_token.as_ref()) {
-        match state.tokens.decrypt(refresh_token) {
-            Ok(token) => {
-                if let Err(err) = state
-                    .oidc
-                    .revoke(state.config.auth_domain_url("oauth2/revoke"), &token)
-                    .await
-                {
-                    tracing::warn!(error = %err, "could not revoke the refresh token at sign-out");
+    if let Some(signed_in) = &signed_in {
+        if let Some(origin_jti) = &signed_in.origin_jti {
+            record_revocation(&state, TenantId(signed_in.tenant_id), origin_jti).await?;
+        }
+        if let (Some(refresh_token), Some(session_id)) = (&signed_in.refresh_token, session.id()) {
+            match state.tokens.decrypt(refresh_token, &session_id) {
+                Ok(token) => {
+                    if let Err(err) = state
+                        .oidc
+                        .revoke(state.config.auth_domain_url("oauth2/revoke"), &token)
+                        .await
+                    {
+                        tracing::warn!(error = %err, "could not revoke the refresh token at sign-out");
+                    }
                 }
-            }
-            Err(err) => {
-                tracing::info!(error = %err, "refresh token unreadable at sign-out; not revoked")
+                Err(err) => {
+                    tracing::info!(error = %err, "refresh token unreadable at sign-out; not revoked")
+                }
             }
         }
     }
@@ -339,6 +344,45 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Result<R
         .append_pair("client_id", &state.config.cognito_client_id)
         .append_pair("logout_uri", state.config.logout_return_url().as_str());
     Ok(Redirect::to(pool_logout.as_str()))
+}
+
+/// `POST /auth/revoke` with `Authorization: Bearer <access token>`: ends the sign-in that token belongs to,
+/// for this API, at once. Every access token of that sign-in, those refreshed from it later included (they
+/// carry the same `origin_jti`), is refused from then on by every backend instance. 204 on success, also for
+/// a sign-in revoked before; 401 for a token that does not verify.
+///
+/// This is how bearer clients sign out: the user pool's own `/oauth2/revoke` stops the refresh token, but a
+/// JWT-verifying API cannot see that, so the access tokens would keep working until they expire. Clients
+/// should revoke the refresh token there too (with their own client credentials), so the pool stops issuing
+/// tokens for the sign-in.
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|header| bearer_token(header.as_bytes()))
+        .ok_or(ApiError::Unauthenticated)?;
+    let verified = state.verifier.verify(token).await.map_err(rejected_token)?;
+    let (tenant_id, member_id) = token_binding(&verified)?;
+    let sign_in = sign_in_of(&verified)?;
+    record_revocation(&state, tenant_id, &sign_in.origin_jti).await?;
+    tracing::info!(tenant_id = %tenant_id, member_id = %member_id, "sign-in revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records the sign-in `origin_jti` of `tenant` as revoked for as long as a token of it could be presented
+/// (`SIGN_IN_REVOCATION_DAYS`).
+async fn record_revocation(
+    state: &AppState,
+    tenant: TenantId,
+    origin_jti: &str,
+) -> Result<(), ApiError> {
+    let expires_at = OffsetDateTime::now_utc() + state.config.sign_in_revocation;
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    db::revocations::revoke_sign_in(&mut tx, tenant, origin_jti, expires_at).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A redirect to the web app with a stable error code for it to explain.

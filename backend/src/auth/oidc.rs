@@ -403,7 +403,9 @@ impl OidcClient {
     }
 
     /// Revokes a refresh token at `<auth domain>/oauth2/revoke` (RFC 7009, client authenticated with HTTP
-    /// Basic), which also invalidates the access tokens issued from it.
+    /// Basic): the pool issues no more tokens for it and its own endpoints refuse the access tokens issued
+    /// from it, but an API verifying tokens offline (this one included) cannot see that; see
+    /// `db::revocations` for what this API refuses.
     pub async fn revoke(&self, revoke_url: Url, refresh_token: &str) -> Result<(), OidcError> {
         let response = self
             .inner

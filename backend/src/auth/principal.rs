@@ -2,9 +2,9 @@
 //! live membership on every request.
 //!
 //! Both transports end in the same checks: the access token is verified (issuer, signature, expiry,
-//! `token_use`, client), must carry `tenant_id` and `member_id`, and the member must exist and be active in
-//! that tenant right now. The role comes from the database; the scopes are the token's scopes that the role
-//! may hold.
+//! `token_use`, client), must carry `tenant_id` and `member_id`, the member must exist and be active in that
+//! tenant right now, and the sign-in the token belongs to (`origin_jti`) must not have been revoked. The role
+//! comes from the database; the scopes are the token's scopes that the role may hold.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -13,6 +13,7 @@ use serde::Serialize;
 use shared::{Role, Scope};
 use time::OffsetDateTime;
 use tower_sessions::Session;
+use tower_sessions::session::Id;
 use uuid::Uuid;
 
 use super::oidc::OidcError;
@@ -118,7 +119,7 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, ApiErro
 }
 
 /// A token the verifier refused: 503 when the keys could not be fetched, otherwise 401.
-fn rejected_token(err: VerifyError) -> ApiError {
+pub(crate) fn rejected_token(err: VerifyError) -> ApiError {
     if err.is_unavailable() {
         ApiError::unavailable(err)
     } else {
@@ -137,10 +138,13 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Principal, 
         end_session(session).await?;
         return Err(ApiError::Unauthenticated);
     }
+    // A session that carries a signed-in member was loaded from the store, so it has an id; the tokens are
+    // bound to it.
+    let session_id = session.id().ok_or(ApiError::Unauthenticated)?;
     let access_token = if signed_in.access_token_expired(now) {
-        refresh(state, session, signed_in.clone(), now).await?
+        refresh(state, session, &session_id, signed_in.clone(), now).await?
     } else {
-        match state.tokens.decrypt(&signed_in.access_token) {
+        match state.tokens.decrypt(&signed_in.access_token, &session_id) {
             Ok(token) => token,
             Err(err) => {
                 tracing::info!(error = %err, "session tokens unreadable (key changed?); ending the session");
@@ -183,13 +187,14 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Principal, 
 async fn refresh(
     state: &AppState,
     session: &Session,
+    session_id: &Id,
     mut signed_in: SignedIn,
     now: OffsetDateTime,
 ) -> Result<String, ApiError> {
     let refresh_token = signed_in
         .refresh_token
         .as_ref()
-        .and_then(|token| state.tokens.decrypt(token).ok());
+        .and_then(|token| state.tokens.decrypt(token, session_id).ok());
     let Some(refresh_token) = refresh_token else {
         end_session(session).await?;
         return Err(ApiError::Unauthenticated);
@@ -226,14 +231,19 @@ async fn refresh(
     };
     signed_in.access_token = state
         .tokens
-        .encrypt(&tokens.access_token)
+        .encrypt(&tokens.access_token, session_id)
         .map_err(ApiError::internal)?;
     signed_in.id_token = state
         .tokens
-        .encrypt(&tokens.id_token)
+        .encrypt(&tokens.id_token, session_id)
         .map_err(ApiError::internal)?;
     if let Some(rotated) = &tokens.refresh_token {
-        signed_in.refresh_token = Some(state.tokens.encrypt(rotated).map_err(ApiError::internal)?);
+        signed_in.refresh_token = Some(
+            state
+                .tokens
+                .encrypt(rotated, session_id)
+                .map_err(ApiError::internal)?,
+        );
     }
     signed_in.access_expires_at = verified.expires_at;
     signed_in.last_seen_at = now.unix_timestamp();
@@ -270,7 +280,8 @@ async fn resolve(
     via: Transport,
 ) -> Result<Principal, ApiError> {
     let (tenant_id, member_id) = token_binding(token)?;
-    let member = active_member(state, tenant_id, member_id).await?;
+    let sign_in = sign_in_of(token)?;
+    let member = live_member(state, tenant_id, member_id, &sign_in).await?;
     let resource_server = &state.config.resource_server_id;
     let mut scopes: Vec<Scope> = token
         .scopes
@@ -290,6 +301,66 @@ async fn resolve(
         subject: token.sub.clone(),
         via,
     })
+}
+
+/// Which sign-in a verified access token belongs to: its `origin_jti`, the same in every token of one sign-in
+/// and its refreshes, and when the user signed in (`auth_time`). Cognito puts both in every access token of a
+/// user; a token without them could never be revoked, so it is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInRef {
+    /// The sign-in's `origin_jti`.
+    pub origin_jti: String,
+    /// The sign-in's `auth_time`, in seconds since the Unix epoch.
+    pub auth_time: i64,
+}
+
+/// The [`SignInRef`] of `token`; 401 when it carries none.
+pub fn sign_in_of(token: &VerifiedAccessToken) -> Result<SignInRef, ApiError> {
+    let origin_jti = token.claim_str("origin_jti").filter(|jti| !jti.is_empty());
+    let auth_time = token
+        .claims
+        .get("auth_time")
+        .and_then(serde_json::Value::as_i64);
+    match (origin_jti, auth_time) {
+        (Some(origin_jti), Some(auth_time)) => Ok(SignInRef {
+            origin_jti: origin_jti.to_owned(),
+            auth_time,
+        }),
+        _ => {
+            tracing::debug!("access token without origin_jti or auth_time refused");
+            Err(ApiError::Unauthenticated)
+        }
+    }
+}
+
+/// The member of a request: it exists in `tenant` and is active (else 403 `member_inactive`), and the sign-in
+/// the token belongs to has not been revoked (else 401, whichever way the token arrived and whether or not
+/// the verifier served it from its cache). One query.
+async fn live_member(
+    state: &AppState,
+    tenant: TenantId,
+    member: MemberId,
+    sign_in: &SignInRef,
+) -> Result<Member, ApiError> {
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let found = db::members::get_with_sign_in_revoked(
+        &mut tx,
+        member,
+        &sign_in.origin_jti,
+        sign_in.auth_time,
+    )
+    .await?;
+    tx.commit().await?;
+    match found {
+        Some((member, _))
+            if member.status != MemberStatus::Active || member.tenant_id != tenant =>
+        {
+            Err(ApiError::MemberInactive)
+        }
+        Some((_, true)) => Err(ApiError::SignInRevoked),
+        Some((member, false)) => Ok(member),
+        None => Err(ApiError::MemberInactive),
+    }
 }
 
 /// The member, if it exists in `tenant` and is active; else 403 `member_inactive`.

@@ -33,14 +33,8 @@ pub const COOKIE_NAME: &str = "saas_session";
 /// The session cookie's name when it is `Secure`: the `__Host-` prefix makes browsers refuse it unless it is
 /// Secure, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
 pub const SECURE_COOKIE_NAME: &str = "__Host-saas_session";
-/// The session key of a sign-in in progress ([`PendingLogin`]).
-pub(crate) const PENDING_LOGIN_KEY: &str = "pending_login";
 /// The session key of a signed-in member ([`SignedIn`]).
 pub(crate) const SIGNED_IN_KEY: &str = "signed_in";
-
-/// How long a sign-in may take between `/auth/login` and `/auth/callback` (the user logs in at their
-/// identity provider in between).
-pub const PENDING_LOGIN_TTL: time::Duration = time::Duration::minutes(10);
 
 /// The session cookie's name for a `Secure` (or not) cookie.
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -216,38 +210,6 @@ impl ExpiredDeletion for SessionStore {
     }
 }
 
-/// A sign-in in progress, kept in the (pre-sign-in) session of the browser that started it.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct PendingLogin {
-    /// The OAuth `state`: the callback must present it (compared in constant time).
-    pub state: String,
-    /// The OpenID Connect `nonce` the ID token must carry.
-    pub nonce: String,
-    /// The PKCE verifier.
-    pub pkce_verifier: String,
-    /// Where to go after sign-in: a validated same-site relative path.
-    pub return_to: Option<String>,
-    /// When the sign-in started, in seconds since the Unix epoch.
-    pub created_at: i64,
-}
-
-impl std::fmt::Debug for PendingLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingLogin")
-            .field("return_to", &self.return_to)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PendingLogin {
-    /// Whether the sign-in started too long ago (or in the future, which only a tampered store could do).
-    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
-        let age = now.unix_timestamp() - self.created_at;
-        !(0..=PENDING_LOGIN_TTL.whole_seconds()).contains(&age)
-    }
-}
-
 /// A signed-in member's session: who, and their tokens (encrypted).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SignedIn {
@@ -261,6 +223,10 @@ pub struct SignedIn {
     pub id_token: EncryptedToken,
     /// The refresh token, when the user pool issued one.
     pub refresh_token: Option<EncryptedToken>,
+    /// The sign-in's `origin_jti` (the same in every token of the sign-in and its refreshes), recorded as
+    /// revoked at sign-out. Absent only in sessions stored before it was kept.
+    #[serde(default)]
+    pub origin_jti: Option<String>,
     /// The access token's `exp`, in seconds since the Unix epoch.
     pub access_expires_at: i64,
     /// When the member signed in, in seconds since the Unix epoch; the absolute expiry counts from here.
@@ -297,13 +263,14 @@ mod tests {
 
     fn signed_in(last_seen_at: i64) -> SignedIn {
         let cipher = super::super::tokens::TokenCipher::new(&crate::config::SessionKey::random());
-        let token = cipher.encrypt("t").unwrap();
+        let token = cipher.encrypt("t", &Id::default()).unwrap();
         SignedIn {
             member_id: Uuid::nil(),
             tenant_id: Uuid::nil(),
             access_token: token.clone(),
             id_token: token,
             refresh_token: None,
+            origin_jti: None,
             access_expires_at: 0,
             signed_in_at: 0,
             last_seen_at,
@@ -321,28 +288,6 @@ mod tests {
         assert!(signed_in(10_000 - 1).needs_touch(now, short));
     }
 
-    fn pending(created_at: i64) -> PendingLogin {
-        PendingLogin {
-            state: "s".into(),
-            nonce: "n".into(),
-            pkce_verifier: "v".into(),
-            return_to: None,
-            created_at,
-        }
-    }
-
-    #[test]
-    fn a_pending_login_expires_after_ten_minutes() {
-        let now = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
-        assert!(!pending(1_000_000).is_expired(now));
-        assert!(!pending(1_000_000 - 599).is_expired(now));
-        assert!(pending(1_000_000 - 601).is_expired(now));
-        assert!(
-            pending(1_000_000 + 60).is_expired(now),
-            "a start time in the future is not trusted"
-        );
-    }
-
     #[test]
     fn a_secure_cookie_carries_the_host_prefix() {
         assert_eq!(cookie_name(true), "__Host-saas_session");
@@ -356,15 +301,5 @@ mod tests {
         assert_eq!(key.len(), 32);
         assert_eq!(key, Sha256::digest(id.to_string().as_bytes()).to_vec());
         assert_ne!(key, storage_key(&Id::default()));
-    }
-
-    #[test]
-    fn debug_output_of_a_pending_login_hides_its_secrets() {
-        let printed = format!("{:?}", pending(0));
-        assert!(
-            !printed.contains("pkce_verifier")
-                && !printed.contains("nonce")
-                && !printed.contains("state")
-        );
     }
 }

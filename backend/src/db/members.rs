@@ -165,6 +165,38 @@ pub async fn get(conn: &mut PgConnection, id: MemberId) -> Result<Option<Member>
     row.map(from_row).transpose()
 }
 
+/// Reads the member `id` of the current tenant transaction's tenant, as [`get`] does, and in the same query
+/// whether the sign-in a token belongs to has been revoked: its `origin_jti` is on the tenant's revocation
+/// list, or it began (`auth_time`, seconds since the epoch) before the tenant's cut-off. Two primary-key
+/// lookups in the query that checks the membership anyway.
+pub async fn get_with_sign_in_revoked(
+    conn: &mut PgConnection,
+    id: MemberId,
+    origin_jti: &str,
+    auth_time: i64,
+) -> Result<Option<(Member, bool)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "select {COLUMNS}, \
+           exists (select 1 from revoked_sign_ins r \
+                   where r.tenant_id = members.tenant_id and r.origin_jti = $2) \
+           or to_timestamp($3) < coalesce((select t.sign_ins_revoked_before from tenants t \
+                                           where t.id = members.tenant_id), '-infinity') \
+           as sign_in_revoked \
+         from members where id = $1"
+    ))
+    .bind(id)
+    .bind(origin_jti)
+    .bind(auth_time as f64)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let member = from_row(<MemberRow as sqlx::FromRow<_>>::from_row(&row)?)?;
+    let revoked: bool = sqlx::Row::try_get(&row, "sign_in_revoked")?;
+    Ok(Some((member, revoked)))
+}
+
 /// Sets a member's status; `false` when no such member exists in the current tenant.
 pub async fn set_status(
     conn: &mut PgConnection,

@@ -11,8 +11,9 @@
 //! inserted first.
 //!
 //! Nothing else a verification decides can change while a token stays the same: its claims are fixed by its
-//! signature, and `nbf` and `iat` only become more acceptable as time passes. Membership, role and status
-//! are not the verifier's business; they are read from the database on every request regardless.
+//! signature, and `nbf` and `iat` only become more acceptable as time passes. Membership, role, status and
+//! revocation of the token's sign-in are not the verifier's business; they are read from the database on every
+//! request after verification, so a cached token of a revoked sign-in is refused like a fresh one.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -108,6 +108,8 @@ async fn a_token_signed_by_the_pool_for_a_member_of_no_tenant_is_refused() {
         "exp": now + 600,
         "tenant_id": "6b1f6c43-0000-4000-8000-000000000000",
         "member_id": "6b1f6c43-0000-4000-8000-000000000001",
+        "origin_jti": "6b1f6c43-0000-4000-8000-0000000000aa",
+        "auth_time": now,
     }));
     let response = app.get_with_bearer("/api/v1/me", &token).await;
     assert_eq!(
@@ -269,6 +271,8 @@ async fn a_token_carrying_another_tenants_id_with_alices_member_id_is_refused() 
         "exp": now + 600,
         "tenant_id": globex.to_string(),
         "member_id": alice.user.id,
+        "origin_jti": "6b1f6c43-0000-4000-8000-0000000000bb",
+        "auth_time": now,
     }));
     let response = app.get_with_bearer("/api/v1/me", &token).await;
     assert_eq!(

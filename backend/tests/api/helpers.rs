@@ -220,6 +220,18 @@ pub fn session_cookie(jar: &Jar, address: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The value of the pending sign-in cookie (`saas_sign_in`) in `jar` for `address`.
+pub fn pending_cookie(jar: &Jar, address: &str) -> Option<String> {
+    let url = Url::parse(address).unwrap();
+    let header = jar.cookies(&url)?;
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("saas_sign_in="))
+        .map(str::to_owned)
+}
+
 /// A browser-like client: cookies kept, redirects not followed (each hop is checked by hand), and
 /// `localhost` pinned to 127.0.0.1 where the backend listens.
 pub fn browser_with_jar() -> (Client, Arc<Jar>) {
@@ -281,6 +293,8 @@ impl TestApp {
         config.database_max_connections = 5;
         config.web_dist_dir = web_dist_dir();
         config.cookie_secure = false;
+        // Every test signs in from 127.0.0.1, some many times a minute; the limit has tests of its own.
+        config.sign_in_starts_per_minute = 10_000;
         customize(&mut config, &mut aws_config);
         // Lifetimes below Cognito's minimum (tests that watch tokens expire) could not survive the reconciler's
         // `UpdateUserPoolClient`: the client starts with the configured ones and gets the short ones after it.

@@ -11,7 +11,7 @@ use crate::postgres::{APP_LOGIN, TestDatabase, fresh_database};
 
 /// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
 /// catalog, so a new tenant-owned table cannot be forgotten here.
-const TENANT_OWNED: [(&str, &str); 7] = [
+const TENANT_OWNED: [(&str, &str); 8] = [
     ("tenants", "id"),
     ("tenant_identity_providers", "tenant_id"),
     ("members", "tenant_id"),
@@ -19,6 +19,7 @@ const TENANT_OWNED: [(&str, &str); 7] = [
     ("invitations", "tenant_id"),
     ("audit_events", "tenant_id"),
     ("files", "tenant_id"),
+    ("revoked_sign_ins", "tenant_id"),
 ];
 
 /// The tables whose isolation policy is split into a read policy and an append policy (no updates, no
@@ -82,6 +83,14 @@ async fn world() -> World {
         )
         .bind(tenant.0)
         .bind(author.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into revoked_sign_ins (tenant_id, origin_jti, expires_at) \
+             values ($1, gen_random_uuid()::text, now() + interval '1 day')",
+        )
+        .bind(tenant.0)
         .execute(&db.owner)
         .await
         .unwrap();
@@ -455,7 +464,7 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
 
 /// An insert into each tenant-owned table, with `$1` the tenant the row claims and `$2` a member of the
 /// tenant the transaction is bound to.
-const INSERTS: [(&str, &str); 7] = [
+const INSERTS: [(&str, &str); 8] = [
     (
         "tenants",
         "insert into tenants (id, slug, name, plan) values ($1, 'planted', 'Planted', 'pro')",
@@ -487,6 +496,11 @@ const INSERTS: [(&str, &str); 7] = [
         "files",
         "insert into files (id, tenant_id, uploader_id, object_key, name, size_bytes) \
          values (gen_random_uuid(), $1, $2, 'planted', 'planted', 1)",
+    ),
+    (
+        "revoked_sign_ins",
+        "insert into revoked_sign_ins (tenant_id, origin_jti, expires_at) \
+         values ($1, 'planted', now() + interval '1 day')",
     ),
 ];
 

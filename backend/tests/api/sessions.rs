@@ -39,8 +39,11 @@ async fn the_session_cookie_is_http_only_lax_and_rotated_at_sign_in() {
         FlowEnd::Callback(url) => url,
         other => panic!("{other:?}"),
     };
-    let before =
-        session_cookie(&jar, &app.address).expect("the pending sign-in lives in a session");
+    assert_eq!(
+        session_cookie(&jar, &app.address),
+        None,
+        "a sign-in in progress lives in its own cookie, not in a session"
+    );
 
     let response = browser.get(callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -67,13 +70,24 @@ async fn the_session_cookie_is_http_only_lax_and_rotated_at_sign_in() {
     );
     assert!(!set_cookie.contains("eyJ"), "no token in the cookie");
 
+    let before = session_cookie(&jar, &app.address).unwrap();
+    assert_eq!(me_with_cookie(&app, &before).await, StatusCode::OK);
+    // Signing in again in the same browser gives the session a new id and kills the old one.
+    let again = match app
+        .walk(&browser, "email=alice@acme.example", ALICE.email, PASSWORD)
+        .await
+    {
+        FlowEnd::Callback(url) => url,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(app.finish(&browser, &again).await, "/");
     let after = session_cookie(&jar, &app.address).unwrap();
     assert_ne!(before, after, "the session id changes at sign-in");
     assert_eq!(me_with_cookie(&app, &after).await, StatusCode::OK);
     assert_eq!(
         me_with_cookie(&app, &before).await,
         StatusCode::UNAUTHORIZED,
-        "the pre-sign-in id is dead"
+        "the previous id is dead"
     );
 }
 
@@ -93,8 +107,10 @@ async fn secure_cookies_are_set_when_configured() {
         .to_str()
         .unwrap()
         .to_owned();
+    // Starting a sign-in sets the pending sign-in cookie; the session cookie follows the same rules
+    // (`auth::session::cookie_name`).
     assert!(
-        set_cookie.starts_with("__Host-saas_session="),
+        set_cookie.starts_with("__Host-saas_sign_in="),
         "a Secure cookie carries the __Host- prefix: {set_cookie}"
     );
     let attributes: Vec<String> = set_cookie
@@ -536,7 +552,7 @@ async fn a_refreshed_access_token_that_does_not_verify_ends_the_session() {
 }
 
 /// Redeems `refresh_token` at the pool with the web client's credentials: the status and JSON answer.
-async fn redeem_refresh_token(
+pub(crate) async fn redeem_refresh_token(
     app: &TestApp,
     refresh_token: &str,
 ) -> (StatusCode, serde_json::Value) {
@@ -569,7 +585,7 @@ async fn sign_out_revokes_the_sessions_refresh_token_at_the_pool() {
     let data: serde_json::Value = serde_json::from_str(&data).unwrap();
     let sealed = serde_json::from_value(data["signed_in"]["refresh_token"].clone()).unwrap();
     let refresh_token = backend::auth::tokens::TokenCipher::new(&app.config.session_encryption_key)
-        .decrypt(&sealed)
+        .decrypt(&sealed, &cookie.parse::<Id>().unwrap())
         .unwrap();
     let (status, _) = redeem_refresh_token(&app, &refresh_token).await;
     assert_eq!(

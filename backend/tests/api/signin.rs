@@ -4,9 +4,12 @@
 use reqwest::StatusCode;
 use shared::{Plan, Role, Scope};
 
+use backend::auth::pending;
+use backend::auth::tokens::TokenCipher;
+
 use crate::helpers::{
     ALICE, BOB, CAROL, DAVE, DemoUser, ERIN, FlowEnd, MALLORY, PASSWORD, TestApp, browser,
-    browser_with_jar, error_code, location, session_cookie,
+    browser_with_jar, error_code, location, pending_cookie,
 };
 
 async fn assert_no_session(app: &TestApp, browser: &reqwest::Client) {
@@ -338,6 +341,39 @@ async fn a_replayed_callback_is_refused() {
 }
 
 #[tokio::test]
+async fn a_pending_sign_in_cookie_copied_before_the_callback_signs_no_one_in_a_second_time() {
+    let app = TestApp::spawn().await;
+    let (browser, jar) = browser_with_jar();
+    let callback = match app
+        .walk(&browser, "email=erin@acme.example", ERIN.email, PASSWORD)
+        .await
+    {
+        FlowEnd::Callback(url) => url,
+        other => panic!("{other:?}"),
+    };
+    let copied = pending_cookie(&jar, &app.address).unwrap();
+    assert_eq!(app.finish(&browser, &callback).await, "/");
+    assert_eq!(
+        pending_cookie(&jar, &app.address),
+        None,
+        "the callback cleared the pending sign-in"
+    );
+
+    // Another browser presents the copied cookie with the same callback: the state matches, but the code
+    // was single use at the pool.
+    let (thief, thief_jar) = browser_with_jar();
+    thief_jar.add_cookie_str(
+        &format!("saas_sign_in={copied}; Path=/"),
+        &url::Url::parse(&app.address).unwrap(),
+    );
+    assert_eq!(
+        error_code(&app.finish(&thief, &callback).await).as_deref(),
+        Some("sign_in_failed")
+    );
+    assert_no_session(&app, &thief).await;
+}
+
+#[tokio::test]
 async fn a_code_replayed_at_the_backend_under_a_fresh_state_is_refused_by_the_pool() {
     let app = TestApp::spawn().await;
     let (browser, _) = browser_with_jar();
@@ -504,18 +540,20 @@ async fn a_pending_sign_in_older_than_ten_minutes_is_refused_at_the_callback() {
         FlowEnd::Callback(url) => url,
         other => panic!("{other:?}"),
     };
-    // The user took eleven minutes at the identity provider.
-    let cookie = session_cookie(&jar, &app.address).unwrap();
-    let aged = sqlx::query(
-        "update tower_sessions.session set data = jsonb_set(data, '{pending_login,created_at}', \
-           to_jsonb(extract(epoch from now())::bigint - 660)) \
-         where id = sha256(convert_to($1, 'UTF8'))",
-    )
-    .bind(&cookie)
-    .execute(&app.db.owner)
-    .await
-    .unwrap();
-    assert_eq!(aged.rows_affected(), 1);
+    // The user took eleven minutes at the identity provider: the browser's pending sign-in says it started
+    // then (sealed again with the app's key, as only the app can).
+    let cipher = TokenCipher::new(&app.config.session_encryption_key);
+    let address = url::Url::parse(&app.address).unwrap();
+    let mut pending = pending::open(&cipher, &pending_cookie(&jar, &app.address).unwrap())
+        .expect("the browser holds the pending sign-in");
+    pending.created_at -= 660;
+    jar.add_cookie_str(
+        &format!(
+            "saas_sign_in={}; Path=/",
+            pending::seal(&cipher, &pending).unwrap()
+        ),
+        &address,
+    );
     assert_eq!(
         error_code(&app.finish(&browser, &callback).await).as_deref(),
         Some("sign_in_expired")
