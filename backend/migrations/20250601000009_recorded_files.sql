@@ -9,7 +9,11 @@
 
 ALTER TABLE files ADD COLUMN upload_key text
     CONSTRAINT files_upload_key_length CHECK (char_length(upload_key) BETWEEN 1 AND 1024);
+-- The owner is subject to FORCE ROW LEVEL SECURITY (on managed Postgres it is no superuser), and this update
+-- spans every tenant, so FORCE is lifted for it alone, inside the migration's transaction.
+ALTER TABLE files NO FORCE ROW LEVEL SECURITY;
 UPDATE files SET upload_key = object_key;
+ALTER TABLE files FORCE ROW LEVEL SECURITY;
 ALTER TABLE files ALTER COLUMN upload_key SET NOT NULL;
 ALTER TABLE files ADD CONSTRAINT files_upload_key_unique UNIQUE (tenant_id, upload_key);
 

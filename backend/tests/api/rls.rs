@@ -78,8 +78,9 @@ async fn world() -> World {
         .await
         .unwrap();
         sqlx::query(
-            "insert into files (id, tenant_id, uploader_id, object_key, name, size_bytes) \
-             values (gen_random_uuid(), $1, $2, $1::text || '/u/uploads/seeded.pdf', 'seeded.pdf', 1)",
+            "insert into files (id, tenant_id, uploader_id, object_key, upload_key, name, size_bytes) \
+             values (gen_random_uuid(), $1, $2, $1::text || '/seeded', $1::text || '/u/uploads/seeded.pdf', \
+             'seeded.pdf', 1)",
         )
         .bind(tenant.0)
         .bind(author.0)
@@ -494,8 +495,8 @@ const INSERTS: [(&str, &str); 8] = [
     ),
     (
         "files",
-        "insert into files (id, tenant_id, uploader_id, object_key, name, size_bytes) \
-         values (gen_random_uuid(), $1, $2, 'planted', 'planted', 1)",
+        "insert into files (id, tenant_id, uploader_id, object_key, upload_key, name, size_bytes) \
+         values (gen_random_uuid(), $1, $2, 'planted', 'planted', 'planted', 1)",
     ),
     (
         "revoked_sign_ins",
