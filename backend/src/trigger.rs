@@ -67,7 +67,7 @@ pub async fn pre_token_generation(
     };
     let tenant_id = binding.tenant_id;
     let attributes = &event.request.user_attributes;
-    let groups = parse_idp_groups(attributes.get(GROUPS_ATTRIBUTE).map(String::as_str));
+    let groups = groups_of(attributes);
     let email = attributes
         .get("email")
         .map(String::as_str)
@@ -222,26 +222,33 @@ impl FederatedIdentity {
     }
 }
 
-/// Parses `custom:idp_groups`. Cognito maps an array claim to a string like `[SaaS-Admins, SaaS-Users]`; a
-/// JSON array string and a plain comma-separated list are accepted too. Anything unreadable yields groups
-/// that map to nothing, so the member gets the least role, never more.
-fn parse_idp_groups(value: Option<&str>) -> Vec<String> {
+/// Why `custom:idp_groups` was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("custom:idp_groups is not a JSON array of strings: {0}")]
+struct MalformedGroups(String);
+
+/// Parses `custom:idp_groups`: the JSON text of an array of group names, which is how Cognito stores the
+/// multi-valued OIDC claim each provider kind sends (Entra's `roles`, Okta's `groups`) in a String attribute.
+/// An absent or empty attribute is no groups. Nothing else is accepted: not Cognito's `[a, b]` rendering of
+/// multi-valued SAML attributes, not a comma-separated list, not a bare name. Those forms cannot tell a group
+/// named `x, saas-admin` from two groups, so reading them could raise a role; a malformed value is refused as
+/// a whole and the caller maps it to no groups (the lowest role).
+fn parse_idp_groups(value: Option<&str>) -> Result<Vec<String>, MalformedGroups> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
-        return list;
+    serde_json::from_str::<Vec<String>>(value).map_err(|e| MalformedGroups(e.to_string()))
+}
+
+/// The member's groups from the event; a malformed attribute counts as no groups and is logged.
+fn groups_of(attributes: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    match parse_idp_groups(attributes.get(GROUPS_ATTRIBUTE).map(String::as_str)) {
+        Ok(groups) => groups,
+        Err(error) => {
+            tracing::warn!(%error, "ignoring the identity provider's groups: the member gets the lowest role");
+            Vec::new()
+        }
     }
-    let inner = value
-        .strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-        .unwrap_or(value);
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|group| !group.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Why [`sign_in_member`] admitted nobody.
@@ -479,19 +486,50 @@ mod tests {
     }
 
     #[test]
-    fn groups_are_read_from_cognito_and_json_array_strings() {
-        assert_eq!(
-            parse_idp_groups(Some("[SaaS-Admins, SaaS-Users]")),
-            vec!["SaaS-Admins", "SaaS-Users"]
-        );
+    fn groups_are_read_from_the_json_array_cognito_stores() {
         assert_eq!(
             parse_idp_groups(Some(r#"["SaaS-Admins","SaaS-Users"]"#)),
-            vec!["SaaS-Admins", "SaaS-Users"]
+            Ok(vec!["SaaS-Admins".to_owned(), "SaaS-Users".to_owned()])
         );
-        assert_eq!(parse_idp_groups(Some("saas-admin")), vec!["saas-admin"]);
-        assert_eq!(parse_idp_groups(Some("[]")), Vec::<String>::new());
-        assert_eq!(parse_idp_groups(Some("  ")), Vec::<String>::new());
-        assert_eq!(parse_idp_groups(None), Vec::<String>::new());
+        assert_eq!(
+            parse_idp_groups(Some(r#" [ "SaaS-Admins" ] "#)),
+            Ok(vec!["SaaS-Admins".to_owned()])
+        );
+        assert_eq!(parse_idp_groups(Some("[]")), Ok(Vec::new()));
+        assert_eq!(parse_idp_groups(Some("  ")), Ok(Vec::new()));
+        assert_eq!(parse_idp_groups(None), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_group_name_containing_a_comma_is_one_group_and_never_escalates() {
+        let groups = parse_idp_groups(Some(r#"["x, saas-admin"]"#)).unwrap();
+        assert_eq!(groups, ["x, saas-admin"]);
+        let mapping = crate::db::identity_providers::GroupRoleMapping(
+            [("saas-admin".to_owned(), Role::Admin)].into(),
+        );
+        assert_eq!(
+            mapping.role_for(groups.iter().map(String::as_str)),
+            Role::Viewer
+        );
+    }
+
+    #[test]
+    fn ambiguous_or_malformed_group_values_are_refused_as_a_whole() {
+        for value in [
+            "[x, saas-admin]",
+            "[SaaS-Admins]",
+            "x, saas-admin",
+            "saas-admin",
+            r#"["saas-admin", 1]"#,
+            r#"[["saas-admin"]]"#,
+            r#"{"groups":["saas-admin"]}"#,
+            r#""saas-admin""#,
+            r#"["saas-admin""#,
+        ] {
+            assert!(parse_idp_groups(Some(value)).is_err(), "{value}");
+        }
+        let attributes = [(GROUPS_ATTRIBUTE.to_owned(), "[x, saas-admin]".to_owned())].into();
+        assert!(groups_of(&attributes).is_empty());
     }
 
     #[test]

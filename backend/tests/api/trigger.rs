@@ -26,14 +26,14 @@ const ALICE: User = User {
     subject: "0b6c4c0e-3f6a-4c5d-9a11-a11ce0000001",
     email: "alice@acme.example",
     name: "Alice Anderson",
-    groups: Some("[SaaS-Admins]"),
+    groups: Some(r#"["SaaS-Admins"]"#),
 };
 const BOB: User = User {
     provider: "acme-entra",
     subject: "1c7d5d1f-4a7b-4d6e-8b22-b0b000000002",
     email: "bob@acme.example",
     name: "Bob Brown",
-    groups: Some("[SaaS-Users]"),
+    groups: Some(r#"["SaaS-Users"]"#),
 };
 const ERIN: User = User {
     provider: "acme-entra",
@@ -47,7 +47,7 @@ const MALLORY: User = User {
     subject: "00u3mallory0globex03",
     email: "mallory@acme.example",
     name: "Mallory Moss",
-    groups: Some("[saas-admin]"),
+    groups: Some(r#"["saas-admin"]"#),
 };
 
 #[derive(Clone, Copy)]
@@ -248,7 +248,7 @@ async fn erin_without_groups_is_a_viewer_and_loses_write_and_admin() {
 }
 
 #[tokio::test]
-async fn the_highest_mapped_group_wins_and_json_array_groups_are_understood() {
+async fn the_highest_mapped_group_wins_and_only_exact_names_in_a_json_array_count() {
     let db = seeded().await;
     let both = User {
         groups: Some(r#"["SaaS-Users","SaaS-Admins"]"#),
@@ -256,10 +256,31 @@ async fn the_highest_mapped_group_wins_and_json_array_groups_are_understood() {
     };
     assert_eq!(sign_in(&db, both).await.claim("tenant_role"), "admin");
     let unmapped = User {
-        groups: Some("[Everyone, saas-admin]"),
+        groups: Some(r#"["Everyone","saas-admin"]"#),
         ..BOB
     };
     assert_eq!(sign_in(&db, unmapped).await.claim("tenant_role"), "viewer");
+}
+
+#[tokio::test]
+async fn a_group_named_with_a_comma_and_an_admin_group_or_an_ambiguous_list_never_makes_an_admin() {
+    let db = seeded().await;
+    for groups in [
+        r#"["x, SaaS-Admins"]"#,
+        "[x, SaaS-Admins]",
+        "x, SaaS-Admins",
+        "SaaS-Admins",
+    ] {
+        let user = User {
+            groups: Some(groups),
+            ..ERIN
+        };
+        assert_eq!(
+            sign_in(&db, user).await.claim("tenant_role"),
+            "viewer",
+            "{groups}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -341,7 +362,7 @@ async fn a_deactivated_member_is_refused_at_sign_in_and_at_refresh_and_nothing_i
 
     let renamed = User {
         name: "Robert Brown",
-        groups: Some("[SaaS-Admins]"),
+        groups: Some(r#"["SaaS-Admins"]"#),
         ..BOB
     };
     for event in [renamed.sign_in(), renamed.refresh()] {
