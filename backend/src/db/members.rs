@@ -67,8 +67,9 @@ pub struct NewMember<'a> {
 pub struct SignInProfile<'a> {
     /// The asserted email.
     pub email: &'a str,
-    /// The `email_verified` attribute as the user pool holds it (`"true"` / `"false"`), when the provider
-    /// sends one.
+    /// The `email_verified` attribute as the user pool holds it and passes it to the trigger (`"true"` /
+    /// `"false"`), mapped from the provider's own claim (see `invitation_email`); absent when the provider's
+    /// mapping has none.
     pub email_verified: Option<&'a str>,
     /// The asserted display name.
     pub name: &'a str,
@@ -80,13 +81,15 @@ pub struct SignInProfile<'a> {
 }
 
 impl SignInProfile<'_> {
-    /// The email an invitation may be matched against: none when it is empty or the provider says it is not
-    /// verified. Providers that say nothing (Entra ID) are trusted for their own directory's addresses.
+    /// The email an invitation may be matched against: only one the provider says it verified
+    /// (`email_verified` is `"true"`; Okta maps it from its `email_verified` claim, Entra ID from its optional
+    /// claim `xms_edov`, email domain owner verified). Absent, `"false"` or anything else is unverified, and
+    /// an empty email matches nothing.
     pub fn invitation_email(&self) -> Option<&str> {
-        let unverified = self
+        let verified = self
             .email_verified
-            .is_some_and(|v| v.eq_ignore_ascii_case("false"));
-        (!self.email.is_empty() && !unverified).then_some(self.email)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        (!self.email.is_empty() && verified).then_some(self.email)
     }
 }
 
@@ -375,23 +378,22 @@ mod tests {
     }
 
     #[test]
-    fn only_an_email_not_marked_unverified_can_match_an_invitation() {
-        assert_eq!(
-            profile("a@b.example", None).invitation_email(),
-            Some("a@b.example")
-        );
+    fn only_an_email_the_provider_verified_can_match_an_invitation() {
         assert_eq!(
             profile("a@b.example", Some("true")).invitation_email(),
             Some("a@b.example")
         );
         assert_eq!(
-            profile("a@b.example", Some("false")).invitation_email(),
-            None
+            profile("a@b.example", Some("True")).invitation_email(),
+            Some("a@b.example")
         );
-        assert_eq!(
-            profile("a@b.example", Some("False")).invitation_email(),
-            None
-        );
-        assert_eq!(profile("", None).invitation_email(), None);
+        for unverified in [None, Some("false"), Some("False"), Some(""), Some("yes")] {
+            assert_eq!(
+                profile("a@b.example", unverified).invitation_email(),
+                None,
+                "{unverified:?}"
+            );
+        }
+        assert_eq!(profile("", Some("true")).invitation_email(), None);
     }
 }

@@ -318,6 +318,64 @@ async fn with_just_in_time_off_only_invited_people_join_and_with_the_invitations
     set_just_in_time(&carol, true).await;
 }
 
+/// Whether the invitation with `id` is still open.
+async fn is_open(admin: &SignedIn, id: &str) -> bool {
+    let list: InvitationList = admin.get_json("/api/v1/invitations").await;
+    list.items.iter().any(|i| i.id == id)
+}
+
+#[tokio::test]
+async fn an_okta_email_marked_unverified_never_claims_an_admin_invitation() {
+    let app = TestApp::spawn().await;
+    let carol = app.sign_in(&CAROL).await;
+    let invitation = invite(&carol, DAVE.email, Role::Admin).await;
+    assert!(app.aws.update_okta_user(DAVE.email, |dave| {
+        dave.email_verified = false;
+    }));
+
+    // Invited people only: the unverified address is as good as uninvited.
+    set_just_in_time(&carol, false).await;
+    assert_eq!(app.sign_in_landing(&DAVE).await, "/?error=not_invited");
+    // Just-in-time: Dave joins with his group's role, and the invitation stays open.
+    set_just_in_time(&carol, true).await;
+    let dave = app.sign_in(&DAVE).await.me().await;
+    assert_eq!(dave.role, Role::Viewer);
+    assert!(is_open(&carol, &invitation.id).await);
+}
+
+#[tokio::test]
+async fn an_entra_email_outside_the_directorys_verified_domains_never_claims_an_admin_invitation() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    // Entra sends no email_verified: its mail attribute is whatever the directory holds. Erin's is now in a
+    // domain the directory has not verified, so xms_edov is false.
+    assert!(app.aws.update_entra_user(ERIN.email, |erin| {
+        erin.email = "erin@contractor.example".into();
+    }));
+    let invitation = invite(&alice, "erin@contractor.example", Role::Admin).await;
+    let erin = app.sign_in(&ERIN).await.me().await;
+    assert_eq!(
+        erin.role,
+        Role::Viewer,
+        "just-in-time, with her groups' role"
+    );
+    assert!(is_open(&alice, &invitation.id).await);
+}
+
+#[tokio::test]
+async fn an_entra_email_in_a_verified_domain_claims_its_admin_invitation() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let invitation = invite(&alice, ERIN.email, Role::Admin).await;
+    let erin = app.sign_in(&ERIN).await.me().await;
+    assert_eq!(
+        erin.role,
+        Role::Admin,
+        "Erin has no group; the invitation made her admin"
+    );
+    assert!(!is_open(&alice, &invitation.id).await);
+}
+
 #[tokio::test]
 async fn an_invitation_in_one_tenant_never_admits_another_tenants_user_with_that_email() {
     let app = TestApp::spawn().await;
