@@ -5,8 +5,9 @@
 //! domain. The member is found by (provider, subject), never by email. A newcomer joins at first sign-in
 //! through an open invitation for the email the tenant's own provider asserts (with the invitation's role), or
 //! else just-in-time if the tenant allows it; otherwise they are refused. The role comes from the provider's
-//! groups through the tenant's mapping unless an admin set it, and the access token loses every API scope
-//! the role may not hold. A deactivated member is refused, at sign-in and at token refresh. Joins and
+//! groups through the tenant's mapping unless an admin set it (the groups are recorded too), except that the
+//! tenant's last active admin keeps the admin role when their groups no longer map to it (audited, never a
+//! refusal), and the access token loses every API scope the role may not hold. A deactivated member is refused, at sign-in and at token refresh. Joins and
 //! refusals are written to the tenant's audit log.
 
 pub mod event;
@@ -77,32 +78,50 @@ pub async fn pre_token_generation(
         .map(String::as_str)
         .unwrap_or_default();
 
-    let mut tx = db::tenant_tx(pool, tenant_id).await?;
-    let tenant = tenants::get(&mut tx, tenant_id)
-        .await?
-        .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
-    let mapping = identity_providers::group_role_mapping(&mut tx, tenant_id, &identity.provider)
-        .await?
-        .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
-    let role = mapping.role_for(groups.iter().map(String::as_str));
-    let profile = SignInProfile {
-        email,
-        email_verified: attributes.get("email_verified").map(String::as_str),
-        name,
-        role,
-        is_sign_in: !is_refresh,
-    };
-    let member = match sign_in_member(&mut tx, &tenant, &identity, &profile).await {
-        Ok(member) => member,
-        Err(SignInError::Refused { code, member }) => {
-            // Nothing of the refused sign-in is kept but its audit entry, written on its own.
-            tx.rollback().await?;
-            record_refusal(pool, tenant_id, &identity, &profile, code, member.as_ref()).await?;
-            return Err(TriggerError::Refused(code));
+    // Most sign-ins lock only their own member row. One that would demote an active admin is started again
+    // after locking the tenant's active admins first, the order every admin change takes its locks in
+    // (`PATCH /members`, the sign-in settings), so that it sees every concurrent change to them.
+    let mut admins_locked = false;
+    let (tenant, member) = loop {
+        let mut tx = db::tenant_tx(pool, tenant_id).await?;
+        if admins_locked {
+            members::lock_active_admins(&mut tx, tenant_id).await?;
         }
-        Err(SignInError::Database(err)) => return Err(err.into()),
+        let tenant = tenants::get(&mut tx, tenant_id)
+            .await?
+            .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
+        let mapping =
+            identity_providers::group_role_mapping(&mut tx, tenant_id, &identity.provider)
+                .await?
+                .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
+        let role = mapping.role_for(groups.iter().map(String::as_str));
+        let profile = SignInProfile {
+            email,
+            email_verified: attributes.get("email_verified").map(String::as_str),
+            name,
+            role,
+            groups: &groups,
+            is_sign_in: !is_refresh,
+        };
+        match sign_in_member(&mut tx, &tenant, &identity, &profile, admins_locked).await {
+            Ok(member) => {
+                tx.commit().await?;
+                break (tenant, member);
+            }
+            // Only answered while the admins are not locked, so the loop runs at most twice.
+            Err(SignInError::DemotesAnAdmin) => {
+                tx.rollback().await?;
+                admins_locked = true;
+            }
+            Err(SignInError::Refused { code, member }) => {
+                // Nothing of the refused sign-in is kept but its audit entry, written on its own.
+                tx.rollback().await?;
+                record_refusal(pool, tenant_id, &identity, &profile, code, member.as_ref()).await?;
+                return Err(TriggerError::Refused(code));
+            }
+            Err(SignInError::Database(err)) => return Err(err.into()),
+        }
     };
-    tx.commit().await?;
 
     let claims = token_claims(&member, tenant.plan);
     event.response = Response {
@@ -258,6 +277,8 @@ enum SignInError {
         code: ErrorCode,
         member: Option<Member>,
     },
+    /// The sign-in would demote an active admin, which needs the tenant's active admins locked first.
+    DemotesAnAdmin,
     /// The database failed.
     Database(sqlx::Error),
 }
@@ -272,11 +293,17 @@ impl From<sqlx::Error> for SignInError {
 /// through an open invitation for the asserted email (with the invitation's role), or else just-in-time when
 /// the tenant allows it (with the mapped role). A deactivated member, and a newcomer without invitation while
 /// just-in-time joining is off, are refused before anything is written.
+///
+/// A member whose role comes from the identity provider gets the mapped role, except that the tenant's last
+/// active admin keeps the admin role (audited as `member_role_kept`): a sign-in is never refused for it.
+/// Deciding that needs the active admins locked (`admins_locked`); without that lock such a sign-in answers
+/// [`SignInError::DemotesAnAdmin`] having written nothing, and the caller starts again with it.
 async fn sign_in_member(
     conn: &mut PgConnection,
     tenant: &Tenant,
     identity: &FederatedIdentity,
     profile: &SignInProfile<'_>,
+    admins_locked: bool,
 ) -> Result<Member, SignInError> {
     // Two rounds suffice: if a concurrent first sign-in of the same identity wins the insert, the second
     // round finds (and locks) the row it committed.
@@ -292,9 +319,33 @@ async fn sign_in_member(
                     member: Some(member),
                 });
             }
-            return members::record_sign_in(conn, member.id, profile)
+            let demotes_an_admin = member.status == MemberStatus::Active
+                && member.role == Role::Admin
+                && member.role_source == RoleSource::IdentityProvider
+                && profile.role != Role::Admin;
+            let mut keeps_admin = false;
+            if demotes_an_admin {
+                if !admins_locked {
+                    return Err(SignInError::DemotesAnAdmin);
+                }
+                keeps_admin =
+                    members::count_other_active_admins(conn, tenant.id, member.id).await? == 0;
+            }
+            let recorded = SignInProfile {
+                role: if keeps_admin {
+                    Role::Admin
+                } else {
+                    profile.role
+                },
+                ..profile.clone()
+            };
+            let updated = members::record_sign_in(conn, member.id, &recorded)
                 .await?
-                .ok_or(SignInError::Database(sqlx::Error::RowNotFound));
+                .ok_or(SignInError::Database(sqlx::Error::RowNotFound))?;
+            if keeps_admin {
+                record_role_kept(conn, &updated, profile).await?;
+            }
+            return Ok(updated);
         }
         // The email is asserted by the tenant's own identity provider (the tenant was chosen by provider), so
         // an invitation is matched only within the tenant that issued it, and only to an address the provider
@@ -324,6 +375,7 @@ async fn sign_in_member(
             name: profile.name,
             role,
             role_source,
+            idp_groups: profile.groups,
         };
         if let Some(member) = members::create(conn, &new).await? {
             if let Some(invitation) = &invitation {
@@ -351,6 +403,31 @@ async fn sign_in_member(
         }
     }
     Err(SignInError::Database(sqlx::Error::RowNotFound))
+}
+
+/// Audits that `member`, the tenant's last active admin, kept the admin role although their groups now map to
+/// `profile.role`, so that the tenant's admins see they must appoint another admin or fix the groups.
+async fn record_role_kept(
+    conn: &mut PgConnection,
+    member: &Member,
+    profile: &SignInProfile<'_>,
+) -> Result<(), sqlx::Error> {
+    tracing::warn!(member_id = %member.id, tenant_id = %member.tenant_id, mapped_role = profile.role.as_str(),
+        "the last active admin's groups no longer map to admin: the admin role is kept");
+    let event = NewEvent {
+        action: AuditAction::MemberRoleKept,
+        actor: None,
+        target: Some(Target::member(member.id, &member.email)),
+        details: json!({
+            "reason": "last_admin",
+            "role": member.role.as_str(),
+            "mapped_role": profile.role.as_str(),
+            "groups": profile.groups,
+            "token_refresh": !profile.is_sign_in,
+        }),
+        source_ip: None,
+    };
+    audit::record(conn, member.tenant_id, &event).await
 }
 
 /// Writes the audit entry of a refused sign-in in a transaction of its own (the sign-in's was rolled back).
