@@ -335,6 +335,33 @@ async fn a_mapping_change_and_a_demotion_racing_cannot_both_pass_and_leave_no_ad
     );
 }
 
+#[tokio::test]
+async fn a_sign_in_demoting_one_admin_racing_an_admin_demoting_the_other_leaves_exactly_one_admin()
+{
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    app.sign_in(&BOB).await;
+    let bob_id = member(&alice, BOB.email).await.id;
+    let (status, _) = patch_member(&alice, &bob_id, json!({"role": "admin"})).await;
+    assert_eq!(status, StatusCode::OK);
+    // Alice's admin role comes from her group, which the directory now takes away.
+    assert!(app.aws.update_entra_user(ALICE.email, |alice| {
+        alice.app_roles = vec!["SaaS-Users".to_owned()];
+    }));
+
+    let (demotion, signed_in) = tokio::join!(
+        patch_member(&alice, &bob_id, json!({"role": "member"})),
+        app.sign_in(&ALICE),
+    );
+    let role = signed_in.me().await.role;
+    assert_eq!(
+        alice_and_bob_admins(&app).await,
+        1,
+        "demotion {:?}, Alice signed in as {role:?}",
+        demotion.0
+    );
+}
+
 /// How many of Acme's members are active admins, read as the database owner.
 async fn alice_and_bob_admins(app: &TestApp) -> i64 {
     sqlx::query_scalar(
