@@ -7,8 +7,8 @@
 //! else just-in-time if the tenant allows it; otherwise they are refused. The role comes from the provider's
 //! groups through the tenant's mapping unless an admin set it (the groups are recorded too), except that the
 //! tenant's last active admin keeps the admin role when their groups no longer map to it (audited, never a
-//! refusal), and the access token loses every API scope the role may not hold. A deactivated member is refused, at sign-in and at token refresh. Joins and
-//! refusals are written to the tenant's audit log.
+//! refusal), and the access token loses every API scope the role may not hold. A deactivated member is
+//! refused, at sign-in and at token refresh. Joins and refusals are written to the tenant's audit log.
 
 pub mod event;
 pub mod lambda;
