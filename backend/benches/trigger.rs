@@ -191,7 +191,7 @@ fn alice_event() -> serde_json::Value {
                 "email": "alice@acme.example",
                 "name": "Alice Anderson",
                 "identities": identities.to_string(),
-                "custom:idp_groups": "[SaaS-Admins]",
+                "custom:idp_groups": "[\"SaaS-Admins\"]",
             },
             "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
             "scopes": ["openid", "saas-api/read", "saas-api/write", "saas-api/admin"],

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod files;
 pub mod health;
 pub mod invitations;
+pub mod last_admin;
 pub mod me;
 pub mod members;
 pub mod openapi;

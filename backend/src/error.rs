@@ -64,6 +64,10 @@ pub enum ApiError {
     /// 409: the change would leave the tenant without an active admin.
     #[error("last active admin")]
     LastAdmin,
+    /// 409: the change would leave no active admin who keeps the role at their next sign-in; the message says
+    /// why and what to do.
+    #[error("last lasting admin: {0}")]
+    LastAdminBecause(String),
     /// 409: the thing to create already exists; the message says what.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -130,7 +134,7 @@ impl ApiError {
             ApiError::StorageQuotaExceeded => ErrorCode::StorageQuotaExceeded,
             ApiError::PlanLimitReached => ErrorCode::PlanLimitReached,
             ApiError::PlanFeatureUnavailable => ErrorCode::PlanFeatureUnavailable,
-            ApiError::LastAdmin => ErrorCode::LastAdmin,
+            ApiError::LastAdmin | ApiError::LastAdminBecause(_) => ErrorCode::LastAdmin,
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
@@ -155,7 +159,9 @@ impl ApiError {
             | ApiError::PlanFeatureUnavailable
             | ApiError::NotPermittedBecause(_)
             | ApiError::StorageQuotaExceeded => StatusCode::FORBIDDEN,
-            ApiError::LastAdmin | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::LastAdmin | ApiError::LastAdminBecause(_) | ApiError::Conflict(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::InvalidRequest { status, .. } => *status,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -182,7 +188,8 @@ impl IntoResponse for ApiError {
         let body = match self {
             ApiError::InvalidRequest { message, .. }
             | ApiError::Conflict(message)
-            | ApiError::NotPermittedBecause(message) => {
+            | ApiError::NotPermittedBecause(message)
+            | ApiError::LastAdminBecause(message) => {
                 ErrorBody { code, message }
             }
             ApiError::NotATenantMember => ErrorBody {

@@ -99,6 +99,19 @@ impl DemoWorld {
                     "provider {:?} appears twice",
                     provider.name
                 );
+                // Invitations trust `email_verified` alone, so it must come from the vendor's own claim.
+                if let Some(claim) = provider.kind.email_verified_claim() {
+                    ensure!(
+                        provider
+                            .attribute_mapping
+                            .get("email_verified")
+                            .map(String::as_str)
+                            == Some(claim),
+                        "provider {:?} of kind {} must map email_verified from the {claim:?} claim",
+                        provider.name,
+                        provider.kind.as_str()
+                    );
+                }
                 for domain in &mut provider.verified_domains {
                     *domain = domain.trim().to_lowercase();
                     ensure!(
@@ -325,6 +338,29 @@ mod tests {
             secrets.keys().collect::<Vec<_>>(),
             ["acme-entra", "globex-okta"]
         );
+    }
+
+    #[test]
+    fn an_entra_or_okta_provider_must_map_email_verified_from_its_vendors_claim() {
+        let world = DemoWorld::load(&infra_dir()).unwrap();
+        for (slug, wrong) in [("acme", "email_verified"), ("globex", "xms_edov")] {
+            for mapping in [Some(wrong), None] {
+                let mut changed = world.clone();
+                let attributes = &mut changed
+                    .tenants
+                    .iter_mut()
+                    .find(|t| t.slug == slug)
+                    .unwrap()
+                    .identity_providers[0]
+                    .attribute_mapping;
+                match mapping {
+                    Some(claim) => attributes.insert("email_verified".into(), claim.into()),
+                    None => attributes.remove("email_verified"),
+                };
+                let error = changed.normalize().unwrap_err();
+                assert!(error.to_string().contains("email_verified"), "{error}");
+            }
+        }
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! domain. The member is found by (provider, subject), never by email. A newcomer joins at first sign-in
 //! through an open invitation for the email the tenant's own provider asserts (with the invitation's role), or
 //! else just-in-time if the tenant allows it; otherwise they are refused. The role comes from the provider's
-//! groups through the tenant's mapping unless an admin set it, and the access token loses every API scope
-//! the role may not hold. A deactivated member is refused, at sign-in and at token refresh. Joins and
-//! refusals are written to the tenant's audit log.
+//! groups through the tenant's mapping unless an admin set it (the groups are recorded too), except that the
+//! tenant's last active admin keeps the admin role when their groups no longer map to it (audited, never a
+//! refusal), and the access token loses every API scope the role may not hold. A deactivated member is
+//! refused, at sign-in and at token refresh. Joins and refusals are written to the tenant's audit log.
 
 pub mod event;
 pub mod lambda;
@@ -67,7 +68,7 @@ pub async fn pre_token_generation(
     };
     let tenant_id = binding.tenant_id;
     let attributes = &event.request.user_attributes;
-    let groups = parse_idp_groups(attributes.get(GROUPS_ATTRIBUTE).map(String::as_str));
+    let groups = groups_of(attributes);
     let email = attributes
         .get("email")
         .map(String::as_str)
@@ -77,32 +78,50 @@ pub async fn pre_token_generation(
         .map(String::as_str)
         .unwrap_or_default();
 
-    let mut tx = db::tenant_tx(pool, tenant_id).await?;
-    let tenant = tenants::get(&mut tx, tenant_id)
-        .await?
-        .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
-    let mapping = identity_providers::group_role_mapping(&mut tx, tenant_id, &identity.provider)
-        .await?
-        .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
-    let role = mapping.role_for(groups.iter().map(String::as_str));
-    let profile = SignInProfile {
-        email,
-        email_verified: attributes.get("email_verified").map(String::as_str),
-        name,
-        role,
-        is_sign_in: !is_refresh,
-    };
-    let member = match sign_in_member(&mut tx, &tenant, &identity, &profile).await {
-        Ok(member) => member,
-        Err(SignInError::Refused { code, member }) => {
-            // Nothing of the refused sign-in is kept but its audit entry, written on its own.
-            tx.rollback().await?;
-            record_refusal(pool, tenant_id, &identity, &profile, code, member.as_ref()).await?;
-            return Err(TriggerError::Refused(code));
+    // Most sign-ins lock only their own member row. One that would demote an active admin is started again
+    // after locking the tenant's active admins first, the order every admin change takes its locks in
+    // (`PATCH /members`, the sign-in settings), so that it sees every concurrent change to them.
+    let mut admins_locked = false;
+    let (tenant, member) = loop {
+        let mut tx = db::tenant_tx(pool, tenant_id).await?;
+        if admins_locked {
+            members::lock_active_admins(&mut tx, tenant_id).await?;
         }
-        Err(SignInError::Database(err)) => return Err(err.into()),
+        let tenant = tenants::get(&mut tx, tenant_id)
+            .await?
+            .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
+        let mapping =
+            identity_providers::group_role_mapping(&mut tx, tenant_id, &identity.provider)
+                .await?
+                .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
+        let role = mapping.role_for(groups.iter().map(String::as_str));
+        let profile = SignInProfile {
+            email,
+            email_verified: attributes.get("email_verified").map(String::as_str),
+            name,
+            role,
+            groups: &groups,
+            is_sign_in: !is_refresh,
+        };
+        match sign_in_member(&mut tx, &tenant, &identity, &profile, admins_locked).await {
+            Ok(member) => {
+                tx.commit().await?;
+                break (tenant, member);
+            }
+            // Only answered while the admins are not locked, so the loop runs at most twice.
+            Err(SignInError::DemotesAnAdmin) => {
+                tx.rollback().await?;
+                admins_locked = true;
+            }
+            Err(SignInError::Refused { code, member }) => {
+                // Nothing of the refused sign-in is kept but its audit entry, written on its own.
+                tx.rollback().await?;
+                record_refusal(pool, tenant_id, &identity, &profile, code, member.as_ref()).await?;
+                return Err(TriggerError::Refused(code));
+            }
+            Err(SignInError::Database(err)) => return Err(err.into()),
+        }
     };
-    tx.commit().await?;
 
     let claims = token_claims(&member, tenant.plan);
     event.response = Response {
@@ -222,26 +241,33 @@ impl FederatedIdentity {
     }
 }
 
-/// Parses `custom:idp_groups`. Cognito maps an array claim to a string like `[SaaS-Admins, SaaS-Users]`; a
-/// JSON array string and a plain comma-separated list are accepted too. Anything unreadable yields groups
-/// that map to nothing, so the member gets the least role, never more.
-fn parse_idp_groups(value: Option<&str>) -> Vec<String> {
+/// Why `custom:idp_groups` was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("custom:idp_groups is not a JSON array of strings: {0}")]
+struct MalformedGroups(String);
+
+/// Parses `custom:idp_groups`: the JSON text of an array of group names, which is how Cognito stores the
+/// multi-valued OIDC claim each provider kind sends (Entra's `roles`, Okta's `groups`) in a String attribute.
+/// An absent or empty attribute is no groups. Nothing else is accepted: not Cognito's `[a, b]` rendering of
+/// multi-valued SAML attributes, not a comma-separated list, not a bare name. Those forms cannot tell a group
+/// named `x, saas-admin` from two groups, so reading them could raise a role; a malformed value is refused as
+/// a whole and the caller maps it to no groups (the lowest role).
+fn parse_idp_groups(value: Option<&str>) -> Result<Vec<String>, MalformedGroups> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
-        return list;
+    serde_json::from_str::<Vec<String>>(value).map_err(|e| MalformedGroups(e.to_string()))
+}
+
+/// The member's groups from the event; a malformed attribute counts as no groups and is logged.
+fn groups_of(attributes: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    match parse_idp_groups(attributes.get(GROUPS_ATTRIBUTE).map(String::as_str)) {
+        Ok(groups) => groups,
+        Err(error) => {
+            tracing::warn!(%error, "ignoring the identity provider's groups: the member gets the lowest role");
+            Vec::new()
+        }
     }
-    let inner = value
-        .strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-        .unwrap_or(value);
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|group| !group.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Why [`sign_in_member`] admitted nobody.
@@ -251,6 +277,8 @@ enum SignInError {
         code: ErrorCode,
         member: Option<Member>,
     },
+    /// The sign-in would demote an active admin, which needs the tenant's active admins locked first.
+    DemotesAnAdmin,
     /// The database failed.
     Database(sqlx::Error),
 }
@@ -265,11 +293,17 @@ impl From<sqlx::Error> for SignInError {
 /// through an open invitation for the asserted email (with the invitation's role), or else just-in-time when
 /// the tenant allows it (with the mapped role). A deactivated member, and a newcomer without invitation while
 /// just-in-time joining is off, are refused before anything is written.
+///
+/// A member whose role comes from the identity provider gets the mapped role, except that the tenant's last
+/// active admin keeps the admin role (audited as `member_role_kept`): a sign-in is never refused for it.
+/// Deciding that needs the active admins locked (`admins_locked`); without that lock such a sign-in answers
+/// [`SignInError::DemotesAnAdmin`] having written nothing, and the caller starts again with it.
 async fn sign_in_member(
     conn: &mut PgConnection,
     tenant: &Tenant,
     identity: &FederatedIdentity,
     profile: &SignInProfile<'_>,
+    admins_locked: bool,
 ) -> Result<Member, SignInError> {
     // Two rounds suffice: if a concurrent first sign-in of the same identity wins the insert, the second
     // round finds (and locks) the row it committed.
@@ -285,9 +319,33 @@ async fn sign_in_member(
                     member: Some(member),
                 });
             }
-            return members::record_sign_in(conn, member.id, profile)
+            let demotes_an_admin = member.status == MemberStatus::Active
+                && member.role == Role::Admin
+                && member.role_source == RoleSource::IdentityProvider
+                && profile.role != Role::Admin;
+            let mut keeps_admin = false;
+            if demotes_an_admin {
+                if !admins_locked {
+                    return Err(SignInError::DemotesAnAdmin);
+                }
+                keeps_admin =
+                    members::count_other_active_admins(conn, tenant.id, member.id).await? == 0;
+            }
+            let recorded = SignInProfile {
+                role: if keeps_admin {
+                    Role::Admin
+                } else {
+                    profile.role
+                },
+                ..profile.clone()
+            };
+            let updated = members::record_sign_in(conn, member.id, &recorded)
                 .await?
-                .ok_or(SignInError::Database(sqlx::Error::RowNotFound));
+                .ok_or(SignInError::Database(sqlx::Error::RowNotFound))?;
+            if keeps_admin {
+                record_role_kept(conn, &updated, profile).await?;
+            }
+            return Ok(updated);
         }
         // The email is asserted by the tenant's own identity provider (the tenant was chosen by provider), so
         // an invitation is matched only within the tenant that issued it, and only to an address the provider
@@ -317,6 +375,7 @@ async fn sign_in_member(
             name: profile.name,
             role,
             role_source,
+            idp_groups: profile.groups,
         };
         if let Some(member) = members::create(conn, &new).await? {
             if let Some(invitation) = &invitation {
@@ -344,6 +403,31 @@ async fn sign_in_member(
         }
     }
     Err(SignInError::Database(sqlx::Error::RowNotFound))
+}
+
+/// Audits that `member`, the tenant's last active admin, kept the admin role although their groups now map to
+/// `profile.role`, so that the tenant's admins see they must appoint another admin or fix the groups.
+async fn record_role_kept(
+    conn: &mut PgConnection,
+    member: &Member,
+    profile: &SignInProfile<'_>,
+) -> Result<(), sqlx::Error> {
+    tracing::warn!(member_id = %member.id, tenant_id = %member.tenant_id, mapped_role = profile.role.as_str(),
+        "the last active admin's groups no longer map to admin: the admin role is kept");
+    let event = NewEvent {
+        action: AuditAction::MemberRoleKept,
+        actor: None,
+        target: Some(Target::member(member.id, &member.email)),
+        details: json!({
+            "reason": "last_admin",
+            "role": member.role.as_str(),
+            "mapped_role": profile.role.as_str(),
+            "groups": profile.groups,
+            "token_refresh": !profile.is_sign_in,
+        }),
+        source_ip: None,
+    };
+    audit::record(conn, member.tenant_id, &event).await
 }
 
 /// Writes the audit entry of a refused sign-in in a transaction of its own (the sign-in's was rolled back).
@@ -479,19 +563,50 @@ mod tests {
     }
 
     #[test]
-    fn groups_are_read_from_cognito_and_json_array_strings() {
-        assert_eq!(
-            parse_idp_groups(Some("[SaaS-Admins, SaaS-Users]")),
-            vec!["SaaS-Admins", "SaaS-Users"]
-        );
+    fn groups_are_read_from_the_json_array_cognito_stores() {
         assert_eq!(
             parse_idp_groups(Some(r#"["SaaS-Admins","SaaS-Users"]"#)),
-            vec!["SaaS-Admins", "SaaS-Users"]
+            Ok(vec!["SaaS-Admins".to_owned(), "SaaS-Users".to_owned()])
         );
-        assert_eq!(parse_idp_groups(Some("saas-admin")), vec!["saas-admin"]);
-        assert_eq!(parse_idp_groups(Some("[]")), Vec::<String>::new());
-        assert_eq!(parse_idp_groups(Some("  ")), Vec::<String>::new());
-        assert_eq!(parse_idp_groups(None), Vec::<String>::new());
+        assert_eq!(
+            parse_idp_groups(Some(r#" [ "SaaS-Admins" ] "#)),
+            Ok(vec!["SaaS-Admins".to_owned()])
+        );
+        assert_eq!(parse_idp_groups(Some("[]")), Ok(Vec::new()));
+        assert_eq!(parse_idp_groups(Some("  ")), Ok(Vec::new()));
+        assert_eq!(parse_idp_groups(None), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_group_name_containing_a_comma_is_one_group_and_never_escalates() {
+        let groups = parse_idp_groups(Some(r#"["x, saas-admin"]"#)).unwrap();
+        assert_eq!(groups, ["x, saas-admin"]);
+        let mapping = crate::db::identity_providers::GroupRoleMapping(
+            [("saas-admin".to_owned(), Role::Admin)].into(),
+        );
+        assert_eq!(
+            mapping.role_for(groups.iter().map(String::as_str)),
+            Role::Viewer
+        );
+    }
+
+    #[test]
+    fn ambiguous_or_malformed_group_values_are_refused_as_a_whole() {
+        for value in [
+            "[x, saas-admin]",
+            "[SaaS-Admins]",
+            "x, saas-admin",
+            "saas-admin",
+            r#"["saas-admin", 1]"#,
+            r#"[["saas-admin"]]"#,
+            r#"{"groups":["saas-admin"]}"#,
+            r#""saas-admin""#,
+            r#"["saas-admin""#,
+        ] {
+            assert!(parse_idp_groups(Some(value)).is_err(), "{value}");
+        }
+        let attributes = [(GROUPS_ATTRIBUTE.to_owned(), "[x, saas-admin]".to_owned())].into();
+        assert!(groups_of(&attributes).is_empty());
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub fn action_label(action: AuditAction) -> &'static str {
         AuditAction::ReportDeleted => "Report deleted",
         AuditAction::FileUploaded => "File uploaded",
         AuditAction::FileDeleted => "File deleted",
+        AuditAction::MemberRoleKept => "Last admin's role kept",
     }
 }
 

@@ -379,11 +379,13 @@ pub enum AuditAction {
     FileUploaded,
     /// A file was deleted (by its uploader or an admin).
     FileDeleted,
+    /// A sign-in whose groups no longer map to admin kept the tenant's last active admin their role.
+    MemberRoleKept,
 }
 
 impl AuditAction {
     /// Every action, for filters and exhaustive tests.
-    pub const ALL: [AuditAction; 12] = [
+    pub const ALL: [AuditAction; 13] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::MemberJoined,
@@ -396,6 +398,7 @@ impl AuditAction {
         AuditAction::ReportDeleted,
         AuditAction::FileUploaded,
         AuditAction::FileDeleted,
+        AuditAction::MemberRoleKept,
     ];
 
     /// The action as stored and on the wire (`member_role_changed`).
@@ -413,6 +416,7 @@ impl AuditAction {
             AuditAction::ReportDeleted => "report_deleted",
             AuditAction::FileUploaded => "file_uploaded",
             AuditAction::FileDeleted => "file_deleted",
+            AuditAction::MemberRoleKept => "member_role_kept",
         }
     }
 

@@ -5,8 +5,10 @@
 //! request (the API reads the role from the database on every request); a promotion adds scopes at the
 //! member's next token refresh or sign-in, because the scopes in a token can only shrink. Deactivation is
 //! refused on the next request, whatever the member's token says. No change may leave the tenant without an
-//! active admin: the tenant's active admins are locked first, so concurrent changes cannot race past that
-//! check. Every change is audited in the same transaction.
+//! active admin, nor without an admin who keeps the role at their next sign-in (see [`super::last_admin`]):
+//! handing the last such admin's role back to the identity provider is refused when their groups do not map
+//! to admin. The tenant's active admins are locked first, so concurrent changes cannot race past that check.
+//! Every change is audited in the same transaction.
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,7 @@ use shared::{MemberStatus, Role, Scope};
 use uuid::Uuid;
 
 use super::context::{ClientIp, actor};
+use super::last_admin::{self, Standing};
 use super::paging::{self, rfc3339};
 use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
@@ -94,7 +97,7 @@ async fn list(
         (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
         (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
-        (status = 409, description = "The change would leave no active admin (`last_admin`).", body = ErrorBody),
+        (status = 409, description = "The change would leave no active admin, or no admin who keeps the role at their next sign-in (`last_admin`).", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
@@ -119,9 +122,31 @@ async fn change(
     let role_source = requested.role_source.unwrap_or(current.role_source);
     let status = requested.status.unwrap_or(current.status);
     let stays_active_admin = role == Role::Admin && status == MemberStatus::Active;
-    let is_active_admin = active_admins.contains(&id);
-    if is_active_admin && !stays_active_admin && active_admins.len() <= 1 {
-        return Err(ApiError::LastAdmin);
+    if active_admins.contains(&id) {
+        // Only a change to an active admin can leave the tenant without one.
+        let before = db::members::active_admin_standings(&mut tx, tenant).await?;
+        let mappings = last_admin::mappings(&mut tx, tenant).await?;
+        let after: Vec<_> = before
+            .iter()
+            .filter(|admin| admin.id != id || stays_active_admin)
+            .cloned()
+            .map(|mut admin| {
+                if admin.id == id {
+                    admin.role_source = role_source;
+                }
+                admin
+            })
+            .collect();
+        last_admin::check(
+            Standing {
+                admins: &before,
+                mappings: &mappings,
+            },
+            Standing {
+                admins: &after,
+                mappings: &mappings,
+            },
+        )?;
     }
     let updated =
         db::members::update_administration(&mut tx, tenant, id, role, role_source, status)

@@ -3,7 +3,9 @@
 //! mapping. Domains, issuers and the plan are the platform operators' and are shown read-only.
 //!
 //! A new mapping applies at each member's next sign-in or token refresh, to members whose role comes from the
-//! identity provider; roles an admin set stay.
+//! identity provider; roles an admin set stay. A mapping change is refused (`last_admin`, 409) when it would
+//! leave no active admin who keeps the role at their next sign-in: none whose role an admin set, and none whose
+//! groups at their last sign-in map to admin under the new mapping (see [`super::last_admin`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +18,7 @@ use shared::api::{
 };
 
 use super::context::{ClientIp, actor};
+use super::last_admin::{self, Standing};
 use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
 use crate::db::audit::{self, NewEvent, Target};
@@ -66,6 +69,7 @@ async fn read(
         (status = 200, description = "The settings after the change.", body = TenantSettings),
         (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
         (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
+        (status = 409, description = "The mappings would leave no admin who keeps the role at their next sign-in (`last_admin`).", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
@@ -79,6 +83,11 @@ async fn replace(
     let mappings = validate(&update)?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    // Like every change that could cost the tenant its admin, after the active admins' locks: a concurrent
+    // demotion is checked against this change, or this one against it.
+    db::members::lock_active_admins(&mut tx, tenant).await?;
+    let admins = db::members::active_admin_standings(&mut tx, tenant).await?;
+    let mappings_before = last_admin::mappings(&mut tx, tenant).await?;
     let before = load(&mut tx, tenant).await?;
     for (index, (provider, mapping)) in mappings.iter().enumerate() {
         if !before
@@ -92,6 +101,17 @@ async fn replace(
         }
         identity_providers::set_group_role_mapping(&mut tx, tenant, provider, mapping).await?;
     }
+    let mappings_after = last_admin::mappings(&mut tx, tenant).await?;
+    last_admin::check(
+        Standing {
+            admins: &admins,
+            mappings: &mappings_before,
+        },
+        Standing {
+            admins: &admins,
+            mappings: &mappings_after,
+        },
+    )?;
     if !tenants::set_just_in_time(&mut tx, tenant, update.just_in_time).await? {
         return Err(ApiError::NotFound);
     }

@@ -22,6 +22,18 @@ pub enum IdentityProviderKind {
 }
 
 impl IdentityProviderKind {
+    /// The claim the user pool's `email_verified` attribute must be mapped from for this kind: the one the
+    /// vendor documents as saying the email is verified. Okta sends `email_verified`; Entra ID sends none and
+    /// offers the optional claim `xms_edov` (email domain owner verified) instead. `None` for a generic
+    /// provider, whose configuration names its own.
+    pub fn email_verified_claim(self) -> Option<&'static str> {
+        match self {
+            IdentityProviderKind::Entra => Some("xms_edov"),
+            IdentityProviderKind::Okta => Some("email_verified"),
+            IdentityProviderKind::Oidc => None,
+        }
+    }
+
     /// The kind as stored.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -41,6 +41,9 @@ pub struct Member {
     pub created_at: OffsetDateTime,
     /// When the member last signed in (not updated by token refreshes).
     pub last_sign_in_at: Option<OffsetDateTime>,
+    /// The identity provider's groups at the member's last sign-in or token refresh; `None` when unknown
+    /// (not signed in since they were first recorded).
+    pub idp_groups: Option<Vec<String>>,
 }
 
 /// The fields of a member created at first sign-in.
@@ -60,6 +63,8 @@ pub struct NewMember<'a> {
     pub role: Role,
     /// Where the role comes from (an invitation's role is an admin's choice).
     pub role_source: RoleSource,
+    /// The identity provider's groups at this sign-in.
+    pub idp_groups: &'a [String],
 }
 
 /// The profile a provider asserted at a sign-in or token refresh.
@@ -67,26 +72,32 @@ pub struct NewMember<'a> {
 pub struct SignInProfile<'a> {
     /// The asserted email.
     pub email: &'a str,
-    /// The `email_verified` attribute as the user pool holds it (`"true"` / `"false"`), when the provider
-    /// sends one.
+    /// The `email_verified` attribute as the user pool holds it and passes it to the trigger (`"true"` /
+    /// `"false"`), mapped from the provider's own claim (see `invitation_email`); absent when the provider's
+    /// mapping has none.
     pub email_verified: Option<&'a str>,
     /// The asserted display name.
     pub name: &'a str,
-    /// The role mapped from the provider's groups; it replaces the stored role only while the member's role
-    /// source is the identity provider (an admin-set role stays).
+    /// The role to record: the one mapped from the provider's groups (or the admin role kept for a tenant's
+    /// last active admin); it replaces the stored role only while the member's role source is the identity
+    /// provider (an admin-set role stays).
     pub role: Role,
+    /// The provider's groups, recorded whatever the role source.
+    pub groups: &'a [String],
     /// Whether this is an interactive sign-in (`last_sign_in_at` moves) rather than a token refresh.
     pub is_sign_in: bool,
 }
 
 impl SignInProfile<'_> {
-    /// The email an invitation may be matched against: none when it is empty or the provider says it is not
-    /// verified. Providers that say nothing (Entra ID) are trusted for their own directory's addresses.
+    /// The email an invitation may be matched against: only one the provider says it verified
+    /// (`email_verified` is `"true"`; Okta maps it from its `email_verified` claim, Entra ID from its optional
+    /// claim `xms_edov`, email domain owner verified). Absent, `"false"` or anything else is unverified, and
+    /// an empty email matches nothing.
     pub fn invitation_email(&self) -> Option<&str> {
-        let unverified = self
+        let verified = self
             .email_verified
-            .is_some_and(|v| v.eq_ignore_ascii_case("false"));
-        (!self.email.is_empty() && !unverified).then_some(self.email)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        (!self.email.is_empty() && verified).then_some(self.email)
     }
 }
 
@@ -102,10 +113,11 @@ type MemberRow = (
     String,
     OffsetDateTime,
     Option<OffsetDateTime>,
+    Option<Vec<String>>,
 );
 
 const COLUMNS: &str = "id, tenant_id, provider, subject, email, name, role, role_source, status, created_at, \
-                       last_sign_in_at";
+                       last_sign_in_at, idp_groups";
 
 fn from_row(row: MemberRow) -> Result<Member, sqlx::Error> {
     let (
@@ -120,6 +132,7 @@ fn from_row(row: MemberRow) -> Result<Member, sqlx::Error> {
         status,
         created_at,
         last_sign_in_at,
+        idp_groups,
     ) = row;
     Ok(Member {
         id: MemberId(id),
@@ -133,6 +146,7 @@ fn from_row(row: MemberRow) -> Result<Member, sqlx::Error> {
         status: decode_name("status", &status)?,
         created_at,
         last_sign_in_at,
+        idp_groups,
     })
 }
 
@@ -238,8 +252,9 @@ pub async fn create(
 ) -> Result<Option<Member>, sqlx::Error> {
     let row: Option<MemberRow> = sqlx::query_as(&format!(
         "insert into members \
-         (id, tenant_id, provider, subject, email, name, role, role_source, status, last_sign_in_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', now()) \
+         (id, tenant_id, provider, subject, email, name, role, role_source, status, last_sign_in_at, \
+          idp_groups) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', now(), $9) \
          on conflict (tenant_id, provider, subject) do nothing \
          returning {COLUMNS}"
     ))
@@ -251,13 +266,15 @@ pub async fn create(
     .bind(new.name)
     .bind(new.role.as_str())
     .bind(role_source_name(new.role_source))
+    .bind(new.idp_groups)
     .fetch_optional(conn)
     .await?;
     row.map(from_row).transpose()
 }
 
-/// Records a sign-in or token refresh of an existing member: the profile and role the provider asserted, and
-/// for an interactive sign-in the time. Returns the updated member (`None` if it no longer exists).
+/// Records a sign-in or token refresh of an existing member: the profile, groups and role the provider
+/// asserted, and for an interactive sign-in the time. Returns the updated member (`None` if it no longer
+/// exists).
 pub async fn record_sign_in(
     conn: &mut PgConnection,
     id: MemberId,
@@ -266,7 +283,7 @@ pub async fn record_sign_in(
     let row: Option<MemberRow> = sqlx::query_as(&format!(
         "update members set email = $2, name = $3, \
          role = case when role_source = 'identity_provider' then $4 else role end, \
-         last_sign_in_at = case when $5 then now() else last_sign_in_at end \
+         last_sign_in_at = case when $5 then now() else last_sign_in_at end, idp_groups = $6 \
          where id = $1 returning {COLUMNS}"
     ))
     .bind(id)
@@ -274,6 +291,7 @@ pub async fn record_sign_in(
     .bind(profile.name)
     .bind(profile.role.as_str())
     .bind(profile.is_sign_in)
+    .bind(profile.groups)
     .fetch_optional(conn)
     .await?;
     row.map(from_row).transpose()
@@ -324,6 +342,67 @@ pub async fn lock_active_admins(
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|(id,)| MemberId(id)).collect())
+}
+
+/// How many active admins of `tenant` there are besides `member`. Callers hold [`lock_active_admins`], so the
+/// answer stands until their transaction ends.
+pub async fn count_other_active_admins(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    member: MemberId,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from members where tenant_id = $1 and role = 'admin' and status = 'active' \
+         and id <> $2",
+    )
+    .bind(tenant)
+    .bind(member)
+    .fetch_one(conn)
+    .await
+}
+
+/// What decides whether an active admin keeps the role at their next sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminStanding {
+    /// The admin.
+    pub id: MemberId,
+    /// The email, for messages.
+    pub email: String,
+    /// The identity provider they sign in through.
+    pub provider: String,
+    /// Where their role comes from.
+    pub role_source: RoleSource,
+    /// Their groups at their last sign-in or refresh, if known.
+    pub idp_groups: Option<Vec<String>>,
+}
+
+/// An [`AdminStanding`] as read: id, email, provider, role source, groups.
+type StandingRow = (Uuid, String, String, String, Option<Vec<String>>);
+
+/// The active admins of `tenant` with what decides whether they stay admin. Callers hold
+/// [`lock_active_admins`].
+pub async fn active_admin_standings(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> Result<Vec<AdminStanding>, sqlx::Error> {
+    let rows: Vec<StandingRow> = sqlx::query_as(
+        "select id, email, provider, role_source, idp_groups from members \
+         where tenant_id = $1 and role = 'admin' and status = 'active' order by id",
+    )
+    .bind(tenant)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, email, provider, role_source, idp_groups)| {
+            Ok(AdminStanding {
+                id: MemberId(id),
+                email,
+                provider,
+                role_source: decode_role_source(&role_source)?,
+                idp_groups,
+            })
+        })
+        .collect()
 }
 
 /// Reads and locks the member `id` of `tenant`.
@@ -402,28 +481,28 @@ mod tests {
             email_verified,
             name: "",
             role: Role::Viewer,
+            groups: &[],
             is_sign_in: true,
         }
     }
 
     #[test]
-    fn only_an_email_not_marked_unverified_can_match_an_invitation() {
-        assert_eq!(
-            profile("a@b.example", None).invitation_email(),
-            Some("a@b.example")
-        );
+    fn only_an_email_the_provider_verified_can_match_an_invitation() {
         assert_eq!(
             profile("a@b.example", Some("true")).invitation_email(),
             Some("a@b.example")
         );
         assert_eq!(
-            profile("a@b.example", Some("false")).invitation_email(),
-            None
+            profile("a@b.example", Some("True")).invitation_email(),
+            Some("a@b.example")
         );
-        assert_eq!(
-            profile("a@b.example", Some("False")).invitation_email(),
-            None
-        );
-        assert_eq!(profile("", None).invitation_email(), None);
+        for unverified in [None, Some("false"), Some("False"), Some(""), Some("yes")] {
+            assert_eq!(
+                profile("a@b.example", unverified).invitation_email(),
+                None,
+                "{unverified:?}"
+            );
+        }
+        assert_eq!(profile("", Some("true")).invitation_email(), None);
     }
 }

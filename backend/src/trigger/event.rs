@@ -151,7 +151,7 @@ mod tests {
             "userName": "acme-entra_0b6c4c0e",
             "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "web-client"},
             "request": {
-                "userAttributes": {"sub": "s", "email": "alice@acme.example", "custom:idp_groups": "[SaaS-Admins]"},
+                "userAttributes": {"sub": "s", "email": "alice@acme.example", "custom:idp_groups": "[\"SaaS-Admins\"]"},
                 "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
                 "scopes": ["openid", "saas-api/read"],
                 "somethingNew": true
@@ -170,7 +170,7 @@ mod tests {
                 .user_attributes
                 .get("custom:idp_groups")
                 .map(String::as_str),
-            Some("[SaaS-Admins]")
+            Some(r#"["SaaS-Admins"]"#)
         );
         assert_eq!(
             event.request.scopes,

@@ -193,6 +193,175 @@ async fn the_last_active_admin_can_be_neither_demoted_nor_deactivated() {
     assert_eq!(admins, 1, "exactly one active admin remains: {statuses:?}");
 }
 
+/// `PUT /api/v1/tenant/settings` with Acme's Entra mapping: the status and the JSON answer.
+async fn put_acme_mapping(admin: &SignedIn, groups: Value) -> (StatusCode, Value) {
+    let response = admin
+        .send(
+            Method::PUT,
+            "/api/v1/tenant/settings",
+            Some(json!({
+                "just_in_time": true,
+                "group_mappings": [{"provider": "acme-entra", "group_mapping": groups}]
+            })),
+        )
+        .await;
+    (response.status(), response.json().await.unwrap())
+}
+
+/// A mapping of Acme's provider in which no group yields admin.
+fn no_admin_group() -> Value {
+    json!([
+        {"group": "SaaS-Admins", "role": "member"},
+        {"group": "SaaS-Users", "role": "member"}
+    ])
+}
+
+#[tokio::test]
+async fn a_group_mapping_that_would_leave_no_admin_who_keeps_the_role_is_refused_and_changes_nothing()
+ {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let before: TenantSettings = alice.get_json("/api/v1/tenant/settings").await;
+
+    // Alice's role comes from her group SaaS-Admins; remapping or dropping it would cost the tenant its admin.
+    for groups in [
+        no_admin_group(),
+        json!([{"group": "SaaS-Users", "role": "member"}]),
+    ] {
+        let (status, body) = put_acme_mapping(&alice, groups.clone()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{groups}");
+        assert_eq!(code(&body), ErrorCode::LastAdmin);
+        assert!(
+            body["message"].as_str().unwrap().contains("Members page"),
+            "{body}"
+        );
+    }
+    let after: TenantSettings = alice.get_json("/api/v1/tenant/settings").await;
+    assert_eq!(after, before, "nothing changed");
+
+    // With an admin whose role an admin set, the same mapping is accepted.
+    app.sign_in(&BOB).await;
+    let bob_id = member(&alice, BOB.email).await.id;
+    let (status, _) = patch_member(&alice, &bob_id, json!({"role": "admin"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = put_acme_mapping(&alice, no_admin_group()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn handing_the_last_admins_role_back_to_the_identity_provider_is_refused_when_their_groups_do_not_map_to_admin()
+ {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let alice_id = member(&alice, ALICE.email).await.id;
+    let (status, _) = patch_member(&alice, &alice_id, json!({"role": "admin"})).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "Alice's admin role is now admin-set"
+    );
+    // The directory moves Alice to SaaS-Users; her admin-set role stays, and her groups are recorded.
+    assert!(app.aws.update_entra_user(ALICE.email, |alice| {
+        alice.app_roles = vec!["SaaS-Users".to_owned()];
+    }));
+    let alice = app.sign_in(&ALICE).await;
+    assert_eq!(alice.me().await.role, Role::Admin);
+
+    let (status, body) = patch_member(
+        &alice,
+        &alice_id,
+        json!({"role_source": "identity_provider"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(code(&body), ErrorCode::LastAdmin);
+    let unchanged = member(&alice, ALICE.email).await;
+    assert_eq!(
+        (unchanged.role, unchanged.role_source),
+        (Role::Admin, RoleSource::Admin)
+    );
+
+    // With Bob made admin, Alice may hand her role back, and her next sign-in maps it from her groups.
+    app.sign_in(&BOB).await;
+    let bob_id = member(&alice, BOB.email).await.id;
+    let (status, _) = patch_member(&alice, &bob_id, json!({"role": "admin"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = patch_member(
+        &alice,
+        &alice_id,
+        json!({"role_source": "identity_provider"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.sign_in(&ALICE).await.me().await.role, Role::Member);
+}
+
+#[tokio::test]
+async fn the_last_admin_keeps_the_role_at_sign_in_when_the_directory_drops_their_admin_group() {
+    let app = TestApp::spawn().await;
+    app.sign_in(&ALICE).await;
+    assert!(app.aws.update_entra_user(ALICE.email, |alice| {
+        alice.app_roles = vec!["SaaS-Users".to_owned()];
+    }));
+    let alice = app.sign_in(&ALICE).await;
+    assert_eq!(alice.me().await.role, Role::Admin, "kept, not refused");
+    let page = audit(&alice, "action=member_role_kept").await;
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].details["mapped_role"], "member");
+    assert_eq!(alice_and_bob_admins(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_mapping_change_and_a_demotion_racing_cannot_both_pass_and_leave_no_admin_who_keeps_the_role()
+ {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    app.sign_in(&BOB).await;
+    let bob_id = member(&alice, BOB.email).await.id;
+    let (status, _) = patch_member(&alice, &bob_id, json!({"role": "admin"})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Either change alone is fine: Bob's admin-set role, or Alice's SaaS-Admins group, keeps an admin.
+    let (demotion, remapping) = tokio::join!(
+        patch_member(&alice, &bob_id, json!({"role": "member"})),
+        put_acme_mapping(&alice, no_admin_group()),
+    );
+    let mut statuses = [demotion.0, remapping.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "exactly one passes: {demotion:?} {remapping:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_demoting_one_admin_racing_an_admin_demoting_the_other_leaves_exactly_one_admin()
+{
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    app.sign_in(&BOB).await;
+    let bob_id = member(&alice, BOB.email).await.id;
+    let (status, _) = patch_member(&alice, &bob_id, json!({"role": "admin"})).await;
+    assert_eq!(status, StatusCode::OK);
+    // Alice's admin role comes from her group, which the directory now takes away.
+    assert!(app.aws.update_entra_user(ALICE.email, |alice| {
+        alice.app_roles = vec!["SaaS-Users".to_owned()];
+    }));
+
+    let (demotion, signed_in) = tokio::join!(
+        patch_member(&alice, &bob_id, json!({"role": "member"})),
+        app.sign_in(&ALICE),
+    );
+    let role = signed_in.me().await.role;
+    assert_eq!(
+        alice_and_bob_admins(&app).await,
+        1,
+        "demotion {:?}, Alice signed in as {role:?}",
+        demotion.0
+    );
+}
+
 /// How many of Acme's members are active admins, read as the database owner.
 async fn alice_and_bob_admins(app: &TestApp) -> i64 {
     sqlx::query_scalar(
@@ -316,6 +485,64 @@ async fn with_just_in_time_off_only_invited_people_join_and_with_the_invitations
     // Members who joined before keep signing in.
     assert_eq!(app.sign_in_landing(&CAROL).await, "/");
     set_just_in_time(&carol, true).await;
+}
+
+/// Whether the invitation with `id` is still open.
+async fn is_open(admin: &SignedIn, id: &str) -> bool {
+    let list: InvitationList = admin.get_json("/api/v1/invitations").await;
+    list.items.iter().any(|i| i.id == id)
+}
+
+#[tokio::test]
+async fn an_okta_email_marked_unverified_never_claims_an_admin_invitation() {
+    let app = TestApp::spawn().await;
+    let carol = app.sign_in(&CAROL).await;
+    let invitation = invite(&carol, DAVE.email, Role::Admin).await;
+    assert!(app.aws.update_okta_user(DAVE.email, |dave| {
+        dave.email_verified = false;
+    }));
+
+    // Invited people only: the unverified address is as good as uninvited.
+    set_just_in_time(&carol, false).await;
+    assert_eq!(app.sign_in_landing(&DAVE).await, "/?error=not_invited");
+    // Just-in-time: Dave joins with his group's role, and the invitation stays open.
+    set_just_in_time(&carol, true).await;
+    let dave = app.sign_in(&DAVE).await.me().await;
+    assert_eq!(dave.role, Role::Viewer);
+    assert!(is_open(&carol, &invitation.id).await);
+}
+
+#[tokio::test]
+async fn an_entra_email_outside_the_directorys_verified_domains_never_claims_an_admin_invitation() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    // Entra sends no email_verified: its mail attribute is whatever the directory holds. Erin's is now in a
+    // domain the directory has not verified, so xms_edov is false.
+    assert!(app.aws.update_entra_user(ERIN.email, |erin| {
+        erin.email = "erin@contractor.example".into();
+    }));
+    let invitation = invite(&alice, "erin@contractor.example", Role::Admin).await;
+    let erin = app.sign_in(&ERIN).await.me().await;
+    assert_eq!(
+        erin.role,
+        Role::Viewer,
+        "just-in-time, with her groups' role"
+    );
+    assert!(is_open(&alice, &invitation.id).await);
+}
+
+#[tokio::test]
+async fn an_entra_email_in_a_verified_domain_claims_its_admin_invitation() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    let invitation = invite(&alice, ERIN.email, Role::Admin).await;
+    let erin = app.sign_in(&ERIN).await.me().await;
+    assert_eq!(
+        erin.role,
+        Role::Admin,
+        "Erin has no group; the invitation made her admin"
+    );
+    assert!(!is_open(&alice, &invitation.id).await);
 }
 
 #[tokio::test]

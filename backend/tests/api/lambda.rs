@@ -29,7 +29,7 @@ fn alice_event(app: &TestApp) -> Value {
                 "email": ALICE.email,
                 "name": ALICE.name,
                 "identities": identities.to_string(),
-                "custom:idp_groups": "[SaaS-Admins]",
+                "custom:idp_groups": "[\"SaaS-Admins\"]",
             },
             "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
             "scopes": ["openid", "saas-api/read", "saas-api/admin"],

@@ -50,6 +50,24 @@ async fn every_demo_user_signs_in_and_sees_their_tenant_plan_role_and_scopes() {
 }
 
 #[tokio::test]
+async fn a_directory_user_in_a_group_named_with_a_comma_and_saas_admin_does_not_become_admin() {
+    let app = TestApp::spawn().await;
+    // An Okta group whose name merely contains ", saas-admin" is one group, mapped to nothing.
+    assert!(app.aws.update_okta_user(DAVE.email, |dave| {
+        dave.groups = vec!["x, saas-admin".to_owned()];
+    }));
+    let me = app.sign_in(&DAVE).await.me().await;
+    assert_eq!(me.role, Role::Viewer);
+    assert_eq!(me.scopes, [Scope::Read]);
+    // The same for an Entra app role value.
+    assert!(app.aws.update_entra_user(ERIN.email, |erin| {
+        erin.app_roles = vec!["Staff, SaaS-Admins".to_owned()];
+    }));
+    let me = app.sign_in(&ERIN).await.me().await;
+    assert_eq!(me.role, Role::Viewer);
+}
+
+#[tokio::test]
 async fn mallory_signing_in_through_globex_lands_in_globex_never_acme() {
     let app = TestApp::spawn().await;
     let me = app

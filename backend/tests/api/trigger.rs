@@ -26,14 +26,14 @@ const ALICE: User = User {
     subject: "0b6c4c0e-3f6a-4c5d-9a11-a11ce0000001",
     email: "alice@acme.example",
     name: "Alice Anderson",
-    groups: Some("[SaaS-Admins]"),
+    groups: Some(r#"["SaaS-Admins"]"#),
 };
 const BOB: User = User {
     provider: "acme-entra",
     subject: "1c7d5d1f-4a7b-4d6e-8b22-b0b000000002",
     email: "bob@acme.example",
     name: "Bob Brown",
-    groups: Some("[SaaS-Users]"),
+    groups: Some(r#"["SaaS-Users"]"#),
 };
 const ERIN: User = User {
     provider: "acme-entra",
@@ -47,7 +47,7 @@ const MALLORY: User = User {
     subject: "00u3mallory0globex03",
     email: "mallory@acme.example",
     name: "Mallory Moss",
-    groups: Some("[saas-admin]"),
+    groups: Some(r#"["saas-admin"]"#),
 };
 
 #[derive(Clone, Copy)]
@@ -248,7 +248,7 @@ async fn erin_without_groups_is_a_viewer_and_loses_write_and_admin() {
 }
 
 #[tokio::test]
-async fn the_highest_mapped_group_wins_and_json_array_groups_are_understood() {
+async fn the_highest_mapped_group_wins_and_only_exact_names_in_a_json_array_count() {
     let db = seeded().await;
     let both = User {
         groups: Some(r#"["SaaS-Users","SaaS-Admins"]"#),
@@ -256,10 +256,31 @@ async fn the_highest_mapped_group_wins_and_json_array_groups_are_understood() {
     };
     assert_eq!(sign_in(&db, both).await.claim("tenant_role"), "admin");
     let unmapped = User {
-        groups: Some("[Everyone, saas-admin]"),
-        ..BOB
+        groups: Some(r#"["Everyone","saas-admin"]"#),
+        ..ERIN
     };
     assert_eq!(sign_in(&db, unmapped).await.claim("tenant_role"), "viewer");
+}
+
+#[tokio::test]
+async fn a_group_named_with_a_comma_and_an_admin_group_or_an_ambiguous_list_never_makes_an_admin() {
+    let db = seeded().await;
+    for groups in [
+        r#"["x, SaaS-Admins"]"#,
+        "[x, SaaS-Admins]",
+        "x, SaaS-Admins",
+        "SaaS-Admins",
+    ] {
+        let user = User {
+            groups: Some(groups),
+            ..ERIN
+        };
+        assert_eq!(
+            sign_in(&db, user).await.claim("tenant_role"),
+            "viewer",
+            "{groups}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -341,7 +362,7 @@ async fn a_deactivated_member_is_refused_at_sign_in_and_at_refresh_and_nothing_i
 
     let renamed = User {
         name: "Robert Brown",
-        groups: Some("[SaaS-Admins]"),
+        groups: Some(r#"["SaaS-Admins"]"#),
         ..BOB
     };
     for event in [renamed.sign_in(), renamed.refresh()] {
@@ -368,14 +389,14 @@ async fn a_deactivated_member_is_refused_at_sign_in_and_at_refresh_and_nothing_i
 async fn the_same_identity_signing_in_twice_is_one_member_with_the_latest_profile_and_role() {
     let db = seeded().await;
     let acme = db.tenant_id("acme").await;
-    let first = sign_in(&db, ALICE).await.member_id();
+    let first = sign_in(&db, BOB).await.member_id();
     let first_seen = member(&db, acme, first).await.last_sign_in_at;
 
     let changed = User {
-        email: "alice.anderson@acme.example",
-        name: "Alice A.",
+        email: "bob.brown@acme.example",
+        name: "Bob B.",
         groups: None,
-        ..ALICE
+        ..BOB
     };
     let second = sign_in(&db, changed).await;
     assert_eq!(second.member_id(), first);
@@ -384,21 +405,112 @@ async fn the_same_identity_signing_in_twice_is_one_member_with_the_latest_profil
         "viewer",
         "the role follows the IdP's groups at every sign-in"
     );
-    assert_eq!(members_with_identity(&db, ALICE).await, 1);
-    let alice = member(&db, acme, first).await;
+    assert_eq!(members_with_identity(&db, BOB).await, 1);
+    let bob = member(&db, acme, first).await;
     assert_eq!(
-        (alice.email.as_str(), alice.name.as_str()),
-        ("alice.anderson@acme.example", "Alice A.")
+        (bob.email.as_str(), bob.name.as_str()),
+        ("bob.brown@acme.example", "Bob B.")
     );
-    assert!(alice.last_sign_in_at > first_seen);
+    assert!(bob.last_sign_in_at > first_seen);
 
-    let refreshed = Answer::of(run(&db, ALICE.refresh()).await.unwrap());
+    let refreshed = Answer::of(run(&db, BOB.refresh()).await.unwrap());
     assert_eq!(refreshed.member_id(), first);
     assert_eq!(
         member(&db, acme, first).await.last_sign_in_at,
-        alice.last_sign_in_at,
+        bob.last_sign_in_at,
         "a refresh is not a sign-in"
     );
+}
+
+/// Alice or Bob with only the group that maps to member.
+fn as_saas_user(user: User) -> User {
+    User {
+        groups: Some(r#"["SaaS-Users"]"#),
+        ..user
+    }
+}
+
+/// Bob in the group that maps to admin.
+const BOB_AS_ADMIN: User = User {
+    groups: Some(r#"["SaaS-Admins"]"#),
+    ..BOB
+};
+
+/// The `member_role_kept` audit entries of `tenant`: (target id, details).
+async fn roles_kept(db: &TestDatabase, tenant: TenantId) -> Vec<(String, Value)> {
+    sqlx::query_as(
+        "select target_id, details from audit_events where tenant_id = $1 and action = 'member_role_kept' \
+         order by at",
+    )
+    .bind(tenant.0)
+    .fetch_all(&db.owner)
+    .await
+    .unwrap()
+}
+
+async fn active_admins(db: &TestDatabase, tenant: TenantId) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from members where tenant_id = $1 and role = 'admin' and status = 'active'",
+    )
+    .bind(tenant.0)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_last_active_admin_whose_groups_no_longer_map_to_admin_keeps_the_role_and_it_is_audited()
+ {
+    let db = seeded().await;
+    let acme = db.tenant_id("acme").await;
+    let alice = sign_in(&db, ALICE).await.member_id();
+
+    for event in [as_saas_user(ALICE).sign_in(), as_saas_user(ALICE).refresh()] {
+        let answer = Answer::of(run(&db, event).await.unwrap());
+        assert_eq!(
+            answer.claim("tenant_role"),
+            "admin",
+            "never a refusal, never a demotion"
+        );
+        assert!(answer.suppressed().is_empty());
+    }
+    let recorded = member(&db, acme, alice).await;
+    assert_eq!(recorded.role, shared::Role::Admin);
+    assert_eq!(recorded.idp_groups, Some(vec!["SaaS-Users".to_owned()]));
+    let kept = roles_kept(&db, acme).await;
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[0].0, alice.to_string());
+    assert_eq!(kept[0].1["reason"], "last_admin");
+    assert_eq!(kept[0].1["mapped_role"], "member");
+    assert_eq!(kept[0].1["groups"], json!(["SaaS-Users"]));
+
+    // Once another active admin exists, the mapping applies.
+    sign_in(&db, BOB_AS_ADMIN).await;
+    let answer = sign_in(&db, as_saas_user(ALICE)).await;
+    assert_eq!(answer.claim("tenant_role"), "member");
+    assert_eq!(roles_kept(&db, acme).await.len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_sign_ins_demoting_the_two_remaining_admins_leave_exactly_one() {
+    let db = seeded().await;
+    let acme = db.tenant_id("acme").await;
+    sign_in(&db, ALICE).await;
+    sign_in(&db, BOB_AS_ADMIN).await;
+    assert_eq!(active_admins(&db, acme).await, 2);
+
+    let (alice, bob) = tokio::join!(
+        run(&db, as_saas_user(ALICE).sign_in()),
+        run(&db, as_saas_user(BOB).sign_in()),
+    );
+    let mut roles = [
+        Answer::of(alice.unwrap()).claim("tenant_role").to_owned(),
+        Answer::of(bob.unwrap()).claim("tenant_role").to_owned(),
+    ];
+    roles.sort();
+    assert_eq!(roles, ["admin", "member"], "one demoted, one kept");
+    assert_eq!(active_admins(&db, acme).await, 1);
+    assert_eq!(roles_kept(&db, acme).await.len(), 1);
 }
 
 #[tokio::test]

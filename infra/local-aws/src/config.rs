@@ -255,6 +255,10 @@ pub struct EntraDirectory {
     pub display_name: String,
     /// The directory's users.
     pub users: Vec<EntraUser>,
+    /// The email domains the directory's administrators have verified ownership of: a user's email in one of
+    /// them is domain-owner verified (the `xms_edov` claim is true).
+    #[serde(default)]
+    pub verified_domains: Vec<String>,
     /// The applications registered in the directory (app registrations), the user pool among them.
     #[serde(default)]
     pub apps: Vec<RegisteredApplication>,

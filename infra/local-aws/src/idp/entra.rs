@@ -36,6 +36,8 @@ struct Tenant {
     tenant_id: String,
     display_name: String,
     users: LiveUsers<EntraUser>,
+    /// Email domains whose ownership the directory verified, lower-case.
+    verified_domains: Vec<String>,
     apps: Vec<RegisteredApp>,
     codes: IdpCodes,
 }
@@ -59,6 +61,11 @@ impl Entra {
                 tenant_id: directory.tenant_id.clone(),
                 display_name: directory.display_name.clone(),
                 users: LiveUsers::new(directory.users.clone()),
+                verified_domains: directory
+                    .verified_domains
+                    .iter()
+                    .map(|d| d.to_ascii_lowercase())
+                    .collect(),
                 codes: IdpCodes::new(),
             })
             .collect();
@@ -145,7 +152,7 @@ async fn discovery(State(entra): State<Arc<Entra>>, Path(tid): Path<String>) -> 
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
         "code_challenge_methods_supported": ["plain", "S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "nonce", "preferred_username", "name",
-            "tid", "oid", "ver", "email", "roles"],
+            "tid", "oid", "ver", "email", "roles", "xms_edov"],
         "tenant_region_scope": "EU",
         "cloud_instance_name": "microsoftonline.com",
     }))
@@ -358,7 +365,9 @@ async fn token(
 }
 
 /// The ID token Entra issues: pairwise `sub`, `oid` and `tid`, app `roles` only when assigned, profile and
-/// email claims only for the scopes that ask for them.
+/// email claims only for the scopes that ask for them. With the email comes the optional claim `xms_edov`
+/// (email domain owner verified), as an app registration that adds it to its ID tokens gets it: Entra sends
+/// no `email_verified`, and its `email` is a directory attribute anyone with rights on the user can set.
 fn id_token_claims(issuer: &str, tenant: &Tenant, user: &EntraUser, code: &IdpCode) -> Value {
     let now = unix_now();
     let mut claims = Map::new();
@@ -369,6 +378,10 @@ fn id_token_claims(issuer: &str, tenant: &Tenant, user: &EntraUser, code: &IdpCo
     claims.insert("exp".into(), json!(now + TOKEN_LIFETIME_SECONDS));
     if code.scopes.iter().any(|s| s == "email") {
         claims.insert("email".into(), json!(user.email));
+        claims.insert(
+            "xms_edov".into(),
+            json!(domain_owner_verified(tenant, &user.email)),
+        );
     }
     if code.scopes.iter().any(|s| s == "profile") {
         claims.insert("name".into(), json!(user.name));
@@ -388,6 +401,16 @@ fn id_token_claims(issuer: &str, tenant: &Tenant, user: &EntraUser, code: &IdpCo
     claims.insert("tid".into(), json!(tenant.tenant_id));
     claims.insert("ver".into(), json!("2.0"));
     Value::Object(claims)
+}
+
+/// Whether `email`'s domain is one the directory verified ownership of.
+fn domain_owner_verified(tenant: &Tenant, email: &str) -> bool {
+    email.rsplit_once('@').is_some_and(|(_, domain)| {
+        tenant
+            .verified_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    })
 }
 
 /// Entra's `sub` differs per application for the same user, so it cannot be correlated across apps.
@@ -451,6 +474,23 @@ fn token_error(status: StatusCode, error: &str, code: u32, message: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_email_in_a_domain_the_directory_verified_is_domain_owner_verified() {
+        let tenant = Tenant {
+            tenant_id: "t".into(),
+            display_name: "T".into(),
+            users: LiveUsers::new(Vec::new()),
+            verified_domains: vec!["acme.example".into()],
+            apps: Vec::new(),
+            codes: IdpCodes::new(),
+        };
+        assert!(domain_owner_verified(&tenant, "erin@acme.example"));
+        assert!(domain_owner_verified(&tenant, "Erin@ACME.example"));
+        assert!(!domain_owner_verified(&tenant, "erin@contractor.example"));
+        assert!(!domain_owner_verified(&tenant, "erin@sub.acme.example"));
+        assert!(!domain_owner_verified(&tenant, "acme.example"));
+    }
 
     #[test]
     fn the_pairwise_subject_differs_per_app_and_hides_the_oid() {

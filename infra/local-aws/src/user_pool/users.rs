@@ -192,25 +192,17 @@ impl UserDirectory {
     }
 }
 
-/// A claim in Cognito's attribute string form: strings as they are, booleans and numbers as text, and arrays
-/// as `[a, b]` (how Cognito stores a multi-valued claim mapped to a String attribute).
+/// A claim in Cognito's attribute string form: strings as they are, booleans and numbers as text, and arrays and
+/// objects as their JSON text (how Cognito stores a multi-valued OIDC claim, such as Entra's `roles` or Okta's
+/// `groups`, mapped to a String attribute: `["SaaS-Admins","SaaS-Users"]`, so a value containing a comma stays one
+/// value).
 fn attribute_value(claim: &Value) -> Option<String> {
     match claim {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Number(n) => Some(n.to_string()),
-        Value::Array(items) => {
-            let parts: Vec<String> = items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            Some(format!("[{}]", parts.join(", ")))
-        }
-        Value::Object(_) => Some(claim.to_string()),
+        Value::Array(_) | Value::Object(_) => Some(claim.to_string()),
     }
 }
 
@@ -288,7 +280,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(first.username, "acme-entra_pairwise-1", "sub, not oid");
-        assert_eq!(first.attribute("custom:idp_groups"), Some("[A, B]"));
+        assert_eq!(first.attribute("custom:idp_groups"), Some(r#"["A","B"]"#));
         assert_eq!(
             first.groups,
             vec![format!("{}_acme-entra", config.user_pool_id)]
@@ -296,6 +288,21 @@ mod tests {
         let again = sign_in(&users, &config, json!({"oid": "o1", "sub": "pairwise-1"})).unwrap();
         assert_eq!(again.sub, first.sub);
         assert_ne!(again.sub, "pairwise-1", "the pool's sub is its own uuid");
+    }
+
+    #[test]
+    fn an_array_claim_is_stored_as_json_so_a_group_name_with_a_comma_stays_one_group() {
+        let config = demo();
+        let users = UserDirectory::new();
+        let user = sign_in(
+            &users,
+            &config,
+            json!({"sub": "s1", "roles": ["x, SaaS-Admins", "Staff"]}),
+        )
+        .unwrap();
+        let stored = user.attribute("custom:idp_groups").unwrap();
+        let groups: Vec<String> = serde_json::from_str(stored).unwrap();
+        assert_eq!(groups, ["x, SaaS-Admins", "Staff"]);
     }
 
     #[test]
@@ -311,7 +318,7 @@ mod tests {
         let again = sign_in(&users, &config, json!({"sub": "s1", "name": "Bob B."})).unwrap();
         assert_eq!(
             again.attribute("custom:idp_groups"),
-            Some("[SaaS-Users]"),
+            Some(r#"["SaaS-Users"]"#),
             "Cognito only writes attributes from claims that are present"
         );
         assert_eq!(
@@ -393,7 +400,7 @@ mod tests {
         }
         let users = UserDirectory::new();
         let created = sign_in(&users, &config, json!({"sub": "s1", "roles": ["A"]})).unwrap();
-        assert_eq!(created.attribute("custom:idp_groups"), Some("[A]"));
+        assert_eq!(created.attribute("custom:idp_groups"), Some(r#"["A"]"#));
         let error = sign_in(&users, &config, json!({"sub": "s1", "roles": ["A"]})).unwrap_err();
         assert!(
             matches!(

@@ -34,7 +34,7 @@ async fn refused_sign_in(world: &World, provider: &str, username: &str) -> HashM
 async fn an_attribute_whose_claim_the_idp_stops_sending_keeps_its_value() {
     let world = World::start().await;
     let before = id_token_claims(&world, "acme-entra", BOB).await;
-    assert_eq!(before["custom:idp_groups"], "[SaaS-Users]");
+    assert_eq!(before["custom:idp_groups"], r#"["SaaS-Users"]"#);
 
     // A directory administrator takes Bob's app role away: Entra then sends no roles claim at all.
     assert!(
@@ -50,9 +50,23 @@ async fn an_attribute_whose_claim_the_idp_stops_sending_keeps_its_value() {
     let after = id_token_claims(&world, "acme-entra", BOB).await;
     assert_eq!(after["sub"], before["sub"]);
     assert_eq!(
-        after["custom:idp_groups"], "[SaaS-Users]",
+        after["custom:idp_groups"], r#"["SaaS-Users"]"#,
         "Cognito only updates attributes from claims that are present"
     );
+}
+
+#[tokio::test]
+async fn an_entra_email_is_verified_only_in_a_domain_the_directory_verified() {
+    let world = World::start().await;
+    let verified = id_token_claims(&world, "acme-entra", ERIN).await;
+    assert_eq!(verified["email_verified"], true);
+    // The directory's administrators can set any mail attribute; xms_edov says whether its domain is theirs.
+    assert!(world.aws.update_entra_user(ERIN, |erin| {
+        erin.email = "erin@contractor.example".into();
+    }));
+    let unverified = id_token_claims(&world, "acme-entra", ERIN).await;
+    assert_eq!(unverified["email"], "erin@contractor.example");
+    assert_eq!(unverified["email_verified"], false);
 }
 
 #[tokio::test]
@@ -60,14 +74,14 @@ async fn a_claim_the_idp_still_sends_updates_its_attribute() {
     let world = World::start().await;
     assert_eq!(
         id_token_claims(&world, "globex-okta", CAROL).await["custom:idp_groups"],
-        "[saas-admin]"
+        r#"["saas-admin"]"#
     );
     assert!(world.aws.update_okta_user(CAROL, |carol| {
         carol.groups = vec!["saas-viewer".into()];
         carol.name = "Carol Chen-Ito".into();
     }));
     let after = id_token_claims(&world, "globex-okta", CAROL).await;
-    assert_eq!(after["custom:idp_groups"], "[saas-viewer]");
+    assert_eq!(after["custom:idp_groups"], r#"["saas-viewer"]"#);
     assert_eq!(after["name"], "Carol Chen-Ito");
 }
 
@@ -117,7 +131,7 @@ async fn a_mapping_to_an_attribute_outside_the_schema_is_refused_by_the_api() {
     );
     // Nothing changed: Carol still signs in with her groups.
     let claims = id_token_claims(&world, "globex-okta", CAROL).await;
-    assert_eq!(claims["custom:idp_groups"], "[saas-admin]");
+    assert_eq!(claims["custom:idp_groups"], r#"["saas-admin"]"#);
 }
 
 #[tokio::test]

@@ -77,11 +77,11 @@ async fn alice_signs_in_through_entra_and_gets_cognito_shaped_tokens() {
     assert_eq!(id["cognito:username"], username.as_str());
     assert_eq!(id["email"], ALICE);
     assert_eq!(
-        id["email_verified"], false,
-        "Entra does not vouch for emails"
+        id["email_verified"], true,
+        "mapped from xms_edov: the directory verified acme.example"
     );
     assert_eq!(id["name"], "Alice Anderson");
-    assert_eq!(id["custom:idp_groups"], "[SaaS-Admins]");
+    assert_eq!(id["custom:idp_groups"], r#"["SaaS-Admins"]"#);
     assert_eq!(id["nonce"], attempt.nonce.as_str());
     assert_eq!(id["origin_jti"], access["origin_jti"]);
     assert_eq!(id["auth_time"], access["auth_time"]);
@@ -118,7 +118,7 @@ async fn carol_signs_in_through_okta_with_her_groups_and_verified_email() {
     assert_eq!(id["email"], CAROL);
     assert_eq!(id["email_verified"], true);
     assert_eq!(id["name"], "Carol Chen");
-    assert_eq!(id["custom:idp_groups"], "[saas-admin]");
+    assert_eq!(id["custom:idp_groups"], r#"["saas-admin"]"#);
     assert_eq!(id["identities"][0]["userId"], CAROL_ID);
 }
 

@@ -130,7 +130,7 @@ async fn the_trigger_gets_a_version_2_event_and_its_overrides_reach_both_tokens(
     );
     assert_eq!(attributes["cognito:user_status"], "EXTERNAL_PROVIDER");
     assert_eq!(attributes["email"], ALICE);
-    assert_eq!(attributes["custom:idp_groups"], "[SaaS-Admins]");
+    assert_eq!(attributes["custom:idp_groups"], r#"["SaaS-Admins"]"#);
     let identities: Value =
         serde_json::from_str(attributes["identities"].as_str().unwrap()).unwrap();
     assert_eq!(identities[0]["providerName"], "acme-entra");
