@@ -49,7 +49,7 @@ use crate::auth::{Principal, ScopedRouter, Transport};
 use crate::db;
 use crate::db::audit::{self, NewEvent, Target};
 use crate::error::{ApiError, AppJson, AppQuery};
-use crate::storage::{Bucket, ObjectInfo, StorageError};
+use crate::storage::{Bucket, StorageError};
 
 /// What the `basic` plan may store, in bytes (100 MB).
 pub const BASIC_PLAN_QUOTA_BYTES: i64 = 100 * 1000 * 1000;
@@ -302,11 +302,17 @@ async fn record(
             other => ApiError::unavailable(other),
         })?;
 
-    match record_copy(
-        &state, &principal, source_ip, &new.key, &file_key, id, name, &object, &etag,
-    )
-    .await
-    {
+    let copy = db::files::NewFile {
+        id,
+        uploader_id: principal.member_id,
+        key: &file_key,
+        upload_key: &new.key,
+        etag: &etag,
+        name,
+        size: object.size,
+        content_type: &object.content_type,
+    };
+    match record_copy(&state, &principal, source_ip, &copy).await {
         Ok(file) => {
             // The upload has served its purpose; if removing it fails, the lifecycle rule removes it.
             remove_quietly(&state, Bucket::Uploads, &new.key).await;
@@ -326,17 +332,11 @@ async fn record(
 /// Records the copy `file_key` of the upload `upload_key` in one transaction, audited; the quota is counted
 /// under the tenant-row lock so that concurrent records cannot pass it together, and the upload key is unique
 /// in the tenant so that one upload is recorded once.
-#[allow(clippy::too_many_arguments)]
 async fn record_copy(
     state: &AppState,
     principal: &Principal,
     source_ip: Option<std::net::IpAddr>,
-    upload_key: &str,
-    file_key: &str,
-    id: Uuid,
-    name: &str,
-    object: &ObjectInfo,
-    etag: &str,
+    copy: &db::files::NewFile<'_>,
 ) -> Result<db::files::File, ApiError> {
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
@@ -345,26 +345,13 @@ async fn record_copy(
         .ok_or(ApiError::MemberInactive)?;
     if let Some(quota) = storage_quota(plan) {
         let used = db::files::used_bytes(&mut tx, tenant).await?;
-        if used.saturating_add(object.size) > quota {
+        if used.saturating_add(copy.size) > quota {
             return Err(ApiError::StorageQuotaExceeded);
         }
     }
-    let file = db::files::create(
-        &mut tx,
-        tenant,
-        &db::files::NewFile {
-            id,
-            uploader_id: principal.member_id,
-            key: file_key,
-            upload_key,
-            etag,
-            name,
-            size: object.size,
-            content_type: &object.content_type,
-        },
-    )
-    .await?
-    .ok_or_else(|| ApiError::Conflict("This file is recorded already.".into()))?;
+    let file = db::files::create(&mut tx, tenant, copy)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("This file is recorded already.".into()))?;
     let event = NewEvent {
         action: AuditAction::FileUploaded,
         actor: Some(actor(principal)),
