@@ -59,9 +59,20 @@ pub fn check(artifacts: &Artifacts) -> Result<()> {
             .args(&templates),
     )
     .context("cfn-lint found problems in the synthesized templates")?;
+    // Every `App` the tests synthesize writes a cloud assembly into a fresh `cdk.out*` directory under the
+    // temporary directory and never removes it (tens of MB each, a few dozen per run): the tests get a
+    // temporary directory of their own, emptied before each run, so that repeated runs do not fill the disk.
+    let test_tmp = paths::target_dir().join("cdk-test-tmp");
+    if test_tmp.exists() {
+        std::fs::remove_dir_all(&test_tmp)
+            .with_context(|| format!("emptying {}", test_tmp.display()))?;
+    }
+    std::fs::create_dir_all(&test_tmp)
+        .with_context(|| format!("creating {}", test_tmp.display()))?;
     cmd::run(
         with_artifacts(Command::new(app.join("node_modules/.bin/jest")), artifacts)
             .current_dir(&app)
+            .env("TMPDIR", &test_tmp)
             .arg("--ci"),
     )
     .context("the CDK assertion tests (infra/aws/test) failed")?;
