@@ -210,25 +210,24 @@ impl SignedIn {
 
 /// The value of `saas_session` in `jar` for `address`.
 pub fn session_cookie(jar: &Jar, address: &str) -> Option<String> {
-    let url = Url::parse(address).unwrap();
-    let header = jar.cookies(&url)?;
-    header
-        .to_str()
-        .unwrap()
-        .split("; ")
-        .find_map(|pair| pair.strip_prefix("saas_session="))
-        .map(str::to_owned)
+    cookie(jar, address, "saas_session")
 }
 
 /// The value of the pending sign-in cookie (`saas_sign_in`) in `jar` for `address`.
 pub fn pending_cookie(jar: &Jar, address: &str) -> Option<String> {
+    cookie(jar, address, "saas_sign_in")
+}
+
+/// The value of the cookie `name` in `jar` for `address`.
+fn cookie(jar: &Jar, address: &str, name: &str) -> Option<String> {
     let url = Url::parse(address).unwrap();
     let header = jar.cookies(&url)?;
+    let prefix = format!("{name}=");
     header
         .to_str()
         .unwrap()
         .split("; ")
-        .find_map(|pair| pair.strip_prefix("saas_sign_in="))
+        .find_map(|pair| pair.strip_prefix(prefix.as_str()))
         .map(str::to_owned)
 }
 

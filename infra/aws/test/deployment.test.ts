@@ -258,6 +258,36 @@ describe('identity pool', () => {
   });
 });
 
+/** Public access blocked, bucket-owner-enforced, SSE-S3, retained when the stack goes. */
+function expectPrivateRetainedBucket(resource: any): void {
+  expect(resource.Properties.PublicAccessBlockConfiguration).toEqual({
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  });
+  expect(resource.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+  expect(resource.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({
+    SSEAlgorithm: 'AES256',
+  });
+  expect(resource.DeletionPolicy).toBe('Retain');
+}
+
+/** The bucket's policy denies every request made without TLS. */
+function expectTlsOnly(bucketLogicalId: string): void {
+  const policy = only(t.storage, 'AWS::S3::BucketPolicy', (p) => p.Bucket.Ref === bucketLogicalId);
+  expect(policy.Properties.PolicyDocument.Statement).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 's3:*',
+        Principal: { AWS: '*' },
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    ]),
+  );
+}
+
 describe('upload bucket', () => {
   const bucket = () => only(t.storage, 'AWS::S3::Bucket', (p) => p.BucketName === buckets.uploads);
 
@@ -287,32 +317,11 @@ describe('upload bucket', () => {
   });
 
   test('blocks public access, enforces bucket ownership, encrypts at rest and is retained', () => {
-    const resource = bucket();
-    expect(resource.Properties.PublicAccessBlockConfiguration).toEqual({
-      BlockPublicAcls: true,
-      BlockPublicPolicy: true,
-      IgnorePublicAcls: true,
-      RestrictPublicBuckets: true,
-    });
-    expect(resource.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
-    expect(resource.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({
-      SSEAlgorithm: 'AES256',
-    });
-    expect(resource.DeletionPolicy).toBe('Retain');
+    expectPrivateRetainedBucket(bucket());
   });
 
   test('refuses requests without TLS', () => {
-    const policy = only(t.storage, 'AWS::S3::BucketPolicy', (p) => p.Bucket.Ref === bucket().logicalId);
-    expect(policy.Properties.PolicyDocument.Statement).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          Effect: 'Deny',
-          Action: 's3:*',
-          Principal: { AWS: '*' },
-          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-        }),
-      ]),
-    );
+    expectTlsOnly(bucket().logicalId);
   });
 });
 
@@ -321,27 +330,19 @@ describe('files bucket', () => {
 
   test('is private, encrypted, retained, TLS only, and has neither CORS nor lifecycle rules', () => {
     const resource = bucket();
-    expect(resource.Properties.PublicAccessBlockConfiguration).toEqual({
-      BlockPublicAcls: true,
-      BlockPublicPolicy: true,
-      IgnorePublicAcls: true,
-      RestrictPublicBuckets: true,
-    });
-    expect(resource.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expectPrivateRetainedBucket(resource);
+    expectTlsOnly(resource.logicalId);
     expect(resource.Properties.CorsConfiguration).toBeUndefined();
     expect(resource.Properties.LifecycleConfiguration).toBeUndefined();
-    expect(resource.DeletionPolicy).toBe('Retain');
-    const policy = only(t.storage, 'AWS::S3::BucketPolicy', (p) => p.Bucket.Ref === resource.logicalId);
-    expect(policy.Properties.PolicyDocument.Statement).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-      ]),
-    );
   });
 
-  test('is named by no policy but the backend task role\'s', () => {
+  test('is named by no role but the backend service\'s task role', () => {
     expect(JSON.stringify(t.identity.toJSON())).not.toContain(buckets.files);
-    expect(JSON.stringify(t.application.findResources('AWS::IAM::Role'))).toContain(buckets.files);
+    const roles = Object.entries(t.application.findResources('AWS::IAM::Role'))
+      .filter(([, role]) => JSON.stringify(role).includes(buckets.files))
+      .map(([id]) => id);
+    expect(roles).toHaveLength(1);
+    expect(roles[0]).toMatch(/^BackendTaskRole/);
   });
 });
 
