@@ -4,7 +4,6 @@
 //! paths under `/api` answer 404 with the app's JSON error body.
 
 pub mod audit;
-pub mod context;
 pub mod dashboard;
 pub mod files;
 pub mod health;
@@ -18,12 +17,15 @@ pub mod reports;
 pub mod settings;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
+use axum::http::request::Parts;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::ScopedRouter;
+use crate::db::tenants::Tenant;
+use crate::db::{self, TenantTx};
 use crate::error::{ApiError, api_not_found};
+use crate::state::AppState;
 
 /// The largest JSON body an API route accepts.
 pub const API_BODY_LIMIT: usize = 64 * 1024;
@@ -51,8 +53,35 @@ pub fn v1(state: AppState) -> ScopedRouter {
         .merge(audit::routes(state))
 }
 
-/// A resource id from the path. A malformed id answers the same 404 as an unknown one, so ids cannot be
+/// A resource id from the route's `{id}` path segment, as the id type `T` of the resource (a [`Uuid`], or a
+/// newtype such as [`db::MemberId`]). A malformed id answers the same 404 as an unknown one, so ids cannot be
 /// probed by their shape.
-pub(crate) fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::NotFound)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathId<T = Uuid>(pub T);
+
+impl<S: Send + Sync, T: From<Uuid>> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        Uuid::parse_str(&id)
+            .map(|id| PathId(T::from(id)))
+            .map_err(|_| ApiError::NotFound)
+    }
+}
+
+/// The caller's tenant, read in the caller's tenant transaction. A tenant that no longer exists (removed
+/// while a token or session of it was still alive) answers as a member who lost access.
+pub async fn current_tenant(tx: &mut TenantTx) -> Result<Tenant, ApiError> {
+    db::tenants::current(tx)
+        .await?
+        .ok_or(ApiError::MemberInactive)
+}
+
+/// Like [`current_tenant`], and locks the tenant's row until the transaction ends: what every
+/// count-then-insert under a plan limit takes first (see [`db::tenants::lock`]).
+pub async fn lock_tenant(tx: &mut TenantTx) -> Result<Tenant, ApiError> {
+    db::tenants::lock(tx).await?.ok_or(ApiError::MemberInactive)
 }

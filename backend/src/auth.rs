@@ -16,9 +16,9 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use self::guard::{RouteSpec, ScopedRouter};
-pub use self::principal::{Principal, Transport};
+pub use self::principal::{Principal, SessionIdToken, Transport};
 pub use self::session::session_layer;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The sign-in routes: `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`, and `POST /auth/revoke`
 /// for bearer clients.

@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The identifier of a tenant (the `tenants.id` column and the `tenant_id` token claim).
@@ -44,6 +45,24 @@ impl fmt::Display for MemberId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
+}
+
+impl From<Uuid> for MemberId {
+    fn from(id: Uuid) -> MemberId {
+        MemberId(id)
+    }
+}
+
+/// A position in a list ordered by a time and then an id (newest first, or oldest first): the last row of
+/// the previous page. The id breaks ties between rows of the same instant. The API hands it out as an
+/// opaque cursor; the time is kept in microseconds, the database's precision, so it round-trips exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyset {
+    /// The time of the last row seen.
+    #[serde(with = "time::serde::timestamp::microseconds")]
+    pub at: OffsetDateTime,
+    /// The id of the last row seen.
+    pub id: Uuid,
 }
 
 /// The NOLOGIN role the migrations create and grant the application's privileges to.
@@ -123,16 +142,17 @@ pub enum RoleCheckError {
 /// cannot `SET ROLE` to, or inherit from) the owner of any table with row-level security. Any of those would
 /// let the application read every tenant's rows.
 pub async fn check_app_role(conn: &mut PgConnection) -> Result<(), RoleCheckError> {
-    let (role, superuser, bypass_rls, owner_member): (String, bool, bool, bool) = sqlx::query_as(
-        "select r.rolname::text, r.rolsuper, r.rolbypassrls, \
-           exists(select 1 from pg_catalog.pg_class c \
-                  where c.relkind in ('r', 'p') and c.relrowsecurity \
-                    and pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')) \
-         from pg_catalog.pg_roles r where r.rolname = current_user",
+    let row = sqlx::query!(
+        r#"SELECT r.rolname::text AS "role!", r.rolsuper AS "superuser!", r.rolbypassrls AS "bypass_rls!",
+                  EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c
+                          WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity
+                            AND pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')) AS "owner_member!"
+           FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user"#
     )
-    .persistent(false)
     .fetch_one(&mut *conn)
     .await?;
+    let (role, superuser, bypass_rls, owner_member) =
+        (row.role, row.superuser, row.bypass_rls, row.owner_member);
     let reason = if superuser {
         "it is a superuser"
     } else if bypass_rls {
@@ -211,10 +231,8 @@ async fn ensure_app_login_on(
     verifier: &str,
 ) -> Result<(), sqlx::Error> {
     for (setting, value) in STATEMENT_LOGGING_OFF {
-        let changed = sqlx::query("select set_config($1, $2, false)")
-            .bind(setting)
-            .bind(value)
-            .execute(&mut *conn)
+        let changed = sqlx::query_scalar!("SELECT set_config($1, $2, false)", setting, value)
+            .fetch_one(&mut *conn)
             .await;
         match changed {
             Ok(_) => {}
@@ -230,18 +248,18 @@ async fn ensure_app_login_on(
 
     // A role of that name that could see past row-level security is refused before anything about it
     // changes: a superuser, BYPASSRLS, the owner running this, or a member of the owner.
-    let existing: Option<(bool, bool, bool, bool)> = sqlx::query_as(
-        "select rolsuper, rolbypassrls, rolname = current_user, \
-                pg_catalog.pg_has_role(oid, current_user, 'MEMBER') \
-         from pg_catalog.pg_roles where rolname = $1",
+    let existing = sqlx::query!(
+        r#"SELECT rolsuper AS "superuser!", rolbypassrls AS "bypass_rls!", rolname = current_user AS "is_owner!",
+                  pg_catalog.pg_has_role(oid, current_user, 'MEMBER') AS "owner_member!"
+           FROM pg_catalog.pg_roles WHERE rolname = $1"#,
+        user
     )
-    .bind(user)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((superuser, bypass_rls, is_owner, owner_member)) = existing {
-        let reason = if superuser || bypass_rls {
+    if let Some(role) = &existing {
+        let reason = if role.superuser || role.bypass_rls {
             Some("is a superuser or bypasses row-level security")
-        } else if is_owner || owner_member {
+        } else if role.is_owner || role.owner_member {
             Some("is the database owner or a member of the owner")
         } else {
             None
@@ -252,40 +270,49 @@ async fn ensure_app_login_on(
             ));
         }
     }
-    let statement: String = if existing.is_some() {
-        sqlx::query_scalar("select format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text)")
-    } else {
-        sqlx::query_scalar(
-            "select format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
-             NOBYPASSRLS INHERIT PASSWORD %L', $1::text, $2::text)",
+    // Role statements take no parameters, so the server quotes the name and the verifier into the statement
+    // text; that text is known only at run time, the one kind of query here that is not compile-checked.
+    let statement = if existing.is_some() {
+        sqlx::query_scalar!(
+            r#"SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text) AS "statement!""#,
+            user,
+            verifier
         )
-    }
-    .bind(user)
-    .bind(verifier)
-    .fetch_one(&mut *conn)
-    .await?;
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            r#"SELECT format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+                              NOBYPASSRLS INHERIT PASSWORD %L', $1::text, $2::text) AS "statement!""#,
+            user,
+            verifier
+        )
+        .fetch_one(&mut *conn)
+        .await?
+    };
     sqlx::query(&statement)
         .persistent(false)
         .execute(&mut *conn)
         .await?;
 
-    let is_member: bool = sqlx::query_scalar(
-        "select exists(select 1 from pg_catalog.pg_auth_members m \
-         join pg_catalog.pg_roles g on g.oid = m.roleid \
-         join pg_catalog.pg_roles u on u.oid = m.member \
-         where g.rolname = $1 and u.rolname = $2)",
+    let is_member = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members AS m
+                          JOIN pg_catalog.pg_roles AS g ON g.oid = m.roleid
+                          JOIN pg_catalog.pg_roles AS u ON u.oid = m.member
+                          WHERE g.rolname = $1 AND u.rolname = $2) AS "is_member!""#,
+        APP_ROLE,
+        user
     )
-    .bind(APP_ROLE)
-    .bind(user)
     .fetch_one(&mut *conn)
     .await?;
     if !is_member {
-        let grant: String =
-            sqlx::query_scalar("select format('GRANT %I TO %I', $1::text, $2::text)")
-                .bind(APP_ROLE)
-                .bind(user)
-                .fetch_one(&mut *conn)
-                .await?;
+        let grant = sqlx::query_scalar!(
+            r#"SELECT format('GRANT %I TO %I', $1::text, $2::text) AS "statement!""#,
+            APP_ROLE,
+            user
+        )
+        .fetch_one(&mut *conn)
+        .await?;
         sqlx::query(&grant)
             .persistent(false)
             .execute(&mut *conn)
@@ -309,22 +336,60 @@ fn is_concurrent_catalog_change(error: &sqlx::Error) -> bool {
 
 /// Checks that the database answers (`/readyz`).
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("select 1").execute(pool).await.map(|_| ())
+    sqlx::query_scalar!("SELECT 1 AS one")
+        .fetch_one(pool)
+        .await
+        .map(|_| ())
+}
+
+/// A transaction bound to one tenant: `app.tenant_id` is set for its lifetime, and it carries the
+/// [`TenantId`] it was begun for.
+///
+/// Every data-access function on a tenant-owned table takes a `&mut TenantTx` and filters by
+/// [`TenantTx::tenant_id`] in its SQL as well: the application's filter and row-level security are two
+/// walls, and neither is trusted alone. Because the tenant travels with the transaction, no caller passes it
+/// a second time and no function can be handed a tenant that differs from the one the database enforces.
+/// Dropped without [`TenantTx::commit`], the transaction rolls back.
+#[derive(Debug)]
+pub struct TenantTx {
+    tenant: TenantId,
+    tx: Transaction<'static, Postgres>,
+}
+
+impl TenantTx {
+    /// The tenant this transaction is bound to.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The connection to run statements on. Data-access functions use it; handlers call those functions.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls the transaction back now (dropping it does too, without waiting for the server).
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
 }
 
 /// Begins a transaction bound to `tenant`: `set_config('app.tenant_id', $1, true)` makes the row-level
 /// security policies admit only that tenant's rows until commit or rollback. An error setting the tenant is
 /// returned, never swallowed: continuing without it would be a query with no tenant at all.
-pub async fn tenant_tx(
-    pool: &PgPool,
-    tenant: TenantId,
-) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("select set_config('app.tenant_id', $1, true)")
-        .bind(tenant.0.to_string())
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    sqlx::query_scalar!(
+        "SELECT set_config('app.tenant_id', $1, true)",
+        tenant.0.to_string()
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(TenantTx { tenant, tx })
 }
 
 /// Decodes a text column holding one of a fixed set of names (role, plan, status) into its Rust type.

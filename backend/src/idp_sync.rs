@@ -544,30 +544,27 @@ fn non_empty<T: Clone>(items: &[T]) -> Option<Vec<T>> {
 /// Every tenant's provider as the database defines it (a SECURITY DEFINER function that returns only the
 /// providers' federation settings).
 pub async fn desired_providers(db: &PgPool) -> Result<DatabaseProviders, ReconcileError> {
-    type Row = (
-        String,
-        Option<String>,
-        String,
-        String,
-        sqlx::types::Json<BTreeMap<String, String>>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "select provider_name, issuer, client_id, authorize_scopes, attribute_mapping \
-         from cognito_identity_providers()",
+    // A set-returning function's columns are nullable as far as the compiler can tell; the table behind it
+    // holds all but the issuer NOT NULL.
+    let rows = sqlx::query!(
+        r#"SELECT provider_name AS "provider_name!", issuer, client_id AS "client_id!",
+                  authorize_scopes AS "authorize_scopes!",
+                  attribute_mapping AS "attribute_mapping!: sqlx::types::Json<BTreeMap<String, String>>"
+           FROM cognito_identity_providers()"#
     )
     .fetch_all(db)
     .await?;
     let mut listed = DatabaseProviders::default();
-    for (name, issuer, client_id, authorize_scopes, mapping) in rows {
-        match issuer.filter(|i| !i.is_empty()) {
-            Some(issuer) if !client_id.is_empty() => listed.ready.push(DesiredProvider {
-                name,
+    for row in rows {
+        match row.issuer.filter(|i| !i.is_empty()) {
+            Some(issuer) if !row.client_id.is_empty() => listed.ready.push(DesiredProvider {
+                name: row.provider_name,
                 issuer,
-                client_id,
-                authorize_scopes,
-                attribute_mapping: mapping.0,
+                client_id: row.client_id,
+                authorize_scopes: row.authorize_scopes,
+                attribute_mapping: row.attribute_mapping.0,
             }),
-            _ => listed.incomplete.push(name),
+            _ => listed.incomplete.push(row.provider_name),
         }
     }
     Ok(listed)

@@ -286,7 +286,7 @@ fn print_report(report: &idp_sync::Report) -> anyhow::Result<()> {
 async fn openapi() -> anyhow::Result<()> {
     let mut config = Config::local_defaults();
     config.cookie_secure = true;
-    let state = backend::app::AppState::new(config).await?;
+    let state = backend::state::AppState::new(config).await?;
     let document = backend::api::openapi::document(&state);
     let text =
         serde_json::to_string_pretty(&document).context("serializing the OpenAPI document")?;

@@ -201,25 +201,26 @@ pub async fn demo_world(
         .await
         .context("beginning the seeding transaction")?;
     for tenant in &world.tenants {
-        let existing: Option<Uuid> = sqlx::query_scalar("select id from tenants where slug = $1")
-            .bind(&tenant.slug)
+        let existing = sqlx::query_scalar!("SELECT id FROM tenants WHERE slug = $1", &tenant.slug)
             .fetch_optional(&mut *tx)
             .await
             .with_context(|| format!("looking up tenant {:?}", tenant.slug))?;
         let tenant_id = existing.unwrap_or_else(Uuid::new_v4);
-        sqlx::query("select set_config('app.tenant_id', $1, true)")
-            .bind(tenant_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .context("setting the tenant for seeding")?;
-        sqlx::query(
-            "insert into tenants (id, slug, name, plan) values ($1, $2, $3, $4) \
-             on conflict (slug) do update set name = excluded.name, plan = excluded.plan",
+        sqlx::query_scalar!(
+            "SELECT set_config('app.tenant_id', $1, true)",
+            tenant_id.to_string()
         )
-        .bind(tenant_id)
-        .bind(&tenant.slug)
-        .bind(&tenant.name)
-        .bind(tenant.plan.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .context("setting the tenant for seeding")?;
+        sqlx::query!(
+            "INSERT INTO tenants (id, slug, name, plan) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (slug) DO UPDATE SET name = excluded.name, plan = excluded.plan",
+            tenant_id,
+            &tenant.slug,
+            &tenant.name,
+            tenant.plan.as_str()
+        )
         .execute(&mut *tx)
         .await
         .with_context(|| format!("upserting tenant {:?}", tenant.slug))?;
@@ -227,27 +228,28 @@ pub async fn demo_world(
         for provider in &tenant.identity_providers {
             // A provider already bound to another tenant is not silently moved: that would hand one
             // tenant's users to another. The conditional update leaves such a row alone and returns nothing.
-            let bound: Option<Uuid> = sqlx::query_scalar(
-                "insert into tenant_identity_providers \
-                 (id, tenant_id, provider_name, kind, issuer, verified_domains, group_role_mapping, \
-                  client_id, authorize_scopes, attribute_mapping) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 on conflict (provider_name) do update set kind = excluded.kind, issuer = excluded.issuer, \
-                 verified_domains = excluded.verified_domains, client_id = excluded.client_id, \
-                 authorize_scopes = excluded.authorize_scopes, attribute_mapping = excluded.attribute_mapping \
-                 where tenant_identity_providers.tenant_id = excluded.tenant_id \
-                 returning tenant_id",
+            let bound = sqlx::query_scalar!(
+                "INSERT INTO tenant_identity_providers
+                     (id, tenant_id, provider_name, kind, issuer, verified_domains, group_role_mapping,
+                      client_id, authorize_scopes, attribute_mapping)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (provider_name) DO UPDATE SET kind = excluded.kind, issuer = excluded.issuer,
+                     verified_domains = excluded.verified_domains, client_id = excluded.client_id,
+                     authorize_scopes = excluded.authorize_scopes,
+                     attribute_mapping = excluded.attribute_mapping
+                 WHERE tenant_identity_providers.tenant_id = excluded.tenant_id
+                 RETURNING tenant_id",
+                Uuid::new_v4(),
+                tenant_id,
+                &provider.name,
+                provider.kind.as_str(),
+                issuers.issuer(provider),
+                &provider.verified_domains,
+                sqlx::types::Json(&provider.group_role_mapping) as _,
+                &provider.client_id,
+                &provider.authorize_scopes,
+                sqlx::types::Json(&provider.attribute_mapping) as _
             )
-            .bind(Uuid::new_v4())
-            .bind(tenant_id)
-            .bind(&provider.name)
-            .bind(provider.kind.as_str())
-            .bind(issuers.issuer(provider))
-            .bind(&provider.verified_domains)
-            .bind(sqlx::types::Json(&provider.group_role_mapping))
-            .bind(&provider.client_id)
-            .bind(&provider.authorize_scopes)
-            .bind(sqlx::types::Json(&provider.attribute_mapping))
             .fetch_optional(&mut *tx)
             .await
             .with_context(|| format!("upserting identity provider {:?}", provider.name))?;

@@ -17,12 +17,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use shared::api::{AuditAction, RoleSource};
 use shared::{ErrorCode, Role, Scope};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::db::audit::{self, Actor, NewEvent, Target};
 use crate::db::members::{self, Member, MemberStatus, NewMember, SignInProfile};
 use crate::db::tenants::Tenant;
-use crate::db::{self, TenantId, identity_providers, invitations, routing, tenants};
+use crate::db::{self, TenantId, TenantTx, identity_providers, invitations, routing, tenants};
 use event::{
     AccessTokenGeneration, ClaimsAndScopeOverrideDetails, IdTokenGeneration,
     PreTokenGenerationEvent, Response,
@@ -85,15 +85,14 @@ pub async fn pre_token_generation(
     let (tenant, member) = loop {
         let mut tx = db::tenant_tx(pool, tenant_id).await?;
         if admins_locked {
-            members::lock_active_admins(&mut tx, tenant_id).await?;
+            members::lock_active_admins(&mut tx).await?;
         }
-        let tenant = tenants::get(&mut tx, tenant_id)
+        let tenant = tenants::current(&mut tx)
             .await?
             .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
-        let mapping =
-            identity_providers::group_role_mapping(&mut tx, tenant_id, &identity.provider)
-                .await?
-                .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
+        let mapping = identity_providers::group_role_mapping(&mut tx, &identity.provider)
+            .await?
+            .ok_or(TriggerError::Refused(ErrorCode::UnknownIdentityProvider))?;
         let role = mapping.role_for(groups.iter().map(String::as_str));
         let profile = SignInProfile {
             email,
@@ -299,7 +298,7 @@ impl From<sqlx::Error> for SignInError {
 /// Deciding that needs the active admins locked (`admins_locked`); without that lock such a sign-in answers
 /// [`SignInError::DemotesAnAdmin`] having written nothing, and the caller starts again with it.
 async fn sign_in_member(
-    conn: &mut PgConnection,
+    tx: &mut TenantTx,
     tenant: &Tenant,
     identity: &FederatedIdentity,
     profile: &SignInProfile<'_>,
@@ -309,8 +308,7 @@ async fn sign_in_member(
     // round finds (and locks) the row it committed.
     for _ in 0..2 {
         if let Some(member) =
-            members::lock_by_identity(conn, tenant.id, &identity.provider, &identity.subject)
-                .await?
+            members::lock_by_identity(tx, &identity.provider, &identity.subject).await?
         {
             if member.status == MemberStatus::Deactivated {
                 tracing::info!(member_id = %member.id, "sign-in refused: the member is deactivated");
@@ -328,8 +326,7 @@ async fn sign_in_member(
                 if !admins_locked {
                     return Err(SignInError::DemotesAnAdmin);
                 }
-                keeps_admin =
-                    members::count_other_active_admins(conn, tenant.id, member.id).await? == 0;
+                keeps_admin = members::count_other_active_admins(tx, member.id).await? == 0;
             }
             let recorded = SignInProfile {
                 role: if keeps_admin {
@@ -339,11 +336,11 @@ async fn sign_in_member(
                 },
                 ..profile.clone()
             };
-            let updated = members::record_sign_in(conn, member.id, &recorded)
+            let updated = members::record_sign_in(tx, member.id, &recorded)
                 .await?
                 .ok_or(SignInError::Database(sqlx::Error::RowNotFound))?;
             if keeps_admin {
-                record_role_kept(conn, &updated, profile).await?;
+                record_role_kept(tx, &updated, profile).await?;
             }
             return Ok(updated);
         }
@@ -351,7 +348,7 @@ async fn sign_in_member(
         // an invitation is matched only within the tenant that issued it, and only to an address the provider
         // has not said is unverified.
         let invitation = match profile.invitation_email() {
-            Some(email) => invitations::lock_open_for_email(conn, tenant.id, email).await?,
+            Some(email) => invitations::lock_open_for_email(tx, email).await?,
             None => None,
         };
         let (role, role_source, via) = match &invitation {
@@ -368,7 +365,6 @@ async fn sign_in_member(
             }
         };
         let new = NewMember {
-            tenant_id: tenant.id,
             provider: &identity.provider,
             subject: &identity.subject,
             email: profile.email,
@@ -377,9 +373,9 @@ async fn sign_in_member(
             role_source,
             idp_groups: profile.groups,
         };
-        if let Some(member) = members::create(conn, &new).await? {
+        if let Some(member) = members::create(tx, &new).await? {
             if let Some(invitation) = &invitation {
-                invitations::accept(conn, invitation.id, member.id).await?;
+                invitations::accept(tx, invitation.id, member.id).await?;
             }
             let event = NewEvent {
                 action: AuditAction::MemberJoined,
@@ -397,7 +393,7 @@ async fn sign_in_member(
                 }),
                 source_ip: None,
             };
-            audit::record(conn, tenant.id, &event).await?;
+            audit::record(tx, &event).await?;
             tracing::info!(member_id = %member.id, tenant_id = %tenant.id, via, "member joined at first sign-in");
             return Ok(member);
         }
@@ -408,7 +404,7 @@ async fn sign_in_member(
 /// Audits that `member`, the tenant's last active admin, kept the admin role although their groups now map to
 /// `profile.role`, so that the tenant's admins see they must appoint another admin or fix the groups.
 async fn record_role_kept(
-    conn: &mut PgConnection,
+    tx: &mut TenantTx,
     member: &Member,
     profile: &SignInProfile<'_>,
 ) -> Result<(), sqlx::Error> {
@@ -427,7 +423,7 @@ async fn record_role_kept(
         }),
         source_ip: None,
     };
-    audit::record(conn, member.tenant_id, &event).await
+    audit::record(tx, &event).await
 }
 
 /// Writes the audit entry of a refused sign-in in a transaction of its own (the sign-in's was rolled back).
@@ -452,7 +448,7 @@ async fn record_refusal(
         source_ip: None,
     };
     let mut tx = db::tenant_tx(pool, tenant).await?;
-    audit::record(&mut tx, tenant, &event).await?;
+    audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -240,7 +240,6 @@ impl Stack {
         let mut tx = backend::db::tenant_tx(&self.owner, tenant).await?;
         let recorded = backend::db::files::create(
             &mut tx,
-            tenant,
             &backend::db::files::NewFile {
                 id,
                 uploader_id: member,

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use shared::Scope;
 use shared::api::{FileInfo, Me, Report};
+use shared::scope::is_maker_or_admin;
 
 /// Whether the session may write reports (members and admins).
 pub fn can_write(me: &Me) -> bool {
@@ -19,7 +20,7 @@ pub fn is_admin(me: &Me) -> bool {
 
 /// Whether the session may edit `report`: its author, or an admin, and only with the write scope.
 pub fn can_edit_report(me: &Me, report: &Report) -> bool {
-    can_write(me) && (report.author.id == me.user.id || is_admin(me))
+    can_write(me) && is_maker_or_admin(&report.author.id, &me.user.id, &me.scopes)
 }
 
 /// Whether the session may delete reports (admins).
@@ -29,7 +30,7 @@ pub fn can_delete_report(me: &Me) -> bool {
 
 /// Whether the session may delete `file`: its uploader, or an admin, and only with the write scope.
 pub fn can_delete_file(me: &Me, file: &FileInfo) -> bool {
-    can_write(me) && (file.uploader.id == me.user.id || is_admin(me))
+    can_write(me) && is_maker_or_admin(&file.uploader.id, &me.user.id, &me.scopes)
 }
 
 /// Makes the signed-in member available to every page below the caller.

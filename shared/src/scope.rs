@@ -123,6 +123,17 @@ impl FromStr for Role {
     }
 }
 
+/// Whether a caller may change or delete something a member made (a report they wrote, a file they
+/// uploaded): its maker, or an admin. The backend enforces it and the web app offers the controls by it, so
+/// both read the same rule; the route's own scope (write) is required besides.
+pub fn is_maker_or_admin<Id: PartialEq + ?Sized>(
+    maker: &Id,
+    caller: &Id,
+    caller_scopes: &[Scope],
+) -> bool {
+    maker == caller || caller_scopes.contains(&Scope::Admin)
+}
+
 /// A tenant's subscription plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -134,12 +145,41 @@ pub enum Plan {
     Pro,
 }
 
+/// The most reports a tenant on the `basic` plan may hold.
+pub const BASIC_PLAN_REPORT_LIMIT: i64 = 10;
+/// What a tenant on the `basic` plan may store, in bytes (100 MB).
+pub const BASIC_PLAN_QUOTA_BYTES: i64 = 100 * 1000 * 1000;
+
 impl Plan {
     /// The plan's name as stored and as it appears in tokens.
     pub fn as_str(self) -> &'static str {
         match self {
             Plan::Basic => "basic",
             Plan::Pro => "pro",
+        }
+    }
+
+    /// The most reports a tenant on this plan may hold; `None` for no limit.
+    pub fn report_limit(self) -> Option<i64> {
+        match self {
+            Plan::Basic => Some(BASIC_PLAN_REPORT_LIMIT),
+            Plan::Pro => None,
+        }
+    }
+
+    /// The most a tenant on this plan may store, in bytes; `None` for no limit.
+    pub fn storage_quota_bytes(self) -> Option<i64> {
+        match self {
+            Plan::Basic => Some(BASIC_PLAN_QUOTA_BYTES),
+            Plan::Pro => None,
+        }
+    }
+
+    /// Whether the plan includes the CSV export of reports.
+    pub fn has_csv_export(self) -> bool {
+        match self {
+            Plan::Basic => false,
+            Plan::Pro => true,
         }
     }
 }
@@ -216,6 +256,36 @@ impl std::error::Error for UnknownName {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_maker_or_an_admin_may_change_a_members_work() {
+        assert!(is_maker_or_admin(
+            "bob",
+            "bob",
+            &[Scope::Read, Scope::Write]
+        ));
+        assert!(is_maker_or_admin(
+            "bob",
+            "alice",
+            &[Scope::Write, Scope::Admin]
+        ));
+        assert!(!is_maker_or_admin(
+            "bob",
+            "erin",
+            &[Scope::Read, Scope::Write]
+        ));
+        assert!(!is_maker_or_admin("bob", "erin", &[]));
+    }
+
+    #[test]
+    fn only_the_basic_plan_is_limited_and_only_pro_exports() {
+        assert_eq!(Plan::Basic.report_limit(), Some(10));
+        assert_eq!(Plan::Pro.report_limit(), None);
+        assert_eq!(Plan::Basic.storage_quota_bytes(), Some(100_000_000));
+        assert_eq!(Plan::Pro.storage_quota_bytes(), None);
+        assert!(!Plan::Basic.has_csv_export());
+        assert!(Plan::Pro.has_csv_export());
+    }
 
     #[test]
     fn roles_map_to_the_documented_scopes() {

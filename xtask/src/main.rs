@@ -10,6 +10,7 @@ mod cmd;
 mod dev;
 mod docker;
 mod paths;
+mod sqlx;
 mod test;
 mod tools;
 mod web;
@@ -32,6 +33,10 @@ commands:
   build-lambda
               build the pre-token-generation trigger for AWS Lambda (provided.al2023, static musl
               release build) into <target>/deploy/lambda/pre-token-generation/bootstrap
+  sqlx-prepare
+              write backend/.sqlx, the offline data of the compile-checked SQL, from the queries and
+              the migrations (against a throwaway Postgres); run it after changing either, and commit
+              the result (`test` fails while it is stale)
   setup       install or build the tools and images the other commands need, and stop
   deploy --env <env>
               deploy to AWS as infra/aws/config/<env>.json says: builds the release executables,
@@ -67,6 +72,14 @@ fn main() -> Result<()> {
             aws::deploy(&env, &artifacts)
         }
         Some("destroy") => aws::destroy(&aws::env_argument(&rest)?),
+        Some("sqlx-prepare") => {
+            let engine = docker::Engine::ensure()?;
+            let result = engine
+                .postgres_image()
+                .and_then(|image| sqlx::prepare(&engine, &image, sqlx::Mode::Write));
+            engine.stop_if_started();
+            result
+        }
         Some("setup") => {
             let tools = tools::Tools::ensure(tools::Need { browser: true })?;
             let engine = docker::Engine::ensure()?;

@@ -38,3 +38,21 @@ pub fn target_dir() -> PathBuf {
 pub fn web_dist() -> PathBuf {
     root().join("frontend").join("dist")
 }
+
+/// The version of the package `name` recorded in Cargo.lock (the first one listed, when several are).
+pub fn locked_version(name: &str) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let wanted = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(version.trim_matches('"').to_owned());
+        }
+    }
+    anyhow::bail!("Cargo.lock names no {name} version")
+}

@@ -59,6 +59,7 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
             "-D",
             "warnings",
         ]))?;
+        crate::sqlx::prepare(engine, &image, crate::sqlx::Mode::Check)?;
     }
     // The browser tests run the trigger Lambda exactly as it ships: the static release build, under the
     // Lambda stand-in.

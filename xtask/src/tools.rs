@@ -74,19 +74,7 @@ fn ensure_wasm_target() -> Result<()> {
 
 /// The wasm-bindgen crate version recorded in Cargo.lock: the CLI must be exactly the same version.
 fn wasm_bindgen_version() -> Result<String> {
-    let lock =
-        std::fs::read_to_string(paths::root().join("Cargo.lock")).context("reading Cargo.lock")?;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\""
-            && let Some(version) = lines
-                .next()
-                .and_then(|l| l.trim().strip_prefix("version = "))
-        {
-            return Ok(version.trim_matches('"').to_owned());
-        }
-    }
-    bail!("Cargo.lock names no wasm-bindgen version")
+    paths::locked_version("wasm-bindgen")
 }
 
 fn ensure_wasm_bindgen() -> Result<PathBuf> {

@@ -2,19 +2,18 @@
 //! time, and paged by an opaque cursor.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::ErrorBody;
 use shared::Scope;
 use shared::api::{AuditAction, AuditActor, AuditEvent, AuditPage, AuditTarget};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::paging::{self, parse_rfc3339, rfc3339};
-use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
 use crate::db::audit::{Event, Filter};
-use crate::db::{self, MemberId};
+use crate::db::{self, Keyset, MemberId};
 use crate::error::{ApiError, AppJson, AppQuery};
+use crate::state::AppState;
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> ScopedRouter {
@@ -32,13 +31,6 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-/// The keyset position of the log: the time in microseconds (the database's precision) and the id.
-#[derive(Debug, Serialize, Deserialize)]
-struct Position {
-    at_us: i64,
-    id: Uuid,
-}
-
 /// One page of the audit log.
 #[utoipa::path(
     get,
@@ -47,8 +39,6 @@ struct Position {
     params(("action" = Option<AuditAction>, Query, description = "Only this action."), ("actor" = Option<String>, Query, description = "Only this member id."), ("since" = Option<String>, Query, description = "At or after this RFC 3339 time."), ("until" = Option<String>, Query, description = "Before this RFC 3339 time."), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
     responses(
         (status = 200, description = "One page of the audit log, newest first.", body = AuditPage),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
@@ -60,10 +50,10 @@ async fn list(
     let limit = paging::page_size(query.limit)?;
     let filter = filter(&query)?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let mut events = db::audit::list(&mut tx, principal.tenant_id, &filter, limit + 1).await?;
+    let mut events = db::audit::list(&mut tx, &filter, limit + 1).await?;
     tx.commit().await?;
-    let next_cursor = paging::next_cursor(&mut events, limit, |event| Position {
-        at_us: micros(event.at),
+    let next_cursor = paging::next_cursor(&mut events, limit, |event| Keyset {
+        at: event.at,
         id: event.id,
     })?;
     let items = events.into_iter().map(to_wire).collect::<Result<_, _>>()?;
@@ -106,13 +96,7 @@ fn filter(query: &ListQuery) -> Result<Filter, ApiError> {
     {
         return Err(ApiError::unprocessable("since must not be after until."));
     }
-    let before = paging::decode_cursor::<Position>(query.cursor.as_deref())?
-        .map(|position| {
-            let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(position.at_us) * 1_000)
-                .map_err(|_| ApiError::unprocessable("cursor is not a cursor this API issued."))?;
-            Ok::<_, ApiError>((at, position.id))
-        })
-        .transpose()?;
+    let before = paging::decode_cursor::<Keyset>(query.cursor.as_deref())?;
     Ok(Filter {
         action,
         actor,
@@ -120,10 +104,6 @@ fn filter(query: &ListQuery) -> Result<Filter, ApiError> {
         until,
         before,
     })
-}
-
-fn micros(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
 /// The wire form of an event.

@@ -2,16 +2,15 @@
 //! the latest report activity. One tenant transaction, so the numbers agree with each other.
 
 use axum::extract::State;
-use shared::ErrorBody;
+use shared::Scope;
 use shared::api::{Activity, ActivityKind, Dashboard};
-use shared::{Plan, Scope};
 
+use super::current_tenant;
 use super::paging::rfc3339;
-use super::reports::report_limit;
-use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
 use crate::db;
 use crate::error::{ApiError, AppJson};
+use crate::state::AppState;
 
 /// How many entries of recent activity the dashboard shows.
 pub const RECENT_ACTIVITY: i64 = 10;
@@ -28,23 +27,18 @@ pub fn routes(state: AppState) -> ScopedRouter {
     tag = "dashboard",
     responses(
         (status = 200, description = "The tenant at a glance.", body = Dashboard),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
     )
 )]
 async fn dashboard(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<AppJson<Dashboard>, ApiError> {
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let found = db::tenants::get(&mut tx, tenant)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
-    let reports = db::reports::count(&mut tx, tenant).await?;
-    let my_reports = db::reports::count_by_author(&mut tx, tenant, principal.member_id).await?;
-    let active_members = db::members::count_active(&mut tx, tenant).await?;
-    let recent = db::reports::recently_changed(&mut tx, tenant, RECENT_ACTIVITY).await?;
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let tenant = current_tenant(&mut tx).await?;
+    let reports = db::reports::count(&mut tx).await?;
+    let my_reports = db::reports::count_by_author(&mut tx, principal.member_id).await?;
+    let active_members = db::members::count_active(&mut tx).await?;
+    let recent = db::reports::recently_changed(&mut tx, RECENT_ACTIVITY).await?;
     tx.commit().await?;
     let recent_activity = recent
         .into_iter()
@@ -64,20 +58,12 @@ async fn dashboard(
         })
         .collect::<Result<_, ApiError>>()?;
     Ok(AppJson(Dashboard {
-        plan: found.plan,
+        plan: tenant.plan,
         reports,
         my_reports,
-        report_limit: report_limit(found.plan),
+        report_limit: tenant.plan.report_limit(),
         active_members,
-        csv_export: has_csv_export(found.plan),
+        csv_export: tenant.plan.has_csv_export(),
         recent_activity,
     }))
-}
-
-/// Whether `plan` includes CSV export of reports.
-pub fn has_csv_export(plan: Plan) -> bool {
-    match plan {
-        Plan::Basic => false,
-        Plan::Pro => true,
-    }
 }

@@ -29,30 +29,28 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use shared::api::{AuditAction, FileInfo, FilePage, NewFile, ReportAuthor, StorageCredentials};
-use shared::{ErrorBody, Plan, Scope};
+use shared::scope::is_maker_or_admin;
+use shared::{ErrorBody, Scope};
 use time::OffsetDateTime;
-use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::context::{ClientIp, actor};
 use super::paging::{self, rfc3339};
-use crate::app::AppState;
-use crate::auth::session::{self as auth_session, SIGNED_IN_KEY, SignedIn};
-use crate::auth::{Principal, ScopedRouter, Transport};
-use crate::db;
+use super::{PathId, current_tenant, lock_tenant};
+use crate::auth::{Principal, ScopedRouter, SessionIdToken};
+use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
+use crate::db::{self, Keyset};
 use crate::error::{ApiError, AppJson, AppQuery};
+use crate::state::AppState;
 use crate::storage::{Bucket, StorageError};
 
-/// What the `basic` plan may store, in bytes (100 MB).
-pub const BASIC_PLAN_QUOTA_BYTES: i64 = 100 * 1000 * 1000;
 /// How long a presigned download link works.
 pub const DOWNLOAD_LINK_VALIDITY: Duration = Duration::from_secs(5 * 60);
 /// The largest file that can be recorded: 5 GiB, the most S3 copies in one `CopyObject` (and what the web app
@@ -71,14 +69,6 @@ pub fn routes(state: AppState) -> ScopedRouter {
         .delete("/files/{id}", Scope::Write, remove)
 }
 
-/// The most `plan` may store; `None` for no limit.
-pub fn storage_quota(plan: Plan) -> Option<i64> {
-    match plan {
-        Plan::Basic => Some(BASIC_PLAN_QUOTA_BYTES),
-        Plan::Pro => None,
-    }
-}
-
 /// The caller's own upload prefix: `<tenant_id>/<user pool sub>/uploads/`, exactly what the upload role's
 /// policy allows (its principal tags are the ID token's `tenant_id` and `sub`).
 fn own_prefix(principal: &Principal) -> String {
@@ -91,8 +81,8 @@ fn own_prefix(principal: &Principal) -> String {
     tag = "files",
     responses(
         (status = 200, description = "Credentials that may write only under `prefix`, for about an hour.", body = StorageCredentials),
-        (status = 401, description = "No valid session, or the session's sign-in is too old: sign in again.", body = ErrorBody),
-        (status = 403, description = "Missing scope, a bearer token instead of a browser session (`not_permitted`), or the plan's storage is used up (`storage_quota_exceeded`).", body = ErrorBody),
+        (status = 401, description = "The session's ID token is no longer accepted by the identity pool: sign in again.", body = ErrorBody),
+        (status = 403, description = "A bearer token instead of a browser session (`not_permitted`), or the plan's storage is used up (`storage_quota_exceeded`).", body = ErrorBody),
         (status = 503, description = "The identity pool is unavailable.", body = ErrorBody),
     )
 )]
@@ -100,23 +90,14 @@ fn own_prefix(principal: &Principal) -> String {
 async fn credentials(
     State(state): State<AppState>,
     principal: Principal,
-    session: Session,
+    SessionIdToken(id_token): SessionIdToken,
 ) -> Result<AppJson<StorageCredentials>, ApiError> {
-    if principal.via != Transport::Session {
-        return Err(ApiError::NotPermittedBecause(
-            "Upload credentials are issued to browser sessions only (they are exchanged for the sign-in's ID \
-             token)."
-                .into(),
-        ));
-    }
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let found = db::tenants::get(&mut tx, tenant)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
-    let used = db::files::used_bytes(&mut tx, tenant).await?;
+    let plan = current_tenant(&mut tx).await?.plan;
+    let used = db::files::used_bytes(&mut tx).await?;
     tx.commit().await?;
-    if let Some(quota) = storage_quota(found.plan) {
+    if let Some(quota) = plan.storage_quota_bytes() {
         // What occupies storage: the recorded files, and the tenant's uploads not recorded yet (until the
         // lifecycle rule removes them), whoever made them.
         let pending = state
@@ -128,16 +109,6 @@ async fn credentials(
             return Err(ApiError::StorageQuotaExceeded);
         }
     }
-    let signed_in: SignedIn = auth_session::read(&session, SIGNED_IN_KEY)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let id_token = state
-        .tokens
-        .decrypt(
-            &signed_in.id_token,
-            &session.id().ok_or(ApiError::Unauthenticated)?,
-        )
-        .map_err(|_| ApiError::Unauthenticated)?;
     let vended = state
         .storage
         .vend(&id_token)
@@ -172,13 +143,6 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-/// The keyset position of the file list.
-#[derive(Debug, Serialize, Deserialize)]
-struct Position {
-    at_us: i64,
-    id: Uuid,
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/files",
@@ -189,8 +153,6 @@ struct Position {
     ),
     responses(
         (status = 200, description = "One page of the tenant's files, newest first, with the storage used.", body = FilePage),
-        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
-        (status = 403, description = "Missing scope or deactivated member.", body = ErrorBody),
         (status = 422, description = "A bad limit or cursor.", body = ErrorBody),
     )
 )]
@@ -201,23 +163,14 @@ async fn list(
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<AppJson<FilePage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
-    let after = paging::decode_cursor::<Position>(query.cursor.as_deref())?
-        .map(|p| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(p.at_us) * 1_000)
-                .map(|at| (at, p.id))
-                .map_err(|_| ApiError::unprocessable("cursor is not a cursor this API issued."))
-        })
-        .transpose()?;
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let found = db::tenants::get(&mut tx, tenant)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
-    let mut files = db::files::list(&mut tx, tenant, after, limit + 1).await?;
-    let used_bytes = db::files::used_bytes(&mut tx, tenant).await?;
+    let after = paging::decode_cursor::<Keyset>(query.cursor.as_deref())?;
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let plan = current_tenant(&mut tx).await?.plan;
+    let mut files = db::files::list(&mut tx, after, limit + 1).await?;
+    let used_bytes = db::files::used_bytes(&mut tx).await?;
     tx.commit().await?;
-    let next_cursor = paging::next_cursor(&mut files, limit, |file| Position {
-        at_us: i64::try_from(file.created_at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX),
+    let next_cursor = paging::next_cursor(&mut files, limit, |file| Keyset {
+        at: file.created_at,
         id: file.id,
     })?;
     let items = files.into_iter().map(to_wire).collect::<Result<_, _>>()?;
@@ -225,7 +178,7 @@ async fn list(
         items,
         next_cursor,
         used_bytes,
-        quota_bytes: storage_quota(found.plan),
+        quota_bytes: plan.storage_quota_bytes(),
     }))
 }
 
@@ -236,8 +189,7 @@ async fn list(
     request_body = NewFile,
     responses(
         (status = 201, description = "The recorded file: an immutable copy of the upload, which is removed.", body = FileInfo),
-        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
-        (status = 403, description = "Missing scope, deactivated member, or the file would take the tenant past its plan's storage (`storage_quota_exceeded`; the object is removed).", body = ErrorBody),
+        (status = 403, description = "The file would take the tenant past its plan's storage (`storage_quota_exceeded`; the object is removed).", body = ErrorBody),
         (status = 409, description = "The upload is recorded already, or it was replaced while being recorded (`conflict`).", body = ErrorBody),
         (status = 413, description = "The body is too large.", body = ErrorBody),
         (status = 422, description = "The key is not under the caller's own prefix, no object is there, or it is larger than 5 GiB.", body = ErrorBody),
@@ -259,11 +211,9 @@ async fn record(
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
     // The upload of a recorded file is gone, so say "recorded already" rather than "no object".
-    let recorded = db::files::is_recorded(&mut tx, tenant, &new.key).await?;
-    let found = db::tenants::get(&mut tx, tenant)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
-    let used = db::files::used_bytes(&mut tx, tenant).await?;
+    let recorded = db::files::is_recorded(&mut tx, &new.key).await?;
+    let plan = current_tenant(&mut tx).await?.plan;
+    let used = db::files::used_bytes(&mut tx).await?;
     tx.commit().await?;
     if recorded {
         return Err(ApiError::Conflict("This file is recorded already.".into()));
@@ -281,7 +231,10 @@ async fn record(
     }
     // A first look at the quota, so that an upload that cannot fit is not copied at all; the count that
     // decides is taken again when recording, under the tenant-row lock.
-    if storage_quota(found.plan).is_some_and(|quota| used.saturating_add(object.size) > quota) {
+    if plan
+        .storage_quota_bytes()
+        .is_some_and(|quota| used.saturating_add(object.size) > quota)
+    {
         remove_quietly(&state, Bucket::Uploads, &new.key).await;
         return Err(ApiError::StorageQuotaExceeded);
     }
@@ -338,23 +291,20 @@ async fn record_copy(
     source_ip: Option<std::net::IpAddr>,
     copy: &db::files::NewFile<'_>,
 ) -> Result<db::files::File, ApiError> {
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let plan = db::reports::lock_tenant_plan(&mut tx, tenant)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
-    if let Some(quota) = storage_quota(plan) {
-        let used = db::files::used_bytes(&mut tx, tenant).await?;
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let plan = lock_tenant(&mut tx).await?.plan;
+    if let Some(quota) = plan.storage_quota_bytes() {
+        let used = db::files::used_bytes(&mut tx).await?;
         if used.saturating_add(copy.size) > quota {
             return Err(ApiError::StorageQuotaExceeded);
         }
     }
-    let file = db::files::create(&mut tx, tenant, copy)
+    let file = db::files::create(&mut tx, copy)
         .await?
         .ok_or_else(|| ApiError::Conflict("This file is recorded already.".into()))?;
     let event = NewEvent {
         action: AuditAction::FileUploaded,
-        actor: Some(actor(principal)),
+        actor: Some(principal.audit_actor()),
         target: Some(Target {
             kind: "file",
             id: file.id.to_string(),
@@ -363,7 +313,7 @@ async fn record_copy(
         details: json!({ "size": file.size, "content_type": file.content_type }),
         source_ip,
     };
-    audit::record(&mut tx, tenant, &event).await?;
+    audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(file)
 }
@@ -383,8 +333,6 @@ async fn remove_quietly(state: &AppState, bucket: Bucket, key: &str) {
     params(("id" = String, Path, description = "The file id.")),
     responses(
         (status = 303, description = "To a presigned GET of the object, valid for 5 minutes."),
-        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
-        (status = 403, description = "Missing scope or deactivated member.", body = ErrorBody),
         (status = 404, description = "No such file in the caller's tenant.", body = ErrorBody),
         (status = 503, description = "S3 is unavailable.", body = ErrorBody),
     )
@@ -393,11 +341,10 @@ async fn remove_quietly(state: &AppState, bucket: Bucket, key: &str) {
 async fn download(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, ApiError> {
-    let id = super::parse_id(&id)?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let file = db::files::get(&mut tx, principal.tenant_id, id)
+    let file = db::files::get(&mut tx, id)
         .await?
         .filter(|file| !file.deleting)
         .ok_or(ApiError::NotFound)?;
@@ -418,8 +365,7 @@ async fn download(
     params(("id" = String, Path, description = "The file id.")),
     responses(
         (status = 204, description = "The object and its record are gone (and the deletion audited)."),
-        (status = 401, description = "No valid session or bearer token.", body = ErrorBody),
-        (status = 403, description = "Missing scope, or neither the uploader nor an admin (`not_permitted`).", body = ErrorBody),
+        (status = 403, description = "Neither the uploader nor an admin (`not_permitted`).", body = ErrorBody),
         (status = 404, description = "No such file in the caller's tenant.", body = ErrorBody),
         (status = 503, description = "S3 is unavailable; the file stays hidden and deleting again finishes.", body = ErrorBody),
     )
@@ -429,22 +375,21 @@ async fn remove(
     State(state): State<AppState>,
     principal: Principal,
     ClientIp(source_ip): ClientIp,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let id = super::parse_id(&id)?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let file = db::files::lock(&mut tx, tenant, id)
+    let file = db::files::lock(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if file.uploader_id != principal.member_id && !principal.has_scope(Scope::Admin) {
+    if !is_maker_or_admin(&file.uploader_id, &principal.member_id, &principal.scopes) {
         return Err(ApiError::NotPermitted);
     }
     if !file.deleting {
-        db::files::mark_deleting(&mut tx, tenant, id).await?;
+        db::files::mark_deleting(&mut tx, id).await?;
         let event = NewEvent {
             action: AuditAction::FileDeleted,
-            actor: Some(actor(&principal)),
+            actor: Some(principal.audit_actor()),
             target: Some(Target {
                 kind: "file",
                 id: id.to_string(),
@@ -453,7 +398,7 @@ async fn remove(
             details: json!({ "size": file.size }),
             source_ip,
         };
-        audit::record(&mut tx, tenant, &event).await?;
+        audit::record(&mut tx, &event).await?;
     }
     tx.commit().await?;
     state.storage.delete(Bucket::Files, &file.key).await.map_err(|err| {
@@ -461,7 +406,7 @@ async fn remove(
         ApiError::unavailable(err)
     })?;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    db::files::remove(&mut tx, tenant, id).await?;
+    db::files::remove(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -540,11 +485,5 @@ mod tests {
         }
         let long = format!("{PREFIX}{}", "a".repeat(MAX_KEY_BYTES));
         assert!(file_name(&long, PREFIX).is_err());
-    }
-
-    #[test]
-    fn only_the_basic_plan_has_a_storage_quota() {
-        assert_eq!(storage_quota(Plan::Basic), Some(100_000_000));
-        assert_eq!(storage_quota(Plan::Pro), None);
     }
 }

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::db;
 use crate::error::{ApiError, AppJson};
+use crate::state::AppState;
 
 /// The probe routes (no session, no authentication).
 pub fn router() -> Router<AppState> {

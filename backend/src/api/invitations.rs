@@ -6,7 +6,7 @@
 //! looks at invitations), so it matters even when just-in-time joining is off. The invitation's role is an
 //! admin's choice: the member keeps it until an admin changes it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -15,14 +15,15 @@ use shared::Scope;
 use shared::api::{AuditAction, Invitation, InvitationList, NewInvitation};
 use time::{Duration, OffsetDateTime};
 
-use super::context::{ClientIp, actor};
+use super::PathId;
 use super::paging::rfc3339;
-use crate::app::AppState;
 use crate::auth::login::email_domain;
 use crate::auth::{Principal, ScopedRouter};
+use crate::client_ip::ClientIp;
 use crate::db;
 use crate::db::audit::{self, NewEvent, Target};
 use crate::error::{ApiError, AppJson};
+use crate::state::AppState;
 
 /// How long an invitation stays valid.
 pub const INVITATION_VALIDITY: Duration = Duration::days(14);
@@ -44,8 +45,6 @@ pub fn routes(state: AppState) -> ScopedRouter {
     tag = "invitations",
     responses(
         (status = 200, description = "The open invitations, newest first.", body = InvitationList),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
     )
 )]
 async fn list(
@@ -53,7 +52,7 @@ async fn list(
     principal: Principal,
 ) -> Result<AppJson<InvitationList>, ApiError> {
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let invitations = db::invitations::list_open(&mut tx, principal.tenant_id).await?;
+    let invitations = db::invitations::list_open(&mut tx).await?;
     tx.commit().await?;
     let items = invitations
         .into_iter()
@@ -71,8 +70,6 @@ async fn list(
     request_body = NewInvitation,
     responses(
         (status = 201, description = "The invitation (valid 14 days).", body = Invitation),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 409, description = "An open invitation or a member with this email exists (`conflict`).", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
@@ -89,30 +86,26 @@ async fn create(
     })?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    if db::members::exists_with_email(&mut tx, tenant, &email).await? {
+    if db::members::exists_with_email(&mut tx, &email).await? {
         return Err(ApiError::Conflict(
             "A member with this email already belongs to the organisation.".into(),
         ));
     }
-    if db::invitations::list_open(&mut tx, tenant).await?.len() >= MAX_OPEN_INVITATIONS {
+    if db::invitations::list_open(&mut tx).await?.len() >= MAX_OPEN_INVITATIONS {
         return Err(ApiError::unprocessable(format!(
             "An organisation can have at most {MAX_OPEN_INVITATIONS} open invitations; withdraw some first."
         )));
     }
     let expires_at = OffsetDateTime::now_utc() + INVITATION_VALIDITY;
-    let invitation = db::invitations::create(
-        &mut tx,
-        tenant,
-        &email,
-        new.role,
-        principal.member_id,
-        expires_at,
-    )
-    .await?
-    .ok_or_else(|| ApiError::Conflict("This email already has an open invitation.".into()))?;
+    let invitation =
+        db::invitations::create(&mut tx, &email, new.role, principal.member_id, expires_at)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Conflict("This email already has an open invitation.".into())
+            })?;
     let event = NewEvent {
         action: AuditAction::InvitationCreated,
-        actor: Some(actor(&principal)),
+        actor: Some(principal.audit_actor()),
         target: Some(Target {
             kind: "invitation",
             id: invitation.id.to_string(),
@@ -121,7 +114,7 @@ async fn create(
         details: json!({ "role": invitation.role.as_str() }),
         source_ip,
     };
-    audit::record(&mut tx, tenant, &event).await?;
+    audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, AppJson(to_wire(invitation)?)).into_response())
 }
@@ -134,8 +127,6 @@ async fn create(
     params(("id" = String, Path, description = "The invitation id.")),
     responses(
         (status = 204, description = "Withdrawn (and audited)."),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
     )
 )]
@@ -143,17 +134,16 @@ async fn withdraw(
     State(state): State<AppState>,
     principal: Principal,
     ClientIp(source_ip): ClientIp,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let id = super::parse_id(&id)?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let (email, role) = db::invitations::delete_open(&mut tx, tenant, id)
+    let (email, role) = db::invitations::delete_open(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let event = NewEvent {
         action: AuditAction::InvitationRevoked,
-        actor: Some(actor(&principal)),
+        actor: Some(principal.audit_actor()),
         target: Some(Target {
             kind: "invitation",
             id: id.to_string(),
@@ -162,7 +152,7 @@ async fn withdraw(
         details: json!({ "role": role.as_str() }),
         source_ip,
     };
-    audit::record(&mut tx, tenant, &event).await?;
+    audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

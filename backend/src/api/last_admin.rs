@@ -14,9 +14,8 @@ use std::collections::BTreeMap;
 
 use shared::Role;
 use shared::api::RoleSource;
-use sqlx::PgConnection;
 
-use crate::db::TenantId;
+use crate::db::TenantTx;
 use crate::db::identity_providers::{self, GroupRoleMapping};
 use crate::db::members::AdminStanding;
 use crate::error::ApiError;
@@ -76,8 +75,8 @@ pub fn check(before: Standing<'_>, after: Standing<'_>) -> Result<(), ApiError> 
 }
 
 /// The tenant's group mappings, by provider.
-pub async fn mappings(conn: &mut PgConnection, tenant: TenantId) -> Result<Mappings, sqlx::Error> {
-    Ok(identity_providers::list(conn, tenant)
+pub async fn mappings(tx: &mut TenantTx) -> Result<Mappings, sqlx::Error> {
+    Ok(identity_providers::list(tx)
         .await?
         .into_iter()
         .map(|provider| (provider.name, provider.group_role_mapping))

@@ -1,14 +1,13 @@
 //! `GET /api/v1/me`: the caller's member, tenant, role and scopes.
 
 use axum::extract::State;
-use shared::ErrorBody;
 use shared::Scope;
 use shared::api::{Me, MeTenant, MeUser};
 
-use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
 use crate::db;
 use crate::error::{ApiError, AppJson};
+use crate::state::AppState;
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> ScopedRouter {
@@ -22,15 +21,11 @@ pub fn routes(state: AppState) -> ScopedRouter {
     tag = "me",
     responses(
         (status = 200, description = "Who the caller is.", body = Me),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
     )
 )]
 async fn me(State(state): State<AppState>, principal: Principal) -> Result<AppJson<Me>, ApiError> {
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let tenant = db::tenants::get(&mut tx, principal.tenant_id)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
+    let tenant = super::current_tenant(&mut tx).await?;
     tx.commit().await?;
     Ok(AppJson(Me {
         user: MeUser {

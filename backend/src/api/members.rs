@@ -10,22 +10,23 @@
 //! to admin. The tenant's active admins are locked first, so concurrent changes cannot race past that check.
 //! Every change is audited in the same transaction.
 
-use axum::extract::{Path, State};
-use serde::{Deserialize, Serialize};
+use axum::extract::State;
+use serde::Deserialize;
 use serde_json::json;
 use shared::ErrorBody;
 use shared::api::{AuditAction, Member, MemberPage, MemberPatch, RoleSource};
 use shared::{MemberStatus, Role, Scope};
-use uuid::Uuid;
 
-use super::context::{ClientIp, actor};
+use super::PathId;
 use super::last_admin::{self, Standing};
 use super::paging::{self, rfc3339};
-use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
+use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
+use crate::db::members::ListPosition;
 use crate::db::{self, MemberId};
 use crate::error::{ApiError, AppJson, AppQuery};
+use crate::state::AppState;
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> ScopedRouter {
@@ -41,13 +42,6 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-/// The keyset position of the member list.
-#[derive(Debug, Serialize, Deserialize)]
-struct Position {
-    email: String,
-    id: Uuid,
-}
-
 /// One page of the tenant's members, by email.
 #[utoipa::path(
     get,
@@ -56,8 +50,6 @@ struct Position {
     params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
     responses(
         (status = 200, description = "One page of members, by email.", body = MemberPage),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
@@ -67,19 +59,13 @@ async fn list(
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<AppJson<MemberPage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
-    let after = paging::decode_cursor::<Position>(query.cursor.as_deref())?.map(|p| {
-        db::members::ListPosition {
-            email: p.email,
-            id: MemberId(p.id),
-        }
-    });
+    let after = paging::decode_cursor::<ListPosition>(query.cursor.as_deref())?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let mut members =
-        db::members::list(&mut tx, principal.tenant_id, after.as_ref(), limit + 1).await?;
+    let mut members = db::members::list(&mut tx, after.as_ref(), limit + 1).await?;
     tx.commit().await?;
-    let next_cursor = paging::next_cursor(&mut members, limit, |m| Position {
+    let next_cursor = paging::next_cursor(&mut members, limit, |m| ListPosition {
         email: m.email.clone(),
-        id: m.id.0,
+        id: m.id,
     })?;
     let items = members.into_iter().map(to_wire).collect::<Result<_, _>>()?;
     Ok(AppJson(MemberPage { items, next_cursor }))
@@ -94,8 +80,6 @@ async fn list(
     request_body = MemberPatch,
     responses(
         (status = 200, description = "The changed member.", body = Member),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
         (status = 409, description = "The change would leave no active admin, or no admin who keeps the role at their next sign-in (`last_admin`).", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
@@ -106,16 +90,14 @@ async fn change(
     State(state): State<AppState>,
     principal: Principal,
     ClientIp(source_ip): ClientIp,
-    Path(id): Path<String>,
+    PathId(id): PathId<MemberId>,
     AppJson(patch): AppJson<MemberPatch>,
 ) -> Result<AppJson<Member>, ApiError> {
-    let id = MemberId(super::parse_id(&id)?);
     let requested = Requested::from_patch(&patch)?;
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     // The admins first, then the member: every change takes the locks in this order.
-    let active_admins = db::members::lock_active_admins(&mut tx, tenant).await?;
-    let current = db::members::lock(&mut tx, tenant, id)
+    let active_admins = db::members::lock_active_admins(&mut tx).await?;
+    let current = db::members::lock(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let role = requested.role.unwrap_or(current.role);
@@ -124,8 +106,8 @@ async fn change(
     let stays_active_admin = role == Role::Admin && status == MemberStatus::Active;
     if active_admins.contains(&id) {
         // Only a change to an active admin can leave the tenant without one.
-        let before = db::members::active_admin_standings(&mut tx, tenant).await?;
-        let mappings = last_admin::mappings(&mut tx, tenant).await?;
+        let before = db::members::active_admin_standings(&mut tx).await?;
+        let mappings = last_admin::mappings(&mut tx).await?;
         let after: Vec<_> = before
             .iter()
             .filter(|admin| admin.id != id || stays_active_admin)
@@ -148,10 +130,9 @@ async fn change(
             },
         )?;
     }
-    let updated =
-        db::members::update_administration(&mut tx, tenant, id, role, role_source, status)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+    let updated = db::members::update_administration(&mut tx, id, role, role_source, status)
+        .await?
+        .ok_or(ApiError::NotFound)?;
 
     let target = Target::member(id, &current.email);
     let mut events = Vec::new();
@@ -175,12 +156,12 @@ async fn change(
     for (action, details) in events {
         let event = NewEvent {
             action,
-            actor: Some(actor(&principal)),
+            actor: Some(principal.audit_actor()),
             target: Some(target.clone()),
             details,
             source_ip,
         };
-        audit::record(&mut tx, tenant, &event).await?;
+        audit::record(&mut tx, &event).await?;
     }
     tx.commit().await?;
     Ok(AppJson(to_wire(updated)?))

@@ -1,10 +1,11 @@
 //! The OpenAPI 3.1 document of `/api/v1`, served at `GET /api/openapi.json`.
 //!
 //! Operations, parameters and responses come from the `#[utoipa::path]` annotations on the handlers, and the
-//! schemas from the `shared` API types. The security requirement of each operation is not written by hand: it
-//! is taken from the scope the route was added with in its [`ScopedRouter`](crate::auth::ScopedRouter), so
-//! the document cannot disagree with what the server enforces. A test checks that the document and the
-//! router list the same routes.
+//! schemas from the `shared` API types. The security requirement of each operation, and its 401 and 403
+//! responses, are not written by hand: they are taken from the scope the route was added with in its
+//! [`ScopedRouter`](crate::auth::ScopedRouter), so the document cannot disagree with what the server
+//! enforces (a handler documents only its own further reasons for a 403). A test checks that the document and
+//! the router list the same routes.
 
 use axum::Json;
 use axum::Router;
@@ -13,12 +14,14 @@ use axum::routing::get;
 use shared::ErrorCode;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{self, PathItem, SecurityRequirement};
+use utoipa::openapi::{
+    self, ContentBuilder, PathItem, Ref, RefOr, ResponseBuilder, SecurityRequirement,
+};
 
 use super::{audit, dashboard, files, invitations, me, members, reports, settings};
-use crate::app::AppState;
 use crate::auth::RouteSpec;
 use crate::auth::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
+use crate::state::AppState;
 
 /// The annotated operations and the schemas they use.
 #[derive(OpenApi)]
@@ -116,6 +119,7 @@ pub fn document(state: &AppState) -> openapi::OpenApi {
             continue;
         };
         if let Some(operation) = operation_mut(item, route) {
+            add_access_responses(operation, route);
             let scope = route.scope.qualified(resource_server);
             operation.security = Some(vec![
                 SecurityRequirement::new("bearer", [scope]),
@@ -132,6 +136,47 @@ pub fn document(state: &AppState) -> openapi::OpenApi {
         }
     }
     doc
+}
+
+/// Adds the 401 and 403 every scoped route can answer, described from its scope. A handler documents only
+/// its own further reasons for them, which are appended.
+fn add_access_responses(operation: &mut openapi::path::Operation, route: &RouteSpec) {
+    let scope = route.scope.as_str();
+    let common = [
+        (
+            "401",
+            "No valid session or bearer token, or its sign-in was signed out or revoked (`unauthenticated`)."
+                .to_owned(),
+        ),
+        (
+            "403",
+            format!(
+                "The token's scope lacks `{scope}` (`insufficient_scope`), or the member is deactivated \
+                 (`member_inactive`)."
+            ),
+        ),
+    ];
+    for (status, description) in common {
+        let response = match operation.responses.responses.remove(status) {
+            Some(RefOr::T(mut own)) => {
+                own.description = format!("{description} {}", own.description);
+                own
+            }
+            _ => ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        };
+        operation
+            .responses
+            .responses
+            .insert(status.to_owned(), RefOr::T(response));
+    }
 }
 
 /// The operation of `item` for `route`'s method.
@@ -214,6 +259,47 @@ mod tests {
                 route.path
             );
         }
+    }
+
+    #[tokio::test]
+    async fn every_operation_documents_the_401_and_the_403_of_its_scope() {
+        let state = state().await;
+        let doc = serde_json::to_value(document(&state)).unwrap();
+        for route in crate::api::v1(state.clone()).routes() {
+            let operation = &doc["paths"][format!("/api/v1{}", route.path)]
+                [route.method.as_str().to_ascii_lowercase()];
+            let unauthenticated = operation["responses"]["401"]["description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                unauthenticated.contains("`unauthenticated`"),
+                "{} {}: {unauthenticated:?}",
+                route.method,
+                route.path
+            );
+            let forbidden = operation["responses"]["403"]["description"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                forbidden.contains(&format!("lacks `{}`", route.scope.as_str()))
+                    && forbidden.contains("`member_inactive`"),
+                "{} {}: {forbidden:?}",
+                route.method,
+                route.path
+            );
+            assert_eq!(
+                operation["responses"]["403"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody"
+            );
+        }
+        let create = &doc["paths"]["/api/v1/reports"]["post"]["responses"]["403"]["description"];
+        assert!(
+            create
+                .as_str()
+                .unwrap()
+                .ends_with("(`plan_limit_reached`)."),
+            "a handler's own reasons follow: {create}"
+        );
     }
 
     #[tokio::test]

@@ -97,6 +97,23 @@ mod tests {
     }
 
     #[test]
+    fn a_time_and_id_position_round_trips_to_the_microsecond() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_750_000_000_123_456_000).unwrap();
+        let position = crate::db::Keyset {
+            at,
+            id: uuid::Uuid::new_v4(),
+        };
+        let cursor = encode_cursor(&position).unwrap();
+        assert_eq!(decode_cursor(Some(&cursor)).unwrap(), Some(position));
+        for bad in ["", "MTIz", "YWJjOmRlZg"] {
+            assert!(
+                decode_cursor::<crate::db::Keyset>(Some(bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn page_sizes_are_bounded() {
         assert_eq!(page_size(None).unwrap(), DEFAULT_PAGE_SIZE);
         assert_eq!(page_size(Some(MAX_PAGE_SIZE)).unwrap(), MAX_PAGE_SIZE);

@@ -6,38 +6,29 @@
 //! `basic` plan holds a limited number of reports, counted under a lock on the tenant row so that concurrent
 //! creations cannot exceed it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use shared::ErrorBody;
 use shared::api::{AuditAction, NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
-use shared::{Plan, Scope};
+use shared::scope::is_maker_or_admin;
+use shared::{ErrorBody, Scope};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use super::context::{ClientIp, actor};
-use super::dashboard::has_csv_export;
-use super::paging::rfc3339;
-use crate::app::AppState;
+use super::paging::{self, rfc3339};
+use super::{PathId, current_tenant, lock_tenant};
 use crate::auth::{Principal, ScopedRouter};
-use crate::db;
+use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
+use crate::db::{self, Keyset};
 use crate::error::{ApiError, AppJson, AppQuery};
+use crate::state::AppState;
 
-/// The most reports a tenant on the `basic` plan may hold.
-pub const BASIC_PLAN_REPORT_LIMIT: i64 = 10;
 /// The longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
 /// The longest body, in characters.
 pub const BODY_MAX_CHARS: usize = 20_000;
-/// The page size when `?limit` is absent.
-pub const DEFAULT_PAGE_SIZE: i64 = 20;
-/// The largest page size `?limit` may ask for.
-pub const MAX_PAGE_SIZE: i64 = 100;
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> ScopedRouter {
@@ -65,8 +56,6 @@ struct ListQuery {
     params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
     responses(
         (status = 200, description = "One page of reports, newest first.", body = ReportPage),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
@@ -75,32 +64,16 @@ async fn list(
     principal: Principal,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<AppJson<ReportPage>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-        return Err(ApiError::unprocessable(format!(
-            "limit must be between 1 and {MAX_PAGE_SIZE}."
-        )));
-    }
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|cursor| {
-            decode_cursor(cursor)
-                .ok_or_else(|| ApiError::unprocessable("cursor is not a cursor this API issued."))
-        })
-        .transpose()?;
-    // The range check above makes the conversion exact.
-    let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
+    let limit = paging::page_size(query.limit)?;
+    let after = paging::decode_cursor::<Keyset>(query.cursor.as_deref())?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     // One more than asked tells whether another page follows.
-    let mut reports = db::reports::list(&mut tx, principal.tenant_id, after, limit + 1).await?;
+    let mut reports = db::reports::list(&mut tx, after, limit + 1).await?;
     tx.commit().await?;
-    let next_cursor = if reports.len() > page_size {
-        reports.truncate(page_size);
-        reports.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let next_cursor = paging::next_cursor(&mut reports, limit, |report| Keyset {
+        at: report.created_at,
+        id: report.id,
+    })?;
     let items = reports.into_iter().map(to_wire).collect::<Result<_, _>>()?;
     Ok(AppJson(ReportPage { items, next_cursor }))
 }
@@ -113,8 +86,7 @@ async fn list(
     request_body = NewReport,
     responses(
         (status = 201, description = "The report, with its `Location`.", body = Report),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "Missing scope, or the plan's report limit is reached (`plan_limit_reached`).", body = ErrorBody),
+        (status = 403, description = "The plan's report limit is reached (`plan_limit_reached`).", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
@@ -126,18 +98,14 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let title = validate_title(&new.title)?;
     validate_body(&new.body)?;
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let plan = db::reports::lock_tenant_plan(&mut tx, tenant)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
-    if let Some(limit) = report_limit(plan)
-        && db::reports::count(&mut tx, tenant).await? >= limit
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let tenant = lock_tenant(&mut tx).await?;
+    if let Some(limit) = tenant.plan.report_limit()
+        && db::reports::count(&mut tx).await? >= limit
     {
         return Err(ApiError::PlanLimitReached);
     }
-    let report =
-        db::reports::create(&mut tx, tenant, principal.member_id, title, &new.body).await?;
+    let report = db::reports::create(&mut tx, principal.member_id, title, &new.body).await?;
     tx.commit().await?;
     let location = HeaderValue::try_from(format!("/api/v1/reports/{}", report.id))
         .map_err(ApiError::internal)?;
@@ -153,19 +121,16 @@ async fn create(
     params(("id" = String, Path, description = "The report id.")),
     responses(
         (status = 200, description = "The report.", body = Report),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
     )
 )]
 async fn read(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<AppJson<Report>, ApiError> {
-    let id = super::parse_id(&id)?;
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let report = db::reports::get(&mut tx, principal.tenant_id, id)
+    let report = db::reports::get(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -181,8 +146,7 @@ async fn read(
     request_body = ReportPatch,
     responses(
         (status = 200, description = "The changed report.", body = Report),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "Missing scope, or neither the author nor an admin (`not_permitted`).", body = ErrorBody),
+        (status = 403, description = "Neither the author nor an admin (`not_permitted`).", body = ErrorBody),
         (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
@@ -191,25 +155,23 @@ async fn read(
 async fn edit(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     AppJson(patch): AppJson<ReportPatch>,
 ) -> Result<AppJson<Report>, ApiError> {
-    let id = super::parse_id(&id)?;
     let title = patch.title.as_deref().map(validate_title).transpose()?;
     if let Some(body) = &patch.body {
         validate_body(body)?;
     }
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     // The existence check comes before the permission check, so that a report the caller may not edit and a
     // report that does not exist stay distinguishable only within the caller's own tenant.
-    let current = db::reports::lock(&mut tx, tenant, id)
+    let current = db::reports::lock(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if current.author_id != principal.member_id && !principal.has_scope(Scope::Admin) {
+    if !is_maker_or_admin(&current.author_id, &principal.member_id, &principal.scopes) {
         return Err(ApiError::NotPermitted);
     }
-    let updated = db::reports::update(&mut tx, tenant, id, title, patch.body.as_deref())
+    let updated = db::reports::update(&mut tx, id, title, patch.body.as_deref())
         .await?
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -225,8 +187,6 @@ async fn edit(
     params(("id" = String, Path, description = "The report id.")),
     responses(
         (status = 204, description = "Deleted (and audited)."),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
     )
 )]
@@ -234,17 +194,15 @@ async fn remove(
     State(state): State<AppState>,
     principal: Principal,
     ClientIp(source_ip): ClientIp,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let id = super::parse_id(&id)?;
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let title = db::reports::delete(&mut tx, tenant, id)
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let title = db::reports::delete(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
     let event = NewEvent {
         action: AuditAction::ReportDeleted,
-        actor: Some(actor(&principal)),
+        actor: Some(principal.audit_actor()),
         target: Some(Target {
             kind: "report",
             id: id.to_string(),
@@ -253,7 +211,7 @@ async fn remove(
         details: serde_json::json!({}),
         source_ip,
     };
-    audit::record(&mut tx, tenant, &event).await?;
+    audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -265,27 +223,23 @@ async fn remove(
     tag = "reports",
     responses(
         (status = 200, description = "Every report as CSV (formula-like cells neutralised).", content_type = "text/csv", body = String),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "Missing scope, or the plan has no CSV export (`plan_feature_unavailable`).", body = ErrorBody),
+        (status = 403, description = "The plan has no CSV export (`plan_feature_unavailable`).", body = ErrorBody),
     )
 )]
 async fn export(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let found = db::tenants::get(&mut tx, tenant)
-        .await?
-        .ok_or(ApiError::MemberInactive)?;
-    if !has_csv_export(found.plan) {
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let tenant = current_tenant(&mut tx).await?;
+    if !tenant.plan.has_csv_export() {
         return Err(ApiError::PlanFeatureUnavailable);
     }
-    let reports = db::reports::all(&mut tx, tenant).await?;
+    let reports = db::reports::all(&mut tx).await?;
     tx.commit().await?;
     let csv = reports_csv(&reports)?;
     let date = OffsetDateTime::now_utc().date();
     // The slug matches `^[a-z][a-z0-9-]*$` (a table constraint), so it needs no quoting in the header.
     let disposition = HeaderValue::try_from(format!(
         "attachment; filename=\"reports-{}-{date}.csv\"",
-        found.slug
+        tenant.slug
     ))
     .map_err(ApiError::internal)?;
     Ok((
@@ -366,14 +320,6 @@ fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(safe)
 }
 
-/// The most reports a tenant on `plan` may hold; `None` for no limit.
-pub fn report_limit(plan: Plan) -> Option<i64> {
-    match plan {
-        Plan::Basic => Some(BASIC_PLAN_REPORT_LIMIT),
-        Plan::Pro => None,
-    }
-}
-
 /// The title without surrounding whitespace, if it has 1 to [`TITLE_MAX_CHARS`] characters.
 fn validate_title(title: &str) -> Result<&str, ApiError> {
     let title = title.trim();
@@ -411,28 +357,10 @@ fn to_wire(report: db::reports::Report) -> Result<Report, ApiError> {
     })
 }
 
-/// The cursor after `report`: its creation time in microseconds (the database's precision) and its id,
-/// base64url-encoded so that clients treat it as opaque.
-fn encode_cursor(report: &db::reports::Report) -> String {
-    let micros = report.created_at.unix_timestamp_nanos() / 1_000;
-    URL_SAFE_NO_PAD.encode(format!("{micros}:{}", report.id))
-}
-
-/// The position a cursor from [`encode_cursor`] names; `None` for anything else.
-fn decode_cursor(cursor: &str) -> Option<db::reports::ListPosition> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = std::str::from_utf8(&bytes).ok()?;
-    let (micros, id) = text.split_once(':')?;
-    let micros: i128 = micros.parse().ok()?;
-    let created_at = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1_000)?).ok()?;
-    Some(db::reports::ListPosition {
-        created_at,
-        id: Uuid::parse_str(id).ok()?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
     use crate::db::{MemberId, TenantId};
 
@@ -446,21 +374,6 @@ mod tests {
             body: String::new(),
             created_at,
             updated_at: created_at,
-        }
-    }
-
-    #[test]
-    fn a_cursor_round_trips_to_the_reports_position() {
-        let at = OffsetDateTime::from_unix_timestamp_nanos(1_750_000_000_123_456_000).unwrap();
-        let report = report_at(at);
-        let position = decode_cursor(&encode_cursor(&report)).unwrap();
-        assert_eq!((position.created_at, position.id), (at, report.id));
-    }
-
-    #[test]
-    fn anything_but_an_issued_cursor_is_refused() {
-        for cursor in ["", "not base64!", "MTIz", "YWJjOmRlZg"] {
-            assert_eq!(decode_cursor(cursor), None, "{cursor}");
         }
     }
 
@@ -596,11 +509,5 @@ mod tests {
         assert_eq!(&row[1], "Hello, \"world\"");
         assert_eq!(&row[2], "'=HYPERLINK(\"http://evil\")\nline two;'@SUM(1+1)");
         assert_eq!(&row[0], report.id.to_string());
-    }
-
-    #[test]
-    fn only_the_basic_plan_is_limited() {
-        assert_eq!(report_limit(Plan::Basic), Some(BASIC_PLAN_REPORT_LIMIT));
-        assert_eq!(report_limit(Plan::Pro), None);
     }
 }

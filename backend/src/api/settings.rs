@@ -17,14 +17,14 @@ use shared::api::{
     AuditAction, GroupMapping, IdentityProviderSettings, TenantSettings, TenantSettingsUpdate,
 };
 
-use super::context::{ClientIp, actor};
 use super::last_admin::{self, Standing};
-use crate::app::AppState;
 use crate::auth::{Principal, ScopedRouter};
+use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
 use crate::db::identity_providers::{GroupRoleMapping, ProviderSettings};
-use crate::db::{self, TenantId, identity_providers, tenants};
+use crate::db::{self, TenantTx, identity_providers, tenants};
 use crate::error::{ApiError, AppJson};
+use crate::state::AppState;
 
 /// The longest group name, in characters.
 pub const GROUP_NAME_MAX_CHARS: usize = 256;
@@ -45,8 +45,6 @@ pub fn routes(state: AppState) -> ScopedRouter {
     tag = "settings",
     responses(
         (status = 200, description = "The tenant's sign-in settings.", body = TenantSettings),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
     )
 )]
 async fn read(
@@ -54,7 +52,7 @@ async fn read(
     principal: Principal,
 ) -> Result<AppJson<TenantSettings>, ApiError> {
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let settings = load(&mut tx, principal.tenant_id).await?;
+    let settings = load(&mut tx).await?;
     tx.commit().await?;
     Ok(AppJson(settings))
 }
@@ -67,8 +65,6 @@ async fn read(
     request_body = TenantSettingsUpdate,
     responses(
         (status = 200, description = "The settings after the change.", body = TenantSettings),
-        (status = 401, description = "No valid session or bearer token (`unauthenticated`).", body = ErrorBody),
-        (status = 403, description = "The scope is missing (`insufficient_scope`) or the member is deactivated (`member_inactive`).", body = ErrorBody),
         (status = 409, description = "The mappings would leave no admin who keeps the role at their next sign-in (`last_admin`).", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
@@ -85,10 +81,10 @@ async fn replace(
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
     // Like every change that could cost the tenant its admin, after the active admins' locks: a concurrent
     // demotion is checked against this change, or this one against it.
-    db::members::lock_active_admins(&mut tx, tenant).await?;
-    let admins = db::members::active_admin_standings(&mut tx, tenant).await?;
-    let mappings_before = last_admin::mappings(&mut tx, tenant).await?;
-    let before = load(&mut tx, tenant).await?;
+    db::members::lock_active_admins(&mut tx).await?;
+    let admins = db::members::active_admin_standings(&mut tx).await?;
+    let mappings_before = last_admin::mappings(&mut tx).await?;
+    let before = load(&mut tx).await?;
     for (index, (provider, mapping)) in mappings.iter().enumerate() {
         if !before
             .identity_providers
@@ -99,9 +95,9 @@ async fn replace(
                 "group_mappings[{index}].provider: the organisation has no identity provider {provider:?}."
             )));
         }
-        identity_providers::set_group_role_mapping(&mut tx, tenant, provider, mapping).await?;
+        identity_providers::set_group_role_mapping(&mut tx, provider, mapping).await?;
     }
-    let mappings_after = last_admin::mappings(&mut tx, tenant).await?;
+    let mappings_after = last_admin::mappings(&mut tx).await?;
     last_admin::check(
         Standing {
             admins: &admins,
@@ -112,14 +108,14 @@ async fn replace(
             mappings: &mappings_after,
         },
     )?;
-    if !tenants::set_just_in_time(&mut tx, tenant, update.just_in_time).await? {
+    if !tenants::set_just_in_time(&mut tx, update.just_in_time).await? {
         return Err(ApiError::NotFound);
     }
-    let after = load(&mut tx, tenant).await?;
+    let after = load(&mut tx).await?;
     if after != before {
         let event = NewEvent {
             action: AuditAction::SettingsChanged,
-            actor: Some(actor(&principal)),
+            actor: Some(principal.audit_actor()),
             target: Some(Target {
                 kind: "tenant",
                 id: tenant.to_string(),
@@ -128,18 +124,18 @@ async fn replace(
             details: changes(&before, &after),
             source_ip,
         };
-        audit::record(&mut tx, tenant, &event).await?;
+        audit::record(&mut tx, &event).await?;
     }
     tx.commit().await?;
     Ok(AppJson(after))
 }
 
 /// Reads the settings inside the tenant transaction.
-async fn load(tx: &mut sqlx::PgConnection, tenant: TenantId) -> Result<TenantSettings, ApiError> {
-    let found = tenants::get(tx, tenant).await?.ok_or(ApiError::NotFound)?;
-    let providers = identity_providers::list(tx, tenant).await?;
+async fn load(tx: &mut TenantTx) -> Result<TenantSettings, ApiError> {
+    let tenant = super::current_tenant(tx).await?;
+    let providers = identity_providers::list(tx).await?;
     Ok(TenantSettings {
-        just_in_time: found.just_in_time,
+        just_in_time: tenant.just_in_time,
         identity_providers: providers.into_iter().map(to_wire).collect(),
     })
 }

@@ -15,8 +15,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::principal::bearer_token;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Middleware: rejects cross-site state-changing requests with 403 `csrf_rejected`.
 pub async fn reject_cross_site(

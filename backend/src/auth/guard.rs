@@ -13,8 +13,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use shared::Scope;
 
 use super::principal::Principal;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A router whose routes each require a scope. The guard resolves the [`Principal`] (401 / 403
 /// `member_inactive` / 503 as the case may be), checks the scope (403 `insufficient_scope`) and leaves the

@@ -23,12 +23,12 @@ use super::oidc::{OidcError, TokenSet};
 use super::pending::{self, PendingLogin};
 use super::principal::{active_member, bearer_token, rejected_token, sign_in_of, token_binding};
 use super::session::{self, SIGNED_IN_KEY, SignedIn};
-use crate::api::context::ClientIp;
-use crate::app::AppState;
+use crate::client_ip::ClientIp;
 use crate::db::audit::{self, Actor, NewEvent};
 use crate::db::members::Member;
 use crate::db::{self, TenantId};
 use crate::error::{ApiError, AppQuery};
+use crate::state::AppState;
 
 /// The OpenID Connect scopes every sign-in asks for, besides the API's resource-server scopes.
 const IDENTITY_SCOPES: [&str; 2] = ["email", "profile"];
@@ -215,7 +215,7 @@ async fn record_sign_in(
         source_ip,
     };
     let mut tx = db::tenant_tx(&state.db, member.tenant_id).await?;
-    audit::record(&mut tx, member.tenant_id, &event).await?;
+    audit::record(&mut tx, &event).await?;
     tx.commit().await
 }
 
@@ -380,7 +380,7 @@ async fn record_revocation(
 ) -> Result<(), ApiError> {
     let expires_at = OffsetDateTime::now_utc() + state.config.sign_in_revocation;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    db::revocations::revoke_sign_in(&mut tx, tenant, origin_jti, expires_at).await?;
+    db::revocations::revoke_sign_in(&mut tx, origin_jti, expires_at).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -18,10 +18,11 @@ use uuid::Uuid;
 
 use super::oidc::OidcError;
 use super::session::{self, SIGNED_IN_KEY, SignedIn};
-use crate::app::AppState;
+use crate::db::audit::Actor;
 use crate::db::members::{Member, MemberStatus};
 use crate::db::{self, MemberId, TenantId};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::verifier::{VerifiedAccessToken, VerifyError};
 
 /// How the caller authenticated.
@@ -59,6 +60,15 @@ impl Principal {
     /// Whether the caller holds `scope`.
     pub fn has_scope(&self, scope: Scope) -> bool {
         self.scopes.contains(&scope)
+    }
+
+    /// The caller as the audit log records them.
+    pub fn audit_actor(&self) -> Actor {
+        Actor {
+            id: self.member_id,
+            name: self.name.clone(),
+            email: self.email.clone(),
+        }
     }
 
     /// `Ok` when the caller holds `scope`, else 403 `insufficient_scope`.
@@ -101,6 +111,44 @@ impl FromRequestParts<AppState> for Principal {
         };
         parts.extensions.insert(principal.clone());
         Ok(principal)
+    }
+}
+
+/// The ID token of the request's browser session, decrypted: what the identity pool exchanges for upload
+/// credentials. Only a browser session has one: a request with an `Authorization` header (a bearer client,
+/// whose [`Principal`] comes from that header) is refused with 403 `not_permitted`, and a request without a
+/// signed-in session with 401. Extract it after the [`Principal`], which has already checked the session.
+#[derive(Debug)]
+pub struct SessionIdToken(pub String);
+
+impl FromRequestParts<AppState> for SessionIdToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            return Err(ApiError::NotPermittedBecause(
+                "Upload credentials are issued to browser sessions only (they are exchanged for the \
+                 sign-in's ID token)."
+                    .into(),
+            ));
+        }
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or(ApiError::Unauthenticated)?;
+        let signed_in: SignedIn = session::read(&session, SIGNED_IN_KEY)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        let session_id = session.id().ok_or(ApiError::Unauthenticated)?;
+        state
+            .tokens
+            .decrypt(&signed_in.id_token, &session_id)
+            .map(SessionIdToken)
+            .map_err(|_| ApiError::Unauthenticated)
     }
 }
 

@@ -25,8 +25,8 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use uuid::Uuid;
 
 use super::tokens::EncryptedToken;
-use crate::app::AppState;
 use crate::error::{ApiError, has_json_body};
+use crate::state::AppState;
 
 /// The session cookie's name over plain http (local development).
 pub const COOKIE_NAME: &str = "saas_session";
@@ -123,13 +123,13 @@ impl tower_sessions::SessionStore for SessionStore {
         // A 128-bit random id practically never collides; if it does, another id is drawn rather than
         // overwriting someone else's session.
         loop {
-            let inserted = sqlx::query(
-                "insert into tower_sessions.session (id, data, expiry_date) values ($1, $2, $3) \
-                 on conflict (id) do nothing",
+            let inserted = sqlx::query!(
+                "INSERT INTO tower_sessions.session (id, data, expiry_date) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO NOTHING",
+                storage_key(&record.id),
+                Json(&record.data) as _,
+                record.expiry_date
             )
-            .bind(storage_key(&record.id))
-            .bind(Json(&record.data))
-            .bind(record.expiry_date)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -141,13 +141,13 @@ impl tower_sessions::SessionStore for SessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let updated = sqlx::query(
-            "update tower_sessions.session set data = $2, expiry_date = $3 \
-             where id = $1 and expiry_date > now()",
+        let updated = sqlx::query!(
+            "UPDATE tower_sessions.session SET data = $2, expiry_date = $3
+             WHERE id = $1 AND expiry_date > now()",
+            storage_key(&record.id),
+            Json(&record.data) as _,
+            record.expiry_date
         )
-        .bind(storage_key(&record.id))
-        .bind(Json(&record.data))
-        .bind(record.expiry_date)
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
@@ -159,16 +159,17 @@ impl tower_sessions::SessionStore for SessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = storage_key(id);
-        let row: Option<(Value, OffsetDateTime)> = sqlx::query_as(
-            "select data, expiry_date from tower_sessions.session where id = $1 and expiry_date > now()",
+        let row = sqlx::query!(
+            "SELECT data, expiry_date FROM tower_sessions.session WHERE id = $1 AND expiry_date > now()",
+            key.as_slice()
         )
-        .bind(&key)
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        let Some((data, expiry_date)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
+        let (data, expiry_date) = (row.data, row.expiry_date);
         match serde_json::from_value::<HashMap<String, Value>>(data) {
             Ok(data) => Ok(Some(Record {
                 id: *id,
@@ -190,8 +191,7 @@ impl tower_sessions::SessionStore for SessionStore {
 
 impl SessionStore {
     async fn delete_key(&self, key: &[u8]) -> session_store::Result<()> {
-        sqlx::query("delete from tower_sessions.session where id = $1")
-            .bind(key)
+        sqlx::query!("DELETE FROM tower_sessions.session WHERE id = $1", key)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -202,7 +202,7 @@ impl SessionStore {
 #[async_trait]
 impl ExpiredDeletion for SessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query("delete from tower_sessions.session where expiry_date <= now()")
+        sqlx::query!("DELETE FROM tower_sessions.session WHERE expiry_date <= now()")
             .execute(&self.pool)
             .await
             .map_err(store_error)?;

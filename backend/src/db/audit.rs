@@ -7,12 +7,10 @@
 use std::net::IpAddr;
 
 use shared::api::AuditAction;
-use sqlx::PgConnection;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{MemberId, TenantId};
+use super::{Keyset, MemberId, TenantTx};
 
 /// Who did something: a member, with the name and email they had at the time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,35 +79,32 @@ pub struct Event {
     pub source_ip: Option<IpAddr>,
 }
 
-/// Appends `event` to `tenant`'s log, inside the caller's tenant transaction.
-pub async fn record(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    event: &NewEvent,
-) -> Result<(), sqlx::Error> {
+/// Appends `event` to the log of the transaction's tenant, inside that transaction.
+pub async fn record(tx: &mut TenantTx, event: &NewEvent) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant_id();
     let details = if event.details.is_object() {
         event.details.clone()
     } else {
         serde_json::Value::Object(serde_json::Map::new())
     };
-    sqlx::query(
-        "insert into audit_events \
-         (id, tenant_id, action, actor_id, actor_name, actor_email, target_kind, target_id, target_label, \
-          details, source_ip) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::inet)",
+    sqlx::query!(
+        "INSERT INTO audit_events
+             (id, tenant_id, action, actor_id, actor_name, actor_email, target_kind, target_id, target_label,
+              details, source_ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::inet)",
+        Uuid::new_v4(),
+        tenant.0,
+        event.action.as_str(),
+        event.actor.as_ref().map(|a| a.id.0),
+        event.actor.as_ref().map(|a| a.name.as_str()),
+        event.actor.as_ref().map(|a| a.email.as_str()),
+        event.target.as_ref().map(|t| t.kind),
+        event.target.as_ref().map(|t| t.id.as_str()),
+        event.target.as_ref().map(|t| t.label.as_str()),
+        details,
+        event.source_ip.map(|ip| ip.to_string())
     )
-    .bind(Uuid::new_v4())
-    .bind(tenant)
-    .bind(event.action.as_str())
-    .bind(event.actor.as_ref().map(|a| a.id))
-    .bind(event.actor.as_ref().map(|a| a.name.as_str()))
-    .bind(event.actor.as_ref().map(|a| a.email.as_str()))
-    .bind(event.target.as_ref().map(|t| t.kind))
-    .bind(event.target.as_ref().map(|t| t.id.as_str()))
-    .bind(event.target.as_ref().map(|t| t.label.as_str()))
-    .bind(Json(details))
-    .bind(event.source_ip.map(|ip| ip.to_string()))
-    .execute(conn)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -126,78 +121,86 @@ pub struct Filter {
     /// Before this time.
     pub until: Option<OffsetDateTime>,
     /// Strictly older than this position (the keyset cursor).
-    pub before: Option<(OffsetDateTime, Uuid)>,
+    pub before: Option<Keyset>,
 }
 
-type EventRow = (
-    Uuid,
-    OffsetDateTime,
-    String,
-    Option<Uuid>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Json<serde_json::Value>,
-    Option<String>,
-);
+/// An `audit_events` row as read (the action as its stored name, the address as text).
+struct EventRow {
+    id: Uuid,
+    at: OffsetDateTime,
+    action: String,
+    actor_id: Option<MemberId>,
+    actor_name: Option<String>,
+    actor_email: Option<String>,
+    target_kind: Option<String>,
+    target_id: Option<String>,
+    target_label: Option<String>,
+    details: serde_json::Value,
+    source_ip: Option<String>,
+}
 
-/// Up to `limit` events of `tenant` matching `filter`, newest first.
+/// Up to `limit` events of the transaction's tenant matching `filter`, newest first.
 pub async fn list(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     filter: &Filter,
     limit: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "select id, at, action, actor_id, actor_name, actor_email, target_kind, target_id, target_label, \
-                details, host(source_ip) \
-         from audit_events \
-         where tenant_id = $1 \
-           and ($2::text is null or action = $2) \
-           and ($3::uuid is null or actor_id = $3) \
-           and ($4::timestamptz is null or at >= $4) \
-           and ($5::timestamptz is null or at < $5) \
-           and ($6::timestamptz is null or (at, id) < ($6, $7::uuid)) \
-         order by at desc, id desc \
-         limit $8",
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        EventRow,
+        r#"SELECT id, at, action, actor_id AS "actor_id: MemberId", actor_name, actor_email, target_kind,
+                  target_id, target_label, details, host(source_ip) AS source_ip
+           FROM audit_events
+           WHERE tenant_id = $1
+             AND ($2::text IS NULL OR action = $2)
+             AND ($3::uuid IS NULL OR actor_id = $3)
+             AND ($4::timestamptz IS NULL OR at >= $4)
+             AND ($5::timestamptz IS NULL OR at < $5)
+             AND ($6::timestamptz IS NULL OR (at, id) < ($6, $7::uuid))
+           ORDER BY at DESC, id DESC
+           LIMIT $8"#,
+        tenant.0,
+        filter.action.map(AuditAction::as_str),
+        filter.actor.map(|actor| actor.0),
+        filter.since,
+        filter.until,
+        filter.before.map(|position| position.at),
+        filter.before.map(|position| position.id),
+        limit
     )
-    .bind(tenant)
-    .bind(filter.action.map(AuditAction::as_str))
-    .bind(filter.actor)
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(filter.before.map(|(at, _)| at))
-    .bind(filter.before.map(|(_, id)| id))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(from_row).collect()
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .map(Event::try_from)
+    .collect()
 }
 
-fn from_row(row: EventRow) -> Result<Event, sqlx::Error> {
-    let (id, at, action, actor_id, actor_name, actor_email, kind, target_id, label, details, ip) =
-        row;
-    let action = AuditAction::parse(&action).ok_or_else(|| {
-        sqlx::Error::Decode(format!("unknown audit action {action:?} in column action").into())
-    })?;
-    let actor = actor_id.map(|id| Actor {
-        id: MemberId(id),
-        name: actor_name.unwrap_or_default(),
-        email: actor_email.unwrap_or_default(),
-    });
-    let target = match (kind, target_id) {
-        (Some(kind), Some(id)) => Some((kind, id, label.unwrap_or_default())),
-        _ => None,
-    };
-    Ok(Event {
-        id,
-        at,
-        action,
-        actor,
-        target,
-        details: details.0,
-        source_ip: ip.and_then(|ip| ip.parse().ok()),
-    })
+impl TryFrom<EventRow> for Event {
+    type Error = sqlx::Error;
+
+    fn try_from(row: EventRow) -> Result<Event, sqlx::Error> {
+        let action = AuditAction::parse(&row.action).ok_or_else(|| {
+            sqlx::Error::Decode(
+                format!("unknown audit action {:?} in column action", row.action).into(),
+            )
+        })?;
+        let actor = row.actor_id.map(|id| Actor {
+            id,
+            name: row.actor_name.unwrap_or_default(),
+            email: row.actor_email.unwrap_or_default(),
+        });
+        let target = match (row.target_kind, row.target_id) {
+            (Some(kind), Some(id)) => Some((kind, id, row.target_label.unwrap_or_default())),
+            _ => None,
+        };
+        Ok(Event {
+            id: row.id,
+            at: row.at,
+            action,
+            actor,
+            target,
+            details: row.details,
+            source_ip: row.source_ip.and_then(|ip| ip.parse().ok()),
+        })
+    }
 }

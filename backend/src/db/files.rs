@@ -1,11 +1,10 @@
 //! The `files` table: the objects members uploaded to S3 and recorded, with a two-step deletion so that a row
 //! and its object never part ways (see the migration).
 
-use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{MemberId, TenantId};
+use super::{Keyset, MemberId, TenantTx};
 
 /// A recorded file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,166 +50,136 @@ pub struct NewFile<'a> {
     pub content_type: &'a str,
 }
 
-type FileRow = (
-    Uuid,
-    Uuid,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    OffsetDateTime,
-    String,
-);
-
-const SELECT: &str = "select f.id, f.uploader_id, m.name, f.object_key, f.name, f.size_bytes, f.content_type, \
-                      f.created_at, f.state \
-                      from files f join members m on m.tenant_id = f.tenant_id and m.id = f.uploader_id";
-
-fn from_row(row: FileRow) -> File {
-    let (id, uploader_id, uploader_name, key, name, size, content_type, created_at, state) = row;
-    File {
-        id,
-        uploader_id: MemberId(uploader_id),
-        uploader_name,
-        key,
-        name,
-        size,
-        content_type,
-        created_at,
-        deleting: state == "deleting",
-    }
-}
-
-/// Records a file; `None` when the tenant has recorded this upload already.
-pub async fn create(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    new: &NewFile<'_>,
-) -> Result<Option<File>, sqlx::Error> {
-    let id: Option<(Uuid,)> = sqlx::query_as(
-        "insert into files (id, tenant_id, uploader_id, object_key, upload_key, etag, name, size_bytes, \
-         content_type) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing returning id",
+/// Records a file in the transaction's tenant; `None` when the tenant has recorded this upload already.
+pub async fn create(tx: &mut TenantTx, new: &NewFile<'_>) -> Result<Option<File>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    let id = sqlx::query_scalar!(
+        "INSERT INTO files (id, tenant_id, uploader_id, object_key, upload_key, etag, name, size_bytes,
+                            content_type)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+        new.id,
+        tenant.0,
+        new.uploader_id.0,
+        new.key,
+        new.upload_key,
+        new.etag,
+        new.name,
+        new.size,
+        new.content_type
     )
-    .bind(new.id)
-    .bind(tenant)
-    .bind(new.uploader_id)
-    .bind(new.key)
-    .bind(new.upload_key)
-    .bind(new.etag)
-    .bind(new.name)
-    .bind(new.size)
-    .bind(new.content_type)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(tx.conn())
     .await?;
-    let Some((id,)) = id else {
+    let Some(id) = id else {
         return Ok(None);
     };
-    get(conn, tenant, id).await
+    get(tx, id).await
 }
 
-/// Whether `tenant` has recorded the upload `upload_key`.
-pub async fn is_recorded(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    upload_key: &str,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "select exists (select 1 from files where tenant_id = $1 and upload_key = $2)",
+/// Whether the transaction's tenant has recorded the upload `upload_key`.
+pub async fn is_recorded(tx: &mut TenantTx, upload_key: &str) -> Result<bool, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM files WHERE tenant_id = $1 AND upload_key = $2) AS "exists!""#,
+        tenant.0,
+        upload_key
     )
-    .bind(tenant)
-    .bind(upload_key)
-    .fetch_one(conn)
+    .fetch_one(tx.conn())
     .await
 }
 
-/// The file `id` of `tenant`, present or being deleted.
-pub async fn get(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<Option<File>, sqlx::Error> {
-    let row: Option<FileRow> =
-        sqlx::query_as(&format!("{SELECT} where f.tenant_id = $1 and f.id = $2"))
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(from_row))
+/// The file `id` of the transaction's tenant, present or being deleted.
+pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<File>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        File,
+        r#"SELECT f.id, f.uploader_id AS "uploader_id: MemberId", m.name AS uploader_name, f.object_key AS key,
+                  f.name, f.size_bytes AS size, f.content_type, f.created_at, f.state = 'deleting' AS "deleting!"
+           FROM files AS f JOIN members AS m ON m.tenant_id = f.tenant_id AND m.id = f.uploader_id
+           WHERE f.tenant_id = $1 AND f.id = $2"#,
+        tenant.0,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
 /// Like [`get`], and locks the row until the transaction ends.
-pub async fn lock(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<Option<File>, sqlx::Error> {
-    let row: Option<FileRow> = sqlx::query_as(&format!(
-        "{SELECT} where f.tenant_id = $1 and f.id = $2 for update of f"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(from_row))
+pub async fn lock(tx: &mut TenantTx, id: Uuid) -> Result<Option<File>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        File,
+        r#"SELECT f.id, f.uploader_id AS "uploader_id: MemberId", m.name AS uploader_name, f.object_key AS key,
+                  f.name, f.size_bytes AS size, f.content_type, f.created_at, f.state = 'deleting' AS "deleting!"
+           FROM files AS f JOIN members AS m ON m.tenant_id = f.tenant_id AND m.id = f.uploader_id
+           WHERE f.tenant_id = $1 AND f.id = $2
+           FOR UPDATE OF f"#,
+        tenant.0,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
-/// Up to `limit` present files of `tenant`, newest first, after `(created_at, id)`.
+/// Up to `limit` present files of the transaction's tenant, newest first, after `after`.
 pub async fn list(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    after: Option<(OffsetDateTime, Uuid)>,
+    tx: &mut TenantTx,
+    after: Option<Keyset>,
     limit: i64,
 ) -> Result<Vec<File>, sqlx::Error> {
-    let rows: Vec<FileRow> = sqlx::query_as(&format!(
-        "{SELECT} where f.tenant_id = $1 and f.state = 'present' \
-         and ($2::timestamptz is null or (f.created_at, f.id) < ($2, $3::uuid)) \
-         order by f.created_at desc, f.id desc limit $4"
-    ))
-    .bind(tenant)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        File,
+        r#"SELECT f.id, f.uploader_id AS "uploader_id: MemberId", m.name AS uploader_name, f.object_key AS key,
+                  f.name, f.size_bytes AS size, f.content_type, f.created_at, f.state = 'deleting' AS "deleting!"
+           FROM files AS f JOIN members AS m ON m.tenant_id = f.tenant_id AND m.id = f.uploader_id
+           WHERE f.tenant_id = $1 AND f.state = 'present'
+             AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
+           ORDER BY f.created_at DESC, f.id DESC
+           LIMIT $4"#,
+        tenant.0,
+        after.map(|position| position.at),
+        after.map(|position| position.id),
+        limit
+    )
+    .fetch_all(tx.conn())
+    .await
 }
 
-/// The bytes `tenant` stores, counting files being deleted until they are gone.
-pub async fn used_bytes(conn: &mut PgConnection, tenant: TenantId) -> Result<i64, sqlx::Error> {
-    let (used,): (i64,) = sqlx::query_as(
-        "select coalesce(sum(size_bytes), 0)::bigint from files where tenant_id = $1",
+/// The bytes the transaction's tenant stores, counting files being deleted until they are gone.
+pub async fn used_bytes(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(size_bytes), 0)::bigint AS "used!" FROM files WHERE tenant_id = $1"#,
+        tenant.0
     )
-    .bind(tenant)
-    .fetch_one(conn)
-    .await?;
-    Ok(used)
+    .fetch_one(tx.conn())
+    .await
 }
 
 /// Marks a file as being deleted (the first step of a deletion).
-pub async fn mark_deleting(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update files set state = 'deleting' where tenant_id = $1 and id = $2")
-        .bind(tenant)
-        .bind(id)
-        .execute(conn)
-        .await?;
+pub async fn mark_deleting(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query!(
+        "UPDATE files SET state = 'deleting' WHERE tenant_id = $1 AND id = $2",
+        tenant.0,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
 /// Removes a file's row once its object is gone (the last step of a deletion).
-pub async fn remove(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from files where tenant_id = $1 and id = $2 and state = 'deleting'")
-        .bind(tenant)
-        .bind(id)
-        .execute(conn)
-        .await?;
+pub async fn remove(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query!(
+        "DELETE FROM files WHERE tenant_id = $1 AND id = $2 AND state = 'deleting'",
+        tenant.0,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use shared::Role;
-use sqlx::PgConnection;
+use sqlx::types::Json;
 
-use super::TenantId;
+use super::TenantTx;
 
 /// The kind of an enterprise identity provider, which decides the claims it sends (Entra's `sub` is pairwise
 /// per app registration, Okta's is the user id).
@@ -61,21 +61,22 @@ impl GroupRoleMapping {
     }
 }
 
-/// Reads the group → role mapping of `provider` in the current tenant transaction; `None` when the tenant
-/// has no such provider.
+/// Reads the group → role mapping of `provider` of the transaction's tenant; `None` when the tenant has no
+/// such provider.
 pub async fn group_role_mapping(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     provider: &str,
 ) -> Result<Option<GroupRoleMapping>, sqlx::Error> {
-    let row: Option<(sqlx::types::Json<GroupRoleMapping>,)> = sqlx::query_as(
-        "select group_role_mapping from tenant_identity_providers where tenant_id = $1 and provider_name = $2",
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT group_role_mapping AS "group_role_mapping: Json<GroupRoleMapping>"
+           FROM tenant_identity_providers WHERE tenant_id = $1 AND provider_name = $2"#,
+        tenant.0,
+        provider
     )
-    .bind(tenant)
-    .bind(provider)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(mapping,)| mapping.0))
+    .fetch_optional(tx.conn())
+    .await
+    .map(|mapping| mapping.map(|Json(mapping)| mapping))
 }
 
 /// One of a tenant's identity providers, as its admins see it.
@@ -91,58 +92,51 @@ pub struct ProviderSettings {
     pub group_role_mapping: GroupRoleMapping,
 }
 
-/// The identity providers of `tenant`, by name.
-pub async fn list(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-) -> Result<Vec<ProviderSettings>, sqlx::Error> {
-    let rows: Vec<(
-        String,
-        String,
-        Vec<String>,
-        sqlx::types::Json<GroupRoleMapping>,
-    )> = sqlx::query_as(
-        "select provider_name, kind, verified_domains, group_role_mapping \
-             from tenant_identity_providers where tenant_id = $1 order by provider_name",
+/// The identity providers of the transaction's tenant, by name.
+pub async fn list(tx: &mut TenantTx) -> Result<Vec<ProviderSettings>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    let rows = sqlx::query!(
+        r#"SELECT provider_name, kind, verified_domains,
+                  group_role_mapping AS "group_role_mapping: Json<GroupRoleMapping>"
+           FROM tenant_identity_providers WHERE tenant_id = $1
+           ORDER BY provider_name"#,
+        tenant.0
     )
-    .bind(tenant)
-    .fetch_all(conn)
+    .fetch_all(tx.conn())
     .await?;
     rows.into_iter()
-        .map(|(name, kind, verified_domains, mapping)| {
-            let kind =
-                serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
-                    sqlx::Error::ColumnDecode {
-                        index: "kind".to_owned(),
-                        source: format!("unexpected value {kind:?}").into(),
-                    }
+        .map(|row| {
+            let kind = serde_json::from_value(serde_json::Value::String(row.kind.clone()))
+                .map_err(|_| sqlx::Error::ColumnDecode {
+                    index: "kind".to_owned(),
+                    source: format!("unexpected value {:?}", row.kind).into(),
                 })?;
             Ok(ProviderSettings {
-                name,
+                name: row.provider_name,
                 kind,
-                verified_domains,
-                group_role_mapping: mapping.0,
+                verified_domains: row.verified_domains,
+                group_role_mapping: row.group_role_mapping.0,
             })
         })
         .collect()
 }
 
-/// Replaces the group → role mapping of `tenant`'s provider `provider`; `false` if the tenant has no such
-/// provider.
+/// Replaces the group → role mapping of the transaction's tenant's provider `provider`; `false` if the
+/// tenant has no such provider.
 pub async fn set_group_role_mapping(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     provider: &str,
     mapping: &GroupRoleMapping,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "update tenant_identity_providers set group_role_mapping = $3 \
-         where tenant_id = $1 and provider_name = $2",
+    let tenant = tx.tenant_id();
+    let result = sqlx::query!(
+        "UPDATE tenant_identity_providers SET group_role_mapping = $3
+         WHERE tenant_id = $1 AND provider_name = $2",
+        tenant.0,
+        provider,
+        Json(mapping) as _
     )
-    .bind(tenant)
-    .bind(provider)
-    .bind(sqlx::types::Json(mapping))
-    .execute(conn)
+    .execute(tx.conn())
     .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -2,11 +2,10 @@
 //! the tenant's own identity provider.
 
 use shared::Role;
-use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{MemberId, TenantId, decode_name};
+use super::{MemberId, TenantTx, decode_name};
 
 /// An open invitation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,134 +26,154 @@ pub struct Invitation {
     pub expires_at: OffsetDateTime,
 }
 
-type InvitationRow = (
-    Uuid,
-    String,
-    String,
-    Uuid,
-    String,
-    OffsetDateTime,
-    OffsetDateTime,
-);
-
-const SELECT: &str = "select i.id, i.email, i.role, i.invited_by, m.name, i.created_at, i.expires_at \
-                      from invitations i join members m on m.tenant_id = i.tenant_id and m.id = i.invited_by";
-
-fn from_row(row: InvitationRow) -> Result<Invitation, sqlx::Error> {
-    let (id, email, role, invited_by, invited_by_name, created_at, expires_at) = row;
-    Ok(Invitation {
-        id,
-        email,
-        role: decode_name("role", &role)?,
-        invited_by: MemberId(invited_by),
-        invited_by_name,
-        created_at,
-        expires_at,
-    })
+/// An `invitations` row as stored (the role as its stored name).
+struct InvitationRow {
+    id: Uuid,
+    email: String,
+    role: String,
+    invited_by: MemberId,
+    invited_by_name: String,
+    created_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
 }
 
-/// The tenant's open invitations (not accepted, not expired), newest first.
-pub async fn list_open(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-) -> Result<Vec<Invitation>, sqlx::Error> {
-    let rows: Vec<InvitationRow> = sqlx::query_as(&format!(
-        "{SELECT} where i.tenant_id = $1 and i.accepted_at is null and i.expires_at > now() \
-         order by i.created_at desc, i.id desc"
-    ))
-    .bind(tenant)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(from_row).collect()
+impl TryFrom<InvitationRow> for Invitation {
+    type Error = sqlx::Error;
+
+    fn try_from(row: InvitationRow) -> Result<Invitation, sqlx::Error> {
+        Ok(Invitation {
+            id: row.id,
+            email: row.email,
+            role: decode_name("role", &row.role)?,
+            invited_by: row.invited_by,
+            invited_by_name: row.invited_by_name,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })
+    }
 }
 
-/// Creates an invitation. `None` when an open, unexpired invitation for the email exists already; an expired
-/// one is removed first so that it does not block a new one.
+/// The open invitations (not accepted, not expired) of the transaction's tenant, newest first.
+pub async fn list_open(tx: &mut TenantTx) -> Result<Vec<Invitation>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        InvitationRow,
+        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId", m.name AS invited_by_name,
+                  i.created_at, i.expires_at
+           FROM invitations AS i JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
+           WHERE i.tenant_id = $1 AND i.accepted_at IS NULL AND i.expires_at > now()
+           ORDER BY i.created_at DESC, i.id DESC"#,
+        tenant.0
+    )
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .map(Invitation::try_from)
+    .collect()
+}
+
+/// Creates an invitation in the transaction's tenant. `None` when an open, unexpired invitation for the
+/// email exists already; an expired one is removed first so that it does not block a new one.
 pub async fn create(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     email: &str,
     role: Role,
     invited_by: MemberId,
     expires_at: OffsetDateTime,
 ) -> Result<Option<Invitation>, sqlx::Error> {
-    sqlx::query(
-        "delete from invitations \
-         where tenant_id = $1 and email = $2 and accepted_at is null and expires_at <= now()",
+    let tenant = tx.tenant_id();
+    sqlx::query!(
+        "DELETE FROM invitations
+         WHERE tenant_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at <= now()",
+        tenant.0,
+        email
     )
-    .bind(tenant)
-    .bind(email)
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await?;
-    let id: Option<(Uuid,)> = sqlx::query_as(
-        "insert into invitations (id, tenant_id, email, role, invited_by, expires_at) \
-         values ($1, $2, $3, $4, $5, $6) \
-         on conflict (tenant_id, email) where accepted_at is null do nothing \
-         returning id",
+    let id = sqlx::query_scalar!(
+        "INSERT INTO invitations (id, tenant_id, email, role, invited_by, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant_id, email) WHERE accepted_at IS NULL DO NOTHING
+         RETURNING id",
+        Uuid::new_v4(),
+        tenant.0,
+        email,
+        role.as_str(),
+        invited_by.0,
+        expires_at
     )
-    .bind(Uuid::new_v4())
-    .bind(tenant)
-    .bind(email)
-    .bind(role.as_str())
-    .bind(invited_by)
-    .bind(expires_at)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(tx.conn())
     .await?;
-    let Some((id,)) = id else {
+    let Some(id) = id else {
         return Ok(None);
     };
-    let row: InvitationRow = sqlx::query_as(&format!("{SELECT} where i.id = $1"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
-    from_row(row).map(Some)
+    let row = sqlx::query_as!(
+        InvitationRow,
+        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId", m.name AS invited_by_name,
+                  i.created_at, i.expires_at
+           FROM invitations AS i JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
+           WHERE i.tenant_id = $1 AND i.id = $2"#,
+        tenant.0,
+        id
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    Invitation::try_from(row).map(Some)
 }
 
-/// Deletes an open invitation of `tenant`; `None` when there is no such open invitation.
+/// Deletes an open invitation of the transaction's tenant and returns its email and role; `None` when there
+/// is no such open invitation.
 pub async fn delete_open(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     id: Uuid,
 ) -> Result<Option<(String, Role)>, sqlx::Error> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "delete from invitations where tenant_id = $1 and id = $2 and accepted_at is null \
-         returning email, role",
+    let tenant = tx.tenant_id();
+    let row = sqlx::query!(
+        "DELETE FROM invitations WHERE tenant_id = $1 AND id = $2 AND accepted_at IS NULL
+         RETURNING email, role",
+        tenant.0,
+        id
     )
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(conn)
+    .fetch_optional(tx.conn())
     .await?;
-    row.map(|(email, role)| Ok((email, decode_name("role", &role)?)))
+    row.map(|row| Ok((row.email, decode_name("role", &row.role)?)))
         .transpose()
 }
 
-/// Finds and locks the open, unexpired invitation of `tenant` for `email` (compared lower-case).
+/// Finds and locks the open, unexpired invitation of the transaction's tenant for `email` (compared
+/// lower-case).
 pub async fn lock_open_for_email(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     email: &str,
 ) -> Result<Option<Invitation>, sqlx::Error> {
-    let row: Option<InvitationRow> = sqlx::query_as(&format!(
-        "{SELECT} where i.tenant_id = $1 and i.email = lower($2) and i.accepted_at is null \
-         and i.expires_at > now() for update of i"
-    ))
-    .bind(tenant)
-    .bind(email)
-    .fetch_optional(conn)
-    .await?;
-    row.map(from_row).transpose()
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        InvitationRow,
+        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId", m.name AS invited_by_name,
+                  i.created_at, i.expires_at
+           FROM invitations AS i JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
+           WHERE i.tenant_id = $1 AND i.email = lower($2) AND i.accepted_at IS NULL
+             AND i.expires_at > now()
+           FOR UPDATE OF i"#,
+        tenant.0,
+        email
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Invitation::try_from)
+    .transpose()
 }
 
-/// Marks an invitation as used by `member`.
-pub async fn accept(
-    conn: &mut PgConnection,
-    id: Uuid,
-    member: MemberId,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update invitations set accepted_at = now(), accepted_by = $2 where id = $1")
-        .bind(id)
-        .bind(member)
-        .execute(conn)
-        .await?;
+/// Marks an invitation of the transaction's tenant as used by `member`.
+pub async fn accept(tx: &mut TenantTx, id: Uuid, member: MemberId) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query!(
+        "UPDATE invitations SET accepted_at = now(), accepted_by = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant.0,
+        id,
+        member.0
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }

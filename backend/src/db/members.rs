@@ -8,11 +8,10 @@
 
 use shared::Role;
 use shared::api::RoleSource;
-use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{MemberId, TenantId, decode_name};
+use super::{MemberId, TenantId, TenantTx, decode_name};
 
 pub use shared::MemberStatus;
 
@@ -49,8 +48,6 @@ pub struct Member {
 /// The fields of a member created at first sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMember<'a> {
-    /// The tenant the member joins.
-    pub tenant_id: TenantId,
     /// The identity-provider name.
     pub provider: &'a str,
     /// The provider's subject.
@@ -101,53 +98,41 @@ impl SignInProfile<'_> {
     }
 }
 
-type MemberRow = (
-    Uuid,
-    Uuid,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    OffsetDateTime,
-    Option<OffsetDateTime>,
-    Option<Vec<String>>,
-);
+/// A `members` row as stored (role, role source and status as their stored names).
+struct MemberRow {
+    id: MemberId,
+    tenant_id: TenantId,
+    provider: String,
+    subject: String,
+    email: String,
+    name: String,
+    role: String,
+    role_source: String,
+    status: String,
+    created_at: OffsetDateTime,
+    last_sign_in_at: Option<OffsetDateTime>,
+    idp_groups: Option<Vec<String>>,
+}
 
-const COLUMNS: &str = "id, tenant_id, provider, subject, email, name, role, role_source, status, created_at, \
-                       last_sign_in_at, idp_groups";
+impl TryFrom<MemberRow> for Member {
+    type Error = sqlx::Error;
 
-fn from_row(row: MemberRow) -> Result<Member, sqlx::Error> {
-    let (
-        id,
-        tenant_id,
-        provider,
-        subject,
-        email,
-        name,
-        role,
-        role_source,
-        status,
-        created_at,
-        last_sign_in_at,
-        idp_groups,
-    ) = row;
-    Ok(Member {
-        id: MemberId(id),
-        tenant_id: TenantId(tenant_id),
-        provider,
-        subject,
-        email,
-        name,
-        role: decode_name("role", &role)?,
-        role_source: decode_role_source(&role_source)?,
-        status: decode_name("status", &status)?,
-        created_at,
-        last_sign_in_at,
-        idp_groups,
-    })
+    fn try_from(row: MemberRow) -> Result<Member, sqlx::Error> {
+        Ok(Member {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            provider: row.provider,
+            subject: row.subject,
+            email: row.email,
+            name: row.name,
+            role: decode_name("role", &row.role)?,
+            role_source: decode_role_source(&row.role_source)?,
+            status: decode_name("status", &row.status)?,
+            created_at: row.created_at,
+            last_sign_in_at: row.last_sign_in_at,
+            idp_groups: row.idp_groups,
+        })
+    }
 }
 
 /// The stored name of a role source.
@@ -169,136 +154,175 @@ fn decode_role_source(value: &str) -> Result<RoleSource, sqlx::Error> {
     }
 }
 
-/// Reads the member `id` of the current tenant transaction's tenant; another tenant's member is `None`.
-pub async fn get(conn: &mut PgConnection, id: MemberId) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> =
-        sqlx::query_as(&format!("select {COLUMNS} from members where id = $1"))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    row.map(from_row).transpose()
+/// Reads the member `id` of the transaction's tenant; another tenant's member is `None`.
+pub async fn get(tx: &mut TenantTx, id: MemberId) -> Result<Option<Member>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
+                  role_source, status, created_at, last_sign_in_at, idp_groups
+           FROM members WHERE tenant_id = $1 AND id = $2"#,
+        tenant.0,
+        id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Member::try_from)
+    .transpose()
 }
 
-/// Reads the member `id` of the current tenant transaction's tenant, as [`get`] does, and in the same query
-/// whether the sign-in a token belongs to has been revoked: its `origin_jti` is on the tenant's revocation
-/// list, or it began (`auth_time`, seconds since the epoch) before the tenant's cut-off. Two primary-key
-/// lookups in the query that checks the membership anyway.
+/// Reads the member `id` of the transaction's tenant, as [`get`] does, and in the same query whether the
+/// sign-in a token belongs to has been revoked: its `origin_jti` is on the tenant's revocation list, or it
+/// began (`auth_time`, seconds since the epoch) before the tenant's cut-off. Two primary-key lookups in the
+/// query that checks the membership anyway.
 pub async fn get_with_sign_in_revoked(
-    conn: &mut PgConnection,
+    tx: &mut TenantTx,
     id: MemberId,
     origin_jti: &str,
     auth_time: i64,
 ) -> Result<Option<(Member, bool)>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "select {COLUMNS}, \
-           exists (select 1 from revoked_sign_ins r \
-                   where r.tenant_id = members.tenant_id and r.origin_jti = $2) \
-           or to_timestamp($3) < coalesce((select t.sign_ins_revoked_before from tenants t \
-                                           where t.id = members.tenant_id), '-infinity') \
-           as sign_in_revoked \
-         from members where id = $1"
-    ))
-    .bind(id)
-    .bind(origin_jti)
-    .bind(auth_time as f64)
-    .fetch_optional(conn)
+    let tenant = tx.tenant_id();
+    let row = sqlx::query!(
+        r#"SELECT m.id AS "id: MemberId", m.tenant_id AS "tenant_id: TenantId", m.provider, m.subject,
+                  m.email, m.name, m.role, m.role_source, m.status, m.created_at, m.last_sign_in_at,
+                  m.idp_groups,
+                  EXISTS (SELECT 1 FROM revoked_sign_ins AS r
+                          WHERE r.tenant_id = m.tenant_id AND r.origin_jti = $3)
+                  OR to_timestamp($4) < coalesce((SELECT t.sign_ins_revoked_before FROM tenants AS t
+                                                  WHERE t.id = m.tenant_id), '-infinity')
+                  AS "sign_in_revoked!"
+           FROM members AS m WHERE m.tenant_id = $1 AND m.id = $2"#,
+        tenant.0,
+        id.0,
+        origin_jti,
+        auth_time as f64
+    )
+    .fetch_optional(tx.conn())
     .await?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let member = from_row(<MemberRow as sqlx::FromRow<_>>::from_row(&row)?)?;
-    let revoked: bool = sqlx::Row::try_get(&row, "sign_in_revoked")?;
-    Ok(Some((member, revoked)))
+    let member = Member::try_from(MemberRow {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        provider: row.provider,
+        subject: row.subject,
+        email: row.email,
+        name: row.name,
+        role: row.role,
+        role_source: row.role_source,
+        status: row.status,
+        created_at: row.created_at,
+        last_sign_in_at: row.last_sign_in_at,
+        idp_groups: row.idp_groups,
+    })?;
+    Ok(Some((member, row.sign_in_revoked)))
 }
 
-/// Sets a member's status; `false` when no such member exists in the current tenant.
+/// Sets a member's status; `false` when the transaction's tenant has no such member.
 pub async fn set_status(
-    conn: &mut PgConnection,
+    tx: &mut TenantTx,
     id: MemberId,
     status: MemberStatus,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("update members set status = $2 where id = $1")
-        .bind(id)
-        .bind(status.as_str())
-        .execute(conn)
-        .await?;
+    let tenant = tx.tenant_id();
+    let result = sqlx::query!(
+        "UPDATE members SET status = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant.0,
+        id.0,
+        status.as_str()
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(result.rows_affected() == 1)
 }
 
-/// Finds the member of `tenant` who signs in as `(provider, subject)` and locks the row until the transaction
-/// ends, so that concurrent sign-ins of the same user are applied one after the other.
+/// Finds the member of the transaction's tenant who signs in as `(provider, subject)` and locks the row until
+/// the transaction ends, so that concurrent sign-ins of the same user are applied one after the other.
 pub async fn lock_by_identity(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     provider: &str,
     subject: &str,
 ) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> = sqlx::query_as(&format!(
-        "select {COLUMNS} from members where tenant_id = $1 and provider = $2 and subject = $3 for update"
-    ))
-    .bind(tenant)
-    .bind(provider)
-    .bind(subject)
-    .fetch_optional(conn)
-    .await?;
-    row.map(from_row).transpose()
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
+                  role_source, status, created_at, last_sign_in_at, idp_groups
+           FROM members WHERE tenant_id = $1 AND provider = $2 AND subject = $3
+           FOR UPDATE"#,
+        tenant.0,
+        provider,
+        subject
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Member::try_from)
+    .transpose()
 }
 
-/// Creates a member at first sign-in. `None` when a concurrent sign-in of the same identity created it first;
-/// the caller then finds that member with [`lock_by_identity`].
-pub async fn create(
-    conn: &mut PgConnection,
-    new: &NewMember<'_>,
-) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> = sqlx::query_as(&format!(
-        "insert into members \
-         (id, tenant_id, provider, subject, email, name, role, role_source, status, last_sign_in_at, \
-          idp_groups) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, 'active', now(), $9) \
-         on conflict (tenant_id, provider, subject) do nothing \
-         returning {COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(new.tenant_id)
-    .bind(new.provider)
-    .bind(new.subject)
-    .bind(new.email)
-    .bind(new.name)
-    .bind(new.role.as_str())
-    .bind(role_source_name(new.role_source))
-    .bind(new.idp_groups)
-    .fetch_optional(conn)
-    .await?;
-    row.map(from_row).transpose()
+/// Creates a member of the transaction's tenant at first sign-in. `None` when a concurrent sign-in of the
+/// same identity created it first; the caller then finds that member with [`lock_by_identity`].
+pub async fn create(tx: &mut TenantTx, new: &NewMember<'_>) -> Result<Option<Member>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        MemberRow,
+        r#"INSERT INTO members
+               (id, tenant_id, provider, subject, email, name, role, role_source, status, last_sign_in_at,
+                idp_groups)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', now(), $9)
+           ON CONFLICT (tenant_id, provider, subject) DO NOTHING
+           RETURNING id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
+                  role_source, status, created_at, last_sign_in_at, idp_groups"#,
+        Uuid::new_v4(),
+        tenant.0,
+        new.provider,
+        new.subject,
+        new.email,
+        new.name,
+        new.role.as_str(),
+        role_source_name(new.role_source),
+        new.idp_groups
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Member::try_from)
+    .transpose()
 }
 
 /// Records a sign-in or token refresh of an existing member: the profile, groups and role the provider
-/// asserted, and for an interactive sign-in the time. Returns the updated member (`None` if it no longer
-/// exists).
+/// asserted, and for an interactive sign-in the time. Returns the updated member (`None` if the transaction's
+/// tenant no longer has it).
 pub async fn record_sign_in(
-    conn: &mut PgConnection,
+    tx: &mut TenantTx,
     id: MemberId,
     profile: &SignInProfile<'_>,
 ) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> = sqlx::query_as(&format!(
-        "update members set email = $2, name = $3, \
-         role = case when role_source = 'identity_provider' then $4 else role end, \
-         last_sign_in_at = case when $5 then now() else last_sign_in_at end, idp_groups = $6 \
-         where id = $1 returning {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(profile.email)
-    .bind(profile.name)
-    .bind(profile.role.as_str())
-    .bind(profile.is_sign_in)
-    .bind(profile.groups)
-    .fetch_optional(conn)
-    .await?;
-    row.map(from_row).transpose()
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        MemberRow,
+        r#"UPDATE members SET email = $3, name = $4,
+               role = CASE WHEN role_source = 'identity_provider' THEN $5 ELSE role END,
+               last_sign_in_at = CASE WHEN $6 THEN now() ELSE last_sign_in_at END, idp_groups = $7
+           WHERE tenant_id = $1 AND id = $2
+           RETURNING id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
+                  role_source, status, created_at, last_sign_in_at, idp_groups"#,
+        tenant.0,
+        id.0,
+        profile.email,
+        profile.name,
+        profile.role.as_str(),
+        profile.is_sign_in,
+        profile.groups
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Member::try_from)
+    .transpose()
 }
 
 /// Where a page of the member list starts: after this (email, id).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ListPosition {
     /// The email of the last member of the previous page.
     pub email: String,
@@ -306,58 +330,63 @@ pub struct ListPosition {
     pub id: MemberId,
 }
 
-/// Up to `limit` members of `tenant`, ordered by email then id, after `after`.
+/// Up to `limit` members of the transaction's tenant, ordered by email then id, after `after`.
 pub async fn list(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     after: Option<&ListPosition>,
     limit: i64,
 ) -> Result<Vec<Member>, sqlx::Error> {
-    let rows: Vec<MemberRow> = sqlx::query_as(&format!(
-        "select {COLUMNS} from members \
-         where tenant_id = $1 and ($2::text is null or (email, id) > ($2, $3::uuid)) \
-         order by email, id limit $4"
-    ))
-    .bind(tenant)
-    .bind(after.map(|p| p.email.as_str()))
-    .bind(after.map(|p| p.id))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(from_row).collect()
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
+                  role_source, status, created_at, last_sign_in_at, idp_groups
+           FROM members
+           WHERE tenant_id = $1 AND ($2::text IS NULL OR (email, id) > ($2, $3::uuid))
+           ORDER BY email, id
+           LIMIT $4"#,
+        tenant.0,
+        after.map(|p| p.email.as_str()),
+        after.map(|p| p.id.0),
+        limit
+    )
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .map(Member::try_from)
+    .collect()
 }
 
 /// Locks the tenant's active admins until the transaction ends and returns their ids. Every change that could
 /// remove an active admin takes this lock first, so two admins demoting each other at the same time are
 /// applied one after the other and the second sees the first's result.
-pub async fn lock_active_admins(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-) -> Result<Vec<MemberId>, sqlx::Error> {
-    let rows: Vec<(Uuid,)> = sqlx::query_as(
-        "select id from members where tenant_id = $1 and role = 'admin' and status = 'active' \
-         order by id for update",
+pub async fn lock_active_admins(tx: &mut TenantTx) -> Result<Vec<MemberId>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id: MemberId" FROM members
+           WHERE tenant_id = $1 AND role = 'admin' AND status = 'active'
+           ORDER BY id
+           FOR UPDATE"#,
+        tenant.0
     )
-    .bind(tenant)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| MemberId(id)).collect())
+    .fetch_all(tx.conn())
+    .await
 }
 
-/// How many active admins of `tenant` there are besides `member`. Callers hold [`lock_active_admins`], so the
-/// answer stands until their transaction ends.
+/// How many active admins of the transaction's tenant there are besides `member`. Callers hold
+/// [`lock_active_admins`], so the answer stands until their transaction ends.
 pub async fn count_other_active_admins(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     member: MemberId,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "select count(*) from members where tenant_id = $1 and role = 'admin' and status = 'active' \
-         and id <> $2",
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM members
+           WHERE tenant_id = $1 AND role = 'admin' AND status = 'active' AND id <> $2"#,
+        tenant.0,
+        member.0
     )
-    .bind(tenant)
-    .bind(member)
-    .fetch_one(conn)
+    .fetch_one(tx.conn())
     .await
 }
 
@@ -376,99 +405,99 @@ pub struct AdminStanding {
     pub idp_groups: Option<Vec<String>>,
 }
 
-/// An [`AdminStanding`] as read: id, email, provider, role source, groups.
-type StandingRow = (Uuid, String, String, String, Option<Vec<String>>);
-
-/// The active admins of `tenant` with what decides whether they stay admin. Callers hold
+/// The active admins of the transaction's tenant with what decides whether they stay admin. Callers hold
 /// [`lock_active_admins`].
-pub async fn active_admin_standings(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-) -> Result<Vec<AdminStanding>, sqlx::Error> {
-    let rows: Vec<StandingRow> = sqlx::query_as(
-        "select id, email, provider, role_source, idp_groups from members \
-         where tenant_id = $1 and role = 'admin' and status = 'active' order by id",
+pub async fn active_admin_standings(tx: &mut TenantTx) -> Result<Vec<AdminStanding>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: MemberId", email, provider, role_source, idp_groups FROM members
+           WHERE tenant_id = $1 AND role = 'admin' AND status = 'active'
+           ORDER BY id"#,
+        tenant.0
     )
-    .bind(tenant)
-    .fetch_all(conn)
+    .fetch_all(tx.conn())
     .await?;
     rows.into_iter()
-        .map(|(id, email, provider, role_source, idp_groups)| {
+        .map(|row| {
             Ok(AdminStanding {
-                id: MemberId(id),
-                email,
-                provider,
-                role_source: decode_role_source(&role_source)?,
-                idp_groups,
+                id: row.id,
+                email: row.email,
+                provider: row.provider,
+                role_source: decode_role_source(&row.role_source)?,
+                idp_groups: row.idp_groups,
             })
         })
         .collect()
 }
 
-/// Reads and locks the member `id` of `tenant`.
-pub async fn lock(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: MemberId,
-) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> = sqlx::query_as(&format!(
-        "select {COLUMNS} from members where tenant_id = $1 and id = $2 for update"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(from_row).transpose()
+/// Reads and locks the member `id` of the transaction's tenant.
+pub async fn lock(tx: &mut TenantTx, id: MemberId) -> Result<Option<Member>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        MemberRow,
+        r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
+                  role_source, status, created_at, last_sign_in_at, idp_groups
+           FROM members WHERE tenant_id = $1 AND id = $2
+           FOR UPDATE"#,
+        tenant.0,
+        id.0
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Member::try_from)
+    .transpose()
 }
 
 /// Writes a member's role, role source and status; returns the updated member.
 pub async fn update_administration(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     id: MemberId,
     role: Role,
     role_source: RoleSource,
     status: MemberStatus,
 ) -> Result<Option<Member>, sqlx::Error> {
-    let row: Option<MemberRow> = sqlx::query_as(&format!(
-        "update members set role = $3, role_source = $4, status = $5 \
-         where tenant_id = $1 and id = $2 returning {COLUMNS}"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .bind(role.as_str())
-    .bind(role_source_name(role_source))
-    .bind(status.as_str())
-    .fetch_optional(conn)
-    .await?;
-    row.map(from_row).transpose()
-}
-
-/// How many members of `tenant` are active.
-pub async fn count_active(conn: &mut PgConnection, tenant: TenantId) -> Result<i64, sqlx::Error> {
-    let (count,): (i64,) =
-        sqlx::query_as("select count(*) from members where tenant_id = $1 and status = 'active'")
-            .bind(tenant)
-            .fetch_one(conn)
-            .await?;
-    Ok(count)
-}
-
-/// Whether a member of `tenant` has `email` (compared lower-case). Used only to tell an admin that an
-/// invitation would be pointless, never to identify anyone.
-pub async fn exists_with_email(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    email: &str,
-) -> Result<bool, sqlx::Error> {
-    let (exists,): (bool,) = sqlx::query_as(
-        "select exists (select 1 from members where tenant_id = $1 and lower(email) = lower($2))",
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        MemberRow,
+        r#"UPDATE members SET role = $3, role_source = $4, status = $5
+           WHERE tenant_id = $1 AND id = $2
+           RETURNING id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
+                  role_source, status, created_at, last_sign_in_at, idp_groups"#,
+        tenant.0,
+        id.0,
+        role.as_str(),
+        role_source_name(role_source),
+        status.as_str()
     )
-    .bind(tenant)
-    .bind(email)
-    .fetch_one(conn)
-    .await?;
-    Ok(exists)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Member::try_from)
+    .transpose()
+}
+
+/// How many members of the transaction's tenant are active.
+pub async fn count_active(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM members WHERE tenant_id = $1 AND status = 'active'"#,
+        tenant.0
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// Whether a member of the transaction's tenant has `email` (compared lower-case). Used only to tell an
+/// admin that an invitation would be pointless, never to identify anyone.
+pub async fn exists_with_email(tx: &mut TenantTx, email: &str) -> Result<bool, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM members WHERE tenant_id = $1 AND lower(email) = lower($2))
+           AS "exists!""#,
+        tenant.0,
+        email
+    )
+    .fetch_one(tx.conn())
+    .await
 }
 
 #[cfg(test)]

@@ -1,15 +1,12 @@
 //! The `reports` table: reports written by a tenant's members.
 //!
-//! Every function takes the tenant explicitly and filters on it in addition to row-level security, so a
-//! mistake in one of the two walls still leaves the other standing. Run them inside [`super::tenant_tx`] for
-//! that same tenant.
+//! Every function takes the tenant transaction and filters on its tenant in addition to row-level security,
+//! so a mistake in one of the two walls still leaves the other standing.
 
-use shared::Plan;
-use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{MemberId, TenantId, decode_name};
+use super::{Keyset, MemberId, TenantId, TenantTx};
 
 /// A report with its author's display name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,233 +29,190 @@ pub struct Report {
     pub updated_at: OffsetDateTime,
 }
 
-/// A position in the newest-first listing: the last report of the previous page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListPosition {
-    /// The `created_at` of the last report seen.
-    pub created_at: OffsetDateTime,
-    /// The id of the last report seen (breaks ties between reports created in the same instant).
-    pub id: Uuid,
-}
-
-type ReportRow = (
-    Uuid,
-    Uuid,
-    Uuid,
-    String,
-    String,
-    String,
-    OffsetDateTime,
-    OffsetDateTime,
-);
-
-/// The columns of [`ReportRow`], for a query over `reports AS r JOIN members AS m`.
-const COLUMNS: &str =
-    "r.id, r.tenant_id, r.author_id, m.name, r.title, r.body, r.created_at, r.updated_at";
-
-/// The join that gives each report its author; the author is always a member of the report's tenant (the
-/// composite foreign key guarantees it).
-const FROM: &str =
-    "reports AS r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id";
-
-fn from_row(row: ReportRow) -> Report {
-    let (id, tenant_id, author_id, author_name, title, body, created_at, updated_at) = row;
-    Report {
-        id,
-        tenant_id: TenantId(tenant_id),
-        author_id: MemberId(author_id),
-        author_name,
-        title,
-        body,
-        created_at,
-        updated_at,
-    }
-}
-
-/// Up to `limit` reports of `tenant`, newest first, starting after `after` when given.
+/// Up to `limit` reports of the transaction's tenant, newest first, starting after `after` when given.
 pub async fn list(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    after: Option<ListPosition>,
+    tx: &mut TenantTx,
+    after: Option<Keyset>,
     limit: i64,
 ) -> Result<Vec<Report>, sqlx::Error> {
-    let rows: Vec<ReportRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} \
-         WHERE r.tenant_id = $1 \
-           AND ($2::timestamptz IS NULL OR (r.created_at, r.id) < ($2, $3)) \
-         ORDER BY r.created_at DESC, r.id DESC \
-         LIMIT $4"
-    ))
-    .bind(tenant)
-    .bind(after.map(|position| position.created_at))
-    .bind(after.map(|position| position.id))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Report,
+        r#"SELECT r.id, r.tenant_id AS "tenant_id: TenantId", r.author_id AS "author_id: MemberId",
+                  m.name AS author_name, r.title, r.body, r.created_at, r.updated_at
+           FROM reports AS r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id
+           WHERE r.tenant_id = $1
+             AND ($2::timestamptz IS NULL OR (r.created_at, r.id) < ($2, $3))
+           ORDER BY r.created_at DESC, r.id DESC
+           LIMIT $4"#,
+        tenant.0,
+        after.map(|position| position.at),
+        after.map(|position| position.id),
+        limit
+    )
+    .fetch_all(tx.conn())
+    .await
 }
 
-/// The report `id` of `tenant`; `None` when there is none (including another tenant's report).
-pub async fn get(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<Option<Report>, sqlx::Error> {
-    let row: Option<ReportRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE r.tenant_id = $1 AND r.id = $2"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(from_row))
+/// The report `id` of the transaction's tenant; `None` when there is none (including another tenant's
+/// report).
+pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<Report>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Report,
+        r#"SELECT r.id, r.tenant_id AS "tenant_id: TenantId", r.author_id AS "author_id: MemberId",
+                  m.name AS author_name, r.title, r.body, r.created_at, r.updated_at
+           FROM reports AS r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id
+           WHERE r.tenant_id = $1 AND r.id = $2"#,
+        tenant.0,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
 /// Like [`get`], and locks the report until the transaction ends, so that a permission check and the change
 /// it allows see the same report.
-pub async fn lock(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<Option<Report>, sqlx::Error> {
-    let row: Option<ReportRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE r.tenant_id = $1 AND r.id = $2 FOR UPDATE OF r"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(from_row))
+pub async fn lock(tx: &mut TenantTx, id: Uuid) -> Result<Option<Report>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Report,
+        r#"SELECT r.id, r.tenant_id AS "tenant_id: TenantId", r.author_id AS "author_id: MemberId",
+                  m.name AS author_name, r.title, r.body, r.created_at, r.updated_at
+           FROM reports AS r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id
+           WHERE r.tenant_id = $1 AND r.id = $2
+           FOR UPDATE OF r"#,
+        tenant.0,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
-/// Locks `tenant`'s row until the transaction ends and returns its plan; `None` when the transaction's
-/// tenant is another one or the tenant no longer exists. Concurrent callers for one tenant wait for each
-/// other here, which makes a count-then-insert in the same transaction safe against races.
-pub async fn lock_tenant_plan(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-) -> Result<Option<Plan>, sqlx::Error> {
-    let plan: Option<String> = sqlx::query_scalar("SELECT reports_lock_tenant($1)")
-        .bind(tenant)
-        .fetch_one(conn)
-        .await?;
-    plan.map(|plan| decode_name("plan", &plan)).transpose()
+/// How many reports the transaction's tenant holds.
+pub async fn count(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM reports WHERE tenant_id = $1"#,
+        tenant.0
+    )
+    .fetch_one(tx.conn())
+    .await
 }
 
-/// How many reports `tenant` holds.
-pub async fn count(conn: &mut PgConnection, tenant: TenantId) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM reports WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_one(conn)
-        .await
-}
-
-/// Creates a report of `tenant` written by `author`.
+/// Creates a report of the transaction's tenant written by `author`.
 pub async fn create(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     author: MemberId,
     title: &str,
     body: &str,
 ) -> Result<Report, sqlx::Error> {
-    let row: ReportRow = sqlx::query_as(&format!(
-        "WITH r AS ( \
-             INSERT INTO reports (id, tenant_id, author_id, title, body) \
-             VALUES ($1, $2, $3, $4, $5) \
-             RETURNING * \
-         ) \
-         SELECT {COLUMNS} FROM r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(tenant)
-    .bind(author)
-    .bind(title)
-    .bind(body)
-    .fetch_one(conn)
-    .await?;
-    Ok(from_row(row))
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Report,
+        r#"WITH r AS (
+               INSERT INTO reports (id, tenant_id, author_id, title, body)
+               VALUES ($1, $2, $3, $4, $5)
+               RETURNING *
+           )
+           SELECT r.id AS "id!", r.tenant_id AS "tenant_id!: TenantId",
+                  r.author_id AS "author_id!: MemberId", m.name AS author_name, r.title AS "title!",
+                  r.body AS "body!", r.created_at AS "created_at!", r.updated_at AS "updated_at!"
+           FROM r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id"#,
+        Uuid::new_v4(),
+        tenant.0,
+        author.0,
+        title,
+        body
+    )
+    .fetch_one(tx.conn())
+    .await
 }
 
-/// Changes the given fields of report `id` of `tenant` and its `updated_at`; `None` when there is no such
-/// report.
+/// Changes the given fields of report `id` and its `updated_at`; `None` when the transaction's tenant has no
+/// such report.
 pub async fn update(
-    conn: &mut PgConnection,
-    tenant: TenantId,
+    tx: &mut TenantTx,
     id: Uuid,
     title: Option<&str>,
     body: Option<&str>,
 ) -> Result<Option<Report>, sqlx::Error> {
-    let row: Option<ReportRow> = sqlx::query_as(&format!(
-        "WITH r AS ( \
-             UPDATE reports SET title = coalesce($3, title), body = coalesce($4, body), updated_at = now() \
-             WHERE tenant_id = $1 AND id = $2 \
-             RETURNING * \
-         ) \
-         SELECT {COLUMNS} FROM r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .bind(title)
-    .bind(body)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(from_row))
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Report,
+        r#"WITH r AS (
+               UPDATE reports
+               SET title = coalesce($3, title), body = coalesce($4, body), updated_at = now()
+               WHERE tenant_id = $1 AND id = $2
+               RETURNING *
+           )
+           SELECT r.id AS "id!", r.tenant_id AS "tenant_id!: TenantId",
+                  r.author_id AS "author_id!: MemberId", m.name AS author_name, r.title AS "title!",
+                  r.body AS "body!", r.created_at AS "created_at!", r.updated_at AS "updated_at!"
+           FROM r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id"#,
+        tenant.0,
+        id,
+        title,
+        body
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
-/// Deletes report `id` of `tenant` and returns its title; `None` when there was no such report.
-pub async fn delete(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("DELETE FROM reports WHERE tenant_id = $1 AND id = $2 RETURNING title")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(|(title,)| title))
+/// Deletes report `id` and returns its title; `None` when the transaction's tenant had no such report.
+pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        "DELETE FROM reports WHERE tenant_id = $1 AND id = $2 RETURNING title",
+        tenant.0,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await
 }
 
-/// How many reports of `tenant` `author` wrote.
-pub async fn count_by_author(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    author: MemberId,
-) -> Result<i64, sqlx::Error> {
-    let (count,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM reports WHERE tenant_id = $1 AND author_id = $2")
-            .bind(tenant)
-            .bind(author)
-            .fetch_one(conn)
-            .await?;
-    Ok(count)
+/// How many reports of the transaction's tenant `author` wrote.
+pub async fn count_by_author(tx: &mut TenantTx, author: MemberId) -> Result<i64, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM reports WHERE tenant_id = $1 AND author_id = $2"#,
+        tenant.0,
+        author.0
+    )
+    .fetch_one(tx.conn())
+    .await
 }
 
-/// The `limit` most recently changed reports of `tenant`, most recent first.
-pub async fn recently_changed(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    limit: i64,
-) -> Result<Vec<Report>, sqlx::Error> {
-    let rows: Vec<ReportRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE r.tenant_id = $1 \
-         ORDER BY r.updated_at DESC, r.id DESC LIMIT $2"
-    ))
-    .bind(tenant)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+/// The `limit` most recently changed reports of the transaction's tenant, most recent first.
+pub async fn recently_changed(tx: &mut TenantTx, limit: i64) -> Result<Vec<Report>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Report,
+        r#"SELECT r.id, r.tenant_id AS "tenant_id: TenantId", r.author_id AS "author_id: MemberId",
+                  m.name AS author_name, r.title, r.body, r.created_at, r.updated_at
+           FROM reports AS r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id
+           WHERE r.tenant_id = $1
+           ORDER BY r.updated_at DESC, r.id DESC
+           LIMIT $2"#,
+        tenant.0,
+        limit
+    )
+    .fetch_all(tx.conn())
+    .await
 }
 
-/// Every report of `tenant`, oldest first (the CSV export).
-pub async fn all(conn: &mut PgConnection, tenant: TenantId) -> Result<Vec<Report>, sqlx::Error> {
-    let rows: Vec<ReportRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE r.tenant_id = $1 ORDER BY r.created_at, r.id"
-    ))
-    .bind(tenant)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+/// Every report of the transaction's tenant, oldest first (the CSV export).
+pub async fn all(tx: &mut TenantTx) -> Result<Vec<Report>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Report,
+        r#"SELECT r.id, r.tenant_id AS "tenant_id: TenantId", r.author_id AS "author_id: MemberId",
+                  m.name AS author_name, r.title, r.body, r.created_at, r.updated_at
+           FROM reports AS r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id
+           WHERE r.tenant_id = $1
+           ORDER BY r.created_at, r.id"#,
+        tenant.0
+    )
+    .fetch_all(tx.conn())
+    .await
 }

@@ -5,7 +5,6 @@
 //! domain only chooses a login page; the tenant is decided by the provider the user actually signed in with.
 
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::TenantId;
 
@@ -15,8 +14,7 @@ pub async fn provider_for_domain(
     pool: &PgPool,
     domain: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("select routing_provider_for_domain($1)")
-        .bind(domain)
+    sqlx::query_scalar!("SELECT routing_provider_for_domain($1)", domain)
         .fetch_one(pool)
         .await
 }
@@ -26,8 +24,7 @@ pub async fn provider_for_tenant_slug(
     pool: &PgPool,
     slug: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("select routing_provider_for_tenant_slug($1)")
-        .bind(slug)
+    sqlx::query_scalar!("SELECT routing_provider_for_tenant_slug($1)", slug)
         .fetch_one(pool)
         .await
 }
@@ -46,13 +43,15 @@ pub async fn tenant_for_provider(
     pool: &PgPool,
     provider_name: &str,
 ) -> Result<Option<ProviderBinding>, sqlx::Error> {
-    let row: Option<(Uuid, String)> =
-        sqlx::query_as("select tenant_id, provider_name from routing_tenant_for_provider($1)")
-            .bind(provider_name)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(tenant_id, provider_name)| ProviderBinding {
-        tenant_id: TenantId(tenant_id),
-        provider_name,
+    let row = sqlx::query!(
+        r#"SELECT tenant_id AS "tenant_id!: TenantId", provider_name AS "provider_name!"
+           FROM routing_tenant_for_provider($1)"#,
+        provider_name
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| ProviderBinding {
+        tenant_id: row.tenant_id,
+        provider_name: row.provider_name,
     }))
 }

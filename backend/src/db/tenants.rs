@@ -1,10 +1,8 @@
 //! The `tenants` table: the customer organisations, read inside their own tenant transaction.
 
 use shared::Plan;
-use sqlx::PgConnection;
-use uuid::Uuid;
 
-use super::{TenantId, decode_name};
+use super::{TenantId, TenantTx, decode_name};
 
 /// A tenant (customer organisation).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,37 +19,71 @@ pub struct Tenant {
     pub just_in_time: bool,
 }
 
-/// Reads the tenant `id`. Run it inside that tenant's transaction ([`super::tenant_tx`]); row-level security
-/// hides every other tenant, so asking for another tenant's id answers `None`.
-pub async fn get(conn: &mut PgConnection, id: TenantId) -> Result<Option<Tenant>, sqlx::Error> {
-    let row: Option<(Uuid, String, String, String, bool)> =
-        sqlx::query_as("select id, slug, name, plan, just_in_time from tenants where id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    row.map(|(id, slug, name, plan, just_in_time)| {
+/// A `tenants` row as stored.
+struct TenantRow {
+    id: TenantId,
+    slug: String,
+    name: String,
+    plan: String,
+    just_in_time: bool,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = sqlx::Error;
+
+    fn try_from(row: TenantRow) -> Result<Tenant, sqlx::Error> {
         Ok(Tenant {
-            id: TenantId(id),
-            slug,
-            name,
-            plan: decode_name("plan", &plan)?,
-            just_in_time,
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            plan: decode_name("plan", &row.plan)?,
+            just_in_time: row.just_in_time,
         })
-    })
+    }
+}
+
+/// The transaction's tenant; `None` when it no longer exists.
+pub async fn current(tx: &mut TenantTx) -> Result<Option<Tenant>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        TenantRow,
+        r#"SELECT id AS "id: TenantId", slug, name, plan, just_in_time FROM tenants WHERE id = $1"#,
+        tenant.0
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Tenant::try_from)
     .transpose()
 }
 
-/// Turns just-in-time joining on or off for the tenant of the current transaction; `false` if the tenant is
-/// not visible (another tenant's id).
-pub async fn set_just_in_time(
-    conn: &mut PgConnection,
-    id: TenantId,
-    just_in_time: bool,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("update tenants set just_in_time = $2 where id = $1")
-        .bind(id)
-        .bind(just_in_time)
-        .execute(conn)
-        .await?;
+/// Like [`current`], and locks the tenant's row until the transaction ends. Every count-then-insert under a
+/// plan limit takes this lock first, so concurrent requests of one tenant are applied one after the other
+/// and cannot exceed the limit together.
+pub async fn lock(tx: &mut TenantTx) -> Result<Option<Tenant>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    // The application role has no UPDATE on `tenants`, so the row lock is taken by `lock_tenant`, which can
+    // lock only the transaction's own tenant (see its migration).
+    sqlx::query_as!(
+        TenantRow,
+        r#"SELECT id AS "id: TenantId", slug, name, plan, just_in_time
+           FROM tenants WHERE id = $1 AND lock_tenant(id)"#,
+        tenant.0
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(Tenant::try_from)
+    .transpose()
+}
+
+/// Turns just-in-time joining on or off for the transaction's tenant; `false` when it no longer exists.
+pub async fn set_just_in_time(tx: &mut TenantTx, just_in_time: bool) -> Result<bool, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    let result = sqlx::query!(
+        "UPDATE tenants SET just_in_time = $2 WHERE id = $1",
+        tenant.0,
+        just_in_time
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(result.rows_affected() == 1)
 }

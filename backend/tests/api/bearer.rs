@@ -202,8 +202,8 @@ async fn a_viewer_holds_only_the_read_scope_whatever_the_token_asked_for() {
 
 #[tokio::test]
 async fn the_scope_guard_refuses_a_route_whose_scope_the_role_does_not_allow() {
-    use backend::app::AppState;
     use backend::auth::{Principal, ScopedRouter};
+    use backend::state::AppState;
     use tower::ServiceExt as _;
 
     let app = TestApp::spawn().await;

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use backend::api;
-use backend::app::AppState;
 use backend::auth::RouteSpec;
+use backend::state::AppState;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::api::{MemberPage, Report};

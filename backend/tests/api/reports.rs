@@ -530,7 +530,7 @@ async fn row_level_security_hides_other_tenants_reports_and_refuses_queries_with
     let mut tx = db::tenant_tx(&db.app, acme).await.unwrap();
     // Deliberately no tenant filter: row-level security alone must hide Globex.
     let rows: Vec<(Uuid, Uuid)> = sqlx::query_as("select id, tenant_id from reports")
-        .fetch_all(&mut *tx)
+        .fetch_all(tx.conn())
         .await
         .unwrap();
     assert_eq!(rows, vec![(acme_report, acme.0)]);
@@ -538,7 +538,7 @@ async fn row_level_security_hides_other_tenants_reports_and_refuses_queries_with
     let error = sqlx::query("update reports set tenant_id = $1 where id = $2")
         .bind(globex.0)
         .bind(acme_report)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap_err();
     assert!(error.to_string().contains("row-level security"), "{error}");

@@ -219,7 +219,7 @@ async fn a_tenant_transaction_sees_only_its_own_rows_in_every_tenant_owned_table
         for (table, column) in TENANT_OWNED {
             // Deliberately no tenant filter: row-level security alone must hide the other tenant.
             let owners: Vec<Uuid> = sqlx::query_scalar(&format!("select {column} from {table}"))
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.conn())
                 .await
                 .unwrap();
             assert!(
@@ -255,11 +255,11 @@ async fn a_query_without_a_tenant_fails_on_a_pooled_connection_that_served_a_ten
     let pool = db::connect(&w.db.app_url, 1).await.unwrap();
     let mut tx = db::tenant_tx(&pool, w.acme).await.unwrap();
     let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await
         .unwrap();
     let visible: i64 = sqlx::query_scalar("select count(*) from members")
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await
         .unwrap();
     assert_eq!(visible, 1);
@@ -302,7 +302,7 @@ async fn writing_a_row_for_another_tenant_fails_the_with_check_policy() {
     )
     .bind(Uuid::new_v4())
     .bind(w.globex.0)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await
     .unwrap_err();
     assert_eq!(sqlstate(&error), "42501");
@@ -313,7 +313,7 @@ async fn writing_a_row_for_another_tenant_fails_the_with_check_policy() {
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
     let error = sqlx::query("update members set tenant_id = $1, provider = 'globex-okta'")
         .bind(w.globex.0)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap_err();
     assert!(error.to_string().contains("row-level security"), "{error}");
@@ -325,19 +325,19 @@ async fn updating_or_deleting_another_tenants_rows_affects_nothing() {
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
     let updated = sqlx::query("update members set name = 'Pwned', role = 'admin' where id = $1")
         .bind(w.globex_member.0)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap();
     assert_eq!(updated.rows_affected(), 0);
     let updated_all = sqlx::query("update members set name = 'Pwned' where tenant_id = $1")
         .bind(w.globex.0)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap();
     assert_eq!(updated_all.rows_affected(), 0);
     let deleted = sqlx::query("delete from members where id = $1")
         .bind(w.globex_member.0)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap();
     assert_eq!(deleted.rows_affected(), 0);
@@ -354,7 +354,13 @@ async fn updating_or_deleting_another_tenants_rows_affects_nothing() {
         db::members::get(&mut tx, w.globex_member).await.unwrap(),
         None
     );
-    assert_eq!(db::tenants::get(&mut tx, w.globex).await.unwrap(), None);
+    // Row-level security alone hides the other tenant's row from a query that does not filter by tenant.
+    let globex_rows: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM tenants WHERE id = $1")
+        .bind(w.globex.0)
+        .fetch_all(tx.conn())
+        .await
+        .unwrap();
+    assert!(globex_rows.is_empty());
     tx.commit().await.unwrap();
 
     let row = sqlx::query("select name, status from members where id = $1")
@@ -452,7 +458,7 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
     for statement in attempts {
         let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
         let error = sqlx::query(statement)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .expect_err(statement);
         assert_eq!(sqlstate(&error), "42501", "{statement}: {error}");
@@ -540,7 +546,7 @@ async fn with_the_wrong_tenant_or_none_the_app_role_writes_nothing_to_any_tenant
         let error = sqlx::query(insert)
             .bind(w.globex.0)
             .bind(acme_member)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .expect_err(table);
         assert_eq!(sqlstate(&error), "42501", "{table}: {error}");
@@ -567,7 +573,7 @@ async fn with_the_wrong_tenant_or_none_the_app_role_writes_nothing_to_any_tenant
             let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
             match sqlx::query(&statement)
                 .bind(w.globex.0)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await
             {
                 Ok(done) => assert_eq!(done.rows_affected(), 0, "{statement}"),
@@ -596,7 +602,7 @@ async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_chan
     let w = world().await;
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
     let own = sqlx::query("update tenants set just_in_time = false")
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap();
     assert_eq!(
@@ -607,7 +613,7 @@ async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_chan
     let mapping = sqlx::query(
         "update tenant_identity_providers set group_role_mapping = '{\"Staff\": \"member\"}'",
     )
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await
     .unwrap();
     assert_eq!(mapping.rows_affected(), 1);
@@ -636,7 +642,7 @@ async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_chan
     ] {
         let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
         let error = sqlx::query(statement)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .expect_err(statement);
         assert_eq!(sqlstate(&error), "42501", "{statement}: {error}");
@@ -649,7 +655,7 @@ async fn the_app_role_can_append_to_the_audit_log_but_never_change_or_remove_an_
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
     sqlx::query("insert into audit_events (id, tenant_id, action) values (gen_random_uuid(), $1, 'settings_changed')")
         .bind(w.acme.0)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -661,7 +667,7 @@ async fn the_app_role_can_append_to_the_audit_log_but_never_change_or_remove_an_
     ] {
         let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
         let error = sqlx::query(statement)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .expect_err(statement);
         assert_eq!(sqlstate(&error), "42501", "{statement}: {error}");
@@ -918,13 +924,10 @@ async fn migrations_seeding_and_routing_work_when_the_owner_is_not_a_superuser()
         .unwrap()
         .unwrap();
     let mut tx = db::tenant_tx(&app, binding.tenant_id).await.unwrap();
-    let tenant = db::tenants::get(&mut tx, binding.tenant_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let tenant = db::tenants::current(&mut tx).await.unwrap().unwrap();
     assert_eq!(tenant.slug, "acme");
     let tenants: i64 = sqlx::query_scalar("select count(*) from tenants")
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await
         .unwrap();
     assert_eq!(tenants, 1);

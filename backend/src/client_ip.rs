@@ -1,5 +1,4 @@
-//! What a handler needs to know about the request besides the caller: the client's address, recorded in the
-//! audit log as "from where".
+//! The client's address: recorded in the audit log as "from where", and the key of the sign-in rate limit.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -8,9 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
-use crate::auth::Principal;
-use crate::db::audit::Actor;
+use crate::state::AppState;
 
 /// The client's IP address: the TCP peer, or with `TRUST_X_FORWARDED_FOR` the address the trusted proxy
 /// appended to `X-Forwarded-For`. When that address lies in `TRUSTED_PROXY_CIDRS` (on AWS the VPC: the request
@@ -88,15 +85,6 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     let last_header = headers.get_all("x-forwarded-for").iter().next_back()?;
     let last_entry = last_header.to_str().ok()?.rsplit(',').next()?;
     last_entry.trim().parse().ok()
-}
-
-/// The caller as the audit log records them.
-pub fn actor(principal: &Principal) -> Actor {
-    Actor {
-        id: principal.member_id,
-        name: principal.name.clone(),
-        email: principal.email.clone(),
-    }
 }
 
 #[cfg(test)]
