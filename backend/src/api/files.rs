@@ -33,7 +33,6 @@ use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::json;
 use shared::api::{AuditAction, FileInfo, FilePage, NewFile, ReportAuthor, StorageCredentials};
 use shared::scope::is_maker_or_admin;
@@ -41,7 +40,7 @@ use shared::{ErrorBody, Scope};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::paging::{self, rfc3339};
+use super::paging::{self, PageQuery, rfc3339};
 use super::{PathId, current_tenant, lock_tenant};
 use crate::auth::{Principal, ScopedRouter, SessionIdToken};
 use crate::client_ip::ClientIp;
@@ -136,21 +135,11 @@ async fn credentials(
     }))
 }
 
-/// The query string of `GET /api/v1/files`.
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/files",
     tag = "files",
-    params(
-        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page."),
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "One page of the tenant's files, newest first, with the storage used.", body = FilePage),
         (status = 422, description = "A bad limit or cursor.", body = ErrorBody),
@@ -160,7 +149,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    AppQuery(query): AppQuery<ListQuery>,
+    AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<AppJson<FilePage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
     let after = paging::decode_cursor::<Keyset>(query.cursor.as_deref())?;

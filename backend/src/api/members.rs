@@ -11,7 +11,6 @@
 //! Every change is audited in the same transaction.
 
 use axum::extract::State;
-use serde::Deserialize;
 use serde_json::json;
 use shared::ErrorBody;
 use shared::api::{AuditAction, Member, MemberPage, MemberPatch, RoleSource};
@@ -19,7 +18,7 @@ use shared::{MemberStatus, Role, Scope};
 
 use super::PathId;
 use super::last_admin::{self, Standing};
-use super::paging::{self, rfc3339};
+use super::paging::{self, PageQuery, rfc3339};
 use crate::auth::{Principal, ScopedRouter};
 use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
@@ -35,19 +34,12 @@ pub fn routes(state: AppState) -> ScopedRouter {
         .patch("/members/{id}", Scope::Admin, change)
 }
 
-/// The query string of `GET /api/v1/members`.
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// One page of the tenant's members, by email.
 #[utoipa::path(
     get,
     path = "/api/v1/members",
     tag = "members",
-    params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
+    params(PageQuery),
     responses(
         (status = 200, description = "One page of members, by email.", body = MemberPage),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
@@ -56,7 +48,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    AppQuery(query): AppQuery<ListQuery>,
+    AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<AppJson<MemberPage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
     let after = paging::decode_cursor::<ListPosition>(query.cursor.as_deref())?;

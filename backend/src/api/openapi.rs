@@ -307,6 +307,15 @@ mod tests {
         let doc = document(&state().await);
         let json = serde_json::to_value(&doc).unwrap();
         assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
+        for list in ["/api/v1/reports", "/api/v1/members", "/api/v1/files"] {
+            let names: Vec<&str> = json["paths"][list]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|parameter| parameter["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(names, ["limit", "cursor"], "{list}");
+        }
         for schema in [
             "Report",
             "ErrorBody",

@@ -6,8 +6,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -17,6 +17,17 @@ use crate::error::ApiError;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 /// The largest page size `?limit` may ask for.
 pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// The query string of a list route: `?limit=&cursor=`. Its parameters are documented once, here, for
+/// every list route (`params(PageQuery)` in the route's annotation).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
 
 /// The page size asked for, checked.
 pub fn page_size(limit: Option<i64>) -> Result<i64, ApiError> {

@@ -10,13 +10,12 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use shared::api::{AuditAction, NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
 use shared::scope::is_maker_or_admin;
 use shared::{ErrorBody, Scope};
 use time::OffsetDateTime;
 
-use super::paging::{self, rfc3339};
+use super::paging::{self, PageQuery, rfc3339};
 use super::{PathId, current_tenant, lock_tenant};
 use crate::auth::{Principal, ScopedRouter};
 use crate::client_ip::ClientIp;
@@ -41,19 +40,12 @@ pub fn routes(state: AppState) -> ScopedRouter {
         .delete("/reports/{id}", Scope::Admin, remove)
 }
 
-/// The query string of `GET /api/v1/reports`.
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 /// One page of the tenant's reports, newest first.
 #[utoipa::path(
     get,
     path = "/api/v1/reports",
     tag = "reports",
-    params(("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."), ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page.")),
+    params(PageQuery),
     responses(
         (status = 200, description = "One page of reports, newest first.", body = ReportPage),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
@@ -62,7 +54,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    AppQuery(query): AppQuery<ListQuery>,
+    AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<AppJson<ReportPage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
     let after = paging::decode_cursor::<Keyset>(query.cursor.as_deref())?;
