@@ -294,11 +294,11 @@ impl World {
             let tenant_id = Uuid::new_v4();
             let slug = format!("bench-{tenant:03}");
             let provider = format!("bench-{tenant:03}-oidc");
-            sqlx::query("select set_config('app.tenant_id', $1, true)")
+            sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
                 .bind(tenant_id.to_string())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("insert into tenants (id, slug, name, plan) values ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO tenants (id, slug, name, plan) VALUES ($1, $2, $3, $4)")
                 .bind(tenant_id)
                 .bind(&slug)
                 .bind(format!("Bench tenant {tenant:03}"))
@@ -307,8 +307,8 @@ impl World {
                 .await
                 .with_context(|| format!("inserting tenant {slug}"))?;
             sqlx::query(
-                "insert into tenant_identity_providers (id, tenant_id, provider_name, kind, issuer) \
-                 values ($1, $2, $3, 'oidc', $4)",
+                "INSERT INTO tenant_identity_providers (id, tenant_id, provider_name, kind, issuer) \
+                 VALUES ($1, $2, $3, 'oidc', $4)",
             )
             .bind(Uuid::new_v4())
             .bind(tenant_id)
@@ -335,10 +335,10 @@ impl World {
             }
             let tenant_members = &members[first..];
             sqlx::query(
-                "insert into members (id, tenant_id, provider, subject, email, name, role) \
-                 select m.id, $1, $2, m.subject, m.email, m.name, m.role \
-                 from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) \
-                   as m(id, subject, email, name, role)",
+                "INSERT INTO members (id, tenant_id, provider, subject, email, name, role) \
+                 SELECT m.id, $1, $2, m.subject, m.email, m.name, m.role \
+                 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+                   AS m(id, subject, email, name, role)",
             )
             .bind(tenant_id)
             .bind(&provider)
@@ -375,10 +375,10 @@ impl World {
                 .map(|i| epoch + time::Duration::seconds(i64::try_from(i).unwrap_or(i64::MAX)))
                 .collect();
             sqlx::query(
-                "insert into reports (id, tenant_id, author_id, title, body, created_at, updated_at) \
-                 select gen_random_uuid(), $1, r.author, r.title, r.body, r.created, r.created \
-                 from unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) \
-                   as r(author, title, body, created)",
+                "INSERT INTO reports (id, tenant_id, author_id, title, body, created_at, updated_at) \
+                 SELECT gen_random_uuid(), $1, r.author, r.title, r.body, r.created, r.created \
+                 FROM unnest($2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) \
+                   AS r(author, title, body, created)",
             )
             .bind(tenant_id)
             .bind(

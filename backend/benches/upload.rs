@@ -193,19 +193,19 @@ async fn seed(owner: &PgPool) -> anyhow::Result<Uploader> {
         sub: Uuid::new_v4(),
     };
     let mut tx = owner.begin().await?;
-    sqlx::query("select set_config('app.tenant_id', $1, true)")
+    sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
         .bind(uploader.tenant_id.to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("insert into tenants (id, slug, name, plan) values ($1, 'bench-upload', 'Bench upload', $2)")
+    sqlx::query("INSERT INTO tenants (id, slug, name, plan) VALUES ($1, 'bench-upload', 'Bench upload', $2)")
         .bind(uploader.tenant_id)
         .bind(Plan::Pro.as_str())
         .execute(&mut *tx)
         .await
         .context("inserting the tenant")?;
     sqlx::query(
-        "insert into tenant_identity_providers (id, tenant_id, provider_name, kind, issuer) \
-         values ($1, $2, $3, 'oidc', 'https://idp.bench.invalid/bench-upload')",
+        "INSERT INTO tenant_identity_providers (id, tenant_id, provider_name, kind, issuer) \
+         VALUES ($1, $2, $3, 'oidc', 'https://idp.bench.invalid/bench-upload')",
     )
     .bind(Uuid::new_v4())
     .bind(uploader.tenant_id)
@@ -214,8 +214,8 @@ async fn seed(owner: &PgPool) -> anyhow::Result<Uploader> {
     .await
     .context("inserting the identity provider")?;
     sqlx::query(
-        "insert into members (id, tenant_id, provider, subject, email, name, role) \
-         values ($1, $2, $3, $4, 'uploader@bench-upload.example', 'Bench Uploader', $5)",
+        "INSERT INTO members (id, tenant_id, provider, subject, email, name, role) \
+         VALUES ($1, $2, $3, $4, 'uploader@bench-upload.example', 'Bench Uploader', $5)",
     )
     .bind(uploader.member_id)
     .bind(uploader.tenant_id)

@@ -365,8 +365,8 @@ async fn a_sign_in_demoting_one_admin_racing_an_admin_demoting_the_other_leaves_
 /// How many of Acme's members are active admins, read as the database owner.
 async fn alice_and_bob_admins(app: &TestApp) -> i64 {
     sqlx::query_scalar(
-        "select count(*) from members m join tenants t on t.id = m.tenant_id \
-         where t.slug = 'acme' and m.role = 'admin' and m.status = 'active'",
+        "SELECT count(*) FROM members m JOIN tenants t ON t.id = m.tenant_id \
+         WHERE t.slug = 'acme' AND m.role = 'admin' AND m.status = 'active'",
     )
     .fetch_one(&app.db.owner)
     .await

@@ -109,7 +109,7 @@ async fn download(user: &SignedIn, id: &str) -> Vec<u8> {
 
 /// Makes the recorded file `id` count `size` bytes.
 async fn set_recorded_size(app: &TestApp, id: &str, size: i64) {
-    sqlx::query("update files set size_bytes = $2 where id = $1::uuid")
+    sqlx::query("UPDATE files SET size_bytes = $2 WHERE id = $1::uuid")
         .bind(id)
         .bind(size)
         .execute(&app.db.owner)
@@ -336,7 +336,7 @@ async fn a_basic_tenant_over_its_storage_quota_gets_no_more_upload_credentials()
     let page: FilePage = carol.get_json("/api/v1/files").await;
     assert_eq!(page.quota_bytes, Some(100_000_000));
     // The tenant's records already add up to the quota.
-    sqlx::query("update files set size_bytes = 100000000 where id = $1::uuid")
+    sqlx::query("UPDATE files SET size_bytes = 100000000 WHERE id = $1::uuid")
         .bind(&file.id)
         .execute(&app.db.owner)
         .await
@@ -611,7 +611,7 @@ async fn a_deletion_that_s3_fails_hides_the_file_and_deleting_again_finishes_it(
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let page: FilePage = alice.get_json("/api/v1/files").await;
     assert!(page.items.is_empty(), "a file being deleted is not listed");
-    let state: String = sqlx::query_scalar("select state from files where id = $1::uuid")
+    let state: String = sqlx::query_scalar("SELECT state FROM files WHERE id = $1::uuid")
         .bind(&file.id)
         .fetch_one(&app.db.owner)
         .await
@@ -625,7 +625,7 @@ async fn a_deletion_that_s3_fails_hides_the_file_and_deleting_again_finishes_it(
         .send(Method::DELETE, &format!("/api/v1/files/{}", file.id), None)
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let left: i64 = sqlx::query_scalar("select count(*) from files")
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM files")
         .fetch_one(&app.db.owner)
         .await
         .unwrap();

@@ -256,9 +256,9 @@ async fn a_backend_whose_database_role_could_see_past_row_level_security_refuses
     let member_of_owner = format!("owner_member_{suffix}");
     let bypass = format!("bypass_{suffix}");
     sqlx::raw_sql(&format!(
-        "create role {member_of_owner} login password 'p'; grant saas_app to {member_of_owner}; \
-         grant postgres to {member_of_owner}; \
-         create role {bypass} login bypassrls password 'p'; grant saas_app to {bypass}"
+        "CREATE ROLE {member_of_owner} LOGIN PASSWORD 'p'; GRANT saas_app TO {member_of_owner}; \
+         GRANT postgres TO {member_of_owner}; \
+         CREATE ROLE {bypass} LOGIN BYPASSRLS PASSWORD 'p'; GRANT saas_app TO {bypass}"
     ))
     .execute(&app.db.owner)
     .await

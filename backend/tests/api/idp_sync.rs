@@ -134,7 +134,7 @@ async fn the_demo_providers_were_created_through_the_cognito_api_and_the_web_cli
     );
     // Nothing of the secret reached the database.
     let stored: Vec<String> =
-        sqlx::query_scalar("select row_to_json(p)::text from tenant_identity_providers p")
+        sqlx::query_scalar("SELECT row_to_json(p)::text FROM tenant_identity_providers p")
             .fetch_all(&app.db.owner)
             .await
             .unwrap();
@@ -170,7 +170,7 @@ async fn a_deployment_that_resets_the_web_client_is_repaired_by_the_next_reconci
     reset_client_as_a_deployment_would(&app).await;
     assert!(
         app.sign_in_landing(&ALICE).await.starts_with("/?error="),
-        "with the providers gone from the client, nobody can sign in"
+        "WITH the providers gone FROM the client, nobody can sign IN"
     );
 
     let report = run(&app).await;
@@ -337,13 +337,13 @@ async fn an_empty_provider_list_deletes_nothing() {
 async fn set_globex_provider(app: &TestApp, assignment: &str) {
     let globex = app.db.tenant_id("globex").await;
     let mut tx = app.db.owner.begin().await.unwrap();
-    sqlx::query("select set_config('app.tenant_id', $1, true)")
+    sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
         .bind(globex.to_string())
         .execute(&mut *tx)
         .await
         .unwrap();
     sqlx::query(&format!(
-        "update tenant_identity_providers set {assignment} where provider_name = 'globex-okta'"
+        "UPDATE tenant_identity_providers SET {assignment} WHERE provider_name = 'globex-okta'"
     ))
     .execute(&mut *tx)
     .await

@@ -186,8 +186,8 @@ async fn snapshot(app: &TestApp, slug: &str) -> String {
         ("files", "tenant_id"),
     ] {
         let rows: Option<String> = sqlx::query_scalar(&format!(
-            "select json_agg(t order by t::text)::text from {table} t \
-             where t.{column} = (select id from tenants where slug = $1)"
+            "SELECT json_agg(t ORDER BY t::text)::text FROM {table} t \
+             WHERE t.{column} = (SELECT id FROM tenants WHERE slug = $1)"
         ))
         .bind(slug)
         .fetch_one(&app.db.owner)
@@ -276,7 +276,7 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
     for route in &routes {
         paths.push(acme.path(route, &alice, &alice).await);
     }
-    let acme_id: String = sqlx::query_scalar("select id::text from tenants where slug = 'acme'")
+    let acme_id: String = sqlx::query_scalar("SELECT id::text FROM tenants WHERE slug = 'acme'")
         .fetch_one(&app.db.owner)
         .await
         .unwrap();

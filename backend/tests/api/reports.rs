@@ -484,7 +484,7 @@ async fn concurrent_creates_never_exceed_the_basic_plan_limit() {
         }
     }
     assert_eq!(created, 10);
-    let stored: i64 = sqlx::query_scalar("select count(*) from reports where tenant_id = $1")
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM reports WHERE tenant_id = $1")
         .bind(globex.0)
         .fetch_one(&app.db.owner)
         .await
@@ -496,8 +496,8 @@ async fn concurrent_creates_never_exceed_the_basic_plan_limit() {
 async fn seed_report(db: &TestDatabase, tenant: TenantId, provider: &str, title: &str) -> Uuid {
     let member = MemberId(Uuid::new_v4());
     sqlx::query(
-        "insert into members (id, tenant_id, provider, subject, name, role) \
-         values ($1, $2, $3, $4, 'Seeded', 'member')",
+        "INSERT INTO members (id, tenant_id, provider, subject, name, role) \
+         VALUES ($1, $2, $3, $4, 'Seeded', 'member')",
     )
     .bind(member.0)
     .bind(tenant.0)
@@ -507,7 +507,7 @@ async fn seed_report(db: &TestDatabase, tenant: TenantId, provider: &str, title:
     .await
     .unwrap();
     let id = Uuid::new_v4();
-    sqlx::query("insert into reports (id, tenant_id, author_id, title) values ($1, $2, $3, $4)")
+    sqlx::query("INSERT INTO reports (id, tenant_id, author_id, title) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(tenant.0)
         .bind(member.0)
@@ -529,13 +529,13 @@ async fn row_level_security_hides_other_tenants_reports_and_refuses_queries_with
 
     let mut tx = db::tenant_tx(&db.app, acme).await.unwrap();
     // Deliberately no tenant filter: row-level security alone must hide Globex.
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as("select id, tenant_id from reports")
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as("SELECT id, tenant_id FROM reports")
         .fetch_all(tx.conn())
         .await
         .unwrap();
     assert_eq!(rows, vec![(acme_report, acme.0)]);
     // Writing a report into Globex from Acme's transaction fails the WITH CHECK policy.
-    let error = sqlx::query("update reports set tenant_id = $1 where id = $2")
+    let error = sqlx::query("UPDATE reports SET tenant_id = $1 WHERE id = $2")
         .bind(globex.0)
         .bind(acme_report)
         .execute(tx.conn())
@@ -544,7 +544,7 @@ async fn row_level_security_hides_other_tenants_reports_and_refuses_queries_with
     assert!(error.to_string().contains("row-level security"), "{error}");
     tx.rollback().await.unwrap();
 
-    let error = sqlx::query("select * from reports")
+    let error = sqlx::query("SELECT * FROM reports")
         .fetch_all(&db.app)
         .await
         .unwrap_err();

@@ -34,7 +34,7 @@ async fn revoke(app: &TestApp, token: &str) -> StatusCode {
 async fn session_access_token(app: &TestApp, signed_in: &SignedIn) -> String {
     let cookie = signed_in.session_cookie().unwrap();
     let data: serde_json::Value = sqlx::query_scalar(
-        "select data from tower_sessions.session where id = sha256(convert_to($1, 'UTF8'))",
+        "SELECT data FROM tower_sessions.session WHERE id = sha256(convert_to($1, 'UTF8'))",
     )
     .bind(&cookie)
     .fetch_one(&app.db.owner)
@@ -163,7 +163,7 @@ async fn a_tenant_wide_cut_off_refuses_the_tenants_earlier_sign_ins_and_no_other
     let alice = app.pool_tokens(&ALICE).await;
     let carol = app.pool_tokens(&CAROL).await;
     // What suspending a tenant will do: every sign-in of Acme so far ends.
-    sqlx::query("update tenants set sign_ins_revoked_before = now() where slug = 'acme'")
+    sqlx::query("UPDATE tenants SET sign_ins_revoked_before = now() WHERE slug = 'acme'")
         .execute(&app.db.owner)
         .await
         .unwrap();
@@ -189,7 +189,7 @@ async fn expired_revocations_are_purged_when_the_tenant_records_another() {
         StatusCode::NO_CONTENT
     );
     // The first entry outlived every token of its sign-in.
-    sqlx::query("update revoked_sign_ins set expires_at = now() - interval '1 second'")
+    sqlx::query("UPDATE revoked_sign_ins SET expires_at = now() - INTERVAL '1 second'")
         .execute(&app.db.owner)
         .await
         .unwrap();
@@ -197,7 +197,7 @@ async fn expired_revocations_are_purged_when_the_tenant_records_another() {
         revoke(&app, &second.access_token).await,
         StatusCode::NO_CONTENT
     );
-    let left: i64 = sqlx::query_scalar("select count(*) from revoked_sign_ins")
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM revoked_sign_ins")
         .fetch_one(&app.db.owner)
         .await
         .unwrap();

@@ -52,7 +52,7 @@ async fn world() -> World {
     // Every tenant-owned table holds a row of each tenant, so that the isolation tests see something to hide.
     for (tenant, author) in [(acme, acme_member), (globex, globex_member)] {
         sqlx::query(
-            "insert into reports (id, tenant_id, author_id, title) values (gen_random_uuid(), $1, $2, 'Seeded')",
+            "INSERT INTO reports (id, tenant_id, author_id, title) VALUES (gen_random_uuid(), $1, $2, 'Seeded')",
         )
         .bind(tenant.0)
         .bind(author.0)
@@ -60,8 +60,8 @@ async fn world() -> World {
         .await
         .unwrap();
         sqlx::query(
-            "insert into invitations (id, tenant_id, email, role, invited_by, expires_at) \
-             values (gen_random_uuid(), $1, 'invited@example.org', 'member', $2, now() + interval '1 day')",
+            "INSERT INTO invitations (id, tenant_id, email, role, invited_by, expires_at) \
+             VALUES (gen_random_uuid(), $1, 'invited@example.org', 'member', $2, now() + INTERVAL '1 day')",
         )
         .bind(tenant.0)
         .bind(author.0)
@@ -69,8 +69,8 @@ async fn world() -> World {
         .await
         .unwrap();
         sqlx::query(
-            "insert into audit_events (id, tenant_id, action, actor_id, actor_name) \
-             values (gen_random_uuid(), $1, 'sign_in', $2, 'Seeded')",
+            "INSERT INTO audit_events (id, tenant_id, action, actor_id, actor_name) \
+             VALUES (gen_random_uuid(), $1, 'sign_in', $2, 'Seeded')",
         )
         .bind(tenant.0)
         .bind(author.0)
@@ -78,8 +78,8 @@ async fn world() -> World {
         .await
         .unwrap();
         sqlx::query(
-            "insert into files (id, tenant_id, uploader_id, object_key, upload_key, name, size_bytes) \
-             values (gen_random_uuid(), $1, $2, $1::text || '/seeded', $1::text || '/u/uploads/seeded.pdf', \
+            "INSERT INTO files (id, tenant_id, uploader_id, object_key, upload_key, name, size_bytes) \
+             VALUES (gen_random_uuid(), $1, $2, $1::text || '/seeded', $1::text || '/u/uploads/seeded.pdf', \
              'seeded.pdf', 1)",
         )
         .bind(tenant.0)
@@ -88,8 +88,8 @@ async fn world() -> World {
         .await
         .unwrap();
         sqlx::query(
-            "insert into revoked_sign_ins (tenant_id, origin_jti, expires_at) \
-             values ($1, gen_random_uuid()::text, now() + interval '1 day')",
+            "INSERT INTO revoked_sign_ins (tenant_id, origin_jti, expires_at) \
+             VALUES ($1, gen_random_uuid()::text, now() + INTERVAL '1 day')",
         )
         .bind(tenant.0)
         .execute(&db.owner)
@@ -114,8 +114,8 @@ async fn insert_member(
 ) -> MemberId {
     let id = Uuid::new_v4();
     sqlx::query(
-        "insert into members (id, tenant_id, provider, subject, email, name, role) \
-         values ($1, $2, $3, $4, $5, $5, 'member')",
+        "INSERT INTO members (id, tenant_id, provider, subject, email, name, role) \
+         VALUES ($1, $2, $3, $4, $5, $5, 'member')",
     )
     .bind(id)
     .bind(tenant.0)
@@ -140,11 +140,11 @@ fn sqlstate(error: &sqlx::Error) -> String {
 async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_policies() {
     let db = fresh_database().await;
     let tables: Vec<(String, bool, bool)> = sqlx::query_as(
-        "select c.relname::text, c.relrowsecurity, c.relforcerowsecurity from pg_class c \
-         join pg_namespace n on n.oid = c.relnamespace \
-         where n.nspname = 'public' and c.relkind = 'r' \
-           and (c.relname = 'tenants' or exists (select 1 from pg_attribute a \
-                where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))",
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' \
+           AND (c.relname = 'tenants' OR EXISTS (SELECT 1 FROM pg_attribute a \
+                WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))",
     )
     .fetch_all(&db.owner)
     .await
@@ -167,8 +167,8 @@ async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_pol
         let expected = format!("({column} = (current_setting('app.tenant_id'::text))::uuid)");
         if APPEND_ONLY.contains(&table) {
             let policies: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-                "select policyname::text, cmd, qual, with_check from pg_policies \
-                 where schemaname = 'public' and tablename = $1 order by policyname",
+                "SELECT policyname::text, cmd, qual, with_check FROM pg_policies \
+                 WHERE schemaname = 'public' AND tablename = $1 ORDER BY policyname",
             )
             .bind(table)
             .fetch_all(&db.owner)
@@ -195,8 +195,8 @@ async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_pol
             continue;
         }
         let (using, check): (String, Option<String>) = sqlx::query_as(
-            "select qual, with_check from pg_policies \
-             where schemaname = 'public' and tablename = $1 and policyname = 'tenant_isolation'",
+            "SELECT qual, with_check FROM pg_policies \
+             WHERE schemaname = 'public' AND tablename = $1 AND policyname = 'tenant_isolation'",
         )
         .bind(table)
         .fetch_one(&db.owner)
@@ -218,7 +218,7 @@ async fn a_tenant_transaction_sees_only_its_own_rows_in_every_tenant_owned_table
         let mut tx = db::tenant_tx(&w.db.app, tenant).await.unwrap();
         for (table, column) in TENANT_OWNED {
             // Deliberately no tenant filter: row-level security alone must hide the other tenant.
-            let owners: Vec<Uuid> = sqlx::query_scalar(&format!("select {column} from {table}"))
+            let owners: Vec<Uuid> = sqlx::query_scalar(&format!("SELECT {column} FROM {table}"))
                 .fetch_all(tx.conn())
                 .await
                 .unwrap();
@@ -240,7 +240,7 @@ async fn a_query_without_a_tenant_fails_on_a_fresh_connection() {
     let w = world().await;
     let mut conn = PgConnection::connect(&w.db.app_url).await.unwrap();
     for (table, _) in TENANT_OWNED {
-        let error = sqlx::query(&format!("select count(*) from {table}"))
+        let error = sqlx::query(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&mut conn)
             .await
             .expect_err(table);
@@ -254,11 +254,11 @@ async fn a_query_without_a_tenant_fails_on_a_pooled_connection_that_served_a_ten
     let w = world().await;
     let pool = db::connect(&w.db.app_url, 1).await.unwrap();
     let mut tx = db::tenant_tx(&pool, w.acme).await.unwrap();
-    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(tx.conn())
         .await
         .unwrap();
-    let visible: i64 = sqlx::query_scalar("select count(*) from members")
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
         .fetch_one(tx.conn())
         .await
         .unwrap();
@@ -266,7 +266,7 @@ async fn a_query_without_a_tenant_fails_on_a_pooled_connection_that_served_a_ten
     tx.commit().await.unwrap();
 
     let mut conn = pool.acquire().await.unwrap();
-    let same_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+    let same_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *conn)
         .await
         .unwrap();
@@ -274,7 +274,7 @@ async fn a_query_without_a_tenant_fails_on_a_pooled_connection_that_served_a_ten
         same_pid, pid,
         "the pool of one must hand out the same connection"
     );
-    let leftover: String = sqlx::query_scalar("select current_setting('app.tenant_id')")
+    let leftover: String = sqlx::query_scalar("SELECT current_setting('app.tenant_id')")
         .fetch_one(&mut *conn)
         .await
         .unwrap();
@@ -283,7 +283,7 @@ async fn a_query_without_a_tenant_fails_on_a_pooled_connection_that_served_a_ten
         "after the transaction the setting exists but is empty"
     );
     for (table, _) in TENANT_OWNED {
-        let error = sqlx::query(&format!("select count(*) from {table}"))
+        let error = sqlx::query(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&mut *conn)
             .await
             .expect_err(table);
@@ -297,8 +297,8 @@ async fn writing_a_row_for_another_tenant_fails_the_with_check_policy() {
     let w = world().await;
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
     let error = sqlx::query(
-        "insert into members (id, tenant_id, provider, subject, email, name, role) \
-         values ($1, $2, 'globex-okta', 'planted', 'x@globex.example', 'Planted', 'admin')",
+        "INSERT INTO members (id, tenant_id, provider, subject, email, name, role) \
+         VALUES ($1, $2, 'globex-okta', 'planted', 'x@globex.example', 'Planted', 'admin')",
     )
     .bind(Uuid::new_v4())
     .bind(w.globex.0)
@@ -311,7 +311,7 @@ async fn writing_a_row_for_another_tenant_fails_the_with_check_policy() {
 
     // Moving one of Acme's own members into Globex is the same violation.
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
-    let error = sqlx::query("update members set tenant_id = $1, provider = 'globex-okta'")
+    let error = sqlx::query("UPDATE members SET tenant_id = $1, provider = 'globex-okta'")
         .bind(w.globex.0)
         .execute(tx.conn())
         .await
@@ -323,19 +323,19 @@ async fn writing_a_row_for_another_tenant_fails_the_with_check_policy() {
 async fn updating_or_deleting_another_tenants_rows_affects_nothing() {
     let w = world().await;
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
-    let updated = sqlx::query("update members set name = 'Pwned', role = 'admin' where id = $1")
+    let updated = sqlx::query("UPDATE members SET name = 'Pwned', role = 'admin' WHERE id = $1")
         .bind(w.globex_member.0)
         .execute(tx.conn())
         .await
         .unwrap();
     assert_eq!(updated.rows_affected(), 0);
-    let updated_all = sqlx::query("update members set name = 'Pwned' where tenant_id = $1")
+    let updated_all = sqlx::query("UPDATE members SET name = 'Pwned' WHERE tenant_id = $1")
         .bind(w.globex.0)
         .execute(tx.conn())
         .await
         .unwrap();
     assert_eq!(updated_all.rows_affected(), 0);
-    let deleted = sqlx::query("delete from members where id = $1")
+    let deleted = sqlx::query("DELETE FROM members WHERE id = $1")
         .bind(w.globex_member.0)
         .execute(tx.conn())
         .await
@@ -363,7 +363,7 @@ async fn updating_or_deleting_another_tenants_rows_affects_nothing() {
     assert!(globex_rows.is_empty());
     tx.commit().await.unwrap();
 
-    let row = sqlx::query("select name, status from members where id = $1")
+    let row = sqlx::query("SELECT name, status FROM members WHERE id = $1")
         .bind(w.globex_member.0)
         .fetch_one(&w.db.owner)
         .await
@@ -377,8 +377,8 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
     let w = world().await;
     let mut conn = PgConnection::connect(&w.db.app_url).await.unwrap();
     let (user, superuser, bypass, in_app_role): (String, bool, bool, bool) = sqlx::query_as(
-        "select rolname::text, rolsuper, rolbypassrls, pg_has_role(current_user, 'saas_app', 'member') \
-         from pg_roles where rolname = current_user",
+        "SELECT rolname::text, rolsuper, rolbypassrls, pg_has_role(current_user, 'saas_app', 'member') \
+         FROM pg_roles WHERE rolname = current_user",
     )
     .fetch_one(&mut conn)
     .await
@@ -386,7 +386,7 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
     assert_eq!(user, APP_LOGIN);
     assert!(!superuser && !bypass && in_app_role);
     let (app_superuser, app_bypass, app_login): (bool, bool, bool) = sqlx::query_as(
-        "select rolsuper, rolbypassrls, rolcanlogin from pg_roles where rolname = 'saas_app'",
+        "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'saas_app'",
     )
     .fetch_one(&mut conn)
     .await
@@ -395,8 +395,8 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
 
     for (table, _) in TENANT_OWNED {
         let owns: bool = sqlx::query_scalar(
-            "select pg_has_role(current_user, tableowner, 'member') from pg_tables \
-             where schemaname = 'public' and tablename = $1",
+            "SELECT pg_has_role(current_user, tableowner, 'member') FROM pg_tables \
+             WHERE schemaname = 'public' AND tablename = $1",
         )
         .bind(table)
         .fetch_one(&mut conn)
@@ -409,10 +409,10 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
             "tenant_isolation"
         };
         for ddl in [
-            format!("alter table {table} disable row level security"),
-            format!("alter table {table} no force row level security"),
-            format!("drop policy {policy} on {table}"),
-            format!("alter table {table} add column planted text"),
+            format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"),
+            format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY"),
+            format!("DROP POLICY {policy} ON {table}"),
+            format!("ALTER TABLE {table} ADD COLUMN planted text"),
         ] {
             let error = sqlx::raw_sql(&ddl)
                 .execute(&mut conn)
@@ -421,7 +421,7 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
             assert_eq!(sqlstate(&error), "42501", "{ddl}: {error}");
         }
     }
-    let error = sqlx::raw_sql("create table planted (id int)")
+    let error = sqlx::raw_sql("CREATE TABLE planted (id int)")
         .execute(&mut conn)
         .await
         .unwrap_err();
@@ -433,12 +433,12 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
         .await
         .unwrap();
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query("select set_config('app.tenant_id', $1, true)")
+    sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
         .bind(w.acme.to_string())
         .execute(&mut *tx)
         .await
         .unwrap();
-    let error = sqlx::query("select count(*) from members")
+    let error = sqlx::query("SELECT count(*) FROM members")
         .fetch_one(&mut *tx)
         .await
         .unwrap_err();
@@ -449,11 +449,11 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
 async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
     let w = world().await;
     let attempts = [
-        "update tenants set plan = 'pro'",
-        "delete from tenants",
-        "insert into tenants (id, slug, name, plan) values (gen_random_uuid(), 'planted', 'Planted', 'pro')",
-        "update tenant_identity_providers set verified_domains = '{globex.example}'",
-        "delete from tenant_identity_providers",
+        "UPDATE tenants SET plan = 'pro'",
+        "DELETE FROM tenants",
+        "INSERT INTO tenants (id, slug, name, plan) VALUES (gen_random_uuid(), 'planted', 'Planted', 'pro')",
+        "UPDATE tenant_identity_providers SET verified_domains = '{globex.example}'",
+        "DELETE FROM tenant_identity_providers",
     ];
     for statement in attempts {
         let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
@@ -474,40 +474,40 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
 const INSERTS: [(&str, &str); 8] = [
     (
         "tenants",
-        "insert into tenants (id, slug, name, plan) values ($1, 'planted', 'Planted', 'pro')",
+        "INSERT INTO tenants (id, slug, name, plan) VALUES ($1, 'planted', 'Planted', 'pro')",
     ),
     (
         "tenant_identity_providers",
-        "insert into tenant_identity_providers (id, tenant_id, provider_name, kind) \
-         values (gen_random_uuid(), $1, 'planted', 'oidc')",
+        "INSERT INTO tenant_identity_providers (id, tenant_id, provider_name, kind) \
+         VALUES (gen_random_uuid(), $1, 'planted', 'oidc')",
     ),
     (
         "members",
-        "insert into members (id, tenant_id, provider, subject, role) \
-         values (gen_random_uuid(), $1, 'globex-okta', 'planted', 'admin')",
+        "INSERT INTO members (id, tenant_id, provider, subject, role) \
+         VALUES (gen_random_uuid(), $1, 'globex-okta', 'planted', 'admin')",
     ),
     (
         "reports",
-        "insert into reports (id, tenant_id, author_id, title) values (gen_random_uuid(), $1, $2, 'Planted')",
+        "INSERT INTO reports (id, tenant_id, author_id, title) VALUES (gen_random_uuid(), $1, $2, 'Planted')",
     ),
     (
         "invitations",
-        "insert into invitations (id, tenant_id, email, role, invited_by, expires_at) \
-         values (gen_random_uuid(), $1, 'planted@example.org', 'admin', $2, now() + interval '1 day')",
+        "INSERT INTO invitations (id, tenant_id, email, role, invited_by, expires_at) \
+         VALUES (gen_random_uuid(), $1, 'planted@example.org', 'admin', $2, now() + INTERVAL '1 day')",
     ),
     (
         "audit_events",
-        "insert into audit_events (id, tenant_id, action) values (gen_random_uuid(), $1, 'sign_in')",
+        "INSERT INTO audit_events (id, tenant_id, action) VALUES (gen_random_uuid(), $1, 'sign_in')",
     ),
     (
         "files",
-        "insert into files (id, tenant_id, uploader_id, object_key, upload_key, name, size_bytes) \
-         values (gen_random_uuid(), $1, $2, 'planted', 'planted', 'planted', 1)",
+        "INSERT INTO files (id, tenant_id, uploader_id, object_key, upload_key, name, size_bytes) \
+         VALUES (gen_random_uuid(), $1, $2, 'planted', 'planted', 'planted', 1)",
     ),
     (
         "revoked_sign_ins",
-        "insert into revoked_sign_ins (tenant_id, origin_jti, expires_at) \
-         values ($1, 'planted', now() + interval '1 day')",
+        "INSERT INTO revoked_sign_ins (tenant_id, origin_jti, expires_at) \
+         VALUES ($1, 'planted', now() + INTERVAL '1 day')",
     ),
 ];
 
@@ -515,7 +515,7 @@ const INSERTS: [(&str, &str); 8] = [
 async fn row_counts(db: &TestDatabase) -> Vec<(&'static str, i64)> {
     let mut counts = Vec::new();
     for (table, _) in TENANT_OWNED {
-        let count: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&db.owner)
             .await
             .unwrap();
@@ -528,7 +528,7 @@ async fn row_counts(db: &TestDatabase) -> Vec<(&'static str, i64)> {
 async fn with_the_wrong_tenant_or_none_the_app_role_writes_nothing_to_any_tenant_owned_table() {
     let w = world().await;
     let acme_member: Uuid =
-        sqlx::query_scalar("select id from members where tenant_id = $1 limit 1")
+        sqlx::query_scalar("SELECT id FROM members WHERE tenant_id = $1 LIMIT 1")
             .bind(w.acme.0)
             .fetch_one(&w.db.owner)
             .await
@@ -566,8 +566,8 @@ async fn with_the_wrong_tenant_or_none_the_app_role_writes_nothing_to_any_tenant
     }
     for (table, column) in TENANT_OWNED {
         for statement in [
-            format!("update {table} set {column} = {column} where {column} = $1"),
-            format!("delete from {table} where {column} = $1"),
+            format!("UPDATE {table} SET {column} = {column} WHERE {column} = $1"),
+            format!("DELETE FROM {table} WHERE {column} = $1"),
         ] {
             // Globex's rows through Acme's transaction: invisible, so nothing changes (or no grant at all).
             let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
@@ -601,7 +601,7 @@ async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_chan
  {
     let w = world().await;
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
-    let own = sqlx::query("update tenants set just_in_time = false")
+    let own = sqlx::query("UPDATE tenants SET just_in_time = FALSE")
         .execute(tx.conn())
         .await
         .unwrap();
@@ -611,21 +611,21 @@ async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_chan
         "only Acme's row is visible and changed"
     );
     let mapping = sqlx::query(
-        "update tenant_identity_providers set group_role_mapping = '{\"Staff\": \"member\"}'",
+        "UPDATE tenant_identity_providers SET group_role_mapping = '{\"Staff\": \"member\"}'",
     )
     .execute(tx.conn())
     .await
     .unwrap();
     assert_eq!(mapping.rows_affected(), 1);
     tx.commit().await.unwrap();
-    let globex_jit: bool = sqlx::query_scalar("select just_in_time from tenants where id = $1")
+    let globex_jit: bool = sqlx::query_scalar("SELECT just_in_time FROM tenants WHERE id = $1")
         .bind(w.globex.0)
         .fetch_one(&w.db.owner)
         .await
         .unwrap();
     assert!(globex_jit, "Globex's setting is untouched");
     let globex_mapping: String = sqlx::query_scalar(
-        "select group_role_mapping::text from tenant_identity_providers where tenant_id = $1",
+        "SELECT group_role_mapping::text FROM tenant_identity_providers WHERE tenant_id = $1",
     )
     .bind(w.globex.0)
     .fetch_one(&w.db.owner)
@@ -634,11 +634,11 @@ async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_chan
     assert!(globex_mapping.contains("saas-admin"), "{globex_mapping}");
 
     for statement in [
-        "update tenants set slug = 'renamed'",
-        "update tenants set name = 'Renamed'",
-        "update tenant_identity_providers set provider_name = 'stolen'",
-        "update tenant_identity_providers set issuer = 'https://evil.example'",
-        "update tenant_identity_providers set tenant_id = tenant_id",
+        "UPDATE tenants SET slug = 'renamed'",
+        "UPDATE tenants SET name = 'Renamed'",
+        "UPDATE tenant_identity_providers SET provider_name = 'stolen'",
+        "UPDATE tenant_identity_providers SET issuer = 'https://evil.example'",
+        "UPDATE tenant_identity_providers SET tenant_id = tenant_id",
     ] {
         let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
         let error = sqlx::query(statement)
@@ -653,17 +653,17 @@ async fn tenant_admin_settings_are_the_only_tenant_columns_the_app_role_can_chan
 async fn the_app_role_can_append_to_the_audit_log_but_never_change_or_remove_an_entry() {
     let w = world().await;
     let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
-    sqlx::query("insert into audit_events (id, tenant_id, action) values (gen_random_uuid(), $1, 'settings_changed')")
+    sqlx::query("INSERT INTO audit_events (id, tenant_id, action) VALUES (gen_random_uuid(), $1, 'settings_changed')")
         .bind(w.acme.0)
         .execute(tx.conn())
         .await
         .unwrap();
     tx.commit().await.unwrap();
     for statement in [
-        "update audit_events set action = 'sign_in'",
-        "update audit_events set details = '{}' where tenant_id = current_setting('app.tenant_id')::uuid",
-        "delete from audit_events",
-        "truncate audit_events",
+        "UPDATE audit_events SET action = 'sign_in'",
+        "UPDATE audit_events SET details = '{}' WHERE tenant_id = current_setting('app.tenant_id')::uuid",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
     ] {
         let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
         let error = sqlx::query(statement)
@@ -674,8 +674,8 @@ async fn the_app_role_can_append_to_the_audit_log_but_never_change_or_remove_an_
     }
     // Even the owner, which row-level security does not bind here, meets the append-only trigger.
     for statement in [
-        "update audit_events set action = 'sign_in'",
-        "delete from audit_events",
+        "UPDATE audit_events SET action = 'sign_in'",
+        "DELETE FROM audit_events",
     ] {
         let error = sqlx::query(statement)
             .execute(&w.db.owner)
@@ -686,7 +686,7 @@ async fn the_app_role_can_append_to_the_audit_log_but_never_change_or_remove_an_
             "{statement}: {error}"
         );
     }
-    let count: i64 = sqlx::query_scalar("select count(*) from audit_events")
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events")
         .fetch_one(&w.db.owner)
         .await
         .unwrap();
@@ -770,15 +770,15 @@ async fn routing_returns_only_providers_of_verified_domains_and_grants_nothing()
     // A tenant whose provider has verified no domain is reachable by slug, never by a domain.
     let initech = Uuid::new_v4();
     sqlx::query(
-        "insert into tenants (id, slug, name, plan) values ($1, 'initech', 'Initech', 'basic')",
+        "INSERT INTO tenants (id, slug, name, plan) VALUES ($1, 'initech', 'Initech', 'basic')",
     )
     .bind(initech)
     .execute(&w.db.owner)
     .await
     .unwrap();
     sqlx::query(
-        "insert into tenant_identity_providers (id, tenant_id, provider_name, kind) \
-         values (gen_random_uuid(), $1, 'initech-oidc', 'oidc')",
+        "INSERT INTO tenant_identity_providers (id, tenant_id, provider_name, kind) \
+         VALUES (gen_random_uuid(), $1, 'initech-oidc', 'oidc')",
     )
     .bind(initech)
     .execute(&w.db.owner)
@@ -799,7 +799,7 @@ async fn routing_returns_only_providers_of_verified_domains_and_grants_nothing()
     );
 
     // A domain claimed by two tenants' providers is ambiguous and routes nowhere.
-    sqlx::query("update tenant_identity_providers set verified_domains = '{globex.example}' where tenant_id = $1")
+    sqlx::query("UPDATE tenant_identity_providers SET verified_domains = '{globex.example}' WHERE tenant_id = $1")
         .bind(initech)
         .execute(&w.db.owner)
         .await
@@ -813,7 +813,7 @@ async fn routing_returns_only_providers_of_verified_domains_and_grants_nothing()
 
     // Routing set no tenant: the tables are as closed as before.
     let mut conn = w.db.app.acquire().await.unwrap();
-    let error = sqlx::query("select count(*) from tenant_identity_providers")
+    let error = sqlx::query("SELECT count(*) FROM tenant_identity_providers")
         .fetch_one(&mut *conn)
         .await
         .unwrap_err();
@@ -828,11 +828,11 @@ async fn routing_functions_are_security_definer_with_a_pinned_search_path_execut
  {
     let db = fresh_database().await;
     let functions: Vec<(String, bool, Vec<String>, Vec<String>)> = sqlx::query_as(
-        "select p.proname::text, p.prosecdef, coalesce(p.proconfig, '{}'), \
-         array(select case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee)::text end \
-               from aclexplode(p.proacl) a where a.privilege_type = 'EXECUTE' order by 1) \
-         from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
-         where n.nspname = 'public' and p.proname like 'routing\\_%' order by 1",
+        "SELECT p.proname::text, p.prosecdef, coalesce(p.proconfig, '{}'), \
+         array(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END \
+               FROM aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE' ORDER BY 1) \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = 'public' AND p.proname LIKE 'routing\\_%' ORDER BY 1",
     )
     .fetch_all(&db.owner)
     .await
@@ -890,8 +890,8 @@ async fn migrations_seeding_and_routing_work_when_the_owner_is_not_a_superuser()
     let owner_role = format!("owner_{suffix}");
     let database = format!("{}_rds", db.name);
     for statement in [
-        format!("create role {owner_role} login createrole password 'owner-password'"),
-        format!(r#"create database "{database}" owner {owner_role}"#),
+        format!("CREATE ROLE {owner_role} LOGIN CREATEROLE PASSWORD 'owner-password'"),
+        format!(r#"CREATE DATABASE "{database}" OWNER {owner_role}"#),
     ] {
         sqlx::raw_sql(&statement).execute(&db.owner).await.unwrap();
     }
@@ -926,7 +926,7 @@ async fn migrations_seeding_and_routing_work_when_the_owner_is_not_a_superuser()
     let mut tx = db::tenant_tx(&app, binding.tenant_id).await.unwrap();
     let tenant = db::tenants::current(&mut tx).await.unwrap().unwrap();
     assert_eq!(tenant.slug, "acme");
-    let tenants: i64 = sqlx::query_scalar("select count(*) from tenants")
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
         .fetch_one(tx.conn())
         .await
         .unwrap();
@@ -954,14 +954,14 @@ async fn ensuring_the_app_login_is_idempotent_safe_concurrently_and_refuses_a_su
     url.set_password(Some("secret-2")).unwrap();
     let mut conn = PgConnection::connect(url.as_str()).await.unwrap();
     let in_app_role: bool =
-        sqlx::query_scalar("select pg_has_role(current_user, 'saas_app', 'member')")
+        sqlx::query_scalar("SELECT pg_has_role(current_user, 'saas_app', 'member')")
             .fetch_one(&mut conn)
             .await
             .unwrap();
     assert!(in_app_role);
 
     // Only a SCRAM-SHA-256 verifier reached the server, never the password itself.
-    let stored: String = sqlx::query_scalar("select rolpassword from pg_authid where rolname = $1")
+    let stored: String = sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
         .bind(&user)
         .fetch_one(&db.owner)
         .await
@@ -971,7 +971,7 @@ async fn ensuring_the_app_login_is_idempotent_safe_concurrently_and_refuses_a_su
 
     let superuser = format!("super_{}", Uuid::new_v4().simple());
     sqlx::raw_sql(&format!(
-        "create role {superuser} superuser login password 'original'"
+        "CREATE ROLE {superuser} SUPERUSER LOGIN PASSWORD 'original'"
     ))
     .execute(&db.owner)
     .await
@@ -997,7 +997,7 @@ async fn ensuring_the_app_login_refuses_the_owner_itself_and_members_of_the_owne
 
     let member_of_owner = format!("owner_member_{}", Uuid::new_v4().simple());
     sqlx::raw_sql(&format!(
-        "create role {member_of_owner} login password 'original'; grant postgres to {member_of_owner}"
+        "CREATE ROLE {member_of_owner} LOGIN PASSWORD 'original'; GRANT postgres TO {member_of_owner}"
     ))
     .execute(&db.owner)
     .await
@@ -1006,7 +1006,7 @@ async fn ensuring_the_app_login_refuses_the_owner_itself_and_members_of_the_owne
         .await
         .unwrap_err();
     assert!(matches!(error, sqlx::Error::Configuration(_)), "{error}");
-    let in_app_role: bool = sqlx::query_scalar("select pg_has_role($1, 'saas_app', 'member')")
+    let in_app_role: bool = sqlx::query_scalar("SELECT pg_has_role($1, 'saas_app', 'member')")
         .bind(&member_of_owner)
         .fetch_one(&db.owner)
         .await
@@ -1024,9 +1024,9 @@ async fn the_role_check_accepts_the_app_login_and_refuses_roles_that_could_see_p
     let bypass = format!("bypass_{suffix}");
     let owner_member = format!("owner_member_{suffix}");
     sqlx::raw_sql(&format!(
-        "create role {bypass} login bypassrls password 'p'; grant saas_app to {bypass}; \
-         create role {owner_member} login password 'p'; grant saas_app to {owner_member}; \
-         grant postgres to {owner_member}"
+        "CREATE ROLE {bypass} LOGIN BYPASSRLS PASSWORD 'p'; GRANT saas_app TO {bypass}; \
+         CREATE ROLE {owner_member} LOGIN PASSWORD 'p'; GRANT saas_app TO {owner_member}; \
+         GRANT postgres TO {owner_member}"
     ))
     .execute(&db.owner)
     .await

@@ -321,7 +321,7 @@ async fn a_save_after_the_session_was_deleted_does_not_bring_it_back() {
     store.delete(&record.id).await.unwrap();
     store.save(&in_flight).await.unwrap();
     assert_eq!(store.load(&record.id).await.unwrap(), None);
-    let rows: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
         .fetch_one(&db.owner)
         .await
         .unwrap();
@@ -372,13 +372,13 @@ async fn the_session_table_holds_neither_the_cookie_nor_any_token_in_clear() {
     let tokens = app.pool_tokens(&ALICE).await;
 
     let rows: Vec<(Vec<u8>, String)> =
-        sqlx::query_as("select id, data::text from tower_sessions.session")
+        sqlx::query_as("SELECT id, data::text FROM tower_sessions.session")
             .fetch_all(&app.db.owner)
             .await
             .unwrap();
     assert!(!rows.is_empty());
     let keyed_by_hash: bool = sqlx::query_scalar(
-        "select exists(select 1 from tower_sessions.session where id = sha256(convert_to($1, 'UTF8')))",
+        "SELECT EXISTS(SELECT 1 FROM tower_sessions.session WHERE id = sha256(convert_to($1, 'UTF8')))",
     )
     .bind(&cookie)
     .fetch_one(&app.db.owner)
@@ -406,7 +406,7 @@ async fn the_session_table_holds_neither_the_cookie_nor_any_token_in_clear() {
         }
     }
     let text_of_table: String = sqlx::query_scalar(
-        "select coalesce(string_agg(encode(id, 'escape') || data::text, ''), '') from tower_sessions.session",
+        "SELECT coalesce(string_agg(encode(id, 'escape') || data::text, ''), '') FROM tower_sessions.session",
     )
     .fetch_one(&app.db.owner)
     .await
@@ -421,8 +421,8 @@ async fn an_unreadable_session_is_ended_and_answers_401_not_503() {
     let cookie = signed_in.session_cookie().unwrap();
     // Session data another version of the backend wrote, or that was tampered with.
     let changed = sqlx::query(
-        "update tower_sessions.session set data = jsonb_set(data, '{signed_in}', '{\"member_id\": 42}') \
-         where id = sha256(convert_to($1, 'UTF8'))",
+        "UPDATE tower_sessions.session SET data = jsonb_set(data, '{signed_in}', '{\"member_id\": 42}') \
+         WHERE id = sha256(convert_to($1, 'UTF8'))",
     )
     .bind(&cookie)
     .execute(&app.db.owner)
@@ -437,7 +437,7 @@ async fn an_unreadable_session_is_ended_and_answers_401_not_503() {
         ErrorCode::Unauthenticated
     );
     let left: i64 = sqlx::query_scalar(
-        "select count(*) from tower_sessions.session where id = sha256(convert_to($1, 'UTF8'))",
+        "SELECT count(*) FROM tower_sessions.session WHERE id = sha256(convert_to($1, 'UTF8'))",
     )
     .bind(&cookie)
     .fetch_one(&app.db.owner)
@@ -532,7 +532,7 @@ async fn a_refreshed_access_token_that_does_not_verify_ends_the_session() {
         "the refreshed token fails verification"
     );
     let cookie = signed_in.session_cookie();
-    let left: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
         .fetch_one(&app.db.owner)
         .await
         .unwrap();
@@ -568,7 +568,7 @@ async fn sign_out_revokes_the_sessions_refresh_token_at_the_pool() {
     let signed_in = app.sign_in(&BOB).await;
     let cookie = signed_in.session_cookie().unwrap();
     let data: String = sqlx::query_scalar(
-        "select data::text from tower_sessions.session where id = sha256(convert_to($1, 'UTF8'))",
+        "SELECT data::text FROM tower_sessions.session WHERE id = sha256(convert_to($1, 'UTF8'))",
     )
     .bind(&cookie)
     .fetch_one(&app.db.owner)

@@ -11,7 +11,7 @@ use crate::helpers::{ALICE, BOB, TestApp};
 const START: &str = "/auth/login?email=alice@acme.example";
 
 async fn session_rows(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from tower_sessions.session")
+    sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
         .fetch_one(&app.db.owner)
         .await
         .unwrap()
@@ -82,9 +82,9 @@ async fn tokens_copied_from_one_session_row_into_another_do_not_decrypt_there() 
     let mallory = app.sign_in(&BOB).await;
     // Someone who can write the session table gives their own session Alice's sealed tokens and identity.
     let copied = sqlx::query(
-        "update tower_sessions.session set data = \
-           (select data from tower_sessions.session where id = sha256(convert_to($1, 'UTF8'))) \
-         where id = sha256(convert_to($2, 'UTF8'))",
+        "UPDATE tower_sessions.session SET data = \
+           (SELECT data FROM tower_sessions.session WHERE id = sha256(convert_to($1, 'UTF8'))) \
+         WHERE id = sha256(convert_to($2, 'UTF8'))",
     )
     .bind(alice.session_cookie().unwrap())
     .bind(mallory.session_cookie().unwrap())

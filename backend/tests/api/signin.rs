@@ -591,7 +591,7 @@ async fn a_database_failure_after_the_code_exchange_redirects_with_service_unava
         other => panic!("{other:?}"),
     };
     // The membership check after the exchange fails: the application role lost its grant on members.
-    sqlx::raw_sql("revoke select on members from saas_app")
+    sqlx::raw_sql("REVOKE SELECT ON members FROM saas_app")
         .execute(&app.db.owner)
         .await
         .unwrap();
@@ -605,7 +605,7 @@ async fn a_database_failure_after_the_code_exchange_redirects_with_service_unava
         location(&response).as_str(),
         app.url("/?error=service_unavailable")
     );
-    sqlx::raw_sql("grant select on members to saas_app")
+    sqlx::raw_sql("GRANT SELECT ON members TO saas_app")
         .execute(&app.db.owner)
         .await
         .unwrap();

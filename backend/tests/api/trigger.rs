@@ -174,7 +174,7 @@ async fn sign_in(db: &TestDatabase, user: User) -> Answer {
 }
 
 async fn members_with_identity(db: &TestDatabase, user: User) -> i64 {
-    sqlx::query_scalar("select count(*) from members where provider = $1 and subject = $2")
+    sqlx::query_scalar("SELECT count(*) FROM members WHERE provider = $1 AND subject = $2")
         .bind(user.provider)
         .bind(user.subject)
         .fetch_one(&db.owner)
@@ -293,7 +293,7 @@ async fn mallory_from_globex_okta_with_an_acme_email_lands_in_globex_never_in_ac
     assert_eq!(answer.claim("tenant_id"), globex.to_string());
     assert_eq!(answer.claim("tenant_plan"), "basic");
     assert_eq!(answer.claim("tenant_role"), "admin");
-    let in_acme: i64 = sqlx::query_scalar("select count(*) from members where tenant_id = $1")
+    let in_acme: i64 = sqlx::query_scalar("SELECT count(*) FROM members WHERE tenant_id = $1")
         .bind(acme.0)
         .fetch_one(&db.owner)
         .await
@@ -335,7 +335,7 @@ async fn a_provider_no_tenant_owns_and_a_native_pool_user_are_refused() {
         "{error:?}"
     );
 
-    let members: i64 = sqlx::query_scalar("select count(*) from members")
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM members")
         .fetch_one(&db.owner)
         .await
         .unwrap();
@@ -439,8 +439,8 @@ const BOB_AS_ADMIN: User = User {
 /// The `member_role_kept` audit entries of `tenant`: (target id, details).
 async fn roles_kept(db: &TestDatabase, tenant: TenantId) -> Vec<(String, Value)> {
     sqlx::query_as(
-        "select target_id, details from audit_events where tenant_id = $1 and action = 'member_role_kept' \
-         order by at",
+        "SELECT target_id, details FROM audit_events WHERE tenant_id = $1 AND action = 'member_role_kept' \
+         ORDER BY at",
     )
     .bind(tenant.0)
     .fetch_all(&db.owner)
@@ -450,7 +450,7 @@ async fn roles_kept(db: &TestDatabase, tenant: TenantId) -> Vec<(String, Value)>
 
 async fn active_admins(db: &TestDatabase, tenant: TenantId) -> i64 {
     sqlx::query_scalar(
-        "select count(*) from members where tenant_id = $1 and role = 'admin' and status = 'active'",
+        "SELECT count(*) FROM members WHERE tenant_id = $1 AND role = 'admin' AND status = 'active'",
     )
     .bind(tenant.0)
     .fetch_one(&db.owner)
@@ -530,8 +530,8 @@ async fn the_same_email_through_two_providers_is_two_members_never_linked_by_ema
     let acme = db.tenant_id("acme").await;
     // A second identity provider for Acme, so that both sign-ins land in the same tenant.
     sqlx::query(
-        "insert into tenant_identity_providers (id, tenant_id, provider_name, kind, group_role_mapping) \
-         values (gen_random_uuid(), $1, 'acme-okta', 'okta', '{\"admins\": \"admin\"}')",
+        "INSERT INTO tenant_identity_providers (id, tenant_id, provider_name, kind, group_role_mapping) \
+         VALUES (gen_random_uuid(), $1, 'acme-okta', 'okta', '{\"admins\": \"admin\"}')",
     )
     .bind(acme.0)
     .execute(&db.owner)
@@ -565,7 +565,7 @@ async fn the_same_email_through_two_providers_is_two_members_never_linked_by_ema
         globex.claim("tenant_id"),
         db.tenant_id("globex").await.to_string()
     );
-    let with_email: i64 = sqlx::query_scalar("select count(*) from members where email = $1")
+    let with_email: i64 = sqlx::query_scalar("SELECT count(*) FROM members WHERE email = $1")
         .bind(ALICE.email)
         .fetch_one(&db.owner)
         .await
