@@ -500,6 +500,21 @@ impl Browser {
         Ok(path)
     }
 
+    /// Like [`Browser::screenshot`], and also writes the picture to `docs/screenshots/<name>.png`, where the
+    /// README shows it: the README's screenshots are whatever the browser tests last saw.
+    pub async fn readme_screenshot(&self, step: &str, name: &str) -> anyhow::Result<PathBuf> {
+        let path = self.screenshot(step).await?;
+        let dir = repo_dir().join("docs").join("screenshots");
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let readme_copy = dir.join(format!("{name}.png"));
+        tokio::fs::copy(&path, &readme_copy)
+            .await
+            .with_context(|| format!("writing {}", readme_copy.display()))?;
+        Ok(path)
+    }
+
     /// Ends the browser session and stops the browser.
     pub async fn close(mut self) -> anyhow::Result<()> {
         self.closed = true;

@@ -96,20 +96,22 @@ async fn alice_signs_in_through_acmes_entra_id_and_sees_her_acme_profile() -> an
 
     browser.open(&stack.app_url()).await?;
     assert_eq!(browser.wait_for_app().await?, Page::SignIn);
-    browser.screenshot("sign-in-page").await?;
+    browser.readme_screenshot("sign-in-page", "sign-in").await?;
     browser.continue_with_email(ALICE).await?;
     let login_page = browser.wait_for_identity_provider().await?;
     assert!(
         login_page.as_str().starts_with(&stack.entra_base()),
         "Acme's users must be sent to Acme's Entra ID, not to {login_page}"
     );
-    browser.screenshot("entra-login").await?;
+    browser
+        .readme_screenshot("entra-login", "entra-login")
+        .await?;
     browser
         .sign_in_at_identity_provider(ALICE, DEMO_PASSWORD)
         .await?;
 
     let profile = browser.wait_for_profile().await?;
-    browser.screenshot("profile").await?;
+    browser.readme_screenshot("profile", "signed-in").await?;
     assert!(profile.name.contains("Alice"), "{profile:?}");
     assert_eq!(profile.email, ALICE);
     assert_eq!(profile.tenant_name, "Acme Corp");
@@ -404,7 +406,7 @@ async fn alice_writes_edits_and_deletes_reports_and_erin_the_viewer_can_only_rea
         ["Q4 plan", "Q3 results (final)"],
         "newest first"
     );
-    browser.screenshot("reports").await?;
+    browser.readme_screenshot("reports", "reports").await?;
 
     // The export link is a plain download of the session's own reports.
     let export = browser
@@ -437,7 +439,7 @@ async fn alice_writes_edits_and_deletes_reports_and_erin_the_viewer_can_only_rea
         dashboard.recent_titles.first().map(String::as_str),
         Some("Q4 plan")
     );
-    browser.screenshot("dashboard").await?;
+    browser.readme_screenshot("dashboard", "dashboard").await?;
     // Twenty more, so that the list has a second page.
     write_reports_through_the_api(&stack, &browser.cookie_header().await?, 20).await?;
     browser.sign_out().await?;
@@ -561,7 +563,7 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
         browser.member_row(BOB).await?.role_source,
         "Set by an admin"
     );
-    browser.screenshot("members").await?;
+    browser.readme_screenshot("members", "members").await?;
     browser.reload().await?;
     browser.wait_for_member_role(BOB, "admin").await?;
 
@@ -623,7 +625,7 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
 
     browser.go_to(Nav::AuditLog).await?;
     let rows = browser.audit_rows().await?;
-    browser.screenshot("audit-log").await?;
+    browser.readme_screenshot("audit-log", "audit-log").await?;
     let has = |action: &str, check: &dyn Fn(&e2e::AuditRow) -> bool| {
         rows.iter().any(|row| row.action == action && check(row))
     };
@@ -747,7 +749,7 @@ async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_the
     browser
         .wait_for_progress_past(NAME, 4.0 * 1024.0 * 1024.0)
         .await?;
-    browser.screenshot("uploading").await?;
+    browser.readme_screenshot("uploading", "files").await?;
     assert_eq!(browser.wait_for_upload(NAME).await?, "done");
     let samples = browser.progress_samples().await?;
     let between: Vec<f64> = samples
