@@ -1,0 +1,111 @@
+//! Accepting a genuine token.
+
+use super::*;
+
+#[tokio::test]
+async fn genuine_access_token_is_accepted_with_all_its_claims() {
+    let (server, verifier) = pool().await;
+    let claims = access_claims(&server.issuer());
+
+    let verified = verifier
+        .verify(&SigningKey::primary().sign(&claims))
+        .await
+        .unwrap();
+
+    assert_eq!(verified.issuer, server.issuer());
+    assert_eq!(verified.sub, claims["sub"]);
+    assert_eq!(verified.client_id, WEB_CLIENT);
+    assert_eq!(verified.username.as_deref(), Some("acme-entra_alice"));
+    assert_eq!(verified.scopes, [READ_SCOPE, WRITE_SCOPE]);
+    assert_eq!(Some(verified.expires_at), claims["exp"].as_i64());
+    assert_eq!(Some(verified.issued_at), claims["iat"].as_i64());
+    assert_eq!(verified.jti.as_deref(), claims["jti"].as_str());
+    assert_eq!(Value::Object(verified.claims.clone()), claims);
+    assert_eq!(verified.claim_str("tenant_role"), Some("member"));
+    assert_eq!(
+        verified.claim_str("tenant_id"),
+        claims["tenant_id"].as_str()
+    );
+    assert_eq!(
+        verified.claim_str("version"),
+        None,
+        "a number is not a string claim"
+    );
+    assert_eq!(verified.claim_str("no_such_claim"), None);
+}
+
+#[tokio::test]
+async fn client_credentials_token_without_username_is_accepted() {
+    let (server, verifier) = pool().await;
+    let claims = without(access_claims(&server.issuer()), "username");
+    let claims = with(claims, "client_id", json!(MACHINE_CLIENT));
+    let claims = with(claims, "scope", json!(READ_SCOPE));
+
+    let verified = verifier
+        .verify(&SigningKey::primary().sign(&claims))
+        .await
+        .unwrap();
+
+    assert_eq!(verified.client_id, MACHINE_CLIENT);
+    assert_eq!(verified.username, None);
+    assert_eq!(verified.scopes, [READ_SCOPE]);
+}
+
+#[tokio::test]
+async fn scopes_are_matched_as_whole_space_separated_names() {
+    let (server, verifier) = pool().await;
+    let claims = with(
+        access_claims(&server.issuer()),
+        "scope",
+        json!(format!(" {READ_SCOPE}  openid ")),
+    );
+
+    let verified = verifier
+        .verify(&SigningKey::primary().sign(&claims))
+        .await
+        .unwrap();
+
+    assert_eq!(verified.scopes, [READ_SCOPE, "openid"]);
+    assert!(verified.has_scope(READ_SCOPE));
+    assert!(verified.has_scope("openid"));
+    assert!(!verified.has_scope(WRITE_SCOPE));
+    assert!(
+        !verified.has_scope("https://api.saas.example/rea"),
+        "no prefix match"
+    );
+    assert!(!verified.has_scope("read"), "no suffix match");
+    assert!(!verified.has_scope(""));
+}
+
+#[tokio::test]
+async fn token_without_scope_claim_has_no_scopes() {
+    let (server, verifier) = pool().await;
+    let claims = without(access_claims(&server.issuer()), "scope");
+
+    let verified = verifier
+        .verify(&SigningKey::primary().sign(&claims))
+        .await
+        .unwrap();
+
+    assert!(verified.scopes.is_empty());
+    assert!(!verified.has_scope(READ_SCOPE));
+}
+
+#[tokio::test]
+async fn clones_share_one_key_cache_across_tasks() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>(_: &T) {}
+    let (server, verifier) = pool().await;
+    assert_shareable(&verifier);
+    let token = SigningKey::primary().sign(&access_claims(&server.issuer()));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (verifier, token) = (verifier.clone(), token.clone());
+        tasks.spawn(async move { verifier.verify(&token).await.map(|_| ()) });
+    }
+    while let Some(outcome) = tasks.join_next().await {
+        outcome.unwrap().unwrap();
+    }
+
+    assert_eq!(server.requests(), 1, "one JWKS request serves every clone");
+}
