@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::csrf::reject_cross_site,
         ))
-        .layer(auth::session_layer(&state))
+        .layer(auth::session_layer(state.sessions.clone(), &state.config))
         .layer(middleware::map_response(
             auth::session::session_save_failures,
         ))

@@ -2,7 +2,7 @@
 //! (GCRA through `governor`): each start costs the user pool and the identity provider a round of work, so one
 //! address may start only so many per minute (`SIGN_IN_STARTS_PER_MINUTE`, with as many at once).
 //!
-//! The client address is [`crate::api::context::ClientIp`]'s (the TCP peer, or what the trusted proxies
+//! The client address is [`crate::client_ip::ClientIp`]'s (the TCP peer, or what the trusted proxies
 //! appended). IPv6 clients are counted per /64, the block one subscriber usually holds, so rotating through
 //! addresses of one network gains nothing. Every instance counts on its own: behind a load balancer with `n`
 //! instances an address may start up to `n` times the limit.

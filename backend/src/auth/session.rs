@@ -25,8 +25,8 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use uuid::Uuid;
 
 use super::tokens::EncryptedToken;
+use crate::config::Config;
 use crate::error::{ApiError, has_json_body};
-use crate::state::AppState;
 
 /// The session cookie's name over plain http (local development).
 pub const COOKIE_NAME: &str = "saas_session";
@@ -48,14 +48,14 @@ pub fn cookie_name(secure: bool) -> &'static str {
 /// The session layer: Postgres store, the session cookie, idle expiry. A session is saved when it changes;
 /// a signed-in session is also touched now and then ([`SignedIn::needs_touch`]) so that the idle timer
 /// measures inactivity.
-pub fn session_layer(state: &AppState) -> SessionManagerLayer<SessionStore> {
-    SessionManagerLayer::new(state.sessions.clone())
-        .with_name(cookie_name(state.config.cookie_secure))
+pub fn session_layer(store: SessionStore, config: &Config) -> SessionManagerLayer<SessionStore> {
+    SessionManagerLayer::new(store)
+        .with_name(cookie_name(config.cookie_secure))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.cookie_secure)
+        .with_secure(config.cookie_secure)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(state.config.session_idle))
+        .with_expiry(Expiry::OnInactivity(config.session_idle))
 }
 
 /// Reads `key` from the session. A value that no longer deserialises (written by another version of the
