@@ -224,7 +224,7 @@ impl LocalAws {
             keys.clone(),
             credentials.clone(),
         );
-        let s3 = s3::S3StandIn::new(&config, credentials.clone(), s3_options)?;
+        let s3 = s3::S3StandIn::new(config.s3_settings(), credentials.clone(), s3_options)?;
         let pool = user_pool::Pool::new(
             config.clone(),
             urls.clone(),
