@@ -5,26 +5,26 @@
 //! Every request goes through these steps, in this order; the first that refuses answers with S3's own XML
 //! error and status:
 //! 1. `OPTIONS` is a CORS preflight, answered without authentication from the bucket's CORS rules, the
-//!    deployment's `infra/policies/bucket-cors.json` ([`cors`]): the app origins (the origins of the callback
+//!    deployment's `infra/policies/bucket-cors.json` (`cors.rs`): the app origins (the origins of the callback
 //!    URLs of the app clients the identity pool accepts) may `PUT`, `GET`, `HEAD`, `POST` and `DELETE` with any
 //!    header and read `ETag` and `x-amz-request-id`.
 //! 2. The path: a key with a `.`, `..` or empty segment, or a raw path with a percent-encoded slash, is
-//!    refused with `AccessDenied` before anything else ([`keys`]). Real S3 stores such keys literally; the
+//!    refused with `AccessDenied` before anything else (`keys.rs`). Real S3 stores such keys literally; the
 //!    stand-in keeps objects as files, where they would resolve to another key than the one the policy was
 //!    evaluated on.
 //! 3. The credentials: Signature Version 2 is refused; the SigV4 credential scope must name the pool's region
 //!    and `s3`; the access key must belong to a live session of the identity pool and the request must carry
 //!    that session's token (`x-amz-security-token` header or `X-Amz-Security-Token` query parameter):
 //!    `InvalidAccessKeyId` (403), `InvalidToken` and `ExpiredToken` (400, as S3 answers them) otherwise
-//!    ([`auth`]). A request without credentials goes on as anonymous.
+//!    (`auth.rs`). A request without credentials goes on as anonymous.
 //! 4. `s3s` verifies the signature with the session's secret (`SignatureDoesNotMatch`, `AccessDenied` for an
 //!    expired presigned URL).
-//! 5. Authorization ([`access`]): anonymous requests and operations the app does not use are `AccessDenied`;
+//! 5. Authorization (`access.rs`): anonymous requests and operations the app does not use are `AccessDenied`;
 //!    the others are decided by the upload role's permission policy (`infra/policies/`) for the S3 action of
 //!    the operation, on `arn:aws:s3:::<bucket>/<key>` (`arn:aws:s3:::<bucket>` with `s3:prefix`,
 //!    `s3:delimiter`, `s3:max-keys` for listings, and for `GetBucketLifecycleConfiguration`), with the
 //!    session's principal tags in the context.
-//! 6. The store ([`store`]) runs the operation.
+//! 6. The store (`store.rs`) runs the operation.
 //!
 //! The bucket's lifecycle configuration is the deployment's `infra/policies/bucket-lifecycle.json`
 //! (`lifecycle.rs`): `GetBucketLifecycleConfiguration` answers it (`PutBucketLifecycleConfiguration` and
