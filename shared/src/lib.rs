@@ -3,6 +3,8 @@
 //! This crate builds for `wasm32-unknown-unknown` and must never depend on a server crate
 //! (axum, sqlx, tokio, aws-sdk): the web app links it.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod error;
 pub mod scope;

@@ -510,6 +510,47 @@ impl LocalAwsConfig {
         is_declared(&self.custom_attributes, name)
     }
 
+    /// What the S3 stand-in serves and checks: the buckets, the upload bucket's CORS and lifecycle rules,
+    /// and the permission policies of the principals that call S3.
+    pub(crate) fn s3_settings(&self) -> crate::s3::S3Settings {
+        crate::s3::S3Settings {
+            region: self.region.clone(),
+            upload_bucket: self.identity_pool.bucket.clone(),
+            files_bucket: self.files_bucket.clone(),
+            cors: self.identity_pool.bucket_cors.clone(),
+            app_origins: self.app_origins(),
+            lifecycle: self.identity_pool.bucket_lifecycle.clone(),
+            permissions: vec![
+                (
+                    self.identity_pool.role_arn.clone(),
+                    self.identity_pool.role.permissions.clone(),
+                ),
+                (
+                    self.backend_user.arn.clone(),
+                    self.backend_user.permissions.clone(),
+                ),
+            ],
+            identity_pool_id: self.identity_pool.id.clone(),
+        }
+    }
+
+    /// The origins browsers call the upload bucket from: those of the callback URLs of the app clients whose
+    /// users the identity pool gives credentials to (`http://localhost:3000` for the demo's web client).
+    fn app_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .identity_pool
+            .client_ids
+            .iter()
+            .filter_map(|client_id| self.client_by_id(client_id))
+            .flat_map(|client| client.callback_urls.iter())
+            .filter_map(|callback| url::Url::parse(callback).ok())
+            .map(|callback| callback.origin().ascii_serialization())
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
     /// The custom attribute with this qualified name (`custom:idp_groups`).
     pub fn custom_attribute(&self, name: &str) -> Option<&CustomAttribute> {
         self.custom_attributes
@@ -732,6 +773,12 @@ mod tests {
             serde_json::from_value(file("config/identity-pool.json")).unwrap(),
             &infra_dir(),
         )
+    }
+
+    #[test]
+    fn the_app_origins_are_the_web_clients_callback_origins() {
+        let config = LocalAwsConfig::load(&infra_dir()).unwrap();
+        assert_eq!(config.app_origins(), vec!["http://localhost:3000"]);
     }
 
     #[test]

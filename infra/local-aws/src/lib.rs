@@ -28,6 +28,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod credentials;
 pub mod iam;
@@ -224,7 +226,7 @@ impl LocalAws {
             keys.clone(),
             credentials.clone(),
         );
-        let s3 = s3::S3StandIn::new(&config, credentials.clone(), s3_options)?;
+        let s3 = s3::S3StandIn::new(config.s3_settings(), credentials.clone(), s3_options)?;
         let pool = user_pool::Pool::new(
             config.clone(),
             urls.clone(),

@@ -5,26 +5,26 @@
 //! Every request goes through these steps, in this order; the first that refuses answers with S3's own XML
 //! error and status:
 //! 1. `OPTIONS` is a CORS preflight, answered without authentication from the bucket's CORS rules, the
-//!    deployment's `infra/policies/bucket-cors.json` ([`cors`]): the app origins (the origins of the callback
+//!    deployment's `infra/policies/bucket-cors.json` (`cors.rs`): the app origins (the origins of the callback
 //!    URLs of the app clients the identity pool accepts) may `PUT`, `GET`, `HEAD`, `POST` and `DELETE` with any
 //!    header and read `ETag` and `x-amz-request-id`.
 //! 2. The path: a key with a `.`, `..` or empty segment, or a raw path with a percent-encoded slash, is
-//!    refused with `AccessDenied` before anything else ([`keys`]). Real S3 stores such keys literally; the
+//!    refused with `AccessDenied` before anything else (`keys.rs`). Real S3 stores such keys literally; the
 //!    stand-in keeps objects as files, where they would resolve to another key than the one the policy was
 //!    evaluated on.
 //! 3. The credentials: Signature Version 2 is refused; the SigV4 credential scope must name the pool's region
 //!    and `s3`; the access key must belong to a live session of the identity pool and the request must carry
 //!    that session's token (`x-amz-security-token` header or `X-Amz-Security-Token` query parameter):
 //!    `InvalidAccessKeyId` (403), `InvalidToken` and `ExpiredToken` (400, as S3 answers them) otherwise
-//!    ([`auth`]). A request without credentials goes on as anonymous.
+//!    (`auth.rs`). A request without credentials goes on as anonymous.
 //! 4. `s3s` verifies the signature with the session's secret (`SignatureDoesNotMatch`, `AccessDenied` for an
 //!    expired presigned URL).
-//! 5. Authorization ([`access`]): anonymous requests and operations the app does not use are `AccessDenied`;
+//! 5. Authorization (`access.rs`): anonymous requests and operations the app does not use are `AccessDenied`;
 //!    the others are decided by the upload role's permission policy (`infra/policies/`) for the S3 action of
 //!    the operation, on `arn:aws:s3:::<bucket>/<key>` (`arn:aws:s3:::<bucket>` with `s3:prefix`,
 //!    `s3:delimiter`, `s3:max-keys` for listings, and for `GetBucketLifecycleConfiguration`), with the
 //!    session's principal tags in the context.
-//! 6. The store ([`store`]) runs the operation.
+//! 6. The store (`store.rs`) runs the operation.
 //!
 //! The bucket's lifecycle configuration is the deployment's `infra/policies/bucket-lifecycle.json`
 //! (`lifecycle.rs`): `GetBucketLifecycleConfiguration` answers it (`PutBucketLifecycleConfiguration` and
@@ -61,8 +61,8 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 
 pub use self::cors::BucketCors;
 pub use self::lifecycle::{AbortedUpload, BucketLifecycle, ExpiredObject, LifecycleSweep};
-use crate::config::LocalAwsConfig;
 use crate::credentials::CredentialStore;
+use crate::iam::PolicySet;
 
 /// How the S3 stand-in runs: where objects are kept and whether requests are authorized.
 #[derive(Debug, Clone, Default)]
@@ -96,6 +96,30 @@ pub enum Authorization {
     BenchmarkOnlyDisabled,
 }
 
+/// What the S3 stand-in serves and checks, made from the stand-ins' configuration by
+/// `LocalAwsConfig::s3_settings`. The stand-in is handed this and never reads the configuration itself, so
+/// `config` depends on `s3` (for the bucket's CORS and lifecycle rules) and not the reverse.
+#[derive(Debug, Clone)]
+pub(crate) struct S3Settings {
+    /// The region credential scopes must name.
+    pub(crate) region: String,
+    /// The upload bucket (the identity pool's): the only one with CORS and lifecycle rules.
+    pub(crate) upload_bucket: String,
+    /// The bucket recorded files are copied into.
+    pub(crate) files_bucket: String,
+    /// The upload bucket's CORS rules, `@@APP_ORIGIN@@` still to be filled in.
+    pub(crate) cors: BucketCors,
+    /// The origins `@@APP_ORIGIN@@` stands for: those browsers call the bucket from.
+    pub(crate) app_origins: Vec<String>,
+    /// The upload bucket's lifecycle rules; `None` is a bucket without a lifecycle configuration.
+    pub(crate) lifecycle: Option<BucketLifecycle>,
+    /// The permission policies of each principal that calls S3 (the upload role, the backend's user), by
+    /// ARN.
+    pub(crate) permissions: Vec<(String, PolicySet)>,
+    /// The identity pool's id, `cognito-identity.amazonaws.com:aud` of the upload role's sessions.
+    pub(crate) identity_pool_id: String,
+}
+
 /// How often the lifecycle sweep runs. S3 starts its lifecycle run once a day at midnight UTC and gives no
 /// time by which it ends; every due time is a midnight UTC, so a sweep every ten minutes acts on each one at
 /// most ten minutes late.
@@ -126,11 +150,11 @@ impl S3StandIn {
     /// Prepares the store and the `s3s` service for the identity pool's bucket, and starts the lifecycle
     /// sweeper (on the current Tokio runtime).
     pub(crate) fn new(
-        config: &LocalAwsConfig,
+        settings: S3Settings,
         credentials: CredentialStore,
         options: S3Options,
     ) -> anyhow::Result<S3StandIn> {
-        let bucket = config.identity_pool.bucket.clone();
+        let bucket = settings.upload_bucket.clone();
         let (root, temporary) = match options.storage {
             Storage::Temporary => {
                 let directory = tempfile::Builder::new()
@@ -143,7 +167,7 @@ impl S3StandIn {
         };
         // The buckets exist from the start, as the deployment creates them; s3s-fs keeps a bucket as a
         // directory under its root.
-        for name in [&bucket, &config.files_bucket] {
+        for name in [&bucket, &settings.files_bucket] {
             std::fs::create_dir_all(root.join(name)).with_context(|| {
                 format!("creating the S3 stand-in's directory {}", root.display())
             })?;
@@ -157,7 +181,7 @@ impl S3StandIn {
             file_system,
             root.clone(),
             bucket.clone(),
-            config.identity_pool.bucket_lifecycle.clone(),
+            settings.lifecycle.clone(),
         )
         .with_context(|| {
             format!(
@@ -168,16 +192,13 @@ impl S3StandIn {
         let sweeper = tokio::spawn(sweep_periodically(store.clone()));
         let mut builder = S3ServiceBuilder::new(store.clone());
         builder.set_auth(auth::SessionAuth);
-        builder.set_access(access::PolicyAccess::new(config, options.authorization));
+        builder.set_access(access::PolicyAccess::new(&settings, options.authorization));
         Ok(S3StandIn {
             state: Arc::new(StandIn {
                 bucket,
-                region: config.region.clone(),
+                region: settings.region,
                 credentials,
-                cors: config
-                    .identity_pool
-                    .bucket_cors
-                    .for_origins(&app_origins(config)),
+                cors: settings.cors.for_origins(&settings.app_origins),
                 service: builder.build(),
             }),
             store,
@@ -221,23 +242,6 @@ async fn sweep_periodically(store: store::Store) {
             );
         }
     }
-}
-
-/// The origins browsers call the bucket from: those of the callback URLs of the app clients whose users the
-/// identity pool gives credentials to (`http://localhost:3000` for the demo's web client).
-fn app_origins(config: &LocalAwsConfig) -> Vec<String> {
-    let mut origins: Vec<String> = config
-        .identity_pool
-        .client_ids
-        .iter()
-        .filter_map(|client_id| config.client_by_id(client_id))
-        .flat_map(|client| client.callback_urls.iter())
-        .filter_map(|callback| url::Url::parse(callback).ok())
-        .map(|callback| callback.origin().ascii_serialization())
-        .collect();
-    origins.sort();
-    origins.dedup();
-    origins
 }
 
 /// One request, through the steps of the module documentation; every answer gets S3's request id headers
@@ -337,13 +341,6 @@ fn request_ids() -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_app_origins_are_the_web_clients_callback_origins() {
-        let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let config = LocalAwsConfig::load(&infra).unwrap();
-        assert_eq!(app_origins(&config), vec!["http://localhost:3000"]);
-    }
 
     #[test]
     fn request_ids_look_like_those_of_s3() {

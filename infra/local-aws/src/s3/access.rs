@@ -32,11 +32,10 @@ use s3s::dto::{
 };
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Result};
 
-use crate::config::LocalAwsConfig;
 use crate::credentials::SessionCredentials;
 use crate::iam::{Context, Outcome, PolicySet, Request};
-use crate::s3::Authorization;
 use crate::s3::auth::PresentedSession;
+use crate::s3::{Authorization, S3Settings};
 
 /// The session name Cognito gives the role sessions of identity pool credentials.
 const SESSION_NAME: &str = "CognitoIdentityCredentials";
@@ -77,19 +76,10 @@ pub(crate) struct PolicyAccess {
 }
 
 impl PolicyAccess {
-    pub(crate) fn new(config: &LocalAwsConfig, authorization: Authorization) -> PolicyAccess {
+    pub(crate) fn new(settings: &S3Settings, authorization: Authorization) -> PolicyAccess {
         PolicyAccess {
-            permissions: vec![
-                (
-                    config.identity_pool.role_arn.clone(),
-                    config.identity_pool.role.permissions.clone(),
-                ),
-                (
-                    config.backend_user.arn.clone(),
-                    config.backend_user.permissions.clone(),
-                ),
-            ],
-            identity_pool_id: config.identity_pool.id.clone(),
+            permissions: settings.permissions.clone(),
+            identity_pool_id: settings.identity_pool_id.clone(),
             authorization,
         }
     }
@@ -348,8 +338,8 @@ mod tests {
 
     fn access(authorization: Authorization) -> PolicyAccess {
         let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let config = LocalAwsConfig::load(&infra).unwrap();
-        PolicyAccess::new(&config, authorization)
+        let config = crate::config::LocalAwsConfig::load(&infra).unwrap();
+        PolicyAccess::new(&config.s3_settings(), authorization)
     }
 
     #[test]

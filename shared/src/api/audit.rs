@@ -1,0 +1,134 @@
+//! `GET /api/v1/audit`: the audit log's events, actors, targets and actions.
+
+use serde::{Deserialize, Serialize};
+
+/// One entry of the audit log (`GET /api/v1/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEvent {
+    /// The event id.
+    pub id: String,
+    /// When it happened (RFC 3339).
+    pub at: String,
+    /// What happened.
+    pub action: AuditAction,
+    /// Who did it; absent for the system (for example a refused sign-in of an unknown person).
+    pub actor: Option<AuditActor>,
+    /// What it was done to, if anything.
+    pub target: Option<AuditTarget>,
+    /// Details of the change (for example `{"from": "member", "to": "admin"}`).
+    pub details: serde_json::Value,
+    /// The client address the request came from, if known.
+    pub source_ip: Option<String>,
+}
+
+/// The member behind an [`AuditEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditActor {
+    /// The member id.
+    pub id: String,
+    /// The member's display name at the time.
+    pub name: String,
+    /// The member's email at the time.
+    pub email: String,
+}
+
+/// What an [`AuditEvent`] was done to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditTarget {
+    /// `member`, `invitation`, `report` or `tenant`.
+    pub kind: String,
+    /// The target's id.
+    pub id: String,
+    /// A label a person recognises (an email, a title) at the time.
+    pub label: String,
+}
+
+/// The kinds of audited events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A member signed in.
+    SignIn,
+    /// A sign-in was refused (deactivated member, or not invited while just-in-time joining is off).
+    SignInRefused,
+    /// A person joined the tenant at their first sign-in.
+    MemberJoined,
+    /// An admin changed a member's role.
+    MemberRoleChanged,
+    /// An admin deactivated a member.
+    MemberDeactivated,
+    /// An admin reactivated a member.
+    MemberReactivated,
+    /// An admin invited someone.
+    InvitationCreated,
+    /// An admin withdrew an invitation.
+    InvitationRevoked,
+    /// An admin changed the sign-in settings.
+    SettingsChanged,
+    /// An admin deleted a report.
+    ReportDeleted,
+    /// A member recorded a file they uploaded.
+    FileUploaded,
+    /// A file was deleted (by its uploader or an admin).
+    FileDeleted,
+    /// A sign-in whose groups no longer map to admin kept the tenant's last active admin their role.
+    MemberRoleKept,
+}
+
+impl AuditAction {
+    /// Every action, for filters and exhaustive tests.
+    pub const ALL: [AuditAction; 13] = [
+        AuditAction::SignIn,
+        AuditAction::SignInRefused,
+        AuditAction::MemberJoined,
+        AuditAction::MemberRoleChanged,
+        AuditAction::MemberDeactivated,
+        AuditAction::MemberReactivated,
+        AuditAction::InvitationCreated,
+        AuditAction::InvitationRevoked,
+        AuditAction::SettingsChanged,
+        AuditAction::ReportDeleted,
+        AuditAction::FileUploaded,
+        AuditAction::FileDeleted,
+        AuditAction::MemberRoleKept,
+    ];
+
+    /// The action as stored and on the wire (`member_role_changed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "sign_in",
+            AuditAction::SignInRefused => "sign_in_refused",
+            AuditAction::MemberJoined => "member_joined",
+            AuditAction::MemberRoleChanged => "member_role_changed",
+            AuditAction::MemberDeactivated => "member_deactivated",
+            AuditAction::MemberReactivated => "member_reactivated",
+            AuditAction::InvitationCreated => "invitation_created",
+            AuditAction::InvitationRevoked => "invitation_revoked",
+            AuditAction::SettingsChanged => "settings_changed",
+            AuditAction::ReportDeleted => "report_deleted",
+            AuditAction::FileUploaded => "file_uploaded",
+            AuditAction::FileDeleted => "file_deleted",
+            AuditAction::MemberRoleKept => "member_role_kept",
+        }
+    }
+
+    /// Parses a stored or wire name.
+    pub fn parse(name: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+/// `GET /api/v1/audit`: one page of the audit log, newest first. Filters: `?action=<AuditAction>`,
+/// `?actor=<member id>`, `?since=` / `?until=` (RFC 3339), `?limit=` (1–100), `?cursor=`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditPage {
+    /// The events of this page.
+    pub items: Vec<AuditEvent>,
+    /// The opaque cursor of the next page, absent on the last page.
+    pub next_cursor: Option<String>,
+}
