@@ -45,7 +45,7 @@ pub fn use_me() -> Me {
 
 #[cfg(test)]
 mod tests {
-    use shared::api::{MeTenant, MeUser, ReportAuthor};
+    use shared::api::{MeTenant, MeUser, MemberRef};
     use shared::{Plan, Role};
 
     use super::*;
@@ -73,7 +73,7 @@ mod tests {
             id: "r1".into(),
             title: "Q3".into(),
             body: String::new(),
-            author: ReportAuthor {
+            author: MemberRef {
                 id: author.into(),
                 name: author.into(),
             },
@@ -88,7 +88,7 @@ mod tests {
             name: "q3.pdf".into(),
             size: 1,
             content_type: "application/pdf".into(),
-            uploader: ReportAuthor {
+            uploader: MemberRef {
                 id: uploader.into(),
                 name: uploader.into(),
             },

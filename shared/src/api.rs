@@ -15,8 +15,8 @@ pub use dashboard::{Activity, ActivityKind, Dashboard};
 pub use files::{FileInfo, FilePage, NewFile, StorageCredentials};
 pub use invitations::{Invitation, InvitationList, NewInvitation};
 pub use me::{Me, MeTenant, MeUser};
-pub use members::{Member, MemberPage, MemberPatch, RoleSource};
-pub use reports::{NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
+pub use members::{Member, MemberPage, MemberPatch, MemberRef, RoleSource};
+pub use reports::{NewReport, Report, ReportPage, ReportPatch};
 pub use settings::{
     GroupMapping, IdentityProviderSettings, ProviderGroupMapping, TenantSettings,
     TenantSettingsUpdate,

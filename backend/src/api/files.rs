@@ -34,7 +34,7 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::api::{AuditAction, FileInfo, FilePage, NewFile, ReportAuthor, StorageCredentials};
+use shared::api::{AuditAction, FileInfo, FilePage, MemberRef, NewFile, StorageCredentials};
 use shared::scope::is_maker_or_admin;
 use shared::{ErrorBody, Scope};
 use time::OffsetDateTime;
@@ -434,7 +434,7 @@ fn to_wire(file: db::files::File) -> Result<FileInfo, ApiError> {
         name: file.name,
         size: file.size,
         content_type: file.content_type,
-        uploader: ReportAuthor {
+        uploader: MemberRef {
             id: file.uploader_id.to_string(),
             name: file.uploader_name,
         },

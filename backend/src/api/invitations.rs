@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::ErrorBody;
 use shared::Scope;
-use shared::api::{AuditAction, Invitation, InvitationList, NewInvitation};
+use shared::api::{AuditAction, Invitation, InvitationList, MemberRef, NewInvitation};
 use time::{Duration, OffsetDateTime};
 
 use super::PathId;
@@ -171,7 +171,10 @@ fn to_wire(invitation: db::invitations::Invitation) -> Result<Invitation, ApiErr
         id: invitation.id.to_string(),
         email: invitation.email,
         role: invitation.role,
-        invited_by: invitation.invited_by_name,
+        invited_by: MemberRef {
+            id: invitation.invited_by.to_string(),
+            name: invitation.invited_by_name,
+        },
         created_at: rfc3339(invitation.created_at)?,
         expires_at: rfc3339(invitation.expires_at)?,
     })

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use shared::api::{AuditAction, NewReport, Report, ReportAuthor, ReportPage, ReportPatch};
+use shared::api::{AuditAction, MemberRef, NewReport, Report, ReportPage, ReportPatch};
 use shared::scope::is_maker_or_admin;
 use shared::{ErrorBody, Scope};
 use time::OffsetDateTime;
@@ -340,7 +340,7 @@ fn to_wire(report: db::reports::Report) -> Result<Report, ApiError> {
         id: report.id.to_string(),
         title: report.title,
         body: report.body,
-        author: ReportAuthor {
+        author: MemberRef {
             id: report.author_id.to_string(),
             name: report.author_name,
         },

@@ -414,7 +414,8 @@ async fn invitations_are_created_listed_validated_and_withdrawn() {
     let invitation = invite(&alice, "  Dana@ACME.example ", Role::Member).await;
     assert_eq!(invitation.email, "dana@acme.example");
     assert_eq!(invitation.role, Role::Member);
-    assert_eq!(invitation.invited_by, ALICE.name);
+    assert_eq!(invitation.invited_by.name, ALICE.name);
+    assert_eq!(invitation.invited_by.id, alice.me().await.user.id);
     let list: InvitationList = alice.get_json("/api/v1/invitations").await;
     assert_eq!(list.items, vec![invitation.clone()]);
 

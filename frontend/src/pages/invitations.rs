@@ -270,7 +270,7 @@ fn InvitationRow(
             <td>
                 <RoleBadge role=invitation.role />
             </td>
-            <td>{invitation.invited_by.clone()}</td>
+            <td>{invitation.invited_by.name.clone()}</td>
             <td>
                 <Timestamp at=invitation.created_at.clone() />
             </td>

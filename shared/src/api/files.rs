@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::reports::ReportAuthor;
+use super::members::MemberRef;
 
 /// `POST /api/v1/storage/credentials`: short-lived credentials of the upload role, from the identity pool,
 /// for the browser to upload straight to S3 under `prefix`.
@@ -48,7 +48,7 @@ pub struct FileInfo {
     /// The content type the browser sent.
     pub content_type: String,
     /// Who uploaded it.
-    pub uploader: ReportAuthor,
+    pub uploader: MemberRef,
     /// When it was recorded (RFC 3339).
     pub created_at: String,
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::members::MemberRef;
 use crate::scope::Role;
 
 /// An invitation (`GET|POST /api/v1/invitations`): the person with this email who signs in through the
@@ -15,8 +16,8 @@ pub struct Invitation {
     pub email: String,
     /// The role the person gets on joining.
     pub role: Role,
-    /// The display name of the admin who invited them.
-    pub invited_by: String,
+    /// The admin who invited them.
+    pub invited_by: MemberRef,
     /// When the invitation was made (RFC 3339).
     pub created_at: String,
     /// When it stops being valid (RFC 3339).

@@ -4,6 +4,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::scope::{MemberStatus, Role};
 
+/// A reference to a member wherever a resource names one (a report's author, a file's uploader, who made an
+/// invitation): the id, stable within the tenant, and the member's current display name. The audit log does
+/// not use it: an event records the name and email the actor had at the time ([`super::AuditActor`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberRef {
+    /// The member id.
+    pub id: String,
+    /// The member's display name.
+    pub name: String,
+}
+
 /// A member of the tenant, as tenant admins see it (`GET /api/v1/members`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

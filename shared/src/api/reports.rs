@@ -1,6 +1,8 @@
-//! `/api/v1/reports`: reports, their authors, new reports, patches and pages.
+//! `/api/v1/reports`: reports, new reports, patches and pages.
 
 use serde::{Deserialize, Serialize};
+
+use super::members::MemberRef;
 
 /// A report (`GET /api/v1/reports/{id}` and the other report routes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,21 +15,11 @@ pub struct Report {
     /// The body (at most 20 000 characters).
     pub body: String,
     /// The member who wrote the report.
-    pub author: ReportAuthor,
+    pub author: MemberRef,
     /// When the report was created (RFC 3339).
     pub created_at: String,
     /// When the report was last changed (RFC 3339).
     pub updated_at: String,
-}
-
-/// The author part of [`Report`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ReportAuthor {
-    /// The author's member id.
-    pub id: String,
-    /// The author's display name.
-    pub name: String,
 }
 
 /// `POST /api/v1/reports`: a new report.
@@ -73,7 +65,7 @@ mod tests {
                 id: "r1".into(),
                 title: "Q3".into(),
                 body: "Up.".into(),
-                author: ReportAuthor {
+                author: MemberRef {
                     id: "u1".into(),
                     name: "Alice".into(),
                 },
