@@ -9,6 +9,7 @@ mod bench;
 mod cmd;
 mod dev;
 mod docker;
+mod lint;
 mod paths;
 mod sqlx;
 mod test;
@@ -23,8 +24,12 @@ usage: cargo xtask <command>
 commands:
   dev         build everything, start Postgres, the local AWS stand-ins, the backend and the web app,
               load the demo world, and print where to open it (Ctrl-C stops it)
-  test        set up what tests need, then run formatting and lint checks and every test,
-              browser tests included
+  test        set up what tests need, then run the checks of `lint` and every test, browser tests
+              included
+  lint [fmt|machete|deny|clippy|doc]...
+              formatting, unused dependencies (cargo machete), licenses, bans, sources and
+              advisories (cargo deny, deny.toml), clippy, and the API docs with rustdoc's warnings
+              denied; all of them, or the steps named
   e2e         run only the browser end-to-end tests (after the same set-up)
   bench       the access-token verifier benchmark (criterion), the API load test over 50 tenants
               against a /healthz baseline, and a 200 MB upload through the S3 stand-in with and
@@ -56,6 +61,7 @@ fn main() -> Result<()> {
     match command.as_deref() {
         Some("dev") => dev::run(&rest),
         Some("test") => test::run(test::Scope::All, &rest),
+        Some("lint") => lint::run(&rest).map(|_| ()),
         Some("e2e") => test::run(test::Scope::BrowserOnly, &rest),
         Some("bench") => bench::run(),
         Some("build-web") => {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::docker::{Engine, TEST_LABEL};
-use crate::{cmd, paths};
+use crate::{cmd, paths, tools};
 
 /// The throwaway database's owner password (the container lives for one command, on 127.0.0.1 only).
 const PASSWORD: &str = "sqlx-check-password";
@@ -102,42 +102,20 @@ fn prepare_against(bin: &Path, database_url: &str, mode: Mode) -> Result<()> {
     })
 }
 
-/// The sqlx CLI of the same version as the `sqlx` crate in Cargo.lock, installed into the tools cache.
+/// The directory of the sqlx CLI (`sqlx`, `cargo-sqlx`) of the same version as the `sqlx` crate in
+/// Cargo.lock, installed into the tools cache with only what Postgres needs.
 fn ensure_sqlx_cli() -> Result<PathBuf> {
     let version = paths::locked_version("sqlx")?;
-    let root = paths::cache()
-        .join("tools")
-        .join(format!("sqlx-cli-{version}"));
-    let bin = root.join("bin");
-    if cmd::output(Command::new(bin.join("sqlx")).arg("--version"))
-        .is_some_and(|v| v.ends_with(&version))
-    {
-        return Ok(bin);
-    }
-    eprintln!(
-        "installing sqlx-cli {version} into {} (a few minutes, once)",
-        root.display()
-    );
-    cmd::run(
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "install",
-                "sqlx-cli",
-                "--version",
-                &version,
-                "--no-default-features",
-                "--features",
-                "postgres,rustls",
-                "--root",
-            ])
-            .arg(&root)
-            // Its own target directory, so that it never invalidates the project's builds.
-            .env(
-                "CARGO_TARGET_DIR",
-                paths::cache().join("tools").join("build").join("sqlx-cli"),
-            ),
+    let cargo_sqlx = tools::ensure_cargo_tool_with(
+        "sqlx-cli",
+        &version,
+        "cargo-sqlx",
+        &["--no-default-features", "--features", "postgres,rustls"],
     )?;
-    Ok(bin)
+    cargo_sqlx
+        .parent()
+        .map(Path::to_path_buf)
+        .context("the sqlx CLI's directory")
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.

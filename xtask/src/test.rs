@@ -1,4 +1,5 @@
-//! `cargo xtask test` (formatting, lints and every test, browser tests included) and `cargo xtask e2e`.
+//! `cargo xtask test` (the checks of `cargo xtask lint`, then every test, browser tests included) and `cargo
+//! xtask e2e`.
 
 use std::process::Command;
 
@@ -11,7 +12,7 @@ use crate::{artifacts, cmd, paths, web};
 /// Which tests to run.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Formatting, clippy, and every test of the workspace.
+    /// The checks of `cargo xtask lint`, and every test of the workspace.
     All,
     /// Only the browser end-to-end tests.
     BrowserOnly,
@@ -33,34 +34,13 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = paths::root();
 
-    if scope == Scope::All {
-        cmd::run(
-            Command::new(&cargo)
-                .current_dir(&root)
-                .args(["fmt", "--all", "--check"]),
-        )?;
-        cmd::run(Command::new(&cargo).current_dir(&root).args([
-            "clippy",
-            "--workspace",
-            "--exclude",
-            "frontend",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
-        cmd::run(Command::new(&cargo).current_dir(&root).args([
-            "clippy",
-            "--package",
-            "frontend",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
+    let not_checked = if scope == Scope::All {
+        let not_checked = crate::lint::run(&[])?;
         crate::sqlx::prepare(engine, &image, crate::sqlx::Mode::Check)?;
-    }
+        not_checked
+    } else {
+        Vec::new()
+    };
     // The browser tests run the trigger Lambda exactly as it ships: the static release build, under the
     // Lambda stand-in.
     let trigger_bootstrap = if scope == Scope::All {
@@ -105,7 +85,11 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
     if let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) {
         test.env("CHROME", chrome).env("CHROMEDRIVER", driver);
     }
-    cmd::run(&mut test)
+    cmd::run(&mut test)?;
+    for what in not_checked {
+        eprintln!("note: {what}; see the lint output above");
+    }
+    Ok(())
 }
 
 /// The production backend must not link the local stand-ins: `cargo tree` of its normal dependencies names

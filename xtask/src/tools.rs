@@ -1,5 +1,6 @@
 //! The build and test tools: the wasm32 target, the wasm-bindgen CLI (pinned to the crate's version in
-//! Cargo.lock), wasm-opt from npm's `binaryen`, and Chromium with ChromeDriver for browser tests.
+//! Cargo.lock), wasm-opt from npm's `binaryen`, Chromium with ChromeDriver for browser tests, and the pinned
+//! cargo plugins of `cargo xtask lint` (cargo-deny, cargo-machete).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,6 +12,14 @@ use crate::{cmd, paths};
 /// The binaryen release whose wasm-opt is known to produce working Leptos builds. Debian's binaryen 108
 /// silently breaks them (`WebAssembly.Table.set(): Argument 1 is invalid`), so it is never used.
 const BINARYEN_VERSION: &str = "132.0.0";
+
+/// cargo-deny, for licenses, advisories, bans and sources (`deny.toml`). 0.20.2 needs rustc 1.88; the `=`
+/// pin keeps a newer release, which may need a newer rustc or change the configuration's meaning, out until
+/// chosen.
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// cargo-machete, for unused dependencies: it reads the sources, so it needs no build.
+pub const CARGO_MACHETE_VERSION: &str = "0.9.2";
 
 /// What a command needs besides the wasm tool chain.
 #[derive(Clone, Copy)]
@@ -52,7 +61,8 @@ impl Tools {
     }
 }
 
-fn ensure_wasm_target() -> Result<()> {
+/// Adds the wasm32 target with rustup when it is missing.
+pub fn ensure_wasm_target() -> Result<()> {
     let installed = cmd::output(Command::new("rustup").args(["target", "list", "--installed"]));
     match installed {
         Some(list)
@@ -108,6 +118,45 @@ fn ensure_wasm_bindgen() -> Result<PathBuf> {
             ),
     )?;
     Ok(binary)
+}
+
+/// Installs the cargo plugin `krate` at exactly `version` into `<cache>/tools/<krate>-<version>` (its own
+/// lock file: `--locked`), once, and returns the path of its executable `binary`.
+pub fn ensure_cargo_tool(krate: &str, version: &str, binary: &str) -> Result<PathBuf> {
+    ensure_cargo_tool_with(krate, version, binary, &[])
+}
+
+/// Like [`ensure_cargo_tool`], with further `cargo install` arguments (a feature selection, say).
+pub fn ensure_cargo_tool_with(
+    krate: &str,
+    version: &str,
+    binary: &str,
+    install_args: &[&str],
+) -> Result<PathBuf> {
+    let root = paths::cache()
+        .join("tools")
+        .join(format!("{krate}-{version}"));
+    let path = root.join("bin").join(binary);
+    if path.exists() {
+        return Ok(path);
+    }
+    eprintln!(
+        "installing {krate} {version} into {} (a few minutes, once)",
+        root.display()
+    );
+    cmd::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["install", krate, "--locked", "--version"])
+            .arg(format!("={version}"))
+            .args(install_args)
+            .arg("--root")
+            .arg(&root)
+            .env(
+                "CARGO_TARGET_DIR",
+                paths::cache().join("tools").join("build"),
+            ),
+    )?;
+    Ok(path)
 }
 
 fn ensure_wasm_opt() -> Option<PathBuf> {
