@@ -1,7 +1,7 @@
 //! Load test of `GET /api/v1/reports` with bearer access tokens of many members spread over many tenants,
 //! side by side with a baseline of the same server answering `GET /healthz`.
 //!
-//! Everything runs in this process, as in the API tests: Postgres in a container (testcontainers, honouring
+//! Everything runs in this process, as in the API tests: Postgres in a container of its own (`testkit`, honouring
 //! `POSTGRES_IMAGE` and `DOCKER_HOST`), the local AWS stand-ins, and the backend built by
 //! `Application::build_with_listener` on port 0. In-process rather than a child process because the figures
 //! that matter are the ratios between the two phases: both phases pay the same client and runtime overhead
@@ -18,20 +18,12 @@
 //! Run with `cargo bench -p backend --bench load` (or `cargo xtask bench`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-#[path = "support/env.rs"]
-mod env;
-#[path = "support/postgres.rs"]
-mod postgres;
-
 use anyhow::{Context as _, bail, ensure};
-use backend::app::Application;
 use backend::config::{Config, Secret};
-use backend::db;
 use hdrhistogram::Histogram;
 use local_aws::LocalAws;
 use local_aws::Ports;
@@ -41,15 +33,12 @@ use serde_json::json;
 use shared::api::ReportPage;
 use shared::{Plan, Role};
 use sqlx::PgPool;
-use tokio::net::TcpListener;
+use testkit::env::number;
+use testkit::stack::point_at_stand_ins;
+use testkit::{Backend, Postgres};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::env::number;
-use crate::postgres::Postgres;
-
-const APP_LOGIN: &str = "saas_app_bench";
-const APP_PASSWORD: &str = "bench-only-app-password";
 /// The resource server of `infra/config/user-pool.json`, whose scopes access tokens carry.
 const RESOURCE_SERVER: &str = "saas-api";
 /// Verifications timed after the phases to put the verifier's cost next to the request rate.
@@ -65,8 +54,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("load: starting Postgres");
     let postgres = Postgres::start().await?;
     let outcome = run(&settings, &postgres).await;
-    if let Err(error) = postgres.container.rm().await {
-        eprintln!("load: could not remove the Postgres container: {error}");
+    if let Err(error) = postgres.remove().await {
+        eprintln!("load: could not remove the Postgres container: {error:#}");
     }
     let report = outcome?;
     println!();
@@ -81,16 +70,12 @@ async fn main() -> anyhow::Result<()> {
 
 /// Everything after Postgres is up; returns the printed report, or fails (after printing it) on errors.
 async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String> {
-    let owner = postgres.owner_pool().await?;
-    db::migrate(&owner).await.context("migrating")?;
-    db::ensure_app_login(&owner, APP_LOGIN, APP_PASSWORD)
-        .await
-        .context("creating the application login role")?;
+    let db = postgres.database().await?;
+    let owner = &db.owner;
 
     eprintln!("load: starting the local AWS stand-ins");
-    let infra = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra");
-    let aws_config =
-        LocalAwsConfig::load(&infra).context("loading the stand-ins' configuration")?;
+    let aws_config = LocalAwsConfig::load(&testkit::infra_dir())
+        .context("loading the stand-ins' configuration")?;
     let aws = LocalAws::start(aws_config, [127, 0, 0, 1].into(), Ports::ephemeral())
         .await
         .context("starting the local AWS stand-ins")?;
@@ -99,32 +84,21 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         "load: seeding {} tenants × {} members × {} reports",
         settings.tenants, settings.members_per_tenant, settings.reports_per_tenant
     );
-    let world = World::seed(&owner, settings).await?;
+    let world = World::seed(owner, settings).await?;
     let web = aws
         .client("web")
         .context("the stand-in has no web client")?;
     let tokens = world.tokens(&aws, &web.client_id);
 
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("binding the backend's listener")?;
-    let address = listener.local_addr()?;
     let mut config = Config::local_defaults();
-    config.bind_addr = address;
-    config.public_url = url::Url::parse(&format!("http://localhost:{}", address.port()))?;
-    config.database_url = Secret::new(postgres.url(APP_LOGIN, APP_PASSWORD, postgres::DATABASE));
-    config.cognito_issuer = url::Url::parse(&aws.issuer())?;
-    config.cognito_auth_domain = url::Url::parse(&aws.auth_domain())?;
-    config.cognito_client_id = web.client_id.clone();
-    config.cognito_client_secret = Secret::new(web.client_secret);
+    config.database_url = Secret::new(db.app_url.clone());
     config.cookie_secure = false;
+    point_at_stand_ins(&mut config, &aws)?;
     let pool_size = config.database_max_connections;
-    let application = Application::build_with_listener(config, listener)
-        .await
-        .context("building the backend")?;
-    let state = application.state().clone();
-    let server = tokio::spawn(application.run_until_stopped());
-    let base = format!("http://{address}");
+    let backend = Backend::spawn(config).await?;
+    let state = backend.state().clone();
+    // The address itself, not `localhost`: no name resolution (nor a try of ::1 first) in the figures.
+    let base = format!("http://{}", backend.local_addr());
 
     let client = Client::builder()
         .pool_max_idle_per_host(settings.concurrency)
@@ -134,7 +108,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     eprintln!("load: checking every token once");
     preflight(&client, &base, &world, &tokens).await?;
 
-    let container_id = postgres.container.id().to_owned();
+    let container_id = postgres.container_id().to_owned();
     let healthz_url = format!("{base}/healthz");
     let reports_url = format!("{base}/api/v1/reports");
     let tokens = Arc::new(tokens);
@@ -191,7 +165,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     .await?;
 
     let verify_mean = time_verifier(&state.verifier, &tokens).await?;
-    server.abort();
+    drop(backend);
     aws.shutdown().await;
 
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

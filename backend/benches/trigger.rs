@@ -11,26 +11,16 @@
 //!
 //! Run with `cargo bench -p backend --bench trigger` (or `cargo xtask bench`).
 
-#[path = "support/env.rs"]
-mod env;
-#[path = "support/postgres.rs"]
-mod postgres;
-
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
-use backend::db;
 use backend::seed::{DemoIssuers, DemoWorld};
 use local_aws::lambda::{FunctionRuntime, FunctionSettings, Lambda, LambdaSettings};
 use serde_json::json;
-
-use crate::env::number;
-use crate::postgres::Postgres;
-
-const APP_LOGIN: &str = "saas_app_bench";
-const APP_PASSWORD: &str = "bench-only-app-password";
+use testkit::Postgres;
+use testkit::env::number;
+use testkit::stack::{trigger_bootstrap, trigger_environment};
 const FUNCTION: &str = "pre-token-generation";
 const USER_POOL_ID: &str = "eu-west-1_BenchPool";
 /// Cognito waits this long for a trigger attempt.
@@ -44,12 +34,12 @@ async fn main() -> anyhow::Result<()> {
         rounds > 0 && warm_invocations > 0,
         "TRIGGER_ROUNDS and TRIGGER_WARM_INVOCATIONS must be positive"
     );
-    let bootstrap = bootstrap();
+    let bootstrap = trigger_bootstrap(Some(env!("CARGO_BIN_EXE_pre-token-generation").into()))?;
     eprintln!("trigger: {} with Postgres", bootstrap.display());
     let postgres = Postgres::start().await?;
     let outcome = run(&postgres, &bootstrap, rounds, warm_invocations).await;
-    if let Err(error) = postgres.container.rm().await {
-        eprintln!("trigger: could not remove the Postgres container: {error}");
+    if let Err(error) = postgres.remove().await {
+        eprintln!("trigger: could not remove the Postgres container: {error:#}");
     }
     let report = outcome?;
     println!();
@@ -58,35 +48,22 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The executable to run: the staged `bootstrap` when `TRIGGER_BOOTSTRAP` names one.
-fn bootstrap() -> PathBuf {
-    std::env::var_os("TRIGGER_BOOTSTRAP")
-        .map(PathBuf::from)
-        .filter(|path| path.is_file())
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_pre-token-generation").into())
-}
-
 async fn run(
     postgres: &Postgres,
-    bootstrap: &std::path::Path,
+    bootstrap: &Path,
     rounds: usize,
     warm_invocations: usize,
 ) -> anyhow::Result<String> {
-    let owner = postgres.owner_pool().await?;
-    db::migrate(&owner).await.context("migrating")?;
-    db::ensure_app_login(&owner, APP_LOGIN, APP_PASSWORD)
-        .await
-        .context("creating the application login role")?;
-    let infra = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra");
-    let world = DemoWorld::load(&infra)?;
-    backend::seed::demo_world(&owner, &world, &DemoIssuers::default()).await?;
+    let db = postgres.database().await?;
+    let world = DemoWorld::load(&testkit::infra_dir())?;
+    backend::seed::demo_world(&db.owner, &world, &DemoIssuers::default()).await?;
     let event = alice_event().to_string();
 
     let mut inits = Vec::new();
     let mut firsts = Vec::new();
     let mut warm = Vec::new();
     for round in 0..rounds {
-        let lambda = Lambda::new(settings(postgres, bootstrap))?;
+        let lambda = Lambda::new(settings(&db.app_url, bootstrap))?;
         let started = Instant::now();
         let output = lambda.invoke(FUNCTION, event.clone()).await?;
         let first = started.elapsed();
@@ -147,19 +124,8 @@ async fn run(
 }
 
 /// The Lambda stand-in with the trigger function, as `cargo xtask dev` runs it.
-fn settings(postgres: &Postgres, bootstrap: &std::path::Path) -> LambdaSettings {
-    let environment: BTreeMap<String, String> = [
-        (
-            "DATABASE_URL",
-            postgres.url(APP_LOGIN, APP_PASSWORD, postgres::DATABASE),
-        ),
-        ("RESOURCE_SERVER_ID", "saas-api".to_owned()),
-        ("COGNITO_USER_POOL_ID", USER_POOL_ID.to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+fn settings(database_url: &str, bootstrap: &Path) -> LambdaSettings {
+    let environment = trigger_environment(database_url, USER_POOL_ID);
     let mut function = FunctionSettings::new(FUNCTION);
     function.timeout = COGNITO_LIMIT;
     LambdaSettings {

@@ -16,12 +16,6 @@
 //!
 //! Run with `cargo bench -p backend --bench upload` (or `cargo xtask bench`).
 
-#[path = "support/env.rs"]
-mod env;
-#[path = "support/postgres.rs"]
-mod postgres;
-
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -29,8 +23,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use backend::app::Application;
-use backend::config::{AwsKey, Config, Secret, StorageConfig};
-use backend::db;
+use backend::config::{Config, Secret};
 use backend::storage::Storage;
 use bytes::Bytes;
 use local_aws::config::LocalAwsConfig;
@@ -39,14 +32,12 @@ use local_aws::{LocalAws, Ports};
 use serde_json::json;
 use shared::{Plan, Role};
 use sqlx::PgPool;
+use testkit::Postgres;
+use testkit::env::number;
+use testkit::stack::point_at_stand_ins;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::env::number;
-use crate::postgres::Postgres;
-
-const APP_LOGIN: &str = "saas_app_bench";
-const APP_PASSWORD: &str = "bench-only-app-password";
 /// The resource server of `infra/config/user-pool.json`, whose scopes access tokens carry.
 const RESOURCE_SERVER: &str = "saas-api";
 /// The web app's part size and how many parts it keeps in flight.
@@ -61,8 +52,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("upload: starting Postgres");
     let postgres = Postgres::start().await?;
     let outcome = run(&settings, &postgres).await;
-    if let Err(error) = postgres.container.rm().await {
-        eprintln!("upload: could not remove the Postgres container: {error}");
+    if let Err(error) = postgres.remove().await {
+        eprintln!("upload: could not remove the Postgres container: {error:#}");
     }
     let report = outcome?;
     println!();
@@ -116,15 +107,11 @@ struct Measured {
 }
 
 async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String> {
-    let owner = postgres.owner_pool().await?;
-    db::migrate(&owner).await.context("migrating")?;
-    db::ensure_app_login(&owner, APP_LOGIN, APP_PASSWORD)
-        .await
-        .context("creating the application login role")?;
-    let uploader = seed(&owner).await?;
+    let db = postgres.database().await?;
+    let uploader = seed(&db.owner).await?;
 
     eprintln!("upload: starting two sets of stand-ins (policy evaluated, authorization off)");
-    let infra = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra");
+    let infra = testkit::infra_dir();
     let load = || LocalAwsConfig::load(&infra).context("loading the stand-ins' configuration");
     let evaluated = LocalAws::start(load()?, [127, 0, 0, 1].into(), Ports::ephemeral())
         .await
@@ -141,7 +128,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     .await
     .context("starting the stand-ins without authorization")?;
 
-    let config = backend_config(&evaluated, postgres)?;
+    let config = backend_config(&evaluated, &db.app_url)?;
     let base = start_backend(config.clone())?;
     let access_token = access_token(&evaluated, &uploader)?;
     let client = reqwest::Client::new();
@@ -152,7 +139,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         ("policy evaluated", evaluated),
         ("authorization off", unauthorized),
     ] {
-        let config = backend_config(&aws, postgres)?;
+        let config = backend_config(&aws, &db.app_url)?;
         let storage = Storage::new(&config)
             .await
             .context("the backend's storage client")?;
@@ -229,29 +216,12 @@ async fn seed(owner: &PgPool) -> anyhow::Result<Uploader> {
     Ok(uploader)
 }
 
-/// The backend's configuration against `aws`.
-fn backend_config(aws: &LocalAws, postgres: &Postgres) -> anyhow::Result<Config> {
-    let web = aws
-        .client("web")
-        .context("the stand-in has no web client")?;
+/// The backend's configuration against `aws` and the database at `database_url`.
+fn backend_config(aws: &LocalAws, database_url: &str) -> anyhow::Result<Config> {
     let mut config = Config::local_defaults();
-    config.database_url = Secret::new(postgres.url(APP_LOGIN, APP_PASSWORD, postgres::DATABASE));
-    config.cognito_issuer = url::Url::parse(&aws.issuer())?;
-    config.cognito_auth_domain = url::Url::parse(&aws.auth_domain())?;
-    config.cognito_client_id = web.client_id;
-    config.cognito_client_secret = Secret::new(web.client_secret);
+    config.database_url = Secret::new(database_url.to_owned());
     config.cookie_secure = false;
-    config.storage = StorageConfig {
-        region: aws.region().to_owned(),
-        identity_pool_id: aws.identity_pool_id().to_owned(),
-        identity_pool_endpoint: Some(url::Url::parse(&aws.identity_pool_endpoint())?),
-        bucket: aws.bucket().to_owned(),
-        files_bucket: aws.files_bucket().to_owned(),
-        s3_endpoint: Some(url::Url::parse(&aws.s3_endpoint())?),
-    };
-    config.cognito_idp_endpoint = Some(url::Url::parse(&aws.user_pool_endpoint())?);
-    let (key, secret) = aws.backend_s3_key();
-    config.aws_credentials = Some(AwsKey::long_term(key, secret));
+    point_at_stand_ins(&mut config, aws)?;
     Ok(config)
 }
 
@@ -354,18 +324,9 @@ fn id_token(aws: &LocalAws, uploader: &Uploader) -> anyhow::Result<String> {
     })))
 }
 
-/// Bytes that neither compress nor repeat: a xorshift stream.
+/// Bytes that neither compress nor repeat.
 fn bytes_of(len: usize) -> Bytes {
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(len);
-    Bytes::from(bytes)
+    Bytes::from(testkit::rng::bytes(0x2545_f491_4f6c_dd1d, len))
 }
 
 /// Uploads `body` through `target` as the web app does, then (with `record`) records it through the API.

@@ -21,28 +21,27 @@
 
 mod browser;
 mod files;
-mod postgres;
 mod stack;
 mod workspace;
 
 pub use browser::{Browser, Page, Profile};
 pub use files::FileRow;
-pub use postgres::TestPostgres;
 pub use stack::Stack;
+pub use testkit::repo_dir;
 pub use workspace::{AuditRow, DashboardView, MemberRow, Nav};
 
 /// Acme's admin, in Acme's Entra ID directory.
-pub const ALICE: &str = "alice@acme.example";
+pub const ALICE: &str = testkit::demo::ALICE.email;
 /// Globex's admin, in Globex's Okta org.
-pub const CAROL: &str = "carol@globex.example";
+pub const CAROL: &str = testkit::demo::CAROL.email;
 /// Acme's member, in Acme's Entra ID directory (group `SaaS-Users`).
-pub const BOB: &str = "bob@acme.example";
+pub const BOB: &str = testkit::demo::BOB.email;
 /// Acme's viewer, in Acme's Entra ID directory (no mapped group).
-pub const ERIN: &str = "erin@acme.example";
+pub const ERIN: &str = testkit::demo::ERIN.email;
 /// A Globex Okta user whose email claims an Acme address: she must land in Globex or be refused.
-pub const MALLORY: &str = "mallory@acme.example";
+pub const MALLORY: &str = testkit::demo::MALLORY.email;
 /// The password of every demo user in the mock identity providers.
-pub const DEMO_PASSWORD: &str = "Passw0rd!";
+pub const DEMO_PASSWORD: &str = testkit::demo::PASSWORD;
 
 /// Sends log output of the stand-ins and the backend to the test output when `RUST_LOG` is set.
 pub fn init_logging() {
@@ -50,12 +49,4 @@ pub fn init_logging() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-}
-
-/// The repository's root directory (the workspace root).
-pub fn repo_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| std::path::PathBuf::from(".."))
 }

@@ -675,18 +675,9 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
     browser.close().await
 }
 
-/// `len` bytes that no compression or lucky alignment could pass off as another file's: a xorshift stream.
+/// `len` bytes that no compression or lucky alignment could pass off as another file's.
 fn file_content(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(len);
-    bytes
+    testkit::rng::bytes(0x9e37_79b9_7f4a_7c15, len)
 }
 
 /// Follows a file's download link with the browser's cookies, as the browser does: a 303 from the app to a

@@ -854,7 +854,7 @@ async fn re_seeding_the_demo_world_keeps_what_tenant_admins_changed() {
 
     backend::seed::demo_world(
         &app.db.owner,
-        &backend::seed::DemoWorld::load(&crate::postgres::infra_dir()).unwrap(),
+        &backend::seed::DemoWorld::load(&testkit::infra_dir()).unwrap(),
         &app.demo_issuers(),
     )
     .await

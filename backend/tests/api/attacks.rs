@@ -144,8 +144,9 @@ struct ForeignKey {
 
 impl ForeignKey {
     async fn generate() -> ForeignKey {
+        // Seeded, so that a failure replays with the same key; the user pool's keys are its own random ones.
         let private = tokio::task::spawn_blocking(|| {
-            RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap()
+            RsaPrivateKey::new(&mut testkit::rng::seeded(0x0bad_5eed), 2048).unwrap()
         })
         .await
         .unwrap();
@@ -1058,7 +1059,7 @@ async fn a_flood_of_tokens_with_made_up_kids_fetches_the_jwks_at_most_once_per_p
     // is derived from the issuer, so every key request of this backend is counted.
     let mut config = app.config.clone();
     config.cognito_issuer = Url::parse(&jwks.issuer).unwrap();
-    let backend = ExtraBackend::spawn(config).await;
+    let backend = ExtraBackend::spawn(config).await.unwrap();
 
     let mut claims = decode(parts(&app.pool_tokens(&ALICE).await.access_token)[1]);
     claims.insert("iss".into(), json!(jwks.issuer));

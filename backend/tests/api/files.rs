@@ -600,7 +600,7 @@ async fn a_deletion_that_s3_fails_hides_the_file_and_deleting_again_finishes_it(
     // A second backend on the same database whose S3 is down.
     let mut config = app.config.clone();
     config.storage.s3_endpoint = Some(url::Url::parse(&closed_port_url().await).unwrap());
-    let broken = ExtraBackend::spawn(config).await;
+    let broken = ExtraBackend::spawn(config).await.unwrap();
     let tokens = app.pool_tokens(&ALICE).await;
     let response = reqwest::Client::new()
         .delete(broken.url(&format!("/api/v1/files/{}", file.id)))

@@ -8,10 +8,10 @@ use shared::{ErrorBody, ErrorCode};
 
 use std::time::Duration;
 
+use testkit::infra_dir;
 use tokio::net::TcpListener;
 
 use crate::helpers::{CAROL, ExtraBackend, TestApp, browser, closed_port_url, location};
-use crate::postgres::infra_dir;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_200_when_everything_is_up() {
@@ -44,7 +44,7 @@ async fn with_the_database_down_readyz_and_the_api_answer_503_not_500() {
     let mut config = app.config.clone();
     let closed = closed_port_url().await.replace("http://", "");
     config.database_url = Secret::new(format!("postgres://saas_app_test:x@{closed}/nowhere"));
-    let down = ExtraBackend::spawn(config).await;
+    let down = ExtraBackend::spawn(config).await.unwrap();
     let client = reqwest::Client::new();
 
     assert_eq!(
@@ -97,7 +97,7 @@ async fn with_the_user_pool_down_sign_in_answers_503_and_recovers_without_restar
     let mut config = app.config.clone();
     config.cognito_issuer =
         url::Url::parse(&format!("{pool_url}/{}", app.aws.user_pool_id())).unwrap();
-    let backend = ExtraBackend::spawn(config).await;
+    let backend = ExtraBackend::spawn(config).await.unwrap();
     let response = browser()
         .get(backend.url("/auth/login?email=carol@globex.example"))
         .send()
@@ -283,7 +283,7 @@ async fn a_backend_whose_database_role_could_see_past_row_level_security_refuses
     for database_url in urls {
         let mut config = app.config.clone();
         config.database_url = Secret::new(database_url.clone());
-        let backend = ExtraBackend::spawn(config).await;
+        let backend = ExtraBackend::spawn(config).await.unwrap();
         let client = reqwest::Client::new();
         let response = client.get(backend.url("/readyz")).send().await.unwrap();
         assert_eq!(
@@ -340,7 +340,7 @@ async fn the_backend_recovers_without_restart_when_the_database_comes_up() {
     not_yet_there.set_host(Some("127.0.0.1")).unwrap();
     let mut config = app.config.clone();
     config.database_url = Secret::new(not_yet_there.to_string());
-    let backend = ExtraBackend::spawn(config).await;
+    let backend = ExtraBackend::spawn(config).await.unwrap();
     let client = reqwest::Client::new();
     assert_eq!(
         client

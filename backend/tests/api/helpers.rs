@@ -1,109 +1,35 @@
-//! The test application: a fresh database, the local AWS stand-ins on ephemeral ports (the user pool invoking
-//! the real `pre-token-generation` Lambda binary through the Lambda stand-in), the demo world seeded with the
-//! stand-ins' issuers and its identity providers created in the user pool by the backend's reconciler, and
-//! the backend on `http://localhost:<port>`; plus the demo users and helpers that walk the federated sign-in
-//! over HTTP the way a browser does.
+//! The test application: the test kit's stack (a fresh database, the local AWS stand-ins, the demo world and
+//! the backend on `http://localhost:<port>`) set up for these tests, plus helpers that walk the federated
+//! sign-in over HTTP the way a browser does.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::BTreeMap;
-
-use backend::app::Application;
-use backend::config::{AwsKey, Config, Secret, StorageConfig};
+use backend::config::Config;
 use backend::db::members::MemberStatus;
-use backend::db::{self, MemberId, TenantId};
+use backend::db::{MemberId, TenantId};
+use local_aws::LocalAws;
 use local_aws::config::LocalAwsConfig;
-use local_aws::lambda::FunctionRuntime;
-use local_aws::{LocalAws, Ports};
 use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
 use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::{Client, Response, StatusCode};
 use serde::Deserialize;
+use shared::Scope;
 use shared::api::Me;
-use shared::{Role, Scope};
+use testkit::{TestDatabase, fresh_database, infra_dir};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use url::Url;
 use uuid::Uuid;
 
-use crate::postgres::{TestDatabase, fresh_database, infra_dir};
-
-/// Every demo user's password at the mock identity providers.
-pub const PASSWORD: &str = "Passw0rd!";
-
-/// A user of the demo world (`infra/local-aws/directories.json`, `infra/tenants/demo.json`).
-#[derive(Debug, Clone, Copy)]
-pub struct DemoUser {
-    /// The email the user types and the IdP asserts.
-    pub email: &'static str,
-    /// The display name the IdP asserts.
-    pub name: &'static str,
-    /// The slug of the tenant the user belongs to.
-    pub tenant: &'static str,
-    /// The user pool provider name of the user's identity provider.
-    pub provider: &'static str,
-    /// The role the user's groups map to.
-    pub role: Role,
-}
-
-/// Acme admin (Entra group SaaS-Admins).
-pub const ALICE: DemoUser = DemoUser {
-    email: "alice@acme.example",
-    name: "Alice Anderson",
-    tenant: "acme",
-    provider: "acme-entra",
-    role: Role::Admin,
-};
-/// Acme member (Entra group SaaS-Users).
-pub const BOB: DemoUser = DemoUser {
-    email: "bob@acme.example",
-    name: "Bob Brown",
-    tenant: "acme",
-    provider: "acme-entra",
-    role: Role::Member,
-};
-/// Acme viewer (no group).
-pub const ERIN: DemoUser = DemoUser {
-    email: "erin@acme.example",
-    name: "Erin Evans",
-    tenant: "acme",
-    provider: "acme-entra",
-    role: Role::Viewer,
-};
-/// Globex admin (Okta group saas-admin).
-pub const CAROL: DemoUser = DemoUser {
-    email: "carol@globex.example",
-    name: "Carol Chen",
-    tenant: "globex",
-    provider: "globex-okta",
-    role: Role::Admin,
-};
-/// Globex viewer (Okta group saas-viewer).
-pub const DAVE: DemoUser = DemoUser {
-    email: "dave@globex.example",
-    name: "Dave Diaz",
-    tenant: "globex",
-    provider: "globex-okta",
-    role: Role::Viewer,
-};
-/// A Globex Okta user whose email claims an Acme address: must land in Globex, never in Acme.
-pub const MALLORY: DemoUser = DemoUser {
-    email: "mallory@acme.example",
-    name: "Mallory Moss",
-    tenant: "globex",
-    provider: "globex-okta",
-    role: Role::Admin,
-};
-
-/// The shortest token lifetime Cognito's API accepts.
-const COGNITO_MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+pub use testkit::demo::{ALICE, BOB, CAROL, DAVE, DemoUser, ERIN, MALLORY, PASSWORD};
 
 /// Changes to the default test set-up.
 pub type Customize = Box<dyn FnOnce(&mut Config, &mut LocalAwsConfig) + Send>;
 
 /// A running backend with its own database and stand-ins.
 pub struct TestApp {
+    /// The backend, stopped when dropped (first, before the stand-ins it talks to).
+    _backend: testkit::Backend,
     /// `http://localhost:<port>`, the origin browsers use.
     pub address: String,
     /// The configuration the backend runs with.
@@ -112,12 +38,10 @@ pub struct TestApp {
     pub aws: LocalAws,
     /// The test's database.
     pub db: TestDatabase,
-    server: JoinHandle<std::io::Result<()>>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.server.abort();
         let _ = std::fs::remove_dir_all(&self.config.web_dist_dir);
     }
 }
@@ -269,90 +193,32 @@ impl TestApp {
 
     /// The standard set-up, changed by `customize` before anything starts.
     pub async fn spawn_with(customize: Customize) -> TestApp {
-        let db = fresh_database().await;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let address = format!("http://localhost:{port}");
-
-        let mut aws_config = LocalAwsConfig::load(&infra_dir()).unwrap();
-        let web = aws_config.clients.get_mut("web").unwrap();
-        web.callback_urls = vec![format!("{address}/auth/callback")];
-        web.logout_urls = vec![format!("{address}/")];
-        aws_config
-            .use_trigger(
-                FunctionRuntime::Command(trigger_bootstrap()),
-                trigger_environment(&db.app_url, &aws_config.user_pool_id),
-            )
-            .unwrap();
-
-        let mut config = Config::local_defaults();
-        config.bind_addr = listener.local_addr().unwrap();
-        config.public_url = Url::parse(&address).unwrap();
-        config.database_url = Secret::new(db.app_url.clone());
-        config.database_max_connections = 5;
-        config.web_dist_dir = web_dist_dir();
-        config.cookie_secure = false;
-        // Every test signs in from 127.0.0.1, some many times a minute; the limit has tests of its own.
-        config.sign_in_starts_per_minute = 10_000;
-        customize(&mut config, &mut aws_config);
-        // Lifetimes below Cognito's minimum (tests that watch tokens expire) could not survive the reconciler's
-        // `UpdateUserPoolClient`: the client starts with the configured ones and gets the short ones after it.
-        let web = aws_config.clients.get_mut("web").unwrap();
-        let short_lifetimes = (web.access_token_validity < COGNITO_MIN_TOKEN_LIFETIME
-            || web.id_token_validity < COGNITO_MIN_TOKEN_LIFETIME)
-            .then(|| {
-                let short = (web.access_token_validity, web.id_token_validity);
-                web.access_token_validity =
-                    web.access_token_validity.max(COGNITO_MIN_TOKEN_LIFETIME);
-                web.id_token_validity = web.id_token_validity.max(COGNITO_MIN_TOKEN_LIFETIME);
-                short
-            });
-
-        let aws = LocalAws::start(aws_config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
-            .await
-            .unwrap();
-        let web = aws.client("web").unwrap();
-        let machine = aws.client("machine").unwrap();
-        config.cognito_issuer = Url::parse(&aws.issuer()).unwrap();
-        config.cognito_auth_domain = Url::parse(&aws.auth_domain()).unwrap();
-        config.cognito_client_id = web.client_id;
-        config.cognito_client_secret = Secret::new(web.client_secret);
-        // The machine client is accepted so that its tokens get past the verifier and exercise the
-        // "no tenant" refusal, not the client allowlist.
-        config.api_client_ids = vec![machine.client_id];
-        config.storage = storage_for(&aws);
-        config.cognito_idp_endpoint = Some(Url::parse(&aws.user_pool_endpoint()).unwrap());
-        let (key, secret) = aws.backend_s3_key();
-        config.aws_credentials = Some(AwsKey::long_term(key, secret));
-
-        // The demo world as `backend seed-demo` makes it: the database first, then the user pool's identity
-        // providers through the Cognito API.
-        let world = backend::seed::DemoWorld::load(&infra_dir()).unwrap();
-        backend::seed::demo_world(&db.owner, &world, &demo_issuers(&aws))
-            .await
-            .unwrap();
-        let secrets = world.client_secrets();
-        let report = backend::idp_sync::Reconciler::new(&config)
-            .await
-            .unwrap()
-            .run(&db.app, &|name| secrets.get(name).cloned())
-            .await
-            .unwrap();
-        assert!(report.is_complete(), "{report:?}");
-        if let Some((access, id)) = short_lifetimes {
-            assert!(aws.set_token_lifetimes("web", access, id));
-        }
-
-        let application = Application::build_with_listener(config.clone(), listener)
-            .await
-            .unwrap();
-        let server = tokio::spawn(application.run_until_stopped());
+        let bootstrap = testkit::stack::trigger_bootstrap(Some(
+            env!("CARGO_BIN_EXE_pre-token-generation").into(),
+        ))
+        .unwrap();
+        let stack = testkit::Stack::start(
+            fresh_database().await,
+            web_dist_dir(),
+            bootstrap,
+            |config, aws_config| {
+                config.database_max_connections = 5;
+                // Every test signs in from 127.0.0.1, some many times a minute; the limit has tests of its own.
+                config.sign_in_starts_per_minute = 10_000;
+                customize(config, aws_config);
+                // The machine client is accepted so that its tokens get past the verifier and exercise the
+                // "no tenant" refusal, not the client allowlist.
+                config.api_client_ids = vec![aws_config.clients["machine"].client_id.clone()];
+            },
+        )
+        .await
+        .unwrap();
         TestApp {
-            address,
-            config,
-            aws,
-            db,
-            server,
+            _backend: stack.backend,
+            address: stack.address,
+            config: stack.config,
+            aws: stack.aws,
+            db: stack.db,
         }
     }
 
@@ -379,7 +245,7 @@ impl TestApp {
 
     /// Where the demo providers live: the stand-ins' mock identity providers.
     pub fn demo_issuers(&self) -> backend::seed::DemoIssuers {
-        demo_issuers(&self.aws)
+        testkit::stack::demo_issuers(&self.aws)
     }
 
     /// Sets the environment under which the `backend` binary talks to this app's database and stand-ins
@@ -637,52 +503,15 @@ impl TestApp {
     pub async fn set_member_status(&self, me: &Me, status: MemberStatus) {
         let tenant = TenantId(Uuid::parse_str(&me.tenant.id).unwrap());
         let member = MemberId(Uuid::parse_str(&me.user.id).unwrap());
-        let mut tx = db::tenant_tx(&self.db.owner, tenant).await.unwrap();
-        assert!(
-            db::members::set_status(&mut tx, member, status)
-                .await
-                .unwrap(),
-            "member exists"
-        );
-        tx.commit().await.unwrap();
+        self.db
+            .set_member_status(tenant, member, status)
+            .await
+            .unwrap();
     }
 }
 
 /// Another backend, next to a [`TestApp`], with its own configuration (for outage tests).
-pub struct ExtraBackend {
-    /// `http://localhost:<port>`.
-    pub address: String,
-    server: JoinHandle<std::io::Result<()>>,
-}
-
-impl Drop for ExtraBackend {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl ExtraBackend {
-    /// Starts a backend with `config` on a fresh port; `PUBLIC_URL` and `BIND_ADDR` are set here.
-    pub async fn spawn(mut config: Config) -> ExtraBackend {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let address = format!("http://localhost:{port}");
-        config.bind_addr = listener.local_addr().unwrap();
-        config.public_url = Url::parse(&address).unwrap();
-        let application = Application::build_with_listener(config, listener)
-            .await
-            .unwrap();
-        ExtraBackend {
-            address,
-            server: tokio::spawn(application.run_until_stopped()),
-        }
-    }
-
-    /// An absolute URL of this backend.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-}
+pub type ExtraBackend = testkit::Backend;
 
 /// A URL on 127.0.0.1 where nothing listens (a port bound and released at once).
 pub async fn closed_port_url() -> String {
@@ -735,47 +564,4 @@ pub fn error_code(landing: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == "error")
         .map(|(_, v)| v.into_owned())
-}
-
-/// The trigger Lambda's executable: the staged release `bootstrap` when `TRIGGER_BOOTSTRAP` names one (as
-/// `cargo xtask test` does), else this package's own `pre-token-generation` binary, which cargo builds for
-/// the integration tests.
-pub fn trigger_bootstrap() -> std::path::PathBuf {
-    std::env::var_os("TRIGGER_BOOTSTRAP")
-        .map(std::path::PathBuf::from)
-        .filter(|path| path.is_file())
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_pre-token-generation").into())
-}
-
-/// The trigger function's own environment: the application login's database and the pool it serves.
-pub fn trigger_environment(database_url: &str, user_pool_id: &str) -> BTreeMap<String, String> {
-    [
-        ("DATABASE_URL", database_url),
-        ("RESOURCE_SERVER_ID", "saas-api"),
-        ("COGNITO_USER_POOL_ID", user_pool_id),
-        ("RUST_LOG", "warn"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-/// Where the stand-ins' mock identity providers are.
-pub fn demo_issuers(aws: &LocalAws) -> backend::seed::DemoIssuers {
-    backend::seed::DemoIssuers {
-        entra_authority: aws.entra_base(),
-        okta_base: Some(aws.okta_base()),
-    }
-}
-
-/// The storage settings for stand-ins listening on ephemeral ports.
-pub fn storage_for(aws: &LocalAws) -> StorageConfig {
-    StorageConfig {
-        region: aws.region().to_owned(),
-        identity_pool_id: aws.identity_pool_id().to_owned(),
-        identity_pool_endpoint: Some(Url::parse(&aws.identity_pool_endpoint()).unwrap()),
-        bucket: aws.bucket().to_owned(),
-        files_bucket: aws.files_bucket().to_owned(),
-        s3_endpoint: Some(Url::parse(&aws.s3_endpoint()).unwrap()),
-    }
 }

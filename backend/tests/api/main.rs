@@ -1,4 +1,4 @@
-//! The backend's integration tests: one binary, real Postgres (testcontainers), real local stand-ins.
+//! The backend's integration tests: one binary, real Postgres and real local stand-ins, started by `testkit`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod administration;
@@ -11,7 +11,6 @@ mod idp_sync;
 mod lambda;
 mod logs;
 mod matrix;
-mod postgres;
 mod reports;
 mod revocation;
 mod rls;

@@ -6,10 +6,10 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use shared::api::{Report, ReportPage};
 use shared::{ErrorBody, ErrorCode};
+use testkit::{TestDatabase, fresh_database};
 use uuid::Uuid;
 
 use crate::helpers::{ALICE, BOB, CAROL, ERIN, SignedIn, TestApp};
-use crate::postgres::{TestDatabase, fresh_database};
 
 /// Sends a request as a signed-in browser of the app's own origin (state-changing requests need it).
 async fn send(user: &SignedIn, method: Method, path: &str, body: Option<Value>) -> Response {

@@ -134,7 +134,7 @@ async fn a_browser_sessions_access_token_is_refused_as_a_bearer_token_once_the_b
 #[tokio::test]
 async fn a_revocation_recorded_by_one_backend_instance_is_enforced_by_another() {
     let app = TestApp::spawn().await;
-    let other_instance = ExtraBackend::spawn(app.config.clone()).await;
+    let other_instance = ExtraBackend::spawn(app.config.clone()).await.unwrap();
     let tokens = app.pool_tokens(&ALICE).await;
     let at_other = || async {
         reqwest::Client::new()

@@ -5,9 +5,8 @@ use std::collections::BTreeSet;
 
 use backend::db::{self, MemberId, TenantId, routing};
 use sqlx::{Connection, PgConnection, Row};
+use testkit::{APP_LOGIN, TestDatabase, fresh_database};
 use uuid::Uuid;
-
-use crate::postgres::{APP_LOGIN, TestDatabase, fresh_database};
 
 /// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
 /// catalog, so a new tenant-owned table cannot be forgotten here.
@@ -901,7 +900,7 @@ async fn migrations_seeding_and_routing_work_when_the_owner_is_not_a_superuser()
     owner_url.set_path(&database);
     let owner = sqlx::PgPool::connect(owner_url.as_str()).await.unwrap();
     db::migrate(&owner).await.unwrap();
-    let world = backend::seed::DemoWorld::load(&crate::postgres::infra_dir()).unwrap();
+    let world = backend::seed::DemoWorld::load(&testkit::infra_dir()).unwrap();
     backend::seed::demo_world(&owner, &world, &backend::seed::DemoIssuers::default())
         .await
         .unwrap();
@@ -931,6 +930,37 @@ async fn migrations_seeding_and_routing_work_when_the_owner_is_not_a_superuser()
         .await
         .unwrap();
     assert_eq!(tenants, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_run_side_by_side_on_the_empty_databases_of_a_fresh_cluster() {
+    // Test databases are clones of one migrated template, so no other test migrates databases side by side.
+    // Several databases of one cluster may still be migrated at once, and the `saas_app` role's creation races
+    // only while that role does not exist yet: hence a cluster of this test's own.
+    let postgres = testkit::Postgres::start().await.unwrap();
+    let mut migrations = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let url = postgres.owner_url(&postgres.empty_database().await.unwrap());
+        migrations.spawn(async move {
+            let owner = sqlx::PgPool::connect(&url).await.unwrap();
+            db::migrate(&owner).await
+        });
+    }
+    while let Some(migrated) = migrations.join_next().await {
+        migrated.unwrap().unwrap();
+    }
+    let mut conn = PgConnection::connect(&postgres.owner_url("postgres"))
+        .await
+        .unwrap();
+    let app_role: bool = sqlx::query_scalar(
+        "SELECT EXISTS(SELECT 1 FROM pg_roles WHERE rolname = 'saas_app' AND NOT rolcanlogin)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(app_role);
+    conn.close().await.unwrap();
+    postgres.remove().await.unwrap();
 }
 
 #[tokio::test]

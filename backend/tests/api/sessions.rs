@@ -8,6 +8,7 @@ use backend::db::members::MemberStatus;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, ORIGIN, SET_COOKIE};
 use shared::{ErrorBody, ErrorCode};
+use testkit::fresh_database;
 use tower_sessions::SessionStore as _;
 use tower_sessions::session::{Id, Record};
 
@@ -15,7 +16,6 @@ use crate::helpers::{
     ALICE, BOB, CAROL, DAVE, ERIN, FlowEnd, PASSWORD, TestApp, browser_with_jar, location,
     session_cookie,
 };
-use crate::postgres::fresh_database;
 
 /// A request for `path` that carries only the given session cookie.
 async fn me_with_cookie(app: &TestApp, cookie: &str) -> StatusCode {

@@ -6,9 +6,8 @@ use backend::trigger::event::{AccessTokenGeneration, IdTokenGeneration, PreToken
 use backend::trigger::{TriggerError, pre_token_generation};
 use serde_json::{Value, json};
 use shared::ErrorCode;
+use testkit::{TestDatabase, fresh_database};
 use uuid::Uuid;
-
-use crate::postgres::{TestDatabase, fresh_database};
 
 const RESOURCE_SERVER: &str = "saas-api";
 const REQUESTED_SCOPES: [&str; 6] = [

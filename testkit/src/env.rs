@@ -1,4 +1,4 @@
-//! The benchmarks' knobs from the environment.
+//! Whole-number knobs read from the environment, as the benchmarks take their settings.
 
 use anyhow::Context as _;
 

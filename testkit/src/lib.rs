@@ -1,0 +1,37 @@
+//! The test kit: what the backend's integration tests (`backend/tests/api`), the browser tests (`e2e`) and the
+//! benchmarks (`backend/benches`) share, so that each starts Postgres, the local AWS stand-ins and the backend
+//! the same way.
+//!
+//! - [`postgres`]: a Postgres container (one per test process, or one owned by the caller) holding a migrated
+//!   template database, and a fresh database cloned from it for every test.
+//! - [`stack`]: the stand-ins and the backend wired to a test database, with the demo world seeded.
+//! - [`demo`]: the demo users of `infra/local-aws/directories.json` and `infra/tenants/demo.json`.
+//! - [`rng`]: the one seeded random number generator, for reproducible test data.
+//! - [`env`]: whole-number knobs from the environment (the benchmarks' settings).
+//!
+//! Settings come from the environment: `POSTGRES_IMAGE` (default `postgres:16-alpine`), `DOCKER_HOST` (read
+//! by testcontainers) and `TRIGGER_BOOTSTRAP` (the trigger Lambda's executable, see
+//! [`stack::trigger_bootstrap`]).
+
+pub mod demo;
+pub mod env;
+pub mod postgres;
+pub mod rng;
+pub mod stack;
+
+use std::path::{Path, PathBuf};
+
+pub use postgres::{APP_LOGIN, Postgres, TestDatabase, fresh_database};
+pub use stack::{Backend, Stack};
+
+/// The repository's root directory (the workspace root).
+pub fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
+}
+
+/// The repository's `infra/` directory: the stand-ins' configuration and the demo world.
+pub fn infra_dir() -> PathBuf {
+    repo_dir().join("infra")
+}

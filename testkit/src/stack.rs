@@ -1,0 +1,290 @@
+//! The application wired for one test: the local AWS stand-ins on ephemeral ports (the user pool invoking the
+//! real `pre-token-generation` Lambda binary through the Lambda stand-in), the demo world seeded with the
+//! stand-ins' issuers and its identity providers created in the user pool by the backend's reconciler, and
+//! the backend on `http://localhost:<port>`; plus the pieces of that wiring the benchmarks take on their own.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail, ensure};
+use backend::app::Application;
+use backend::config::{AwsKey, Config, Secret, StorageConfig};
+use backend::state::AppState;
+use local_aws::config::LocalAwsConfig;
+use local_aws::lambda::FunctionRuntime;
+use local_aws::{LocalAws, Ports};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::infra_dir;
+use crate::postgres::TestDatabase;
+
+/// The shortest token lifetime Cognito's API accepts.
+const COGNITO_MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// A running application: the stand-ins and the backend on a test database with the demo world.
+pub struct Stack {
+    /// The backend, stopped when dropped.
+    pub backend: Backend,
+    /// `http://localhost:<port>`, the origin browsers use (the app and the stand-ins are different hosts for a
+    /// browser, as in production).
+    pub address: String,
+    /// The configuration the backend runs with.
+    pub config: Config,
+    /// The local AWS stand-ins.
+    pub aws: LocalAws,
+    /// The database the backend uses.
+    pub db: TestDatabase,
+}
+
+impl Stack {
+    /// Starts the stand-ins and the backend on `db`, serving the web app in `web_dist_dir`, with the trigger
+    /// Lambda run from `trigger_bootstrap`; seeds the demo world and creates its identity providers in the user
+    /// pool, as `backend seed-demo` does.
+    ///
+    /// `customize` changes the backend's and the stand-ins' configuration before anything starts; what comes
+    /// from the running stand-ins (issuer, client, endpoints, keys) is set after it. Token lifetimes below
+    /// Cognito's minimum are set on the running user pool, since the reconciler's `UpdateUserPoolClient` would
+    /// refuse them.
+    pub async fn start(
+        db: TestDatabase,
+        web_dist_dir: PathBuf,
+        trigger_bootstrap: PathBuf,
+        customize: impl FnOnce(&mut Config, &mut LocalAwsConfig),
+    ) -> anyhow::Result<Stack> {
+        // The port must be known before the stand-ins start: the web client's redirect URIs name it.
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .context("binding the backend's port")?;
+        let local_addr = listener
+            .local_addr()
+            .context("reading the backend's address")?;
+        let address = format!("http://localhost:{}", local_addr.port());
+
+        let mut aws_config =
+            LocalAwsConfig::load(&infra_dir()).context("reading the stand-ins' configuration")?;
+        let web = aws_config
+            .clients
+            .get_mut("web")
+            .context("the user pool has no `web` client")?;
+        web.callback_urls = vec![format!("{address}/auth/callback")];
+        web.logout_urls = vec![format!("{address}/")];
+        let trigger_environment = trigger_environment(&db.app_url, &aws_config.user_pool_id);
+        aws_config
+            .use_trigger(
+                FunctionRuntime::Command(trigger_bootstrap),
+                trigger_environment,
+            )
+            .context("configuring the trigger Lambda")?;
+
+        let mut config = Config::local_defaults();
+        config.bind_addr = local_addr;
+        config.public_url = Url::parse(&address).context("the app's URL")?;
+        config.database_url = Secret::new(db.app_url.clone());
+        config.web_dist_dir = web_dist_dir;
+        config.cookie_secure = false;
+        customize(&mut config, &mut aws_config);
+        let web = aws_config
+            .clients
+            .get_mut("web")
+            .context("the user pool has no `web` client")?;
+        let short_lifetimes = (web.access_token_validity < COGNITO_MIN_TOKEN_LIFETIME
+            || web.id_token_validity < COGNITO_MIN_TOKEN_LIFETIME)
+            .then(|| {
+                let short = (web.access_token_validity, web.id_token_validity);
+                web.access_token_validity =
+                    web.access_token_validity.max(COGNITO_MIN_TOKEN_LIFETIME);
+                web.id_token_validity = web.id_token_validity.max(COGNITO_MIN_TOKEN_LIFETIME);
+                short
+            });
+
+        let aws = LocalAws::start(aws_config, Ipv4Addr::LOCALHOST.into(), Ports::ephemeral())
+            .await
+            .context("starting the local AWS stand-ins")?;
+        point_at_stand_ins(&mut config, &aws)?;
+
+        let world = backend::seed::DemoWorld::load(&infra_dir())?;
+        backend::seed::demo_world(&db.owner, &world, &demo_issuers(&aws))
+            .await
+            .context("seeding the demo world")?;
+        let secrets = world.client_secrets();
+        let report = backend::idp_sync::Reconciler::new(&config)
+            .await?
+            .run(&db.app, &|name| secrets.get(name).cloned())
+            .await
+            .context("creating the demo identity providers in the user pool")?;
+        ensure!(
+            report.is_complete(),
+            "the demo providers are incomplete: {report:?}"
+        );
+        if let Some((access, id)) = short_lifetimes {
+            ensure!(
+                aws.set_token_lifetimes("web", access, id),
+                "the user pool has no `web` client"
+            );
+        }
+
+        let backend = Backend::serve(config.clone(), listener).await?;
+        Ok(Stack {
+            backend,
+            address,
+            config,
+            aws,
+            db,
+        })
+    }
+}
+
+/// A backend serving in this process; it stops when dropped.
+pub struct Backend {
+    /// `http://localhost:<port>`.
+    pub address: String,
+    local_addr: SocketAddr,
+    state: AppState,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Backend {
+    /// Starts a backend with `config` on a fresh port of 127.0.0.1, published as `http://localhost:<port>`;
+    /// `BIND_ADDR` and `PUBLIC_URL` are set here.
+    pub async fn spawn(mut config: Config) -> anyhow::Result<Backend> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .context("binding the backend's port")?;
+        config.bind_addr = listener
+            .local_addr()
+            .context("reading the backend's address")?;
+        config.public_url = Url::parse(&format!("http://localhost:{}", config.bind_addr.port()))
+            .context("the backend's URL")?;
+        Backend::serve(config, listener).await
+    }
+
+    /// Starts a backend with `config` on `listener`, which `config` already names.
+    pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<Backend> {
+        let local_addr = listener
+            .local_addr()
+            .context("reading the backend's address")?;
+        let application = Application::build_with_listener(config, listener)
+            .await
+            .context("building the backend")?;
+        let state = application.state().clone();
+        let task = tokio::spawn(async move {
+            if let Err(error) = application.run_until_stopped().await {
+                eprintln!("the backend stopped serving: {error}");
+            }
+        });
+        Ok(Backend {
+            address: format!("http://localhost:{}", local_addr.port()),
+            local_addr,
+            state,
+            task,
+        })
+    }
+
+    /// An absolute URL of this backend.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Where the backend listens (`127.0.0.1:<port>`), for clients that should not resolve `localhost`.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The backend's shared state (its verifier, say).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+}
+
+/// Points `config` at the running stand-ins: the user pool's issuer and hosted domain, its `web` client, the
+/// identity pool and S3 (storage), the user-pool API, and the backend's AWS key.
+pub fn point_at_stand_ins(config: &mut Config, aws: &LocalAws) -> anyhow::Result<()> {
+    let web = aws
+        .client("web")
+        .context("the stand-ins have no `web` client")?;
+    config.cognito_issuer = Url::parse(&aws.issuer()).context("the user pool's issuer")?;
+    config.cognito_auth_domain =
+        Url::parse(&aws.auth_domain()).context("the user pool's domain")?;
+    config.cognito_client_id = web.client_id;
+    config.cognito_client_secret = Secret::new(web.client_secret);
+    config.storage = storage_for(aws)?;
+    config.cognito_idp_endpoint =
+        Some(Url::parse(&aws.user_pool_endpoint()).context("the user-pool API")?);
+    let (key, secret) = aws.backend_s3_key();
+    config.aws_credentials = Some(AwsKey::long_term(key, secret));
+    Ok(())
+}
+
+/// The storage settings for stand-ins listening on ephemeral ports.
+pub fn storage_for(aws: &LocalAws) -> anyhow::Result<StorageConfig> {
+    Ok(StorageConfig {
+        region: aws.region().to_owned(),
+        identity_pool_id: aws.identity_pool_id().to_owned(),
+        identity_pool_endpoint: Some(
+            Url::parse(&aws.identity_pool_endpoint()).context("the identity pool's endpoint")?,
+        ),
+        bucket: aws.bucket().to_owned(),
+        files_bucket: aws.files_bucket().to_owned(),
+        s3_endpoint: Some(Url::parse(&aws.s3_endpoint()).context("the S3 endpoint")?),
+    })
+}
+
+/// Where the stand-ins' mock identity providers are, for seeding the demo world.
+pub fn demo_issuers(aws: &LocalAws) -> backend::seed::DemoIssuers {
+    backend::seed::DemoIssuers {
+        entra_authority: aws.entra_base(),
+        okta_base: Some(aws.okta_base()),
+    }
+}
+
+/// The trigger function's own environment: the application login's database and the pool it serves.
+pub fn trigger_environment(database_url: &str, user_pool_id: &str) -> BTreeMap<String, String> {
+    [
+        ("DATABASE_URL", database_url),
+        ("RESOURCE_SERVER_ID", "saas-api"),
+        ("COGNITO_USER_POOL_ID", user_pool_id),
+        ("RUST_LOG", "warn"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// The trigger Lambda's executable: the one `TRIGGER_BOOTSTRAP` names (the staged release `bootstrap` that
+/// `cargo xtask test`, `e2e` and `bench` build, the very artifact that ships), else `built` (a test or bench
+/// of the backend passes its `CARGO_BIN_EXE_pre-token-generation`), else the `pre-token-generation` binary of
+/// the profile the running test was built in.
+pub fn trigger_bootstrap(built: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TRIGGER_BOOTSTRAP") {
+        let path = PathBuf::from(path);
+        ensure!(
+            path.is_file(),
+            "TRIGGER_BOOTSTRAP names {}, which does not exist",
+            path.display()
+        );
+        return Ok(path);
+    }
+    // A test runs from `target/<profile>/deps/`; cargo puts the package's binaries in `target/<profile>/`.
+    let next_to_tests = || {
+        let exe = std::env::current_exe().ok()?;
+        Some(exe.parent()?.parent()?.join("pre-token-generation"))
+    };
+    match built.or_else(next_to_tests) {
+        Some(path) if path.is_file() => Ok(path),
+        _ => bail!(
+            "no trigger Lambda to run: build it with `cargo build -p backend --bin pre-token-generation`, \
+             run the tests through `cargo xtask test` or `cargo xtask e2e` (which build it), or set \
+             TRIGGER_BOOTSTRAP"
+        ),
+    }
+}
