@@ -7,7 +7,7 @@
 //! - [`stack`]: the stand-ins and the backend wired to a test database, with the demo world seeded.
 //! - [`demo`]: the demo users of `infra/local-aws/directories.json` and `infra/tenants/demo.json`.
 //! - [`rng`]: the one seeded random number generator, for reproducible test data.
-//! - [`env`]: whole-number knobs from the environment (the benchmarks' settings).
+//! - [`env`](mod@env): whole-number knobs from the environment (the benchmarks' settings).
 //!
 //! Settings come from the environment: `POSTGRES_IMAGE` (default `postgres:16-alpine`), `DOCKER_HOST` (read
 //! by testcontainers) and `TRIGGER_BOOTSTRAP` (the trigger Lambda's executable, see
