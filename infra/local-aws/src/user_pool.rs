@@ -28,7 +28,20 @@ use crate::config::LocalAwsConfig;
 use crate::credentials::CredentialStore;
 use crate::keys::KeyAdmin;
 use crate::store::ExpiringMap;
-use crate::web::{redirect, with_query};
+use crate::web::{FormError, FormPage, error_page, redirect, with_query};
+
+/// The managed login pages' answer to a request whose parameters cannot be read: the user pool's error page.
+pub(crate) struct PoolPage;
+
+impl FormPage for PoolPage {
+    fn refuse(error: &FormError) -> Response {
+        error_page(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &error.to_string(),
+        )
+    }
+}
 
 /// A validated authorize request: the client and redirect URI are known to be registered, so errors from
 /// here on may be reported by redirecting to `redirect_uri`.

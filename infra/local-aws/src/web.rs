@@ -1,9 +1,12 @@
 //! HTTP helpers shared by every listener: form parsing, client credentials, redirects and HTML pages.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -32,6 +35,34 @@ pub(crate) fn parse_form(input: &[u8]) -> Result<HashMap<String, String>, FormEr
         }
     }
     Ok(params)
+}
+
+/// How a browser-facing page refuses a request whose form it cannot read: each service has its own error
+/// page (the user pool's, Entra ID's `AADSTS…` page, Okta's).
+pub(crate) trait FormPage {
+    /// The page answering `error`.
+    fn refuse(error: &FormError) -> Response;
+}
+
+/// The parameters of a browser-facing page's request: the query string of a `GET`, the form body of anything
+/// else, with repeated parameters refused by the service's own error page `P`.
+pub(crate) struct PageForm<P>(pub HashMap<String, String>, pub PhantomData<P>);
+
+impl<S: Send + Sync, P: FormPage> FromRequest<S> for PageForm<P> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let input = if request.method() == Method::GET {
+            Bytes::copy_from_slice(request.uri().query().unwrap_or_default().as_bytes())
+        } else {
+            Bytes::from_request(request, state)
+                .await
+                .map_err(IntoResponse::into_response)?
+        };
+        parse_form(&input)
+            .map(|params| PageForm(params, PhantomData))
+            .map_err(|error| P::refuse(&error))
+    }
 }
 
 /// Client credentials from an `Authorization: Basic` header, form-urldecoded as RFC 6749 §2.3.1 requires.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -23,7 +23,22 @@ use crate::config::{EntraUser, LocalAwsConfig};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
 use crate::store::{random_token, unix_now};
-use crate::web::{error_page, no_store_json, parse_form, redirect, with_query};
+use crate::web::{
+    FormError, FormPage, PageForm, error_page, no_store_json, parse_form, redirect, with_query,
+};
+
+/// Entra ID's answer to a sign-in request whose parameters cannot be read: its own error page.
+pub(crate) struct EntraPage;
+
+impl FormPage for EntraPage {
+    fn refuse(error: &FormError) -> Response {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign in",
+            &format!("AADSTS900144: {error}"),
+        )
+    }
+}
 
 /// Lifetime of ID and access tokens, like Entra's default of about an hour.
 const TOKEN_LIFETIME_SECONDS: i64 = 3600;
@@ -169,18 +184,8 @@ async fn keys(State(entra): State<Arc<Entra>>, Path(tid): Path<String>) -> Respo
 async fn authorize_form(
     State(entra): State<Arc<Entra>>,
     Path(tid): Path<String>,
-    RawQuery(query): RawQuery,
+    PageForm(params, _): PageForm<EntraPage>,
 ) -> Response {
-    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Sign in",
-                &format!("AADSTS900144: {error}"),
-            );
-        }
-    };
     let Some(tenant) = entra.tenant(&tid) else {
         return unknown_tenant(&tid);
     };
@@ -194,18 +199,8 @@ async fn authorize_form(
 async fn authorize_submit(
     State(entra): State<Arc<Entra>>,
     Path(tid): Path<String>,
-    body: Bytes,
+    PageForm(params, _): PageForm<EntraPage>,
 ) -> Response {
-    let params = match parse_form(&body) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "Sign in",
-                &format!("AADSTS900144: {error}"),
-            );
-        }
-    };
     let Some(tenant) = entra.tenant(&tid) else {
         return unknown_tenant(&tid);
     };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
@@ -24,7 +24,23 @@ use crate::config::{LocalAwsConfig, OktaUser};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
 use crate::store::{ExpiringMap, random_token, unix_now};
-use crate::web::{bearer_token, error_page, no_store_json, parse_form, redirect, with_query};
+use crate::web::{
+    FormError, FormPage, PageForm, bearer_token, error_page, no_store_json, parse_form, redirect,
+    with_query,
+};
+
+/// Okta's answer to a sign-in request whose parameters cannot be read: its own error page.
+pub(crate) struct OktaPage;
+
+impl FormPage for OktaPage {
+    fn refuse(error: &FormError) -> Response {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request",
+            &error.to_string(),
+        )
+    }
+}
 
 /// Okta's default ID and access token lifetime: one hour.
 const TOKEN_LIFETIME_SECONDS: i64 = 3600;
@@ -132,17 +148,10 @@ async fn keys(State(okta): State<Arc<Okta>>) -> Response {
     Json(json!({ "keys": [okta.key.jwk()] })).into_response()
 }
 
-async fn authorize_form(State(okta): State<Arc<Okta>>, RawQuery(query): RawQuery) -> Response {
-    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "400 Bad Request",
-                &error.to_string(),
-            );
-        }
-    };
+async fn authorize_form(
+    State(okta): State<Arc<Okta>>,
+    PageForm(params, _): PageForm<OktaPage>,
+) -> Response {
     let request = AuthorizeRequest::from_params(&params);
     match super::check_authorize(&okta.apps, request.clone(), PKCE) {
         Ok(checked) => show_form(&okta, &checked.request, None, ""),
@@ -150,17 +159,10 @@ async fn authorize_form(State(okta): State<Arc<Okta>>, RawQuery(query): RawQuery
     }
 }
 
-async fn authorize_submit(State(okta): State<Arc<Okta>>, body: Bytes) -> Response {
-    let params = match parse_form(&body) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "400 Bad Request",
-                &error.to_string(),
-            );
-        }
-    };
+async fn authorize_submit(
+    State(okta): State<Arc<Okta>>,
+    PageForm(params, _): PageForm<OktaPage>,
+) -> Response {
     let request = AuthorizeRequest::from_params(&params);
     let checked = match super::check_authorize(&okta.apps, request.clone(), PKCE) {
         Ok(checked) => checked,

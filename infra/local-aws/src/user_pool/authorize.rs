@@ -8,15 +8,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::state::IdentityProvider;
-use super::{ClientRequest, Pool, federation};
+use super::{ClientRequest, Pool, PoolPage, federation};
 use crate::config::AppClient;
 use crate::oauth::valid_pkce_value;
-use crate::web::{error_page, parse_form, redirect, with_query};
+use crate::web::{PageForm, error_page, redirect, with_query};
 
 /// The authorize parameters the managed login page carries along.
 pub(crate) const REQUEST_PARAMS: &[&str] = &[
@@ -34,18 +34,8 @@ pub(crate) const REQUEST_PARAMS: &[&str] = &[
 pub(crate) async fn authorize(
     State(pool): State<Arc<Pool>>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    PageForm(params, _): PageForm<PoolPage>,
 ) -> Response {
-    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &error.to_string(),
-            );
-        }
-    };
     let (request, client) = match validate(&pool, &params) {
         Ok(valid) => valid,
         Err(response) => return *response,

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -34,10 +34,10 @@ use serde_json::{Map, Value};
 use super::state::IdentityProvider;
 use super::tokens::{apply_overrides, draft, sign};
 use super::users::UserError;
-use super::{ClientRequest, IssuedCode, PendingFederation, Pool, Session};
+use super::{ClientRequest, IssuedCode, PendingFederation, Pool, PoolPage, Session};
 use crate::store::{random_token, unix_now};
 use crate::trigger::{self, TriggerInput, TriggerSource};
-use crate::web::{error_page, parse_form, redirect, secrets_equal, with_query};
+use crate::web::{PageForm, error_page, redirect, secrets_equal, with_query};
 
 /// How long the pool waits for the user to come back from the IdP.
 const PENDING_LIFETIME: Duration = Duration::from_secs(600);
@@ -324,18 +324,8 @@ fn invalid_state(detail: &str) -> Response {
 pub(crate) async fn idp_response(
     State(pool): State<Arc<Pool>>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    PageForm(params, _): PageForm<PoolPage>,
 ) -> Response {
-    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &error.to_string(),
-            );
-        }
-    };
     let Some(state) = params.get("state") else {
         return invalid_state("the identity provider's answer has no state.");
     };

@@ -5,28 +5,19 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::Pool;
 use super::authorize::{REQUEST_PARAMS, supported_provider, validate};
+use super::{Pool, PoolPage};
 use crate::config::AppClient;
-use crate::web::{error_page, esc, page, parse_form, redirect, with_query};
+use crate::web::{PageForm, esc, page, redirect, with_query};
 
 /// `GET /login`.
-pub(crate) async fn show(State(pool): State<Arc<Pool>>, RawQuery(query): RawQuery) -> Response {
-    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &error.to_string(),
-            );
-        }
-    };
+pub(crate) async fn show(
+    State(pool): State<Arc<Pool>>,
+    PageForm(params, _): PageForm<PoolPage>,
+) -> Response {
     match validate(&pool, &params) {
         Ok((_, client)) => render(&pool, &client, &params, None),
         Err(response) => *response,
@@ -34,17 +25,10 @@ pub(crate) async fn show(State(pool): State<Arc<Pool>>, RawQuery(query): RawQuer
 }
 
 /// `POST /login` with `email` and the request as hidden fields: routes by the email's domain.
-pub(crate) async fn submit(State(pool): State<Arc<Pool>>, body: Bytes) -> Response {
-    let params = match parse_form(&body) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &error.to_string(),
-            );
-        }
-    };
+pub(crate) async fn submit(
+    State(pool): State<Arc<Pool>>,
+    PageForm(params, _): PageForm<PoolPage>,
+) -> Response {
     let client = match validate(&pool, &params) {
         Ok((_, client)) => client,
         Err(response) => return *response,

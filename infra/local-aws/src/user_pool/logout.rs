@@ -2,27 +2,20 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::Pool;
 use super::authorize::{login_url, validate};
-use crate::web::{error_page, parse_form, redirect};
+use super::{Pool, PoolPage};
+use crate::web::{PageForm, error_page, redirect};
 
 /// `GET /logout?client_id=…&logout_uri=…`, or Cognito's other form `client_id`, `redirect_uri`,
 /// `response_type` (sign out, then sign in again through the managed login page).
-pub(crate) async fn logout(State(pool): State<Arc<Pool>>, RawQuery(query): RawQuery) -> Response {
-    let params = match parse_form(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(error) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &error.to_string(),
-            );
-        }
-    };
+pub(crate) async fn logout(
+    State(pool): State<Arc<Pool>>,
+    PageForm(params, _): PageForm<PoolPage>,
+) -> Response {
     let Some(client) = params.get("client_id").and_then(|id| pool.state.client(id)) else {
         return error_page(
             StatusCode::BAD_REQUEST,
