@@ -180,7 +180,6 @@ async fn list(
         (status = 201, description = "The recorded file: an immutable copy of the upload, which is removed.", body = FileInfo),
         (status = 403, description = "The file would take the tenant past its plan's storage (`storage_quota_exceeded`; the object is removed).", body = ErrorBody),
         (status = 409, description = "The upload is recorded already, or it was replaced while being recorded (`conflict`).", body = ErrorBody),
-        (status = 413, description = "The body is too large.", body = ErrorBody),
         (status = 422, description = "The key is not under the caller's own prefix, no object is there, or it is larger than 5 GiB.", body = ErrorBody),
         (status = 503, description = "S3 is unavailable.", body = ErrorBody),
     )
@@ -322,7 +321,6 @@ async fn remove_quietly(state: &AppState, bucket: Bucket, key: &str) {
     params(("id" = String, Path, description = "The file id.")),
     responses(
         (status = 303, description = "To a presigned GET of the object, valid for 5 minutes."),
-        (status = 404, description = "No such file in the caller's tenant.", body = ErrorBody),
         (status = 503, description = "S3 is unavailable.", body = ErrorBody),
     )
 )]
@@ -355,7 +353,6 @@ async fn download(
     responses(
         (status = 204, description = "The object and its record are gone (and the deletion audited)."),
         (status = 403, description = "Neither the uploader nor an admin (`not_permitted`).", body = ErrorBody),
-        (status = 404, description = "No such file in the caller's tenant.", body = ErrorBody),
         (status = 503, description = "S3 is unavailable; the file stays hidden and deleting again finishes.", body = ErrorBody),
     )
 )]

@@ -71,7 +71,6 @@ async fn list(
     responses(
         (status = 201, description = "The invitation (valid 14 days).", body = Invitation),
         (status = 409, description = "An open invitation or a member with this email exists (`conflict`).", body = ErrorBody),
-        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
@@ -127,7 +126,6 @@ async fn create(
     params(("id" = String, Path, description = "The invitation id.")),
     responses(
         (status = 204, description = "Withdrawn (and audited)."),
-        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
     )
 )]
 async fn withdraw(

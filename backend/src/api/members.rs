@@ -72,9 +72,7 @@ async fn list(
     request_body = MemberPatch,
     responses(
         (status = 200, description = "The changed member.", body = Member),
-        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
         (status = 409, description = "The change would leave no active admin, or no admin who keeps the role at their next sign-in (`last_admin`).", body = ErrorBody),
-        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]

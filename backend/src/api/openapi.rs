@@ -1,11 +1,12 @@
 //! The OpenAPI 3.1 document of `/api/v1`, served at `GET /api/openapi.json`.
 //!
 //! Operations, parameters and responses come from the `#[utoipa::path]` annotations on the handlers, and the
-//! schemas from the `shared` API types. The security requirement of each operation, and its 401 and 403
-//! responses, are not written by hand: they are taken from the scope the route was added with in its
+//! schemas from the `shared` API types. The security requirement of each operation, and the answers every
+//! route of its kind gives (401 and 403, 404 for a route with an id, 413 for one with a body), are not
+//! written by hand: they are taken from the route the operation was added with in its
 //! [`ScopedRouter`](crate::auth::ScopedRouter), so the document cannot disagree with what the server
-//! enforces (a handler documents only its own further reasons for a 403). A test checks that the document and
-//! the router list the same routes.
+//! enforces (a handler documents only its own further reasons for them). A test checks that the document
+//! and the router list the same routes.
 
 use axum::Json;
 use axum::Router;
@@ -119,7 +120,7 @@ pub fn document(state: &AppState) -> openapi::OpenApi {
             continue;
         };
         if let Some(operation) = operation_mut(item, route) {
-            add_access_responses(operation, route);
+            add_common_responses(operation, route);
             let scope = route.scope.qualified(resource_server);
             operation.security = Some(vec![
                 SecurityRequirement::new("bearer", [scope]),
@@ -138,11 +139,12 @@ pub fn document(state: &AppState) -> openapi::OpenApi {
     doc
 }
 
-/// Adds the 401 and 403 every scoped route can answer, described from its scope. A handler documents only
-/// its own further reasons for them, which are appended.
-fn add_access_responses(operation: &mut openapi::path::Operation, route: &RouteSpec) {
+/// Adds the answers every route of its kind can give, described once here: 401 and 403 (from the route's
+/// scope) for every route, 404 for a route naming a resource by id, 413 for a route that takes a body. A
+/// handler documents only its own further reasons for them, which are appended.
+fn add_common_responses(operation: &mut openapi::path::Operation, route: &RouteSpec) {
     let scope = route.scope.as_str();
-    let common = [
+    let mut common = vec![
         (
             "401",
             "No valid session or bearer token, or its sign-in was signed out or revoked (`unauthenticated`)."
@@ -156,6 +158,23 @@ fn add_access_responses(operation: &mut openapi::path::Operation, route: &RouteS
             ),
         ),
     ];
+    if route.path.contains('{') {
+        common.push((
+            "404",
+            "No such resource in the caller's tenant; another tenant's id, and an id that is not one, answer \
+             the same (`not_found`)."
+                .to_owned(),
+        ));
+    }
+    if operation.request_body.is_some() {
+        common.push((
+            "413",
+            format!(
+                "The body is larger than {} KiB (`payload_too_large`).",
+                super::API_BODY_LIMIT / 1024
+            ),
+        ));
+    }
     for (status, description) in common {
         let response = match operation.responses.responses.remove(status) {
             Some(RefOr::T(mut own)) => {
@@ -262,7 +281,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_operation_documents_the_401_and_the_403_of_its_scope() {
+    async fn every_operation_documents_the_answers_of_its_kind_of_route() {
         let state = state().await;
         let doc = serde_json::to_value(document(&state)).unwrap();
         for route in crate::api::v1(state.clone()).routes() {
@@ -292,6 +311,26 @@ mod tests {
                 "#/components/schemas/ErrorBody"
             );
         }
+        for (path, method) in [
+            ("/api/v1/reports/{id}", "patch"),
+            ("/api/v1/members/{id}", "patch"),
+        ] {
+            let responses = &doc["paths"][path][method]["responses"];
+            assert!(
+                responses["404"]["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("`not_found`")
+            );
+            assert!(
+                responses["413"]["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("64 KiB")
+            );
+        }
+        assert!(doc["paths"]["/api/v1/reports"]["get"]["responses"]["404"].is_null());
+        assert!(doc["paths"]["/api/v1/reports/{id}"]["get"]["responses"]["413"].is_null());
         let create = &doc["paths"]["/api/v1/reports"]["post"]["responses"]["403"]["description"];
         assert!(
             create

@@ -79,7 +79,6 @@ async fn list(
     responses(
         (status = 201, description = "The report, with its `Location`.", body = Report),
         (status = 403, description = "The plan's report limit is reached (`plan_limit_reached`).", body = ErrorBody),
-        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
@@ -113,7 +112,6 @@ async fn create(
     params(("id" = String, Path, description = "The report id.")),
     responses(
         (status = 200, description = "The report.", body = Report),
-        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
     )
 )]
 async fn read(
@@ -139,8 +137,6 @@ async fn read(
     responses(
         (status = 200, description = "The changed report.", body = Report),
         (status = 403, description = "Neither the author nor an admin (`not_permitted`).", body = ErrorBody),
-        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
-        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
@@ -179,7 +175,6 @@ async fn edit(
     params(("id" = String, Path, description = "The report id.")),
     responses(
         (status = 204, description = "Deleted (and audited)."),
-        (status = 404, description = "No such resource in the caller's tenant (another tenant's id answers the same).", body = ErrorBody),
     )
 )]
 async fn remove(

@@ -66,7 +66,6 @@ async fn read(
     responses(
         (status = 200, description = "The settings after the change.", body = TenantSettings),
         (status = 409, description = "The mappings would leave no admin who keeps the role at their next sign-in (`last_admin`).", body = ErrorBody),
-        (status = 413, description = "The body is larger than 64 KiB (`payload_too_large`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
