@@ -1,5 +1,6 @@
-//! Small pieces every page uses: loading and error states, page headers, times, badges, "Load more", the
-//! admin-only guard and the one-line notices that confirm a change after a page change.
+//! Small pieces every page uses: loading and error states, page headers, times, badges, "Load more", form
+//! submit buttons, table heads, the admin-only guard and the one-line notices that confirm a change after a
+//! page change.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -13,6 +14,44 @@ use crate::session::Problem;
 /// Sets the browser tab's title for the page being shown (and the history entry's name).
 pub fn set_page_title(page: &str) {
     document().set_title(&format!("{page} · SaaS Reference"));
+}
+
+/// A form's primary submit button: disabled while the form is being sent, and saying so (`busy_label`).
+#[component]
+pub fn SubmitButton(
+    /// The element id (tests and labels refer to it).
+    id: &'static str,
+    /// Whether the form is being sent.
+    busy: RwSignal<bool>,
+    /// The label at rest.
+    label: &'static str,
+    /// The label while sending (`Saving…`).
+    busy_label: &'static str,
+) -> impl IntoView {
+    view! {
+        <button id=id class="button button-primary" type="submit" disabled=move || busy.get()>
+            {move || if busy.get() { busy_label } else { label }}
+        </button>
+    }
+}
+
+/// The head of a table whose rows end with actions: the column names, then a column named for screen
+/// readers only.
+#[component]
+pub fn ActionTableHead(
+    /// The names of the columns before the actions.
+    columns: &'static [&'static str],
+) -> impl IntoView {
+    view! {
+        <thead>
+            <tr>
+                {columns.iter().map(|column| view! { <th scope="col">{*column}</th> }).collect_view()}
+                <th scope="col">
+                    <span class="visually-hidden">"Actions"</span>
+                </th>
+            </tr>
+        </thead>
+    }
 }
 
 /// A page's title, with the page's main actions on the right.

@@ -10,7 +10,8 @@ use shared::api::{Invitation, InvitationList, NewInvitation};
 
 use crate::api::{INVITATIONS, item_path, use_api};
 use crate::components::{
-    AdminOnly, ErrorSlot, Loading, PageHeader, ProblemAlert, RoleBadge, Timestamp,
+    ActionTableHead, AdminOnly, ErrorSlot, Loading, PageHeader, ProblemAlert, RoleBadge,
+    SubmitButton, Timestamp,
 };
 use crate::session::Problem;
 
@@ -189,14 +190,7 @@ fn InviteForm(on_invited: Callback<Invitation>) -> impl IntoView {
                             .collect_view()}
                     </select>
                 </div>
-                <button
-                    id="send-invitation"
-                    class="button button-primary"
-                    type="submit"
-                    disabled=move || busy.get()
-                >
-                    {move || if busy.get() { "Inviting…" } else { "Invite" }}
-                </button>
+                <SubmitButton id="send-invitation" busy=busy label="Invite" busy_label="Inviting…" />
             </div>
         </form>
     }
@@ -211,18 +205,7 @@ fn InvitationTable(
 ) -> impl IntoView {
     view! {
         <table id="invitation-table" class="table">
-            <thead>
-                <tr>
-                    <th scope="col">"Email"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Invited by"</th>
-                    <th scope="col">"Sent"</th>
-                    <th scope="col">"Expires"</th>
-                    <th scope="col">
-                        <span class="visually-hidden">"Actions"</span>
-                    </th>
-                </tr>
-            </thead>
+            <ActionTableHead columns=&["Email", "Role", "Invited by", "Sent", "Expires"] />
             <tbody>
                 {items
                     .into_iter()

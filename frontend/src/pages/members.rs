@@ -11,7 +11,9 @@ use shared::{MemberStatus, Role};
 
 use crate::access::use_me;
 use crate::api::{Api, MEMBERS, PAGE_SIZE, item_path, use_api};
-use crate::components::{AdminOnly, LoadMore, PageHeader, ProblemAlert, Timestamp};
+use crate::components::{
+    ActionTableHead, AdminOnly, LoadMore, PageHeader, ProblemAlert, Timestamp,
+};
 use crate::format::role_source_label;
 use crate::paging::Pages;
 use crate::session::Problem;
@@ -73,19 +75,14 @@ fn MembersAdmin() -> impl IntoView {
         }}
         <section class="card table-card">
             <table id="member-table" class="table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Role source"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Last sign-in"</th>
-                        <th scope="col">
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
+                <ActionTableHead columns=&[
+                    "Email",
+                    "Name",
+                    "Role",
+                    "Role source",
+                    "Status",
+                    "Last sign-in",
+                ] />
                 <tbody>
                     <For each=move || pages.items.get() key=row_key let:member>
                         <MemberRow member=member is_me=my_id.clone() outcome=outcome />

@@ -11,7 +11,7 @@ use shared::api::{NewReport, Report, ReportPatch};
 
 use crate::access::{can_edit_report, can_write, use_me};
 use crate::api::{REPORTS, item_path, use_api};
-use crate::components::{ErrorSlot, Loading, PageHeader, ProblemAlert, use_notices};
+use crate::components::{ErrorSlot, Loading, PageHeader, ProblemAlert, SubmitButton, use_notices};
 use crate::pages::report::load_report;
 use crate::session::Problem;
 
@@ -189,14 +189,7 @@ fn ReportForm(report: Option<Report>) -> impl IntoView {
                 </p>
             </div>
             <div class="actions">
-                <button
-                    id="save-report"
-                    class="button button-primary"
-                    type="submit"
-                    disabled=move || busy.get()
-                >
-                    {move || if busy.get() { "Saving…" } else { submit_label }}
-                </button>
+                <SubmitButton id="save-report" busy=busy label=submit_label busy_label="Saving…" />
                 <A href=cancel_href attr:id="cancel-report" attr:class="button button-secondary">
                     "Cancel"
                 </A>

@@ -12,7 +12,9 @@ use shared::api::{
 };
 
 use crate::api::{TENANT_SETTINGS, use_api};
-use crate::components::{AdminOnly, ErrorSlot, Loading, PageHeader, ProblemAlert};
+use crate::components::{
+    ActionTableHead, AdminOnly, ErrorSlot, Loading, PageHeader, ProblemAlert, SubmitButton,
+};
 use crate::session::Problem;
 
 /// `/settings`.
@@ -250,14 +252,7 @@ fn SettingsForm(
                 .map(|provider| view! { <ProviderSettings provider=provider keys=keys /> })
                 .collect_view()}
             <div class="actions form-foot">
-                <button
-                    id="save-settings"
-                    class="button button-primary"
-                    type="submit"
-                    disabled=move || busy.get()
-                >
-                    {move || if busy.get() { "Saving…" } else { "Save settings" }}
-                </button>
+                <SubmitButton id="save-settings" busy=busy label="Save settings" busy_label="Saving…" />
             </div>
         </form>
     }
@@ -295,15 +290,7 @@ fn ProviderSettings(provider: ProviderDraft, keys: RowKeys) -> impl IntoView {
                 "Changes apply at each member's next sign-in, except to roles an admin set."
             </p>
             <table class="table mapping-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Group (exactly as the provider sends it)"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">
-                            <span class="visually-hidden">"Actions"</span>
-                        </th>
-                    </tr>
-                </thead>
+                <ActionTableHead columns=&["Group (exactly as the provider sends it)", "Role"] />
                 <tbody>
                     <For each=move || rows.get() key=|row| row.key let:row>
                         <MappingRowEditor row=row rows=rows />
