@@ -470,30 +470,33 @@ impl Config {
                 defaults.session_encryption_key
             }
         };
-        let session_idle = match get("SESSION_IDLE_MINUTES") {
-            Some(value) => time::Duration::minutes(bounded(
-                "SESSION_IDLE_MINUTES",
-                &value,
-                MAX_SESSION_IDLE_MINUTES,
-            )?),
-            None => defaults.session_idle,
+        // A whole number of `unit`s from 1 to `max`, or the default when the variable is unset.
+        let duration = |name: &'static str,
+                        max: i64,
+                        unit: fn(i64) -> time::Duration,
+                        default: time::Duration| {
+            get(name)
+                .map(|value| bounded(name, &value, max).map(unit))
+                .unwrap_or(Ok(default))
         };
-        let session_absolute = match get("SESSION_ABSOLUTE_HOURS") {
-            Some(value) => time::Duration::hours(bounded(
-                "SESSION_ABSOLUTE_HOURS",
-                &value,
-                MAX_SESSION_ABSOLUTE_HOURS,
-            )?),
-            None => defaults.session_absolute,
-        };
-        let sign_in_revocation = match get("SIGN_IN_REVOCATION_DAYS") {
-            Some(value) => time::Duration::days(bounded(
-                "SIGN_IN_REVOCATION_DAYS",
-                &value,
-                MAX_SIGN_IN_REVOCATION_DAYS,
-            )?),
-            None => defaults.sign_in_revocation,
-        };
+        let session_idle = duration(
+            "SESSION_IDLE_MINUTES",
+            MAX_SESSION_IDLE_MINUTES,
+            time::Duration::minutes,
+            defaults.session_idle,
+        )?;
+        let session_absolute = duration(
+            "SESSION_ABSOLUTE_HOURS",
+            MAX_SESSION_ABSOLUTE_HOURS,
+            time::Duration::hours,
+            defaults.session_absolute,
+        )?;
+        let sign_in_revocation = duration(
+            "SIGN_IN_REVOCATION_DAYS",
+            MAX_SIGN_IN_REVOCATION_DAYS,
+            time::Duration::days,
+            defaults.sign_in_revocation,
+        )?;
         let sign_in_starts_per_minute = match get("SIGN_IN_STARTS_PER_MINUTE") {
             Some(value) => u32::try_from(bounded(
                 "SIGN_IN_STARTS_PER_MINUTE",
