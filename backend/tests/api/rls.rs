@@ -371,6 +371,111 @@ async fn updating_or_deleting_another_tenants_rows_affects_nothing() {
     assert_eq!(row.get::<String, _>("status"), "active");
 }
 
+/// The application's own wall: every data-access function filters by the tenant of its `TenantTx`, so even on
+/// a connection that row-level security does not restrict (the superuser's), another tenant's rows stay out of
+/// reach. Row-level security is the second wall, tested above on its own.
+#[tokio::test]
+async fn the_data_layer_filters_by_the_transactions_tenant_even_where_row_level_security_does_not_apply()
+ {
+    let w = world().await;
+    let globex_id = |table: &'static str| {
+        let owner = w.db.owner.clone();
+        let globex = w.globex;
+        async move {
+            sqlx::query_scalar::<_, Uuid>(&format!(
+                "SELECT id FROM {table} WHERE tenant_id = $1 LIMIT 1"
+            ))
+            .bind(globex.0)
+            .fetch_one(&owner)
+            .await
+            .unwrap()
+        }
+    };
+    let report = globex_id("reports").await;
+    let file = globex_id("files").await;
+    let invitation = globex_id("invitations").await;
+    let profile = db::members::SignInProfile {
+        email: "pwned@acme.example",
+        email_verified: Some("true"),
+        name: "Pwned",
+        role: shared::Role::Admin,
+        groups: &[],
+        is_sign_in: true,
+    };
+
+    // The superuser sees every row: only the functions' own filter stands between Acme and Globex.
+    let mut tx = db::tenant_tx(&w.db.owner, w.acme).await.unwrap();
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM members WHERE id = $1")
+        .bind(w.globex_member.0)
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        visible, 1,
+        "the premise: row-level security does not restrict this connection"
+    );
+    assert_eq!(
+        db::members::get(&mut tx, w.globex_member).await.unwrap(),
+        None
+    );
+    assert!(
+        !db::members::set_status(
+            &mut tx,
+            w.globex_member,
+            db::members::MemberStatus::Deactivated
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(
+        db::members::record_sign_in(&mut tx, w.globex_member, &profile)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(db::reports::get(&mut tx, report).await.unwrap(), None);
+    assert_eq!(db::reports::delete(&mut tx, report).await.unwrap(), None);
+    assert_eq!(db::files::get(&mut tx, file).await.unwrap(), None);
+    db::invitations::accept(&mut tx, invitation, w.globex_member)
+        .await
+        .unwrap();
+    assert_eq!(
+        db::invitations::delete_open(&mut tx, invitation)
+            .await
+            .unwrap(),
+        None
+    );
+    tx.commit().await.unwrap();
+
+    let untouched = sqlx::query(
+        "SELECT m.name, m.status, i.accepted_at IS NULL AS open, \
+                EXISTS (SELECT 1 FROM reports WHERE id = $3) AS report_kept \
+         FROM members AS m, invitations AS i WHERE m.id = $1 AND i.id = $2",
+    )
+    .bind(w.globex_member.0)
+    .bind(invitation)
+    .bind(report)
+    .fetch_one(&w.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(untouched.get::<String, _>("name"), "carol@globex.example");
+    assert_eq!(untouched.get::<String, _>("status"), "active");
+    assert!(untouched.get::<bool, _>("open"));
+    assert!(untouched.get::<bool, _>("report_kept"));
+
+    // The same calls in Globex's own transaction reach the rows, so the refusals above are the filter's.
+    let mut tx = db::tenant_tx(&w.db.owner, w.globex).await.unwrap();
+    assert!(
+        db::members::get(&mut tx, w.globex_member)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(db::reports::get(&mut tx, report).await.unwrap().is_some());
+    assert!(db::files::get(&mut tx, file).await.unwrap().is_some());
+    tx.rollback().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disable_rls() {
     let w = world().await;
