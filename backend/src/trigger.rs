@@ -195,7 +195,7 @@ impl IdentityEntry {
 
 impl FederatedIdentity {
     /// Reads the primary identity from the `identities` attribute and checks it against `userName`, which
-    /// Cognito builds as `<ProviderName>_<subject>` for federated users. A user without identities signed in
+    /// Cognito builds as `<ProviderName>_<subject>`, lower-cased, for federated users. A user without identities signed in
     /// with a user pool password: no tenant IdP vouches for them, so they are refused.
     fn from_event(event: &PreTokenGenerationEvent) -> Result<FederatedIdentity, TriggerError> {
         let refused = TriggerError::Refused(ErrorCode::UnknownIdentityProvider);
@@ -222,14 +222,13 @@ impl FederatedIdentity {
                 "the primary identity has no provider or user id".into(),
             ));
         }
-        let agrees = event
-            .user_name
-            .strip_prefix(entry.provider_name.as_str())
-            .and_then(|rest| rest.strip_prefix('_'))
-            .is_some_and(|subject| !subject.is_empty());
-        if !agrees {
+        // Cognito lower-cases the user name of a federated user while `identities` keeps the provider name and
+        // the subject as they are, so the two agree without regard to case: a provider named `Acme-Entra` is
+        // user `acme-entra_<subject>`.
+        let expected = format!("{}_{}", entry.provider_name, entry.user_id);
+        if event.user_name.to_lowercase() != expected.to_lowercase() {
             return Err(TriggerError::InvalidEvent(format!(
-                "userName does not start with the identity's provider {:?}",
+                "userName is not the identity's provider and subject {:?}",
                 entry.provider_name
             )));
         }
@@ -525,12 +524,29 @@ mod tests {
     }
 
     #[test]
-    fn a_user_name_from_another_provider_is_an_invalid_event() {
+    fn a_lower_cased_user_name_agrees_with_a_provider_and_subject_in_any_case() {
+        let identities = r#"[{"userId":"AbC-1","providerName":"Acme-Entra","primary":"true"}]"#;
+        let identity =
+            FederatedIdentity::from_event(&event("acme-entra_abc-1", Some(identities))).unwrap();
+        assert_eq!(
+            identity,
+            FederatedIdentity {
+                provider: "Acme-Entra".into(),
+                subject: "AbC-1".into()
+            },
+            "the identity keeps its case: members are keyed by it"
+        );
+    }
+
+    #[test]
+    fn a_user_name_from_another_provider_or_subject_is_an_invalid_event() {
         let result = FederatedIdentity::from_event(&event("globex-okta_oid-1", Some(ALICE)));
         assert!(matches!(result, Err(TriggerError::InvalidEvent(_))));
         let result = FederatedIdentity::from_event(&event("acme-entraX_oid-1", Some(ALICE)));
         assert!(matches!(result, Err(TriggerError::InvalidEvent(_))));
         let result = FederatedIdentity::from_event(&event("acme-entra_", Some(ALICE)));
+        assert!(matches!(result, Err(TriggerError::InvalidEvent(_))));
+        let result = FederatedIdentity::from_event(&event("acme-entra_oid-2", Some(ALICE)));
         assert!(matches!(result, Err(TriggerError::InvalidEvent(_))));
     }
 

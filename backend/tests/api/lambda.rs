@@ -246,3 +246,71 @@ async fn a_configuration_error_ends_the_function_during_init() {
         "Lambda reports the failed runtime: {error_type}"
     );
 }
+
+#[tokio::test]
+async fn a_first_sign_in_whose_first_attempt_times_out_is_retried_and_joins_once() {
+    // The function may outlive Cognito's 5-second wait (here 20 s, so that its own timeout does not end the
+    // first attempt): the pool stops waiting and invokes it again while the first attempt still runs, as
+    // Cognito does.
+    let app = TestApp::spawn_with(Box::new(|_, aws| {
+        aws.trigger.as_mut().unwrap().settings.timeout = std::time::Duration::from_secs(20);
+    }))
+    .await;
+    // Writes to `members` wait for 7 seconds: the first attempt is still waiting when the pool gives up on
+    // it after 5, and both attempts then go on to admit Alice.
+    let mut lock = app.db.owner.begin().await.unwrap();
+    sqlx::query("LOCK TABLE members IN SHARE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        lock.commit().await.unwrap();
+    });
+
+    let landing = app.sign_in_landing(&ALICE).await;
+    release.await.unwrap();
+    assert_eq!(landing, "/", "the retried attempt answered");
+    let metrics = app.aws.lambda().metrics(&function(&app)).unwrap();
+    assert!(
+        metrics.invocations >= 2,
+        "the first attempt timed out and was retried: {metrics:?}"
+    );
+
+    // Whichever attempt finished first admitted Alice; the other found her. One member, one join.
+    let acme = app.db.tenant_id("acme").await;
+    let members: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM members WHERE tenant_id = $1 AND email = $2")
+            .bind(acme)
+            .bind(ALICE.email)
+            .fetch_one(&app.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(members, 1);
+    // The first attempt may still be finishing: wait until no transaction is open on the database but this
+    // connection's before counting joins.
+    for _ in 0..100 {
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')",
+        )
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap();
+        if busy == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let joins: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'member_joined' \
+         AND target_label = $2",
+    )
+    .bind(acme)
+    .bind(ALICE.email)
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(joins, 1, "no duplicate audit entry");
+    assert_eq!(app.sign_in(&ALICE).await.me().await.role, ALICE.role);
+}

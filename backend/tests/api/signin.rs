@@ -52,9 +52,10 @@ async fn every_demo_user_signs_in_and_sees_their_tenant_plan_role_and_scopes() {
 #[tokio::test]
 async fn a_directory_user_in_a_group_named_with_a_comma_and_saas_admin_does_not_become_admin() {
     let app = TestApp::spawn().await;
-    // An Okta group whose name merely contains ", saas-admin" is one group, mapped to nothing.
+    // An Okta group whose name merely contains ", saas-admin" is one group, mapped to nothing (its name starts
+    // with `saas-`, so the demo org's groups claim filter releases it).
     assert!(app.aws.update_okta_user(DAVE.email, |dave| {
-        dave.groups = vec!["x, saas-admin".to_owned()];
+        dave.groups = vec!["saas-x, saas-admin".to_owned()];
     }));
     let me = app.sign_in(&DAVE).await.me().await;
     assert_eq!(me.role, Role::Viewer);

@@ -43,6 +43,8 @@ export interface UserPoolSpec {
   };
   readonly custom_attributes: CustomAttributeSpec[];
   readonly app_clients: Record<string, AppClientSpec>;
+  /** Whether user names are case-sensitive; when not, Cognito lower-cases federated user names. */
+  readonly sign_in_case_sensitive: boolean;
   readonly pre_token_generation: {
     readonly lambda_version: string;
     readonly timeout_seconds: number;

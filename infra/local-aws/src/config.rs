@@ -47,6 +47,43 @@ pub const STANDARD_ATTRIBUTES: &[&str] = &[
 /// `UpdateUserAttributes`, ...), and so rewrite every attribute their app client may write.
 pub const SELF_SERVICE_SCOPE: &str = "aws.cognito.signin.user.admin";
 
+/// The most principal tags an identity pool maps, and the longest tag key and value: the session-tag limits
+/// of STS, which the identity pool's "attributes for access control" pass on
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_know).
+pub const MAX_PRINCIPAL_TAGS: usize = 50;
+/// See [`MAX_PRINCIPAL_TAGS`].
+pub const MAX_PRINCIPAL_TAG_KEY: usize = 128;
+/// See [`MAX_PRINCIPAL_TAGS`].
+pub const MAX_PRINCIPAL_TAG_VALUE: usize = 256;
+
+/// Refuses principal tag mappings AWS refuses: more than [`MAX_PRINCIPAL_TAGS`], or a tag key that is empty,
+/// longer than [`MAX_PRINCIPAL_TAG_KEY`] or outside the characters tag keys may use.
+fn check_principal_tags(tags: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    if tags.len() > MAX_PRINCIPAL_TAGS {
+        bail!(
+            "identity-pool.json maps {} principal tags; at most {MAX_PRINCIPAL_TAGS} are allowed",
+            tags.len()
+        );
+    }
+    for (tag, claim) in tags {
+        let valid = !tag.is_empty()
+            && tag.chars().count() <= MAX_PRINCIPAL_TAG_KEY
+            && tag
+                .chars()
+                .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c));
+        if !valid || claim.is_empty() {
+            bail!(
+                "identity-pool.json's principal tag {tag:?} is not a valid tag key (1 to {MAX_PRINCIPAL_TAG_KEY} \
+                 letters, digits, spaces or _.:/=+-@) mapped from a claim"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Cognito's limit on a federated sign-in (see [`LocalAwsConfig::federation_timeout`]).
+pub const FEDERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
 /// Everything the stand-ins need to run the demo world.
 #[derive(Debug, Clone)]
 pub struct LocalAwsConfig {
@@ -58,6 +95,10 @@ pub struct LocalAwsConfig {
     pub pool_name: String,
     /// The resource server whose scopes (`<identifier>/<name>`) access tokens carry.
     pub resource_server: ResourceServer,
+    /// Whether user names are case-sensitive (`sign_in_case_sensitive` in `user-pool.json`, the deployment's
+    /// `UsernameConfiguration`). A case-insensitive pool lower-cases every user name it outputs, federated
+    /// users' `<provider>_<sub>` included.
+    pub sign_in_case_sensitive: bool,
     /// The pool's custom attributes (`custom:<name>`), next to the standard ones.
     pub custom_attributes: Vec<CustomAttribute>,
     /// The AWS account the pool, the roles and the backend's user belong to (`000000000000`).
@@ -76,6 +117,12 @@ pub struct LocalAwsConfig {
     pub trigger: Option<FunctionConfig>,
     /// How long an authorization code issued by the pool stays valid.
     pub authorization_code_validity: Duration,
+    /// How long a federated sign-in may take from the pool's redirect to the IdP until the IdP's answer
+    /// reaches `/oauth2/idpresponse`: Cognito's fixed five minutes ("Amazon Cognito cancels authentication
+    /// requests that do not complete within 5 minutes",
+    /// https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-oidc-flow.html). Tests
+    /// shorten it to watch a late answer fail.
+    pub federation_timeout: Duration,
     /// The dev default ports from `local.json` (tests use [`Ports::ephemeral`] instead).
     pub ports: Ports,
     /// The identity pool (`config/identity-pool.json` with the local pool id and the upload role's policies).
@@ -114,6 +161,9 @@ pub struct IdentityPoolConfig {
     pub name: String,
     /// The app client ids whose ID tokens the pool accepts (`aud`).
     pub client_ids: Vec<String>,
+    /// Those of `client_ids` whose provider entry has `server_side_token_check`: their ID tokens get
+    /// credentials only while the sign-in stands in the user pool (not signed out, user not deleted).
+    pub server_side_token_check: Vec<String>,
     /// Session tag → token claim (`tenant_id ← tenant_id`, `user_id ← sub`).
     pub principal_tags: BTreeMap<String, String>,
     /// The authenticated role's ARN (`arn:aws:iam::<account>:role/<name>`).
@@ -306,6 +356,17 @@ pub struct OktaOrg {
     /// The applications registered in the org (OIDC app integrations), the user pool among them.
     #[serde(default)]
     pub apps: Vec<RegisteredApplication>,
+    /// The filter of the authorization server's `groups` claim; without one every group is released.
+    #[serde(default)]
+    pub groups_claim_filter: Option<GroupsClaimFilter>,
+}
+
+/// An Okta groups claim filter ("Starts with" is the one the stand-in implements).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsClaimFilter {
+    /// Only groups whose names start with this are released.
+    pub starts_with: String,
 }
 
 /// A user of an Okta org.
@@ -482,6 +543,7 @@ impl LocalAwsConfig {
             region: pool.region,
             user_pool_id: local.user_pool_id,
             pool_name: pool.pool_name,
+            sign_in_case_sensitive: pool.sign_in_case_sensitive,
             resource_server: pool.resource_server,
             custom_attributes: pool.custom_attributes,
             account_id: local.account_id,
@@ -492,6 +554,7 @@ impl LocalAwsConfig {
             authorization_code_validity: Duration::from_secs(
                 pool.authorization_code_validity_seconds,
             ),
+            federation_timeout: FEDERATION_TIMEOUT,
             ports: local.ports,
             identity_pool,
             backend_user,
@@ -578,7 +641,9 @@ fn identity_pool_config(
     if file.allow_classic_flow {
         bail!("identity-pool.json allows the classic (basic) flow; it must stay off");
     }
+    check_principal_tags(&file.principal_tags)?;
     let mut client_ids = Vec::new();
+    let mut server_side_token_check = Vec::new();
     for provider in &file.cognito_identity_providers {
         let client = clients.get(&provider.app_client).with_context(|| {
             format!(
@@ -587,6 +652,9 @@ fn identity_pool_config(
             )
         })?;
         client_ids.push(client.client_id.clone());
+        if provider.server_side_token_check {
+            server_side_token_check.push(client.client_id.clone());
+        }
     }
     let role = crate::iam::UploadRole::load(
         infra_dir,
@@ -605,6 +673,7 @@ fn identity_pool_config(
         id: local.identity_pool_id.clone(),
         name: file.identity_pool_name,
         client_ids,
+        server_side_token_check,
         principal_tags: file.principal_tags,
         role_arn: format!(
             "arn:aws:iam::{}:role/{}",
@@ -637,6 +706,7 @@ mod files {
     pub(super) struct UserPoolFile {
         pub region: String,
         pub pool_name: String,
+        pub sign_in_case_sensitive: bool,
         pub resource_server: ResourceServer,
         #[serde(default)]
         pub custom_attributes: Vec<CustomAttribute>,
@@ -684,6 +754,7 @@ mod files {
     #[derive(Deserialize)]
     pub(super) struct IdentityPoolProvider {
         pub app_client: String,
+        pub server_side_token_check: bool,
     }
 
     #[derive(Deserialize)]
@@ -840,6 +911,29 @@ mod tests {
             trigger.reserved_concurrency >= 3,
             "room for Cognito's retries"
         );
+    }
+
+    #[test]
+    fn principal_tag_mappings_beyond_the_session_tag_limits_are_refused() {
+        let tags = |entries: Vec<(String, String)>| entries.into_iter().collect::<BTreeMap<_, _>>();
+        assert!(
+            check_principal_tags(&tags(vec![("tenant_id".into(), "tenant_id".into())])).is_ok()
+        );
+        let fifty_one = (0..51)
+            .map(|i| (format!("t{i}"), "sub".to_owned()))
+            .collect();
+        assert!(check_principal_tags(&tags(fifty_one)).is_err());
+        let fifty = (0..50)
+            .map(|i| (format!("t{i}"), "sub".to_owned()))
+            .collect();
+        assert!(check_principal_tags(&tags(fifty)).is_ok());
+        for bad in ["".to_owned(), "k".repeat(129), "tenant<id>".to_owned()] {
+            assert!(
+                check_principal_tags(&tags(vec![(bad.clone(), "sub".into())])).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(check_principal_tags(&tags(vec![("k".repeat(128), "sub".into())])).is_ok());
     }
 
     #[test]

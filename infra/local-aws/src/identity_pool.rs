@@ -52,6 +52,8 @@ pub(crate) struct IdentityPool {
     credentials: CredentialStore,
     /// User pool `sub` → identity id.
     identities: Arc<Mutex<HashMap<String, String>>>,
+    /// The integrated user pool, asked whether a sign-in still stands (`ServerSideTokenCheck`).
+    user_pool: Arc<crate::user_pool::Pool>,
 }
 
 impl IdentityPool {
@@ -60,6 +62,7 @@ impl IdentityPool {
         issuer: String,
         keys: KeyAdmin,
         credentials: CredentialStore,
+        user_pool: Arc<crate::user_pool::Pool>,
     ) -> IdentityPool {
         IdentityPool {
             config,
@@ -67,6 +70,7 @@ impl IdentityPool {
             keys,
             credentials,
             identities: Arc::default(),
+            user_pool,
         }
     }
 
@@ -248,6 +252,7 @@ fn get_credentials_for_identity(pool: &IdentityPool, input: &Input) -> Result<Va
             "Invalid login token. The token does not belong to this identity.",
         ));
     }
+    server_side_token_check(pool, &claims)?;
     let provider = pool.provider_name();
     let pool_config = &pool.config.identity_pool;
     let amr = vec![
@@ -262,6 +267,18 @@ fn get_credentials_for_identity(pool: &IdentityPool, input: &Input) -> Result<Va
             claim(&claims, claim_name).map(|value| (tag.clone(), value.to_owned()))
         })
         .collect();
+    // A session tag value holds at most 256 characters (STS); a longer claim cannot become a principal tag,
+    // and the identity pool hands out no credentials rather than untagged ones. AWS does not document this
+    // error's words; the type is the one STS's refusal would surface as.
+    if let Some((tag, _)) = principal_tags
+        .iter()
+        .find(|(_, value)| value.chars().count() > crate::config::MAX_PRINCIPAL_TAG_VALUE)
+    {
+        return Err(ServiceError::invalid_parameter(format!(
+            "The value of principal tag {tag} is longer than {} characters.",
+            crate::config::MAX_PRINCIPAL_TAG_VALUE
+        )));
+    }
     // The role is assumed, and the session tagged, only if the role's trust policy allows both.
     for action in ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"] {
         let request = Request::new(action, pool_config.role_arn.as_str())
@@ -325,6 +342,43 @@ fn verified_login(
         ));
     }
     verify_id_token(pool, token)
+}
+
+/// `ServerSideTokenCheck`: for an app client that has it on, the identity pool "will check with the integrated
+/// user pools to make sure that the user has not been globally signed out or deleted before the identity pool
+/// provides an OIDC token or AWS credentials for the user. If the user is signed out or deleted, the identity
+/// pool will return a 400 Not Authorized error"
+/// (https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_CognitoIdentityProvider.html). Here a
+/// sign-in revoked through `/oauth2/revoke` (the backend's sign-out) counts as signed out. AWS documents the
+/// error type only; the message is this stand-in's.
+fn server_side_token_check(
+    pool: &IdentityPool,
+    claims: &Map<String, Value>,
+) -> Result<(), ServiceError> {
+    let checked = claim(claims, "aud").is_some_and(|aud| {
+        pool.config
+            .identity_pool
+            .server_side_token_check
+            .iter()
+            .any(|id| id == aud)
+    });
+    if !checked {
+        return Ok(());
+    }
+    let stands = match (
+        claim(claims, "cognito:username"),
+        claim(claims, "origin_jti"),
+    ) {
+        (Some(username), Some(origin)) => pool.user_pool.sign_in_stands(username, origin),
+        _ => false,
+    };
+    if stands {
+        Ok(())
+    } else {
+        Err(ServiceError::not_authorized(
+            "Invalid login token. The user has been signed out or deleted.",
+        ))
+    }
 }
 
 fn invalid_token() -> ServiceError {

@@ -60,6 +60,8 @@ impl SigningKey {
     /// Signs claims as an RS256 JWT with this key's kid.
     pub(crate) fn sign(&self, claims: &Value) -> Result<String, KeyError> {
         let mut header = Header::new(Algorithm::RS256);
+        // Cognito's token headers carry only `kid` and `alg`, no `typ`.
+        header.typ = None;
         header.kid = Some(self.kid.clone());
         Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
     }

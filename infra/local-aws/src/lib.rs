@@ -220,12 +220,6 @@ impl LocalAws {
             &config.backend_user.secret_access_key,
             &config.backend_user.arn,
         );
-        let identity_pool = identity_pool::IdentityPool::new(
-            config.clone(),
-            urls.issuer.clone(),
-            keys.clone(),
-            credentials.clone(),
-        );
         let s3 = s3::S3StandIn::new(config.s3_settings(), credentials.clone(), s3_options)?;
         let pool = user_pool::Pool::new(
             config.clone(),
@@ -233,6 +227,13 @@ impl LocalAws {
             keys.clone(),
             http,
             credentials.clone(),
+        );
+        let identity_pool = identity_pool::IdentityPool::new(
+            config.clone(),
+            urls.issuer.clone(),
+            keys.clone(),
+            credentials.clone(),
+            pool.clone(),
         );
         let entra = idp::entra::Entra::new(&config, &urls, entra_key);
         let okta = idp::okta::Okta::new(&config, &urls, okta_key)?;
@@ -472,6 +473,11 @@ impl LocalAws {
     /// Signs arbitrary claims with the current ID-token key, for tests that need ID tokens the pool would
     /// never issue (expired, foreign audience, extra claims, ...).
     ///
+    /// The token stands for a live sign-in of the pool, as the identity pool's server-side token check wants
+    /// it: claims without `cognito:username` get `test_<sub>`, claims without `origin_jti` a fresh one, and
+    /// the pool gets a user of that name if it has none. A token naming a sign-in revoked at
+    /// `/oauth2/revoke` stays revoked.
+    ///
     /// # Panics
     /// Never for a JSON value: RS256 signing with a generated key cannot fail.
     #[allow(
@@ -479,8 +485,27 @@ impl LocalAws {
         reason = "signing a JSON value with a valid RSA key cannot fail"
     )]
     pub fn sign_id_token(&self, claims: &serde_json::Value) -> String {
+        let mut claims = claims.clone();
+        if let Some(object) = claims.as_object_mut() {
+            let sub = object
+                .get("sub")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("anonymous")
+                .to_owned();
+            let username = object
+                .entry("cognito:username")
+                .or_insert_with(|| serde_json::json!(format!("test_{sub}")))
+                .as_str()
+                .map(str::to_owned);
+            object
+                .entry("origin_jti")
+                .or_insert_with(|| serde_json::json!(uuid::Uuid::new_v4().to_string()));
+            if let Some(username) = username {
+                self.pool.users.ensure_exists(&username, &sub);
+            }
+        }
         self.keys
-            .sign_id(claims)
+            .sign_id(&claims)
             .expect("signing with the pool's ID-token key")
     }
 

@@ -92,6 +92,8 @@ pub(crate) struct Session {
     pub scopes: Vec<String>,
     /// Shared by every token of the sign-in, refreshed ones included.
     pub origin_jti: String,
+    /// The authentication event's id (`event_id` in both tokens).
+    pub event_id: String,
     pub auth_time: i64,
 }
 
@@ -160,6 +162,14 @@ impl Pool {
         })
     }
 
+    /// Whether the sign-in an ID token comes from still stands: its user exists and it has not been revoked
+    /// (signed out). What an identity pool with `ServerSideTokenCheck` asks the user pool before it hands
+    /// out credentials.
+    pub(crate) fn sign_in_stands(&self, username: &str, origin_jti: &str) -> bool {
+        self.users.get(username).is_some()
+            && self.revoked_origins.get(&origin_jti.to_owned()).is_none()
+    }
+
     /// The pool's `/oauth2/idpresponse` URL, the redirect URI registered at every IdP.
     pub(crate) fn idp_response_url(&self) -> String {
         format!("{}/oauth2/idpresponse", self.urls.auth_domain)
@@ -187,6 +197,7 @@ pub(crate) fn cognito_idp_router(pool: Arc<Pool>) -> Router {
 pub(crate) fn auth_router(pool: Arc<Pool>) -> Router {
     Router::new()
         .route("/oauth2/authorize", get(authorize::authorize))
+        .route("/error", get(authorize::error))
         .route("/login", get(login::show).post(login::submit))
         .route("/oauth2/idpresponse", get(federation::idp_response))
         .route("/oauth2/token", axum::routing::post(token::token))

@@ -73,7 +73,7 @@ export class IdentityStack extends Stack {
       // Pre-token-generation events of version 2 (access-token claims and scopes) need Essentials or Plus.
       featurePlan: cognito.FeaturePlan.ESSENTIALS,
       selfSignUpEnabled: false,
-      signInCaseSensitive: false,
+      signInCaseSensitive: spec.sign_in_case_sensitive,
       // Users come from their organisations' identity providers; a local user an operator might add must
       // still use a strong password and TOTP, and cannot recover the account by itself.
       mfa: cognito.Mfa.REQUIRED,

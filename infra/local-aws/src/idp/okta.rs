@@ -65,6 +65,8 @@ pub(crate) struct Okta {
     /// The org's display name (`None` when `directories.json` has no Okta org).
     display_name: Option<String>,
     users: LiveUsers<OktaUser>,
+    /// The groups claim's filter: only groups whose names start with it are released.
+    groups_filter: Option<String>,
     apps: Vec<RegisteredApp>,
     codes: IdpCodes,
     access_tokens: ExpiringMap<String, AccessGrant>,
@@ -87,6 +89,10 @@ impl Okta {
             issuer,
             key,
             display_name: org.as_ref().map(|o| o.display_name.clone()),
+            groups_filter: org
+                .as_ref()
+                .and_then(|o| o.groups_claim_filter.as_ref())
+                .map(|filter| filter.starts_with.clone()),
             users: LiveUsers::new(org.map(|o| o.users).unwrap_or_default()),
             apps,
             codes: IdpCodes::new(),
@@ -273,7 +279,7 @@ async fn token(State(okta): State<Arc<Okta>>, headers: HeaderMap, body: Bytes) -
     });
     let signed = okta.key.sign(&access_claims).and_then(|access| {
         okta.key
-            .sign(&id_token_claims(&okta.issuer, &user, &code))
+            .sign(&id_token_claims(&okta, &user, &code))
             .map(|id| (access, id))
     });
     let (access_token, id_token) = match signed {
@@ -308,7 +314,12 @@ async fn token(State(okta): State<Arc<Okta>>, headers: HeaderMap, body: Bytes) -
 }
 
 /// The profile claims a scope set releases, shared by the ID token and userinfo.
-fn profile_claims(claims: &mut Map<String, Value>, user: &OktaUser, scopes: &[String]) {
+fn profile_claims(
+    claims: &mut Map<String, Value>,
+    user: &OktaUser,
+    scopes: &[String],
+    groups_filter: Option<&str>,
+) {
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
     if has("profile") {
         claims.insert("name".into(), json!(user.name));
@@ -319,12 +330,20 @@ fn profile_claims(claims: &mut Map<String, Value>, user: &OktaUser, scopes: &[St
         claims.insert("email_verified".into(), json!(user.email_verified));
     }
     // Okta releases groups only when a groups claim is configured; here, when the groups scope is requested.
+    // The claim's filter (Okta's "Starts with") keeps a user in hundreds of directory groups to the app's
+    // own: the whole list would not fit the 2,048 characters of the user-pool attribute it is mapped to.
     if has("groups") {
-        claims.insert("groups".into(), json!(user.groups));
+        let groups: Vec<&String> = user
+            .groups
+            .iter()
+            .filter(|group| groups_filter.is_none_or(|prefix| group.starts_with(prefix)))
+            .collect();
+        claims.insert("groups".into(), json!(groups));
     }
 }
 
-fn id_token_claims(issuer: &str, user: &OktaUser, code: &IdpCode) -> Value {
+fn id_token_claims(okta: &Okta, user: &OktaUser, code: &IdpCode) -> Value {
+    let issuer = &okta.issuer;
     let now = unix_now();
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(user.id));
@@ -339,7 +358,12 @@ fn id_token_claims(issuer: &str, user: &OktaUser, code: &IdpCode) -> Value {
     if let Some(nonce) = &code.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
-    profile_claims(&mut claims, user, &code.scopes);
+    profile_claims(
+        &mut claims,
+        user,
+        &code.scopes,
+        okta.groups_filter.as_deref(),
+    );
     Value::Object(claims)
 }
 
@@ -354,7 +378,12 @@ async fn userinfo(State(okta): State<Arc<Okta>>, headers: HeaderMap) -> Response
     };
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(user.id));
-    profile_claims(&mut claims, &user, &grant.scopes);
+    profile_claims(
+        &mut claims,
+        &user,
+        &grant.scopes,
+        okta.groups_filter.as_deref(),
+    );
     Json(Value::Object(claims)).into_response()
 }
 

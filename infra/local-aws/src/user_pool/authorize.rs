@@ -82,6 +82,16 @@ pub(crate) fn supported_provider(
         .find(|idp| matches(idp))
 }
 
+/// `GET /error`: the hosted domain's error page, where Cognito sends a browser it cannot send back to the app
+/// (`error=redirect_mismatch`).
+pub(crate) async fn error(PageForm(params, _): PageForm<PoolPage>) -> Response {
+    let code = params
+        .get("error")
+        .map_or("error", String::as_str)
+        .to_owned();
+    error_page(StatusCode::BAD_REQUEST, &code, &code)
+}
+
 /// Validates an authorize request. Until the client and its redirect URI are known to be registered, every
 /// error is a 400 page (redirecting would make the pool an open redirector); after that, errors go back to
 /// the redirect URI.
@@ -112,11 +122,16 @@ pub(crate) fn validate(
                 .any(|registered| registered == uri)
         })
         .ok_or_else(|| {
-            error_page(
-                StatusCode::BAD_REQUEST,
-                "redirect_mismatch",
-                "redirect_mismatch",
-            )
+            // Cognito sends the browser to its own error page, never to the unregistered URI:
+            // `<domain>/error?error=redirect_mismatch&client_id=<id>`, "An error was encountered with the
+            // requested page." (observed; AWS documents only the errors it sends to a registered URI).
+            redirect(&with_query(
+                &format!("{}/error", pool.urls.auth_domain),
+                [
+                    ("error", "redirect_mismatch"),
+                    ("client_id", client.client_id.as_str()),
+                ],
+            ))
         })?;
     // Only the authorization code flow is served; implicit (`token`) is off, as it should be.
     match get("response_type") {

@@ -10,7 +10,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -38,9 +37,6 @@ use super::{ClientRequest, IssuedCode, PendingFederation, Pool, PoolPage, Sessio
 use crate::store::{random_token, unix_now};
 use crate::trigger::{self, TriggerInput, TriggerSource};
 use crate::web::{PageForm, error_page, redirect, secrets_equal, with_query};
-
-/// How long the pool waits for the user to come back from the IdP.
-const PENDING_LIFETIME: Duration = Duration::from_secs(600);
 
 /// The cookie that binds a federated sign-in to the browser that started it, like Cognito's own
 /// `XSRF-TOKEN`: without it, anyone could send a victim to `/oauth2/idpresponse` with the attacker's code
@@ -283,7 +279,7 @@ pub(crate) async fn start(
             pkce_verifier: verifier.secret().clone(),
             browser_binding: binding.clone(),
         },
-        PENDING_LIFETIME,
+        pool.config.federation_timeout,
     );
     // Lax, not Strict: the browser comes back from the IdP by a top-level cross-site redirect, which must
     // carry the cookie. Secure whenever the pool is served over https (never on plain-http 127.0.0.1).
@@ -392,6 +388,7 @@ pub(crate) async fn idp_response(
         username: user.username.clone(),
         scopes: request.scopes.clone(),
         origin_jti: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string(),
         auth_time: unix_now(),
     };
     let mut tokens = draft(&pool, client, &user, &session, request.nonce.as_deref());
@@ -541,6 +538,8 @@ fn token_failure(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn token_description(

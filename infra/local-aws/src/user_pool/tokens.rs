@@ -83,7 +83,9 @@ pub(crate) fn draft(
     }
     access.insert("iss".into(), json!(pool.urls.issuer));
     access.insert("client_id".into(), json!(client.client_id));
+    access.insert("version".into(), json!(2));
     access.insert("origin_jti".into(), json!(session.origin_jti));
+    access.insert("event_id".into(), json!(session.event_id));
     access.insert("token_use".into(), json!("access"));
     access.insert("auth_time".into(), json!(session.auth_time));
     access.insert(
@@ -116,6 +118,7 @@ pub(crate) fn draft(
             id.insert("nonce".into(), json!(nonce));
         }
         id.insert("origin_jti".into(), json!(session.origin_jti));
+        id.insert("event_id".into(), json!(session.event_id));
         id.insert("aud".into(), json!(client.client_id));
         id.insert("identities".into(), user.identities_claim());
         id.insert("token_use".into(), json!("id"));
@@ -224,13 +227,26 @@ pub(crate) fn sign(pool: &Pool, mut draft: Draft) -> Result<IssuedTokens, KeyErr
     let access_token = pool.keys.sign_access(&Value::Object(draft.access))?;
     let id_token = draft
         .id
-        .map(|id| pool.keys.sign_id(&Value::Object(id)))
+        .map(|mut id| {
+            id.insert("at_hash".into(), json!(at_hash(&access_token)));
+            pool.keys.sign_id(&Value::Object(id))
+        })
         .transpose()?;
     Ok(IssuedTokens {
         access_token,
         id_token,
         expires_in: draft.expires_in,
     })
+}
+
+/// The ID token's `at_hash` for the access token issued with it (OpenID Connect Core 3.3.2.11): the left
+/// half of the SHA-256 of its ASCII text, base64url without padding, for RS256. Cognito puts it in every ID
+/// token it issues with an access token, from the code grant and the refresh grant alike.
+fn at_hash(access_token: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 
 /// Signs a machine (client credentials) access token: `sub` is the client id and there is no user.
@@ -251,6 +267,7 @@ pub(crate) fn sign_machine(
         "iat": now,
         "jti": uuid::Uuid::new_v4().to_string(),
         "client_id": client.client_id,
+        "version": 2,
     });
     Ok(IssuedTokens {
         access_token: pool.keys.sign_access(&claims)?,

@@ -13,7 +13,7 @@ use crate::store::unix_now_millis;
 /// A user of the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PoolUser {
-    /// `<providerName>_<the IdP's sub>`.
+    /// `<providerName>_<the IdP's sub>`, lower-cased in a case-insensitive pool.
     pub username: String,
     /// A random, stable uuid: the `sub` of the pool's tokens.
     pub sub: String,
@@ -83,7 +83,15 @@ pub(crate) enum AttributeProblem {
     /// later sign-in that maps it, even with the same value).
     #[error("Attribute cannot be updated.")]
     Immutable,
+    /// A value longer than an attribute holds: Cognito's limit is 2,048 characters
+    /// (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html), and the
+    /// sign-in fails. AWS documents that it reports an error, not its words; these are the stand-in's.
+    #[error("String must be no longer than 2048 characters.")]
+    TooLong,
 }
+
+/// The most characters an attribute value may have.
+pub(crate) const MAX_ATTRIBUTE_LENGTH: usize = 2048;
 
 /// All users, in memory.
 pub(crate) struct UserDirectory {
@@ -109,6 +117,20 @@ impl UserDirectory {
         self.lock().get(username).cloned()
     }
 
+    /// Adds a user named `username` with pool `sub` unless one exists (tokens that tests sign themselves, see
+    /// `LocalAws::sign_id_token`).
+    pub(crate) fn ensure_exists(&self, username: &str, sub: &str) {
+        self.lock()
+            .entry(username.to_owned())
+            .or_insert_with(|| PoolUser {
+                username: username.to_owned(),
+                sub: sub.to_owned(),
+                provider: String::new(),
+                attributes: BTreeMap::from([("sub".to_owned(), sub.to_owned())]),
+                groups: Vec::new(),
+            });
+    }
+
     /// Creates the user on first sign-in through `idp`, or updates its mapped attributes on later ones, as
     /// `client` signs the user in. Users are found only by `<provider>_<sub>`: an email address never links
     /// two identities. Like Cognito, only attributes whose claims the token carries are written (an attribute
@@ -126,7 +148,17 @@ impl UserDirectory {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or(UserError::NoSubject)?;
+        // A case-insensitive pool (the deployment's, `sign_in_case_sensitive: false`) "flattens to lowercase" the
+        // user names it outputs, a federated user's whole `<provider>_<sub>` included (`Acme-Entra_AbC` is
+        // `acme-entra_abc` in trigger events and tokens), while `identities` keeps the provider name and the
+        // subject as they are; subjects that differ only in case are then one user
+        // (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-case-sensitivity.html).
         let username = format!("{}_{subject}", idp.name);
+        let username = if config.sign_in_case_sensitive {
+            username
+        } else {
+            username.to_lowercase()
+        };
         // A `username` entry names no attribute: the username is always `<provider>_<sub>`.
         let updates: Vec<(&String, String)> = idp
             .attribute_mapping
@@ -142,7 +174,7 @@ impl UserDirectory {
 
         let mut users = self.lock();
         let exists = users.contains_key(&username);
-        for (attribute, _) in &updates {
+        for (attribute, value) in &updates {
             let problem = if !config.declares_attribute(attribute) {
                 Some(AttributeProblem::NotInSchema)
             } else if !client.write_attributes.contains(attribute) {
@@ -153,6 +185,8 @@ impl UserDirectory {
                     .is_some_and(|custom| !custom.mutable)
             {
                 Some(AttributeProblem::Immutable)
+            } else if value.chars().count() > MAX_ATTRIBUTE_LENGTH {
+                Some(AttributeProblem::TooLong)
             } else {
                 None
             };
@@ -185,8 +219,20 @@ impl UserDirectory {
                 groups: vec![format!("{}_{}", config.user_pool_id, idp.name)],
             }
         });
+        let email_written = updates.iter().any(|(attribute, _)| *attribute == "email");
+        let verified_written = updates
+            .iter()
+            .any(|(attribute, _)| *attribute == "email_verified");
         for (attribute, value) in updates {
             user.attributes.insert(attribute.clone(), value);
+        }
+        // Cognito treats an email address mapped from an IdP as unverified unless the mapping also sets
+        // `email_verified`; it is then `"false"` in the user's attributes, so in the trigger's event and in
+        // userInfo as a string and in the ID token as `false`
+        // (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-specifying-attribute-mapping.html).
+        if email_written && !verified_written {
+            user.attributes
+                .insert("email_verified".to_owned(), "false".to_owned());
         }
         Ok(user.clone())
     }
@@ -288,6 +334,89 @@ mod tests {
         let again = sign_in(&users, &config, json!({"oid": "o1", "sub": "pairwise-1"})).unwrap();
         assert_eq!(again.sub, first.sub);
         assert_ne!(again.sub, "pairwise-1", "the pool's sub is its own uuid");
+    }
+
+    #[test]
+    fn the_username_is_lower_case_while_the_identity_keeps_the_providers_and_subjects_case() {
+        let config = demo();
+        let users = UserDirectory::new();
+        let idp = IdentityProvider {
+            name: "Acme-Entra".into(),
+            ..acme_entra()
+        };
+        let user = sign_in_through(&users, &config, &idp, json!({"sub": "PairWise-X1"})).unwrap();
+        assert_eq!(user.username, "acme-entra_pairwise-x1");
+        let identities = user.identities_claim();
+        assert_eq!(identities[0]["providerName"], "Acme-Entra");
+        assert_eq!(identities[0]["userId"], "PairWise-X1");
+        // The same subject in another case is the same Cognito user.
+        let again = sign_in_through(&users, &config, &idp, json!({"sub": "pairwise-x1"})).unwrap();
+        assert_eq!(again.sub, user.sub);
+
+        // A case-sensitive pool keeps the case.
+        let config = LocalAwsConfig {
+            sign_in_case_sensitive: true,
+            ..demo()
+        };
+        let users = UserDirectory::new();
+        let user = sign_in_through(&users, &config, &idp, json!({"sub": "PairWise-X1"})).unwrap();
+        assert_eq!(user.username, "Acme-Entra_PairWise-X1");
+    }
+
+    #[test]
+    fn a_mapped_email_without_a_verified_claim_is_unverified_and_a_mapped_claim_decides_otherwise()
+    {
+        let config = demo();
+        let users = UserDirectory::new();
+        let user = sign_in(
+            &users,
+            &config,
+            json!({"sub": "s1", "email": "a@acme.example"}),
+        )
+        .unwrap();
+        assert_eq!(user.attribute("email_verified"), Some("false"));
+
+        let mut idp = acme_entra();
+        idp.attribute_mapping
+            .insert("email_verified".into(), "xms_edov".into());
+        let user = sign_in_through(
+            &users,
+            &config,
+            &idp,
+            json!({"sub": "s2", "email": "b@acme.example", "xms_edov": true}),
+        )
+        .unwrap();
+        assert_eq!(user.attribute("email_verified"), Some("true"));
+        // A new address without the claim is unverified again.
+        let user = sign_in_through(
+            &users,
+            &config,
+            &idp,
+            json!({"sub": "s2", "email": "c@acme.example"}),
+        )
+        .unwrap();
+        assert_eq!(user.attribute("email_verified"), Some("false"));
+    }
+
+    #[test]
+    fn a_value_longer_than_2048_characters_fails_the_sign_in_and_writes_nothing() {
+        let config = demo();
+        let users = UserDirectory::new();
+        let groups: Vec<String> = (0..300)
+            .map(|i| format!("Directory-Group-{i:04}"))
+            .collect();
+        let error = sign_in(&users, &config, json!({"sub": "s1", "roles": groups})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid user attributes: custom:idp_groups: String must be no longer than 2048 characters."
+        );
+        assert!(users.get("acme-entra_s1").is_none(), "nothing written");
+        let just_fits = "x".repeat(MAX_ATTRIBUTE_LENGTH);
+        let user = sign_in(&users, &config, json!({"sub": "s1", "name": just_fits})).unwrap();
+        assert_eq!(
+            user.attribute("name").map(str::len),
+            Some(MAX_ATTRIBUTE_LENGTH)
+        );
     }
 
     #[test]

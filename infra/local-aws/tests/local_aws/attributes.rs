@@ -167,3 +167,34 @@ async fn a_username_mapping_other_than_sub_is_refused_by_the_api() {
         "the pairwise sub, not the oid"
     );
 }
+
+/// Carol in 300 directory groups besides her app group: their names alone are over 2,048 characters.
+fn in_hundreds_of_groups(world: &World) {
+    assert!(world.aws.update_okta_user(CAROL, |carol| {
+        carol
+            .groups
+            .extend((0..300).map(|i| format!("directory-group-{i:04}")));
+    }));
+}
+
+#[tokio::test]
+async fn okta_s_groups_claim_filter_keeps_a_user_in_hundreds_of_groups_to_the_app_s_own() {
+    let world = World::start().await;
+    in_hundreds_of_groups(&world);
+    let claims = id_token_claims(&world, "globex-okta", CAROL).await;
+    assert_eq!(claims["custom:idp_groups"], r#"["saas-admin"]"#);
+}
+
+#[tokio::test]
+async fn without_a_groups_filter_a_group_list_over_2048_characters_fails_the_sign_in() {
+    let world = World::start_with(|config| {
+        config.directories.okta[0].groups_claim_filter = None;
+    })
+    .await;
+    in_hundreds_of_groups(&world);
+    let params = refused_sign_in(&world, "globex-okta", CAROL).await;
+    assert_eq!(
+        params["error_description"],
+        "Invalid user attributes: custom:idp_groups: String must be no longer than 2048 characters."
+    );
+}

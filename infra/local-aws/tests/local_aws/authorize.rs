@@ -47,19 +47,29 @@ async fn an_unknown_client_gets_an_error_page() {
 }
 
 #[tokio::test]
-async fn an_unregistered_redirect_uri_gets_an_error_page() {
+async fn an_unregistered_redirect_uri_gets_the_pools_own_error_page() {
     let world = World::start().await;
     let url = world.authorize_url(&Attempt::new(), &[("identity_provider", "acme-entra")]);
-    assert_error_page(
-        &world,
-        &replace(&url, "redirect_uri", "https://evil.example/auth/callback"),
-    )
-    .await;
-    assert_error_page(
-        &world,
-        &replace(&url, "redirect_uri", &format!("{}/", world.callback)),
-    )
-    .await;
+    for redirect_uri in [
+        "https://evil.example/auth/callback".to_owned(),
+        format!("{}/", world.callback),
+    ] {
+        // As Cognito: to `/error` on the pool's own domain, never to the URI the request named.
+        let to_error = location(
+            &world
+                .get(&replace(&url, "redirect_uri", &redirect_uri))
+                .await,
+        );
+        assert_eq!(
+            to_error,
+            format!(
+                "{}/error?error=redirect_mismatch&client_id={}",
+                world.aws.auth_domain(),
+                world.web.client_id
+            )
+        );
+        assert_error_page(&world, &to_error).await;
+    }
 }
 
 #[tokio::test]
@@ -74,7 +84,20 @@ async fn the_machine_client_cannot_start_a_browser_sign_in() {
     let world = World::start().await;
     let machine = world.aws.client("machine").unwrap();
     let url = world.authorize_url(&Attempt::new(), &[]);
-    assert_error_page(&world, &replace(&url, "client_id", &machine.client_id)).await;
+    // It has no callback URL, so any redirect URI is a mismatch: the pool's own error page.
+    let to_error = location(
+        &world
+            .get(&replace(&url, "client_id", &machine.client_id))
+            .await,
+    );
+    assert!(
+        to_error.starts_with(&format!(
+            "{}/error?error=redirect_mismatch",
+            world.aws.auth_domain()
+        )),
+        "{to_error}"
+    );
+    assert_error_page(&world, &to_error).await;
 }
 
 #[tokio::test]

@@ -89,3 +89,32 @@ async fn two_sign_ins_started_in_one_browser_both_complete() {
         assert_eq!(params["state"], attempt.state);
     }
 }
+
+#[tokio::test]
+async fn an_idp_answer_after_cognitos_five_minutes_finds_the_sign_in_cancelled() {
+    assert_eq!(
+        local_aws::config::FEDERATION_TIMEOUT,
+        std::time::Duration::from_secs(300),
+        "Cognito's limit, which the loaded configuration uses"
+    );
+    let world = World::start_with(|config| {
+        config.federation_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let attempt = Attempt::new();
+    let back_to_pool = world.idp_response_url(&attempt, "acme-entra", ALICE).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let late = world.get(&back_to_pool).await;
+    assert_eq!(
+        late.status(),
+        StatusCode::BAD_REQUEST,
+        "an error page, never a redirect"
+    );
+    assert!(late.text().await.unwrap().contains("expired"));
+
+    // Within the limit the same flow completes.
+    let attempt = Attempt::new();
+    let back_to_pool = world.idp_response_url(&attempt, "acme-entra", ALICE).await;
+    let callback = location(&world.get(&back_to_pool).await);
+    assert!(callback.contains("code="), "{callback}");
+}

@@ -9,6 +9,7 @@ const ACCESS_CLAIMS: &[&str] = &[
     "auth_time",
     "client_id",
     "cognito:groups",
+    "event_id",
     "exp",
     "iat",
     "iss",
@@ -18,7 +19,19 @@ const ACCESS_CLAIMS: &[&str] = &[
     "sub",
     "token_use",
     "username",
+    "version",
 ];
+
+/// The token's JOSE header as sent: Cognito's carry `kid` and `alg` only.
+fn header_names(token: &str) -> Vec<String> {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes).unwrap();
+    header.keys().cloned().collect()
+}
 
 #[tokio::test]
 async fn alice_signs_in_through_entra_and_gets_cognito_shaped_tokens() {
@@ -37,7 +50,7 @@ async fn alice_signs_in_through_entra_and_gets_cognito_shaped_tokens() {
         .await;
     assert_eq!(access_kid, world.aws.keys().access_kid());
     assert_eq!(claim_names(&access), ACCESS_CLAIMS, "no aud, nothing extra");
-    // Cognito names OIDC users <provider>_<sub>; Entra's sub is pairwise, so ask the mock for it.
+    // Cognito names OIDC users <provider>_<sub>, lower-cased; Entra's sub is pairwise, so ask the mock for it.
     let entra_sub = world
         .idp_id_token("acme-entra", ALICE, "openid", "n-1")
         .await["sub"]
@@ -45,7 +58,7 @@ async fn alice_signs_in_through_entra_and_gets_cognito_shaped_tokens() {
         .unwrap()
         .to_owned();
     assert_ne!(entra_sub, ALICE_OID);
-    let username = format!("acme-entra_{entra_sub}");
+    let username = format!("acme-entra_{entra_sub}").to_lowercase();
     assert_eq!(access["username"], username.as_str());
     assert_eq!(access["token_use"], "access");
     assert_eq!(access["client_id"], world.web.client_id.as_str());
@@ -85,6 +98,20 @@ async fn alice_signs_in_through_entra_and_gets_cognito_shaped_tokens() {
     assert_eq!(id["nonce"], attempt.nonce.as_str());
     assert_eq!(id["origin_jti"], access["origin_jti"]);
     assert_eq!(id["auth_time"], access["auth_time"]);
+    assert_eq!(access["version"], 2);
+    assert!(uuid::Uuid::parse_str(access["event_id"].as_str().unwrap()).is_ok());
+    assert_eq!(
+        id["event_id"], access["event_id"],
+        "one authentication event"
+    );
+    assert_eq!(
+        id["at_hash"],
+        at_hash(tokens["access_token"].as_str().unwrap()),
+        "OpenID Connect's at_hash of the access token issued with it"
+    );
+    for token in [&tokens["access_token"], &tokens["id_token"]] {
+        assert_eq!(header_names(token.as_str().unwrap()), ["alg", "kid"]);
+    }
     let identity = &id["identities"][0];
     assert_eq!(
         identity["userId"],
@@ -411,4 +438,12 @@ async fn an_idp_token_error_is_reported_with_the_provider_and_the_status() {
         params["error_description"]
     );
     assert_eq!(params["state"], attempt.state);
+}
+
+/// OpenID Connect Core 3.3.2.11: base64url of the left half of the SHA-256 of the access token (RS256).
+fn at_hash(access_token: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }

@@ -290,3 +290,73 @@ async fn browsers_may_call_the_identity_pool_across_origins() {
         .to_ascii_lowercase();
     assert!(allowed.contains("x-amz-target"), "{allowed}");
 }
+
+#[tokio::test]
+async fn a_signed_out_sign_in_gets_no_more_credentials_server_side_token_check() {
+    let world = World::start().await;
+    let (_, tokens) = world.sign_in("acme-entra", "alice@acme.example").await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let (_, id) = get_id(&world, id_token).await;
+    let identity = id["IdentityId"].as_str().unwrap();
+    let (status, body) = credentials(&world, identity, id_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Sign-out: the app revokes the sign-in's refresh token (RevokeToken).
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/oauth2/revoke", world.aws.auth_domain()))
+        .basic_auth(&world.web.client_id, Some(&world.web.client_secret))
+        .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+
+    // The ID token is still signed and unexpired, but the identity pool asks the user pool first.
+    let (status, body) = credentials(&world, identity, id_token).await;
+    assert_eq!(
+        (status, error_type(&body)),
+        (StatusCode::BAD_REQUEST, "NotAuthorizedException"),
+        "{body}"
+    );
+    // Another sign-in of the same user is unaffected.
+    let (_, again) = world.sign_in("acme-entra", "alice@acme.example").await;
+    let (status, body) = credentials(&world, identity, again["id_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Without the check (the setting off), the revoked sign-in's token still gets credentials, as on AWS.
+    let unchecked =
+        World::start_with(|config| config.identity_pool.server_side_token_check.clear()).await;
+    let (_, tokens) = unchecked.sign_in("acme-entra", "alice@acme.example").await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let (_, id) = get_id(&unchecked, id_token).await;
+    let identity = id["IdentityId"].as_str().unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/oauth2/revoke", unchecked.aws.auth_domain()))
+        .basic_auth(&unchecked.web.client_id, Some(&unchecked.web.client_secret))
+        .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = credentials(&unchecked, identity, id_token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_claim_too_long_for_a_principal_tag_gets_no_credentials() {
+    let world = World::start().await;
+    let mut claims = id_claims(&world, "long-tenant");
+    claims["tenant_id"] = json!("t".repeat(257));
+    let token = world.aws.sign_id_token(&claims);
+    let (_, id) = get_id(&world, &token).await;
+    let identity = id["IdentityId"].as_str().unwrap();
+    let (status, body) = credentials(&world, identity, &token).await;
+    assert_eq!(
+        (status, error_type(&body)),
+        (StatusCode::BAD_REQUEST, "InvalidParameterException"),
+        "{body}"
+    );
+    claims["tenant_id"] = json!("t".repeat(256));
+    let token = world.aws.sign_id_token(&claims);
+    let (status, body) = credentials(&world, identity, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -136,7 +136,13 @@ async fn the_trigger_gets_a_version_2_event_and_its_overrides_reach_both_tokens(
     assert_eq!(identities[0]["providerName"], "acme-entra");
     let subject = identities[0]["userId"].as_str().unwrap();
     assert_ne!(subject, ALICE_OID, "Entra's subject is its pairwise sub");
-    assert_eq!(user_name, format!("acme-entra_{subject}"));
+    // Cognito lower-cases the user name, not the identity.
+    assert_eq!(user_name, format!("acme-entra_{}", subject.to_lowercase()));
+    assert_ne!(
+        subject,
+        subject.to_lowercase(),
+        "the subject keeps its case"
+    );
     let groups = &event["request"]["groupConfiguration"];
     assert!(groups["groupsToOverride"].is_array() && groups["iamRolesToOverride"].is_array());
     assert_eq!(groups["preferredRole"], Value::Null);
