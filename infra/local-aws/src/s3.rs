@@ -13,18 +13,25 @@
 //!    stand-in keeps objects as files, where they would resolve to another key than the one the policy was
 //!    evaluated on.
 //! 3. The credentials: Signature Version 2 is refused; the SigV4 credential scope must name the pool's region
-//!    and `s3`; the access key must belong to a live session of the identity pool and the request must carry
-//!    that session's token (`x-amz-security-token` header or `X-Amz-Security-Token` query parameter):
-//!    `InvalidAccessKeyId` (403), `InvalidToken` and `ExpiredToken` (400, as S3 answers them) otherwise
-//!    (`auth.rs`). A request without credentials goes on as anonymous.
-//! 4. `s3s` verifies the signature with the session's secret (`SignatureDoesNotMatch`, `AccessDenied` for an
-//!    expired presigned URL).
+//!    and `s3`; a presigned URL may be valid for a week at most and must not have expired, and a request
+//!    signed in headers must be within 15 minutes of the server's clock (`auth_errors.rs`); the access key
+//!    must belong to a live session of the identity pool (or be the backend's long-term key) and the request
+//!    must carry that session's token (`x-amz-security-token` header or `X-Amz-Security-Token` query
+//!    parameter): `InvalidAccessKeyId` (403, also for a session key without its token), `InvalidToken` and
+//!    `ExpiredToken` (400, as S3 answers them) otherwise (`auth.rs`). A presigned URL therefore stops working
+//!    when its session expires, whatever its own expiry. A request without credentials goes on as anonymous.
+//! 4. `s3s` verifies the signature with the session's secret; a mismatch is answered with the canonical
+//!    request and string to sign, as S3 answers it (`auth_errors.rs`).
 //! 5. Authorization (`access.rs`): anonymous requests and operations the app does not use are `AccessDenied`;
 //!    the others are decided by the upload role's permission policy (`infra/policies/`) for the S3 action of
 //!    the operation, on `arn:aws:s3:::<bucket>/<key>` (`arn:aws:s3:::<bucket>` with `s3:prefix`,
 //!    `s3:delimiter`, `s3:max-keys` for listings, and for `GetBucketLifecycleConfiguration`), with the
 //!    session's principal tags in the context.
-//! 6. The store (`store.rs`) runs the operation.
+//! 6. The store (`store.rs`) runs the operation; a read of a key that holds nothing answers `NoSuchKey` or
+//!    `AccessDenied` as step 5 decided from the caller's `s3:ListBucket`.
+//!
+//! Every error document ends with the answer's `RequestId` and `HostId`
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>).
 //!
 //! The bucket's lifecycle configuration is the deployment's `infra/policies/bucket-lifecycle.json`
 //! (`lifecycle.rs`): `GetBucketLifecycleConfiguration` answers it (`PutBucketLifecycleConfiguration` and
@@ -40,6 +47,7 @@
 
 mod access;
 mod auth;
+mod auth_errors;
 mod cors;
 mod error;
 mod keys;
@@ -54,7 +62,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::Rng as _;
 use s3s::service::{S3Service, S3ServiceBuilder};
@@ -265,6 +273,9 @@ async fn handle(State(stand_in): State<Arc<StandIn>>, request: Request) -> Respo
         response
     };
     let (request_id, host_id) = request_ids();
+    if method != Method::HEAD {
+        response = with_request_ids(response, &request_id, &host_id).await;
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amz-request-id", value);
@@ -282,24 +293,43 @@ impl StandIn {
             tracing::debug!(path = request.uri().path(), %refusal, "S3 stand-in refused a key");
             return refusal.into_error().into_response();
         }
-        let session = match auth::presented(request.headers(), request.uri(), &self.region) {
-            Ok(auth::Presented::Anonymous) => None,
-            Ok(auth::Presented::Session {
+        let presented = match auth::presented(request.headers(), request.uri(), &self.region) {
+            Ok(presented) => presented,
+            Err(error) => return error.into_response(),
+        };
+        if let Err(error) = auth_errors::check_time(
+            request.headers(),
+            request.uri(),
+            time::OffsetDateTime::now_utc(),
+        ) {
+            return error.into_response();
+        }
+        let session = match presented {
+            auth::Presented::Anonymous => None,
+            auth::Presented::Session {
                 access_key_id,
                 session_token,
-            }) => match self
+            } => match self
                 .credentials
                 .check(&access_key_id, session_token.as_deref())
             {
                 Ok(session) => Some(session),
                 Err(error) => {
                     tracing::debug!(%access_key_id, %error, "S3 stand-in refused credentials");
-                    return auth::credentials_error(error, &access_key_id).into_response();
+                    return auth::credentials_error(
+                        error,
+                        &access_key_id,
+                        session_token.as_deref(),
+                    )
+                    .into_response();
                 }
             },
-            Err(error) => return error.into_response(),
         };
 
+        // `s3s` verifies the signature but does not say what it computed; kept to say it as S3 does.
+        let signed = session.as_ref().map(|_| {
+            auth_errors::SignedRequest::new(request.method(), request.uri(), request.headers())
+        });
         let (parts, body) = request.into_parts();
         let mut request = s3s::HttpRequest::from_parts(parts, s3s::Body::http_body_unsync(body));
         let result = match session {
@@ -316,13 +346,86 @@ impl StandIn {
                 if response.status().is_server_error() {
                     tracing::error!(status = %response.status(), "S3 stand-in failed a request");
                 }
-                response.map(Body::new)
+                let response = response.map(Body::new);
+                match signed {
+                    Some(signed) if response.status() == StatusCode::FORBIDDEN => {
+                        detail_signature_mismatch(response, &signed).await
+                    }
+                    _ => response,
+                }
             }
             Err(error) => {
                 tracing::error!(?error, "S3 stand-in could not answer a request");
                 error::XmlError::internal().into_response()
             }
         }
+    }
+}
+
+/// The most of an error body the stand-in reads back to complete it; S3's error documents are far smaller.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// `response`'s body, read whole (an error document), or `None` with a replacement response if it cannot
+/// be read.
+async fn error_body(response: Response) -> (axum::http::response::Parts, Option<String>) {
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, ERROR_BODY_LIMIT)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok());
+    (parts, text)
+}
+
+/// `parts` with `body`, its length recomputed.
+fn rebuilt(mut parts: axum::http::response::Parts, body: String) -> Response {
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// A 403 from `s3s` that is `SignatureDoesNotMatch`, replaced by S3's answer with the canonical request and
+/// string to sign (`auth_errors`); any other 403 unchanged.
+async fn detail_signature_mismatch(
+    response: Response,
+    signed: &auth_errors::SignedRequest,
+) -> Response {
+    let (parts, body) = error_body(response).await;
+    match body {
+        Some(body) if body.contains("<Code>SignatureDoesNotMatch</Code>") => {
+            auth_errors::signature_mismatch(signed).into_response()
+        }
+        Some(body) => rebuilt(parts, body),
+        None => error::XmlError::internal().into_response(),
+    }
+}
+
+/// Every S3 error document ends with the request's `RequestId` and `HostId`, the values of its
+/// `x-amz-request-id` and `x-amz-id-2` headers
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>, "REST error responses"). The
+/// stand-in's own errors and `s3s`'s are completed here; a success, or an answer to `HEAD` (which has no
+/// body), is left as it is.
+async fn with_request_ids(response: Response, request_id: &str, host_id: &str) -> Response {
+    let is_xml = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("xml"));
+    if response.status().is_success() || !is_xml {
+        return response;
+    }
+    let (parts, body) = error_body(response).await;
+    let Some(body) = body else {
+        return error::XmlError::internal().into_response();
+    };
+    match body.rfind("</Error>") {
+        Some(end) if !body.contains("<RequestId>") => {
+            let mut completed = body;
+            completed.insert_str(
+                end,
+                &format!("<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId>"),
+            );
+            rebuilt(parts, completed)
+        }
+        _ => rebuilt(parts, body),
     }
 }
 

@@ -128,7 +128,7 @@ export class ApplicationStack extends Stack {
     const cognitoPolicy = renderPolicyFile('backend-cognito-permissions.json', {
       USER_POOL_ARN: identity.userPool.userPoolArn,
     });
-    const taskRole = this.taskRole('BackendTaskRole', 'The backend service: uploads bucket (get, list, delete), files bucket (get, put, delete) and tenant identity providers', {
+    const taskRole = this.taskRole('BackendTaskRole', 'The backend service: uploads bucket (get, list, delete), files bucket (get, list, put, delete) and tenant identity providers', {
       'backend-storage-permissions': storagePolicy,
       'backend-cognito-permissions': cognitoPolicy,
     });

@@ -22,6 +22,19 @@
 //! Object operations are decided in [`S3Access::check`], before the request's input is even parsed, from
 //! the key `s3s` hands the store. Bucket operations are decided in their own hooks, after `s3s` has parsed
 //! the request, so that a listing's policy sees the very `prefix` the store will list.
+//!
+//! A read of a key that holds no object (`GetObject`, `HeadObject`, the source of `CopyObject`) answers
+//! `404 NoSuchKey` only to a caller who may also list the bucket; anyone else gets `403 AccessDenied`, so that
+//! a caller who may not list cannot learn which keys exist
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>,
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>, "Permissions"). The check decides
+//! `s3:ListBucket` on `arn:aws:s3:::<bucket>` with the requested key as `s3:prefix` (and no `s3:delimiter` or
+//! `s3:max-keys`), so that a listing grant conditioned on a prefix counts for the keys under that prefix. AWS
+//! documents the rule but not its request context; the key as `s3:prefix` is what Ceph's S3 gateway adopted
+//! "to match aws behavior" (ceph/ceph pull request 68577, tracker issue 74398) and what kopia's maintainers
+//! observed against S3 with a prefix-conditioned `s3:ListBucket` (kopia/kopia pull request 3072). The
+//! decision is taken with the access check and handed to the store in the request's extensions
+//! ([`MissingKey`]), which answers with it only when the key turns out to hold nothing.
 
 use std::time::SystemTime;
 
@@ -65,6 +78,27 @@ fn action_for(operation: &str) -> Option<(&'static str, Target)> {
         "GetBucketLifecycleConfiguration" => ("s3:GetLifecycleConfiguration", Target::Bucket),
         _ => return None,
     })
+}
+
+/// What a read answers when its key holds no object, decided by the access check (see the module
+/// documentation) and read by the store from the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MissingKey {
+    /// The caller may list the key's prefix: `404 NoSuchKey`.
+    NoSuchKey,
+    /// The caller may not: `403 AccessDenied`, as for an object it may not read.
+    AccessDenied,
+}
+
+impl MissingKey {
+    /// The answer a request's extensions carry; without one (a request the access check did not see), the
+    /// refusal, so that existence is never revealed by mistake.
+    pub(crate) fn of(extensions: &axum::http::Extensions) -> MissingKey {
+        extensions
+            .get::<MissingKey>()
+            .copied()
+            .unwrap_or(MissingKey::AccessDenied)
+    }
 }
 
 /// The access control `s3s` calls for every authenticated request: the role's permission policy.
@@ -116,6 +150,18 @@ impl PolicyAccess {
             denial_message(session, action, &request.resource, decision.outcome),
         ))
     }
+
+    /// What a read of `key` in `bucket` answers if the key holds no object: whether `session` may list the
+    /// bucket with the key as `s3:prefix` (see the module documentation).
+    fn missing_key(&self, session: &SessionCredentials, bucket: &str, key: &str) -> MissingKey {
+        let listed = self.authorize(session, "s3:ListBucket", bucket_arn(bucket), |context| {
+            list_context(context, Some(key), None, None);
+        });
+        match listed {
+            Ok(()) => MissingKey::NoSuchKey,
+            Err(_) => MissingKey::AccessDenied,
+        }
+    }
 }
 
 /// The session `s3s` verified the signature of, as checked before the signature.
@@ -150,20 +196,27 @@ impl S3Access for PolicyAccess {
                 "Access Denied",
             ));
         };
+        // A read tells a missing key apart only for a caller who may list (see the module documentation).
+        let reads = matches!(operation, "GetObject" | "HeadObject");
         let object = cx
             .s3_path()
             .as_object()
-            .map(|(bucket, key)| object_arn(bucket, key));
-        let session = checked_session(cx.extensions_mut(), access_key.as_deref())?;
+            .map(|(bucket, key)| (bucket.to_owned(), key.to_owned()));
+        let session = checked_session(cx.extensions_mut(), access_key.as_deref())?.clone();
         match target {
             Target::Object => {
-                let Some(resource) = object else {
+                let Some((bucket, key)) = object else {
                     return Err(S3Error::with_message(
                         S3ErrorCode::AccessDenied,
                         "Access Denied",
                     ));
                 };
-                self.authorize(session, action, resource, |_| {})
+                self.authorize(&session, action, object_arn(&bucket, &key), |_| {})?;
+                if reads {
+                    let missing = self.missing_key(&session, &bucket, &key);
+                    cx.extensions_mut().insert(missing);
+                }
+                Ok(())
             }
             // Bucket operations are decided by their own hooks (`list_objects_v2`, `list_objects`,
             // `get_bucket_lifecycle_configuration`), which see the parsed parameters.
@@ -182,7 +235,11 @@ impl S3Access for PolicyAccess {
                 "Access Denied",
             ));
         };
-        self.authorize(session, "s3:GetObject", object_arn(bucket, key), |_| {})
+        self.authorize(session, "s3:GetObject", object_arn(bucket, key), |_| {})?;
+        // A source that holds nothing is told apart only for a caller who may list its bucket.
+        let missing = self.missing_key(session, bucket, key);
+        req.extensions.insert(missing);
+        Ok(())
     }
 
     async fn list_objects_v2(&self, req: &mut S3Request<ListObjectsV2Input>) -> S3Result<()> {
@@ -322,7 +379,7 @@ mod tests {
 
     use super::*;
     use crate::credentials::CredentialStore;
-    use crate::iam::ContextValue;
+    use crate::iam::{ContextValue, Policy};
 
     fn session() -> SessionCredentials {
         CredentialStore::default().issue(
@@ -489,6 +546,71 @@ mod tests {
         ] {
             assert!(list(prefix).is_err(), "{prefix:?}");
         }
+    }
+
+    /// HeadObject and GetObject on a key that holds nothing: 404 only with `s3:ListBucket` on the bucket,
+    /// otherwise 403 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, "Permissions").
+    #[test]
+    fn a_missing_key_is_told_only_to_callers_who_may_list_it() {
+        let access = access(Authorization::Enforced);
+        let alice = session();
+        // The upload role's listing grant is conditioned on `s3:prefix`; the key is the prefix of the check.
+        assert_eq!(
+            access.missing_key(&alice, "saas-reference-uploads", "acme/u1/uploads/gone.pdf"),
+            MissingKey::NoSuchKey
+        );
+        assert_eq!(
+            access.missing_key(&alice, "saas-reference-uploads", "acme/u2/uploads/gone.pdf"),
+            MissingKey::AccessDenied
+        );
+        assert_eq!(
+            access.missing_key(&alice, "saas-reference-files", "acme/file"),
+            MissingKey::AccessDenied
+        );
+
+        // The backend lists both of its buckets, so it is told that a key holds nothing in either.
+        let infra = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let config = crate::config::LocalAwsConfig::load(&infra).unwrap();
+        let backend = CredentialStore::default();
+        backend.register_long_term("AKIAEXAMPLE", "secret", &config.backend_user.arn);
+        let backend = backend.check("AKIAEXAMPLE", None).unwrap();
+        for bucket in [&config.identity_pool.bucket, &config.files_bucket] {
+            assert_eq!(
+                access.missing_key(&backend, bucket, "acme/u1/uploads/gone.pdf"),
+                MissingKey::NoSuchKey,
+                "{bucket}"
+            );
+        }
+
+        // A principal allowed to read objects but not to list is refused, existing key or not.
+        let reader = "arn:aws:iam::000000000000:user/reader";
+        let only_get = Policy::parse_identity(
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/*"}]}"#,
+        )
+        .unwrap();
+        let restricted = PolicyAccess {
+            permissions: vec![(reader.to_owned(), PolicySet::new().with("get", only_get))],
+            identity_pool_id: "eu-west-1:pool".to_owned(),
+            authorization: Authorization::Enforced,
+        };
+        let store = CredentialStore::default();
+        store.register_long_term("AKIAREADER", "secret", reader);
+        let reader = store.check("AKIAREADER", None).unwrap();
+        assert!(
+            restricted
+                .authorize(&reader, "s3:GetObject", object_arn("b", "k"), |_| {})
+                .is_ok()
+        );
+        assert_eq!(
+            restricted.missing_key(&reader, "b", "k"),
+            MissingKey::AccessDenied
+        );
+        assert_eq!(
+            MissingKey::of(&axum::http::Extensions::new()),
+            MissingKey::AccessDenied,
+            "a request the access check did not see reveals nothing"
+        );
     }
 
     #[test]

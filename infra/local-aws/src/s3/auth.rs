@@ -225,20 +225,41 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// S3's answer to credentials the identity pool did not issue, or no longer honours.
-pub(crate) fn credentials_error(error: CredentialsError, access_key_id: &str) -> XmlError {
-    match error {
-        CredentialsError::UnknownAccessKey => XmlError::new(
-            StatusCode::FORBIDDEN,
-            "InvalidAccessKeyId",
-            error.to_string(),
-        )
-        .with("AWSAccessKeyId", access_key_id),
-        CredentialsError::InvalidToken => {
+/// S3's answer to credentials the identity pool did not issue, or no longer honours, presented with
+/// `session_token`.
+///
+/// - An unknown access key is 403 `InvalidAccessKeyId` naming the key
+///   (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>).
+/// - A session's `ASIA…` key sent without its token is the same: S3 knows temporary keys only together with
+///   their token, and answers `The AWS Access Key Id you provided does not exist in our records.` (reported
+///   from S3 for exactly that mistake in prolane/samltoawsstskeys issue 40 and awslabs/aws-sdk-swift issue
+///   513).
+/// - Another session's token, a changed one, or a token with a long-term key is 400 `InvalidToken`.
+/// - An expired session is 400 `ExpiredToken` `The provided token has expired.`, naming the token it was
+///   given as `Token-0` (as S3's answer quoted in craftcms/aws-s3 issue 182 does).
+pub(crate) fn credentials_error(
+    error: CredentialsError,
+    access_key_id: &str,
+    session_token: Option<&str>,
+) -> XmlError {
+    match (error, session_token) {
+        (CredentialsError::UnknownAccessKey, _) | (CredentialsError::InvalidToken, None) => {
+            XmlError::new(
+                StatusCode::FORBIDDEN,
+                "InvalidAccessKeyId",
+                CredentialsError::UnknownAccessKey.to_string(),
+            )
+            .with("AWSAccessKeyId", access_key_id)
+        }
+        (CredentialsError::InvalidToken, Some(_)) => {
             XmlError::new(StatusCode::BAD_REQUEST, "InvalidToken", error.to_string())
         }
-        CredentialsError::Expired => {
-            XmlError::new(StatusCode::BAD_REQUEST, "ExpiredToken", error.to_string())
+        (CredentialsError::Expired, token) => {
+            let expired = XmlError::new(StatusCode::BAD_REQUEST, "ExpiredToken", error.to_string());
+            match token {
+                Some(token) => expired.with("Token-0", token),
+                None => expired,
+            }
         }
     }
 }
@@ -365,7 +386,7 @@ mod tests {
 
     #[test]
     fn credential_errors_have_the_codes_and_statuses_s3_answers_with() {
-        let unknown = credentials_error(CredentialsError::UnknownAccessKey, "ASIAX");
+        let unknown = credentials_error(CredentialsError::UnknownAccessKey, "ASIAX", Some("t"));
         assert_eq!(
             (unknown.status, unknown.code),
             (StatusCode::FORBIDDEN, "InvalidAccessKeyId")
@@ -374,15 +395,33 @@ mod tests {
             unknown.details,
             vec![("AWSAccessKeyId", "ASIAX".to_owned())]
         );
-        let token = credentials_error(CredentialsError::InvalidToken, "ASIAX");
+        let token = credentials_error(CredentialsError::InvalidToken, "ASIAX", Some("t"));
         assert_eq!(
             (token.status, token.code),
             (StatusCode::BAD_REQUEST, "InvalidToken")
         );
-        let expired = credentials_error(CredentialsError::Expired, "ASIAX");
+        let expired = credentials_error(CredentialsError::Expired, "ASIAX", Some("t"));
         assert_eq!(
             (expired.status, expired.code),
             (StatusCode::BAD_REQUEST, "ExpiredToken")
+        );
+        assert_eq!(expired.details, vec![("Token-0", "t".to_owned())]);
+    }
+
+    #[test]
+    fn a_session_key_without_its_token_is_an_unknown_key_as_s3_answers() {
+        let missing = credentials_error(CredentialsError::InvalidToken, "ASIAX", None);
+        assert_eq!(
+            (missing.status, missing.code, missing.message.as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                "InvalidAccessKeyId",
+                "The AWS Access Key Id you provided does not exist in our records."
+            )
+        );
+        assert_eq!(
+            missing.details,
+            vec![("AWSAccessKeyId", "ASIAX".to_owned())]
         );
     }
 

@@ -11,7 +11,9 @@
 //! - Listings (`ListObjectsV2`, `ListObjects`) from that index, in S3's order (by UTF-8 bytes), with
 //!   `prefix`, `delimiter` (common prefixes), `max-keys`, `start-after`, continuation tokens and markers, each
 //!   object with its size, ETag, time and storage class. A key that is only a prefix of other keys is no
-//!   object (`NoSuchKey`), and deleting a key that holds nothing succeeds without doing anything.
+//!   object, and deleting a key that holds nothing succeeds without doing anything. A read of a key that
+//!   holds nothing answers `NoSuchKey` to a caller who may list the bucket and `AccessDenied` to anyone else,
+//!   as the access check decided ([`MissingKey`], in the request's extensions).
 //! - An upload id belongs to the bucket and key it was created for, as in S3: using it with another key is
 //!   `NoSuchUpload`. `s3s-fs` keeps parts by upload id alone, and ties an upload to the access key that
 //!   started it, which S3 does not: a browser that refreshes its credentials during a long upload keeps
@@ -54,6 +56,7 @@ use s3s_fs::FileSystem;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::access::MissingKey;
 use super::lifecycle::{self, AbortedUpload, BucketLifecycle, ExpiredObject, LifecycleSweep};
 
 /// The most keys one listing returns, and the default.
@@ -485,9 +488,13 @@ fn internal_request<T>(input: T) -> S3Request<T> {
     }
 }
 
-/// `NoSuchKey`, with S3's message.
-fn no_such_key() -> s3s::S3Error {
-    s3_error!(NoSuchKey, "The specified key does not exist.")
+/// What a read of a key that holds no object answers: `NoSuchKey`, with S3's message, to a caller who may
+/// list the bucket, `AccessDenied` to anyone else, as the access check decided ([`MissingKey`]).
+fn missing_key(extensions: &Extensions) -> s3s::S3Error {
+    match MissingKey::of(extensions) {
+        MissingKey::NoSuchKey => s3_error!(NoSuchKey, "The specified key does not exist."),
+        MissingKey::AccessDenied => s3_error!(AccessDenied, "Access Denied"),
+    }
 }
 
 /// Compares ETags as S3 does for `CompleteMultipartUpload`: the value, with or without quotes.
@@ -515,7 +522,7 @@ impl S3 for Store {
         mut req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         if !self.holds(&req.input.bucket, &req.input.key) {
-            return Err(no_such_key());
+            return Err(missing_key(&req.extensions));
         }
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         req.input.key = stored_key(&key);
@@ -533,7 +540,7 @@ impl S3 for Store {
         mut req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         if !self.holds(&req.input.bucket, &req.input.key) {
-            return Err(no_such_key());
+            return Err(missing_key(&req.extensions));
         }
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         req.input.key = stored_key(&key);
@@ -571,7 +578,7 @@ impl S3 for Store {
             ));
         }
         if !self.holds(&source_bucket, &source_key) {
-            return Err(no_such_key());
+            return Err(missing_key(&req.extensions));
         }
         let key = std::mem::take(&mut req.input.key);
         let bucket = req.input.bucket.clone();

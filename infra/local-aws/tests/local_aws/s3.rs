@@ -463,9 +463,10 @@ async fn every_request_needs_a_live_session_and_its_own_token() {
             ("InvalidToken", 400),
         ),
         (
+            // S3 knows a session's `ASIA…` key only together with its token.
             "no token",
             s3_client(aws, &alice.access_key_id, &alice.secret_access_key, None),
-            ("InvalidToken", 400),
+            ("InvalidAccessKeyId", 403),
         ),
         (
             "an unknown access key",
@@ -644,12 +645,314 @@ async fn presigned_urls_work_as_signed_and_not_once_altered() {
     assert!(aws.credentials().expire(&vended.access_key_id));
     let response = http.get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("<Code>ExpiredToken</Code>"), "{text}");
     assert!(
-        response
-            .text()
-            .await
+        text.contains("<Message>The provided token has expired.</Message><Token-0>"),
+        "{text}"
+    );
+}
+
+/// A presigned URL made with temporary credentials stops working when they expire, even if it was signed
+/// for longer (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html>, "Expiration
+/// time for presigned URLs"): S3 answers 400 `ExpiredToken`.
+#[tokio::test]
+async fn a_presigned_url_dies_with_its_session_however_long_it_was_signed_for() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let vended = vend(aws, "acme", "u1").await;
+    let alice = client_for(aws, &vended);
+    let key = "acme/u1/uploads/week.bin";
+    put(&alice, &bucket, key, b"a week").await.unwrap();
+    let week = PresigningConfig::expires_in(Duration::from_secs(604_800)).unwrap();
+    let url = alice
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .presigned(week)
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    assert!(aws.credentials().expire(&vended.access_key_id));
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("<Code>ExpiredToken</Code>"), "{text}");
+}
+
+/// The text of element `name` in an S3 error document.
+fn element(document: &str, name: &str) -> Option<String> {
+    let start = document.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + document[start..].find(&format!("</{name}>"))?;
+    Some(html_unescape(&document[start..end]))
+}
+
+fn html_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Every S3 error document carries `RequestId` and `HostId`, the values of the answer's `x-amz-request-id`
+/// and `x-amz-id-2` (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>), whether the
+/// stand-in refused the request itself or `s3s` or the store did.
+#[tokio::test]
+async fn every_error_document_names_its_request_and_host_ids() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let http = reqwest::Client::new();
+    let presigned = |key: &'static str| {
+        let alice = alice.clone();
+        let bucket = bucket.clone();
+        async move {
+            alice
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+                .await
+                .unwrap()
+                .uri()
+                .to_owned()
+        }
+    };
+    let urls = [
+        // The stand-in's own refusal (anonymous).
+        format!("{}/{bucket}/acme/u1/uploads/a.txt", aws.s3_endpoint()),
+        // The store's `NoSuchKey`.
+        presigned("acme/u1/uploads/missing.txt").await,
+        // The policy's `AccessDenied`.
+        presigned("acme/u2/uploads/other.txt").await,
+    ];
+    for url in urls {
+        let response = http.get(&url).send().await.unwrap();
+        assert!(response.status().is_client_error(), "{url}");
+        let request_id = response.headers()["x-amz-request-id"]
+            .to_str()
             .unwrap()
-            .contains("<Code>ExpiredToken</Code>")
+            .to_owned();
+        let host_id = response.headers()["x-amz-id-2"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let text = response.text().await.unwrap();
+        assert!(
+            text.ends_with(&format!(
+                "<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>"
+            )),
+            "{text}"
+        );
+    }
+}
+
+/// S3's answers to a wrong signature, an expired or too long presigned URL and a skewed clock, with the
+/// elements S3 gives: <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html> (`X-Amz-Expires` at most
+/// 604,800 seconds) and <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html>
+/// (15 minutes).
+#[tokio::test]
+async fn signature_and_time_errors_carry_what_s3_says_about_them() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let alice = vend(aws, "acme", "u1").await;
+    let other = vend(aws, "acme", "u1").await;
+    let key = "acme/u1/uploads/a.txt";
+    put(&client_for(aws, &alice), &bucket, key, b"a")
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+
+    // A wrong secret: the canonical request and string to sign S3 computed, which are what the client
+    // signed, so the client's own signature of that string to sign is the one it provided.
+    let wrong_secret = s3_client(
+        aws,
+        &alice.access_key_id,
+        &other.secret_access_key,
+        Some(&alice.session_token),
+    );
+    let signed_at = std::time::SystemTime::now();
+    let url = wrong_secret
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .presigned(
+            PresigningConfig::builder()
+                .start_time(signed_at)
+                .expires_in(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        element(&text, "Code").as_deref(),
+        Some("SignatureDoesNotMatch")
+    );
+    assert_eq!(
+        element(&text, "Message").as_deref(),
+        Some(
+            "The request signature we calculated does not match the signature you provided. Check your key \
+             and signing method."
+        )
+    );
+    assert_eq!(
+        element(&text, "AWSAccessKeyId").as_deref(),
+        Some(alice.access_key_id.as_str())
+    );
+    let string_to_sign = element(&text, "StringToSign").unwrap();
+    let canonical = element(&text, "CanonicalRequest").unwrap();
+    assert!(
+        canonical.starts_with(&format!("GET\n/{bucket}/{key}\n")),
+        "{canonical}"
+    );
+    assert!(string_to_sign.ends_with(&format!("{:x}", sha2::Sha256::digest(canonical.as_bytes()))));
+    let signing_key = aws_sigv4::sign::v4::generate_signing_key(
+        &other.secret_access_key,
+        signed_at,
+        aws.region(),
+        "s3",
+    );
+    let provided = element(&text, "SignatureProvided").unwrap();
+    assert_eq!(
+        aws_sigv4::sign::v4::calculate_signature(signing_key, string_to_sign.as_bytes()),
+        provided
+    );
+    let bytes = |text: &str| {
+        text.bytes()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        element(&text, "StringToSignBytes"),
+        Some(bytes(&string_to_sign))
+    );
+    assert_eq!(
+        element(&text, "CanonicalRequestBytes"),
+        Some(bytes(&canonical))
+    );
+    assert!(text.contains("<RequestId>") && text.contains("<HostId>"));
+
+    // A presigned URL valid for more than a week is refused before its signature is looked at.
+    let alice_client = client_for(aws, &alice);
+    let url = alice_client
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    let response = http
+        .get(with_query_value(&url, "X-Amz-Expires", |_| {
+            "604801".to_owned()
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        element(&text, "Code").as_deref(),
+        Some("AuthorizationQueryParametersError")
+    );
+    assert_eq!(
+        element(&text, "Message").as_deref(),
+        Some("X-Amz-Expires must be less than a week (in seconds) that is; 604800")
+    );
+
+    // An expired presigned URL.
+    let url = alice_client
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .presigned(
+            PresigningConfig::builder()
+                .start_time(std::time::SystemTime::now() - Duration::from_secs(120))
+                .expires_in(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let text = response.text().await.unwrap();
+    assert_eq!(element(&text, "Code").as_deref(), Some("AccessDenied"));
+    assert_eq!(
+        element(&text, "Message").as_deref(),
+        Some("Request has expired")
+    );
+    assert_eq!(element(&text, "X-Amz-Expires").as_deref(), Some("60"));
+    assert!(element(&text, "Expires").unwrap().ends_with('Z'), "{text}");
+    assert!(
+        element(&text, "ServerTime").unwrap().ends_with('Z'),
+        "{text}"
+    );
+
+    // A request signed in headers 20 minutes ago.
+    let long_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(20);
+    let amz_date = long_ago
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap();
+    let response = http
+        .get(format!("{}/{bucket}/{key}", aws.s3_endpoint()))
+        .header(
+            "authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential={}/{}/{}/s3/aws4_request, SignedHeaders=host;x-amz-date, \
+                 Signature=00",
+                alice.access_key_id,
+                &amz_date[..8],
+                aws.region()
+            ),
+        )
+        .header("x-amz-date", &amz_date)
+        .header("x-amz-security-token", &alice.session_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        element(&text, "Code").as_deref(),
+        Some("RequestTimeTooSkewed")
+    );
+    assert_eq!(
+        element(&text, "Message").as_deref(),
+        Some("The difference between the request time and the current time is too large.")
+    );
+    assert_eq!(element(&text, "RequestTime"), Some(amz_date));
+    assert!(
+        element(&text, "ServerTime").unwrap().ends_with('Z'),
+        "{text}"
+    );
+    assert_eq!(
+        element(&text, "MaxAllowedSkewMilliseconds").as_deref(),
+        Some("900000")
     );
 }
 
@@ -1270,4 +1573,83 @@ async fn the_backends_own_key_checks_lists_copies_and_removes_uploads_but_never_
         outcome(get(&with_token, &bucket, "acme/u1/uploads/x").await),
         Err("InvalidToken".to_owned())
     );
+}
+
+/// HeadObject and GetObject on a key that holds nothing answer 404 `NoSuchKey` only to a caller with
+/// `s3:ListBucket` on the bucket, and 403 `AccessDenied` (HEAD: 403 without a body) to anyone else:
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html> and
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>, "Permissions".
+#[tokio::test]
+async fn a_missing_key_is_not_found_only_for_callers_who_may_list_the_bucket() {
+    let world = World::start().await;
+    let aws = &world.aws;
+    let bucket = aws.bucket().to_owned();
+    let files = aws.files_bucket().to_owned();
+    let alice = client_for(aws, &vend(aws, "acme", "u1").await);
+    let head = |client: &Client, bucket: &str, key: &str| {
+        client.head_object().bucket(bucket).key(key).send()
+    };
+
+    // The upload role lists only under its own prefix, which covers its own keys.
+    let missing = "acme/u1/uploads/never-uploaded.pdf";
+    assert_eq!(failure(head(&alice, &bucket, missing).await).1, 404);
+    assert_eq!(
+        get(&alice, &bucket, missing).await,
+        Err("NoSuchKey".to_owned())
+    );
+
+    // The backend lists both of its buckets (`backend-storage-permissions.json`), so a missing recorded
+    // file is "not found" for it, as `Storage::head` expects, rather than a refusal.
+    let (key_id, secret) = aws.backend_s3_key();
+    let backend = s3_client(aws, &key_id, &secret, None);
+    assert_eq!(
+        failure(head(&backend, &files, "acme/no-such-file").await).1,
+        404
+    );
+    assert_eq!(
+        get(&backend, &files, "acme/no-such-file").await,
+        Err("NoSuchKey".to_owned())
+    );
+    assert_eq!(failure(head(&backend, &bucket, missing).await).1, 404);
+
+    // The same backend key with a policy that reads the files bucket without listing it: 403 for a missing
+    // key, while an existing key still reads.
+    let mut config = demo_config();
+    let read_only = local_aws::iam::Policy::parse_identity(&format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::{files}/*"}}]}}"#
+    ))
+    .unwrap();
+    config.backend_user.permissions = local_aws::iam::PolicySet::new().with("read-only", read_only);
+    let unlisted = LocalAws::start(config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
+        .await
+        .unwrap();
+    let backend = s3_client(&unlisted, &key_id, &secret, None);
+    put(&backend, &files, "acme/file-1", b"kept").await.unwrap();
+    assert_eq!(
+        get(&backend, &files, "acme/file-1").await,
+        Ok(b"kept".to_vec())
+    );
+    assert_eq!(
+        failure(head(&backend, &files, "acme/no-such-file").await).1,
+        403
+    );
+    assert_eq!(
+        get(&backend, &files, "acme/no-such-file").await,
+        Err("AccessDenied".to_owned())
+    );
+    let url = backend
+        .head_object()
+        .bucket(&files)
+        .key("acme/no-such-file")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap();
+    let response = reqwest::Client::new().head(url.uri()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        response.bytes().await.unwrap().is_empty(),
+        "HEAD answers without a body"
+    );
+    unlisted.shutdown().await;
 }
