@@ -8,9 +8,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use std::sync::Arc;
+
 use aws_config::BehaviorVersion;
 use aws_sdk_cognitoidentity::error::ProvideErrorMetadata as _;
-use aws_sdk_s3::config::Region;
+use aws_sdk_s3::config::ProvideCredentials as _;
+use aws_sdk_s3::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_s3::presigning::PresigningConfig;
 
 use crate::config::{Config, StorageConfig};
@@ -73,6 +76,74 @@ pub struct Storage {
     provider_name: String,
     identity: aws_sdk_cognitoidentity::Client,
     s3: aws_sdk_s3::Client,
+    /// The credentials download links are signed with (see [`LinkCredentials`]).
+    link_credentials: Arc<LinkCredentials>,
+}
+
+/// The credentials presigned links are signed with.
+///
+/// A presigned URL signed with temporary credentials stops working when they expire, whatever its own
+/// expiry (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html>, "Expiration time
+/// for presigned URLs": "If you created a presigned URL using a temporary credential, the URL expires when
+/// the credential expires"). On AWS the backend signs with its ECS task role's temporary credentials, and the
+/// SDK's credentials cache keeps them until a few seconds before they expire, so a link signed late in
+/// their life would die long before its own expiry. Links are therefore signed with credentials read here:
+/// kept while they outlive the link, read again from the provider (which, for a task role, hands out the
+/// next credentials well before the old ones expire) when they do not, and if even those expire first, the
+/// link's validity is cut to their remaining lifetime, so that a link never claims a validity it cannot
+/// have. Static keys (the local stand-in's) never expire and are read once.
+#[derive(Debug)]
+struct LinkCredentials {
+    provider: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl LinkCredentials {
+    fn new(provider: SharedCredentialsProvider) -> LinkCredentials {
+        LinkCredentials {
+            provider,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Credentials to sign a link valid for `ttl` from `now`, and the validity the link can have with them.
+    async fn for_link(
+        &self,
+        ttl: Duration,
+        now: SystemTime,
+    ) -> Result<(Credentials, Duration), StorageError> {
+        let mut cached = self.cached.lock().await;
+        let credentials = match cached.as_ref() {
+            Some(credentials) if link_validity(ttl, credentials.expiry(), now) == Some(ttl) => {
+                credentials.clone()
+            }
+            _ => {
+                let fresh = self
+                    .provider
+                    .provide_credentials()
+                    .await
+                    .map_err(|err| StorageError::Unavailable(describe(&err)))?;
+                *cached = Some(fresh.clone());
+                fresh
+            }
+        };
+        let validity = link_validity(ttl, credentials.expiry(), now).ok_or_else(|| {
+            StorageError::Unavailable("the backend's credentials have expired".into())
+        })?;
+        Ok((credentials, validity))
+    }
+}
+
+/// How long a link asked to last `ttl` from `now` can last with credentials expiring at `expiry`: `ttl`, or
+/// less when they expire first (whole seconds, as `X-Amz-Expires` counts), or `None` when less than a second
+/// is left.
+fn link_validity(ttl: Duration, expiry: Option<SystemTime>, now: SystemTime) -> Option<Duration> {
+    let Some(expiry) = expiry else {
+        return Some(ttl);
+    };
+    let left = Duration::from_secs(expiry.duration_since(now).ok()?.as_secs());
+    let validity = ttl.min(left);
+    (validity >= Duration::from_secs(1)).then_some(validity)
 }
 
 impl Storage {
@@ -103,7 +174,7 @@ impl Storage {
         let mut s3 = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(region)
-            .credentials_provider(credentials)
+            .credentials_provider(credentials.clone())
             .timeout_config(timeouts);
         if let Some(endpoint) = &storage.s3_endpoint {
             s3 = s3
@@ -115,6 +186,7 @@ impl Storage {
             provider_name,
             identity: aws_sdk_cognitoidentity::Client::from_conf(identity.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            link_credentials: Arc::new(LinkCredentials::new(credentials)),
         })
     }
 
@@ -261,14 +333,20 @@ impl Storage {
         Ok(total)
     }
 
-    /// A presigned GET of the recorded file `key`, valid for `ttl`, that downloads as `file_name`.
+    /// A presigned GET of the recorded file `key`, valid for `ttl` (less if the backend's credentials expire
+    /// sooner, see [`LinkCredentials`]), that downloads as `file_name`.
     pub async fn presigned_get(
         &self,
         key: &str,
         file_name: &str,
         ttl: Duration,
     ) -> Result<String, StorageError> {
-        let presigning = PresigningConfig::expires_in(ttl)
+        let now = SystemTime::now();
+        let (credentials, validity) = self.link_credentials.for_link(ttl, now).await?;
+        let presigning = PresigningConfig::builder()
+            .start_time(now)
+            .expires_in(validity)
+            .build()
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
         let request = self
             .s3
@@ -276,6 +354,8 @@ impl Storage {
             .bucket(&self.config.files_bucket)
             .key(key)
             .response_content_disposition(content_disposition(file_name))
+            .customize()
+            .config_override(aws_sdk_s3::config::Builder::new().credentials_provider(credentials))
             .presigned(presigning)
             .await
             .map_err(|err| StorageError::Unavailable(describe(&err)))?;
@@ -359,7 +439,143 @@ const RFC5987: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_credential_types::provider::future::ProvideCredentials as ProvideFuture;
+
     use super::*;
+
+    /// A provider handing out the credentials of `expiries` in turn (the last one again and again), each
+    /// expiring that long after `now`, and counting the calls.
+    #[derive(Debug)]
+    struct Rotating {
+        now: SystemTime,
+        expiries: Vec<Option<Duration>>,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl aws_sdk_s3::config::ProvideCredentials for Rotating {
+        fn provide_credentials<'a>(&'a self) -> ProvideFuture<'a>
+        where
+            Self: 'a,
+        {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst);
+            let expiry = self.expiries[call.min(self.expiries.len() - 1)];
+            ProvideFuture::ready(Ok(Credentials::new(
+                format!("ASIAEXAMPLE{call}"),
+                "secret",
+                Some("token".to_owned()),
+                expiry.map(|left| self.now + left),
+                "test",
+            )))
+        }
+    }
+
+    fn link_credentials(
+        now: SystemTime,
+        expiries: Vec<Option<Duration>>,
+    ) -> (LinkCredentials, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let provider = Rotating {
+            now,
+            expiries,
+            calls: calls.clone(),
+        };
+        (
+            LinkCredentials::new(SharedCredentialsProvider::new(provider)),
+            calls,
+        )
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_link_lasts_no_longer_than_the_credentials_it_is_signed_with() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(link_validity(5 * MINUTE, None, now), Some(5 * MINUTE));
+        assert_eq!(
+            link_validity(5 * MINUTE, Some(now + 60 * MINUTE), now),
+            Some(5 * MINUTE)
+        );
+        assert_eq!(
+            link_validity(5 * MINUTE, Some(now + Duration::from_millis(90_500)), now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            link_validity(5 * MINUTE, Some(now + Duration::from_millis(900)), now),
+            None
+        );
+        assert_eq!(link_validity(5 * MINUTE, Some(now - MINUTE), now), None);
+    }
+
+    #[tokio::test]
+    async fn credentials_that_would_die_before_the_link_are_read_again_and_otherwise_kept() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // The first credentials expire in a minute; the provider then has the next ones, good for an hour.
+        let (links, calls) = link_credentials(now, vec![Some(MINUTE), Some(60 * MINUTE)]);
+        let (first, validity) = links.for_link(5 * MINUTE, now).await.unwrap();
+        assert_eq!(first.access_key_id(), "ASIAEXAMPLE0");
+        assert_eq!(
+            validity, MINUTE,
+            "the first credentials outlive the link by no more than a minute"
+        );
+        let (second, validity) = links.for_link(5 * MINUTE, now).await.unwrap();
+        assert_eq!(
+            second.access_key_id(),
+            "ASIAEXAMPLE1",
+            "read again: the cached ones die first"
+        );
+        assert_eq!(validity, 5 * MINUTE);
+        let (third, _) = links.for_link(5 * MINUTE, now + 10 * MINUTE).await.unwrap();
+        assert_eq!(
+            third.access_key_id(),
+            "ASIAEXAMPLE1",
+            "kept while they outlive the link"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        // Credentials the provider cannot renew yet shorten the link instead.
+        let (links, _) = link_credentials(now, vec![Some(2 * MINUTE)]);
+        let (_, validity) = links.for_link(5 * MINUTE, now).await.unwrap();
+        assert_eq!(validity, 2 * MINUTE);
+        let expired = links.for_link(5 * MINUTE, now + 3 * MINUTE).await;
+        assert!(matches!(expired, Err(StorageError::Unavailable(_))));
+
+        // A static key has no expiry and is read once.
+        let (links, calls) = link_credentials(now, vec![None]);
+        for _ in 0..3 {
+            assert_eq!(links.for_link(5 * MINUTE, now).await.unwrap().1, 5 * MINUTE);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_presigned_link_is_signed_for_what_the_credentials_allow() {
+        let now = SystemTime::now();
+        let (links, _) = link_credentials(now, vec![Some(2 * MINUTE + Duration::from_secs(30))]);
+        let mut config = crate::config::Config::local_defaults();
+        config.storage.s3_endpoint = Some("http://127.0.0.1:9".parse().unwrap());
+        let mut storage = Storage::new(&config).await.unwrap();
+        storage.link_credentials = Arc::new(links);
+        let url = storage
+            .presigned_get("acme/file", "a.pdf", 5 * MINUTE)
+            .await
+            .unwrap();
+        let url = url::Url::parse(&url).unwrap();
+        let query = |name: &str| {
+            url.query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let expires: u64 = query("X-Amz-Expires").unwrap().parse().unwrap();
+        assert!((149..=150).contains(&expires), "{expires}");
+        assert!(
+            query("X-Amz-Credential")
+                .unwrap()
+                .starts_with("ASIAEXAMPLE0/")
+        );
+        assert_eq!(query("X-Amz-Security-Token").as_deref(), Some("token"));
+    }
 
     #[test]
     fn download_names_survive_quotes_and_unicode() {
