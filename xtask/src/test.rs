@@ -55,6 +55,7 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
     };
     if scope == Scope::All {
         crate::tools::ensure_iam_simulate()?;
+        crate::tools::ensure_fidelity_python()?;
         // The web app's own unit tests run on the host (the browser tests below drive the wasm build).
         cmd::run(Command::new(&cargo).current_dir(&root).args([
             "test",
@@ -78,6 +79,8 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
         // The IAM cross-check must run, from where `ensure_iam_simulate` installed the simulator.
         .env("SAAS_REFERENCE_CACHE", paths::cache())
         .env("IAM_SIMULATE_REQUIRED", "1")
+        // So must the fidelity suite, from where `ensure_fidelity_python` made its environment.
+        .env("FIDELITY_REQUIRED", "1")
         .env("TRIGGER_BOOTSTRAP", &trigger_bootstrap);
     if let Some(host) = &engine.host {
         test.env("DOCKER_HOST", host);

@@ -246,3 +246,51 @@ pub fn ensure_iam_simulate() -> Result<()> {
     )
     .context("installing @cloud-copilot/iam-simulate with npm")
 }
+
+/// Creates the fidelity suite's Python environment (boto3, Authlib, pytest), pinned by
+/// `infra/local-aws/tests/fidelity/requirements.txt`, in `<cache>/tools/fidelity-python`, where the suite's
+/// harness looks for it. Made afresh when the requirements change; a copy of them inside marks what was
+/// installed.
+pub fn ensure_fidelity_python() -> Result<()> {
+    let requirements = paths::root().join("infra/local-aws/tests/fidelity/requirements.txt");
+    let pinned = std::fs::read(&requirements)
+        .context("reading infra/local-aws/tests/fidelity/requirements.txt")?;
+    let venv = paths::cache().join("tools").join("fidelity-python");
+    let marker = venv.join("requirements.txt");
+    let python = venv.join("bin").join("python");
+    if python.exists() && std::fs::read(&marker).ok() == Some(pinned.clone()) {
+        return Ok(());
+    }
+    if !cmd::exists("python3") {
+        cmd::apt_install(
+            &["python3", "python3-venv"],
+            "The stand-ins' fidelity suite (boto3, Authlib)",
+        )?;
+    }
+    let fresh = || -> Result<()> {
+        if venv.exists() {
+            std::fs::remove_dir_all(&venv)
+                .with_context(|| format!("clearing {}", venv.display()))?;
+        }
+        cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+    };
+    if fresh().is_err() {
+        // Debian splits venv (and the pip it bootstraps) into its own package.
+        cmd::apt_install(&["python3-venv"], "A virtualenv for the fidelity suite")?;
+        fresh()?;
+    }
+    cmd::run(
+        Command::new(venv.join("bin").join("pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--requirement",
+            ])
+            .arg(&requirements),
+    )
+    .context("installing the fidelity suite's Python packages from PyPI")?;
+    // Written last: an interrupted install is redone next time.
+    std::fs::write(&marker, pinned).with_context(|| format!("writing {}", marker.display()))
+}

@@ -219,7 +219,7 @@ async fn an_unknown_okta_user_sees_the_form_again_with_an_error() {
 }
 
 #[tokio::test]
-async fn idp_identifier_routes_to_the_provider_of_the_verified_domain() {
+async fn idp_identifier_routes_to_the_provider_that_lists_the_identifier() {
     let world = World::start().await;
     let response = world
         .get(&world.authorize_url(&Attempt::new(), &[("idp_identifier", "globex.example")]))

@@ -6,6 +6,7 @@ mod authorize;
 mod binding;
 mod discovery;
 mod federation;
+mod fidelity;
 mod helpers;
 mod iam;
 mod identity_pool;
