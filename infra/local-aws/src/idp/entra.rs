@@ -22,9 +22,10 @@ use crate::Urls;
 use crate::config::{EntraUser, LocalAwsConfig};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
-use crate::store::{random_token, unix_now};
+use crate::store::{ExpiringMap, random_token, unix_now};
 use crate::web::{
-    FormError, FormPage, PageForm, error_page, no_store_json, parse_form, redirect, with_query,
+    FormError, FormPage, PageForm, bearer_token, error_page, no_store_json, parse_form, redirect,
+    with_query,
 };
 
 /// Entra ID's answer to a sign-in request whose parameters cannot be read: its own error page.
@@ -63,6 +64,17 @@ pub(crate) struct Entra {
     base: String,
     key: SigningKey,
     tenants: Vec<Tenant>,
+    /// The Microsoft Graph access tokens issued with ID tokens, for the userInfo endpoint.
+    graph_tokens: ExpiringMap<String, GraphGrant>,
+}
+
+/// Who a Graph access token was issued to.
+#[derive(Debug, Clone)]
+struct GraphGrant {
+    tenant_id: String,
+    oid: String,
+    client_id: String,
+    scopes: Vec<String>,
 }
 
 impl Entra {
@@ -88,6 +100,7 @@ impl Entra {
             base: urls.entra.clone(),
             key,
             tenants,
+            graph_tokens: ExpiringMap::new(),
         })
     }
 
@@ -135,6 +148,7 @@ pub(crate) fn router(entra: Arc<Entra>) -> Router {
             get(authorize_form).post(authorize_submit),
         )
         .route("/{tid}/oauth2/v2.0/token", post(token))
+        .route("/oidc/userinfo", get(userinfo).post(userinfo))
         .with_state(entra)
 }
 
@@ -157,6 +171,9 @@ async fn discovery(State(entra): State<Arc<Entra>>, Path(tid): Path<String>) -> 
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+        // On Entra this is Microsoft Graph's `https://graph.microsoft.com/oidc/userinfo`; the mock serves it
+        // on its own listener.
+        "userinfo_endpoint": format!("{}/oidc/userinfo", entra.base),
         "response_modes_supported": ["query"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -345,6 +362,18 @@ async fn token(
             );
         }
     };
+    // A Microsoft Graph token, opaque to the relying party, good for the userInfo endpoint.
+    let access_token = random_token(48);
+    entra.graph_tokens.insert(
+        access_token.clone(),
+        GraphGrant {
+            tenant_id: tenant.tenant_id.clone(),
+            oid: user.oid.clone(),
+            client_id: code.client_id.clone(),
+            scopes: code.scopes.clone(),
+        },
+        std::time::Duration::from_secs(TOKEN_LIFETIME_SECONDS.unsigned_abs()),
+    );
     no_store_json(
         StatusCode::OK,
         &json!({
@@ -352,11 +381,46 @@ async fn token(
             "scope": code.scopes.join(" "),
             "expires_in": TOKEN_LIFETIME_SECONDS - 1,
             "ext_expires_in": TOKEN_LIFETIME_SECONDS - 1,
-            // A Microsoft Graph token is opaque to the relying party; the pool never calls Graph.
-            "access_token": random_token(48),
+            "access_token": access_token,
             "id_token": id_token,
         }),
     )
+}
+
+/// Microsoft's OIDC userInfo endpoint (`GET` or `POST https://graph.microsoft.com/oidc/userinfo`): the same
+/// pairwise `sub` as the ID token, and `name` and `email` as the token's scopes allow; never `roles`,
+/// `email_verified` or `xms_edov`
+/// (https://learn.microsoft.com/en-us/entra/identity-platform/userinfo). An unknown or expired token is
+/// Graph's 401.
+async fn userinfo(State(entra): State<Arc<Entra>>, headers: HeaderMap) -> Response {
+    let grant = bearer_token(&headers).and_then(|token| entra.graph_tokens.get(&token));
+    let user = grant.as_ref().and_then(|grant| {
+        entra
+            .tenant(&grant.tenant_id)
+            .and_then(|tenant| tenant.users.find(|u| u.oid == grant.oid))
+    });
+    let (Some(grant), Some(user)) = (grant, user) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {
+                "code": "InvalidAuthenticationToken",
+                "message": "Access token validation failure. Invalid audience.",
+            }})),
+        )
+            .into_response();
+    };
+    let mut claims = Map::new();
+    claims.insert(
+        "sub".into(),
+        json!(pairwise_subject(&user.oid, &grant.client_id)),
+    );
+    if grant.scopes.iter().any(|s| s == "profile") {
+        claims.insert("name".into(), json!(user.name));
+    }
+    if grant.scopes.iter().any(|s| s == "email") {
+        claims.insert("email".into(), json!(user.email));
+    }
+    Json(Value::Object(claims)).into_response()
 }
 
 /// The ID token Entra issues: pairwise `sub`, `oid` and `tid`, app `roles` only when assigned, profile and

@@ -25,8 +25,9 @@ use openidconnect::core::{
 use openidconnect::{
     AsyncHttpClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DiscoveryError,
     EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse,
-    IssuerUrl, JsonWebKeySetUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, StandardErrorResponse, TokenResponse, TokenUrl, UserInfoUrl,
+    IssuerUrl, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, Scope, StandardErrorResponse, TokenResponse, TokenUrl,
+    UserInfoUrl,
 };
 use serde_json::{Map, Value};
 
@@ -99,6 +100,10 @@ enum FederationError {
     NoIdToken,
     #[error("id_token verification failed: {0}")]
     Verification(String),
+    #[error("identity provider userInfo request failed: {0}")]
+    UserInfo(Upstream),
+    #[error("the userInfo answer is for another subject")]
+    UserInfoSubject,
 }
 
 impl FederationError {
@@ -141,8 +146,21 @@ impl FederationError {
             FederationError::Discovery(Upstream::Unusable(_)) => {
                 format!("{provider} Error - invalid OIDC configuration")
             }
-            FederationError::NoIdToken | FederationError::Verification(_) => {
-                "Bad id_token from identity provider".to_owned()
+            FederationError::NoIdToken
+            | FederationError::Verification(_)
+            | FederationError::UserInfoSubject => "Bad id_token from identity provider".to_owned(),
+            // AWS does not document these words; they follow the token endpoint's.
+            FederationError::UserInfo(Upstream::Timeout) => {
+                "Timeout occurred in calling IdP userinfo endpoint".to_owned()
+            }
+            FederationError::UserInfo(Upstream::Unreachable(_)) => {
+                "Error occurred in calling IdP userinfo endpoint".to_owned()
+            }
+            FederationError::UserInfo(Upstream::Status { status, .. }) => {
+                format!("{provider} Error - {status} error getting user info")
+            }
+            FederationError::UserInfo(Upstream::Unusable(_)) => {
+                format!("{provider} Error - 200 error getting user info")
             }
         }
     }
@@ -476,7 +494,75 @@ async fn verified_claims(
     let bytes = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|e| FederationError::Verification(e.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| FederationError::Verification(e.to_string()))
+    let mut claims: Map<String, Value> =
+        serde_json::from_slice(&bytes).map_err(|e| FederationError::Verification(e.to_string()))?;
+    if let Some(url) = client.user_info_url() {
+        let info = user_info(
+            pool,
+            url.as_str(),
+            &idp.details.attributes_request_method,
+            response.access_token().secret(),
+        )
+        .await?;
+        merge_user_info(&mut claims, info)?;
+    }
+    Ok(claims)
+}
+
+/// Calls the IdP's userInfo endpoint (the provider's `attributes_url`, discovered or set) with the IdP's
+/// access token, by the provider's `attributes_request_method`, as Cognito does during OIDC federation
+/// (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-oidc-flow.html).
+async fn user_info(
+    pool: &Pool,
+    url: &str,
+    method: &str,
+    access_token: &str,
+) -> Result<Map<String, Value>, FederationError> {
+    let request = if method.eq_ignore_ascii_case("POST") {
+        pool.http.post(url)
+    } else {
+        pool.http.get(url)
+    };
+    let response = request
+        .bearer_auth(access_token)
+        .header(axum::http::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            FederationError::UserInfo(if e.is_timeout() {
+                Upstream::Timeout
+            } else {
+                Upstream::Unreachable(error_chain(&e))
+            })
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(FederationError::UserInfo(Upstream::Status {
+            status: status.as_u16(),
+            oauth_error: None,
+        }));
+    }
+    response
+        .json::<Map<String, Value>>()
+        .await
+        .map_err(|e| FederationError::UserInfo(Upstream::Unusable(error_chain(&e))))
+}
+
+/// Adds the userInfo claims to the ID token's. The answer must be about the ID token's subject, or it is
+/// not used at all (OpenID Connect Core 5.3.2), and the sign-in fails. Where both name a claim, the
+/// verified ID token's value stays: AWS does not document which source wins, and the signed one is the one
+/// to trust.
+fn merge_user_info(
+    claims: &mut Map<String, Value>,
+    info: Map<String, Value>,
+) -> Result<(), FederationError> {
+    if info.get("sub") != claims.get("sub") {
+        return Err(FederationError::UserInfoSubject);
+    }
+    for (name, value) in info {
+        claims.entry(name).or_insert(value);
+    }
+    Ok(())
 }
 
 /// The pool's HTTP client, remembering the status of the last answer: openidconnect's token errors do not

@@ -11,9 +11,16 @@ use crate::keys::KeyError;
 use crate::store::unix_now;
 use crate::trigger::OverrideDetails;
 
-/// Claims the trigger may neither add, override nor suppress: Cognito's documented list (plus the access
-/// token's own `client_id`, `scope`, `username` and `event_id`). Every `cognito:` claim and every
-/// developer-only `dev:` attribute is protected as well (groups change only through `groupOverrideDetails`).
+/// Claims the trigger may neither add, override nor suppress: Cognito's documented list ("You can not modify
+/// the following claims: acr, amr, aud, at_hash, auth_time, azp, cognito:username, exp, iat, identities,
+/// iss, jti, nbf, nonce, origin_jti, sub, token_use", and claims with a `dev:` prefix,
+/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html),
+/// plus the access token's own `client_id`, `scope`, `username`, `event_id` and `version`. Every `cognito:`
+/// claim is protected as well (groups change only through `groupOverrideDetails`).
+///
+/// The documentation does not say whether Cognito ignores such a change or fails the sign-in; the stand-in
+/// fails it (`PreTokenGeneration failed with error Invalid claim ...`), so that a trigger relying on one shows
+/// its mistake here instead of silently doing nothing on AWS.
 const PROTECTED_CLAIMS: &[&str] = &[
     "acr",
     "amr",
@@ -36,6 +43,7 @@ const PROTECTED_CLAIMS: &[&str] = &[
     "sub",
     "token_use",
     "username",
+    "version",
 ];
 
 fn is_protected(claim: &str) -> bool {

@@ -254,6 +254,17 @@ impl World {
         scope: &str,
         nonce: &str,
     ) -> Map<String, Value> {
+        self.idp_tokens(provider, username, scope, nonce).await.0
+    }
+
+    /// As [`World::idp_id_token`], with the IdP's access token as well.
+    pub async fn idp_tokens(
+        &self,
+        provider: &str,
+        username: &str,
+        scope: &str,
+        nonce: &str,
+    ) -> (Map<String, Value>, String) {
         // The pool's registration at the IdP, as the pool itself knows it.
         let described = user_pool_api(&self.aws)
             .describe_identity_provider()
@@ -331,7 +342,14 @@ impl World {
             .json()
             .await
             .unwrap();
-        verify_with(id_token, &jwks, &issuer, &client_id)
+        let access_token = tokens["access_token"]
+            .as_str()
+            .expect("an access_token")
+            .to_owned();
+        (
+            verify_with(id_token, &jwks, &issuer, &client_id),
+            access_token,
+        )
     }
 
     /// A code for the app after a successful sign-in.

@@ -18,4 +18,5 @@ mod s3;
 mod s3_lifecycle;
 mod token;
 mod trigger;
+mod user_info;
 mod user_pool_api;
