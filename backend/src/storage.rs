@@ -334,7 +334,7 @@ impl Storage {
     }
 
     /// A presigned GET of the recorded file `key`, valid for `ttl` (less if the backend's credentials expire
-    /// sooner, see [`LinkCredentials`]), that downloads as `file_name`.
+    /// sooner, see `LinkCredentials`), that downloads as `file_name`.
     pub async fn presigned_get(
         &self,
         key: &str,

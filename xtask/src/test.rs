@@ -56,6 +56,7 @@ fn run_with(scope: Scope, extra: &[String], tools: &Tools, engine: &Engine) -> R
     if scope == Scope::All {
         crate::tools::ensure_iam_simulate()?;
         crate::tools::ensure_fidelity_python()?;
+        crate::tools::ensure_fidelity_js()?;
         // The web app's own unit tests run on the host (the browser tests below drive the wasm build).
         cmd::run(Command::new(&cargo).current_dir(&root).args([
             "test",

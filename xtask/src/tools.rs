@@ -294,3 +294,46 @@ pub fn ensure_fidelity_python() -> Result<()> {
     // Written last: an interrupted install is redone next time.
     std::fs::write(&marker, pinned).with_context(|| format!("writing {}", marker.display()))
 }
+
+/// Installs the JavaScript fidelity suite's packages (the AWS SDK for JavaScript v3, openid-client), pinned
+/// by `infra/local-aws/tests/fidelity-js/package-lock.json`, into `<cache>/tools/fidelity-js`, where the
+/// suite's harness runs it. Installed afresh when the lock file changes; `installed-package-lock.json`,
+/// written last, marks a complete install.
+pub fn ensure_fidelity_js() -> Result<()> {
+    let source = paths::root().join("infra/local-aws/tests/fidelity-js");
+    let target = paths::cache().join("tools").join("fidelity-js");
+    let marker = target.join("installed-package-lock.json");
+    let lock = std::fs::read(source.join("package-lock.json"))
+        .context("reading infra/local-aws/tests/fidelity-js/package-lock.json")?;
+    if std::fs::read(&marker).ok() == Some(lock.clone()) {
+        return Ok(());
+    }
+    if !cmd::exists("npm") {
+        bail!(
+            "npm is needed to install the stand-ins' JavaScript fidelity suite. Install Node.js 20 or newer \
+             (Debian: `apt-get install nodejs npm`) and run the command again."
+        );
+    }
+    if target.exists() {
+        std::fs::remove_dir_all(&target)
+            .with_context(|| format!("clearing {}", target.display()))?;
+    }
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(source.join(file), target.join(file))
+            .with_context(|| format!("copying {file} to {}", target.display()))?;
+    }
+    cmd::run(
+        Command::new("npm")
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
+            .arg(&target),
+    )
+    .context("installing the JavaScript fidelity suite's packages with npm")?;
+    std::fs::write(&marker, lock).with_context(|| format!("writing {}", marker.display()))
+}

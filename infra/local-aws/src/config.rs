@@ -49,7 +49,7 @@ pub const SELF_SERVICE_SCOPE: &str = "aws.cognito.signin.user.admin";
 
 /// The most principal tags an identity pool maps, and the longest tag key and value: the session-tag limits
 /// of STS, which the identity pool's "attributes for access control" pass on
-/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_know).
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_know>).
 pub const MAX_PRINCIPAL_TAGS: usize = 50;
 /// See [`MAX_PRINCIPAL_TAGS`].
 pub const MAX_PRINCIPAL_TAG_KEY: usize = 128;
@@ -120,7 +120,7 @@ pub struct LocalAwsConfig {
     /// How long a federated sign-in may take from the pool's redirect to the IdP until the IdP's answer
     /// reaches `/oauth2/idpresponse`: Cognito's fixed five minutes ("Amazon Cognito cancels authentication
     /// requests that do not complete within 5 minutes",
-    /// https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-oidc-flow.html). Tests
+    /// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-oidc-flow.html>). Tests
     /// shorten it to watch a late answer fail.
     pub federation_timeout: Duration,
     /// The dev default ports from `local.json` (tests use [`Ports::ephemeral`] instead).

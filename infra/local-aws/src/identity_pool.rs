@@ -348,7 +348,7 @@ fn verified_login(
 /// user pools to make sure that the user has not been globally signed out or deleted before the identity pool
 /// provides an OIDC token or AWS credentials for the user. If the user is signed out or deleted, the identity
 /// pool will return a 400 Not Authorized error"
-/// (https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_CognitoIdentityProvider.html). Here a
+/// (<https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_CognitoIdentityProvider.html>). Here a
 /// sign-in revoked through `/oauth2/revoke` (the backend's sign-out) counts as signed out. AWS documents the
 /// error type only; the message is this stand-in's.
 fn server_side_token_check(

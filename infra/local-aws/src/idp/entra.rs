@@ -390,7 +390,7 @@ async fn token(
 /// Microsoft's OIDC userInfo endpoint (`GET` or `POST https://graph.microsoft.com/oidc/userinfo`): the same
 /// pairwise `sub` as the ID token, and `name` and `email` as the token's scopes allow; never `roles`,
 /// `email_verified` or `xms_edov`
-/// (https://learn.microsoft.com/en-us/entra/identity-platform/userinfo). An unknown or expired token is
+/// (<https://learn.microsoft.com/en-us/entra/identity-platform/userinfo>). An unknown or expired token is
 /// Graph's 401.
 async fn userinfo(State(entra): State<Arc<Entra>>, headers: HeaderMap) -> Response {
     let grant = bearer_token(&headers).and_then(|token| entra.graph_tokens.get(&token));

@@ -549,7 +549,7 @@ mod tests {
     }
 
     /// HeadObject and GetObject on a key that holds nothing: 404 only with `s3:ListBucket` on the bucket,
-    /// otherwise 403 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, "Permissions").
+    /// otherwise 403 (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>, "Permissions").
     #[test]
     fn a_missing_key_is_told_only_to_callers_who_may_list_it() {
         let access = access(Authorization::Enforced);

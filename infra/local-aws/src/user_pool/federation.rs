@@ -511,7 +511,7 @@ async fn verified_claims(
 
 /// Calls the IdP's userInfo endpoint (the provider's `attributes_url`, discovered or set) with the IdP's
 /// access token, by the provider's `attributes_request_method`, as Cognito does during OIDC federation
-/// (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-oidc-flow.html).
+/// (<https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-oidc-flow.html>).
 async fn user_info(
     pool: &Pool,
     url: &str,

@@ -14,7 +14,7 @@ use crate::trigger::OverrideDetails;
 /// Claims the trigger may neither add, override nor suppress: Cognito's documented list ("You can not modify
 /// the following claims: acr, amr, aud, at_hash, auth_time, azp, cognito:username, exp, iat, identities,
 /// iss, jti, nbf, nonce, origin_jti, sub, token_use", and claims with a `dev:` prefix,
-/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html),
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html>),
 /// plus the access token's own `client_id`, `scope`, `username`, `event_id` and `version`. Every `cognito:`
 /// claim is protected as well (groups change only through `groupOverrideDetails`).
 ///

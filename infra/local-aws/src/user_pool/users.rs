@@ -84,7 +84,7 @@ pub(crate) enum AttributeProblem {
     #[error("Attribute cannot be updated.")]
     Immutable,
     /// A value longer than an attribute holds: Cognito's limit is 2,048 characters
-    /// (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html), and the
+    /// (<https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html>), and the
     /// sign-in fails. AWS documents that it reports an error, not its words; these are the stand-in's.
     #[error("String must be no longer than 2048 characters.")]
     TooLong,

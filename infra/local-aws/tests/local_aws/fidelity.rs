@@ -1,11 +1,14 @@
 //! The stand-ins driven by clients nobody here wrote: boto3 (the AWS SDK for Python) against the identity
 //! pool, S3 and the user-pool API, and Authlib (a generic OAuth 2.0 / OpenID Connect client) through the
-//! user pool's sign-in. The cases are Python tests in `tests/fidelity/`, each next to the AWS documentation
-//! address of the answer it expects; this test starts the demo world in-process and runs them against it.
+//! user pool's sign-in, in `tests/fidelity/` (pytest); the AWS SDK for JavaScript v3 and openid-client (a
+//! certified OpenID Connect relying party) in `tests/fidelity-js/` (node's test runner). Each case sits next
+//! to the AWS documentation address of the answer it expects; this test starts the demo world in-process
+//! and runs both suites against it.
 //!
-//! `cargo xtask test` installs the pinned Python environment (`tests/fidelity/requirements.txt`) into
-//! `$SAAS_REFERENCE_CACHE/tools/fidelity-python` and sets `FIDELITY_REQUIRED`, so that a missing environment
-//! fails there; a plain `cargo test` without it skips the suite and says so.
+//! `cargo xtask test` installs the pinned environments (`tests/fidelity/requirements.txt` into
+//! `$SAAS_REFERENCE_CACHE/tools/fidelity-python`, `tests/fidelity-js/package-lock.json` into
+//! `$SAAS_REFERENCE_CACHE/tools/fidelity-js`) and sets `FIDELITY_REQUIRED`, so that a missing environment
+//! fails there; a plain `cargo test` without them skips the suites and says so.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -30,6 +33,20 @@ fn environment_dir() -> Option<PathBuf> {
     Some(cache.join("tools").join("fidelity-python"))
 }
 
+/// The JavaScript suite's directory.
+fn js_suite_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fidelity-js")
+}
+
+/// Where `xtask` installs the JavaScript suite's packages, when a complete install from its current lock file
+/// is there.
+fn js_environment() -> Option<PathBuf> {
+    let dir = environment_dir()?.with_file_name("fidelity-js");
+    let installed = std::fs::read_to_string(dir.join("installed-package-lock.json")).ok()?;
+    let pinned = std::fs::read_to_string(js_suite_dir().join("package-lock.json")).ok()?;
+    (installed == pinned).then_some(dir)
+}
+
 /// The environment's Python, when it was installed from the suite's current requirements.
 fn python() -> Option<PathBuf> {
     let dir = environment_dir()?;
@@ -41,15 +58,14 @@ fn python() -> Option<PathBuf> {
 
 #[tokio::test]
 async fn outside_clients_get_the_answers_aws_documents() {
-    let Some(python) = python() else {
+    let (Some(python), Some(js)) = (python(), js_environment()) else {
         assert!(
             std::env::var_os("FIDELITY_REQUIRED").is_none(),
-            "the fidelity suite's Python environment is not installed (or not from the current \
-             requirements.txt) under $SAAS_REFERENCE_CACHE/tools/fidelity-python: `cargo xtask test` installs it"
+            "the fidelity suites' environments are not installed (or not from the current requirements.txt \
+             and package-lock.json) under $SAAS_REFERENCE_CACHE/tools/fidelity-python and fidelity-js: \
+             `cargo xtask test` installs them"
         );
-        eprintln!(
-            "the fidelity suite's Python environment is not installed; the suite was skipped"
-        );
+        eprintln!("the fidelity suites' environments are not installed; the suites were skipped");
         return;
     };
     let world = World::start().await;
@@ -97,18 +113,32 @@ async fn outside_clients_get_the_answers_aws_documents() {
         "backend_access_key": backend_key,
         "backend_secret_key": backend_secret,
     });
-    let output = tokio::process::Command::new(python)
+    let mut python_suite = tokio::process::Command::new(python);
+    python_suite
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA"])
         .arg(suite_dir())
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    run_suite(python_suite, &settings).await;
+    // Node resolves packages from where a module lies, so the suite runs from a copy beside its packages.
+    let suite = js.join("fidelity.test.mjs");
+    std::fs::copy(js_suite_dir().join("fidelity.test.mjs"), &suite).unwrap();
+    let mut js_suite = tokio::process::Command::new("node");
+    js_suite.arg("--test").arg(&suite);
+    run_suite(js_suite, &settings).await;
+}
+
+/// Runs one suite with the world's settings and no credentials of whoever runs the tests; fails the test
+/// with its report when it fails.
+async fn run_suite(mut suite: tokio::process::Command, settings: &serde_json::Value) {
+    let output = suite
         .env("FIDELITY_SETTINGS", settings.to_string())
-        // The SDK must not find credentials or settings of whoever runs the tests.
+        // The SDKs must not find credentials or settings of whoever runs the tests.
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .output()
         .await
@@ -121,6 +151,6 @@ async fn outside_clients_get_the_answers_aws_documents() {
     println!("{report}");
     assert!(
         output.status.success(),
-        "the fidelity suite failed:\n{report}"
+        "a fidelity suite failed:\n{report}"
     );
 }
