@@ -47,17 +47,23 @@ pub const STANDARD_ATTRIBUTES: &[&str] = &[
 /// `UpdateUserAttributes`, ...), and so rewrite every attribute their app client may write.
 pub const SELF_SERVICE_SCOPE: &str = "aws.cognito.signin.user.admin";
 
-/// The most principal tags an identity pool maps, and the longest tag key and value: the session-tag limits
-/// of STS, which the identity pool's "attributes for access control" pass on
-/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_know>).
+/// The most principal tags an identity pool maps (`SetPrincipalTagAttributeMap`'s `PrincipalTags`: at most
+/// 50 entries, tag keys of 1 to 128 characters, attribute names of 1 to 256,
+/// <https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_SetPrincipalTagAttributeMap.html>).
 pub const MAX_PRINCIPAL_TAGS: usize = 50;
 /// See [`MAX_PRINCIPAL_TAGS`].
 pub const MAX_PRINCIPAL_TAG_KEY: usize = 128;
-/// See [`MAX_PRINCIPAL_TAGS`].
+/// The longest attribute (claim) name a principal tag maps, and also the longest session tag value STS
+/// accepts (<https://docs.aws.amazon.com/STS/latest/APIReference/API_Tag.html>).
 pub const MAX_PRINCIPAL_TAG_VALUE: usize = 256;
+/// "The aggregated character limit for all attributes is 460 bytes": the attribute names a pool maps, together
+/// (<https://docs.aws.amazon.com/cognito/latest/developerguide/using-afac-with-cognito-identity-pools.html>).
+pub const MAX_PRINCIPAL_TAG_ATTRIBUTES_BYTES: usize = 460;
 
-/// Refuses principal tag mappings AWS refuses: more than [`MAX_PRINCIPAL_TAGS`], or a tag key that is empty,
-/// longer than [`MAX_PRINCIPAL_TAG_KEY`] or outside the characters tag keys may use.
+/// Refuses principal tag mappings AWS refuses: more than [`MAX_PRINCIPAL_TAGS`]; a tag key that is empty,
+/// longer than [`MAX_PRINCIPAL_TAG_KEY`] or outside the characters tag keys may use; an attribute name that is
+/// empty or longer than [`MAX_PRINCIPAL_TAG_VALUE`]; attribute names over
+/// [`MAX_PRINCIPAL_TAG_ATTRIBUTES_BYTES`] in all.
 fn check_principal_tags(tags: &BTreeMap<String, String>) -> anyhow::Result<()> {
     if tags.len() > MAX_PRINCIPAL_TAGS {
         bail!(
@@ -71,12 +77,25 @@ fn check_principal_tags(tags: &BTreeMap<String, String>) -> anyhow::Result<()> {
             && tag
                 .chars()
                 .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c));
-        if !valid || claim.is_empty() {
+        if !valid {
             bail!(
                 "identity-pool.json's principal tag {tag:?} is not a valid tag key (1 to {MAX_PRINCIPAL_TAG_KEY} \
-                 letters, digits, spaces or _.:/=+-@) mapped from a claim"
+                 letters, digits, spaces or _.:/=+-@)"
             );
         }
+        if claim.is_empty() || claim.chars().count() > MAX_PRINCIPAL_TAG_VALUE {
+            bail!(
+                "identity-pool.json's principal tag {tag:?} maps the attribute {claim:?}; attribute names have 1 \
+                 to {MAX_PRINCIPAL_TAG_VALUE} characters"
+            );
+        }
+    }
+    let bytes: usize = tags.values().map(String::len).sum();
+    if bytes > MAX_PRINCIPAL_TAG_ATTRIBUTES_BYTES {
+        bail!(
+            "identity-pool.json's principal tags map attribute names of {bytes} bytes in all; at most \
+             {MAX_PRINCIPAL_TAG_ATTRIBUTES_BYTES} are allowed"
+        );
     }
     Ok(())
 }
@@ -934,6 +953,20 @@ mod tests {
             );
         }
         assert!(check_principal_tags(&tags(vec![("k".repeat(128), "sub".into())])).is_ok());
+        for bad in ["".to_owned(), "c".repeat(257)] {
+            assert!(
+                check_principal_tags(&tags(vec![("t".into(), bad.clone())])).is_err(),
+                "{bad}"
+            );
+        }
+        // 460 bytes of attribute names in all, not one more.
+        let names = |total: usize| {
+            (0..2)
+                .map(|i| (format!("t{i}"), "a".repeat(total / 2 + i * (total % 2))))
+                .collect()
+        };
+        assert!(check_principal_tags(&tags(names(460))).is_ok());
+        assert!(check_principal_tags(&tags(names(461))).is_err());
     }
 
     #[test]

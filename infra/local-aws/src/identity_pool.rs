@@ -267,17 +267,23 @@ fn get_credentials_for_identity(pool: &IdentityPool, input: &Input) -> Result<Va
             claim(&claims, claim_name).map(|value| (tag.clone(), value.to_owned()))
         })
         .collect();
-    // A session tag value holds at most 256 characters (STS); a longer claim cannot become a principal tag,
-    // and the identity pool hands out no credentials rather than untagged ones. AWS does not document this
-    // error's words; the type is the one STS's refusal would surface as.
+    // A session tag value holds at most 256 characters: STS refuses a longer one, so assuming the role fails,
+    // which `GetCredentialsForIdentity` documents as `InvalidIdentityPoolConfigurationException` ("if the
+    // AssumeRole fails",
+    // https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_GetCredentialsForIdentity.html).
+    // No credentials rather than untagged ones.
     if let Some((tag, _)) = principal_tags
         .iter()
         .find(|(_, value)| value.chars().count() > crate::config::MAX_PRINCIPAL_TAG_VALUE)
     {
-        return Err(ServiceError::invalid_parameter(format!(
-            "The value of principal tag {tag} is longer than {} characters.",
-            crate::config::MAX_PRINCIPAL_TAG_VALUE
-        )));
+        tracing::warn!(
+            tag,
+            "a principal tag's claim is longer than a session tag value may be"
+        );
+        return Err(ServiceError::new(
+            "InvalidIdentityPoolConfigurationException",
+            "Invalid identity pool configuration. Check assigned IAM roles for this pool.",
+        ));
     }
     // The role is assumed, and the session tagged, only if the role's trust policy allows both.
     for action in ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"] {

@@ -352,7 +352,10 @@ async fn a_claim_too_long_for_a_principal_tag_gets_no_credentials() {
     let (status, body) = credentials(&world, identity, &token).await;
     assert_eq!(
         (status, error_type(&body)),
-        (StatusCode::BAD_REQUEST, "InvalidParameterException"),
+        (
+            StatusCode::BAD_REQUEST,
+            "InvalidIdentityPoolConfigurationException"
+        ),
         "{body}"
     );
     claims["tenant_id"] = json!("t".repeat(256));

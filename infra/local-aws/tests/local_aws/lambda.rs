@@ -1196,26 +1196,21 @@ async fn the_runtimes_output_goes_to_the_log_with_its_function_and_instance() {
     )
     .await;
     let expected = format!("{FUNCTION}[1] hello from the runtime");
+    let stdout_line = format!("{expected} function={FUNCTION} instance=1 stream=\"stdout\"");
+    let stderr_line =
+        format!("{expected} (stderr) function={FUNCTION} instance=1 stream=\"stderr\"");
+    // The two streams are read by separate tasks, so either line may come last: wait (up to ten seconds)
+    // for both, not for any stdout line.
     let mut log = String::new();
-    for _ in 0..40 {
+    for _ in 0..200 {
         log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
-        if log.contains(&format!("{expected} (stderr)")) && log.contains("stream=\"stdout\"") {
+        if log.contains(&stdout_line) && log.contains(&stderr_line) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(
-        log.contains(&format!(
-            "{expected} function={FUNCTION} instance=1 stream=\"stdout\""
-        )),
-        "{log}"
-    );
-    assert!(
-        log.contains(&format!(
-            "{expected} (stderr) function={FUNCTION} instance=1 stream=\"stderr\""
-        )),
-        "{log}"
-    );
+    assert!(log.contains(&stdout_line), "{log}");
+    assert!(log.contains(&stderr_line), "{log}");
     assert!(
         log.contains("init_duration_ms="),
         "the cold start is logged: {log}"
