@@ -209,42 +209,13 @@ fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
 }
 
 /// Installs npm `@cloud-copilot/iam-simulate`, pinned by `infra/local-aws/tests/iam/package-lock.json`, into
-/// `<cache>/tools/iam-simulate`, where the IAM evaluator's cross-check test looks for it. Reinstalled when
-/// the lock file changes.
+/// `<cache>/tools/iam-simulate`, where the IAM evaluator's cross-check test looks for it.
 pub fn ensure_iam_simulate() -> Result<()> {
-    let source = paths::root().join("infra/local-aws/tests/iam");
-    let target = paths::cache().join("tools").join("iam-simulate");
-    let lock = std::fs::read(source.join("package-lock.json"))
-        .context("reading infra/local-aws/tests/iam/package-lock.json")?;
-    let installed = target.join("node_modules/@cloud-copilot/iam-simulate/package.json");
-    if installed.exists()
-        && std::fs::read(target.join("package-lock.json")).ok() == Some(lock.clone())
-    {
-        return Ok(());
-    }
-    if !cmd::exists("npm") {
-        bail!(
-            "npm is needed to install the IAM simulator the IAM evaluator's tests compare with. Install \
-             Node.js 20 or newer (Debian: `apt-get install nodejs npm`) and run the command again."
-        );
-    }
-    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    for file in ["package.json", "package-lock.json"] {
-        std::fs::copy(source.join(file), target.join(file))
-            .with_context(|| format!("copying {file} to {}", target.display()))?;
-    }
-    cmd::run(
-        Command::new("npm")
-            .args([
-                "ci",
-                "--ignore-scripts",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-            ])
-            .arg(&target),
+    npm_ci_pinned(
+        "infra/local-aws/tests/iam",
+        "iam-simulate",
+        "the IAM simulator the IAM evaluator's tests compare with",
     )
-    .context("installing @cloud-copilot/iam-simulate with npm")
 }
 
 /// Creates the fidelity suite's Python environment (boto3, Authlib, pytest), pinned by
@@ -297,21 +268,31 @@ pub fn ensure_fidelity_python() -> Result<()> {
 
 /// Installs the JavaScript fidelity suite's packages (the AWS SDK for JavaScript v3, openid-client), pinned
 /// by `infra/local-aws/tests/fidelity-js/package-lock.json`, into `<cache>/tools/fidelity-js`, where the
-/// suite's harness runs it. Installed afresh when the lock file changes; `installed-package-lock.json`,
-/// written last, marks a complete install.
+/// suite's harness runs it.
 pub fn ensure_fidelity_js() -> Result<()> {
-    let source = paths::root().join("infra/local-aws/tests/fidelity-js");
-    let target = paths::cache().join("tools").join("fidelity-js");
+    npm_ci_pinned(
+        "infra/local-aws/tests/fidelity-js",
+        "fidelity-js",
+        "the stand-ins' JavaScript fidelity suite",
+    )
+}
+
+/// Installs the npm packages that `<root>/<source>/package-lock.json` pins into `<cache>/tools/<tool>` with
+/// `npm ci`, afresh whenever the lock file changes. `installed-package-lock.json`, written last, marks a
+/// complete install (and is what the tests compare with the repository's lock file).
+fn npm_ci_pinned(source: &str, tool: &str, what: &str) -> Result<()> {
+    let source_dir = paths::root().join(source);
+    let target = paths::cache().join("tools").join(tool);
     let marker = target.join("installed-package-lock.json");
-    let lock = std::fs::read(source.join("package-lock.json"))
-        .context("reading infra/local-aws/tests/fidelity-js/package-lock.json")?;
+    let lock = std::fs::read(source_dir.join("package-lock.json"))
+        .with_context(|| format!("reading {source}/package-lock.json"))?;
     if std::fs::read(&marker).ok() == Some(lock.clone()) {
         return Ok(());
     }
     if !cmd::exists("npm") {
         bail!(
-            "npm is needed to install the stand-ins' JavaScript fidelity suite. Install Node.js 20 or newer \
-             (Debian: `apt-get install nodejs npm`) and run the command again."
+            "npm is needed to install {what}. Install Node.js 20 or newer (Debian: `apt-get install nodejs \
+             npm`) and run the command again."
         );
     }
     if target.exists() {
@@ -320,7 +301,7 @@ pub fn ensure_fidelity_js() -> Result<()> {
     }
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     for file in ["package.json", "package-lock.json"] {
-        std::fs::copy(source.join(file), target.join(file))
+        std::fs::copy(source_dir.join(file), target.join(file))
             .with_context(|| format!("copying {file} to {}", target.display()))?;
     }
     cmd::run(
@@ -334,6 +315,6 @@ pub fn ensure_fidelity_js() -> Result<()> {
             ])
             .arg(&target),
     )
-    .context("installing the JavaScript fidelity suite's packages with npm")?;
+    .with_context(|| format!("installing {what} with npm"))?;
     std::fs::write(&marker, lock).with_context(|| format!("writing {}", marker.display()))
 }

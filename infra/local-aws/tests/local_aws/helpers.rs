@@ -352,6 +352,17 @@ impl World {
         )
     }
 
+    /// Revokes a refresh token of the web client at `/oauth2/revoke`, as the app's sign-out does.
+    pub async fn revoke(&self, refresh_token: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/oauth2/revoke", self.aws.auth_domain()))
+            .basic_auth(&self.web.client_id, Some(&self.web.client_secret))
+            .form(&[("token", refresh_token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A code for the app after a successful sign-in.
     pub async fn code_for(&self, attempt: &Attempt, provider: &str, username: &str) -> String {
         let callback = self.callback_for(attempt, provider, username).await;

@@ -302,13 +302,9 @@ async fn a_signed_out_sign_in_gets_no_more_credentials_server_side_token_check()
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Sign-out: the app revokes the sign-in's refresh token (RevokeToken).
-    let revoked = reqwest::Client::new()
-        .post(format!("{}/oauth2/revoke", world.aws.auth_domain()))
-        .basic_auth(&world.web.client_id, Some(&world.web.client_secret))
-        .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
+    let revoked = world
+        .revoke(tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(revoked.status(), StatusCode::OK);
 
     // The ID token is still signed and unexpired, but the identity pool asks the user pool first.
@@ -330,13 +326,9 @@ async fn a_signed_out_sign_in_gets_no_more_credentials_server_side_token_check()
     let id_token = tokens["id_token"].as_str().unwrap();
     let (_, id) = get_id(&unchecked, id_token).await;
     let identity = id["IdentityId"].as_str().unwrap();
-    reqwest::Client::new()
-        .post(format!("{}/oauth2/revoke", unchecked.aws.auth_domain()))
-        .basic_auth(&unchecked.web.client_id, Some(&unchecked.web.client_secret))
-        .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
+    unchecked
+        .revoke(tokens["refresh_token"].as_str().unwrap())
+        .await;
     let (status, body) = credentials(&unchecked, identity, id_token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -304,13 +304,8 @@ async fn revoking_a_refresh_token_stops_refresh_and_userinfo_for_its_access_toke
     assert_eq!(userinfo(&world, access).await.status(), StatusCode::OK);
 
     let response = world
-        .http
-        .post(format!("{}/oauth2/revoke", world.aws.auth_domain()))
-        .basic_auth(&world.web.client_id, Some(&world.web.client_secret))
-        .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap();
+        .revoke(tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let (_, refreshed) = world
