@@ -395,7 +395,7 @@ async fn the_session_table_holds_neither_the_cookie_nor_any_token_in_clear() {
             !data.contains(&cookie),
             "the cookie value is not in the data"
         );
-        assert!(!data.contains("eyJ"), "no JWT in clear: {data}");
+        assert!(!contains_a_jwt(data), "no JWT in clear: {data}");
         let refresh_token = tokens.refresh_token.as_deref().unwrap_or("-");
         for token in [
             tokens.access_token.as_str(),
@@ -594,4 +594,25 @@ async fn sign_out_revokes_the_sessions_refresh_token_at_the_pool() {
     let (status, body) = redeem_refresh_token(&app, &refresh_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "invalid_grant");
+}
+
+/// Whether `text` holds something shaped like a JWT: a base64url JSON header (`eyJ…`) followed by a dot. The
+/// sealed session data is base64url too, where `eyJ` alone turns up by chance, but never a dot.
+fn contains_a_jwt(text: &str) -> bool {
+    text.match_indices("eyJ").any(|(at, _)| {
+        text[at..]
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+            == Some('.')
+    })
+}
+
+#[test]
+fn a_jwt_is_told_apart_from_sealed_data_that_happens_to_hold_eyj() {
+    assert!(contains_a_jwt(
+        r#"{"t": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"}"#
+    ));
+    assert!(!contains_a_jwt(
+        r#"{"t": "uM9feyJanBE_bWDb6Qu30BaVMxlGvdjW"}"#
+    ));
 }
