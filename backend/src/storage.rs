@@ -6,9 +6,8 @@
 //! The backend never carries file bytes: browsers upload with the vended credentials and download through
 //! presigned URLs. Every SDK call has short timeouts, so a storage outage is a quick 503, not a hung request.
 
-use std::time::{Duration, SystemTime};
-
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_cognitoidentity::error::ProvideErrorMetadata as _;
