@@ -58,8 +58,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ));
 
-    let web_app = ServeDir::new(&config.web_dist_dir)
-        .fallback(ServeFile::new(config.web_dist_dir.join("index.html")));
+    let web_app = web_app(&config.web_dist_dir);
 
     Router::new()
         .merge(with_session)
@@ -93,6 +92,40 @@ pub fn router(state: AppState) -> Router {
             X_REQUEST_ID.clone(),
             MakeRequestUuid,
         ))
+}
+
+/// The built web app (`cargo xtask build-web`): `/assets/…` are its content-hashed files, served with
+/// immutable caching (a new build has new names); every other path is the app's `index.html`, which
+/// routes on the client, and is never stored (it names the current build's files, and a signed-in page
+/// must not come back from a cache after sign-out). Both are sent precompressed (brotli or gzip) to a
+/// browser that accepts it; an unknown asset is a 404, never the page.
+fn web_app(dist: &std::path::Path) -> Router {
+    let assets = ServeDir::new(dist.join("assets"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let page = ServeFile::new(dist.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    Router::new()
+        .nest_service("/assets", assets)
+        .fallback_service(page)
+        .layer(middleware::from_fn(web_app_caching))
+}
+
+/// Middleware of [`web_app`]: its caching headers.
+async fn web_app_caching(request: Request, next: Next) -> Response {
+    let is_asset = request.uri().path().starts_with("/assets/");
+    let mut response = next.run(request).await;
+    let cache_control = if is_asset && response.status().is_success() {
+        HeaderValue::from_static("public, max-age=31536000, immutable")
+    } else {
+        HeaderValue::from_static("no-store")
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    // The same URL is sent in three encodings: caches between here and the browser must keep them apart.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
 }
 
 /// Middleware: answers a request that takes longer than [`REQUEST_TIMEOUT`] with 503

@@ -8,8 +8,8 @@ use crate::config::Config;
 
 /// The `Content-Security-Policy` of every response. The web app is a wasm module loaded by a script from
 /// this origin, so scripts, styles, images and connections stay on it, except: `'wasm-unsafe-eval'`
-/// (compiling WebAssembly), the hashes of `index.html`'s inline bootstrap scripts, and `data:` images (the
-/// empty favicon). Nothing may frame the app, and `<base>` is refused.
+/// (compiling WebAssembly) and the hashes of `index.html`'s inline bootstrap scripts. Nothing may frame the
+/// app, and `<base>` is refused.
 ///
 /// There is deliberately no `form-action`: browsers apply it to every redirect that follows a form
 /// submission, and the sign-in form (`GET /auth/login`) is redirected to the user pool and from there to
@@ -21,7 +21,7 @@ pub fn content_security_policy(config: &Config) -> String {
         &config.web_dist_dir.join("index.html"),
     ));
     format!(
-        "default-src 'self'; script-src {}; style-src 'self'; img-src 'self' data:; connect-src 'self' {}; \
+        "default-src 'self'; script-src {}; style-src 'self'; img-src 'self'; connect-src 'self' {}; \
          frame-ancestors 'none'; base-uri 'none'",
         script_src.join(" "),
         s3_origins(&config.storage).join(" ")

@@ -60,6 +60,21 @@ pub struct Profile {
     pub scopes: Vec<String>,
 }
 
+/// The focus indicator of the focused element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FocusIndicator {
+    /// `outline-style` (`solid`; `none` means no ring).
+    pub style: String,
+    /// `outline-width` in CSS pixels.
+    pub width_px: f64,
+    /// `outline-color` as the browser computes it (`rgb(67, 56, 202)`).
+    pub color: String,
+    /// Whether the element lies (at least partly) inside the window.
+    pub in_view: bool,
+    /// The start of the element's HTML, to name it in a failure.
+    pub element: String,
+}
+
 /// A fresh headless Chromium (its own profile directory, so no cookies are shared between tests) and the
 /// chromedriver that drives it. Dropping the value ends the browser session.
 pub struct Browser {
@@ -423,6 +438,119 @@ impl Browser {
     pub async fn is_checked(&self, css: &str) -> anyhow::Result<bool> {
         let element = self.wait_for(css).await?;
         Ok(element.prop("checked").await?.as_deref() == Some("true"))
+    }
+
+    /// Presses Tab, moving the keyboard's focus to the next control, as a person does.
+    pub async fn press_tab(&self) -> anyhow::Result<()> {
+        self.press_key(fantoccini::key::Key::Tab).await
+    }
+
+    /// Presses Enter on the focused element.
+    pub async fn press_enter(&self) -> anyhow::Result<()> {
+        self.press_key(fantoccini::key::Key::Enter).await
+    }
+
+    async fn press_key(&self, key: fantoccini::key::Key) -> anyhow::Result<()> {
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .context("finding the focused element")?;
+        focused
+            .send_keys(&char::from(key).to_string())
+            .await
+            .context("pressing a key")
+    }
+
+    /// The id of the element that has the keyboard's focus (empty when it has none).
+    pub async fn focused_id(&self) -> anyhow::Result<String> {
+        let focused = self.client.active_element().await?;
+        Ok(focused.attr("id").await?.unwrap_or_default())
+    }
+
+    /// How the focused element shows that it has the focus: its computed outline, and whether it lies
+    /// inside the window.
+    pub async fn focus_indicator(&self) -> anyhow::Result<FocusIndicator> {
+        let shown = self
+            .client
+            .execute(
+                "const e = document.activeElement; const s = getComputedStyle(e); \
+                 const r = e.getBoundingClientRect(); \
+                 return [s.outlineStyle, s.outlineWidth, s.outlineColor, \
+                         r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth, \
+                         e.outerHTML.slice(0, 160)];",
+                vec![],
+            )
+            .await
+            .context("reading the focused element's outline")?;
+        let shown: (String, String, String, bool, String) =
+            serde_json::from_value(shown.clone())
+                .with_context(|| format!("the outline as the script returns it: {shown}"))?;
+        Ok(FocusIndicator {
+            style: shown.0,
+            width_px: shown.1.trim_end_matches("px").parse().unwrap_or(0.0),
+            color: shown.2,
+            in_view: shown.3,
+            element: shown.4,
+        })
+    }
+
+    /// Resizes the browser window (the page's viewport follows).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .context("resizing the window")
+    }
+
+    /// The elements that reach past the window's right edge, innermost first (at most five), to name in a
+    /// failure: `tag.class (right edge px)`.
+    pub async fn elements_past_the_right_edge(&self) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .client
+            .execute(
+                "const w = document.documentElement.clientWidth; \
+                 const past = e => e.getBoundingClientRect().right > w + 1; \
+                 const clipped = e => { for (let a = e.parentElement; a && a !== document.body; \
+                   a = a.parentElement) { if (getComputedStyle(a).overflowX !== 'visible') return true; } \
+                   return false; }; \
+                 return [...document.querySelectorAll('body *')] \
+                   .filter(e => past(e) && !clipped(e) && ![...e.children].some(past)) \
+                   .slice(0, 5) \
+                   .map(e => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().right)} px)`);",
+                vec![],
+            )
+            .await
+            .context("looking for elements past the right edge")?;
+        serde_json::from_value(found).context("the elements as the script returns them")
+    }
+
+    /// The rendered height in CSS pixels of the element matching `css`.
+    pub async fn element_height(&self, css: &str) -> anyhow::Result<f64> {
+        let element = self.wait_for(css).await?;
+        let element = serde_json::to_value(&element).context("the element as a script argument")?;
+        let height = self
+            .client
+            .execute(
+                "return arguments[0].getBoundingClientRect().height;",
+                vec![element],
+            )
+            .await
+            .with_context(|| format!("measuring {css}"))?;
+        height.as_f64().context("the height as a number")
+    }
+
+    /// How many CSS pixels the page is wider than the window (0: no sideways scrolling).
+    pub async fn horizontal_overflow(&self) -> anyhow::Result<i64> {
+        let overflow = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .context("measuring the page's width")?;
+        overflow.as_i64().context("the overflow as a number")
     }
 
     /// The text of the element matching `css` right now, or `None` when there is none (or it was just

@@ -86,6 +86,16 @@ impl Stack {
             .await
     }
 
+    /// Ends every session on the server, as the idle or absolute expiry does: the browser keeps its cookie,
+    /// which no longer signs anyone in.
+    pub async fn end_all_sessions(&self) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM tower_sessions.session")
+            .execute(&self.stack.db.owner)
+            .await
+            .context("deleting the sessions")?;
+        Ok(())
+    }
+
     /// Records a file of `size` bytes uploaded earlier by a member (ids as `GET /api/v1/me` shows them), as
     /// `POST /api/v1/files` records one: only the row (no copy in the files bucket), which is what the storage
     /// quota counts.

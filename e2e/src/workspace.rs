@@ -215,9 +215,38 @@ impl Browser {
             .with_context(|| format!("{email} is not in the members table"))
     }
 
-    /// Picks `role` in the role select of the member with `email`.
+    /// Picks `role` in the role select of the member with `email`, confirming when the app asks (granting
+    /// admin).
     pub async fn change_role(&self, email: &str, role: &str) -> anyhow::Result<()> {
-        self.choose(&member_cell(email, ".member-role"), role).await
+        self.choose(&member_cell(email, ".member-role"), role)
+            .await?;
+        if role == "admin" {
+            self.confirm().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the confirmation dialog and returns its question.
+    pub async fn confirmation_asked(&self) -> anyhow::Result<String> {
+        self.wait_for_element("#confirm-action").await?;
+        self.text_of("#confirm-title").await
+    }
+
+    /// Confirms what the open dialog asks.
+    pub async fn confirm(&self) -> anyhow::Result<()> {
+        self.click("#confirm-action").await?;
+        self.wait_until_gone("#confirm-action").await
+    }
+
+    /// Dismisses the open dialog with Cancel.
+    pub async fn cancel_confirmation(&self) -> anyhow::Result<()> {
+        self.click("#cancel-action").await?;
+        self.wait_until_gone("#cancel-action").await
+    }
+
+    /// Presses Deactivate on the row of the member with `email` (the app then asks to confirm).
+    pub async fn press_deactivate(&self, email: &str) -> anyhow::Result<()> {
+        self.click(&member_cell(email, ".deactivate-member")).await
     }
 
     /// Waits until the members table shows `role` for `email` (the server confirmed the change).

@@ -256,10 +256,35 @@ async fn an_email_domain_no_organisation_has_set_up_shows_a_clear_message() -> a
             .as_str()
             .starts_with(&stack.app_url())
     );
-    assert!(
-        browser.has("#email").await?,
-        "the sign-in form stays available to try again"
+    assert_eq!(
+        browser.value_of("#email").await?,
+        "someone@initech.example",
+        "the sign-in form keeps what was typed, to be corrected rather than typed anew"
     );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deep_link_is_kept_through_sign_in_and_the_typed_email_is_filled_in_at_the_identity_provider()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("deep_link").await?;
+
+    browser.open(&stack.url("/members")).await?;
+    assert_eq!(browser.wait_for_app().await?, Page::SignIn);
+    browser.continue_with_email(ALICE).await?;
+    browser.wait_for_identity_provider().await?;
+    assert_eq!(
+        browser.value_of("input[name=username]").await?,
+        ALICE,
+        "the email typed in the app reaches Entra ID as login_hint"
+    );
+    browser
+        .sign_in_at_identity_provider(ALICE, DEMO_PASSWORD)
+        .await?;
+
+    browser.wait_for_page(Nav::Members).await?;
+    assert_eq!(browser.current_url().await?.path(), "/members");
     browser.close().await
 }
 
@@ -278,6 +303,9 @@ async fn after_sign_out_a_reload_shows_the_sign_in_page_and_the_old_cookie_is_de
         "the captured cookies carry the session"
     );
 
+    browser.go_to(Nav::Members).await?;
+    assert!(browser.page_text().await?.contains(ALICE));
+
     browser.sign_out().await?;
     browser.screenshot("signed-out").await?;
     assert!(
@@ -288,6 +316,14 @@ async fn after_sign_out_a_reload_shows_the_sign_in_page_and_the_old_cookie_is_de
             .starts_with(&stack.app_url())
     );
 
+    // Back leads to the members page's address, but nothing of it comes back from a cache.
+    browser.back().await?;
+    assert_eq!(browser.wait_for_app().await?, Page::SignIn);
+    assert_eq!(browser.current_url().await?.path(), "/members");
+    assert!(!browser.has("#member-table").await?);
+    assert!(!browser.page_text().await?.contains(ALICE));
+    browser.screenshot("back-after-sign-out").await?;
+
     browser.reload().await?;
     assert_eq!(browser.wait_for_app().await?, Page::SignIn);
     assert!(!browser.has("#user-name").await?);
@@ -297,6 +333,173 @@ async fn after_sign_out_a_reload_shows_the_sign_in_page_and_the_old_cookie_is_de
         401,
         "the old session cookie must be revoked"
     );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_survives_a_session_that_ends_and_is_saved_after_signing_in_again_at_the_same_page()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("draft_survives").await?;
+    sign_in(&browser, &stack, BOB).await?;
+    browser.wait_for_page(Nav::Dashboard).await?;
+    browser.open(&stack.url("/reports/new")).await?;
+    browser.fill("#report-title", "Quarterly numbers").await?;
+    browser
+        .fill("#report-body", "Revenue is up; costs are flat.")
+        .await?;
+
+    stack.end_all_sessions().await?;
+    browser.click("#save-report").await?;
+    let said = browser
+        .wait_for_text("#session-ended", "session has ended")
+        .await?;
+    browser.screenshot("session-ended").await?;
+    assert!(said.contains("kept"), "{said}");
+    assert_eq!(browser.current_url().await?.path(), "/reports/new");
+
+    browser.continue_with_email(BOB).await?;
+    browser
+        .sign_in_at_identity_provider(BOB, DEMO_PASSWORD)
+        .await?;
+    browser.wait_for_element("#draft-restored").await?;
+    assert_eq!(browser.current_url().await?.path(), "/reports/new");
+    assert_eq!(
+        browser.value_of("#report-title").await?,
+        "Quarterly numbers"
+    );
+    assert_eq!(
+        browser.value_of("#report-body").await?,
+        "Revenue is up; costs are flat."
+    );
+    browser.screenshot("draft-restored").await?;
+
+    browser.click("#save-report").await?;
+    browser.wait_for_report("Quarterly numbers").await?;
+    // Saved, the draft is gone: a new report starts empty.
+    browser.open(&stack.url("/reports/new")).await?;
+    browser.wait_for_element("#report-title").await?;
+    assert_eq!(browser.value_of("#report-title").await?, "");
+    assert!(!browser.has("#draft-restored").await?);
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keyboard_moves_through_sign_in_and_members_in_order_with_a_visible_focus_ring()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("keyboard").await?;
+    // The ring's colour, indigo 700: about 7.9:1 against the white page.
+    const RING: &str = "rgb(67, 56, 202)";
+
+    browser.open(&stack.app_url()).await?;
+    assert_eq!(browser.wait_for_app().await?, Page::SignIn);
+    assert_eq!(
+        browser.focused_id().await?,
+        "email",
+        "the email field starts focused"
+    );
+    browser.fill("#email", ALICE).await?;
+    browser.press_tab().await?;
+    assert_eq!(browser.focused_id().await?, "continue");
+    let ring = browser.focus_indicator().await?;
+    assert!(
+        ring.style == "solid" && ring.width_px >= 2.0 && ring.color == RING && ring.in_view,
+        "{ring:?}"
+    );
+    browser.press_enter().await?;
+    browser
+        .sign_in_at_identity_provider(ALICE, DEMO_PASSWORD)
+        .await?;
+
+    browser.wait_for_page(Nav::Dashboard).await?;
+    browser.open(&stack.url("/members")).await?;
+    browser.wait_for_page(Nav::Members).await?;
+    // The first stop is "Skip to content", shown while it has the focus.
+    browser.press_tab().await?;
+    assert_eq!(browser.focused_id().await?, "skip-link");
+    let ring = browser.focus_indicator().await?;
+    assert!(ring.in_view && ring.style == "solid", "{ring:?}");
+    browser.screenshot("skip-link").await?;
+    browser.press_enter().await?;
+    assert_eq!(browser.focused_id().await?, "main");
+    // From the page itself, Tab reaches its own controls, each with the ring, and then leaves the page.
+    let mut reached = Vec::new();
+    for _ in 0..12 {
+        browser.press_tab().await?;
+        let ring = browser.focus_indicator().await?;
+        if ring.element.starts_with("<body") {
+            break;
+        }
+        assert!(
+            ring.style == "solid" && ring.width_px >= 2.0 && ring.color == RING,
+            "{ring:?}"
+        );
+        reached.push(browser.focused_id().await?);
+    }
+    assert!(
+        reached.iter().any(|id| id == "invite-from-members"),
+        "the page's controls are reached: {reached:?}"
+    );
+    assert!(
+        !reached.iter().any(|id| id.starts_with("nav-")),
+        "after skipping, the navigation is behind: {reached:?}"
+    );
+    browser.screenshot("members-focus").await?;
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_phone_width_no_page_scrolls_sideways_and_the_top_bar_keeps_to_one_line()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("phone_width").await?;
+    sign_in(&browser, &stack, ALICE).await?;
+    browser.wait_for_page(Nav::Dashboard).await?;
+    browser.set_window_size(390, 844).await?;
+
+    let pages = [
+        ("/", Some(Nav::Dashboard), "dashboard"),
+        ("/reports", Some(Nav::Reports), "reports"),
+        ("/reports/new", None, "new-report"),
+        ("/files", Some(Nav::Files), "files"),
+        ("/members", Some(Nav::Members), "members"),
+        ("/invitations", Some(Nav::Invitations), "invitations"),
+        ("/settings", Some(Nav::SignInSettings), "sign-in-settings"),
+        ("/audit", Some(Nav::AuditLog), "audit-log"),
+        ("/profile", None, "profile"),
+    ];
+    let mut faults = Vec::new();
+    for (path, nav, name) in pages {
+        browser.open(&stack.url(path)).await?;
+        match nav {
+            Some(nav) => browser.wait_for_page(nav).await?,
+            None => browser.wait_for_element("main h1").await?,
+        }
+        if name == "members" {
+            browser
+                .readme_screenshot("members-phone", "members-phone")
+                .await?;
+        } else {
+            browser.screenshot(name).await?;
+        }
+        let overflow = browser.horizontal_overflow().await?;
+        if overflow != 0 {
+            let past = browser.elements_past_the_right_edge().await?;
+            faults.push(format!("{path} scrolls {overflow} px sideways: {past:?}"));
+        }
+        let top_bar = browser.element_height(".topbar").await?;
+        if top_bar > 64.0 {
+            faults.push(format!("{path}: the top bar wraps ({top_bar} px high)"));
+        }
+    }
+    assert!(faults.is_empty(), "at 390 px: {faults:#?}");
+
+    // Back at the desktop width, nothing is left hidden that the phone layout hid.
+    browser.set_window_size(1280, 900).await?;
+    browser.open(&stack.url("/members")).await?;
+    browser.wait_for_page(Nav::Members).await?;
+    assert_eq!(browser.horizontal_overflow().await?, 0);
     browser.close().await
 }
 
@@ -552,6 +755,25 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
     assert_eq!(refusal, ErrorCode::LastAdmin.default_message());
     assert_eq!(browser.shown_role(ALICE).await?, "admin");
     assert_eq!(browser.member_row(ALICE).await?.role, "admin");
+
+    // Granting admin and deactivating are asked about first; cancelling changes nothing.
+    browser
+        .choose(
+            &format!("#member-table .member-row[data-member-email='{BOB}'] .member-role"),
+            "admin",
+        )
+        .await?;
+    assert_eq!(
+        browser.confirmation_asked().await?,
+        "Make Bob Brown an admin?"
+    );
+    browser.cancel_confirmation().await?;
+    assert_eq!(browser.shown_role(BOB).await?, "member");
+    browser.press_deactivate(BOB).await?;
+    assert_eq!(browser.confirmation_asked().await?, "Deactivate Bob Brown?");
+    browser.screenshot("confirm-deactivation").await?;
+    browser.cancel_confirmation().await?;
+    assert_eq!(browser.member_row(BOB).await?.status, "active");
 
     browser.change_role(BOB, "admin").await?;
     browser.wait_for_member_role(BOB, "admin").await?;

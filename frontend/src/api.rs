@@ -152,11 +152,11 @@ impl Api {
     }
 }
 
-/// The session an error answer leaves the app in, when it is not the current one: signed out after a 401,
-/// the deactivation screen after `member_inactive`.
+/// The session an error answer leaves the app in, when it is not the current one: the sign-in page saying
+/// the session ended after a 401, the deactivation screen after `member_inactive`.
 fn ending(status: u16, problem: &Problem) -> Option<Session> {
     if status == 401 {
-        return Some(Session::SignedOut);
+        return Some(Session::Expired);
     }
     (problem.code == Some(ErrorCode::MemberInactive)).then(|| Session::Unavailable(problem.clone()))
 }
@@ -197,9 +197,9 @@ mod tests {
     }
 
     #[test]
-    fn unauthenticated_answers_sign_the_app_out() {
+    fn unauthenticated_answers_end_the_session_in_the_app() {
         let problem = problem_from_error(401, "");
-        assert_eq!(ending(401, &problem), Some(Session::SignedOut));
+        assert_eq!(ending(401, &problem), Some(Session::Expired));
     }
 
     #[test]

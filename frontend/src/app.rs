@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use crate::api::provide_api;
 use crate::session::{Session, load_session};
 use crate::shell::AppShell;
-use crate::sign_in::SignInPage;
+use crate::sign_in::{SignInPage, forget_sign_in_attempt};
 use crate::status::{LoadingScreen, ProblemScreen};
 
 /// The whole app.
@@ -21,6 +21,7 @@ pub fn App() -> impl IntoView {
     move || match session.get() {
         Session::Loading => view! { <LoadingScreen /> }.into_any(),
         Session::SignedOut => view! { <SignInPage /> }.into_any(),
+        Session::Expired => view! { <SignInPage expired=true /> }.into_any(),
         Session::SignedIn(me) => view! { <AppShell me=me /> }.into_any(),
         Session::Unavailable(problem) => {
             view! { <ProblemScreen problem=problem on_retry=on_retry /> }.into_any()
@@ -32,6 +33,10 @@ pub fn App() -> impl IntoView {
 fn reload(session: RwSignal<Session>) {
     session.set(Session::Loading);
     spawn_local(async move {
-        session.set(load_session().await);
+        let loaded = load_session().await;
+        if matches!(loaded, Session::SignedIn(_)) {
+            forget_sign_in_attempt();
+        }
+        session.set(loaded);
     });
 }

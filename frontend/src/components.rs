@@ -230,6 +230,101 @@ pub fn AdminOnly(
     }
 }
 
+/// What a [`ConfirmDialog`] asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The question, as the dialog's heading ("Deactivate Bob Brown?").
+    pub title: String,
+    /// What will happen, in a sentence or two.
+    pub message: String,
+    /// The confirming button's label, naming the action ("Deactivate").
+    pub confirm: &'static str,
+    /// Whether the action takes something away (a red button).
+    pub danger: bool,
+}
+
+/// A modal question before a change that takes effect at once and matters: the browser's own `<dialog>`,
+/// so the focus stays inside while it is open, Escape cancels, and the focus returns where it was. Cancel
+/// has the focus first, so Enter never confirms by accident.
+#[component]
+pub fn ConfirmDialog(
+    /// The question to ask; `None` closes the dialog.
+    request: RwSignal<Option<Confirmation>>,
+    /// Runs when the action is confirmed (the dialog closes first).
+    on_confirm: Callback<()>,
+    /// Runs when the question is dismissed (Cancel or Escape).
+    #[prop(optional)]
+    on_cancel: Option<Callback<()>>,
+) -> impl IntoView {
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        let open = request.with(Option::is_some);
+        if let Some(dialog) = dialog.get() {
+            if open && !dialog.open() {
+                let _ = dialog.show_modal();
+            } else if !open && dialog.open() {
+                dialog.close();
+            }
+        }
+    });
+    let cancel = move || {
+        request.set(None);
+        if let Some(on_cancel) = on_cancel {
+            on_cancel.run(());
+        }
+    };
+    view! {
+        <dialog
+            node_ref=dialog
+            class="dialog"
+            aria-labelledby="confirm-title"
+            aria-describedby="confirm-message"
+            on:cancel=move |event: leptos::ev::Event| {
+                event.prevent_default();
+                cancel();
+            }
+        >
+            {move || {
+                request
+                    .get()
+                    .map(|asked| {
+                        let class = if asked.danger {
+                            "button button-danger"
+                        } else {
+                            "button button-primary"
+                        };
+                        view! {
+                            <h2 id="confirm-title" class="dialog-title">{asked.title}</h2>
+                            <p id="confirm-message">{asked.message}</p>
+                            <div class="actions dialog-actions">
+                                <button
+                                    id="cancel-action"
+                                    class="button button-secondary"
+                                    type="button"
+                                    autofocus=true
+                                    on:click=move |_| cancel()
+                                >
+                                    "Cancel"
+                                </button>
+                                <button
+                                    id="confirm-action"
+                                    class=class
+                                    type="button"
+                                    on:click=move |_| {
+                                        request.set(None);
+                                        on_confirm.run(());
+                                    }
+                                >
+                                    {asked.confirm}
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
+        </dialog>
+    }
+}
+
 /// A confirmation that belongs to one page: shown there (after navigating to it), dismissed by leaving.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {

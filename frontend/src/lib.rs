@@ -10,6 +10,7 @@ mod access;
 mod api;
 mod app;
 mod components;
+mod drafts;
 mod format;
 mod pages;
 mod paging;
@@ -25,8 +26,12 @@ pub use app::App;
 pub use session::{Problem, Session, load_session, session_from_response};
 pub use sign_in::sign_in_error_message;
 
-/// Mounts the app on the page's `<body>`; runs when `index.html` calls the module's `init()`.
+/// Mounts the app on the page's `<body>`; runs when `index.html` calls the module's `init()`. The static
+/// loading state `index.html` shows until then gives way to the app's own.
 #[wasm_bindgen(start)]
 pub fn start() {
+    if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {
+        boot.remove();
+    }
     leptos::mount::mount_to_body(App);
 }

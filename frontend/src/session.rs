@@ -14,6 +14,9 @@ pub enum Session {
     Loading,
     /// There is no valid session (401): show the sign-in page.
     SignedOut,
+    /// The session ended while the workspace was open (an API call answered 401): show the sign-in page,
+    /// saying so, and come back to the same page afterwards.
+    Expired,
     /// The member and tenant the session belongs to.
     SignedIn(Me),
     /// The session could not be loaded (deactivated member, service down, network error).

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 use shared::api::Me;
+use wasm_bindgen::JsCast as _;
 
 use crate::access::{is_admin, provide_me};
 use crate::components::{NoticeBar, provide_notices};
@@ -23,10 +24,11 @@ pub fn AppShell(me: Me) -> impl IntoView {
     view! {
         <Router>
             <div id="workspace" class="shell">
+                <SkipLink />
                 <Header me=me.clone() />
                 <div class="workspace">
                     <Navigation admin=is_admin(&me) />
-                    <main class="content">
+                    <main class="content" id="main" tabindex="-1">
                         <NoticeBar />
                         <Routes fallback=NotFoundPage>
                             <Route path=path!("/") view=DashboardPage />
@@ -45,6 +47,25 @@ pub fn AppShell(me: Me) -> impl IntoView {
                 </div>
             </div>
         </Router>
+    }
+}
+
+/// "Skip to content": the keyboard's first stop, which moves the focus past the top bar and the navigation
+/// to the page itself. The focus is moved by hand: the router would treat `#main` as a navigation.
+#[component]
+fn SkipLink() -> impl IntoView {
+    let skip = |event: leptos::ev::MouseEvent| {
+        event.prevent_default();
+        if let Some(main) = document().get_element_by_id("main")
+            && let Ok(main) = main.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = main.focus();
+        }
+    };
+    view! {
+        <a id="skip-link" class="skip-link" href="#main" on:click=skip>
+            "Skip to content"
+        </a>
     }
 }
 

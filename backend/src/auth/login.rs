@@ -54,13 +54,17 @@ pub async fn login(
     AppQuery(query): AppQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
     state.sign_in_limiter.check(client)?;
-    let provider = match (&query.org, &query.email) {
-        (Some(slug), _) if !slug.trim().is_empty() => {
+    let (provider, login_hint) = match (&query.org, &query.email) {
+        (Some(slug), _) if !slug.trim().is_empty() => (
             db::routing::provider_for_tenant_slug(&state.db, &slug.trim().to_ascii_lowercase())
-                .await?
-        }
+                .await?,
+            None,
+        ),
         (_, Some(email)) => match email_domain(email) {
-            Some(domain) => db::routing::provider_for_domain(&state.db, &domain).await?,
+            Some(domain) => (
+                db::routing::provider_for_domain(&state.db, &domain).await?,
+                Some(email.trim()),
+            ),
             None => return Ok(app_error(ErrorCode::InvalidEmail).into_response()),
         },
         _ => return Ok(app_error(ErrorCode::InvalidEmail).into_response()),
@@ -81,7 +85,7 @@ pub async fn login(
         .collect();
     let start = state
         .oidc
-        .authorization_request(&provider, &scopes)
+        .authorization_request(&provider, &scopes, login_hint)
         .await
         .map_err(|err| match err {
             OidcError::Unavailable(cause) => ApiError::unavailable(cause),

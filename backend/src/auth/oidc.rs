@@ -304,15 +304,17 @@ impl Inner {
 impl OidcClient {
     /// Builds the authorize URL for the code flow with PKCE S256, a random state and nonce, the given scopes
     /// (`openid` is always added) and `identity_provider=<provider>`, which sends the browser straight to the
-    /// tenant's identity provider.
+    /// tenant's identity provider. A `login_hint` (the email the user typed) is passed on: the user pool adds
+    /// it to its redirect to an OIDC provider, whose login page then starts with the name filled in.
     pub async fn authorization_request(
         &self,
         identity_provider: &str,
         scopes: &[String],
+        login_hint: Option<&str>,
     ) -> Result<AuthorizationStart, OidcError> {
         let client = self.client().await?;
         let (pkce_challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -320,8 +322,11 @@ impl OidcClient {
             )
             .set_pkce_challenge(pkce_challenge)
             .add_scopes(scopes.iter().cloned().map(Scope::new))
-            .add_extra_param("identity_provider", identity_provider.to_owned())
-            .url();
+            .add_extra_param("identity_provider", identity_provider.to_owned());
+        if let Some(hint) = login_hint {
+            request = request.add_extra_param("login_hint", hint.to_owned());
+        }
+        let (url, state, nonce) = request.url();
         Ok(AuthorizationStart {
             url,
             state: state.into_secret(),

@@ -157,6 +157,76 @@ async fn unknown_api_routes_answer_404_json_and_client_routes_get_the_web_app() 
 }
 
 #[tokio::test]
+async fn web_app_files_are_sent_precompressed_with_immutable_caching_and_pages_are_never_stored() {
+    let app = TestApp::spawn().await;
+    // A built web app's layout (`cargo xtask build-web`): hashed assets with brotli and gzip siblings.
+    let dist = &app.config.web_dist_dir;
+    let assets = dist.join("assets");
+    std::fs::create_dir_all(&assets).unwrap();
+    for (name, content) in [
+        ("style.0123456789abcdef.css", "body{}"),
+        ("style.0123456789abcdef.css.br", "brotli bytes"),
+        ("style.0123456789abcdef.css.gz", "gzip bytes"),
+        ("index.html.br", "brotli page"),
+    ] {
+        let dir = if name.starts_with("index") {
+            dist
+        } else {
+            &assets
+        };
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+    let client = reqwest::Client::new();
+    let get = |path: &'static str, accept: &'static str| {
+        client
+            .get(app.url(path))
+            .header(reqwest::header::ACCEPT_ENCODING, accept)
+            .send()
+    };
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), "brotli bytes"),
+        ("gzip", Some("gzip"), "gzip bytes"),
+        ("identity", None, "body{}"),
+    ] {
+        let response = get("/assets/style.0123456789abcdef.css", accept)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{accept}");
+        assert_eq!(header(&response, "content-encoding").as_deref(), encoding);
+        assert_eq!(header(&response, "content-type").unwrap(), "text/css");
+        assert_eq!(
+            header(&response, "cache-control").unwrap(),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(header(&response, "vary").unwrap(), "accept-encoding");
+        assert_eq!(response.text().await.unwrap(), body);
+    }
+
+    // An asset of another build is missing, not the page, and must not be cached for a year.
+    let missing = get("/assets/style.fedcba9876543210.css", "br")
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(header(&missing, "cache-control").unwrap(), "no-store");
+
+    // Every page of the app is index.html, compressed too, and never stored.
+    for path in ["/", "/members", "/reports/123/edit"] {
+        let response = get(path, "br").await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(header(&response, "cache-control").unwrap(), "no-store");
+        assert_eq!(header(&response, "content-encoding").unwrap(), "br");
+        assert_eq!(response.text().await.unwrap(), "brotli page");
+    }
+}
+
+#[tokio::test]
 async fn an_anonymous_api_request_is_401_with_the_json_error_body() {
     let app = TestApp::spawn().await;
     let response = reqwest::Client::new()
@@ -232,7 +302,7 @@ async fn every_response_carries_the_security_headers() {
             "default-src 'self'",
             "script-src 'self' 'wasm-unsafe-eval'",
             "style-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self';",
             "connect-src 'self' http://127.0.0.1:",
             "frame-ancestors 'none'",
             "base-uri 'none'",

@@ -229,6 +229,36 @@ async fn the_authorize_request_uses_the_code_flow_with_pkce_state_nonce_and_the_
 }
 
 #[tokio::test]
+async fn the_typed_email_is_the_login_hint_and_an_organisation_sign_in_sends_none() {
+    let app = TestApp::spawn().await;
+    let by_email = location(
+        &browser()
+            .get(app.url("/auth/login?email=%20alice@acme.example%20"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let hint: Vec<String> = by_email
+        .query_pairs()
+        .filter(|(name, _)| name == "login_hint")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    assert_eq!(hint, ["alice@acme.example"]);
+
+    let by_org = location(
+        &browser()
+            .get(app.url("/auth/login?org=globex"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        !by_org.query_pairs().any(|(name, _)| name == "login_hint"),
+        "{by_org}"
+    );
+}
+
+#[tokio::test]
 async fn a_wrong_password_creates_no_session() {
     let app = TestApp::spawn().await;
     let (browser, _) = browser_with_jar();

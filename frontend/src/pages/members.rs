@@ -6,13 +6,15 @@
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 use shared::api::{Member, MemberPage, MemberPatch, RoleSource};
 use shared::{MemberStatus, Role};
 
 use crate::access::use_me;
 use crate::api::{Api, MEMBERS, PAGE_SIZE, item_path, use_api};
 use crate::components::{
-    ActionTableHead, AdminOnly, LoadMore, PageHeader, ProblemAlert, Timestamp,
+    ActionTableHead, AdminOnly, ConfirmDialog, Confirmation, LoadMore, PageHeader, ProblemAlert,
+    Timestamp,
 };
 use crate::format::role_source_label;
 use crate::paging::Pages;
@@ -53,7 +55,11 @@ fn MembersAdmin() -> impl IntoView {
     let my_id = me.user.id.clone();
 
     view! {
-        <PageHeader title="Members" />
+        <PageHeader title="Members">
+            <A href="/invitations" attr:id="invite-from-members" attr:class="button button-primary">
+                "Invite people"
+            </A>
+        </PageHeader>
         <p class="lead">
             "Roles come from your identity provider's groups until you set one here. "
             "Deactivated members cannot sign in or use a session they already have."
@@ -160,16 +166,66 @@ fn MemberRow(member: Member, is_me: String, outcome: Outcome) -> impl IntoView {
         });
     });
 
-    let on_role = move |event: leptos::ev::Event| {
-        let Ok(role) = event_target_value(&event).parse::<Role>() else {
-            return;
-        };
-        change.run(MemberPatch {
-            role: Some(role),
-            ..MemberPatch::default()
-        });
+    // Granting admin and deactivating take effect at once and matter: they are asked about first.
+    let asked = RwSignal::new(None::<Confirmation>);
+    let confirmed = RwSignal::new(None::<MemberPatch>);
+    let on_confirm = Callback::new(move |()| {
+        if let Some(patch) = confirmed.get_untracked() {
+            change.run(patch);
+        }
+    });
+    let on_cancel = Callback::new(move |()| {
+        confirmed.set(None);
+        // The select shows the role that was not granted; put the member's real one back.
+        if let Some(select) = role_select.get_untracked() {
+            select.set_value(shown_role.as_str());
+        }
+    });
+    let ask = move |question: Confirmation, patch: MemberPatch| {
+        confirmed.set(Some(patch));
+        asked.set(Some(question));
     };
     let name = member.name.clone();
+    let on_role = {
+        let name = name.clone();
+        move |event: leptos::ev::Event| {
+            let Ok(role) = event_target_value(&event).parse::<Role>() else {
+                return;
+            };
+            let patch = MemberPatch {
+                role: Some(role),
+                ..MemberPatch::default()
+            };
+            if role == Role::Admin {
+                ask(
+                    Confirmation {
+                        title: format!("Make {name} an admin?"),
+                        message: "Admins manage members, invitations and sign-in settings, and see the \
+                                  audit log. The role is set here until you hand it back to the identity \
+                                  provider's groups."
+                            .to_owned(),
+                        confirm: "Make admin",
+                        danger: false,
+                    },
+                    patch,
+                );
+            } else {
+                change.run(patch);
+            }
+        }
+    };
+    let deactivation = {
+        let name = name.clone();
+        move || Confirmation {
+            title: format!("Deactivate {name}?"),
+            message: format!(
+                "{name} is signed out at once and cannot sign in until reactivated. Their reports and \
+                 files stay."
+            ),
+            confirm: "Deactivate",
+            danger: true,
+        }
+    };
     let admin_set = member.role_source == RoleSource::Admin;
     let active = member.status == MemberStatus::Active;
 
@@ -255,17 +311,22 @@ fn MemberRow(member: Member, is_me: String, outcome: Outcome) -> impl IntoView {
                                 type="button"
                                 disabled=move || busy.get()
                                 on:click=move |_| {
-                                    change
-                                        .run(MemberPatch {
-                                            status: Some(status),
-                                            ..MemberPatch::default()
-                                        })
+                                    let patch = MemberPatch {
+                                        status: Some(status),
+                                        ..MemberPatch::default()
+                                    };
+                                    if status == MemberStatus::Deactivated {
+                                        ask(deactivation(), patch);
+                                    } else {
+                                        change.run(patch);
+                                    }
                                 }
                             >
                                 {label}
                             </button>
                         }
                     })}
+                <ConfirmDialog request=asked on_confirm=on_confirm on_cancel=on_cancel />
             </td>
         </tr>
     }

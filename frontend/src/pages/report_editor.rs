@@ -6,12 +6,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use shared::api::{NewReport, Report, ReportPatch};
 
 use crate::access::{can_edit_report, can_write, use_me};
 use crate::api::{REPORTS, item_path, use_api};
 use crate::components::{ErrorSlot, Loading, PageHeader, ProblemAlert, SubmitButton, use_notices};
+use crate::drafts::{self, ReportDraft, draft_key};
 use crate::pages::report::load_report;
 use crate::session::Problem;
 
@@ -77,23 +78,50 @@ pub fn EditReportPage() -> impl IntoView {
 }
 
 /// The title and text of a report; creates one when `report` is `None`, saves the changes otherwise.
+///
+/// What is typed is kept as a draft in the tab ([`drafts`]) until it is saved or cancelled, so a session
+/// that ends meanwhile loses nothing: after signing in again the same page offers the draft back.
 #[component]
 fn ReportForm(report: Option<Report>) -> impl IntoView {
     let api = use_api();
+    let me = use_me();
     let notices = use_notices();
     let navigate = use_navigate();
-    let title = RwSignal::new(
-        report
+    let key = draft_key(&me.user.id, &use_location().pathname.get_untracked());
+    let restored = drafts::load(&key);
+    let saved_text = ReportDraft {
+        title: report
             .as_ref()
             .map(|report| report.title.clone())
             .unwrap_or_default(),
-    );
-    let body = RwSignal::new(
-        report
+        body: report
             .as_ref()
             .map(|report| report.body.clone())
             .unwrap_or_default(),
-    );
+    };
+    let restored = restored.filter(|draft| *draft != saved_text);
+    let draft_restored = restored.is_some();
+    let start = restored.unwrap_or(saved_text);
+    let title = RwSignal::new(start.title);
+    let body = RwSignal::new(start.body);
+    let keep_draft = {
+        let key = key.clone();
+        move || {
+            drafts::save(
+                &key,
+                &ReportDraft {
+                    title: title.get_untracked(),
+                    body: body.get_untracked(),
+                },
+            );
+        }
+    };
+    let keep_title = keep_draft.clone();
+    let keep_body = keep_draft;
+    let discard_on_cancel = {
+        let key = key.clone();
+        move |_| drafts::discard(&key)
+    };
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<Problem>);
     let existing_id = report.as_ref().map(|report| report.id.clone());
@@ -114,6 +142,7 @@ fn ReportForm(report: Option<Report>) -> impl IntoView {
         }
         let navigate = navigate.clone();
         let existing_id = existing_id.clone();
+        let key = key.clone();
         let title = title.get_untracked();
         let body = body.get_untracked();
         busy.set(true);
@@ -140,6 +169,7 @@ fn ReportForm(report: Option<Report>) -> impl IntoView {
             };
             match saved {
                 Ok(report) => {
+                    drafts::discard(&key);
                     let path = format!("/reports/{}", report.id);
                     notices.show(path.clone(), "The report was saved.");
                     navigate(&path, NavigateOptions::default());
@@ -154,6 +184,14 @@ fn ReportForm(report: Option<Report>) -> impl IntoView {
 
     view! {
         <form id="report-form" class="card form" on:submit=on_submit>
+            {draft_restored
+                .then(|| {
+                    view! {
+                        <div id="draft-restored" class="banner banner-info" role="status">
+                            "Your unsaved draft was restored. Save it, or cancel to discard it."
+                        </div>
+                    }
+                })}
             <ErrorSlot id="form-error" error=error />
             <div class="field">
                 <label for="report-title">"Title"</label>
@@ -165,7 +203,10 @@ fn ReportForm(report: Option<Report>) -> impl IntoView {
                     maxlength=TITLE_MAX_CHARS.to_string()
                     autocomplete="off"
                     prop:value=move || title.get()
-                    on:input=move |event| title.set(event_target_value(&event))
+                    on:input=move |event| {
+                        title.set(event_target_value(&event));
+                        keep_title();
+                    }
                 />
             </div>
             <div class="field">
@@ -176,7 +217,10 @@ fn ReportForm(report: Option<Report>) -> impl IntoView {
                     rows="12"
                     maxlength=BODY_MAX_CHARS.to_string()
                     prop:value=move || body.get()
-                    on:input=move |event| body.set(event_target_value(&event))
+                    on:input=move |event| {
+                        body.set(event_target_value(&event));
+                        keep_body();
+                    }
                 ></textarea>
                 <p class="hint" id="report-body-count">
                     {move || {
@@ -190,7 +234,12 @@ fn ReportForm(report: Option<Report>) -> impl IntoView {
             </div>
             <div class="actions">
                 <SubmitButton id="save-report" busy=busy label=submit_label busy_label="Saving…" />
-                <A href=cancel_href attr:id="cancel-report" attr:class="button button-secondary">
+                <A
+                    href=cancel_href
+                    attr:id="cancel-report"
+                    attr:class="button button-secondary"
+                    on:click=discard_on_cancel
+                >
                     "Cancel"
                 </A>
             </div>

@@ -289,14 +289,16 @@ fn ProviderSettings(provider: ProviderDraft, keys: RowKeys) -> impl IntoView {
                 "Members in several mapped groups get the most powerful role; members in none are viewers. "
                 "Changes apply at each member's next sign-in, except to roles an admin set."
             </p>
-            <table class="table mapping-table">
-                <ActionTableHead columns=&["Group (exactly as the provider sends it)", "Role"] />
-                <tbody>
-                    <For each=move || rows.get() key=|row| row.key let:row>
-                        <MappingRowEditor row=row rows=rows />
-                    </For>
-                </tbody>
-            </table>
+            <div class="table-scroll">
+                <table class="table mapping-table">
+                    <ActionTableHead columns=&["Group (exactly as the provider sends it)", "Role"] />
+                    <tbody>
+                        <For each=move || rows.get() key=|row| row.key let:row>
+                            <MappingRowEditor row=row rows=rows />
+                        </For>
+                    </tbody>
+                </table>
+            </div>
             {move || {
                 rows.with(Vec::is_empty)
                     .then(|| view! { <p class="muted no-mappings">"No groups are mapped: everyone joins as a viewer."</p> })

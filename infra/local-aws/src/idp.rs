@@ -89,6 +89,12 @@ pub(crate) fn okta_issuer(okta_base: &str) -> String {
     format!("{okta_base}/oauth2/default")
 }
 
+/// The `login_hint` of an authorize request (OIDC Core 3.1.2.1), which both Entra ID and Okta put into the
+/// username field of their login page. Only a hint: the user may type another name.
+pub(crate) fn login_hint(params: &HashMap<String, String>) -> &str {
+    params.get("login_hint").map_or("", |hint| hint.trim())
+}
+
 /// The OIDC parameters of an authorize request, carried through the login form as hidden fields.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AuthorizeRequest {

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::login_page::{Brand, LoginForm, render};
 use super::{
     AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, LiveUsers, RegisteredApp, TokenProblem,
+    login_hint,
 };
 use crate::Urls;
 use crate::config::{EntraUser, LocalAwsConfig};
@@ -208,7 +209,7 @@ async fn authorize_form(
     };
     let request = AuthorizeRequest::from_params(&params);
     match super::check_authorize(&tenant.apps, request.clone(), PKCE) {
-        Ok(checked) => show_form(tenant, &checked.request, None, ""),
+        Ok(checked) => show_form(tenant, &checked.request, None, login_hint(&params)),
         Err(problem) => authorize_problem(tenant, &request, problem),
     }
 }

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::login_page::{Brand, LoginForm, render};
 use super::{
     AuthorizeProblem, AuthorizeRequest, IdpCode, IdpCodes, LiveUsers, RegisteredApp, TokenProblem,
+    login_hint,
 };
 use crate::Urls;
 use crate::config::{LocalAwsConfig, OktaUser};
@@ -160,7 +161,7 @@ async fn authorize_form(
 ) -> Response {
     let request = AuthorizeRequest::from_params(&params);
     match super::check_authorize(&okta.apps, request.clone(), PKCE) {
-        Ok(checked) => show_form(&okta, &checked.request, None, ""),
+        Ok(checked) => show_form(&okta, &checked.request, None, login_hint(&params)),
         Err(problem) => authorize_problem(&request, problem),
     }
 }

@@ -28,6 +28,7 @@ pub(crate) const REQUEST_PARAMS: &[&str] = &[
     "nonce",
     "code_challenge",
     "code_challenge_method",
+    "login_hint",
 ];
 
 /// `GET /oauth2/authorize`.
@@ -40,9 +41,15 @@ pub(crate) async fn authorize(
         Ok(valid) => valid,
         Err(response) => return *response,
     };
+    // Cognito adds the client's `login_hint` to its redirect to an OIDC identity provider (the authorize
+    // endpoint's documentation), so the user does not type their name twice.
+    let login_hint = params
+        .get("login_hint")
+        .map(|hint| hint.trim())
+        .filter(|hint| !hint.is_empty());
     if let Some(name) = params.get("identity_provider") {
         return match supported_provider(&pool, &client, |idp| idp.name == *name) {
-            Some(idp) => federation::start(&pool, request, &idp, &headers).await,
+            Some(idp) => federation::start(&pool, request, &idp, login_hint, &headers).await,
             None => request.redirect_error(
                 "invalid_request",
                 "Identity provider does not exist for this client",
@@ -52,7 +59,7 @@ pub(crate) async fn authorize(
     if let Some(identifier) = params.get("idp_identifier") {
         let identifier = identifier.trim();
         return match supported_provider(&pool, &client, |idp| idp.has_identifier(identifier)) {
-            Some(idp) => federation::start(&pool, request, &idp, &headers).await,
+            Some(idp) => federation::start(&pool, request, &idp, login_hint, &headers).await,
             None => request.redirect_error(
                 "invalid_request",
                 "No identity provider found for the identifier",

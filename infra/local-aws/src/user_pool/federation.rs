@@ -254,6 +254,7 @@ pub(crate) async fn start(
     pool: &Pool,
     request: ClientRequest,
     idp: &IdentityProvider,
+    login_hint: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
     let client = match discover(pool, idp).await {
@@ -273,7 +274,7 @@ pub(crate) async fn start(
         .split_whitespace()
         .filter(|s| *s != "openid")
         .map(|s| Scope::new(s.to_owned()));
-    let (url, _, _) = client
+    let mut authorize = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             {
@@ -286,8 +287,11 @@ pub(crate) async fn start(
             },
         )
         .add_scopes(scopes)
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if let Some(hint) = login_hint {
+        authorize = authorize.add_extra_param("login_hint", hint.to_owned());
+    }
+    let (url, _, _) = authorize.url();
     pool.pending.insert(
         state,
         PendingFederation {

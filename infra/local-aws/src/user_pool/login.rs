@@ -49,14 +49,22 @@ pub(crate) async fn submit(
             Some("No sign-in option is set up for this email domain."),
         );
     }
+    // The email typed here is the hint passed on to the identity provider, not a hint the app sent earlier.
     let carried = REQUEST_PARAMS
         .iter()
+        .filter(|name| **name != "login_hint")
         .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())));
     let url = with_query(
         &format!("{}/oauth2/authorize", pool.urls.auth_domain),
         carried,
     );
-    redirect(&with_query(&url, [("idp_identifier", domain.as_str())]))
+    redirect(&with_query(
+        &url,
+        [
+            ("idp_identifier", domain.as_str()),
+            ("login_hint", email.as_str()),
+        ],
+    ))
 }
 
 fn render(
@@ -69,6 +77,8 @@ fn render(
         .iter()
         .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())))
         .collect();
+    // Managed login fills the username field with the app's `login_hint`.
+    let hint = params.get("login_hint").map_or("", |hint| hint.trim());
     let authorize = format!("{}/oauth2/authorize", pool.urls.auth_domain);
     let buttons: String = pool
         .state
@@ -104,9 +114,10 @@ fn render(
          <p>Sign in with your corporate ID</p>\n{buttons}\
          <form method=\"post\" action=\"/login\">\n{hidden}\
          <label for=\"email\">Work email</label>\n\
-         <input type=\"email\" id=\"email\" name=\"email\" placeholder=\"name@company.com\" autocomplete=\"email\" required>\n\
+         <input type=\"email\" id=\"email\" name=\"email\" value=\"{hint}\" placeholder=\"name@company.com\" autocomplete=\"email\" required>\n\
          <button type=\"submit\">Next</button>\n</form>\n</main>",
         pool_name = esc(&pool.config.pool_name),
+        hint = esc(hint),
     );
     let style = ".idp{display:block;margin:8px 0;padding:10px;border:1px solid #8c8c8c;color:#1b1b1b;\
                  text-decoration:none;text-align:center}.idp:hover{background:#f2f2f2}";

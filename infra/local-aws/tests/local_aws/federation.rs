@@ -246,6 +246,35 @@ async fn idp_identifier_routes_to_the_provider_that_lists_the_identifier() {
 }
 
 #[tokio::test]
+async fn the_apps_login_hint_reaches_the_identity_providers_login_page_as_the_user_name() {
+    let world = World::start().await;
+    for (routing, hint) in [
+        (("identity_provider", "acme-entra"), "alice@acme.example"),
+        (("idp_identifier", "globex.example"), "carol@globex.example"),
+    ] {
+        let response = world
+            .get(&world.authorize_url(&Attempt::new(), &[routing, ("login_hint", hint)]))
+            .await;
+        let to_idp = location(&response);
+        assert_eq!(query(&to_idp)["login_hint"], hint, "{to_idp}");
+
+        let page = world.get(&to_idp).await.text().await.unwrap();
+        assert!(
+            page.contains(&format!("name=\"username\" value=\"{hint}\"")),
+            "{page}"
+        );
+    }
+
+    // Without a hint the IdP's field starts empty, and the pool adds no hint of its own.
+    let to_idp = location(
+        &world
+            .get(&world.authorize_url(&Attempt::new(), &[("identity_provider", "acme-entra")]))
+            .await,
+    );
+    assert!(!query(&to_idp).contains_key("login_hint"), "{to_idp}");
+}
+
+#[tokio::test]
 async fn an_unverified_domain_or_unknown_provider_is_reported_to_the_app() {
     let world = World::start().await;
     let attempt = Attempt::new();
@@ -282,6 +311,7 @@ async fn without_a_provider_the_managed_login_page_offers_each_one_and_routes_by
     assert_eq!(query(&routed)["idp_identifier"], "globex.example");
     let to_idp = location(&world.get(&routed).await);
     assert!(to_idp.starts_with(&world.aws.okta_base()));
+    assert_eq!(query(&to_idp)["login_hint"], "carol@globex.example");
 
     let mut fields = crate::helpers::form(&html).hidden;
     fields.push(("email".into(), "someone@nowhere.example".into()));
