@@ -227,6 +227,22 @@ impl Browser {
         Ok(())
     }
 
+    /// Drops a file named `name` of `size` zero bytes on the drop zone (made in the page, so a large file
+    /// costs the test nothing to send to the browser).
+    pub async fn drop_blank_file(&self, name: &str, size: u64) -> anyhow::Result<()> {
+        self.client()
+            .execute(
+                "const transfer = new DataTransfer();\
+                 transfer.items.add(new File([new Uint8Array(arguments[1])], arguments[0]));\
+                 const zone = document.querySelector('#upload-drop');\
+                 zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));",
+                vec![json!(name), json!(size)],
+            )
+            .await
+            .with_context(|| format!("dropping {name}"))?;
+        Ok(())
+    }
+
     /// Waits until the upload of `name` is recorded and returns its final status (`done`, or `cancelled`);
     /// a failed upload is an error naming the reason shown.
     pub async fn wait_for_upload(&self, name: &str) -> anyhow::Result<String> {
@@ -237,14 +253,14 @@ impl Browser {
         Ok(status)
     }
 
-    /// Waits until the upload of `name` stops (`done`, `failed` or `cancelled`): the status and the text
-    /// shown for it.
+    /// Waits until the upload of `name` stops (`done`, `failed`, `refused` or `cancelled`): the status and
+    /// the text shown for it.
     pub async fn wait_for_upload_end(&self, name: &str) -> anyhow::Result<(String, String)> {
         let row = format!(".upload-item[data-upload-name=\"{name}\"]");
         let deadline = tokio::time::Instant::now() + UPLOAD_TIMEOUT;
         loop {
             let status = self.attr_of(&row, "data-status").await?.unwrap_or_default();
-            if matches!(status.as_str(), "done" | "failed" | "cancelled") {
+            if matches!(status.as_str(), "done" | "failed" | "refused" | "cancelled") {
                 let shown = self.text_of(&format!("{row} .upload-status")).await?;
                 return Ok((status, shown));
             }

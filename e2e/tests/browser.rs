@@ -1024,6 +1024,13 @@ async fn alice_uploads_twenty_megabytes_straight_to_storage_carol_never_sees_the
     );
     assert!(!rows[0].deletable);
     assert!(!browser.has("#upload-input").await? && !browser.has("#upload-drop").await?);
+    assert!(
+        browser
+            .text_of("#upload-not-allowed")
+            .await?
+            .contains("Uploading needs the member or admin role"),
+        "a viewer is told why there is nothing to upload with"
+    );
     browser.screenshot("viewer").await?;
     assert_eq!(
         browser
@@ -1129,32 +1136,67 @@ async fn a_cancelled_upload_leaves_nothing_a_short_outage_is_retried_and_a_long_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn carol_at_globex_over_its_storage_quota_drops_a_file_and_is_told_why_it_cannot_be_uploaded()
+async fn a_file_larger_than_the_storage_left_is_refused_before_a_byte_is_sent_with_the_real_numbers()
 -> anyhow::Result<()> {
     let stack = Stack::start().await?;
     let browser = Browser::launch("files_quota").await?;
 
     sign_in(&browser, &stack, CAROL).await?;
     browser.wait_for_dashboard().await?;
+    browser.go_to(Nav::Files).await?;
+    // Globex's basic plan stores 100 MB, none of it used yet.
+    assert_eq!(
+        browser.text_of("#storage-usage").await?,
+        "0 B of 100.0 MB used"
+    );
+    browser
+        .wait_for_text("#upload-limits", "100.0 MB of storage left")
+        .await?;
+    browser.count_credential_requests().await?;
+
+    browser
+        .drop_blank_file("recording.mp4", 106_000_000)
+        .await?;
+    let (status, shown) = browser.wait_for_upload_end("recording.mp4").await?;
+    browser.screenshot("over-quota").await?;
+    assert_eq!(status, "refused");
+    assert_eq!(
+        shown,
+        "This file is 106.0 MB, more than the 100.0 MB of storage your plan has left (0 B of 100.0 MB \
+         used). Delete files or ask your admin about a larger plan."
+    );
+    assert_eq!(
+        browser.credential_requests().await?,
+        0,
+        "not a byte was sent"
+    );
+    let row = ".upload-item[data-upload-name=\"recording.mp4\"]";
+    assert!(
+        !browser.has(&format!("{row} .upload-retry")).await?,
+        "retrying would not help"
+    );
+    browser.click(&format!("{row} .upload-dismiss")).await?;
+
+    // With the quota used up by earlier uploads, even a small file is refused, with the numbers.
     let (_, body) = me_with_cookies(&stack, &browser.cookie_header().await?).await?;
     let me: Me = serde_json::from_str(&body)?;
-    // Globex's basic plan stores 100 MB, all of it used by earlier uploads.
     stack
         .record_earlier_upload(&me.tenant.id, &me.user.id, "archive.zip", 100_000_000)
         .await?;
-
-    browser.go_to(Nav::Files).await?;
-    assert_eq!(
-        browser.text_of("#storage-usage").await?,
-        "100.0 MB of 100.0 MB used"
-    );
+    browser.reload().await?;
+    browser.wait_for_page(Nav::Files).await?;
+    browser
+        .wait_for_text("#storage-usage", "100.0 MB of 100.0 MB used")
+        .await?;
     browser
         .drop_file("minutes.txt", "Minutes of the board meeting.")
         .await?;
     let (status, shown) = browser.wait_for_upload_end("minutes.txt").await?;
-    browser.screenshot("over-quota").await?;
-    assert_eq!(status, "failed");
-    assert_eq!(shown, ErrorCode::StorageQuotaExceeded.default_message());
+    assert_eq!(status, "refused");
+    assert!(
+        shown.contains("more than the 0 B of storage your plan has left"),
+        "{shown}"
+    );
     assert_eq!(
         browser
             .file_rows()

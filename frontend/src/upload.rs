@@ -31,10 +31,10 @@ use shared::api::{FileInfo, NewFile, StorageCredentials};
 use web_sys::{File, FileList};
 
 use crate::api::{Api, FILES, STORAGE_CREDENTIALS, use_api};
-use crate::format::format_bytes;
+pub use object::{MAX_FILE_SIZE, Storage};
 use object::{
-    MAX_FILE_SIZE, MULTIPART_THRESHOLD, PartRange, complete_body, expires_soon, folder_name,
-    object_key, object_url, plan_parts, with_query,
+    MULTIPART_THRESHOLD, PartRange, complete_body, expires_soon, folder_name, object_key,
+    object_url, plan_parts, refusal, with_query,
 };
 use transfer::{Answer, Body, InFlight, NoAnswer, now_ms, parse_time_ms, random_bytes, xml_text};
 
@@ -59,6 +59,9 @@ pub enum UploadStatus {
     Done,
     /// Stopped, with the reason to show; "Retry" continues from what was sent.
     Failed(String),
+    /// Never started, with the reason to show (too large, or more than the plan's storage left): not a byte
+    /// was sent, and trying again would not help.
+    Refused(String),
     /// Cancelled by the member; nothing stays in storage.
     Cancelled,
 }
@@ -72,6 +75,7 @@ impl UploadStatus {
             UploadStatus::Recording => "recording",
             UploadStatus::Done => "done",
             UploadStatus::Failed(_) => "failed",
+            UploadStatus::Refused(_) => "refused",
             UploadStatus::Cancelled => "cancelled",
         }
     }
@@ -81,12 +85,23 @@ impl UploadStatus {
         matches!(self, UploadStatus::Waiting | UploadStatus::Uploading)
     }
 
-    /// Whether it has stopped for good (done, failed or cancelled) and may leave the list.
+    /// Whether it has stopped for good (done, failed, refused or cancelled) and may leave the list.
     pub fn finished(&self) -> bool {
         matches!(
             self,
-            UploadStatus::Done | UploadStatus::Failed(_) | UploadStatus::Cancelled
+            UploadStatus::Done
+                | UploadStatus::Failed(_)
+                | UploadStatus::Refused(_)
+                | UploadStatus::Cancelled
         )
+    }
+
+    /// Why it stopped, when it did not succeed: the text to show as an alert.
+    pub fn problem(&self) -> Option<&str> {
+        match self {
+            UploadStatus::Failed(reason) | UploadStatus::Refused(reason) => Some(reason),
+            _ => None,
+        }
     }
 }
 
@@ -201,6 +216,8 @@ struct Inner {
     /// that parts needing fresh credentials at the same moment ask the backend once.
     credentials: futures::lock::Mutex<Option<(StorageCredentials, f64)>>,
     recorded: RwSignal<u32>,
+    /// The plan's storage as the files page last loaded it; `None` until then.
+    storage: RwSignal<Option<Storage>>,
 }
 
 impl Uploader {
@@ -214,6 +231,7 @@ impl Uploader {
                 next_id: Cell::new(1),
                 credentials: futures::lock::Mutex::new(None),
                 recorded: RwSignal::new(0),
+                storage: RwSignal::new(None),
             })),
         }
     }
@@ -226,6 +244,27 @@ impl Uploader {
     /// Counts the files recorded so far: the file list reloads when it changes.
     pub fn recorded(&self) -> RwSignal<u32> {
         self.inner.recorded
+    }
+
+    /// The plan's storage, for the checks made before a file is sent and for the page to show.
+    pub fn storage(&self) -> RwSignal<Option<Storage>> {
+        self.inner.storage
+    }
+
+    /// Bytes of files added but not recorded yet (waiting, on their way, or being recorded).
+    fn pending_bytes(&self) -> f64 {
+        self.inner.uploads.with_untracked(|uploads| {
+            uploads
+                .iter()
+                .filter(|upload| {
+                    matches!(
+                        upload.status.get_untracked(),
+                        UploadStatus::Waiting | UploadStatus::Uploading | UploadStatus::Recording
+                    )
+                })
+                .map(|upload| upload.size)
+                .sum()
+        })
     }
 
     /// Queues every file of `files` and starts sending them.
@@ -242,13 +281,14 @@ impl Uploader {
         let id = self.inner.next_id.get();
         self.inner.next_id.set(id + 1);
         let size = file.size();
-        let status = if size > MAX_FILE_SIZE {
-            UploadStatus::Failed(format!(
-                "This file is {}; files of up to 5 GiB can be uploaded.",
-                format_bytes(size)
-            ))
-        } else {
-            UploadStatus::Waiting
+        // Checked here, before a byte is sent: the backend checks the quota again when it records the file.
+        let status = match refusal(
+            size,
+            self.inner.storage.get_untracked(),
+            self.pending_bytes(),
+        ) {
+            Some(reason) => UploadStatus::Refused(reason),
+            None => UploadStatus::Waiting,
         };
         let queued = status == UploadStatus::Waiting;
         let upload = Upload {
@@ -297,9 +337,7 @@ impl Uploader {
 
     /// Puts a failed `upload` back in the queue; it continues from what storage already has.
     pub fn retry(&self, upload: &Upload) {
-        if !matches!(upload.status.get_untracked(), UploadStatus::Failed(_))
-            || upload.size > MAX_FILE_SIZE
-        {
+        if !matches!(upload.status.get_untracked(), UploadStatus::Failed(_)) {
             return;
         }
         upload.status.set(UploadStatus::Waiting);

@@ -13,7 +13,7 @@ use crate::components::{ErrorSlot, LoadMore, PageHeader, Timestamp};
 use crate::format::{format_bytes, storage_text};
 use crate::paging::{LoadStatus, Pages};
 use crate::session::Problem;
-use crate::upload::{Upload, UploadStatus, Uploader, use_uploader};
+use crate::upload::{MAX_FILE_SIZE, Storage, Upload, UploadStatus, Uploader, use_uploader};
 
 /// `/files`.
 #[component]
@@ -26,6 +26,16 @@ pub fn FilesPage() -> impl IntoView {
     // Storage use comes with every first page of the list.
     let usage = RwSignal::new(None::<(i64, Option<i64>)>);
 
+    // The uploader checks each new file against what the plan has left before sending a byte.
+    let storage = uploader.storage();
+    Effect::new(move |_| {
+        if let Some((used, quota)) = usage.get() {
+            storage.set(Some(Storage {
+                used: used as f64,
+                quota: quota.map(|quota| quota as f64),
+            }));
+        }
+    });
     let on_reload = Callback::new(move |()| pages.reload(move |cursor| fetch(api, cursor, usage)));
     let on_load_more =
         Callback::new(move |()| pages.load_more(move |cursor| fetch(api, cursor, usage)));
@@ -42,7 +52,17 @@ pub fn FilesPage() -> impl IntoView {
                 {move || usage.get().map(|(used, quota)| storage_text(used, quota))}
             </span>
         </PageHeader>
-        {writer.then(|| view! { <UploadPanel uploader=uploader.clone() /> })}
+        {if writer {
+            view! { <UploadPanel uploader=uploader.clone() /> }.into_any()
+        } else {
+            view! {
+                <p id="upload-not-allowed" class="banner banner-info">
+                    "Your role lets you see and download files. Uploading needs the member or admin role; "
+                    "your organisation's admin can change it."
+                </p>
+            }
+                .into_any()
+        }}
         <section class="card list-card" aria-label="Files">
             <FileList pages=pages on_deleted=on_reload />
             <EmptyFiles pages=pages writer=writer />
@@ -105,6 +125,17 @@ fn UploadPanel(uploader: Uploader) -> impl IntoView {
         }
     };
     let uploads = uploader.uploads();
+    let storage = uploader.storage();
+    let limits = move || {
+        let each = format!("Up to {} each", format_bytes(MAX_FILE_SIZE));
+        match storage.get().and_then(|storage| storage.left(0.0)) {
+            Some(left) => format!(
+                "{each}; your plan has {} of storage left. Files go straight to your organisation's storage.",
+                format_bytes(left)
+            ),
+            None => format!("{each}. They go straight to your organisation's storage."),
+        }
+    };
 
     view! {
         <section class="card upload-card" aria-label="Upload files">
@@ -120,9 +151,7 @@ fn UploadPanel(uploader: Uploader) -> impl IntoView {
                 on:drop=on_drop
             >
                 <span class="dropzone-title">"Drop files here, or choose them"</span>
-                <span class="dropzone-hint">
-                    "Up to 5 GiB each. They go straight to your organisation's storage."
-                </span>
+                <span class="dropzone-hint" id="upload-limits">{limits}</span>
                 <input id="upload-input" class="dropzone-input" type="file" multiple=true on:change=on_pick />
             </label>
             <ul id="upload-list" class="upload-list">
@@ -154,7 +183,7 @@ fn UploadRow(upload: Upload, uploader: Uploader) -> impl IntoView {
         UploadStatus::Uploading => format!("{}%", percent()),
         UploadStatus::Recording => "Saving…".to_owned(),
         UploadStatus::Done => "Uploaded".to_owned(),
-        UploadStatus::Failed(reason) => reason,
+        UploadStatus::Failed(reason) | UploadStatus::Refused(reason) => reason,
         UploadStatus::Cancelled => "Cancelled".to_owned(),
     };
     let actions = {
@@ -209,8 +238,8 @@ fn UploadRow(upload: Upload, uploader: Uploader) -> impl IntoView {
             <div class="upload-foot">
                 <span
                     class="upload-status"
-                    class:upload-status-failed=move || matches!(status.get(), UploadStatus::Failed(_))
-                    role=move || matches!(status.get(), UploadStatus::Failed(_)).then_some("alert")
+                    class:upload-status-failed=move || status.with(|status| status.problem().is_some())
+                    role=move || status.with(|status| status.problem().is_some()).then_some("alert")
                 >
                     {status_text}
                 </span>

@@ -4,6 +4,8 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::api::StorageCredentials;
 
+use crate::format::format_bytes;
+
 /// Files smaller than this go up in one `PutObject`; larger ones in parts.
 pub const MULTIPART_THRESHOLD: f64 = 8.0 * MIB;
 /// The size of every part but the last, unless the file is so large that S3's limit of 10,000 parts needs
@@ -11,6 +13,53 @@ pub const MULTIPART_THRESHOLD: f64 = 8.0 * MIB;
 pub const PART_SIZE: f64 = 8.0 * MIB;
 /// S3's largest object: 5 GiB is what the product promises per file.
 pub const MAX_FILE_SIZE: f64 = 5.0 * 1024.0 * MIB;
+
+/// The storage a plan has: what its files use and its quota (`None`: no quota).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Storage {
+    /// Bytes the tenant's recorded files use.
+    pub used: f64,
+    /// The plan's quota in bytes, if it has one.
+    pub quota: Option<f64>,
+}
+
+impl Storage {
+    /// What is left for new files, once `pending` bytes (files on their way, not recorded yet) arrive.
+    pub fn left(self, pending: f64) -> Option<f64> {
+        self.quota
+            .map(|quota| (quota - self.used - pending).max(0.0))
+    }
+}
+
+/// Why a file of `size` bytes cannot be uploaded before a byte of it is sent, if it cannot: larger than any
+/// file may be, or larger than the storage the plan has left (`pending`: bytes of files already on their way).
+pub fn refusal(size: f64, storage: Option<Storage>, pending: f64) -> Option<String> {
+    if size > MAX_FILE_SIZE {
+        return Some(format!(
+            "This file is {}; files of up to {} can be uploaded.",
+            format_bytes(size),
+            format_bytes(MAX_FILE_SIZE)
+        ));
+    }
+    let storage = storage?;
+    let left = storage.left(pending)?;
+    let quota = storage.quota?;
+    (size > left).then(|| {
+        let waiting = if pending > 0.0 {
+            format!(", {} more on its way", format_bytes(pending))
+        } else {
+            String::new()
+        };
+        format!(
+            "This file is {}, more than the {} of storage your plan has left ({} of {} used{waiting}). \
+             Delete files or ask your admin about a larger plan.",
+            format_bytes(size),
+            format_bytes(left),
+            format_bytes(storage.used),
+            format_bytes(quota),
+        )
+    })
+}
 /// S3's limit on the number of parts of one upload.
 const MAX_PARTS: f64 = 10_000.0;
 /// S3's limit on the length of a key, in bytes.
@@ -176,6 +225,46 @@ pub fn expires_soon(expires_ms: f64, now_ms: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_file_larger_than_the_storage_left_is_refused_with_the_real_numbers() {
+        let globex = Some(Storage {
+            used: 0.0,
+            quota: Some(100_000_000.0),
+        });
+        assert_eq!(
+            refusal(106_000_000.0, globex, 0.0).as_deref(),
+            Some(
+                "This file is 106.0 MB, more than the 100.0 MB of storage your plan has left (0 B of \
+                 100.0 MB used). Delete files or ask your admin about a larger plan."
+            )
+        );
+        assert_eq!(
+            refusal(100_000_000.0, globex, 0.0),
+            None,
+            "exactly the quota fits"
+        );
+        // Files already on their way count.
+        let said = refusal(60_000_000.0, globex, 50_000_000.0).unwrap();
+        assert!(
+            said.contains("50.0 MB of storage") && said.contains("50.0 MB more on its way"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn without_a_quota_or_before_it_is_known_only_the_file_size_limit_applies() {
+        let pro = Some(Storage {
+            used: 9e12,
+            quota: None,
+        });
+        assert_eq!(refusal(MAX_FILE_SIZE, pro, 0.0), None);
+        assert_eq!(refusal(1e9, None, 0.0), None);
+        assert_eq!(
+            refusal(MAX_FILE_SIZE + 1.0, None, 0.0).as_deref(),
+            Some("This file is 5.4 GB; files of up to 5.4 GB can be uploaded.")
+        );
+    }
+
     use super::*;
 
     const PREFIX: &str = "acme-id/alice-sub/uploads/";
