@@ -852,8 +852,16 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
         rows.iter().any(|row| row.action == action && check(row))
     };
     assert!(
-        has("sign_in", &|row| row.actor.contains("Alice Anderson")),
+        has("sign_in", &|row| row.actor.contains("Alice Anderson")
+            && row.details.contains("acme-entra")),
         "{rows:#?}"
+    );
+    assert!(
+        !rows
+            .iter()
+            .any(|row| row.details.contains("client id")
+                || row.details.contains("identity_provider")),
+        "no internals in the log: {rows:#?}"
     );
     assert!(
         has("member_role_changed", &|row| row.target.contains(BOB)

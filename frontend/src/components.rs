@@ -7,9 +7,9 @@ use leptos_router::hooks::use_location;
 use shared::Role;
 
 use crate::access::{is_admin, use_me};
-use crate::format::format_time;
 use crate::paging::{LoadStatus, Pages};
 use crate::session::Problem;
+use crate::time::shown_time;
 
 /// Sets the browser tab's title for the page being shown (and the history entry's name).
 pub fn set_page_title(page: &str) {
@@ -132,16 +132,24 @@ pub fn ErrorSlot(
     }
 }
 
-/// A time from the API, shown in UTC with the exact value on hover.
+/// A time from the API in the reader's own time zone: relative within the last day ("5 min ago"), the
+/// local date and time before that, or always to the second with `seconds` (the audit log); the exact
+/// instant with its zone on hover.
 #[component]
 pub fn Timestamp(
     /// RFC 3339.
     at: String,
+    /// Show the date and time to the second instead of a relative time.
+    #[prop(optional)]
+    seconds: bool,
 ) -> impl IntoView {
-    let shown = format_time(&at);
+    let (text, exact) = match shown_time(&at, seconds) {
+        Some(shown) => (shown.text, shown.exact),
+        None => (at.clone(), at.clone()),
+    };
     view! {
-        <time datetime=at.clone() title=at>
-            {shown}
+        <time datetime=at title=exact>
+            {text}
         </time>
     }
 }

@@ -1,38 +1,7 @@
-//! Words and numbers as the pages show them: times, sizes, plan usage, audit actions and their details.
-//!
-//! Times are shown in UTC, the zone the API speaks and the audit filters use, so that what an admin reads
-//! in a table and what they type into a filter always mean the same instant.
+//! Words and numbers as the pages show them: sizes, plan usage, audit actions and their details (times are
+//! `time.rs`'s).
 
 use shared::api::{ActivityKind, AuditAction, RoleSource};
-
-/// `2025-06-01T12:34:56.789Z` → `2025-06-01 12:34 UTC`. Anything that is not an RFC 3339 time is shown
-/// as it came.
-pub fn format_time(rfc3339: &str) -> String {
-    let Some((date, rest)) = rfc3339.split_once('T') else {
-        return rfc3339.to_owned();
-    };
-    let well_formed = date.len() == 10
-        && rest.len() >= 5
-        && rest.is_char_boundary(5)
-        && date.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    if !well_formed {
-        return rfc3339.to_owned();
-    }
-    let minutes = &rest[..5];
-    let utc = rest.ends_with('Z') || rest.ends_with("+00:00");
-    if utc {
-        format!("{date} {minutes} UTC")
-    } else {
-        let offset = rest
-            .rfind(['+', '-'])
-            .map(|at| &rest[at..])
-            .unwrap_or_default();
-        format!("{date} {minutes} {offset}").trim_end().to_owned()
-    }
-}
 
 /// How much of the plan the reports use: `7 of 10 reports` on a limited plan, `12 reports` otherwise.
 pub fn usage_text(reports: i64, limit: Option<i64>) -> String {
@@ -80,25 +49,6 @@ pub fn limit_reached(reports: i64, limit: Option<i64>) -> bool {
     limit.is_some_and(|limit| reports >= limit)
 }
 
-/// The start of a UTC day picked in a date field (`2025-06-01`) as an RFC 3339 time, or `None` for an
-/// empty or malformed field.
-pub fn day_start(day: &str) -> Option<String> {
-    is_date(day).then(|| format!("{day}T00:00:00Z"))
-}
-
-/// The last instant of a UTC day picked in a date field, so that a range "until 1 June" includes 1 June.
-pub fn day_end(day: &str) -> Option<String> {
-    is_date(day).then(|| format!("{day}T23:59:59.999999Z"))
-}
-
-fn is_date(day: &str) -> bool {
-    day.len() == 10
-        && day.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        })
-}
-
 /// What an audit action means, for the log's Action column and its filter.
 pub fn action_label(action: AuditAction) -> &'static str {
     match action {
@@ -111,6 +61,8 @@ pub fn action_label(action: AuditAction) -> &'static str {
         AuditAction::InvitationCreated => "Invitation sent",
         AuditAction::InvitationRevoked => "Invitation withdrawn",
         AuditAction::SettingsChanged => "Sign-in settings changed",
+        AuditAction::ReportCreated => "Report written",
+        AuditAction::ReportEdited => "Report edited",
         AuditAction::ReportDeleted => "Report deleted",
         AuditAction::FileUploaded => "File uploaded",
         AuditAction::FileDeleted => "File deleted",
@@ -149,9 +101,11 @@ pub fn detail_lines(details: &serde_json::Value) -> Vec<(String, String)> {
     let mut lines: Vec<(String, String)> = fields
         .iter()
         .filter(|(name, value)| {
-            !value.is_null() && !(is_change && (*name == "from" || *name == "to"))
+            !value.is_null()
+                && !(is_change && (*name == "from" || *name == "to"))
+                && !is_internal(name)
         })
-        .map(|(name, value)| (detail_name(name), value_text(value)))
+        .map(|(name, value)| (detail_name(name), value_text(&readable(name, value))))
         .collect();
     // The same event must always read the same, whatever order the JSON object kept.
     lines.sort();
@@ -161,8 +115,57 @@ pub fn detail_lines(details: &serde_json::Value) -> Vec<(String, String)> {
     lines
 }
 
+/// Detail keys whose words are not just the key's.
+const DETAIL_NAMES: &[(&str, &str)] = &[
+    ("role_source", "role from"),
+    ("provider", "identity provider"),
+    ("just_in_time", "just-in-time joining"),
+];
+
+/// Details kept for investigations (the API returns them) that mean nothing to a person reading the log:
+/// ids, and the app client a sign-in came through.
+fn is_internal(key: &str) -> bool {
+    key == "client_id" || key.ends_with("_id")
+}
+
+/// A detail's value in words where the stored one is a code: where a role comes from, a size in bytes,
+/// a switch. Changes (`from`/`to`) are read the same way on both sides.
+fn readable(key: &str, value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    if let Value::Object(fields) = value
+        && fields.contains_key("from")
+        && fields.contains_key("to")
+    {
+        let mut read = fields.clone();
+        for side in ["from", "to"] {
+            if let Some(value) = fields.get(side) {
+                read.insert(side.to_owned(), readable(key, value));
+            }
+        }
+        return Value::Object(read);
+    }
+    match (key, value) {
+        ("role_source", Value::String(code)) => Value::String(
+            match code.as_str() {
+                "identity_provider" => role_source_label(RoleSource::IdentityProvider),
+                "admin" => role_source_label(RoleSource::Admin),
+                other => other,
+            }
+            .to_owned(),
+        ),
+        ("size", Value::Number(bytes)) => {
+            Value::String(format_bytes(bytes.as_f64().unwrap_or_default()))
+        }
+        (_, Value::Bool(on)) => Value::String(if *on { "on" } else { "off" }.to_owned()),
+        _ => value.clone(),
+    }
+}
+
 /// A detail's key as words: `group_mapping:acme-entra` → `group mapping (acme-entra)`.
 fn detail_name(key: &str) -> String {
+    if let Some(name) = DETAIL_NAMES.iter().find(|(code, _)| *code == key) {
+        return name.1.to_owned();
+    }
     match key.split_once(':') {
         Some((name, qualifier)) => format!("{} ({qualifier})", name.replace('_', " ")),
         None => key.replace('_', " "),
@@ -231,29 +234,6 @@ mod tests {
     }
 
     #[test]
-    fn utc_times_show_date_hours_and_minutes() {
-        assert_eq!(
-            format_time("2025-06-01T12:34:56.789012Z"),
-            "2025-06-01 12:34 UTC"
-        );
-        assert_eq!(
-            format_time("2025-06-01T08:05:00+00:00"),
-            "2025-06-01 08:05 UTC"
-        );
-    }
-
-    #[test]
-    fn other_offsets_are_named_and_garbage_is_shown_as_is() {
-        assert_eq!(
-            format_time("2025-06-01T12:34:56+02:00"),
-            "2025-06-01 12:34 +02:00"
-        );
-        assert_eq!(format_time("yesterday"), "yesterday");
-        assert_eq!(format_time("2025-6-1T1:2"), "2025-6-1T1:2");
-        assert_eq!(format_time("2025-06-01T1é"), "2025-06-01T1é");
-    }
-
-    #[test]
     fn usage_names_the_limit_only_when_there_is_one() {
         assert_eq!(usage_text(7, Some(10)), "7 of 10 reports");
         assert_eq!(usage_text(12, None), "12 reports");
@@ -261,20 +241,6 @@ mod tests {
         assert!(limit_reached(10, Some(10)));
         assert!(!limit_reached(9, Some(10)));
         assert!(!limit_reached(1_000, None));
-    }
-
-    #[test]
-    fn date_fields_become_whole_utc_days() {
-        assert_eq!(
-            day_start("2025-06-01").as_deref(),
-            Some("2025-06-01T00:00:00Z")
-        );
-        assert_eq!(
-            day_end("2025-06-01").as_deref(),
-            Some("2025-06-01T23:59:59.999999Z")
-        );
-        assert_eq!(day_start(""), None);
-        assert_eq!(day_end("06/01/2025"), None);
     }
 
     #[test]
@@ -293,7 +259,35 @@ mod tests {
             lines,
             vec![
                 ("change".to_owned(), "member → admin".to_owned()),
-                ("role source".to_owned(), "admin".to_owned()),
+                ("role from".to_owned(), "Set by an admin".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn codes_read_as_words_and_internals_are_left_out() {
+        let sign_in = detail_lines(&json!({"provider": "acme-entra", "client_id": "3n4k1abc"}));
+        assert_eq!(
+            sign_in,
+            vec![("identity provider".to_owned(), "acme-entra".to_owned())]
+        );
+        let upload = detail_lines(&json!({"size": 1_048_576, "content_type": "text/plain"}));
+        assert!(
+            upload.contains(&("size".to_owned(), "1.0 MB".to_owned())),
+            "{upload:?}"
+        );
+        let handed_back = detail_lines(&json!({
+            "role": "member",
+            "role_source": {"from": "admin", "to": "identity_provider"}
+        }));
+        assert_eq!(
+            handed_back,
+            vec![
+                ("role".to_owned(), "member".to_owned()),
+                (
+                    "role from".to_owned(),
+                    "Set by an admin → Identity provider groups".to_owned()
+                ),
             ]
         );
     }
@@ -313,7 +307,7 @@ mod tests {
                     "group mapping (acme-entra)".to_owned(),
                     "none → Admins: admin, Staff: member".to_owned()
                 ),
-                ("just in time".to_owned(), "true → false".to_owned()),
+                ("just-in-time joining".to_owned(), "on → off".to_owned()),
                 ("scopes".to_owned(), r#"["read"]"#.to_owned()),
             ]
         );

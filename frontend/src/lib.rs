@@ -18,6 +18,7 @@ mod session;
 mod shell;
 mod sign_in;
 mod status;
+mod time;
 mod upload;
 
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -126,7 +126,13 @@ async fn change(
 
     let target = Target::member(id, &current.email);
     let mut events = Vec::new();
-    if current.role != updated.role || current.role_source != updated.role_source {
+    // A role change reads `from → to`; a change of where the role comes from alone (set here, or handed back
+    // to the groups) is recorded as that, never as a role "changed" to itself.
+    let source_change = json!({
+        "from": db::members::role_source_name(current.role_source),
+        "to": db::members::role_source_name(updated.role_source),
+    });
+    if current.role != updated.role {
         events.push((
             AuditAction::MemberRoleChanged,
             json!({
@@ -134,6 +140,11 @@ async fn change(
                 "to": updated.role.as_str(),
                 "role_source": db::members::role_source_name(updated.role_source),
             }),
+        ));
+    } else if current.role_source != updated.role_source {
+        events.push((
+            AuditAction::MemberRoleChanged,
+            json!({ "role": updated.role.as_str(), "role_source": source_change }),
         ));
     }
     if current.status != updated.status {

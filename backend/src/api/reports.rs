@@ -85,6 +85,7 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     principal: Principal,
+    ClientIp(source_ip): ClientIp,
     AppJson(new): AppJson<NewReport>,
 ) -> Result<Response, ApiError> {
     let title = validate_title(&new.title)?;
@@ -97,6 +98,14 @@ async fn create(
         return Err(ApiError::PlanLimitReached);
     }
     let report = db::reports::create(&mut tx, principal.member_id, title, &new.body).await?;
+    let event = NewEvent {
+        action: AuditAction::ReportCreated,
+        actor: Some(principal.audit_actor()),
+        target: Some(report_target(report.id, &report.title)),
+        details: serde_json::json!({}),
+        source_ip,
+    };
+    audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     let location = HeaderValue::try_from(format!("/api/v1/reports/{}", report.id))
         .map_err(ApiError::internal)?;
@@ -143,6 +152,7 @@ async fn read(
 async fn edit(
     State(state): State<AppState>,
     principal: Principal,
+    ClientIp(source_ip): ClientIp,
     PathId(id): PathId,
     AppJson(patch): AppJson<ReportPatch>,
 ) -> Result<AppJson<Report>, ApiError> {
@@ -162,6 +172,28 @@ async fn edit(
     let updated = db::reports::update(&mut tx, id, title, patch.body.as_deref())
         .await?
         .ok_or(ApiError::NotFound)?;
+    // What changed, and nothing when nothing did: the title's old and new wording, the text only as edited
+    // (it can be long, and the report itself shows it).
+    let mut changes = serde_json::Map::new();
+    if updated.title != current.title {
+        changes.insert(
+            "title".to_owned(),
+            serde_json::json!({ "from": current.title, "to": updated.title }),
+        );
+    }
+    if updated.body != current.body {
+        changes.insert("text".to_owned(), serde_json::json!("edited"));
+    }
+    if !changes.is_empty() {
+        let event = NewEvent {
+            action: AuditAction::ReportEdited,
+            actor: Some(principal.audit_actor()),
+            target: Some(report_target(id, &updated.title)),
+            details: serde_json::Value::Object(changes),
+            source_ip,
+        };
+        audit::record(&mut tx, &event).await?;
+    }
     tx.commit().await?;
     Ok(AppJson(to_wire(updated)?))
 }
@@ -190,17 +222,22 @@ async fn remove(
     let event = NewEvent {
         action: AuditAction::ReportDeleted,
         actor: Some(principal.audit_actor()),
-        target: Some(Target {
-            kind: "report",
-            id: id.to_string(),
-            label: title,
-        }),
+        target: Some(report_target(id, &title)),
         details: serde_json::json!({}),
         source_ip,
     };
     audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit target naming a report by its title (as it was when the event happened).
+fn report_target(id: impl ToString, title: &str) -> Target {
+    Target {
+        kind: "report",
+        id: id.to_string(),
+        label: title.to_owned(),
+    }
 }
 
 /// Every report of the tenant as CSV (plans with CSV export only; the plan is read from the database).

@@ -623,6 +623,67 @@ async fn a_changed_group_mapping_applies_at_the_next_sign_in() {
 }
 
 #[tokio::test]
+async fn writing_and_editing_reports_are_audited_and_a_change_of_role_source_alone_is_not_a_role_change()
+ {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    app.sign_in(&BOB).await;
+    let bob_id = member(&alice, BOB.email).await.id;
+
+    let created = alice
+        .send(
+            Method::POST,
+            "/api/v1/reports",
+            Some(json!({"title": "Q3", "body": "Numbers."})),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let report: Value = created.json().await.unwrap();
+    let path = format!("/api/v1/reports/{}", report["id"].as_str().unwrap());
+    for patch in [
+        json!({"title": "Q3 results"}),
+        json!({"body": "Better numbers."}),
+        json!({"title": "Q3 results", "body": "Better numbers."}),
+    ] {
+        let response = alice.send(Method::PATCH, &path, Some(patch)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let written = audit(&alice, "action=report_created").await;
+    assert_eq!(written.items.len(), 1);
+    assert_eq!(written.items[0].target.as_ref().unwrap().label, "Q3");
+    let edited = audit(&alice, "action=report_edited").await;
+    assert_eq!(
+        edited
+            .items
+            .iter()
+            .map(|event| event.details.clone())
+            .collect::<Vec<_>>(),
+        [
+            json!({"text": "edited"}),
+            json!({"title": {"from": "Q3", "to": "Q3 results"}}),
+        ],
+        "newest first, and an edit that changes nothing is not recorded"
+    );
+
+    // Bob's role set by an admin to what it already was, then handed back to the groups: two changes of
+    // where the role comes from, recorded as such, never as "member → member".
+    patch_member(&alice, &bob_id, json!({"role": "member"})).await;
+    patch_member(&alice, &bob_id, json!({"role_source": "identity_provider"})).await;
+    let changes = audit(&alice, "action=member_role_changed").await;
+    assert_eq!(
+        changes
+            .items
+            .iter()
+            .map(|event| event.details.clone())
+            .collect::<Vec<_>>(),
+        [
+            json!({"role": "member", "role_source": {"from": "admin", "to": "identity_provider"}}),
+            json!({"role": "member", "role_source": {"from": "identity_provider", "to": "admin"}}),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn the_audit_log_records_sign_ins_and_changes_with_who_what_target_and_where() {
     let app = TestApp::spawn().await;
     let alice = app.sign_in(&ALICE).await;

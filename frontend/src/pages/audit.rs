@@ -1,14 +1,15 @@
 //! The audit log page (admins): who did what to whom, when and from where, newest first, filtered by
-//! action and by a range of (UTC) days, page by page.
+//! action and by a range of days (in the reader's time zone), page by page.
 
 use leptos::prelude::*;
 use shared::api::{AuditAction, AuditEvent, AuditPage as AuditLogPage};
 
 use crate::api::{AUDIT, Api, PAGE_SIZE, use_api};
 use crate::components::{AdminOnly, LoadMore, PageHeader, Timestamp};
-use crate::format::{action_label, day_end, day_start, detail_lines};
+use crate::format::{action_label, detail_lines};
 use crate::paging::{LoadStatus, Pages};
 use crate::session::Problem;
+use crate::time::local_day_bound;
 
 /// `/audit`.
 #[component]
@@ -32,16 +33,25 @@ struct Filters {
 }
 
 impl Filters {
-    /// The query parameters the filters stand for.
+    /// The query parameters the filters stand for, the days taken in this browser's time zone.
     fn query(&self) -> Vec<(&'static str, String)> {
+        self.query_with(local_day_bound)
+    }
+
+    /// The query parameters, with `day_bound(day, end)` turning a picked day into the instant it starts
+    /// (or, with `end`, ends).
+    fn query_with(
+        &self,
+        day_bound: impl Fn(&str, bool) -> Option<String>,
+    ) -> Vec<(&'static str, String)> {
         let mut query = Vec::new();
         if let Some(action) = AuditAction::parse(&self.action) {
             query.push(("action", action.as_str().to_owned()));
         }
-        if let Some(since) = day_start(&self.since) {
+        if let Some(since) = day_bound(&self.since, false) {
             query.push(("since", since));
         }
-        if let Some(until) = day_end(&self.until) {
+        if let Some(until) = day_bound(&self.until, true) {
             query.push(("until", until));
         }
         query
@@ -90,7 +100,7 @@ fn AuditLog() -> impl IntoView {
                 </select>
             </div>
             <div class="field">
-                <label for="audit-since">"From (UTC)"</label>
+                <label for="audit-since">"From"</label>
                 <input
                     id="audit-since"
                     type="date"
@@ -99,7 +109,7 @@ fn AuditLog() -> impl IntoView {
                 />
             </div>
             <div class="field">
-                <label for="audit-until">"To (UTC)"</label>
+                <label for="audit-until">"To"</label>
                 <input
                     id="audit-until"
                     type="date"
@@ -177,7 +187,7 @@ fn AuditRow(event: AuditEvent) -> impl IntoView {
     view! {
         <tr class="audit-event" data-action=event.action.as_str()>
             <td class="audit-time">
-                <Timestamp at=event.at.clone() />
+                <Timestamp at=event.at.clone() seconds=true />
             </td>
             <td class="audit-actor">
                 {match event.actor.clone() {
@@ -231,12 +241,17 @@ mod tests {
             since: "2025-06-01".into(),
             until: "2025-06-30".into(),
         };
+        // The browser's `Date` turns a day into its local bounds; here a stand-in names them.
+        let bound = |day: &str, end: bool| {
+            crate::time::parse_day(day)
+                .map(|_| format!("{day} {}", if end { "end" } else { "start" }))
+        };
         assert_eq!(
-            filters.query(),
+            filters.query_with(bound),
             vec![
                 ("action", "member_role_changed".to_owned()),
-                ("since", "2025-06-01T00:00:00Z".to_owned()),
-                ("until", "2025-06-30T23:59:59.999999Z".to_owned()),
+                ("since", "2025-06-01 start".to_owned()),
+                ("until", "2025-06-30 end".to_owned()),
             ]
         );
     }

@@ -69,6 +69,10 @@ pub enum AuditAction {
     InvitationRevoked,
     /// An admin changed the sign-in settings.
     SettingsChanged,
+    /// A member wrote a report.
+    ReportCreated,
+    /// A report's title or text was changed (by its author or an admin).
+    ReportEdited,
     /// An admin deleted a report.
     ReportDeleted,
     /// A member recorded a file they uploaded.
@@ -81,7 +85,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for filters and exhaustive tests.
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::MemberJoined,
@@ -91,6 +95,8 @@ impl AuditAction {
         AuditAction::InvitationCreated,
         AuditAction::InvitationRevoked,
         AuditAction::SettingsChanged,
+        AuditAction::ReportCreated,
+        AuditAction::ReportEdited,
         AuditAction::ReportDeleted,
         AuditAction::FileUploaded,
         AuditAction::FileDeleted,
@@ -109,6 +115,8 @@ impl AuditAction {
             AuditAction::InvitationCreated => "invitation_created",
             AuditAction::InvitationRevoked => "invitation_revoked",
             AuditAction::SettingsChanged => "settings_changed",
+            AuditAction::ReportCreated => "report_created",
+            AuditAction::ReportEdited => "report_edited",
             AuditAction::ReportDeleted => "report_deleted",
             AuditAction::FileUploaded => "file_uploaded",
             AuditAction::FileDeleted => "file_deleted",
