@@ -279,7 +279,16 @@ impl Browser {
     pub async fn withdraw_invitation(&self, email: &str) -> anyhow::Result<()> {
         let row = format!("#invitation-table .invitation-row[data-invitation-email='{email}']");
         self.click(&format!("{row} .withdraw-invitation")).await?;
+        self.confirm().await?;
         self.wait_until_gone(&row).await
+    }
+
+    /// On the invitations page: the sign-in link shown for the invitation of `email`.
+    pub async fn invitation_link(&self, email: &str) -> anyhow::Result<String> {
+        self.value_of(&format!(
+            "#invitation-table .invitation-row[data-invitation-email='{email}'] .invitation-link"
+        ))
+        .await
     }
 
     /// On the sign-in settings page: sets the just-in-time box to `on`, saves, and waits for the

@@ -791,12 +791,31 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
 
     browser.go_to(Nav::Invitations).await?;
     assert!(browser.pending_invitations().await?.is_empty());
-    browser.invite("dana@acme.example", "viewer").await?;
     browser
+        .wait_for_text("#invite-domains", "acme.example")
+        .await?;
+    // An address that could never sign in here is refused, saying which domains can be invited.
+    browser.invite("dana@gmail.com", "viewer").await?;
+    let refusal = browser
+        .wait_for_text("#invitation-error", "gmail.com")
+        .await?;
+    assert!(
+        refusal.contains("Invite addresses in acme.example"),
+        "{refusal}"
+    );
+    browser.invite("dana@acme.example", "viewer").await?;
+    let sent = browser
         .wait_for_text("#invitation-sent", "dana@acme.example")
         .await?;
+    assert!(sent.contains("No email is sent"), "{sent}");
     assert_eq!(browser.pending_invitations().await?, ["dana@acme.example"]);
-    browser.screenshot("invitations").await?;
+    assert_eq!(
+        browser.invitation_link("dana@acme.example").await?,
+        stack.url("/auth/login?email=dana%40acme%2Eexample")
+    );
+    browser
+        .readme_screenshot("invitations", "invitations")
+        .await?;
     // A second open invitation for the same person is refused, in the server's words.
     browser.invite("dana@acme.example", "member").await?;
     browser
@@ -804,6 +823,9 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
         .await?;
     browser.withdraw_invitation("dana@acme.example").await?;
     browser.wait_for_element("#no-invitations").await?;
+    browser
+        .wait_for_text("#invitation-withdrawn", "dana@acme.example")
+        .await?;
 
     browser.go_to(Nav::SignInSettings).await?;
     assert!(browser.is_checked("#just-in-time").await?, "on by default");

@@ -71,7 +71,7 @@ async fn list(
     responses(
         (status = 201, description = "The invitation (valid 14 days).", body = Invitation),
         (status = 409, description = "An open invitation or a member with this email exists (`conflict`).", body = ErrorBody),
-        (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
+        (status = 422, description = "A field is invalid, or the email is outside the organisation's verified domains (no such address could sign in); the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
 async fn create(
@@ -85,6 +85,30 @@ async fn create(
     })?;
     let tenant = principal.tenant_id;
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    // Only an address in a domain one of the tenant's identity providers is verified for can ever sign in
+    // here (home-realm discovery routes only verified domains, and the trigger lets an invitation be claimed
+    // only with an email the provider vouches for): anything else would be an invitation nobody can use.
+    let domains: Vec<String> = db::identity_providers::list(&mut tx)
+        .await?
+        .into_iter()
+        .flat_map(|provider| provider.verified_domains)
+        .collect();
+    let domain = email_domain(&email).unwrap_or_default();
+    if !domains
+        .iter()
+        .any(|verified| verified.eq_ignore_ascii_case(&domain))
+    {
+        return Err(ApiError::unprocessable(match domains.as_slice() {
+            [] => "email: the organisation has no verified email domain yet, so no invited address could \
+                   sign in; the platform operators verify domains."
+                .to_owned(),
+            verified => format!(
+                "email: {domain} is not a verified domain of the organisation, so this address could never \
+                 sign in here. Invite addresses in {}.",
+                verified.join(", ")
+            ),
+        }));
+    }
     if db::members::exists_with_email(&mut tx, &email).await? {
         return Err(ApiError::Conflict(
             "A member with this email already belongs to the organisation.".into(),

@@ -522,7 +522,9 @@ async fn an_entra_email_outside_the_directorys_verified_domains_never_claims_an_
     assert!(app.aws.update_entra_user(ERIN.email, |erin| {
         erin.email = "erin@contractor.example".into();
     }));
-    let invitation = invite(&alice, "erin@contractor.example", Role::Admin).await;
+    // The API refuses such an invitation (below); one made before that rule, written straight to the
+    // database, shows the trigger's own defence.
+    let invitation = invite_directly(&app, &alice, "erin@contractor.example", Role::Admin).await;
     let erin = app.sign_in(&ERIN).await.me().await;
     assert_eq!(
         erin.role,
@@ -530,6 +532,58 @@ async fn an_entra_email_outside_the_directorys_verified_domains_never_claims_an_
         "just-in-time, with her groups' role"
     );
     assert!(is_open(&alice, &invitation.id).await);
+}
+
+/// Writes an open invitation straight to the database, past the API's checks.
+async fn invite_directly(app: &TestApp, admin: &SignedIn, email: &str, role: Role) -> Invitation {
+    let me = admin.me().await;
+    let tenant = backend::db::TenantId(me.tenant.id.parse().unwrap());
+    let inviter = backend::db::MemberId(me.user.id.parse().unwrap());
+    let mut tx = backend::db::tenant_tx(&app.db.owner, tenant).await.unwrap();
+    let expires_at = time::OffsetDateTime::now_utc() + time::Duration::days(14);
+    let created = backend::db::invitations::create(&mut tx, email, role, inviter, expires_at)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    let list: InvitationList = admin.get_json("/api/v1/invitations").await;
+    list.items
+        .into_iter()
+        .find(|invitation| invitation.id == created.id.to_string())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn invitations_are_only_for_addresses_in_the_organisations_verified_domains() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    for email in [
+        "dana@gmail.com",
+        "dana@globex.example",
+        "dana@acme.example.evil.example",
+    ] {
+        let response = alice
+            .send(
+                Method::POST,
+                "/api/v1/invitations",
+                Some(json!({"email": email, "role": "member"})),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{email}"
+        );
+        let error: ErrorBody = response.json().await.unwrap();
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        assert!(
+            error.message.starts_with("email: ") && error.message.contains("acme.example"),
+            "{error:?}"
+        );
+    }
+    let list: InvitationList = alice.get_json("/api/v1/invitations").await;
+    assert!(list.items.is_empty(), "nothing was written");
+    invite(&alice, "Dana@ACME.example", Role::Member).await;
 }
 
 #[tokio::test]

@@ -140,7 +140,8 @@ async fn body(route: &RouteSpec, caller: &SignedIn) -> Option<Value> {
         ("PATCH", "/reports/{id}") => Some(json!({"body": "Edited by the matrix."})),
         ("PATCH", "/members/{id}") => Some(json!({"status": "active"})),
         ("POST", "/invitations") => Some(json!({
-            "email": format!("matrix-{}@example.org", Uuid::new_v4().simple()),
+            // An address in the caller's own organisation's verified domain (the one of their own email).
+            "email": format!("matrix-{}@{}", Uuid::new_v4().simple(), own_domain(caller).await),
             "role": "viewer"
         })),
         ("PUT", "/tenant/settings") => Some(json!({"just_in_time": true, "group_mappings": []})),
@@ -160,12 +161,21 @@ async fn create_report(user: &SignedIn, title: &str) -> String {
     response.json::<Report>().await.unwrap().id
 }
 
+/// The domain of the signed-in user's own email, which their organisation has verified.
+async fn own_domain(user: &SignedIn) -> String {
+    let email = user.me().await.user.email;
+    email.rsplit_once('@').unwrap().1.to_owned()
+}
+
 async fn create_invitation(admin: &SignedIn) -> String {
     let response = admin
         .send(
             Method::POST,
             "/api/v1/invitations",
-            Some(json!({"email": format!("fresh-{}@example.org", Uuid::new_v4().simple()), "role": "member"})),
+            Some(json!({
+                "email": format!("fresh-{}@{}", Uuid::new_v4().simple(), own_domain(admin).await),
+                "role": "member"
+            })),
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);

@@ -6,12 +6,12 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::Role;
-use shared::api::{Invitation, InvitationList, NewInvitation};
+use shared::api::{Invitation, InvitationList, NewInvitation, TenantSettings};
 
-use crate::api::{INVITATIONS, item_path, use_api};
+use crate::api::{INVITATIONS, TENANT_SETTINGS, item_path, use_api};
 use crate::components::{
-    ActionTableHead, AdminOnly, ErrorSlot, Loading, PageHeader, ProblemAlert, RoleBadge,
-    SubmitButton, Timestamp,
+    ActionTableHead, AdminOnly, ConfirmDialog, Confirmation, ErrorSlot, Loading, PageHeader,
+    ProblemAlert, RoleBadge, SubmitButton, Timestamp,
 };
 use crate::session::Problem;
 
@@ -58,20 +58,56 @@ fn InvitationsAdmin() -> impl IntoView {
             }
         });
     });
+    let withdrawn = RwSignal::new(None::<String>);
     let on_withdrawn = Callback::new(move |id: String| {
         pending.update(|pending| {
             if let Pending::Loaded(items) = pending {
+                if let Some(gone) = items.iter().find(|invitation| invitation.id == id) {
+                    withdrawn.set(Some(format!(
+                        "The invitation for {} was withdrawn: they can no longer join through it.",
+                        gone.email
+                    )));
+                }
                 items.retain(|invitation| invitation.id != id);
             }
         });
     });
+    // The domains invitations may go to: those the organisation's identity providers are verified for.
+    let domains = RwSignal::new(None::<Vec<String>>);
+    spawn_local(async move {
+        if let Ok(settings) = api.get::<TenantSettings>(TENANT_SETTINGS.to_owned()).await {
+            domains.set(Some(
+                settings
+                    .identity_providers
+                    .into_iter()
+                    .flat_map(|provider| provider.verified_domains)
+                    .collect(),
+            ));
+        }
+    });
 
     view! {
         <PageHeader title="Invitations" />
-        <InviteForm on_invited=on_invited />
+        <InviteForm on_invited=on_invited domains=domains />
         <section class="card table-card" aria-labelledby="pending-title">
             <h2 id="pending-title" class="card-title">"Pending invitations"</h2>
+            <p class="hint">
+                "No email is sent: share each person's sign-in link with them. It takes them to your "
+                "organisation's identity provider; the invitation applies when that provider signs them in "
+                "with the invited address."
+            </p>
             <ErrorSlot id="withdraw-error" error=list_error />
+            {move || {
+                withdrawn
+                    .get()
+                    .map(|text| {
+                        view! {
+                            <div id="invitation-withdrawn" class="banner banner-success" role="status">
+                                {text}
+                            </div>
+                        }
+                    })
+            }}
             {move || match pending.get() {
                 Pending::Loading => view! { <Loading label="Loading invitations…" /> }.into_any(),
                 Pending::Failed(problem) => {
@@ -99,7 +135,10 @@ fn InvitationsAdmin() -> impl IntoView {
 
 /// The email and role of a new invitation.
 #[component]
-fn InviteForm(on_invited: Callback<Invitation>) -> impl IntoView {
+fn InviteForm(
+    on_invited: Callback<Invitation>,
+    domains: RwSignal<Option<Vec<String>>>,
+) -> impl IntoView {
     let api = use_api();
     let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Member);
@@ -126,7 +165,8 @@ fn InviteForm(on_invited: Callback<Invitation>) -> impl IntoView {
             {
                 Ok(created) => {
                     done.set(Some(format!(
-                        "{} is invited as {}. They join at their first sign-in.",
+                        "{} can join as {} at their first sign-in. No email is sent: copy their sign-in \
+                         link below and send it to them.",
                         created.email,
                         created.role.as_str()
                     )));
@@ -192,6 +232,18 @@ fn InviteForm(on_invited: Callback<Invitation>) -> impl IntoView {
                 </div>
                 <SubmitButton id="send-invitation" busy=busy label="Invite" busy_label="Inviting…" />
             </div>
+            <p class="hint" id="invite-domains">
+                {move || match domains.get() {
+                    Some(domains) if !domains.is_empty() => {
+                        format!(
+                            "Addresses in {} can be invited: they sign in through your organisation's identity provider.",
+                            domains.join(", ")
+                        )
+                    }
+                    Some(_) => "Your organisation has no verified email domain yet, so nobody can be invited.".to_owned(),
+                    None => String::new(),
+                }}
+            </p>
         </form>
     }
 }
@@ -205,7 +257,7 @@ fn InvitationTable(
 ) -> impl IntoView {
     view! {
         <table id="invitation-table" class="table">
-            <ActionTableHead columns=&["Email", "Role", "Invited by", "Sent", "Expires"] />
+            <ActionTableHead columns=&["Email", "Role", "Sign-in link", "Invited by", "Created", "Expires"] />
             <tbody>
                 {items
                     .into_iter()
@@ -230,7 +282,15 @@ fn InvitationRow(
     let api = use_api();
     let busy = RwSignal::new(false);
     let id = invitation.id.clone();
-    let withdraw = move |_| {
+    let link = sign_in_link(&invitation.email);
+    let asked = RwSignal::new(None::<Confirmation>);
+    let question = Confirmation {
+        title: format!("Withdraw the invitation for {}?", invitation.email),
+        message: "They will no longer join through it. You can invite them again later.".to_owned(),
+        confirm: "Withdraw",
+        danger: true,
+    };
+    let withdraw = Callback::new(move |()| {
         let Some(path) = item_path(INVITATIONS, &id) else {
             return;
         };
@@ -246,12 +306,15 @@ fn InvitationRow(
                 }
             }
         });
-    };
+    });
     view! {
         <tr class="invitation-row" data-invitation-email=invitation.email.clone()>
             <td class="invitation-email">{invitation.email.clone()}</td>
             <td>
                 <RoleBadge role=invitation.role />
+            </td>
+            <td>
+                <SignInLink link=link email=invitation.email.clone() />
             </td>
             <td>{invitation.invited_by.name.clone()}</td>
             <td>
@@ -266,11 +329,58 @@ fn InvitationRow(
                     type="button"
                     aria-label=format!("Withdraw the invitation of {}", invitation.email)
                     disabled=move || busy.get()
-                    on:click=withdraw
+                    on:click=move |_| asked.set(Some(question.clone()))
                 >
                     "Withdraw"
                 </button>
+                <ConfirmDialog request=asked on_confirm=withdraw />
             </td>
         </tr>
+    }
+}
+
+/// The address that starts `email`'s sign-in: the app's `/auth/login` with the email, which routes to the
+/// organisation's identity provider and fills the email in there.
+fn sign_in_link(email: &str) -> String {
+    let origin = window().location().origin().unwrap_or_default();
+    format!(
+        "{origin}/auth/login?email={}",
+        percent_encoding::utf8_percent_encode(email, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+/// An invitation's sign-in link, selectable, with a button that copies it.
+#[component]
+fn SignInLink(link: String, email: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let to_copy = link.clone();
+    let copy = move |_| {
+        let clipboard = window().navigator().clipboard();
+        let promise = clipboard.write_text(&to_copy);
+        spawn_local(async move {
+            copied.set(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok());
+        });
+    };
+    view! {
+        <div class="copy-field">
+            <input
+                class="invitation-link"
+                type="text"
+                readonly=true
+                value=link
+                aria-label=format!("Sign-in link for {email}")
+                on:focus=|event| {
+                    if let Some(input) = event
+                        .target()
+                        .and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(target).ok())
+                    {
+                        input.select();
+                    }
+                }
+            />
+            <button class="button button-secondary button-small copy-link" type="button" on:click=copy>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </div>
     }
 }
