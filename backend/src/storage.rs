@@ -333,13 +333,13 @@ impl Storage {
     }
 
     /// A presigned GET of the recorded file `key`, valid for `ttl` (less if the backend's credentials expire
-    /// sooner, see `LinkCredentials`), that downloads as `file_name`.
+    /// sooner, see `LinkCredentials`), that downloads as `file_name`; and how long it is valid.
     pub async fn presigned_get(
         &self,
         key: &str,
         file_name: &str,
         ttl: Duration,
-    ) -> Result<String, StorageError> {
+    ) -> Result<(String, Duration), StorageError> {
         let now = SystemTime::now();
         let (credentials, validity) = self.link_credentials.for_link(ttl, now).await?;
         let presigning = PresigningConfig::builder()
@@ -358,7 +358,7 @@ impl Storage {
             .presigned(presigning)
             .await
             .map_err(|err| StorageError::Unavailable(describe(&err)))?;
-        Ok(request.uri().to_owned())
+        Ok((request.uri().to_owned(), validity))
     }
 
     /// Deletes `key` from `bucket` (S3 answers success for a key that is already gone).
@@ -556,10 +556,14 @@ mod tests {
         config.storage.s3_endpoint = Some("http://127.0.0.1:9".parse().unwrap());
         let mut storage = Storage::new(&config).await.unwrap();
         storage.link_credentials = Arc::new(links);
-        let url = storage
+        let (url, validity) = storage
             .presigned_get("acme/file", "a.pdf", 5 * MINUTE)
             .await
             .unwrap();
+        assert!(
+            validity <= 2 * MINUTE + Duration::from_secs(30),
+            "{validity:?}"
+        );
         let url = url::Url::parse(&url).unwrap();
         let query = |name: &str| {
             url.query_pairs()

@@ -227,6 +227,45 @@ impl Browser {
         Ok(())
     }
 
+    /// Starts keeping, inside the page, what the app hands the browser to save (the CSV export: a blob behind
+    /// a temporary link the app clicks), instead of letting the browser save it; see
+    /// [`Browser::saved_downloads`].
+    pub async fn capture_downloads(&self) -> anyhow::Result<()> {
+        self.client()
+            .execute(
+                "window.__saved = []; const blobs = new Map();\
+                 const create = URL.createObjectURL;\
+                 URL.createObjectURL = function (blob) { const url = create.call(URL, blob); blobs.set(url, blob); return url; };\
+                 const click = HTMLAnchorElement.prototype.click;\
+                 HTMLAnchorElement.prototype.click = function () {\
+                   const blob = blobs.get(this.href);\
+                   if (!blob) { return click.call(this); }\
+                   const name = this.download;\
+                   blob.text().then(text => window.__saved.push([name, text]));\
+                 };",
+                vec![],
+            )
+            .await
+            .context("capturing downloads")?;
+        Ok(())
+    }
+
+    /// Waits until the app has handed the browser a download since [`Browser::capture_downloads`], and
+    /// returns each as (file name, text).
+    pub async fn saved_downloads(&self) -> anyhow::Result<Vec<(String, String)>> {
+        self.poll("a download", || async {
+            let saved = self
+                .client()
+                .execute("return window.__saved;", vec![])
+                .await
+                .context("reading the captured downloads")?;
+            let saved: Vec<(String, String)> =
+                serde_json::from_value(saved).context("the downloads as the page keeps them")?;
+            Ok((!saved.is_empty()).then_some(saved))
+        })
+        .await
+    }
+
     /// Drops a file named `name` of `size` zero bytes on the drop zone (made in the page, so a large file
     /// costs the test nothing to send to the browser).
     pub async fn drop_blank_file(&self, name: &str, size: u64) -> anyhow::Result<()> {

@@ -35,27 +35,6 @@ async fn me_with_cookies(stack: &Stack, cookies: &str) -> anyhow::Result<(u16, S
     Ok((status, response.text().await?))
 }
 
-/// `GET path` outside the browser, with exactly the cookies given: the status, the content type and the body.
-async fn get_with_cookies(
-    stack: &Stack,
-    path: &str,
-    cookies: &str,
-) -> anyhow::Result<(u16, String, String)> {
-    let response = reqwest::Client::new()
-        .get(stack.url(path))
-        .header(reqwest::header::COOKIE, cookies)
-        .send()
-        .await?;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Ok((status, content_type, response.text().await?))
-}
-
 /// Writes `count` reports through the API with the browser session's cookies, as the app would (the
 /// `Origin` header is what the CSRF check looks at).
 async fn write_reports_through_the_api(
@@ -504,6 +483,54 @@ async fn at_phone_width_no_page_scrolls_sideways_and_the_top_bar_keeps_to_one_li
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_download_or_export_after_the_session_ended_or_the_file_went_is_explained_in_the_app()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("downloads_in_the_app").await?;
+    sign_in(&browser, &stack, ALICE).await?;
+    browser.wait_for_page(Nav::Dashboard).await?;
+    let cookies = browser.cookie_header().await?;
+    let (_, body) = me_with_cookies(&stack, &cookies).await?;
+    let me: Me = serde_json::from_str(&body)?;
+    stack
+        .record_earlier_upload(&me.tenant.id, &me.user.id, "minutes.pdf", 1_000)
+        .await?;
+
+    // Someone deletes the file while it is on Alice's screen.
+    browser.go_to(Nav::Files).await?;
+    let row = "#file-list .file-item[data-file-name='minutes.pdf']";
+    let id = browser
+        .attr_of(row, "data-file-id")
+        .await?
+        .expect("the row names its file");
+    let deleted = reqwest::Client::new()
+        .delete(stack.url(&format!("/api/v1/files/{id}")))
+        .header(reqwest::header::COOKIE, &cookies)
+        .header(reqwest::header::ORIGIN, stack.app_url())
+        .send()
+        .await?;
+    assert_eq!(deleted.status(), reqwest::StatusCode::NO_CONTENT);
+    browser.click(&format!("{row} .file-download")).await?;
+    let said = browser
+        .wait_for_text("#file-download-error", "no longer there")
+        .await?;
+    browser.screenshot("file-gone").await?;
+    assert!(!said.contains('{'), "never the API's raw answer: {said}");
+    assert_eq!(browser.current_url().await?.path(), "/files");
+
+    // The session ends; the export leads to the sign-in page, which says so.
+    write_reports_through_the_api(&stack, &cookies, 1).await?;
+    browser.go_to(Nav::Reports).await?;
+    stack.end_all_sessions().await?;
+    browser.click("#export-csv").await?;
+    browser
+        .wait_for_text("#session-ended", "session has ended")
+        .await?;
+    assert_eq!(browser.current_url().await?.path(), "/reports");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_deactivated_member_sees_why_and_gets_back_in_with_try_again_once_reactivated()
 -> anyhow::Result<()> {
     let stack = Stack::start().await?;
@@ -611,15 +638,16 @@ async fn alice_writes_edits_and_deletes_reports_and_erin_the_viewer_can_only_rea
     );
     browser.readme_screenshot("reports", "reports").await?;
 
-    // The export link is a plain download of the session's own reports.
-    let export = browser
-        .attr_of("#export-csv", "href")
-        .await?
-        .expect("the export link has an address");
-    let (status, content_type, csv) =
-        get_with_cookies(&stack, &export, &browser.cookie_header().await?).await?;
-    assert_eq!(status, 200);
-    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    // The export is fetched by the app and handed to the browser under the server's file name.
+    browser.capture_downloads().await?;
+    browser.click("#export-csv").await?;
+    let saved = browser.saved_downloads().await?;
+    assert_eq!(saved.len(), 1);
+    let (name, csv) = &saved[0];
+    assert!(
+        name.starts_with("reports-acme-") && name.ends_with(".csv"),
+        "{name}"
+    );
     assert!(
         csv.contains("Q4 plan") && csv.contains("Q3 results (final)"),
         "{csv}"

@@ -18,7 +18,7 @@ use crate::session::{Problem, Session, problem_from_error};
 pub const DASHBOARD: &str = "/api/v1/dashboard";
 /// `GET|POST /api/v1/reports`.
 pub const REPORTS: &str = "/api/v1/reports";
-/// `GET /api/v1/reports/export.csv`: a plain download, never fetched by the app itself.
+/// `GET /api/v1/reports/export.csv`: fetched by the app and handed to the browser as a download.
 pub const REPORTS_CSV: &str = "/api/v1/reports/export.csv";
 /// `GET /api/v1/members`.
 pub const MEMBERS: &str = "/api/v1/members";
@@ -75,6 +75,18 @@ impl Api {
         let request = Request::get(&path).query(query);
         let response = self.send(request).await?;
         read_json(&response).await
+    }
+
+    /// `GET path` and the text answer, with the file name its `Content-Disposition` gives.
+    pub async fn get_text(self, path: String) -> Result<(String, Option<String>), Problem> {
+        let response = self.send(Request::get(&path)).await?;
+        let name = response
+            .headers()
+            .get("content-disposition")
+            .as_deref()
+            .and_then(crate::downloads::attachment_name);
+        let text = response.text().await.map_err(|_| Problem::unreachable())?;
+        Ok((text, name))
     }
 
     /// `POST path` with a JSON body, and the JSON answer.

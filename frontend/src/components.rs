@@ -238,6 +238,43 @@ pub fn AdminOnly(
     }
 }
 
+/// "Export CSV": the reports as a CSV file, fetched by the app (an ended session leads to the sign-in page,
+/// a refusal is said here) and saved by the browser.
+#[component]
+pub fn ExportCsv(
+    /// The element id.
+    id: &'static str,
+    /// The classes of the button.
+    class: &'static str,
+    /// The button's words.
+    label: &'static str,
+) -> impl IntoView {
+    let api = crate::api::use_api();
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<Problem>);
+    let export = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let saved =
+                crate::downloads::save_csv(api, crate::api::REPORTS_CSV, "reports.csv").await;
+            busy.set(false);
+            if let Err(problem) = saved {
+                error.set(Some(problem));
+            }
+        });
+    };
+    view! {
+        <button id=id class=class type="button" disabled=move || busy.get() on:click=export>
+            {move || if busy.get() { "Exporting…" } else { label }}
+        </button>
+        <ErrorSlot id="export-error" error=error />
+    }
+}
+
 /// What a [`ConfirmDialog`] asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirmation {

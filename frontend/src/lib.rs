@@ -10,6 +10,7 @@ mod access;
 mod api;
 mod app;
 mod components;
+mod downloads;
 mod drafts;
 mod format;
 mod pages;

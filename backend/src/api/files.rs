@@ -34,7 +34,9 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::api::{AuditAction, FileInfo, FilePage, MemberRef, NewFile, StorageCredentials};
+use shared::api::{
+    AuditAction, FileInfo, FileLink, FilePage, MemberRef, NewFile, StorageCredentials,
+};
 use shared::scope::is_maker_or_admin;
 use shared::{ErrorBody, Scope};
 use time::OffsetDateTime;
@@ -65,6 +67,7 @@ pub fn routes(state: AppState) -> ScopedRouter {
         .get("/files", Scope::Read, list)
         .post("/files", Scope::Write, record)
         .get("/files/{id}/download", Scope::Read, download)
+        .get("/files/{id}/link", Scope::Read, link)
         .delete("/files/{id}", Scope::Write, remove)
 }
 
@@ -324,25 +327,60 @@ async fn remove_quietly(state: &AppState, bucket: Bucket, key: &str) {
         (status = 503, description = "S3 is unavailable.", body = ErrorBody),
     )
 )]
-/// Redirects to a short-lived presigned download link.
+/// Redirects to a short-lived presigned download link (for scripts and plain links; the web app asks for
+/// [`link`], so that an ended session or a missing file is shown in the app, not as a raw answer).
 async fn download(
     State(state): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
+    let (url, _) = presigned_link(&state, &principal, id).await?;
+    let location = HeaderValue::try_from(url).map_err(ApiError::internal)?;
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/files/{id}/link",
+    tag = "files",
+    params(("id" = String, Path, description = "The file id.")),
+    responses(
+        (status = 200, description = "A presigned GET of the object, valid for 5 minutes.", body = FileLink),
+        (status = 503, description = "S3 is unavailable.", body = ErrorBody),
+    )
+)]
+/// The short-lived presigned download link of a file, as JSON.
+async fn link(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+) -> Result<AppJson<FileLink>, ApiError> {
+    let (url, expires_at) = presigned_link(&state, &principal, id).await?;
+    Ok(AppJson(FileLink {
+        url,
+        expires_at: rfc3339(expires_at)?,
+    }))
+}
+
+/// A presigned GET of file `id` of the caller's tenant (404 for a file of another tenant, or one being
+/// deleted) and when it expires.
+async fn presigned_link(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(String, OffsetDateTime), ApiError> {
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let file = db::files::get(&mut tx, id)
         .await?
         .filter(|file| !file.deleting)
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    let url = state
+    let (url, validity) = state
         .storage
         .presigned_get(&file.key, &file.name, DOWNLOAD_LINK_VALIDITY)
         .await
         .map_err(ApiError::unavailable)?;
-    let location = HeaderValue::try_from(url).map_err(ApiError::internal)?;
-    Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response())
+    Ok((url, OffsetDateTime::now_utc() + validity))
 }
 
 #[utoipa::path(

@@ -54,6 +54,7 @@ use crate::state::AppState;
         files::list,
         files::record,
         files::download,
+        files::link,
         files::remove,
     ),
     components(schemas(ErrorCode)),

@@ -95,7 +95,8 @@ async fn put_at(vended: &StorageCredentials, key: &str, bytes: &[u8]) {
         .unwrap();
 }
 
-/// The bytes a download link of file `id` serves to `user`.
+/// The bytes a download link of file `id` serves to `user`, through both ways of asking for one: the
+/// redirect (plain links, scripts) and the JSON link (the web app), which must lead to the same bytes.
 async fn download(user: &SignedIn, id: &str) -> Vec<u8> {
     let response = user
         .send(Method::GET, &format!("/api/v1/files/{id}/download"), None)
@@ -104,7 +105,27 @@ async fn download(user: &SignedIn, id: &str) -> Vec<u8> {
     let link = response.headers()["location"].to_str().unwrap().to_owned();
     let downloaded = reqwest::get(&link).await.unwrap();
     assert_eq!(downloaded.status(), StatusCode::OK);
-    downloaded.bytes().await.unwrap().to_vec()
+    let bytes = downloaded.bytes().await.unwrap().to_vec();
+
+    let response = user
+        .send(Method::GET, &format!("/api/v1/files/{id}/link"), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let link: shared::api::FileLink = response.json().await.unwrap();
+    let expires = time::OffsetDateTime::parse(
+        &link.expires_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let left = expires - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(4) && left <= time::Duration::minutes(5),
+        "{left}"
+    );
+    let again = reqwest::get(&link.url).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.bytes().await.unwrap().to_vec(), bytes);
+    bytes
 }
 
 /// Makes the recorded file `id` count `size` bytes.

@@ -19,7 +19,7 @@ use crate::helpers::{ALICE, BOB, CAROL, ERIN, SignedIn, TestApp};
 
 /// Every route (method, path relative to `/api/v1`), the least role that may call it, and the status it
 /// answers on success. The tests check this table against the router's own list in both directions.
-const EXPECTED: [(&str, &str, Role, u16); 21] = [
+const EXPECTED: [(&str, &str, Role, u16); 22] = [
     ("GET", "/me", Role::Viewer, 200),
     ("GET", "/dashboard", Role::Viewer, 200),
     ("GET", "/reports", Role::Viewer, 200),
@@ -40,6 +40,7 @@ const EXPECTED: [(&str, &str, Role, u16); 21] = [
     ("GET", "/files", Role::Viewer, 200),
     ("POST", "/files", Role::Member, 201),
     ("GET", "/files/{id}/download", Role::Viewer, 303),
+    ("GET", "/files/{id}/link", Role::Viewer, 200),
     ("DELETE", "/files/{id}", Role::Member, 204),
 ];
 
@@ -104,7 +105,7 @@ impl Acme {
                 };
                 upload_and_record(owner, "to-delete.pdf", b"x").await.id
             }
-            (_, "/files/{id}/download") => self.bob_file.clone(),
+            (_, "/files/{id}/download" | "/files/{id}/link") => self.bob_file.clone(),
             (_, "/reports/{id}") => self.bob_report.clone(),
             (_, "/members/{id}") => self.bob_member.clone(),
             ("DELETE", "/invitations/{id}") => create_invitation(alice).await,

@@ -6,8 +6,8 @@ use leptos_router::components::A;
 use shared::api::{Activity, Dashboard, Me};
 
 use crate::access::{can_write, is_admin, use_me};
-use crate::api::{DASHBOARD, REPORTS_CSV, use_api};
-use crate::components::{Loading, PageHeader, ProblemAlert, Timestamp};
+use crate::api::{DASHBOARD, use_api};
+use crate::components::{ExportCsv, Loading, PageHeader, ProblemAlert, Timestamp};
 use crate::format::{activity_verb, limit_reached, usage_text};
 
 /// `/`.
@@ -174,9 +174,11 @@ fn QuickLinks(me: Me, csv_export: bool, can_create: bool) -> impl IntoView {
                     .then(|| {
                         view! {
                             <li>
-                                <a id="quick-export-csv" href=REPORTS_CSV download="">
-                                    "Export reports as CSV"
-                                </a>
+                                <ExportCsv
+                                    id="quick-export-csv"
+                                    class="button button-link"
+                                    label="Export reports as CSV"
+                                />
                             </li>
                         }
                     })}

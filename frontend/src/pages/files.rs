@@ -10,6 +10,7 @@ use web_sys::{DragEvent, Event, HtmlInputElement};
 use crate::access::{can_delete_file, can_write, use_me};
 use crate::api::{Api, FILES, PAGE_SIZE, item_path, use_api};
 use crate::components::{ErrorSlot, LoadMore, PageHeader, Timestamp};
+use crate::downloads::download_file;
 use crate::format::{format_bytes, storage_text};
 use crate::paging::{LoadStatus, Pages};
 use crate::session::Problem;
@@ -265,14 +266,29 @@ fn FileList(pages: Pages<FileInfo>, on_deleted: Callback<()>) -> impl IntoView {
 #[component]
 fn FileRow(file: FileInfo, on_deleted: Callback<()>) -> impl IntoView {
     let me = use_me();
+    let api = use_api();
     let deletable = can_delete_file(&me, &file);
+    // The plain link stays for "open in new tab" and the like; a click goes through the app.
     let download = item_path(FILES, &file.id).map(|path| format!("{path}/download"));
+    let error = RwSignal::new(None::<Problem>);
+    let id = file.id.clone();
+    let on_download = move |event: leptos::ev::MouseEvent| {
+        event.prevent_default();
+        error.set(None);
+        let id = id.clone();
+        spawn_local(async move {
+            if let Err(problem) = download_file(api, &id).await {
+                error.set(Some(problem));
+            }
+        });
+    };
     view! {
         <li class="file-item" data-file-id=file.id.clone() data-file-name=file.name.clone()>
             <div class="file-main">
-                <a class="file-download" href=download download="" title="Download">
+                <a class="file-download" href=download title="Download" on:click=on_download>
                     {file.name.clone()}
                 </a>
+                <ErrorSlot id="file-download-error" error=error />
                 <span class="file-meta">
                     <span class="file-size">{format_bytes(file.size as f64)}</span>
                     " · by "

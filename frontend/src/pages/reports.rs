@@ -6,8 +6,8 @@ use leptos_router::components::A;
 use shared::api::{Dashboard, Report, ReportPage};
 
 use crate::access::{can_write, use_me};
-use crate::api::{Api, DASHBOARD, PAGE_SIZE, REPORTS, REPORTS_CSV, use_api};
-use crate::components::{LoadMore, PageHeader, Timestamp};
+use crate::api::{Api, DASHBOARD, PAGE_SIZE, REPORTS, use_api};
+use crate::components::{ExportCsv, LoadMore, PageHeader, Timestamp};
 use crate::paging::{LoadStatus, Pages};
 
 /// `/reports`.
@@ -35,14 +35,7 @@ pub fn ReportsPage() -> impl IntoView {
                 csv_export()
                     .then(|| {
                         view! {
-                            <a
-                                id="export-csv"
-                                class="button button-secondary"
-                                href=REPORTS_CSV
-                                download=""
-                            >
-                                "Export CSV"
-                            </a>
+                            <ExportCsv id="export-csv" class="button button-secondary" label="Export CSV" />
                         }
                     })
             }}

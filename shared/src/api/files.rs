@@ -53,6 +53,16 @@ pub struct FileInfo {
     pub created_at: String,
 }
 
+/// `GET /api/v1/files/{id}/link`: a short-lived link that downloads the file straight from storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileLink {
+    /// A presigned GET of the object (it downloads under the file's own name).
+    pub url: String,
+    /// When the link stops working (RFC 3339).
+    pub expires_at: String,
+}
+
 /// `GET /api/v1/files`: one page of the tenant's files, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
