@@ -56,7 +56,7 @@ pub struct Profile {
     pub plan: String,
     /// `#role`.
     pub role: String,
-    /// The entries of `#scopes`.
+    /// The API scopes behind the abilities listed in `#scopes`.
     pub scopes: Vec<String>,
 }
 
@@ -259,8 +259,8 @@ impl Browser {
     /// Reads the profile card on the current page.
     pub async fn profile(&self) -> anyhow::Result<Profile> {
         let mut scopes = Vec::new();
-        for chip in self.client.find_all(Locator::Css("#scopes li")).await? {
-            scopes.push(chip.text().await?);
+        for ability in self.client.find_all(Locator::Css("#scopes li")).await? {
+            scopes.push(ability.attr("data-scope").await?.unwrap_or_default());
         }
         Ok(Profile {
             name: self.text_of("#user-name").await?,

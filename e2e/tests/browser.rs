@@ -495,9 +495,23 @@ async fn a_download_or_export_after_the_session_ended_or_the_file_went_is_explai
     stack
         .record_earlier_upload(&me.tenant.id, &me.user.id, "minutes.pdf", 1_000)
         .await?;
+    stack
+        .record_earlier_upload(&me.tenant.id, &me.user.id, "agenda.pdf", 1_000)
+        .await?;
 
-    // Someone deletes the file while it is on Alice's screen.
+    // Deleting asks first, then says it is done.
     browser.go_to(Nav::Files).await?;
+    let agenda = "#file-list .file-item[data-file-name='agenda.pdf']";
+    browser.click(&format!("{agenda} .file-delete")).await?;
+    browser
+        .click(&format!("{agenda} .file-confirm-delete"))
+        .await?;
+    browser
+        .wait_for_text("#notice", "agenda.pdf was deleted for everyone.")
+        .await?;
+    browser.wait_until_gone(agenda).await?;
+
+    // Someone deletes a file while it is on Alice's screen.
     let row = "#file-list .file-item[data-file-name='minutes.pdf']";
     let id = browser
         .attr_of(row, "data-file-id")
@@ -728,11 +742,22 @@ async fn carol_on_the_basic_plan_sees_how_much_of_her_report_limit_is_used_and_n
     assert_eq!(dashboard.plan, "basic");
     assert_eq!(dashboard.usage, "0 of 10 reports");
     assert!(browser.has("#plan-meter").await?);
+    // Every limit of the plan shows with its use before it is hit, and what the plan lacks says so.
+    assert_eq!(
+        browser.text_of("#plan-storage").await?,
+        "0 B of 100.0 MB used"
+    );
+    assert!(browser.has("#storage-meter").await?);
+    assert_eq!(browser.text_of("#plan-csv").await?, "Not on this plan");
     assert!(!dashboard.offers_csv_export);
     assert!(dashboard.offers_new_report);
 
     browser.go_to(Nav::Reports).await?;
     assert!(!browser.has("#export-csv").await?);
+    assert_eq!(
+        browser.text_of("#csv-not-on-plan").await?,
+        "CSV export is not part of the basic plan"
+    );
     browser.click("#new-report").await?;
     browser.submit_report("Globex weekly", "All quiet.").await?;
     browser.wait_for_report("Globex weekly").await?;

@@ -38,6 +38,7 @@ async fn dashboard(
     let reports = db::reports::count(&mut tx).await?;
     let my_reports = db::reports::count_by_author(&mut tx, principal.member_id).await?;
     let active_members = db::members::count_active(&mut tx).await?;
+    let storage_used_bytes = db::files::used_bytes(&mut tx).await?;
     let recent = db::reports::recently_changed(&mut tx, RECENT_ACTIVITY).await?;
     tx.commit().await?;
     let recent_activity = recent
@@ -64,6 +65,8 @@ async fn dashboard(
         report_limit: tenant.plan.report_limit(),
         active_members,
         csv_export: tenant.plan.has_csv_export(),
+        storage_used_bytes,
+        storage_quota_bytes: tenant.plan.storage_quota_bytes(),
         recent_activity,
     }))
 }

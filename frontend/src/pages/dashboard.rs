@@ -8,7 +8,7 @@ use shared::api::{Activity, Dashboard, Me};
 use crate::access::{can_write, is_admin, use_me};
 use crate::api::{DASHBOARD, use_api};
 use crate::components::{ExportCsv, Loading, PageHeader, ProblemAlert, Timestamp};
-use crate::format::{activity_verb, limit_reached, usage_text};
+use crate::format::{activity_verb, limit_reached, storage_text, usage_text};
 
 /// `/`.
 #[component]
@@ -72,45 +72,75 @@ fn Stat(id: &'static str, label: &'static str, value: i64) -> impl IntoView {
     }
 }
 
-/// The plan, and how much of its report limit is used ("7 of 10 reports").
+/// The plan: each of its limits with what is used of it (reports, storage, members), a meter where there is
+/// a limit, and which features it includes, so a limit is seen coming before it is hit.
 #[component]
 fn PlanUsage(dashboard: Dashboard) -> impl IntoView {
-    let usage = usage_text(dashboard.reports, dashboard.report_limit);
-    let meter = dashboard.report_limit.map(|limit| {
-        // The meter turns amber from 70 % and red from 90 % of the limit.
-        let low = limit * 7 / 10;
-        let high = limit * 9 / 10;
+    let reports = usage_text(dashboard.reports, dashboard.report_limit);
+    let report_meter = dashboard.report_limit.map(|limit| {
+        view! { <UsageMeter id="plan-meter" value=dashboard.reports as f64 max=limit as f64 label=reports.clone() /> }
+    });
+    let storage = storage_text(dashboard.storage_used_bytes, dashboard.storage_quota_bytes);
+    let storage_meter = dashboard.storage_quota_bytes.map(|quota| {
         view! {
-            <meter
-                id="plan-meter"
-                class="usage-meter"
-                min="0"
-                max=limit
-                low=low
-                high=high
-                optimum="0"
-                value=dashboard.reports
-            >
-                {usage.clone()}
-            </meter>
+            <UsageMeter
+                id="storage-meter"
+                value=dashboard.storage_used_bytes as f64
+                max=quota as f64
+                label=storage.clone()
+            />
         }
     });
-    let note = if dashboard.report_limit.is_some() {
-        "Report limit of your plan"
-    } else {
-        "No report limit on your plan"
-    };
+    let unlimited = |limited: bool| (!limited).then_some(" (no limit on your plan)");
     view! {
-        <section class="card stat" aria-label="Plan">
+        <section class="card stat plan-card" aria-label="Plan and usage">
             <p class="stat-label">
                 "Plan " <span id="dashboard-plan" class="badge badge-plan">{dashboard.plan.as_str()}</span>
             </p>
-            <p class="stat-usage" id="plan-usage">
-                {usage}
-            </p>
-            {meter}
-            <p class="stat-note">{note}</p>
+            <dl class="plan-usage-list">
+                <dt>"Reports"</dt>
+                <dd>
+                    <span id="plan-usage">{reports.clone()}</span>
+                    <span class="muted">{unlimited(dashboard.report_limit.is_some())}</span>
+                    {report_meter}
+                </dd>
+                <dt>"Storage"</dt>
+                <dd>
+                    <span id="plan-storage">{storage.clone()}</span>
+                    <span class="muted">{unlimited(dashboard.storage_quota_bytes.is_some())}</span>
+                    {storage_meter}
+                </dd>
+                <dt>"Members"</dt>
+                <dd>
+                    <span id="plan-members">{format!("{} active", dashboard.active_members)}</span>
+                    <span class="muted">{unlimited(false)}</span>
+                </dd>
+                <dt>"CSV export"</dt>
+                <dd id="plan-csv">
+                    {if dashboard.csv_export { "Included" } else { "Not on this plan" }}
+                </dd>
+            </dl>
         </section>
+    }
+}
+
+/// How much of a limit is used: amber from 70 % and red from 90 %.
+#[component]
+fn UsageMeter(id: &'static str, value: f64, max: f64, label: String) -> impl IntoView {
+    view! {
+        <meter
+            id=id
+            class="usage-meter"
+            min="0"
+            max=max
+            low=max * 0.7
+            high=max * 0.9
+            optimum="0"
+            value=value
+            aria-label=label.clone()
+        >
+            {label.clone()}
+        </meter>
     }
 }
 

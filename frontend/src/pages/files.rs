@@ -9,7 +9,7 @@ use web_sys::{DragEvent, Event, HtmlInputElement};
 
 use crate::access::{can_delete_file, can_write, use_me};
 use crate::api::{Api, FILES, PAGE_SIZE, item_path, use_api};
-use crate::components::{ErrorSlot, LoadMore, PageHeader, Timestamp};
+use crate::components::{ErrorSlot, LoadMore, PageHeader, Timestamp, use_notices};
 use crate::downloads::download_file;
 use crate::format::{format_bytes, storage_text};
 use crate::paging::{LoadStatus, Pages};
@@ -306,6 +306,8 @@ fn FileRow(file: FileInfo, on_deleted: Callback<()>) -> impl IntoView {
 #[component]
 fn DeleteFile(file: FileInfo, on_deleted: Callback<()>) -> impl IntoView {
     let api = use_api();
+    let notices = use_notices();
+    let name = file.name.clone();
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<Problem>);
@@ -315,11 +317,15 @@ fn DeleteFile(file: FileInfo, on_deleted: Callback<()>) -> impl IntoView {
         let Some(path) = path.clone() else {
             return;
         };
+        let name = name.clone();
         busy.set(true);
         error.set(None);
         spawn_local(async move {
             match api.delete(path).await {
-                Ok(()) => on_deleted.run(()),
+                Ok(()) => {
+                    notices.show("/files", format!("{name} was deleted for everyone."));
+                    on_deleted.run(());
+                }
                 Err(problem) => {
                     busy.set(false);
                     error.set(Some(problem));

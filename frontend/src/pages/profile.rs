@@ -36,7 +36,7 @@ fn ProfileCard(me: Me) -> impl IntoView {
                 <dd>
                     <span id="role" class="badge badge-role">{me.role.as_str()}</span>
                 </dd>
-                <dt>"Scopes"</dt>
+                <dt>"What you can do"</dt>
                 <dd>
                     <ScopeList scopes=me.scopes />
                 </dd>
@@ -45,17 +45,18 @@ fn ProfileCard(me: Me) -> impl IntoView {
     }
 }
 
-/// The API scopes the session holds, as chips with a description on hover.
+/// What the session's API scopes let the member do, one line each (the scope's name on hover and in
+/// `data-scope`, for API users).
 #[component]
 fn ScopeList(scopes: Vec<Scope>) -> impl IntoView {
     view! {
-        <ul id="scopes" class="chips">
+        <ul id="scopes" class="abilities">
             {scopes
                 .into_iter()
                 .map(|scope| {
                     view! {
-                        <li class="chip" title=scope_description(scope)>
-                            {scope.as_str()}
+                        <li class="ability" data-scope=scope.as_str() title=format!("API scope: {}", scope.as_str())>
+                            {scope_description(scope)}
                         </li>
                     }
                 })
@@ -67,8 +68,11 @@ fn ScopeList(scopes: Vec<Scope>) -> impl IntoView {
 /// What a scope lets the session do, for the scope chips' tooltips.
 fn scope_description(scope: Scope) -> &'static str {
     match scope {
-        Scope::Read => "Read the organisation's data",
-        Scope::Write => "Create and change the organisation's data",
-        Scope::Admin => "Administer the organisation: members and sign-in settings",
+        Scope::Read => "See the organisation's reports and files, and download them",
+        Scope::Write => "Write reports and upload files, and change or delete your own",
+        Scope::Admin => {
+            "Manage members, invitations and sign-in settings, read the audit log, and change or delete \
+             anyone's reports and files"
+        }
     }
 }

@@ -24,6 +24,14 @@ pub fn ReportsPage() -> impl IntoView {
             .and_then(Result::ok)
             .is_some_and(|dashboard| dashboard.csv_export)
     };
+    // A plan without the export says so where the button would be.
+    let plan_without_csv = move || {
+        dashboard
+            .get()
+            .and_then(Result::ok)
+            .filter(|dashboard| !dashboard.csv_export)
+            .map(|dashboard| dashboard.plan)
+    };
 
     let on_reload = Callback::new(move |()| pages.reload(move |cursor| fetch(api, cursor)));
     let on_load_more = Callback::new(move |()| pages.load_more(move |cursor| fetch(api, cursor)));
@@ -31,6 +39,16 @@ pub fn ReportsPage() -> impl IntoView {
 
     view! {
         <PageHeader title="Reports">
+            {move || {
+                plan_without_csv()
+                    .map(|plan| {
+                        view! {
+                            <span id="csv-not-on-plan" class="muted">
+                                {format!("CSV export is not part of the {} plan", plan.as_str())}
+                            </span>
+                        }
+                    })
+            }}
             {move || {
                 csv_export()
                     .then(|| {

@@ -20,6 +20,10 @@ pub struct Dashboard {
     pub active_members: i64,
     /// Whether the plan includes CSV export of reports.
     pub csv_export: bool,
+    /// Bytes the tenant's recorded files use.
+    pub storage_used_bytes: i64,
+    /// The plan's storage quota in bytes; absent when unlimited.
+    pub storage_quota_bytes: Option<i64>,
     /// The latest report activity, newest first (at most 10 entries).
     pub recent_activity: Vec<Activity>,
 }
