@@ -842,6 +842,31 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
     browser.reload().await?;
     browser.wait_for_member_role(BOB, "admin").await?;
 
+    // The list is searched, filtered and sorted on the server.
+    let emails =
+        |rows: Vec<e2e::MemberRow>| rows.into_iter().map(|row| row.email).collect::<Vec<_>>();
+    browser.fill("#member-search", "BROWN").await?;
+    browser
+        .wait_until_gone(&format!(
+            "#member-table .member-row[data-member-email='{ALICE}']"
+        ))
+        .await?;
+    assert_eq!(emails(browser.member_rows().await?), [BOB]);
+    browser.fill("#member-search", "").await?;
+    browser
+        .choose("#member-status-filter", "deactivated")
+        .await?;
+    browser.wait_until_gone("#member-table .member-row").await?;
+    browser.choose("#member-status-filter", "").await?;
+    browser.choose("#member-role-filter", "admin").await?;
+    browser.choose("#member-sort", "name").await?;
+    browser
+        .wait_for_element(&format!(
+            "#member-table .member-row[data-member-email='{BOB}']"
+        ))
+        .await?;
+    assert_eq!(emails(browser.member_rows().await?), [ALICE, BOB]);
+
     browser.go_to(Nav::Invitations).await?;
     assert!(browser.pending_invitations().await?.is_empty());
     browser

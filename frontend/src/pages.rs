@@ -4,7 +4,7 @@ mod audit;
 mod dashboard;
 mod files;
 mod invitations;
-mod members;
+pub(crate) mod members;
 mod not_found;
 mod profile;
 mod report;

@@ -11,6 +11,7 @@
 //! Every change is audited in the same transaction.
 
 use axum::extract::State;
+use serde::Deserialize;
 use serde_json::json;
 use shared::ErrorBody;
 use shared::api::{AuditAction, Member, MemberPage, MemberPatch, RoleSource};
@@ -18,11 +19,11 @@ use shared::{MemberStatus, Role, Scope};
 
 use super::PathId;
 use super::last_admin::{self, Standing};
-use super::paging::{self, PageQuery, rfc3339};
+use super::paging::{self, rfc3339};
 use crate::auth::{Principal, ScopedRouter};
 use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
-use crate::db::members::ListPosition;
+use crate::db::members::{ListFilter, ListOrder, ListPosition};
 use crate::db::{self, MemberId};
 use crate::error::{ApiError, AppJson, AppQuery};
 use crate::state::AppState;
@@ -34,33 +35,108 @@ pub fn routes(state: AppState) -> ScopedRouter {
         .patch("/members/{id}", Scope::Admin, change)
 }
 
-/// One page of the tenant's members, by email.
+/// The query string of `GET /api/v1/members`.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    role: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The longest search text accepted, in characters.
+const MAX_SEARCH_CHARS: usize = 100;
+
+/// One page of the tenant's members, by email or name, optionally searched and filtered.
 #[utoipa::path(
     get,
     path = "/api/v1/members",
     tag = "members",
-    params(PageQuery),
+    params(
+        ("q" = Option<String>, Query, description = "Only members whose email or name contains this text (any case, at most 100 characters)."),
+        ("role" = Option<Role>, Query, description = "Only members with this role."),
+        ("status" = Option<MemberStatus>, Query, description = "Only members with this status."),
+        ("sort" = Option<String>, Query, description = "`email` (default) or `name`."),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page (of the same sort)."),
+    ),
     responses(
-        (status = 200, description = "One page of members, by email.", body = MemberPage),
+        (status = 200, description = "One page of members.", body = MemberPage),
         (status = 422, description = "A field is invalid; the message names it (`invalid_request`).", body = ErrorBody),
     )
 )]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    AppQuery(query): AppQuery<PageQuery>,
+    AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<AppJson<MemberPage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
+    let (filter, order) = list_filter(&query)?;
     let after = paging::decode_cursor::<ListPosition>(query.cursor.as_deref())?;
+    if after.as_ref().is_some_and(|after| after.order != order) {
+        return Err(ApiError::unprocessable(
+            "cursor: it belongs to another sort; start again without it.",
+        ));
+    }
     let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
-    let mut members = db::members::list(&mut tx, after.as_ref(), limit + 1).await?;
+    let mut members = db::members::list(&mut tx, &filter, order, after.as_ref(), limit + 1).await?;
     tx.commit().await?;
     let next_cursor = paging::next_cursor(&mut members, limit, |m| ListPosition {
-        email: m.email.clone(),
+        order,
+        key: match order {
+            ListOrder::Email => m.email.clone(),
+            ListOrder::Name => m.name.clone(),
+        },
         id: m.id,
     })?;
     let items = members.into_iter().map(to_wire).collect::<Result<_, _>>()?;
     Ok(AppJson(MemberPage { items, next_cursor }))
+}
+
+/// The checked search, filters and order of a member list, or 422 naming the parameter.
+fn list_filter(query: &ListQuery) -> Result<(ListFilter, ListOrder), ApiError> {
+    let text = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            if text.chars().count() > MAX_SEARCH_CHARS {
+                Err(ApiError::unprocessable(format!(
+                    "q: search for at most {MAX_SEARCH_CHARS} characters."
+                )))
+            } else {
+                Ok(text.to_owned())
+            }
+        })
+        .transpose()?;
+    let role = query
+        .role
+        .as_deref()
+        .map(|role| {
+            role.parse::<Role>()
+                .map_err(|_| ApiError::unprocessable("role must be one of viewer, member, admin."))
+        })
+        .transpose()?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|status| match status {
+            "active" => Ok(MemberStatus::Active),
+            "deactivated" => Ok(MemberStatus::Deactivated),
+            _ => Err(ApiError::unprocessable(
+                "status must be one of active, deactivated.",
+            )),
+        })
+        .transpose()?;
+    let order = match query.sort.as_deref() {
+        None | Some("email") => ListOrder::Email,
+        Some("name") => ListOrder::Name,
+        Some(_) => return Err(ApiError::unprocessable("sort must be one of email, name.")),
+    };
+    Ok((ListFilter { text, role, status }, order))
 }
 
 /// Changes a member's role, role source or status.

@@ -321,40 +321,111 @@ pub async fn record_sign_in(
     .transpose()
 }
 
-/// Where a page of the member list starts: after this (email, id).
+/// The order of the member list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// By email (the default).
+    #[default]
+    Email,
+    /// By display name, then email.
+    Name,
+}
+
+/// Where a page of the member list starts: after this (sort key, id) in `order`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ListPosition {
-    /// The email of the last member of the previous page.
-    pub email: String,
+    /// The order the position belongs to: a cursor of one order means nothing in another.
+    #[serde(default)]
+    pub order: ListOrder,
+    /// The sort key (email, or name) of the last member of the previous page.
+    pub key: String,
     /// Its id.
     pub id: MemberId,
 }
 
-/// Up to `limit` members of the transaction's tenant, ordered by email then id, after `after`.
+/// Which members a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Text the email or the name contains, compared without regard to case.
+    pub text: Option<String>,
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Only this status.
+    pub status: Option<MemberStatus>,
+}
+
+/// `text` as a `LIKE` pattern matching it anywhere: its own `%`, `_` and `\` match only themselves.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Up to `limit` members of the transaction's tenant that pass `filter`, in `order` then by id, after
+/// `after`. Each order pages on an index of its own (`members_tenant_email_idx`, `members_tenant_name_idx`).
 pub async fn list(
     tx: &mut TenantTx,
+    filter: &ListFilter,
+    order: ListOrder,
     after: Option<&ListPosition>,
     limit: i64,
 ) -> Result<Vec<Member>, sqlx::Error> {
     let tenant = tx.tenant_id();
-    sqlx::query_as!(
-        MemberRow,
-        r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name, role,
-                  role_source, status, created_at, last_sign_in_at, idp_groups
-           FROM members
-           WHERE tenant_id = $1 AND ($2::text IS NULL OR (email, id) > ($2, $3::uuid))
-           ORDER BY email, id
-           LIMIT $4"#,
-        tenant.0,
-        after.map(|p| p.email.as_str()),
-        after.map(|p| p.id.0),
-        limit
-    )
-    .fetch_all(tx.conn())
-    .await?
-    .into_iter()
-    .map(Member::try_from)
-    .collect()
+    let pattern = filter.text.as_deref().map(contains_pattern);
+    let role = filter.role.map(Role::as_str);
+    let status = filter.status.map(MemberStatus::as_str);
+    let after_key = after.map(|p| p.key.as_str());
+    let after_id = after.map(|p| p.id.0);
+    let rows = match order {
+        ListOrder::Email => {
+            sqlx::query_as!(
+                MemberRow,
+                r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name,
+                          role, role_source, status, created_at, last_sign_in_at, idp_groups
+                   FROM members
+                   WHERE tenant_id = $1 AND ($2::text IS NULL OR (email, id) > ($2, $3::uuid))
+                     AND ($4::text IS NULL OR email ILIKE $4 OR name ILIKE $4)
+                     AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR status = $6)
+                   ORDER BY email, id
+                   LIMIT $7"#,
+                tenant.0,
+                after_key,
+                after_id,
+                pattern,
+                role,
+                status,
+                limit
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+        ListOrder::Name => {
+            sqlx::query_as!(
+                MemberRow,
+                r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name,
+                          role, role_source, status, created_at, last_sign_in_at, idp_groups
+                   FROM members
+                   WHERE tenant_id = $1 AND ($2::text IS NULL OR (name, id) > ($2, $3::uuid))
+                     AND ($4::text IS NULL OR email ILIKE $4 OR name ILIKE $4)
+                     AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR status = $6)
+                   ORDER BY name, id
+                   LIMIT $7"#,
+                tenant.0,
+                after_key,
+                after_id,
+                pattern,
+                role,
+                status,
+                limit
+            )
+            .fetch_all(tx.conn())
+            .await?
+        }
+    };
+    rows.into_iter().map(Member::try_from).collect()
 }
 
 /// Locks the tenant's active admins until the transaction ends and returns their ids. Every change that could

@@ -13,6 +13,7 @@ use crate::components::{
     ActionTableHead, AdminOnly, ConfirmDialog, Confirmation, ErrorSlot, Loading, PageHeader,
     ProblemAlert, RoleBadge, SubmitButton, Timestamp,
 };
+use crate::pages::members::RoleHelp;
 use crate::session::Problem;
 
 /// `/invitations`.
@@ -232,6 +233,7 @@ fn InviteForm(
                 </div>
                 <SubmitButton id="send-invitation" busy=busy label="Invite" busy_label="Inviting…" />
             </div>
+            <RoleHelp />
             <p class="hint" id="invite-domains">
                 {move || match domains.get() {
                     Some(domains) if !domains.is_empty() => {

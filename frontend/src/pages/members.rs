@@ -49,9 +49,20 @@ fn MembersAdmin() -> impl IntoView {
         error: RwSignal::new(None),
         done: RwSignal::new(None),
     };
-    let on_reload = Callback::new(move |()| pages.reload(move |cursor| fetch(api, cursor)));
-    let on_load_more = Callback::new(move |()| pages.load_more(move |cursor| fetch(api, cursor)));
-    on_reload.run(());
+    let filters = RwSignal::new(MemberFilters::default());
+    let on_reload = Callback::new(move |()| {
+        let shown = filters.get_untracked();
+        pages.reload(move |cursor| fetch(api, cursor, shown))
+    });
+    let on_load_more = Callback::new(move |()| {
+        let shown = filters.get_untracked();
+        pages.load_more(move |cursor| fetch(api, cursor, shown))
+    });
+    // The list loads now, and again whenever the search, a filter or the order changes.
+    Effect::new(move |_| {
+        filters.track();
+        on_reload.run(());
+    });
     let my_id = me.user.id.clone();
 
     view! {
@@ -64,6 +75,8 @@ fn MembersAdmin() -> impl IntoView {
             "Roles come from your identity provider's groups until you set one here. "
             "Deactivated members cannot sign in or use a session they already have."
         </p>
+        <RoleHelp />
+        <MemberToolbar filters=filters />
         {move || {
             outcome.error.get().map(|problem| view! { <ProblemAlert problem=problem id="members-error" /> })
         }}
@@ -105,9 +118,129 @@ fn MembersAdmin() -> impl IntoView {
     }
 }
 
+/// The search, filters and order of the members list (empty: everyone, by email).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct MemberFilters {
+    text: String,
+    role: String,
+    status: String,
+    sort: String,
+}
+
+impl MemberFilters {
+    /// The query parameters these stand for (nothing for what is not set).
+    fn query(&self) -> Vec<(&'static str, String)> {
+        [
+            ("q", self.text.trim()),
+            ("role", self.role.as_str()),
+            ("status", self.status.as_str()),
+            ("sort", self.sort.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| (name, value.to_owned()))
+        .collect()
+    }
+}
+
+/// What each role may do, where roles are chosen.
+#[component]
+pub fn RoleHelp() -> impl IntoView {
+    view! {
+        <details class="role-help" id="role-help">
+            <summary>"What each role may do"</summary>
+            <dl class="facts">
+                <dt>"viewer"</dt>
+                <dd>"Sees the organisation's reports and files, and downloads them."</dd>
+                <dt>"member"</dt>
+                <dd>"Also writes reports and uploads files, and changes or deletes their own."</dd>
+                <dt>"admin"</dt>
+                <dd>
+                    "Also manages members, invitations and sign-in settings, reads the audit log, and "
+                    "changes or deletes anyone's reports and files."
+                </dd>
+            </dl>
+        </details>
+    }
+}
+
+/// Search, filters and order of the members list; each change reloads it.
+#[component]
+fn MemberToolbar(filters: RwSignal<MemberFilters>) -> impl IntoView {
+    let select = |options: &'static [(&'static str, &'static str)],
+                  id: &'static str,
+                  label: &'static str,
+                  set: fn(&mut MemberFilters, String)| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <select
+                    id=id
+                    on:change=move |event| {
+                        let value = event_target_value(&event);
+                        filters.update(|filters| set(filters, value));
+                    }
+                >
+                    {options
+                        .iter()
+                        .map(|(value, text)| view! { <option value=*value>{*text}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+        }
+    };
+    view! {
+        <form class="card filters member-filters" role="search" on:submit=|event| event.prevent_default()>
+            <div class="field field-grow">
+                <label for="member-search">"Search"</label>
+                <input
+                    id="member-search"
+                    type="search"
+                    placeholder="Name or email"
+                    maxlength="100"
+                    autocomplete="off"
+                    on:input=move |event| {
+                        let text = event_target_value(&event);
+                        filters.update(|filters| filters.text = text);
+                    }
+                    on:change=move |event| {
+                        let text = event_target_value(&event);
+                        if filters.with_untracked(|filters| filters.text != text) {
+                            filters.update(|filters| filters.text = text);
+                        }
+                    }
+                />
+            </div>
+            {select(
+                &[("", "All roles"), ("viewer", "viewer"), ("member", "member"), ("admin", "admin")],
+                "member-role-filter",
+                "Role",
+                |filters, value| filters.role = value,
+            )}
+            {select(
+                &[("", "Any status"), ("active", "active"), ("deactivated", "deactivated")],
+                "member-status-filter",
+                "Status",
+                |filters, value| filters.status = value,
+            )}
+            {select(
+                &[("", "Email"), ("name", "Name")],
+                "member-sort",
+                "Sort by",
+                |filters, value| filters.sort = value,
+            )}
+        </form>
+    }
+}
+
 /// One page of members from the API, as rows and the next cursor.
-async fn fetch(api: Api, cursor: Option<String>) -> Result<(Vec<Member>, Option<String>), Problem> {
+async fn fetch(
+    api: Api,
+    cursor: Option<String>,
+    filters: MemberFilters,
+) -> Result<(Vec<Member>, Option<String>), Problem> {
     let mut query = vec![("limit", PAGE_SIZE.to_owned())];
+    query.extend(filters.query());
     if let Some(cursor) = cursor {
         query.push(("cursor", cursor));
     }
@@ -366,6 +499,25 @@ fn article_role(role: Role) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_send_only_what_is_set() {
+        assert!(MemberFilters::default().query().is_empty());
+        let filters = MemberFilters {
+            text: "  bob ".into(),
+            role: "member".into(),
+            status: String::new(),
+            sort: "name".into(),
+        };
+        assert_eq!(
+            filters.query(),
+            vec![
+                ("q", "bob".to_owned()),
+                ("role", "member".to_owned()),
+                ("sort", "name".to_owned()),
+            ]
+        );
+    }
 
     fn bob() -> Member {
         Member {
