@@ -399,3 +399,13 @@ fn decode_name<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, sql
         source: format!("unexpected value {value:?}").into(),
     })
 }
+
+/// `text` as a `LIKE` pattern that matches it anywhere (searches: `ILIKE`). Its own `%`, `_` and `\` match only
+/// themselves: a search for `50%` finds "50%", not everything starting with "50".
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

@@ -283,6 +283,18 @@ impl Browser {
         self.wait_until_gone(&row).await
     }
 
+    /// The value of the option of the select matching `css` whose text names `email`.
+    pub async fn member_option_value(&self, css: &str, email: &str) -> anyhow::Result<String> {
+        let values = self.attrs_of(&format!("{css} option"), "value").await?;
+        let texts = self.texts_of(&format!("{css} option")).await?;
+        values
+            .into_iter()
+            .zip(texts)
+            .find(|(_, text)| text.contains(email))
+            .map(|(value, _)| value)
+            .with_context(|| format!("no option of {css} names {email}"))
+    }
+
     /// On the invitations page: the sign-in link shown for the invitation of `email`.
     pub async fn invitation_link(&self, email: &str) -> anyhow::Result<String> {
         self.value_of(&format!(

@@ -1002,6 +1002,54 @@ async fn alice_changes_bobs_role_handles_invitations_and_just_in_time_and_finds_
     browser.set_value("#audit-since", "2000-01-01").await?;
     browser.wait_until_gone("#no-events").await?;
     assert_eq!(browser.audit_rows().await?.len(), rows.len());
+
+    // By target and by person; the filtered log exports as CSV; each event's whole record opens in place.
+    browser.click("#clear-filters").await?;
+    browser.set_value("#audit-target", "dana").await?;
+    browser
+        .wait_until_gone("#audit-table .audit-event:not([data-action^='invitation_'])")
+        .await?;
+    let about_dana = browser.audit_rows().await?;
+    assert_eq!(
+        about_dana.len(),
+        2,
+        "invited and withdrawn: {about_dana:#?}"
+    );
+    browser.capture_downloads().await?;
+    browser.click("#export-audit-csv").await?;
+    let saved = browser.saved_downloads().await?;
+    let (name, csv) = &saved[0];
+    assert!(
+        name.starts_with("audit-acme-") && name.ends_with(".csv"),
+        "{name}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        3,
+        "a header and Dana's two events: {csv}"
+    );
+    browser
+        .click("#audit-table .audit-event .audit-more")
+        .await?;
+    let record = browser.text_of("#audit-table .audit-record").await?;
+    assert!(
+        record.contains("invitation") && record.contains("dana@acme.example"),
+        "{record}"
+    );
+    browser.click("#clear-filters").await?;
+    let bob = browser.member_option_value("#audit-actor", BOB).await?;
+    browser.choose("#audit-actor", &bob).await?;
+    browser
+        .wait_until_gone(&format!(
+            "#audit-table .audit-event:not([data-actor-email='{BOB}'])"
+        ))
+        .await?;
+    let by_bob = browser.audit_rows().await?;
+    assert!(
+        !by_bob.is_empty() && by_bob.iter().all(|row| row.actor.contains("Bob Brown")),
+        "{by_bob:#?}"
+    );
+    assert!(browser.has("#audit-retention").await?);
     browser.close().await
 }
 

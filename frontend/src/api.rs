@@ -28,6 +28,8 @@ pub const INVITATIONS: &str = "/api/v1/invitations";
 pub const TENANT_SETTINGS: &str = "/api/v1/tenant/settings";
 /// `GET /api/v1/audit`.
 pub const AUDIT: &str = "/api/v1/audit";
+/// `GET /api/v1/audit/export?format=csv|json`: fetched by the app and handed to the browser as a download.
+pub const AUDIT_EXPORT: &str = "/api/v1/audit/export";
 /// `GET|POST /api/v1/files`.
 pub const FILES: &str = "/api/v1/files";
 /// `POST /api/v1/storage/credentials`: short-lived upload credentials for the member's own prefix.
@@ -77,9 +79,13 @@ impl Api {
         read_json(&response).await
     }
 
-    /// `GET path` and the text answer, with the file name its `Content-Disposition` gives.
-    pub async fn get_text(self, path: String) -> Result<(String, Option<String>), Problem> {
-        let response = self.send(Request::get(&path)).await?;
+    /// `GET path?query` and the text answer, with the file name its `Content-Disposition` gives.
+    pub async fn get_text(
+        self,
+        path: String,
+        query: Vec<(&'static str, String)>,
+    ) -> Result<(String, Option<String>), Problem> {
+        let response = self.send(Request::get(&path).query(query)).await?;
         let name = response
             .headers()
             .get("content-disposition")

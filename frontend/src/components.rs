@@ -259,8 +259,14 @@ pub fn ExportCsv(
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let saved =
-                crate::downloads::save_csv(api, crate::api::REPORTS_CSV, "reports.csv").await;
+            let saved = crate::downloads::save_export(
+                api,
+                crate::api::REPORTS_CSV,
+                Vec::new(),
+                "text/csv;charset=utf-8",
+                "reports.csv",
+            )
+            .await;
             busy.set(false);
             if let Err(problem) = saved {
                 error.set(Some(problem));

@@ -1,4 +1,4 @@
-//! Downloads started from the app: the CSV export and a file's download go through the API client first, so
+//! Downloads started from the app: the exports (reports, audit log) and a file's download go through the API client first, so
 //! an ended session leads to the sign-in page and a refusal (a file deleted meanwhile, a plan without the
 //! export) is said on the page, instead of the browser showing the API's raw JSON.
 
@@ -9,11 +9,17 @@ use wasm_bindgen::JsCast as _;
 use crate::api::{Api, FILES, item_path};
 use crate::session::Problem;
 
-/// The CSV export at `path`, saved by the browser under the name the server gives it.
-pub async fn save_csv(api: Api, path: &str, fallback_name: &str) -> Result<(), Problem> {
-    let (text, name) = api.get_text(path.to_owned()).await?;
+/// The export at `path?query` (of type `mime`), saved by the browser under the name the server gives it.
+pub async fn save_export(
+    api: Api,
+    path: &str,
+    query: Vec<(&'static str, String)>,
+    mime: &str,
+    fallback_name: &str,
+) -> Result<(), Problem> {
+    let (text, name) = api.get_text(path.to_owned(), query).await?;
     let name = name.unwrap_or_else(|| fallback_name.to_owned());
-    save_text(&text, "text/csv;charset=utf-8", &name).ok_or_else(|| Problem {
+    save_text(&text, mime, &name).ok_or_else(|| Problem {
         code: None,
         message: "The browser did not let the app save the file. Please try again.".to_owned(),
     })

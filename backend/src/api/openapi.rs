@@ -50,6 +50,7 @@ use crate::state::AppState;
         settings::read,
         settings::replace,
         audit::list,
+        audit::export,
         files::credentials,
         files::list,
         files::record,

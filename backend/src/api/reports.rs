@@ -322,7 +322,7 @@ const CELL_BREAKS: [char; 7] = [',', ';', '\t', '\r', '\n', '"', '\''];
 /// [`CELL_BREAKS`] character, spaces in between included (some imports trim them). Checking only the first
 /// character is not enough: `a;=1+1` opened with `;` as the delimiter is the cells `a` and `=1+1`. Text
 /// elsewhere stays as written, so `Costs - Q3` or `down -5%` read as before.
-fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
     // Whether the next formula start would begin a cell: at the start, and after a cell break and any spaces.
     let mut at_cell_start = true;
     let mut safe = String::new();

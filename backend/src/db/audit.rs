@@ -116,6 +116,8 @@ pub struct Filter {
     pub action: Option<AuditAction>,
     /// Only this actor.
     pub actor: Option<MemberId>,
+    /// Only events whose target's label (an email, a title, a file name) contains this text, in any case.
+    pub target: Option<String>,
     /// At or after this time.
     pub since: Option<OffsetDateTime>,
     /// Before this time.
@@ -157,6 +159,7 @@ pub async fn list(
              AND ($4::timestamptz IS NULL OR at >= $4)
              AND ($5::timestamptz IS NULL OR at < $5)
              AND ($6::timestamptz IS NULL OR (at, id) < ($6, $7::uuid))
+             AND ($9::text IS NULL OR target_label ILIKE $9)
            ORDER BY at DESC, id DESC
            LIMIT $8"#,
         tenant.0,
@@ -166,7 +169,8 @@ pub async fn list(
         filter.until,
         filter.before.map(|position| position.at),
         filter.before.map(|position| position.id),
-        limit
+        limit,
+        filter.target.as_deref().map(super::contains_pattern)
     )
     .fetch_all(tx.conn())
     .await?

@@ -355,15 +355,6 @@ pub struct ListFilter {
     pub status: Option<MemberStatus>,
 }
 
-/// `text` as a `LIKE` pattern matching it anywhere: its own `%`, `_` and `\` match only themselves.
-fn contains_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// Up to `limit` members of the transaction's tenant that pass `filter`, in `order` then by id, after
 /// `after`. Each order pages on an index of its own (`members_tenant_email_idx`, `members_tenant_name_idx`).
 pub async fn list(
@@ -374,7 +365,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Member>, sqlx::Error> {
     let tenant = tx.tenant_id();
-    let pattern = filter.text.as_deref().map(contains_pattern);
+    let pattern = filter.text.as_deref().map(super::contains_pattern);
     let role = filter.role.map(Role::as_str);
     let status = filter.status.map(MemberStatus::as_str);
     let after_key = after.map(|p| p.key.as_str());

@@ -764,6 +764,76 @@ async fn members_are_searched_filtered_sorted_and_paged_on_the_server() {
 }
 
 #[tokio::test]
+async fn the_audit_log_is_filtered_by_target_and_exported_as_csv_or_json_with_the_same_filters() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_in(&ALICE).await;
+    invite(&alice, "dana@acme.example", Role::Member).await;
+    invite(&alice, "=cmd@acme.example", Role::Viewer).await;
+
+    let dana = audit(&alice, "target=DANA").await;
+    assert_eq!(dana.items.len(), 1);
+    assert_eq!(
+        dana.items[0].target.as_ref().unwrap().label,
+        "dana@acme.example"
+    );
+
+    let csv = alice
+        .send(
+            Method::GET,
+            "/api/v1/audit/export?action=invitation_created",
+            None,
+        )
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let disposition = csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"audit-acme-")
+            && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two invitations: {text}");
+    assert!(lines[0].starts_with("\"id\",\"at\",\"action\""), "{text}");
+    assert!(
+        text.contains("\"'=cmd@acme.example\""),
+        "a formula start is defused: {text}"
+    );
+
+    let json = alice
+        .send(
+            Method::GET,
+            "/api/v1/audit/export?format=json&target=dana",
+            None,
+        )
+        .await;
+    assert_eq!(json.status(), StatusCode::OK);
+    let events: Vec<shared::api::AuditEvent> = json.json().await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, AuditAction::InvitationCreated);
+
+    for bad in [
+        "format=xml",
+        "limit=5",
+        &("target=".to_owned() + &"x".repeat(201)),
+    ] {
+        let response = alice
+            .send(Method::GET, &format!("/api/v1/audit/export?{bad}"), None)
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn writing_and_editing_reports_are_audited_and_a_change_of_role_source_alone_is_not_a_role_change()
  {
     let app = TestApp::spawn().await;

@@ -19,7 +19,7 @@ use crate::helpers::{ALICE, BOB, CAROL, ERIN, SignedIn, TestApp};
 
 /// Every route (method, path relative to `/api/v1`), the least role that may call it, and the status it
 /// answers on success. The tests check this table against the router's own list in both directions.
-const EXPECTED: [(&str, &str, Role, u16); 22] = [
+const EXPECTED: [(&str, &str, Role, u16); 23] = [
     ("GET", "/me", Role::Viewer, 200),
     ("GET", "/dashboard", Role::Viewer, 200),
     ("GET", "/reports", Role::Viewer, 200),
@@ -36,6 +36,7 @@ const EXPECTED: [(&str, &str, Role, u16); 22] = [
     ("GET", "/tenant/settings", Role::Admin, 200),
     ("PUT", "/tenant/settings", Role::Admin, 200),
     ("GET", "/audit", Role::Admin, 200),
+    ("GET", "/audit/export", Role::Admin, 200),
     ("POST", "/storage/credentials", Role::Member, 200),
     ("GET", "/files", Role::Viewer, 200),
     ("POST", "/files", Role::Member, 201),

@@ -1,11 +1,14 @@
 //! The audit log page (admins): who did what to whom, when and from where, newest first, filtered by
-//! action and by a range of days (in the reader's time zone), page by page.
+//! action, person, target and a range of days (in the reader's time zone), page by page, each event's whole
+//! record a click away, and the filtered log exported as CSV or JSON.
 
 use leptos::prelude::*;
-use shared::api::{AuditAction, AuditEvent, AuditPage as AuditLogPage};
+use leptos::task::spawn_local;
+use shared::api::{AuditAction, AuditEvent, AuditPage as AuditLogPage, Member, MemberPage};
 
-use crate::api::{AUDIT, Api, PAGE_SIZE, use_api};
-use crate::components::{AdminOnly, LoadMore, PageHeader, Timestamp};
+use crate::api::{AUDIT, AUDIT_EXPORT, Api, MEMBERS, PAGE_SIZE, use_api};
+use crate::components::{AdminOnly, ErrorSlot, LoadMore, PageHeader, Timestamp};
+use crate::downloads::save_export;
 use crate::format::{action_label, detail_lines};
 use crate::paging::{LoadStatus, Pages};
 use crate::session::Problem;
@@ -26,6 +29,10 @@ pub fn AuditPage() -> impl IntoView {
 struct Filters {
     /// An action's wire name, or empty for every action.
     action: String,
+    /// A member id (the person who acted), or empty for everyone.
+    actor: String,
+    /// Text the target (an email, a title, a file name) contains, or empty.
+    target: String,
     /// A `YYYY-MM-DD` day, or empty.
     since: String,
     /// A `YYYY-MM-DD` day, or empty.
@@ -47,6 +54,12 @@ impl Filters {
         let mut query = Vec::new();
         if let Some(action) = AuditAction::parse(&self.action) {
             query.push(("action", action.as_str().to_owned()));
+        }
+        if !self.actor.is_empty() {
+            query.push(("actor", self.actor.clone()));
+        }
+        if !self.target.trim().is_empty() {
+            query.push(("target", self.target.trim().to_owned()));
         }
         if let Some(since) = day_bound(&self.since, false) {
             query.push(("since", since));
@@ -81,9 +94,45 @@ fn AuditLog() -> impl IntoView {
         filters.update(|filters| change(filters, value));
         on_reload.run(());
     };
+    // The people to filter by: the organisation's members (the first hundred, by name).
+    let people = RwSignal::new(Vec::<Member>::new());
+    spawn_local(async move {
+        let query = vec![("sort", "name".to_owned()), ("limit", "100".to_owned())];
+        if let Ok(page) = api.get_with::<MemberPage>(MEMBERS.to_owned(), query).await {
+            people.set(page.items);
+        }
+    });
+    let export_error = RwSignal::new(None::<Problem>);
+    let export = move |json: bool| {
+        let mut query = filters.get_untracked().query();
+        query.push(("format", if json { "json" } else { "csv" }.to_owned()));
+        export_error.set(None);
+        spawn_local(async move {
+            let (mime, name) = if json {
+                ("application/json", "audit.json")
+            } else {
+                ("text/csv;charset=utf-8", "audit.csv")
+            };
+            if let Err(problem) = save_export(api, AUDIT_EXPORT, query, mime, name).await {
+                export_error.set(Some(problem));
+            }
+        });
+    };
 
     view! {
-        <PageHeader title="Audit log" />
+        <PageHeader title="Audit log">
+            <button id="export-audit-csv" class="button button-secondary" type="button" on:click=move |_| export(false)>
+                "Export CSV"
+            </button>
+            <button id="export-audit-json" class="button button-secondary" type="button" on:click=move |_| export(true)>
+                "Export JSON"
+            </button>
+        </PageHeader>
+        <p class="hint" id="audit-retention">
+            "Events are kept for as long as your organisation uses the service, and nobody, admins included, "
+            "can change or delete them. An export holds the newest 10,000 events that match the filters."
+        </p>
+        <ErrorSlot id="export-error" error=export_error />
         <form id="audit-filters" class="card filters" on:submit=|event| event.prevent_default()>
             <div class="field">
                 <label for="audit-action">"Action"</label>
@@ -98,6 +147,40 @@ fn AuditLog() -> impl IntoView {
                         .map(|action| view! { <option value=action.as_str()>{action_label(action)}</option> })
                         .collect_view()}
                 </select>
+            </div>
+            <div class="field">
+                <label for="audit-actor">"Person"</label>
+                <select
+                    id="audit-actor"
+                    prop:value=move || filters.get().actor
+                    on:change=move |event| set_filter(|f, v| f.actor = v, event_target_value(&event))
+                >
+                    <option value="">"Everyone"</option>
+                    {move || {
+                        people
+                            .get()
+                            .into_iter()
+                            .map(|member| {
+                                view! {
+                                    <option value=member.id.clone()>
+                                        {format!("{} ({})", member.name, member.email)}
+                                    </option>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </div>
+            <div class="field">
+                <label for="audit-target">"Target"</label>
+                <input
+                    id="audit-target"
+                    type="search"
+                    placeholder="Email, title or file"
+                    maxlength="200"
+                    prop:value=move || filters.get().target
+                    on:change=move |event| set_filter(|f, v| f.target = v, event_target_value(&event))
+                />
             </div>
             <div class="field">
                 <label for="audit-since">"From"</label>
@@ -181,11 +264,17 @@ async fn fetch(
     Ok((page.items, page.next_cursor))
 }
 
-/// One event.
+/// One event, and its whole record when asked for.
 #[component]
 fn AuditRow(event: AuditEvent) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let record = event.clone();
     view! {
-        <tr class="audit-event" data-action=event.action.as_str()>
+        <tr
+            class="audit-event"
+            data-action=event.action.as_str()
+            data-actor-email=event.actor.as_ref().map(|actor| actor.email.clone())
+        >
             <td class="audit-time">
                 <Timestamp at=event.at.clone() seconds=true />
             </td>
@@ -225,6 +314,61 @@ fn AuditRow(event: AuditEvent) -> impl IntoView {
                         })
                         .collect_view()}
                 </dl>
+                <button
+                    class="button button-link audit-more"
+                    type="button"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|open| *open = !*open)
+                >
+                    {move || if open.get() { "Less" } else { "More" }}
+                </button>
+            </td>
+        </tr>
+        {move || open.get().then(|| view! { <AuditRecord event=record.clone() /> })}
+    }
+}
+
+/// An event's whole record: its ids, the exact time, and the details as stored.
+#[component]
+fn AuditRecord(event: AuditEvent) -> impl IntoView {
+    let details = serde_json::to_string_pretty(&event.details).unwrap_or_default();
+    view! {
+        <tr class="audit-record">
+            <td colspan="6">
+                <dl class="facts">
+                    <dt>"Event"</dt>
+                    <dd>
+                        <code>{event.id.clone()}</code>
+                    </dd>
+                    <dt>"At"</dt>
+                    <dd>
+                        <code>{event.at.clone()}</code>
+                    </dd>
+                    <dt>"Action"</dt>
+                    <dd>
+                        <code>{event.action.as_str()}</code>
+                    </dd>
+                    <dt>"Actor"</dt>
+                    <dd>
+                        {event
+                            .actor
+                            .map(|actor| format!("{} <{}>, member {}", actor.name, actor.email, actor.id))
+                            .unwrap_or_else(|| "the system".to_owned())}
+                    </dd>
+                    <dt>"Target"</dt>
+                    <dd>
+                        {event
+                            .target
+                            .map(|target| format!("{} {} ({})", target.kind, target.label, target.id))
+                            .unwrap_or_else(|| "none".to_owned())}
+                    </dd>
+                    <dt>"Source IP"</dt>
+                    <dd>{event.source_ip.unwrap_or_else(|| "none".to_owned())}</dd>
+                    <dt>"Details"</dt>
+                    <dd>
+                        <pre class="audit-json">{details}</pre>
+                    </dd>
+                </dl>
             </td>
         </tr>
     }
@@ -238,6 +382,8 @@ mod tests {
     fn filters_become_the_documented_query_parameters() {
         let filters = Filters {
             action: "member_role_changed".into(),
+            actor: "m1".into(),
+            target: " dana ".into(),
             since: "2025-06-01".into(),
             until: "2025-06-30".into(),
         };
@@ -250,6 +396,8 @@ mod tests {
             filters.query_with(bound),
             vec![
                 ("action", "member_role_changed".to_owned()),
+                ("actor", "m1".to_owned()),
+                ("target", "dana".to_owned()),
                 ("since", "2025-06-01 start".to_owned()),
                 ("until", "2025-06-30 end".to_owned()),
             ]
