@@ -348,14 +348,21 @@ mod tests {
         let doc = document(&state().await);
         let json = serde_json::to_value(&doc).unwrap();
         assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
-        for list in ["/api/v1/reports", "/api/v1/members", "/api/v1/files"] {
+        for (list, expected) in [
+            ("/api/v1/reports", &["limit", "cursor"][..]),
+            ("/api/v1/files", &["limit", "cursor"][..]),
+            (
+                "/api/v1/members",
+                &["q", "role", "status", "sort", "limit", "cursor"][..],
+            ),
+        ] {
             let names: Vec<&str> = json["paths"][list]["get"]["parameters"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|parameter| parameter["name"].as_str().unwrap())
                 .collect();
-            assert_eq!(names, ["limit", "cursor"], "{list}");
+            assert_eq!(names, expected, "{list}");
         }
         for schema in [
             "Report",
