@@ -370,6 +370,8 @@ pub async fn list(
     let status = filter.status.map(MemberStatus::as_str);
     let after_key = after.map(|p| p.key.as_str());
     let after_id = after.map(|p| p.id.0);
+    // One compile-checked query per order: `query_as!` checks a fixed statement, and an `ORDER BY` chosen at
+    // run time could not use its keyset index the same way.
     let rows = match order {
         ListOrder::Email => {
             sqlx::query_as!(
