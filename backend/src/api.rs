@@ -14,6 +14,7 @@ pub mod members;
 pub mod openapi;
 pub mod paging;
 pub mod reports;
+pub mod sessions;
 pub mod settings;
 
 use axum::Router;
@@ -47,6 +48,7 @@ pub fn v1(state: AppState) -> ScopedRouter {
         .merge(dashboard::routes(state.clone()))
         .merge(reports::routes(state.clone()))
         .merge(members::routes(state.clone()))
+        .merge(sessions::routes(state.clone()))
         .merge(invitations::routes(state.clone()))
         .merge(settings::routes(state.clone()))
         .merge(files::routes(state.clone()))

@@ -14,6 +14,7 @@ pub mod members;
 pub mod reports;
 pub mod revocations;
 pub mod routing;
+pub mod sessions;
 pub mod tenants;
 
 use std::fmt;

@@ -67,6 +67,7 @@ pub fn action_label(action: AuditAction) -> &'static str {
         AuditAction::FileUploaded => "File uploaded",
         AuditAction::FileDeleted => "File deleted",
         AuditAction::MemberRoleKept => "Last admin's role kept",
+        AuditAction::SessionsEnded => "Sessions ended",
     }
 }
 

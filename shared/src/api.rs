@@ -8,6 +8,7 @@ mod invitations;
 mod me;
 mod members;
 mod reports;
+mod sessions;
 mod settings;
 
 pub use audit::{AuditAction, AuditActor, AuditEvent, AuditPage, AuditTarget};
@@ -17,6 +18,7 @@ pub use invitations::{Invitation, InvitationList, NewInvitation};
 pub use me::{Me, MeTenant, MeUser};
 pub use members::{Member, MemberPage, MemberPatch, MemberRef, RoleSource};
 pub use reports::{NewReport, Report, ReportPage, ReportPatch};
+pub use sessions::{SessionInfo, SessionList, SessionOwner, SessionsEnded};
 pub use settings::{
     GroupMapping, IdentityProviderSettings, ProviderGroupMapping, TenantSettings,
     TenantSettingsUpdate,

@@ -19,7 +19,7 @@ use utoipa::openapi::{
     self, ContentBuilder, PathItem, Ref, RefOr, ResponseBuilder, SecurityRequirement,
 };
 
-use super::{audit, dashboard, files, invitations, me, members, reports, settings};
+use super::{audit, dashboard, files, invitations, me, members, reports, sessions, settings};
 use crate::auth::RouteSpec;
 use crate::auth::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
 use crate::state::AppState;
@@ -44,6 +44,12 @@ use crate::state::AppState;
         reports::remove,
         members::list,
         members::change,
+        sessions::my_sessions,
+        sessions::sign_out_everywhere,
+        sessions::end_my_session,
+        sessions::member_sessions,
+        sessions::end_member_sessions,
+        sessions::end_member_session,
         invitations::list,
         invitations::create,
         invitations::withdraw,
@@ -64,6 +70,7 @@ use crate::state::AppState;
         (name = "dashboard", description = "The tenant at a glance."),
         (name = "reports", description = "The tenant's reports."),
         (name = "members", description = "Member administration (admins)."),
+        (name = "sessions", description = "Browser sessions: the caller's own, and any member's (admins)."),
         (name = "invitations", description = "Invitations (admins)."),
         (name = "settings", description = "Sign-in settings (admins)."),
         (name = "audit", description = "The audit log (admins)."),

@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Redirect, Response};
 use serde::Deserialize;
@@ -22,10 +22,11 @@ use url::Url;
 use super::oidc::{OidcError, TokenSet};
 use super::pending::{self, PendingLogin};
 use super::principal::{active_member, bearer_token, rejected_token, sign_in_of, token_binding};
-use super::session::{self, SIGNED_IN_KEY, SignedIn};
+use super::session::{self, SIGNED_IN_KEY, SignedIn, storage_key};
 use crate::client_ip::ClientIp;
 use crate::db::audit::{self, Actor, NewEvent};
 use crate::db::members::Member;
+use crate::db::sessions::NewSession;
 use crate::db::{self, TenantId};
 use crate::error::{ApiError, AppQuery};
 use crate::state::AppState;
@@ -128,15 +129,30 @@ pub async fn callback(
 ) -> Response {
     let secure = state.config.cookie_secure;
     let pending = pending::from_headers(&state.tokens, &headers, secure);
-    let redirect = complete_sign_in(&state, &session, source_ip, query, pending).await;
+    let user_agent = headers
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let client = Client {
+        source_ip,
+        user_agent,
+    };
+    let redirect = complete_sign_in(&state, &session, client, query, pending).await;
     ([(SET_COOKIE, pending::clear_cookie(secure))], redirect).into_response()
+}
+
+/// The browser completing a sign-in, as its session list will show it.
+#[derive(Debug, Clone, Copy)]
+struct Client<'a> {
+    source_ip: Option<IpAddr>,
+    user_agent: &'a str,
 }
 
 /// The callback's outcome for the pending sign-in this browser presented (if any).
 async fn complete_sign_in(
     state: &AppState,
     session: &Session,
-    source_ip: Option<IpAddr>,
+    client: Client<'_>,
     query: CallbackQuery,
     pending: Option<PendingLogin>,
 ) -> Redirect {
@@ -181,7 +197,7 @@ async fn complete_sign_in(
             return app_error(ErrorCode::SignInFailed);
         }
     };
-    match establish_session(state, session, &tokens, source_ip).await {
+    match establish_session(state, session, &tokens, client).await {
         Ok(()) => Redirect::to(pending.return_to.as_deref().unwrap_or("/")),
         Err(code) => {
             // The tokens just issued will never be used by this browser. Revoking the refresh token stops
@@ -223,6 +239,17 @@ async fn record_sign_in(
     tx.commit().await
 }
 
+/// Records the new browser session in the member's session list.
+async fn record_session(
+    state: &AppState,
+    tenant: TenantId,
+    session: &NewSession<'_>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    db::sessions::record(&mut tx, session).await?;
+    tx.commit().await
+}
+
 /// Everything after the code exchange: both tokens verified and naming the same user, the membership
 /// live, the session id rotated and the signed-in session stored. The error is the code the app shows;
 /// any database or store failure is `service_unavailable`.
@@ -230,8 +257,9 @@ async fn establish_session(
     state: &AppState,
     session: &Session,
     tokens: &TokenSet,
-    source_ip: Option<IpAddr>,
+    client: Client<'_>,
 ) -> Result<(), ErrorCode> {
+    let source_ip = client.source_ip;
     let verified = match state.verifier.verify(&tokens.access_token).await {
         Ok(verified) => verified,
         Err(err) if err.is_unavailable() => {
@@ -282,6 +310,21 @@ async fn establish_session(
         tracing::error!("sign-in failed: the stored session has no id");
         return Err(ErrorCode::ServiceUnavailable);
     };
+    // Listed for the member and their admins, who can end it; a session that cannot be listed is not kept.
+    let listed = NewSession {
+        member_id,
+        session_key: &storage_key(&session_id),
+        origin_jti: &sign_in.origin_jti,
+        user_agent: client.user_agent,
+        source_ip,
+    };
+    if let Err(err) = record_session(state, tenant_id, &listed).await {
+        tracing::warn!(error = %err, "sign-in failed: the session could not be listed");
+        if let Err(err) = session.flush().await {
+            tracing::warn!(error = %err, "the unlisted session could not be deleted");
+        }
+        return Err(ErrorCode::ServiceUnavailable);
+    }
     let encrypt = |token: &str| {
         state.tokens.encrypt(token, &session_id).map_err(|err| {
             tracing::error!(error = %err, "sign-in failed: a token could not be encrypted");
@@ -295,7 +338,7 @@ async fn establish_session(
         access_token: encrypt(&tokens.access_token)?,
         id_token: encrypt(&tokens.id_token)?,
         refresh_token: tokens.refresh_token.as_deref().map(encrypt).transpose()?,
-        origin_jti: Some(sign_in.origin_jti),
+        origin_jti: Some(sign_in.origin_jti.clone()),
         access_expires_at: verified.expires_at,
         signed_in_at: now,
         last_seen_at: now,

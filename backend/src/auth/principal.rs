@@ -6,6 +6,8 @@
 //! tenant right now, and the sign-in the token belongs to (`origin_jti`) must not have been revoked. The role
 //! comes from the database; the scopes are the token's scopes that the role may hold.
 
+use std::net::IpAddr;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -17,7 +19,8 @@ use tower_sessions::session::Id;
 use uuid::Uuid;
 
 use super::oidc::OidcError;
-use super::session::{self, SIGNED_IN_KEY, SignedIn};
+use super::session::{self, SIGNED_IN_KEY, SignedIn, storage_key};
+use crate::client_ip::ClientIp;
 use crate::db::audit::Actor;
 use crate::db::members::{Member, MemberStatus};
 use crate::db::{self, MemberId, TenantId};
@@ -52,6 +55,8 @@ pub struct Principal {
     pub name: String,
     /// The user pool's subject (`sub`) of the caller: the `user_id` of their upload prefix.
     pub subject: String,
+    /// The sign-in the caller's token belongs to (its `origin_jti`): what ending it revokes.
+    pub origin_jti: String,
     /// How the caller authenticated.
     pub via: Transport,
 }
@@ -106,7 +111,11 @@ impl FromRequestParts<AppState> for Principal {
                     .get::<Session>()
                     .cloned()
                     .ok_or(ApiError::Unauthenticated)?;
-                from_session(state, &session).await?
+                let ClientIp(client) = match ClientIp::from_request_parts(parts, state).await {
+                    Ok(client) => client,
+                    Err(never) => match never {},
+                };
+                from_session(state, &session, client).await?
             }
         };
         parts.extensions.insert(principal.clone());
@@ -176,7 +185,11 @@ pub(crate) fn rejected_token(err: VerifyError) -> ApiError {
     }
 }
 
-async fn from_session(state: &AppState, session: &Session) -> Result<Principal, ApiError> {
+async fn from_session(
+    state: &AppState,
+    session: &Session,
+    client: Option<IpAddr>,
+) -> Result<Principal, ApiError> {
     let signed_in: SignedIn = session::read(session, SIGNED_IN_KEY)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -225,6 +238,10 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Principal, 
             .insert(SIGNED_IN_KEY, &current)
             .await
             .map_err(ApiError::unavailable)?;
+        // What the member and their admins see as the session's "last seen", from where.
+        let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+        db::sessions::touch(&mut tx, &storage_key(&session_id), client).await?;
+        tx.commit().await?;
     }
     Ok(principal)
 }
@@ -347,6 +364,7 @@ async fn resolve(
         email: member.email,
         name: member.name,
         subject: token.sub.clone(),
+        origin_jti: sign_in.origin_jti,
         via,
     })
 }

@@ -101,8 +101,8 @@ pub struct SessionStore {
     pool: PgPool,
 }
 
-/// The key a session id is stored under.
-fn storage_key(id: &Id) -> Vec<u8> {
+/// The key a session id is stored under (also what `member_sessions` refers to the session by).
+pub(crate) fn storage_key(id: &Id) -> Vec<u8> {
     Sha256::digest(id.to_string().as_bytes()).to_vec()
 }
 

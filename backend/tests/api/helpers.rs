@@ -158,8 +158,17 @@ fn cookie(jar: &Jar, address: &str, name: &str) -> Option<String> {
 /// A browser-like client: cookies kept, redirects not followed (each hop is checked by hand), and
 /// `localhost` pinned to 127.0.0.1 where the backend listens.
 pub fn browser_with_jar() -> (Client, Arc<Jar>) {
+    browser_with_jar_as(None)
+}
+
+/// A browser-like client (see [`browser_with_jar`]) sending `user_agent` as its `User-Agent`, if given.
+pub fn browser_with_jar_as(user_agent: Option<&str>) -> (Client, Arc<Jar>) {
     let jar = Arc::new(Jar::default());
-    let client = Client::builder()
+    let mut client = Client::builder();
+    if let Some(user_agent) = user_agent {
+        client = client.user_agent(user_agent.to_owned());
+    }
+    let client = client
         .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -290,9 +299,27 @@ impl TestApp {
             .await
     }
 
+    /// Signs `user` in from a browser that names itself `user_agent` in every request.
+    pub async fn sign_in_from(&self, user: &DemoUser, user_agent: &str) -> SignedIn {
+        let (browser, jar) = browser_with_jar_as(Some(user_agent));
+        self.sign_in_in(browser, jar, &format!("email={}", user.email), user)
+            .await
+    }
+
     /// Signs `user` in starting from `/auth/login?<query>`; the sign-in must succeed and land on `/`.
     pub async fn sign_in_with_query(&self, query: &str, user: &DemoUser) -> SignedIn {
         let (browser, jar) = browser_with_jar();
+        self.sign_in_in(browser, jar, query, user).await
+    }
+
+    /// Signs `user` in from `browser` (with its cookie `jar`), starting from `/auth/login?<query>`.
+    async fn sign_in_in(
+        &self,
+        browser: Client,
+        jar: Arc<Jar>,
+        query: &str,
+        user: &DemoUser,
+    ) -> SignedIn {
         let callback = match self.walk(&browser, query, user.email, PASSWORD).await {
             FlowEnd::Callback(url) => url,
             other => panic!(

@@ -11,6 +11,7 @@ mod idp_sync;
 mod lambda;
 mod logs;
 mod matrix;
+mod member_sessions;
 mod reports;
 mod revocation;
 mod rls;

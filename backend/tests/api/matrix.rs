@@ -10,16 +10,16 @@ use backend::auth::RouteSpec;
 use backend::state::AppState;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::api::{MemberPage, Report};
+use shared::api::{MemberPage, Report, SessionList};
 use shared::{ErrorBody, ErrorCode, Role, Scope};
 use uuid::Uuid;
 
 use crate::files::{upload, upload_and_record};
-use crate::helpers::{ALICE, BOB, CAROL, ERIN, SignedIn, TestApp};
+use crate::helpers::{ALICE, BOB, CAROL, DemoUser, ERIN, SignedIn, TestApp};
 
 /// Every route (method, path relative to `/api/v1`), the least role that may call it, and the status it
 /// answers on success. The tests check this table against the router's own list in both directions.
-const EXPECTED: [(&str, &str, Role, u16); 23] = [
+const EXPECTED: [(&str, &str, Role, u16); 29] = [
     ("GET", "/me", Role::Viewer, 200),
     ("GET", "/dashboard", Role::Viewer, 200),
     ("GET", "/reports", Role::Viewer, 200),
@@ -30,6 +30,17 @@ const EXPECTED: [(&str, &str, Role, u16); 23] = [
     ("DELETE", "/reports/{id}", Role::Admin, 204),
     ("GET", "/members", Role::Admin, 200),
     ("PATCH", "/members/{id}", Role::Admin, 200),
+    ("GET", "/members/{id}/sessions", Role::Admin, 200),
+    ("DELETE", "/members/{id}/sessions", Role::Admin, 200),
+    (
+        "DELETE",
+        "/members/{id}/sessions/{session_id}",
+        Role::Admin,
+        204,
+    ),
+    ("GET", "/me/sessions", Role::Viewer, 200),
+    ("DELETE", "/me/sessions", Role::Viewer, 200),
+    ("DELETE", "/me/sessions/{id}", Role::Viewer, 204),
     ("GET", "/invitations", Role::Admin, 200),
     ("POST", "/invitations", Role::Admin, 201),
     ("DELETE", "/invitations/{id}", Role::Admin, 204),
@@ -45,10 +56,13 @@ const EXPECTED: [(&str, &str, Role, u16); 23] = [
     ("DELETE", "/files/{id}", Role::Member, 204),
 ];
 
-/// The API's routes, as the router lists them.
+/// The API's routes, as the router lists them, except that "sign out everywhere" (`DELETE /me/sessions`)
+/// comes last: it ends the caller's session, and with it the caller's part of a test.
 async fn routes(app: &TestApp) -> Vec<RouteSpec> {
     let state = AppState::new(app.config.clone()).await.unwrap();
-    api::v1(state).routes().to_vec()
+    let mut routes = api::v1(state).routes().to_vec();
+    routes.sort_by_key(|route| route.method == Method::DELETE && route.path == "/me/sessions");
+    routes
 }
 
 fn expected(route: &RouteSpec) -> (Role, StatusCode) {
@@ -93,10 +107,34 @@ impl Acme {
     }
 
     /// The concrete path of `route` against Acme's data; a `DELETE` gets something fresh to delete (a file
-    /// of `caller`'s own when `caller` may upload, since members delete only their own files).
-    async fn path(&self, route: &RouteSpec, alice: &SignedIn, caller: &SignedIn) -> String {
+    /// of `caller`'s own when `caller` may upload, since members delete only their own files; a session
+    /// signed in just for it).
+    async fn path(
+        &self,
+        app: &TestApp,
+        route: &RouteSpec,
+        alice: &SignedIn,
+        caller: &SignedIn,
+    ) -> String {
         let id = match (route.method.as_str(), route.path.as_str()) {
             (_, path) if !path.contains("{id}") => return format!("/api/v1{path}"),
+            ("DELETE", "/members/{id}/sessions/{session_id}") => {
+                let session = fresh_session(app, &BOB).await;
+                let path = route
+                    .path
+                    .replace("{id}", &self.bob_member)
+                    .replace("{session_id}", &session);
+                return format!("/api/v1{path}");
+            }
+            ("DELETE", "/me/sessions/{id}") => {
+                let email = caller.me().await.user.email;
+                let user = [&ALICE, &BOB, &ERIN, &CAROL]
+                    .into_iter()
+                    .find(|user| user.email == email)
+                    .unwrap();
+                fresh_session(app, user).await
+            }
+            (_, "/members/{id}/sessions") => self.bob_member.clone(),
             ("DELETE", "/reports/{id}") => create_report(alice, "To be deleted").await,
             ("DELETE", "/files/{id}") => {
                 let owner = if may_upload(caller).await {
@@ -114,6 +152,17 @@ impl Acme {
         };
         format!("/api/v1{}", route.path.replace("{id}", &id))
     }
+}
+
+/// The id of a browser session of `user` signed in just now.
+async fn fresh_session(app: &TestApp, user: &DemoUser) -> String {
+    let fresh = app.sign_in(user).await;
+    let list: SessionList = fresh.get_json("/api/v1/me/sessions").await;
+    list.sessions
+        .into_iter()
+        .find(|session| session.current)
+        .unwrap()
+        .id
 }
 
 /// Whether `user` gets upload credentials (members and admins).
@@ -196,6 +245,7 @@ async fn snapshot(app: &TestApp, slug: &str) -> String {
         ("invitations", "tenant_id"),
         ("audit_events", "tenant_id"),
         ("files", "tenant_id"),
+        ("member_sessions", "tenant_id"),
     ] {
         let rows: Option<String> = sqlx::query_scalar(&format!(
             "SELECT json_agg(t ORDER BY t::text)::text FROM {table} t \
@@ -251,7 +301,7 @@ async fn each_role_may_call_exactly_the_routes_its_scopes_allow() {
     ] {
         for route in &routes {
             let (least, success) = expected(route);
-            let path = acme.path(route, &alice, user).await;
+            let path = acme.path(&app, route, &alice, user).await;
             let response = user
                 .send(route.method.clone(), &path, body(route, user).await)
                 .await;
@@ -286,7 +336,7 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
     // Every DELETE target is made before the snapshot, so that the snapshot covers them.
     let mut paths = Vec::new();
     for route in &routes {
-        paths.push(acme.path(route, &alice, &alice).await);
+        paths.push(acme.path(&app, route, &alice, &alice).await);
     }
     let acme_id: String = sqlx::query_scalar("SELECT id::text FROM tenants WHERE slug = 'acme'")
         .fetch_one(&app.db.owner)
@@ -367,7 +417,7 @@ async fn every_route_that_takes_a_body_refuses_an_oversized_one_with_413() {
         if body(&route, &alice).await.is_none() {
             continue;
         }
-        let path = acme.path(&route, &alice, &alice).await;
+        let path = acme.path(&app, &route, &alice, &alice).await;
         let response = alice
             .send(route.method.clone(), &path, Some(oversized.clone()))
             .await;

@@ -31,7 +31,7 @@ async fn revoke(app: &TestApp, token: &str) -> StatusCode {
 }
 
 /// The access token kept (encrypted) in a browser's session, as someone who obtained it would hold it.
-async fn session_access_token(app: &TestApp, signed_in: &SignedIn) -> String {
+pub(crate) async fn session_access_token(app: &TestApp, signed_in: &SignedIn) -> String {
     let cookie = signed_in.session_cookie().unwrap();
     let data: serde_json::Value = sqlx::query_scalar(
         "SELECT data FROM tower_sessions.session WHERE id = sha256(convert_to($1, 'UTF8'))",

@@ -81,11 +81,14 @@ pub enum AuditAction {
     FileDeleted,
     /// A sign-in whose groups no longer map to admin kept the tenant's last active admin their role.
     MemberRoleKept,
+    /// Browser sessions of a member were ended: by the member ("sign out everywhere", or one of their own
+    /// sessions), or by an admin.
+    SessionsEnded,
 }
 
 impl AuditAction {
     /// Every action, for filters and exhaustive tests.
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::MemberJoined,
@@ -101,6 +104,7 @@ impl AuditAction {
         AuditAction::FileUploaded,
         AuditAction::FileDeleted,
         AuditAction::MemberRoleKept,
+        AuditAction::SessionsEnded,
     ];
 
     /// The action as stored and on the wire (`member_role_changed`).
@@ -121,6 +125,7 @@ impl AuditAction {
             AuditAction::FileUploaded => "file_uploaded",
             AuditAction::FileDeleted => "file_deleted",
             AuditAction::MemberRoleKept => "member_role_kept",
+            AuditAction::SessionsEnded => "sessions_ended",
         }
     }
 
