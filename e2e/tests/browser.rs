@@ -316,6 +316,101 @@ async fn after_sign_out_a_reload_shows_the_sign_in_page_and_the_old_cookie_is_de
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn bob_signs_his_phone_out_alice_ends_his_last_session_and_sign_out_everywhere_ends_them_all()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let laptop = Browser::launch("sessions_laptop").await?;
+    let phone = Browser::launch("sessions_phone").await?;
+    for browser in [&laptop, &phone] {
+        sign_in(browser, &stack, BOB).await?;
+        browser.wait_for_page(Nav::Dashboard).await?;
+    }
+
+    // Bob's profile lists both browsers, this one marked, and signs the other one out.
+    laptop.open(&stack.url("/profile")).await?;
+    laptop.wait_for_element("#session-table").await?;
+    assert_eq!(
+        laptop.attrs_of(".session-row", "data-current").await?.len(),
+        2
+    );
+    let this = laptop
+        .text_of(".session-row[data-current='true'] .session-device")
+        .await?;
+    assert!(
+        this.contains("Chrome") && this.contains("on Linux") && this.contains("This device"),
+        "{this}"
+    );
+    assert!(
+        !laptop
+            .has(".session-row[data-current='true'] .end-session")
+            .await?,
+        "this browser signs out with the top bar's Sign out"
+    );
+    laptop.readme_screenshot("own-sessions", "sessions").await?;
+    laptop
+        .click(".session-row[data-current='false'] .end-session")
+        .await?;
+    laptop.wait_for_text("#notice", "Signed out Chrome").await?;
+    laptop
+        .wait_until_gone(".session-row[data-current='false']")
+        .await?;
+
+    // The phone is signed out at its very next step.
+    phone.open(&stack.url("/reports")).await?;
+    assert_eq!(phone.wait_for_app().await?, Page::SignIn);
+
+    // Alice finds Bob's remaining session from the members page and ends it.
+    sign_in(&phone, &stack, ALICE).await?;
+    phone.go_to(Nav::Members).await?;
+    phone
+        .click("#member-table .member-row[data-member-email='bob@acme.example'] .member-sessions")
+        .await?;
+    phone.wait_for_element("#session-table").await?;
+    assert_eq!(
+        phone.text_of("#session-owner-email").await?,
+        BOB,
+        "{}",
+        phone.page_text().await?
+    );
+    assert_eq!(
+        phone.attrs_of(".session-row", "data-current").await?,
+        ["false"]
+    );
+    phone.click("#end-all-sessions").await?;
+    assert!(
+        phone
+            .confirmation_asked()
+            .await?
+            .contains("End all sessions of Bob")
+    );
+    phone.confirm().await?;
+    phone.wait_for_text("#notice", "1 session of Bob").await?;
+    phone.wait_for_element("#no-sessions").await?;
+    phone.screenshot("bobs-sessions-ended").await?;
+    laptop.open(&stack.url("/profile")).await?;
+    assert_eq!(laptop.wait_for_app().await?, Page::SignIn);
+
+    // Signed in again in both, Bob signs out everywhere from the laptop.
+    phone.sign_out().await?;
+    for browser in [&laptop, &phone] {
+        sign_in(browser, &stack, BOB).await?;
+        browser.wait_for_page(Nav::Dashboard).await?;
+    }
+    let laptop_cookies = laptop.cookie_header().await?;
+    laptop.open(&stack.url("/profile")).await?;
+    laptop.wait_for_element("#session-table").await?;
+    laptop.click("#sign-out-everywhere").await?;
+    laptop.confirm().await?;
+    laptop.wait_for_element("#email").await?;
+    assert_eq!(laptop.wait_for_app().await?, Page::SignIn);
+    assert_eq!(me_status_with_cookies(&stack, &laptop_cookies).await?, 401);
+    phone.open(&stack.url("/")).await?;
+    assert_eq!(phone.wait_for_app().await?, Page::SignIn);
+    phone.close().await?;
+    laptop.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_draft_survives_a_session_that_ends_and_is_saved_after_signing_in_again_at_the_same_page()
 -> anyhow::Result<()> {
     let stack = Stack::start().await?;
@@ -448,6 +543,15 @@ async fn at_phone_width_no_page_scrolls_sideways_and_the_top_bar_keeps_to_one_li
         ("/audit", Some(Nav::AuditLog), "audit-log"),
         ("/profile", None, "profile"),
     ];
+    let alice_id = {
+        let cookies = browser.cookie_header().await?;
+        let (_, body) = me_with_cookies(&stack, &cookies).await?;
+        serde_json::from_str::<Me>(&body)?.user.id
+    };
+    let alice_sessions = format!("/members/{alice_id}/sessions");
+    let pages = pages
+        .into_iter()
+        .chain([(alice_sessions.as_str(), None, "member-sessions")]);
     let mut faults = Vec::new();
     for (path, nav, name) in pages {
         browser.open(&stack.url(path)).await?;

@@ -42,6 +42,9 @@ pub const PAGE_SIZE: &str = "20";
 const UNREADABLE_ANSWER: &str =
     "The server sent an answer this app does not understand. Please reload the page.";
 
+/// The caller's own browser sessions.
+pub const MY_SESSIONS: &str = "/api/v1/me/sessions";
+
 /// The path of one item of a collection (`/api/v1/reports/<id>`), or `None` when `id` is not an id this API
 /// hands out. Ids come from the address bar too, and one such as `..` must not turn into another route.
 pub fn item_path(collection: &str, id: &str) -> Option<String> {
@@ -125,6 +128,12 @@ impl Api {
     /// `DELETE path`; any success (204) is `Ok`.
     pub async fn delete(self, path: String) -> Result<(), Problem> {
         self.send(Request::delete(&path)).await.map(|_| ())
+    }
+
+    /// `DELETE path` and the JSON answer (what was deleted).
+    pub async fn delete_json<T: DeserializeOwned>(self, path: String) -> Result<T, Problem> {
+        let response = self.send(Request::delete(&path)).await?;
+        read_json(&response).await
     }
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(

@@ -10,6 +10,7 @@ mod profile;
 mod report;
 mod report_editor;
 mod reports;
+mod sessions;
 mod sign_in_settings;
 
 pub use audit::AuditPage;
@@ -22,4 +23,5 @@ pub use profile::ProfilePage;
 pub use report::ReportPage;
 pub use report_editor::{EditReportPage, NewReportPage};
 pub use reports::ReportsPage;
+pub use sessions::MemberSessionsPage;
 pub use sign_in_settings::SignInSettingsPage;

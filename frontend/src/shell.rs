@@ -10,8 +10,9 @@ use wasm_bindgen::JsCast as _;
 use crate::access::{is_admin, provide_me};
 use crate::components::{NoticeBar, provide_notices};
 use crate::pages::{
-    AuditPage, DashboardPage, EditReportPage, FilesPage, InvitationsPage, MembersPage,
-    NewReportPage, NotFoundPage, ProfilePage, ReportPage, ReportsPage, SignInSettingsPage,
+    AuditPage, DashboardPage, EditReportPage, FilesPage, InvitationsPage, MemberSessionsPage,
+    MembersPage, NewReportPage, NotFoundPage, ProfilePage, ReportPage, ReportsPage,
+    SignInSettingsPage,
 };
 use crate::upload::provide_uploader;
 
@@ -38,6 +39,7 @@ pub fn AppShell(me: Me) -> impl IntoView {
                             <Route path=path!("/reports/:id/edit") view=EditReportPage />
                             <Route path=path!("/files") view=FilesPage />
                             <Route path=path!("/members") view=MembersPage />
+                            <Route path=path!("/members/:id/sessions") view=MemberSessionsPage />
                             <Route path=path!("/invitations") view=InvitationsPage />
                             <Route path=path!("/settings") view=SignInSettingsPage />
                             <Route path=path!("/audit") view=AuditPage />

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
 /// catalog, so a new tenant-owned table cannot be forgotten here.
-const TENANT_OWNED: [(&str, &str); 8] = [
+const TENANT_OWNED: [(&str, &str); 9] = [
     ("tenants", "id"),
     ("tenant_identity_providers", "tenant_id"),
     ("members", "tenant_id"),
@@ -19,6 +19,7 @@ const TENANT_OWNED: [(&str, &str); 8] = [
     ("audit_events", "tenant_id"),
     ("files", "tenant_id"),
     ("revoked_sign_ins", "tenant_id"),
+    ("member_sessions", "tenant_id"),
 ];
 
 /// The tables whose isolation policy is split into a read policy and an append policy (no updates, no
@@ -91,6 +92,19 @@ async fn world() -> World {
              VALUES ($1, gen_random_uuid()::text, now() + INTERVAL '1 day')",
         )
         .bind(tenant.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+        sqlx::query(
+            "WITH session AS ( \
+                 INSERT INTO tower_sessions.session (id, data, expiry_date) \
+                 VALUES (sha256(gen_random_uuid()::text::bytea), '{}', now() + INTERVAL '1 day') \
+                 RETURNING id) \
+             INSERT INTO member_sessions (tenant_id, member_id, session_key, origin_jti) \
+             SELECT $1, $2, id, gen_random_uuid()::text FROM session",
+        )
+        .bind(tenant.0)
+        .bind(author.0)
         .execute(&db.owner)
         .await
         .unwrap();
@@ -575,7 +589,7 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
 
 /// An insert into each tenant-owned table, with `$1` the tenant the row claims and `$2` a member of the
 /// tenant the transaction is bound to.
-const INSERTS: [(&str, &str); 8] = [
+const INSERTS: [(&str, &str); 9] = [
     (
         "tenants",
         "INSERT INTO tenants (id, slug, name, plan) VALUES ($1, 'planted', 'Planted', 'pro')",
@@ -612,6 +626,11 @@ const INSERTS: [(&str, &str); 8] = [
         "revoked_sign_ins",
         "INSERT INTO revoked_sign_ins (tenant_id, origin_jti, expires_at) \
          VALUES ($1, 'planted', now() + INTERVAL '1 day')",
+    ),
+    (
+        "member_sessions",
+        "INSERT INTO member_sessions (tenant_id, member_id, session_key, origin_jti) \
+         VALUES ($1, $2, sha256('planted'), 'planted')",
     ),
 ];
 

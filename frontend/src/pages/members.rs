@@ -431,6 +431,13 @@ fn MemberRow(member: Member, is_me: String, outcome: Outcome) -> impl IntoView {
                 }}
             </td>
             <td class="row-actions">
+                <A
+                    href=format!("/members/{}/sessions", member.id)
+                    attr:class="button button-secondary button-small member-sessions"
+                    attr:aria-label=format!("Sessions of {name}")
+                >
+                    "Sessions"
+                </A>
                 {(!is_me)
                     .then(|| {
                         let (class, label, status) = if active {

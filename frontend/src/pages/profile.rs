@@ -1,9 +1,10 @@
-//! The profile page: everything the session says about the signed-in member.
+//! The profile page: everything the session says about the signed-in member, and their browser sessions.
 
 use leptos::prelude::*;
 use shared::Scope;
 use shared::api::Me;
 
+use super::sessions::MySessions;
 use crate::access::use_me;
 use crate::components::PageHeader;
 
@@ -13,6 +14,7 @@ pub fn ProfilePage() -> impl IntoView {
     view! {
         <PageHeader title="Your profile" />
         <ProfileCard me=use_me() />
+        <MySessions />
     }
 }
 
