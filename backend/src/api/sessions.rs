@@ -236,10 +236,12 @@ async fn session_list(
         SessionList::MAX_LISTED as i64,
     )
     .await?;
-    let sessions = sessions
+    let mut sessions: Vec<SessionInfo> = sessions
         .into_iter()
         .map(|session| to_wire(session, current))
         .collect::<Result<_, _>>()?;
+    // The session asking comes first; the others stay most recently used first.
+    sessions.sort_by_key(|session| !session.current);
     Ok(Some(SessionList {
         member: SessionOwner {
             id: owner.id.to_string(),

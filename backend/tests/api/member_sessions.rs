@@ -59,7 +59,8 @@ async fn a_member_sees_each_of_their_sessions_with_device_address_and_times_and_
     let list: SessionList = laptop.get_json(MY_SESSIONS).await;
     assert_eq!(list.member.email, BOB.email);
     assert_eq!(list.sessions.len(), 2, "{list:?}");
-    let this = list.sessions.iter().find(|s| s.current).unwrap();
+    assert!(list.sessions[0].current, "the session asking comes first");
+    let this = &list.sessions[0];
     assert_eq!(this.device, "Chrome 131 on Linux");
     assert_eq!(this.user_agent, CHROME);
     assert_eq!(this.address.as_deref(), Some("127.0.0.1"));

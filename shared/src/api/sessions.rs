@@ -35,8 +35,8 @@ pub struct SessionOwner {
     pub email: String,
 }
 
-/// `GET /api/v1/me/sessions`, `GET /api/v1/members/{id}/sessions`: the member's live browser sessions, most
-/// recently used first (at most [`SessionList::MAX_LISTED`]).
+/// `GET /api/v1/me/sessions`, `GET /api/v1/members/{id}/sessions`: the member's live browser sessions, the
+/// one making the request first, then the most recently used (at most [`SessionList::MAX_LISTED`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
