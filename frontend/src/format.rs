@@ -121,6 +121,7 @@ const DETAIL_NAMES: &[(&str, &str)] = &[
     ("role_source", "role from"),
     ("provider", "identity provider"),
     ("just_in_time", "just-in-time joining"),
+    ("everywhere", "signed out"),
 ];
 
 /// Details kept for investigations (the API returns them) that mean nothing to a person reading the log:
@@ -157,6 +158,8 @@ fn readable(key: &str, value: &serde_json::Value) -> serde_json::Value {
         ("size", Value::Number(bytes)) => {
             Value::String(format_bytes(bytes.as_f64().unwrap_or_default()))
         }
+        // A member's "sign out everywhere" (`sessions_ended`).
+        ("everywhere", Value::Bool(true)) => Value::String("everywhere".to_owned()),
         (_, Value::Bool(on)) => Value::String(if *on { "on" } else { "off" }.to_owned()),
         _ => value.clone(),
     }
@@ -289,6 +292,24 @@ mod tests {
                     "role from".to_owned(),
                     "Set by an admin → Identity provider groups".to_owned()
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn ended_sessions_say_how_many_on_which_device_or_everywhere() {
+        assert_eq!(
+            detail_lines(&json!({"sessions": 1, "device": "Chrome 131 on Linux"})),
+            vec![
+                ("device".to_owned(), "Chrome 131 on Linux".to_owned()),
+                ("sessions".to_owned(), "1".to_owned()),
+            ]
+        );
+        assert_eq!(
+            detail_lines(&json!({"sessions": 3, "everywhere": true})),
+            vec![
+                ("sessions".to_owned(), "3".to_owned()),
+                ("signed out".to_owned(), "everywhere".to_owned()),
             ]
         );
     }

@@ -90,8 +90,9 @@ pub async fn touch(
 }
 
 /// The member's live sessions, most recently used first, at most `limit`: those whose session is still in
-/// the store, unexpired, and signed in less than `absolute` ago (the absolute expiry, which the store does not
-/// know about).
+/// the store, unexpired, signed in (a sign-in that failed after the row was written leaves a session without
+/// a member until it expires) and signed in less than `absolute` ago (the absolute expiry, which the store
+/// does not know about).
 pub async fn list(
     tx: &mut TenantTx,
     member: MemberId,
@@ -107,6 +108,7 @@ pub async fn list(
            FROM member_sessions AS m
            JOIN tower_sessions.session AS s ON s.id = m.session_key
            WHERE m.tenant_id = $1 AND m.member_id = $2 AND s.expiry_date > now() AND m.signed_in_at > $3
+             AND s.data ? 'signed_in'
            ORDER BY m.last_seen_at DESC, m.id
            LIMIT $4"#,
         tenant.0,

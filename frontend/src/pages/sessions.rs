@@ -2,6 +2,8 @@
 //! out everywhere), and any member's for admins at `/members/:id/sessions` (end one, end all). The server
 //! ends a session at once: that browser's next request finds itself signed out.
 
+use std::future::Future;
+
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -12,8 +14,8 @@ use shared::api::{SessionInfo, SessionList, SessionsEnded};
 
 use crate::api::{MEMBERS, MY_SESSIONS, item_path, use_api};
 use crate::components::{
-    ActionTableHead, AdminOnly, ConfirmDialog, Confirmation, ErrorSlot, Loading, ProblemAlert,
-    Timestamp, set_page_title, use_notices,
+    ActionTableHead, AdminOnly, ConfirmDialog, Confirmation, ErrorSlot, Loading, Notices,
+    ProblemAlert, Timestamp, set_page_title, use_notices,
 };
 use crate::session::Problem;
 
@@ -47,6 +49,44 @@ enum Loaded {
     Loading,
     Ready(SessionList),
     Failed(Problem),
+}
+
+/// What a list's actions share: where a refusal is said, the page's notice, and loading the list again.
+#[derive(Debug, Clone, Copy)]
+struct ListActions {
+    error: RwSignal<Option<Problem>>,
+    reload: Callback<()>,
+    notices: Notices,
+    page: Memo<String>,
+}
+
+impl ListActions {
+    /// Sends `request` with `busy` set and the last refusal cleared. A refusal is said above the list; a
+    /// success goes to `done`, and the notice it returns (if any) is shown on this page as the list reloads.
+    fn run<T: 'static>(
+        self,
+        busy: RwSignal<bool>,
+        request: impl Future<Output = Result<T, Problem>> + 'static,
+        done: impl FnOnce(T) -> Option<String> + 'static,
+    ) {
+        busy.set(true);
+        self.error.set(None);
+        spawn_local(async move {
+            match request.await {
+                Ok(answer) => {
+                    if let Some(text) = done(answer) {
+                        busy.set(false);
+                        self.notices.show(self.page.get_untracked(), text);
+                        self.reload.run(());
+                    }
+                }
+                Err(problem) => {
+                    busy.set(false);
+                    self.error.set(Some(problem));
+                }
+            }
+        });
+    }
 }
 
 /// The profile page's "Your sessions" card.
@@ -104,6 +144,12 @@ fn SessionsCard(owner: Owner) -> impl IntoView {
     });
     reload.run(());
     let own = owner == Owner::Me;
+    let actions = ListActions {
+        error,
+        reload,
+        notices: use_notices(),
+        page: use_location().pathname,
+    };
 
     view! {
         <section id="sessions" class="card sessions-card" aria-labelledby="sessions-title">
@@ -114,9 +160,9 @@ fn SessionsCard(owner: Owner) -> impl IntoView {
                 }
                 Loaded::Ready(list) => {
                     view! {
-                        <SessionsHeader list=list.clone() owner=owner.clone() error=error reload=reload />
+                        <SessionsHeader list=list.clone() owner=owner.clone() actions=actions />
                         <ErrorSlot id="session-action-error" error=error />
-                        <SessionTable list=list owner=owner.clone() error=error reload=reload />
+                        <SessionTable list=list owner=owner.clone() actions=actions />
                     }
                         .into_any()
                 }
@@ -141,15 +187,8 @@ fn no_such_member() -> Problem {
 /// The card's heading (the page's own on an admin's page), and the button that ends every session (after a
 /// confirmation).
 #[component]
-fn SessionsHeader(
-    list: SessionList,
-    owner: Owner,
-    error: RwSignal<Option<Problem>>,
-    reload: Callback<()>,
-) -> impl IntoView {
+fn SessionsHeader(list: SessionList, owner: Owner, actions: ListActions) -> impl IntoView {
     let api = use_api();
-    let notices = use_notices();
-    let location = use_location();
     let busy = RwSignal::new(false);
     let asked = RwSignal::new(None::<Confirmation>);
     let sign_out_form = NodeRef::<html::Form>::new();
@@ -195,33 +234,20 @@ fn SessionsHeader(
             return;
         };
         let name = name.clone();
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match api.delete_json::<SessionsEnded>(path).await {
-                Ok(_) if own => {
-                    // This browser's session is gone too; the ordinary sign-out also ends the user pool's
-                    // own session here, so the next sign-in asks who is signing in.
-                    if let Some(form) = sign_out_form.get_untracked() {
-                        let _ = form.submit();
-                    }
+        let request = api.delete_json::<SessionsEnded>(path);
+        actions.run(busy, request, move |ended| {
+            if own {
+                // This browser's session is gone too; the ordinary sign-out also ends the user pool's own
+                // session here, so the next sign-in asks who is signing in.
+                if let Some(form) = sign_out_form.get_untracked() {
+                    let _ = form.submit();
                 }
-                Ok(ended) => {
-                    busy.set(false);
-                    notices.show(
-                        location.pathname.get_untracked(),
-                        format!(
-                            "{} of {name} ended: they are signed out at once.",
-                            sessions_count(ended.ended)
-                        ),
-                    );
-                    reload.run(());
-                }
-                Err(problem) => {
-                    busy.set(false);
-                    error.set(Some(problem));
-                }
+                return None;
             }
+            Some(format!(
+                "{} of {name} ended: they are signed out at once.",
+                sessions_count(ended.ended)
+            ))
         });
     });
     let nothing_to_end = !own && list.sessions.is_empty();
@@ -263,12 +289,7 @@ fn SessionsHeader(
 
 /// The sessions, one row each.
 #[component]
-fn SessionTable(
-    list: SessionList,
-    owner: Owner,
-    error: RwSignal<Option<Problem>>,
-    reload: Callback<()>,
-) -> impl IntoView {
+fn SessionTable(list: SessionList, owner: Owner, actions: ListActions) -> impl IntoView {
     if list.sessions.is_empty() {
         return view! {
             <p id="no-sessions" class="empty-note">
@@ -292,8 +313,7 @@ fn SessionTable(
                                     session=session
                                     owner=owner.clone()
                                     name=name.clone()
-                                    error=error
-                                    reload=reload
+                                    actions=actions
                                 />
                             }
                         })
@@ -312,12 +332,9 @@ fn SessionRow(
     session: SessionInfo,
     owner: Owner,
     name: String,
-    error: RwSignal<Option<Problem>>,
-    reload: Callback<()>,
+    actions: ListActions,
 ) -> impl IntoView {
     let api = use_api();
-    let notices = use_notices();
-    let location = use_location();
     let busy = RwSignal::new(false);
     let own = owner == Owner::Me;
     let path = owner.session_path(&session.id);
@@ -331,20 +348,7 @@ fn SessionRow(
         } else {
             format!("{name}'s session on {device} ended: it is signed out at once.")
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match api.delete(path).await {
-                Ok(()) => {
-                    notices.show(location.pathname.get_untracked(), text);
-                    reload.run(());
-                }
-                Err(problem) => {
-                    busy.set(false);
-                    error.set(Some(problem));
-                }
-            }
-        });
+        actions.run(busy, api.delete(path), move |()| Some(text));
     };
     let label = if own { "Sign out" } else { "End session" };
     view! {
