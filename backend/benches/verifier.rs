@@ -1,13 +1,16 @@
-//! Criterion benchmark of the access-token verifier against a bare `jsonwebtoken::decode` of the same token.
+//! Criterion benchmark of the access-token verifier against a bare `jsonwebtoken::decode` of the same token,
+//! and against the floor: the RSA signature check alone.
 //!
-//! All three contenders check one real-shaped Cognito access token (the claims the local user pool issues,
+//! All four contenders check one real-shaped Cognito access token (the claims the local user pool issues,
 //! plus the ones the pre-token-generation trigger adds), signed by the in-process user-pool stand-in:
 //!
 //! - `verifier_full`: [`AccessTokenVerifier::verify`] with its token cache off, so every call is a full
 //!   verification (the first request with a token, or every request without the cache);
 //! - `verifier_cached`: the same with the default token cache, warm (every later request with that token);
 //! - `jsonwebtoken_decode`: `jsonwebtoken::decode` with the same public key, already parsed, and the checks
-//!   `jsonwebtoken` can express (RS256, issuer, `exp`, `nbf`, leeway, required claims).
+//!   `jsonwebtoken` can express (RS256, issuer, `exp`, `nbf`, leeway, required claims);
+//! - `rsa_pkcs1_verify`: the floor, an RSA-2048 PKCS#1 v1.5 SHA-256 verification of the token's signature
+//!   with `aws-lc-rs` (the library `jsonwebtoken` is built on here), nothing else: no base64, no JSON.
 //!
 //! The verifiers fetch the JWKS from the stand-in before measuring, so their key caches are warm. All three
 //! run through the same `block_on`, so the ratios printed after criterion's report compare the work alone:
@@ -22,7 +25,10 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use backend::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::Criterion;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use local_aws::config::LocalAwsConfig;
@@ -39,6 +45,8 @@ const FULL_ID: &str = "verifier_full";
 const CACHED_ID: &str = "verifier_cached";
 /// The benchmark of the bare `jsonwebtoken::decode`.
 const DECODE_ID: &str = "jsonwebtoken_decode";
+/// The benchmark of the bare signature check.
+const RSA_ID: &str = "rsa_pkcs1_verify";
 /// The verifier's default leeway, in seconds, which the bare decode copies.
 const LEEWAY_SECS: u64 = 5;
 
@@ -66,6 +74,17 @@ fn main() -> anyhow::Result<()> {
             })
         })
     });
+    group.bench_function(RSA_ID, |bench| {
+        bench.iter(|| {
+            runtime.block_on(async {
+                fixture.rsa_key.verify(
+                    &RSA_PKCS1_2048_8192_SHA256,
+                    black_box(fixture.signed.as_bytes()),
+                    black_box(&fixture.signature),
+                )
+            })
+        })
+    });
     group.finish();
     criterion.final_summary();
 
@@ -82,6 +101,10 @@ struct Fixture {
     token: String,
     decoding_key: DecodingKey,
     validation: Validation,
+    /// The published key as `aws-lc-rs` takes it, with the token's signed part and its signature, decoded.
+    rsa_key: RsaPublicKeyComponents<Vec<u8>>,
+    signed: String,
+    signature: Vec<u8>,
 }
 
 impl Fixture {
@@ -119,7 +142,8 @@ impl Fixture {
             }
         }
 
-        let decoding_key = published_access_key(&aws).await?;
+        let (n, e) = published_access_key(&aws).await?;
+        let decoding_key = DecodingKey::from_rsa_components(&n, &e)?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
@@ -130,13 +154,29 @@ impl Fixture {
         jsonwebtoken::decode::<Map<String, Value>>(&token, &decoding_key, &validation)
             .context("jsonwebtoken refused the benchmark token")?;
 
+        let (signed, signature) = token
+            .rsplit_once('.')
+            .context("the benchmark token has no signature")?;
+        let base64 = |value: &str| URL_SAFE_NO_PAD.decode(value);
+        let rsa_key = RsaPublicKeyComponents {
+            n: base64(&n)?,
+            e: base64(&e)?,
+        };
+        let signature = base64(signature)?;
+        rsa_key
+            .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
+            .map_err(|_| anyhow::anyhow!("aws-lc-rs refused the benchmark token's signature"))?;
+
         Ok(Fixture {
             aws,
             uncached,
             cached,
+            signed: signed.to_owned(),
             token,
             decoding_key,
             validation,
+            rsa_key,
+            signature,
         })
     }
 }
@@ -166,8 +206,9 @@ fn access_claims(issuer: &str, client_id: &str) -> Value {
     })
 }
 
-/// The stand-in's current access-token key, read from its published JWKS as any relying party would.
-async fn published_access_key(aws: &LocalAws) -> anyhow::Result<DecodingKey> {
+/// The stand-in's current access-token key (`n` and `e`, base64url), read from its published JWKS as any
+/// relying party would.
+async fn published_access_key(aws: &LocalAws) -> anyhow::Result<(String, String)> {
     let url = format!("{}/.well-known/jwks.json", aws.issuer());
     let jwks: Value = reqwest::get(&url)
         .await
@@ -188,30 +229,33 @@ async fn published_access_key(aws: &LocalAws) -> anyhow::Result<DecodingKey> {
             .as_str()
             .with_context(|| format!("the key {kid} has no `{name}`"))
     };
-    Ok(DecodingKey::from_rsa_components(
-        component("n")?,
-        component("e")?,
-    )?)
+    Ok((component("n")?.to_owned(), component("e")?.to_owned()))
 }
 
-/// Prints the means and their ratios to the bare decode, from criterion's own estimates, when this run
-/// measured them (not in `--test` mode, nor when a filter skipped one of them).
+/// Prints the means and their ratios to the bare decode and to the floor (the signature check alone), from
+/// criterion's own estimates, when this run measured them (not in `--test` mode, nor when a filter skipped
+/// one of them).
 fn print_ratio(started: SystemTime) {
     let home = criterion_home();
     let mean = |id: &str| mean_nanos(&home.join(GROUP).join(id), started);
     println!();
     println!("== verifier results ==");
-    let Some(decode) = mean(DECODE_ID) else {
+    let (Some(decode), Some(floor)) = (mean(DECODE_ID), mean(RSA_ID)) else {
         println!(
-            "access-token verification: no ratios (this run did not measure the bare decode; results are read \
-             from {})",
+            "access-token verification: no ratios (this run did not measure the bare decode and the signature \
+             check; results are read from {})",
             home.display()
         );
         return;
     };
     println!(
-        "bare jsonwebtoken::decode: {} per call (mean)",
-        micros(decode)
+        "floor, aws-lc-rs RSA-2048 PKCS#1 v1.5 verification alone: {} per call (mean)",
+        micros(floor)
+    );
+    println!(
+        "bare jsonwebtoken::decode: {} per call (mean), ratio to the floor {:.3}x",
+        micros(decode),
+        decode / floor
     );
     for (id, what) in [
         (FULL_ID, "AccessTokenVerifier::verify, full verification"),
@@ -219,8 +263,9 @@ fn print_ratio(started: SystemTime) {
     ] {
         match mean(id) {
             Some(nanos) => println!(
-                "{what}: {} per call (mean), ratio to the bare decode {:.3}x",
+                "{what}: {} per call (mean), ratio to the floor {:.3}x, to the bare decode {:.3}x",
                 micros(nanos),
+                nanos / floor,
                 nanos / decode
             ),
             None => println!("{what}: not measured in this run"),
