@@ -218,19 +218,44 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting connections and lets requests in flight
-    /// finish (graceful shutdown; the binary passes Ctrl-C / SIGTERM).
+    /// finish (graceful shutdown; the binary passes Ctrl-C / SIGTERM), for at most `SHUTDOWN_GRACE_SECONDS`:
+    /// a request still running then is cut off, so that the process ends before its supervisor kills it.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let cleanup = tokio::spawn(delete_expired_sessions(self.state.sessions.clone()));
-        let result = axum::serve(
+        let grace = self.state.config.shutdown_grace;
+        let (signalled, shutting_down) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections; finishing the requests in flight");
+            let _ = signalled.send(());
+        };
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await;
+        .into_future();
+        let deadline = async move {
+            // A dropped sender means the server ended without a signal: no deadline then.
+            if shutting_down.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        };
+        let result = tokio::select! {
+            result = serve => result,
+            () = deadline => {
+                tracing::warn!(
+                    grace_seconds = grace.as_secs(),
+                    "requests still in flight at the end of the shutdown grace period were cut off"
+                );
+                Ok(())
+            }
+        };
         cleanup.abort();
         result
     }

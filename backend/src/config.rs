@@ -66,6 +66,8 @@ pub const MAX_SESSION_ABSOLUTE_HOURS: i64 = 90 * 24;
 pub const MAX_SIGN_IN_REVOCATION_DAYS: i64 = 3650;
 /// The most `SIGN_IN_STARTS_PER_MINUTE` accepted.
 pub const MAX_SIGN_IN_STARTS_PER_MINUTE: i64 = 10_000;
+/// The longest `SHUTDOWN_GRACE_SECONDS` accepted (an hour).
+pub const MAX_SHUTDOWN_GRACE_SECONDS: i64 = 3600;
 
 /// Everything the backend needs to know about its environment.
 ///
@@ -150,6 +152,10 @@ pub struct Config {
     pub trusted_proxy_networks: Vec<ipnet::IpNet>,
     /// Where uploads go: the identity pool that vends browser credentials and the S3 bucket.
     pub storage: StorageConfig,
+    /// `SHUTDOWN_GRACE_SECONDS`: after SIGTERM (or Ctrl-C) the server stops accepting connections and lets the
+    /// requests in flight finish for at most this long, then stops anyway. Default `20`, within the 30 seconds
+    /// ECS waits before it kills a task.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// The upload storage: the Cognito identity pool that vends browser credentials, and the S3 bucket.
@@ -355,6 +361,7 @@ impl Config {
             trust_x_forwarded_for: false,
             trusted_proxy_networks: Vec::new(),
             storage: StorageConfig::local(),
+            shutdown_grace: std::time::Duration::from_secs(20),
             public_url,
             database_url: Secret::new(LOCAL_DATABASE_URL),
             database_max_connections: 10,
@@ -497,6 +504,13 @@ impl Config {
             time::Duration::days,
             defaults.sign_in_revocation,
         )?;
+        let shutdown_grace = match get("SHUTDOWN_GRACE_SECONDS") {
+            Some(value) => std::time::Duration::from_secs(
+                bounded("SHUTDOWN_GRACE_SECONDS", &value, MAX_SHUTDOWN_GRACE_SECONDS)?
+                    .unsigned_abs(),
+            ),
+            None => defaults.shutdown_grace,
+        };
         let sign_in_starts_per_minute = match get("SIGN_IN_STARTS_PER_MINUTE") {
             Some(value) => u32::try_from(bounded(
                 "SIGN_IN_STARTS_PER_MINUTE",
@@ -589,6 +603,7 @@ impl Config {
             trust_x_forwarded_for,
             trusted_proxy_networks,
             storage,
+            shutdown_grace,
         };
         if !config.is_local_development() {
             let problems = production_problems(&config, &get);

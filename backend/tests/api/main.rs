@@ -16,6 +16,7 @@ mod reports;
 mod revocation;
 mod rls;
 mod sessions;
+mod shutdown;
 mod sign_in_start;
 mod signin;
 mod trigger;
