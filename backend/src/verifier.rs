@@ -240,7 +240,10 @@ impl AccessTokenVerifier {
     ///
     /// A token verified before is answered from the cache of verified tokens (see `verifier/cache.rs`)
     /// while its `exp` has not passed and its issuer's keys have not changed.
-    pub async fn verify(&self, token: &str) -> Result<VerifiedAccessToken, VerifyError> {
+    ///
+    /// The answer is shared with the cache (an `Arc`): a cached check costs a hash and a lookup, not a copy
+    /// of the claims.
+    pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedAccessToken>, VerifyError> {
         // Oversized input is refused by the decomposition below without being hashed first.
         let digest = (token.len() <= MAX_TOKEN_BYTES).then(|| cache::digest(token));
         if let Some(digest) = &digest {
@@ -255,12 +258,13 @@ impl AccessTokenVerifier {
             }
         }
         let verified = self.verify_uncached(token).await?;
+        let token = Arc::new(verified.token);
         if let Some(digest) = digest {
             self.inner
                 .verified
-                .insert(digest, verified.token.clone(), verified.key_generation);
+                .insert(digest, Arc::clone(&token), verified.key_generation);
         }
-        Ok(verified.token)
+        Ok(token)
     }
 
     /// The full verification, and the issuer's key generation it was done under.

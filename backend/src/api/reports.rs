@@ -534,4 +534,103 @@ mod tests {
         assert_eq!(&row[2], "'=HYPERLINK(\"http://evil\")\nline two;'@SUM(1+1)");
         assert_eq!(&row[0], report.id.to_string());
     }
+
+    /// Property tests with a fixed seed, so that a run is repeatable and a failure reproducible.
+    mod properties {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngSeed};
+
+        use super::*;
+
+        fn config() -> Config {
+            Config {
+                cases: 512,
+                rng_seed: RngSeed::Fixed(0x05af_ec5f),
+                failure_persistence: None,
+                ..Config::default()
+            }
+        }
+
+        /// Text with plenty of what matters here: formula starts, cell breaks, spaces, quotes, any Unicode.
+        fn cell_text() -> impl Strategy<Value = String> {
+            let tricky = prop::sample::select(vec![
+                '=', '+', '-', '@', '\t', '\r', '\n', ',', ';', '"', '\'', ' ', 'a', '1', 'é',
+                '\u{202e}',
+            ]);
+            prop::collection::vec(prop_oneof![3 => tricky, 1 => any::<char>()], 0..40)
+                .prop_map(|chars| chars.into_iter().collect())
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn neutralising_only_inserts_apostrophes(text in cell_text()) {
+                let safe = spreadsheet_safe(&text);
+                prop_assert_eq!(safe.replace('\'', ""), text.replace('\'', ""));
+            }
+
+            #[test]
+            fn an_apostrophe_goes_before_exactly_the_formula_starts_that_begin_a_cell(text in cell_text()) {
+                let original: Vec<char> = text.chars().collect();
+                // Where a cell may begin, by looking back: at the start, or after a cell break, spaces
+                // in between.
+                let begins_cell = |index: usize| {
+                    let mut before = index;
+                    while before > 0 && original[before - 1] == ' ' {
+                        before -= 1;
+                    }
+                    before == 0 || CELL_BREAKS.contains(&original[before - 1])
+                };
+                let expected: Vec<usize> = (0..original.len())
+                    .filter(|&index| FORMULA_STARTS.contains(&original[index]) && begins_cell(index))
+                    .collect();
+                // Which characters of the original got an apostrophe before them: the safe text is the
+                // original with apostrophes inserted (see the property above), so a walk through both finds
+                // them.
+                let safe: Vec<char> = spreadsheet_safe(&text).chars().collect();
+                let mut inserted = Vec::new();
+                let mut at = 0;
+                for c in safe {
+                    if original.get(at) == Some(&c) {
+                        at += 1;
+                    } else {
+                        prop_assert_eq!(c, '\'');
+                        inserted.push(at);
+                    }
+                }
+                prop_assert_eq!(at, original.len());
+                prop_assert_eq!(inserted, expected, "{:?}", text);
+            }
+
+            #[test]
+            fn the_csv_export_reads_back_as_written(
+                rows in prop::collection::vec((cell_text(), cell_text(), cell_text()), 0..6)
+            ) {
+                let reports: Vec<db::reports::Report> = rows
+                    .iter()
+                    .map(|(title, body, author)| db::reports::Report {
+                        title: title.clone(),
+                        body: body.clone(),
+                        author_name: author.clone(),
+                        ..report_at(OffsetDateTime::UNIX_EPOCH)
+                    })
+                    .collect();
+                let csv = reports_csv(&reports).unwrap();
+                let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_slice());
+                let read: Vec<csv::StringRecord> =
+                    reader.records().collect::<Result<_, _>>().unwrap();
+                prop_assert_eq!(read.len(), reports.len());
+                for (record, report) in read.iter().zip(&reports) {
+                    let written = [
+                        report.id.to_string(),
+                        spreadsheet_safe(&report.title).into_owned(),
+                        spreadsheet_safe(&report.body).into_owned(),
+                        spreadsheet_safe(&report.author_name).into_owned(),
+                    ];
+                    prop_assert_eq!(&record.iter().take(4).collect::<Vec<_>>(), &written);
+                }
+            }
+        }
+    }
 }

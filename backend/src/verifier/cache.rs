@@ -16,7 +16,7 @@
 //! request after verification, so a cached token of a revoked sign-in is refused like a fresh one.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sha2::{Digest as _, Sha256};
 
@@ -33,7 +33,7 @@ pub(super) fn digest(token: &str) -> TokenDigest {
 /// A verified token and the key generation of its issuer at the time it was verified.
 #[derive(Debug)]
 struct Entry {
-    token: VerifiedAccessToken,
+    token: Arc<VerifiedAccessToken>,
     key_generation: u64,
 }
 
@@ -67,7 +67,7 @@ impl TokenCache {
         digest: &TokenDigest,
         now: i64,
         current_generation: impl FnOnce(&str) -> Option<u64>,
-    ) -> Option<VerifiedAccessToken> {
+    ) -> Option<Arc<VerifiedAccessToken>> {
         if self.capacity == 0 {
             return None;
         }
@@ -75,7 +75,7 @@ impl TokenCache {
         let entry = state.entries.get(digest)?;
         let usable = now < entry.token.expires_at
             && current_generation(&entry.token.issuer) == Some(entry.key_generation);
-        usable.then(|| entry.token.clone())
+        usable.then(|| Arc::clone(&entry.token))
     }
 
     /// Caches `token`, verified while its issuer's keys were at `key_generation`. When the cache is full,
@@ -83,7 +83,7 @@ impl TokenCache {
     pub(super) fn insert(
         &self,
         digest: TokenDigest,
-        token: VerifiedAccessToken,
+        token: Arc<VerifiedAccessToken>,
         key_generation: u64,
     ) {
         if self.capacity == 0 {
@@ -133,8 +133,8 @@ mod tests {
 
     const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
 
-    fn verified(sub: &str, expires_at: i64) -> VerifiedAccessToken {
-        VerifiedAccessToken {
+    fn verified(sub: &str, expires_at: i64) -> Arc<VerifiedAccessToken> {
+        Arc::new(VerifiedAccessToken {
             issuer: ISSUER.to_owned(),
             sub: sub.to_owned(),
             client_id: "client".to_owned(),
@@ -144,7 +144,7 @@ mod tests {
             issued_at: expires_at - 3600,
             jti: None,
             claims: Map::new(),
-        }
+        })
     }
 
     fn generation(value: u64) -> impl FnOnce(&str) -> Option<u64> {
@@ -158,7 +158,7 @@ mod tests {
         cache.insert(key, verified("alice", 1_000), 0);
 
         assert_eq!(
-            cache.get(&key, 999, generation(0)).map(|t| t.sub),
+            cache.get(&key, 999, generation(0)).map(|t| t.sub.clone()),
             Some("alice".to_owned())
         );
         assert!(cache.get(&key, 1_000, generation(0)).is_none());

@@ -308,4 +308,5 @@ mod configuration;
 mod issuer;
 mod jwks;
 mod keys;
+mod properties;
 mod shape;
