@@ -39,6 +39,8 @@ pub(super) struct UnverifiedHeader {
 pub(super) struct UnverifiedToken {
     pub(super) header: UnverifiedHeader,
     pub(super) claims: Map<String, Value>,
+    /// The length of the signed part, `header.payload`, at the start of the token.
+    pub(super) signed_len: usize,
 }
 
 impl UnverifiedToken {
@@ -74,7 +76,11 @@ impl UnverifiedToken {
             has_crit: header.contains_key("crit"),
         };
         check_claim_types(&claims)?;
-        Ok(Self { header, claims })
+        Ok(Self {
+            header,
+            claims,
+            signed_len: header_b64.len() + 1 + payload_b64.len(),
+        })
     }
 
     /// A string claim; the types were checked in [`UnverifiedToken::decompose`].

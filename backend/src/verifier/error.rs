@@ -123,7 +123,7 @@ impl VerifyError {
         matches!(self, VerifyError::JwksUnavailable(_))
     }
 
-    /// Maps the errors of `jsonwebtoken::decode` onto the named rejection reasons.
+    /// Maps the errors of `jsonwebtoken` (its signature check) onto the named rejection reasons.
     pub(super) fn from_jsonwebtoken(error: jsonwebtoken::errors::Error) -> Self {
         match error.kind() {
             ErrorKind::InvalidSignature => VerifyError::InvalidSignature,
