@@ -379,18 +379,24 @@ impl TenantTx {
     }
 }
 
-/// Begins a transaction bound to `tenant`: `set_config('app.tenant_id', $1, true)` makes the row-level
-/// security policies admit only that tenant's rows until commit or rollback. An error setting the tenant is
-/// returned, never swallowed: continuing without it would be a query with no tenant at all.
+/// Begins a transaction bound to `tenant`: `app.tenant_id` is set for this transaction only (`SET LOCAL`), so
+/// the row-level security policies admit only that tenant's rows until commit or rollback. An error setting
+/// the tenant is returned, never swallowed: continuing without it would be a query with no tenant at all.
+///
+/// `BEGIN` and the setting travel in one simple-query message, one round trip instead of two. A `SET`
+/// statement takes no bind parameters, so the value is written into the statement; it is the hyphenated form
+/// of a [`Uuid`] (hex digits and hyphens only), which cannot end the quoted literal.
 pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query_scalar!(
-        "SELECT set_config('app.tenant_id', $1, true)",
-        tenant.0.to_string()
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let tx = pool.begin_with(begin_for(tenant)).await?;
     Ok(TenantTx { tenant, tx })
+}
+
+/// The statement that begins a transaction bound to `tenant`.
+fn begin_for(tenant: TenantId) -> String {
+    format!(
+        "BEGIN; SET LOCAL app.tenant_id = '{}'",
+        tenant.0.as_hyphenated()
+    )
 }
 
 /// Decodes a text column holding one of a fixed set of names (role, plan, status) into its Rust type.
@@ -409,4 +415,18 @@ pub(crate) fn contains_pattern(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_transaction_begins_with_the_tenant_set_in_the_same_message() {
+        let tenant = TenantId(Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef));
+        assert_eq!(
+            begin_for(tenant),
+            "BEGIN; SET LOCAL app.tenant_id = '01234567-89ab-cdef-0123-456789abcdef'"
+        );
+    }
 }

@@ -86,6 +86,17 @@ impl Stack {
             .await
     }
 
+    /// Takes the identity pool away from the backend, as an outage of Cognito Identity would (`true`), or
+    /// brings it back (`false`).
+    pub async fn set_identity_pool_down(&self, down: bool) -> anyhow::Result<()> {
+        if down {
+            self.stack.identity_pool.close().await;
+            Ok(())
+        } else {
+            self.stack.identity_pool.reopen().await
+        }
+    }
+
     /// Ends every session on the server, as the idle or absolute expiry does: the browser keeps its cookie,
     /// which no longer signs anyone in.
     pub async fn end_all_sessions(&self) -> anyhow::Result<()> {

@@ -1396,6 +1396,77 @@ async fn a_cancelled_upload_leaves_nothing_a_short_outage_is_retried_and_a_long_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn while_the_identity_pool_is_down_uploads_wait_then_say_so_and_go_up_once_it_is_back()
+-> anyhow::Result<()> {
+    const PLAN: &str = "plan.txt";
+    const BRIEF: &str = "brief.txt";
+    let stack = Stack::start().await?;
+    let browser = Browser::launch("identity_pool_outage").await?;
+    let dir = tempfile::tempdir()?;
+    let plan = dir.path().join(PLAN);
+    tokio::fs::write(&plan, b"The plan, written while Cognito Identity was down.").await?;
+    let brief = dir.path().join(BRIEF);
+    tokio::fs::write(&brief, b"A brief, sent through a short outage.").await?;
+
+    sign_in(&browser, &stack, BOB).await?;
+    browser.wait_for_dashboard().await?;
+    browser.go_to(Nav::Files).await?;
+
+    // Down for longer than the upload waits: it stops, says why, and offers Retry.
+    stack.set_identity_pool_down(true).await?;
+    browser.count_credential_requests().await?;
+    browser.choose_files(&[&plan]).await?;
+    let (status, shown) = browser.wait_for_upload_end(PLAN).await?;
+    browser.screenshot("identity-pool-down").await?;
+    assert_eq!(status, "failed");
+    assert_eq!(
+        shown,
+        "Uploads are unavailable right now: the server could not get access to storage. Press Retry in \
+         a moment."
+    );
+    assert!(
+        browser.credential_requests().await? > 1,
+        "the credentials were asked for again before the upload gave up"
+    );
+    assert!(browser.has(".upload-retry").await?);
+
+    // Back: Retry sends the file.
+    stack.set_identity_pool_down(false).await?;
+    browser.press_upload_button(PLAN, "retry").await?;
+    assert_eq!(browser.wait_for_upload(PLAN).await?, "done");
+
+    // A short outage passes unnoticed: on a fresh page (no credentials yet), the upload waits for the
+    // identity pool and goes up when it is back.
+    browser.reload().await?;
+    browser.wait_for_page(Nav::Files).await?;
+    stack.set_identity_pool_down(true).await?;
+    browser.choose_files(&[&brief]).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        browser
+            .attr_of(
+                &format!(".upload-item[data-upload-name=\"{BRIEF}\"]"),
+                "data-status"
+            )
+            .await?
+            .as_deref(),
+        Some("uploading"),
+        "the upload waits while the identity pool is down"
+    );
+    stack.set_identity_pool_down(false).await?;
+    assert_eq!(browser.wait_for_upload(BRIEF).await?, "done");
+    browser
+        .wait_for_element(&format!(".file-item[data-file-name=\"{BRIEF}\"]"))
+        .await?;
+    let rows = browser.file_rows().await?;
+    assert_eq!(
+        rows.iter().map(|row| row.name.as_str()).collect::<Vec<_>>(),
+        [BRIEF, PLAN]
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_file_larger_than_the_storage_left_is_refused_before_a_byte_is_sent_with_the_real_numbers()
 -> anyhow::Result<()> {
     let stack = Stack::start().await?;

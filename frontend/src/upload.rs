@@ -31,6 +31,7 @@ use shared::api::{FileInfo, NewFile, StorageCredentials};
 use web_sys::{File, FileList};
 
 use crate::api::{Api, FILES, STORAGE_CREDENTIALS, use_api};
+use crate::session::Problem;
 pub use object::{MAX_FILE_SIZE, Storage};
 use object::{
     MULTIPART_THRESHOLD, PartRange, complete_body, expires_soon, folder_name, object_key,
@@ -192,6 +193,21 @@ fn refusal_message(status: u16, code: Option<&str>, message: Option<&str>) -> St
                 .unwrap_or_else(|| ".".to_owned())
         ),
         None => format!("Storage answered with HTTP status {status}."),
+    }
+}
+
+/// The message for credentials the backend could not get: a service it needs is down.
+const STORAGE_UNAVAILABLE: &str = "Uploads are unavailable right now: the server could not get access to \
+                                   storage. Press Retry in a moment.";
+
+/// What an upload shows when it got no credentials, and whether asking again may help: yes when the backend
+/// said a service it needs is down (503) or gave no answer this app could read, no for a refusal (a viewer,
+/// a full quota, a deactivated member), which asking again would only repeat.
+fn credentials_problem(problem: Problem) -> (String, bool) {
+    match problem.code {
+        Some(ErrorCode::ServiceUnavailable) => (STORAGE_UNAVAILABLE.to_owned(), true),
+        None => (problem.message, true),
+        Some(_) => (problem.message, false),
     }
 }
 
@@ -706,6 +722,9 @@ impl Uploader {
     }
 
     /// Credentials valid for at least five more minutes, from the backend when the current ones are older.
+    /// While the backend cannot get them (the identity pool or S3 is down, or the server cannot be reached),
+    /// it is asked again after the same growing pauses as a storage request, so that a short outage passes
+    /// unnoticed; after that the upload stops with the reason and Retry.
     async fn credentials(&self) -> Result<StorageCredentials, Stop> {
         let mut current = self.inner.credentials.lock().await;
         if let Some((credentials, expires)) = current.as_ref()
@@ -713,14 +732,28 @@ impl Uploader {
         {
             return Ok(credentials.clone());
         }
-        let fresh: StorageCredentials = self
-            .inner
-            .api
-            .post(STORAGE_CREDENTIALS.to_owned(), &serde_json::json!({}))
-            .await
-            .map_err(|problem| Stop::Failed(problem.message))?;
-        *current = Some((fresh.clone(), parse_time_ms(&fresh.expiration)));
-        Ok(fresh)
+        let mut reason = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                transfer::sleep(FIRST_BACKOFF_MS << (attempt - 1)).await;
+            }
+            let answer: Result<StorageCredentials, Problem> = self
+                .inner
+                .api
+                .post(STORAGE_CREDENTIALS.to_owned(), &serde_json::json!({}))
+                .await;
+            match answer {
+                Ok(fresh) => {
+                    *current = Some((fresh.clone(), parse_time_ms(&fresh.expiration)));
+                    return Ok(fresh);
+                }
+                Err(problem) => match credentials_problem(problem) {
+                    (message, true) => reason = message,
+                    (message, false) => return Err(Stop::Failed(message)),
+                },
+            }
+        }
+        Err(Stop::Failed(reason))
     }
 
     async fn forget_credentials(&self) {
@@ -789,6 +822,30 @@ mod tests {
         assert_eq!(
             refusal_message(418, None, None),
             "Storage answered with HTTP status 418."
+        );
+    }
+
+    #[test]
+    fn credentials_are_asked_for_again_only_while_a_service_is_down_or_the_server_unreachable() {
+        let problem = |code: Option<ErrorCode>| Problem {
+            code,
+            message: "the server's message".to_owned(),
+        };
+        assert_eq!(
+            credentials_problem(problem(Some(ErrorCode::ServiceUnavailable))),
+            (STORAGE_UNAVAILABLE.to_owned(), true)
+        );
+        assert_eq!(
+            credentials_problem(Problem::unreachable()),
+            (Problem::unreachable().message, true)
+        );
+        assert_eq!(
+            credentials_problem(problem(Some(ErrorCode::InsufficientScope))),
+            ("the server's message".to_owned(), false)
+        );
+        assert_eq!(
+            credentials_problem(problem(Some(ErrorCode::StorageQuotaExceeded))),
+            ("the server's message".to_owned(), false)
         );
     }
 

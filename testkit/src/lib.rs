@@ -5,16 +5,20 @@
 //! - [`postgres`]: a Postgres container (one per test process, or one owned by the caller) holding a migrated
 //!   template database, and a fresh database cloned from it for every test.
 //! - [`stack`]: the stand-ins and the backend wired to a test database, with the demo world seeded.
+//! - [`outage`]: a TCP gate in front of a real server, closed and reopened to make it go away and come back.
 //! - [`demo`]: the demo users of `infra/local-aws/directories.json` and `infra/tenants/demo.json`.
 //! - [`rng`]: the one seeded random number generator, for reproducible test data.
 //! - [`env`](mod@env): whole-number knobs from the environment (the benchmarks' settings).
+//! - [`bench`]: the benchmarks' summary file, every figure beside its floor.
 //!
 //! Settings come from the environment: `POSTGRES_IMAGE` (default `postgres:16-alpine`), `DOCKER_HOST` (read
 //! by testcontainers) and `TRIGGER_BOOTSTRAP` (the trigger Lambda's executable, see
 //! [`stack::trigger_bootstrap`]).
 
+pub mod bench;
 pub mod demo;
 pub mod env;
+pub mod outage;
 pub mod postgres;
 pub mod rng;
 pub mod stack;

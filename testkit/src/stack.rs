@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::infra_dir;
+use crate::outage::Gate;
 use crate::postgres::TestDatabase;
 
 /// The shortest token lifetime Cognito's API accepts.
@@ -38,6 +39,9 @@ pub struct Stack {
     pub aws: LocalAws,
     /// The database the backend uses.
     pub db: TestDatabase,
+    /// The identity pool as the backend reaches it: through a gate, which tests close to take the identity
+    /// pool away from the backend and reopen to bring it back.
+    pub identity_pool: Gate,
 }
 
 impl Stack {
@@ -105,6 +109,10 @@ impl Stack {
             .await
             .context("starting the local AWS stand-ins")?;
         point_at_stand_ins(&mut config, &aws)?;
+        let identity_pool_url =
+            Url::parse(&aws.identity_pool_endpoint()).context("the identity pool's endpoint")?;
+        let identity_pool = Gate::open_to(&identity_pool_url).await?;
+        config.storage.identity_pool_endpoint = Some(identity_pool.url_for(&identity_pool_url)?);
 
         let world = backend::seed::DemoWorld::load(&infra_dir())?;
         backend::seed::demo_world(&db.owner, &world, &demo_issuers(&aws))
@@ -134,6 +142,7 @@ impl Stack {
             config,
             aws,
             db,
+            identity_pool,
         })
     }
 }

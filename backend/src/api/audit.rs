@@ -2,7 +2,6 @@
 //! target and time, and paged by an opaque cursor; `GET /api/v1/audit/export` the same events as one CSV or
 //! JSON file. Events are kept as long as the organisation exists: the application can only append to the log.
 
-use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse as _, Response};
@@ -14,9 +13,9 @@ use uuid::Uuid;
 
 use super::paging::{self, parse_rfc3339, rfc3339};
 use super::reports::spreadsheet_safe;
-use crate::auth::{Principal, ScopedRouter};
+use crate::auth::ScopedRouter;
 use crate::db::audit::{Event, Filter};
-use crate::db::{self, Keyset, MemberId};
+use crate::db::{self, Keyset, MemberId, TenantTx};
 use crate::error::{ApiError, AppJson, AppQuery};
 use crate::state::AppState;
 
@@ -55,13 +54,11 @@ struct ListQuery {
     )
 )]
 async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
+    mut tx: TenantTx,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<AppJson<AuditPage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
     let filter = filter(&query)?;
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let mut events = db::audit::list(&mut tx, &filter, limit + 1).await?;
     tx.commit().await?;
     let next_cursor = paging::next_cursor(&mut events, limit, |event| Keyset {
@@ -147,8 +144,7 @@ fn filter(query: &ListQuery) -> Result<Filter, ApiError> {
     )
 )]
 async fn export(
-    State(state): State<AppState>,
-    principal: Principal,
+    mut tx: TenantTx,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     let json = match query.format.as_deref() {
@@ -162,7 +158,6 @@ async fn export(
         ));
     }
     let filter = filter(&query)?;
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let tenant = super::current_tenant(&mut tx).await?;
     let events = db::audit::list(&mut tx, &filter, MAX_EXPORTED_EVENTS).await?;
     tx.commit().await?;

@@ -1,14 +1,13 @@
 //! `GET /api/v1/dashboard`: what every member of the tenant sees first: counts, the plan and its limit, and
 //! the latest report activity. One tenant transaction, so the numbers agree with each other.
 
-use axum::extract::State;
 use shared::Scope;
 use shared::api::{Activity, ActivityKind, Dashboard};
 
 use super::current_tenant;
 use super::paging::rfc3339;
 use crate::auth::{Principal, ScopedRouter};
-use crate::db;
+use crate::db::{self, TenantTx};
 use crate::error::{ApiError, AppJson};
 use crate::state::AppState;
 
@@ -29,11 +28,7 @@ pub fn routes(state: AppState) -> ScopedRouter {
         (status = 200, description = "The tenant at a glance.", body = Dashboard),
     )
 )]
-async fn dashboard(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<AppJson<Dashboard>, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+async fn dashboard(principal: Principal, mut tx: TenantTx) -> Result<AppJson<Dashboard>, ApiError> {
     let tenant = current_tenant(&mut tx).await?;
     let reports = db::reports::count(&mut tx).await?;
     let my_reports = db::reports::count_by_author(&mut tx, principal.member_id).await?;

@@ -47,7 +47,7 @@ use super::{PathId, current_tenant, lock_tenant};
 use crate::auth::{Principal, ScopedRouter, SessionIdToken};
 use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
-use crate::db::{self, Keyset};
+use crate::db::{self, Keyset, TenantTx};
 use crate::error::{ApiError, AppJson, AppQuery};
 use crate::state::AppState;
 use crate::storage::{Bucket, StorageError};
@@ -92,10 +92,10 @@ fn own_prefix(principal: &Principal) -> String {
 async fn credentials(
     State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     SessionIdToken(id_token): SessionIdToken,
 ) -> Result<AppJson<StorageCredentials>, ApiError> {
     let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
     let plan = current_tenant(&mut tx).await?.plan;
     let used = db::files::used_bytes(&mut tx).await?;
     tx.commit().await?;
@@ -150,13 +150,11 @@ async fn credentials(
 )]
 /// One page of the tenant's files.
 async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
+    mut tx: TenantTx,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<AppJson<FilePage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
     let after = paging::decode_cursor::<Keyset>(query.cursor.as_deref())?;
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let plan = current_tenant(&mut tx).await?.plan;
     let mut files = db::files::list(&mut tx, after, limit + 1).await?;
     let used_bytes = db::files::used_bytes(&mut tx).await?;
@@ -195,12 +193,12 @@ async fn list(
 async fn record(
     State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     AppJson(new): AppJson<NewFile>,
 ) -> Result<Response, ApiError> {
     let name = file_name(&new.key, &own_prefix(&principal))?;
     let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
     // The upload of a recorded file is gone, so say "recorded already" rather than "no object".
     let recorded = db::files::is_recorded(&mut tx, &new.key).await?;
     let plan = current_tenant(&mut tx).await?.plan;
@@ -331,10 +329,10 @@ async fn remove_quietly(state: &AppState, bucket: Bucket, key: &str) {
 /// [`link`], so that an ended session or a missing file is shown in the app, not as a raw answer).
 async fn download(
     State(state): State<AppState>,
-    principal: Principal,
+    tx: TenantTx,
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
-    let (url, _) = presigned_link(&state, &principal, id).await?;
+    let (url, _) = presigned_link(&state, tx, id).await?;
     let location = HeaderValue::try_from(url).map_err(ApiError::internal)?;
     Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response())
 }
@@ -352,10 +350,10 @@ async fn download(
 /// The short-lived presigned download link of a file, as JSON.
 async fn link(
     State(state): State<AppState>,
-    principal: Principal,
+    tx: TenantTx,
     PathId(id): PathId,
 ) -> Result<AppJson<FileLink>, ApiError> {
-    let (url, expires_at) = presigned_link(&state, &principal, id).await?;
+    let (url, expires_at) = presigned_link(&state, tx, id).await?;
     Ok(AppJson(FileLink {
         url,
         expires_at: rfc3339(expires_at)?,
@@ -366,10 +364,9 @@ async fn link(
 /// deleted) and when it expires.
 async fn presigned_link(
     state: &AppState,
-    principal: &Principal,
+    mut tx: TenantTx,
     id: Uuid,
 ) -> Result<(String, OffsetDateTime), ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let file = db::files::get(&mut tx, id)
         .await?
         .filter(|file| !file.deleting)
@@ -398,11 +395,11 @@ async fn presigned_link(
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
     let file = db::files::lock(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;

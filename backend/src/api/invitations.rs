@@ -6,7 +6,6 @@
 //! looks at invitations), so it matters even when just-in-time joining is off. The invitation's role is an
 //! admin's choice: the member keeps it until an admin changes it.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -20,8 +19,8 @@ use super::paging::rfc3339;
 use crate::auth::login::email_domain;
 use crate::auth::{Principal, ScopedRouter};
 use crate::client_ip::ClientIp;
-use crate::db;
 use crate::db::audit::{self, NewEvent, Target};
+use crate::db::{self, TenantTx};
 use crate::error::{ApiError, AppJson};
 use crate::state::AppState;
 
@@ -47,11 +46,7 @@ pub fn routes(state: AppState) -> ScopedRouter {
         (status = 200, description = "The open invitations, newest first.", body = InvitationList),
     )
 )]
-async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<AppJson<InvitationList>, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+async fn list(mut tx: TenantTx) -> Result<AppJson<InvitationList>, ApiError> {
     let invitations = db::invitations::list_open(&mut tx).await?;
     tx.commit().await?;
     let items = invitations
@@ -75,16 +70,14 @@ async fn list(
     )
 )]
 async fn create(
-    State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     AppJson(new): AppJson<NewInvitation>,
 ) -> Result<Response, ApiError> {
     let email = normalise_email(&new.email).ok_or_else(|| {
         ApiError::unprocessable("email must be a valid email address such as dana@acme.example.")
     })?;
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
     // Only an address in a domain one of the tenant's identity providers is verified for can ever sign in
     // here (home-realm discovery routes only verified domains, and the trigger lets an invitation be claimed
     // only with an email the provider vouches for): anything else would be an invitation nobody can use.
@@ -153,13 +146,11 @@ async fn create(
     )
 )]
 async fn withdraw(
-    State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
     let (email, role) = db::invitations::delete_open(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;

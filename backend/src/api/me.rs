@@ -1,11 +1,10 @@
 //! `GET /api/v1/me`: the caller's member, tenant, role and scopes.
 
-use axum::extract::State;
 use shared::Scope;
 use shared::api::{Me, MeTenant, MeUser};
 
 use crate::auth::{Principal, ScopedRouter};
-use crate::db;
+use crate::db::TenantTx;
 use crate::error::{ApiError, AppJson};
 use crate::state::AppState;
 
@@ -23,8 +22,7 @@ pub fn routes(state: AppState) -> ScopedRouter {
         (status = 200, description = "Who the caller is.", body = Me),
     )
 )]
-async fn me(State(state): State<AppState>, principal: Principal) -> Result<AppJson<Me>, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+async fn me(principal: Principal, mut tx: TenantTx) -> Result<AppJson<Me>, ApiError> {
     let tenant = super::current_tenant(&mut tx).await?;
     tx.commit().await?;
     Ok(AppJson(Me {

@@ -10,7 +10,6 @@
 //! to admin. The tenant's active admins are locked first, so concurrent changes cannot race past that check.
 //! Every change is audited in the same transaction.
 
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use shared::ErrorBody;
@@ -24,7 +23,7 @@ use crate::auth::{Principal, ScopedRouter};
 use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
 use crate::db::members::{ListFilter, ListOrder, ListPosition};
-use crate::db::{self, MemberId};
+use crate::db::{self, MemberId, TenantTx};
 use crate::error::{ApiError, AppJson, AppQuery};
 use crate::state::AppState;
 
@@ -68,8 +67,7 @@ const MAX_SEARCH_CHARS: usize = 100;
     )
 )]
 async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
+    mut tx: TenantTx,
     AppQuery(query): AppQuery<ListQuery>,
 ) -> Result<AppJson<MemberPage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
@@ -80,7 +78,6 @@ async fn list(
             "cursor: it belongs to another sort; start again without it.",
         ));
     }
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let mut members = db::members::list(&mut tx, &filter, order, after.as_ref(), limit + 1).await?;
     tx.commit().await?;
     let next_cursor = paging::next_cursor(&mut members, limit, |m| ListPosition {
@@ -153,14 +150,13 @@ fn list_filter(query: &ListQuery) -> Result<(ListFilter, ListOrder), ApiError> {
     )
 )]
 async fn change(
-    State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     PathId(id): PathId<MemberId>,
     AppJson(patch): AppJson<MemberPatch>,
 ) -> Result<AppJson<Member>, ApiError> {
     let requested = Requested::from_patch(&patch)?;
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     // The admins first, then the member: every change takes the locks in this order.
     let active_admins = db::members::lock_active_admins(&mut tx).await?;
     let current = db::members::lock(&mut tx, id)

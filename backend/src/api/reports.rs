@@ -6,7 +6,6 @@
 //! `basic` plan holds a limited number of reports, counted under a lock on the tenant row so that concurrent
 //! creations cannot exceed it.
 
-use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +19,7 @@ use super::{PathId, current_tenant, lock_tenant};
 use crate::auth::{Principal, ScopedRouter};
 use crate::client_ip::ClientIp;
 use crate::db::audit::{self, NewEvent, Target};
-use crate::db::{self, Keyset};
+use crate::db::{self, Keyset, TenantTx};
 use crate::error::{ApiError, AppJson, AppQuery};
 use crate::state::AppState;
 
@@ -52,13 +51,11 @@ pub fn routes(state: AppState) -> ScopedRouter {
     )
 )]
 async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
+    mut tx: TenantTx,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> Result<AppJson<ReportPage>, ApiError> {
     let limit = paging::page_size(query.limit)?;
     let after = paging::decode_cursor::<Keyset>(query.cursor.as_deref())?;
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     // One more than asked tells whether another page follows.
     let mut reports = db::reports::list(&mut tx, after, limit + 1).await?;
     tx.commit().await?;
@@ -83,14 +80,13 @@ async fn list(
     )
 )]
 async fn create(
-    State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     AppJson(new): AppJson<NewReport>,
 ) -> Result<Response, ApiError> {
     let title = validate_title(&new.title)?;
     validate_body(&new.body)?;
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let tenant = lock_tenant(&mut tx).await?;
     if let Some(limit) = tenant.plan.report_limit()
         && db::reports::count(&mut tx).await? >= limit
@@ -123,12 +119,7 @@ async fn create(
         (status = 200, description = "The report.", body = Report),
     )
 )]
-async fn read(
-    State(state): State<AppState>,
-    principal: Principal,
-    PathId(id): PathId,
-) -> Result<AppJson<Report>, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+async fn read(mut tx: TenantTx, PathId(id): PathId) -> Result<AppJson<Report>, ApiError> {
     let report = db::reports::get(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -150,8 +141,8 @@ async fn read(
     )
 )]
 async fn edit(
-    State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     PathId(id): PathId,
     AppJson(patch): AppJson<ReportPatch>,
@@ -160,7 +151,6 @@ async fn edit(
     if let Some(body) = &patch.body {
         validate_body(body)?;
     }
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     // The existence check comes before the permission check, so that a report the caller may not edit and a
     // report that does not exist stay distinguishable only within the caller's own tenant.
     let current = db::reports::lock(&mut tx, id)
@@ -210,12 +200,11 @@ async fn edit(
     )
 )]
 async fn remove(
-    State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let title = db::reports::delete(&mut tx, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -250,8 +239,7 @@ fn report_target(id: impl ToString, title: &str) -> Target {
         (status = 403, description = "The plan has no CSV export (`plan_feature_unavailable`).", body = ErrorBody),
     )
 )]
-async fn export(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+async fn export(mut tx: TenantTx) -> Result<Response, ApiError> {
     let tenant = current_tenant(&mut tx).await?;
     if !tenant.plan.has_csv_export() {
         return Err(ApiError::PlanFeatureUnavailable);

@@ -58,10 +58,10 @@ pub fn routes(state: AppState) -> ScopedRouter {
 async fn my_sessions(
     State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     session: Session,
 ) -> Result<AppJson<SessionList>, ApiError> {
     let current = current_key(&principal, &session);
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let list = session_list(&state, &mut tx, principal.member_id, current.as_deref()).await?;
     tx.commit().await?;
     Ok(AppJson(list.ok_or(ApiError::MemberInactive)?))
@@ -80,10 +80,12 @@ async fn my_sessions(
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     principal: Principal,
+    tx: TenantTx,
     ClientIp(source_ip): ClientIp,
 ) -> Result<AppJson<SessionsEnded>, ApiError> {
     let ended = end_sessions(
         &state,
+        tx,
         &principal,
         source_ip,
         principal.member_id,
@@ -107,11 +109,13 @@ async fn sign_out_everywhere(
 async fn end_my_session(
     State(state): State<AppState>,
     principal: Principal,
+    tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     end_sessions(
         &state,
+        tx,
         &principal,
         source_ip,
         principal.member_id,
@@ -135,11 +139,11 @@ async fn end_my_session(
 async fn member_sessions(
     State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     session: Session,
     PathId(member): PathId<MemberId>,
 ) -> Result<AppJson<SessionList>, ApiError> {
     let current = current_key(&principal, &session);
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let list = session_list(&state, &mut tx, member, current.as_deref()).await?;
     tx.commit().await?;
     Ok(AppJson(list.ok_or(ApiError::NotFound)?))
@@ -158,10 +162,11 @@ async fn member_sessions(
 async fn end_member_sessions(
     State(state): State<AppState>,
     principal: Principal,
+    tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     PathId(member): PathId<MemberId>,
 ) -> Result<AppJson<SessionsEnded>, ApiError> {
-    let ended = end_sessions(&state, &principal, source_ip, member, None, false).await?;
+    let ended = end_sessions(&state, tx, &principal, source_ip, member, None, false).await?;
     Ok(AppJson(ended))
 }
 
@@ -181,10 +186,20 @@ async fn end_member_sessions(
 async fn end_member_session(
     State(state): State<AppState>,
     principal: Principal,
+    tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     MemberSessionPath { member, session }: MemberSessionPath,
 ) -> Result<StatusCode, ApiError> {
-    end_sessions(&state, &principal, source_ip, member, Some(session), false).await?;
+    end_sessions(
+        &state,
+        tx,
+        &principal,
+        source_ip,
+        member,
+        Some(session),
+        false,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,13 +273,13 @@ async fn session_list(
 /// of theirs.
 async fn end_sessions(
     state: &AppState,
+    mut tx: TenantTx,
     principal: &Principal,
     source_ip: Option<std::net::IpAddr>,
     member: MemberId,
     only: Option<Uuid>,
     own_sign_in: bool,
 ) -> Result<SessionsEnded, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
     let owner = db::members::get(&mut tx, member)
         .await?
         .ok_or(ApiError::NotFound)?;

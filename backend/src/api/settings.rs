@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::extract::State;
 use serde_json::json;
 use shared::ErrorBody;
 use shared::Scope;
@@ -47,11 +46,7 @@ pub fn routes(state: AppState) -> ScopedRouter {
         (status = 200, description = "The tenant's sign-in settings.", body = TenantSettings),
     )
 )]
-async fn read(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<AppJson<TenantSettings>, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+async fn read(mut tx: TenantTx) -> Result<AppJson<TenantSettings>, ApiError> {
     let settings = load(&mut tx).await?;
     tx.commit().await?;
     Ok(AppJson(settings))
@@ -70,14 +65,13 @@ async fn read(
     )
 )]
 async fn replace(
-    State(state): State<AppState>,
     principal: Principal,
+    mut tx: TenantTx,
     ClientIp(source_ip): ClientIp,
     AppJson(update): AppJson<TenantSettingsUpdate>,
 ) -> Result<AppJson<TenantSettings>, ApiError> {
     let mappings = validate(&update)?;
     let tenant = principal.tenant_id;
-    let mut tx = db::tenant_tx(&state.db, tenant).await?;
     // Like every change that could cost the tenant its admin, after the active admins' locks: a concurrent
     // demotion is checked against this change, or this one against it.
     db::members::lock_active_admins(&mut tx).await?;

@@ -5,8 +5,13 @@
 //! `token_use`, client), must carry `tenant_id` and `member_id`, the member must exist and be active in that
 //! tenant right now, and the sign-in the token belongs to (`origin_jti`) must not have been revoked. The role
 //! comes from the database; the scopes are the token's scopes that the role may hold.
+//!
+//! The membership check runs in the request's tenant transaction, which stays open and goes to the handler
+//! (the [`TenantTx`] extractor): one request is one transaction, so the check and the handler's reads and
+//! changes see the same state and the database is asked for one `BEGIN` and one `COMMIT`.
 
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -23,7 +28,7 @@ use super::session::{self, SIGNED_IN_KEY, SignedIn, storage_key};
 use crate::client_ip::ClientIp;
 use crate::db::audit::Actor;
 use crate::db::members::{Member, MemberStatus};
-use crate::db::{self, MemberId, TenantId};
+use crate::db::{self, MemberId, TenantId, TenantTx};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::verifier::{VerifiedAccessToken, VerifyError};
@@ -98,7 +103,7 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
-        let principal = match parts.headers.get(AUTHORIZATION) {
+        let (principal, tx) = match parts.headers.get(AUTHORIZATION) {
             // A present header must be valid: falling back to the cookie would let a broken token pass
             // unnoticed (and would make a cross-site request look like a bearer request).
             Some(header) => {
@@ -119,7 +124,46 @@ impl FromRequestParts<AppState> for Principal {
             }
         };
         parts.extensions.insert(principal.clone());
+        parts.extensions.insert(RequestTx::new(tx));
         Ok(principal)
+    }
+}
+
+/// The request's tenant transaction between the membership check that began it and the handler that takes
+/// it. Request extensions must be `Clone`, hence the shared slot; it is taken once.
+#[derive(Clone)]
+struct RequestTx(Arc<Mutex<Option<TenantTx>>>);
+
+impl RequestTx {
+    fn new(tx: TenantTx) -> Self {
+        RequestTx(Arc::new(Mutex::new(Some(tx))))
+    }
+
+    fn take(&self) -> Option<TenantTx> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// The handler's tenant transaction: the one this request's membership check began, so that the check and
+/// the handler's work are one transaction (a member deactivated a moment ago cannot slip a change in between
+/// two). A handler that needs a second transaction (after a call to S3, say) begins it with
+/// [`db::tenant_tx`]. Dropped without commit, the transaction rolls back.
+impl FromRequestParts<AppState> for TenantTx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let begun = parts
+            .extensions
+            .get::<RequestTx>()
+            .and_then(RequestTx::take);
+        match begun {
+            Some(tx) => Ok(tx),
+            None => Ok(db::tenant_tx(&state.db, principal.tenant_id).await?),
+        }
     }
 }
 
@@ -170,7 +214,7 @@ pub(crate) fn bearer_token(header: &[u8]) -> Option<&str> {
         .then_some(token)
 }
 
-async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+async fn from_bearer(state: &AppState, token: &str) -> Result<(Principal, TenantTx), ApiError> {
     let verified = state.verifier.verify(token).await.map_err(rejected_token)?;
     resolve(state, &verified, Transport::Bearer).await
 }
@@ -189,7 +233,7 @@ async fn from_session(
     state: &AppState,
     session: &Session,
     client: Option<IpAddr>,
-) -> Result<Principal, ApiError> {
+) -> Result<(Principal, TenantTx), ApiError> {
     let signed_in: SignedIn = session::read(session, SIGNED_IN_KEY)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -219,12 +263,14 @@ async fn from_session(
         .verify(&access_token)
         .await
         .map_err(rejected_token)?;
-    let principal = resolve(state, &verified, Transport::Session).await?;
+    let (principal, mut tx) = resolve(state, &verified, Transport::Session).await?;
     // The token in a session belongs to the member the session was created for; anything else is a bug or
     // tampering, and the session is not trusted.
     if principal.member_id.0 != signed_in.member_id || principal.tenant_id.0 != signed_in.tenant_id
     {
         tracing::warn!("session token does not match the session's member; ending the session");
+        // The transaction's connection goes back to the pool before the store takes one to end the session.
+        drop(tx);
         end_session(session).await?;
         return Err(ApiError::Unauthenticated);
     }
@@ -238,12 +284,11 @@ async fn from_session(
             .insert(SIGNED_IN_KEY, &current)
             .await
             .map_err(ApiError::unavailable)?;
-        // What the member and their admins see as the session's "last seen", from where.
-        let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+        // What the member and their admins see as the session's "last seen", from where: written with the
+        // request's own work.
         db::sessions::touch(&mut tx, &storage_key(&session_id), client).await?;
-        tx.commit().await?;
     }
-    Ok(principal)
+    Ok((principal, tx))
 }
 
 /// Exchanges the session's refresh token for new tokens and stores them. A refusal (revoked token, or the
@@ -338,15 +383,16 @@ pub fn token_binding(token: &VerifiedAccessToken) -> Result<(TenantId, MemberId)
     }
 }
 
-/// Builds the principal for a verified access token: binding claims, then the live membership.
+/// Builds the principal for a verified access token: binding claims, then the live membership, checked in
+/// the request's tenant transaction, which is returned open.
 async fn resolve(
     state: &AppState,
     token: &VerifiedAccessToken,
     via: Transport,
-) -> Result<Principal, ApiError> {
+) -> Result<(Principal, TenantTx), ApiError> {
     let (tenant_id, member_id) = token_binding(token)?;
     let sign_in = sign_in_of(token)?;
-    let member = live_member(state, tenant_id, member_id, &sign_in).await?;
+    let (member, tx) = live_member(state, tenant_id, member_id, &sign_in).await?;
     let resource_server = &state.config.resource_server_id;
     let mut scopes: Vec<Scope> = token
         .scopes
@@ -356,7 +402,7 @@ async fn resolve(
         .collect();
     scopes.sort();
     scopes.dedup();
-    Ok(Principal {
+    let principal = Principal {
         member_id,
         tenant_id,
         role: member.role,
@@ -366,7 +412,8 @@ async fn resolve(
         subject: token.sub.clone(),
         origin_jti: sign_in.origin_jti,
         via,
-    })
+    };
+    Ok((principal, tx))
 }
 
 /// Which sign-in a verified access token belongs to: its `origin_jti`, the same in every token of one sign-in
@@ -401,13 +448,14 @@ pub fn sign_in_of(token: &VerifiedAccessToken) -> Result<SignInRef, ApiError> {
 
 /// The member of a request: it exists in `tenant` and is active (else 403 `member_inactive`), and the sign-in
 /// the token belongs to has not been revoked (else 401, whichever way the token arrived and whether or not
-/// the verifier served it from its cache). One query.
+/// the verifier served it from its cache). One query, in a new tenant transaction that is returned open for
+/// the rest of the request.
 async fn live_member(
     state: &AppState,
     tenant: TenantId,
     member: MemberId,
     sign_in: &SignInRef,
-) -> Result<Member, ApiError> {
+) -> Result<(Member, TenantTx), ApiError> {
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
     let found = db::members::get_with_sign_in_revoked(
         &mut tx,
@@ -416,7 +464,6 @@ async fn live_member(
         sign_in.auth_time,
     )
     .await?;
-    tx.commit().await?;
     match found {
         Some((member, _))
             if member.status != MemberStatus::Active || member.tenant_id != tenant =>
@@ -424,7 +471,7 @@ async fn live_member(
             Err(ApiError::MemberInactive)
         }
         Some((_, true)) => Err(ApiError::SignInRevoked),
-        Some((member, false)) => Ok(member),
+        Some((member, false)) => Ok((member, tx)),
         None => Err(ApiError::MemberInactive),
     }
 }

@@ -16,6 +16,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde::Deserialize;
 use shared::Scope;
 use shared::api::Me;
+use testkit::outage::Gate;
 use testkit::{TestDatabase, fresh_database, infra_dir};
 use tokio::net::TcpListener;
 use url::Url;
@@ -38,6 +39,8 @@ pub struct TestApp {
     pub aws: LocalAws,
     /// The test's database.
     pub db: TestDatabase,
+    /// The gate between the backend and the identity pool (closed, the identity pool is down for it).
+    pub identity_pool: Gate,
 }
 
 impl Drop for TestApp {
@@ -228,6 +231,7 @@ impl TestApp {
             config: stack.config,
             aws: stack.aws,
             db: stack.db,
+            identity_pool: stack.identity_pool,
         }
     }
 

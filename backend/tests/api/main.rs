@@ -12,6 +12,7 @@ mod lambda;
 mod logs;
 mod matrix;
 mod member_sessions;
+mod outages;
 mod reports;
 mod revocation;
 mod rls;
