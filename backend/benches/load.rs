@@ -1,5 +1,6 @@
-//! Load test of `GET /api/v1/reports` with bearer access tokens of many members spread over many tenants,
-//! side by side with a baseline of the same server answering `GET /healthz`.
+//! Load test of `GET /api/v1/reports` with bearer access tokens and with session cookies of many members
+//! spread over many tenants, side by side with a baseline of the same server answering `GET /healthz` and with
+//! the floor: the same SQL statements issued straight to Postgres, without HTTP.
 //!
 //! Everything runs in this process, as in the API tests: Postgres in a container of its own (`testkit`, honouring
 //! `POSTGRES_IMAGE` and `DOCKER_HOST`), the local AWS stand-ins, and the backend built by
@@ -12,18 +13,27 @@
 //! provider and reports, inserted in bulk as the database owner; one access token per member with the claims
 //! the pre-token-generation trigger adds, signed with the stand-in user pool's key. Then two phases of
 //! `LOAD_DURATION_SECS` each (after `LOAD_WARMUP_SECS` of unrecorded warm-up), `LOAD_CONCURRENCY` clients
-//! going round-robin over the tokens: A `GET /healthz`, B `GET /api/v1/reports`. Any answer but 200 is an
-//! error and fails the run after the table is printed.
+//! going round-robin over the members: A `GET /healthz`; B `GET /api/v1/reports` with the member's access
+//! token; C the same with a session cookie (one server-side session per member, holding the encrypted token as
+//! a sign-in leaves it); D the floor, what the backend asks of Postgres for B and C (a connection from a pool
+//! of the backend's size with the same options, the tenant transaction, the live membership and revocation
+//! check, the first page of reports, commit) issued by as many tasks, without HTTP, token or JSON. Any answer
+//! but 200 (any failed statement in D) is an error and fails the run after the table is printed. The figures
+//! also go to the benchmarks' summary file (`testkit::bench`).
 //!
 //! Run with `cargo bench -p backend --bench load` (or `cargo xtask bench`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
+use backend::auth::session::{COOKIE_NAME, SIGNED_IN_KEY, SignedIn};
 use backend::config::{Config, Secret};
+use backend::db::{MemberId, TenantId};
+use backend::state::AppState;
 use hdrhistogram::Histogram;
 use local_aws::LocalAws;
 use local_aws::Ports;
@@ -33,14 +43,19 @@ use serde_json::json;
 use shared::api::ReportPage;
 use shared::{Plan, Role};
 use sqlx::PgPool;
+use testkit::bench::Figure;
 use testkit::env::number;
 use testkit::stack::point_at_stand_ins;
 use testkit::{Backend, Postgres};
 use tokio::task::JoinSet;
+use tower_sessions::SessionStore as _;
+use tower_sessions::session::{Id, Record};
 use uuid::Uuid;
 
 /// The resource server of `infra/config/user-pool.json`, whose scopes access tokens carry.
 const RESOURCE_SERVER: &str = "saas-api";
+/// The page size of the listing, as the web app asks for it (and the API's default).
+const PAGE: i64 = 20;
 /// Verifications timed after the phases to put the verifier's cost next to the request rate.
 const VERIFY_SAMPLES: usize = 2000;
 /// The least the run accepts, so that every recorded figure comes from a multi-tenant load.
@@ -108,85 +123,198 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     eprintln!("load: checking every token once");
     preflight(&client, &base, &world, &tokens).await?;
 
+    eprintln!("load: one session per member");
+    let cookies = Arc::new(sessions(&state, &tokens).await?);
+    preflight_sessions(&client, &base, &cookies).await?;
+
     let container_id = postgres.container_id().to_owned();
     let healthz_url = format!("{base}/healthz");
     let reports_url = format!("{base}/api/v1/reports");
     let tokens = Arc::new(tokens);
     let healthz = {
-        let url = healthz_url.clone();
-        move |client: &Client, _: usize| client.get(&url)
+        let (client, url) = (client.clone(), healthz_url.clone());
+        move |_: usize| fetch(client.get(&url))
     };
-    let reports = {
-        let tokens = tokens.clone();
-        let url = reports_url.clone();
-        move |client: &Client, n: usize| {
-            client
-                .get(&url)
-                .bearer_auth(&tokens[n % tokens.len()].token)
+    let bearer = {
+        let (client, url, tokens) = (client.clone(), reports_url.clone(), tokens.clone());
+        move |n: usize| {
+            fetch(
+                client
+                    .get(&url)
+                    .bearer_auth(&tokens[n % tokens.len()].token),
+            )
         }
     };
-    eprintln!(
-        "load: phase A, GET /healthz ({} s warm-up, {} s measured)",
-        settings.warmup.as_secs(),
-        settings.duration.as_secs()
-    );
-    run_phase(
-        &client,
-        &container_id,
-        settings.concurrency,
-        settings.warmup,
-        &healthz,
-    )
-    .await?;
-    let phase_a = run_phase(
-        &client,
-        &container_id,
-        settings.concurrency,
-        settings.duration,
-        &healthz,
-    )
-    .await?;
-    eprintln!("load: phase B, GET /api/v1/reports");
-    run_phase(
-        &client,
-        &container_id,
-        settings.concurrency,
-        settings.warmup,
-        &reports,
-    )
-    .await?;
-    let phase_b = run_phase(
-        &client,
-        &container_id,
-        settings.concurrency,
-        settings.duration,
-        &reports,
-    )
-    .await?;
+    let session = {
+        let (client, url, cookies) = (client.clone(), reports_url.clone(), cookies.clone());
+        move |n: usize| {
+            fetch(
+                client
+                    .get(&url)
+                    .header("cookie", &cookies[n % cookies.len()]),
+            )
+        }
+    };
+    // The floor's pool: the backend's own options and size, logged in as the application role.
+    let floor_pool = backend::db::connect(&db.app_url, pool_size).await?;
+    let floor = {
+        let (pool, tokens) = (floor_pool.clone(), tokens.clone());
+        move |n: usize| same_sql(pool.clone(), tokens[n % tokens.len()].binding.clone())
+    };
+    let measure = |name: &'static str| {
+        eprintln!(
+            "load: {name} ({} s warm-up, {} s measured)",
+            settings.warmup.as_secs(),
+            settings.duration.as_secs()
+        );
+    };
+    let phase = |duration: Duration| (container_id.as_str(), settings.concurrency, duration);
+    measure("phase A, GET /healthz");
+    run_phase(phase(settings.warmup), &healthz).await?;
+    let phase_a = run_phase(phase(settings.duration), &healthz).await?;
+    measure("phase B, GET /api/v1/reports with bearer tokens");
+    run_phase(phase(settings.warmup), &bearer).await?;
+    let phase_b = run_phase(phase(settings.duration), &bearer).await?;
+    measure("phase C, GET /api/v1/reports with session cookies");
+    run_phase(phase(settings.warmup), &session).await?;
+    let phase_c = run_phase(phase(settings.duration), &session).await?;
+    measure("phase D, the same SQL straight to Postgres (the floor)");
+    run_phase(phase(settings.warmup), &floor).await?;
+    let phase_d = run_phase(phase(settings.duration), &floor).await?;
+    floor_pool.close().await;
 
     let verify_mean = time_verifier(&state.verifier, &tokens).await?;
     drop(backend);
     aws.shutdown().await;
 
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let report = render(&RunFigures {
+    let figures = RunFigures {
         settings,
         tokens: tokens.len(),
         pool_size,
         cores,
         healthz: &phase_a,
-        reports: &phase_b,
+        bearer: &phase_b,
+        session: &phase_c,
+        floor: &phase_d,
         verify_mean,
-    });
-    if phase_a.errors() + phase_b.errors() > 0 {
+    };
+    let report = render(&figures);
+    if [&phase_a, &phase_b, &phase_c, &phase_d]
+        .iter()
+        .any(|phase| phase.errors() > 0)
+    {
         print!("{report}");
         bail!(
-            "requests failed: /healthz {:?}, /api/v1/reports {:?}",
+            "requests failed: /healthz {:?}, bearer {:?}, session {:?}, floor {:?}",
             phase_a.failures,
-            phase_b.failures
+            phase_b.failures,
+            phase_c.failures,
+            phase_d.failures
         );
     }
-    Ok(report)
+    let recorded = testkit::bench::record(&summary(&figures))?;
+    Ok(format!(
+        "{report}figures recorded in {}\n",
+        recorded.display()
+    ))
+}
+
+/// One server-side session per member, as a sign-in leaves it (the access token encrypted for that session,
+/// the member and tenant it was issued for), created in the backend's own session store: the `Cookie` header
+/// of each.
+async fn sessions(state: &AppState, tokens: &[MemberToken]) -> anyhow::Result<Vec<String>> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut cookies = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let id = Id::default();
+        let encrypt = |token: &str| {
+            state
+                .tokens
+                .encrypt(token, &id)
+                .map_err(|error| anyhow::anyhow!("encrypting a token: {error}"))
+        };
+        let signed_in = SignedIn {
+            member_id: token.binding.member.0,
+            tenant_id: token.binding.tenant.0,
+            access_token: encrypt(&token.token)?,
+            id_token: encrypt(&token.token)?,
+            refresh_token: None,
+            origin_jti: Some(token.binding.origin_jti.clone()),
+            access_expires_at: token.expires_at,
+            signed_in_at: now.unix_timestamp(),
+            last_seen_at: now.unix_timestamp(),
+        };
+        let mut record = Record {
+            id,
+            data: HashMap::from([(SIGNED_IN_KEY.to_owned(), serde_json::to_value(&signed_in)?)]),
+            expiry_date: now + time::Duration::hours(2),
+        };
+        state
+            .sessions
+            .create(&mut record)
+            .await
+            .map_err(|error| anyhow::anyhow!("creating a session: {error}"))?;
+        cookies.push(format!("{COOKIE_NAME}={}", record.id));
+    }
+    Ok(cookies)
+}
+
+/// One request per session before measuring: each must answer 200 (the session path works end to end).
+async fn preflight_sessions(client: &Client, base: &str, cookies: &[String]) -> anyhow::Result<()> {
+    for (index, cookie) in cookies.iter().enumerate() {
+        let status = client
+            .get(format!("{base}/api/v1/reports"))
+            .header("cookie", cookie)
+            .send()
+            .await?
+            .status();
+        ensure!(
+            status == StatusCode::OK,
+            "session {index}: GET /api/v1/reports answered {status}"
+        );
+    }
+    Ok(())
+}
+
+/// Sends `request` and reads the whole answer: `Ok` for a 200.
+async fn fetch(request: RequestBuilder) -> Result<(), String> {
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            match response.bytes().await {
+                Ok(_) if status == StatusCode::OK => Ok(()),
+                Ok(_) => Err(format!("HTTP {}", status.as_u16())),
+                Err(error) => Err(format!("body: {error}")),
+            }
+        }
+        Err(error) => Err(format!("request: {error}")),
+    }
+}
+
+/// What `GET /api/v1/reports` asks of Postgres, issued directly: a pooled connection, the tenant
+/// transaction, the live membership and revocation check, the first page (one more row than shown, as the
+/// handler asks), commit.
+async fn same_sql(pool: PgPool, binding: Binding) -> Result<(), String> {
+    let failed = |error: sqlx::Error| format!("sql: {error}");
+    let mut tx = backend::db::tenant_tx(&pool, binding.tenant)
+        .await
+        .map_err(failed)?;
+    let member = backend::db::members::get_with_sign_in_revoked(
+        &mut tx,
+        binding.member,
+        &binding.origin_jti,
+        binding.auth_time,
+    )
+    .await
+    .map_err(failed)?;
+    if !matches!(member, Some((_, false))) {
+        return Err("sql: the member is missing or revoked".to_owned());
+    }
+    backend::db::reports::list(&mut tx, None, PAGE + 1)
+        .await
+        .map_err(failed)?;
+    tx.commit().await.map_err(failed)
 }
 
 /// The run's knobs, from the environment.
@@ -253,6 +381,18 @@ struct World {
 struct MemberToken {
     token: String,
     tenant: usize,
+    /// The token's `exp`.
+    expires_at: i64,
+    binding: Binding,
+}
+
+/// What the token binds the request to, as the backend reads it.
+#[derive(Clone)]
+struct Binding {
+    tenant: TenantId,
+    member: MemberId,
+    origin_jti: String,
+    auth_time: i64,
 }
 
 impl World {
@@ -402,12 +542,13 @@ impl World {
                             .map(|scope| scope.qualified(RESOURCE_SERVER)),
                     )
                     .collect();
+                let origin_jti = Uuid::new_v4().to_string();
                 let claims = json!({
                     "sub": Uuid::new_v4(),
                     "cognito:groups": [format!("{}_{}", aws.user_pool_id(), member.provider)],
                     "iss": aws.issuer(),
                     "client_id": client_id,
-                    "origin_jti": Uuid::new_v4(),
+                    "origin_jti": origin_jti,
                     "token_use": "access",
                     "scope": scopes.join(" "),
                     "auth_time": now,
@@ -423,6 +564,13 @@ impl World {
                 MemberToken {
                     token: aws.sign_access_token(&claims),
                     tenant: member.tenant,
+                    expires_at: now + 3600,
+                    binding: Binding {
+                        tenant: TenantId(self.tenant_ids[member.tenant]),
+                        member: MemberId(member.id),
+                        origin_jti,
+                        auth_time: now,
+                    },
                 }
             })
             .collect()
@@ -518,17 +666,15 @@ impl PhaseResult {
     }
 }
 
-/// Runs `concurrency` clients for `duration`, each sending the next request of the round-robin as soon as
-/// its previous answer has been read in full.
-async fn run_phase<F>(
-    client: &Client,
-    container_id: &str,
-    concurrency: usize,
-    duration: Duration,
-    request: &F,
+/// Runs `concurrency` tasks for `duration` (the phase: the Postgres container, the concurrency and the
+/// duration), each doing the next unit of `work` of the round-robin as soon as its previous one is done.
+async fn run_phase<F, W>(
+    (container_id, concurrency, duration): (&str, usize, Duration),
+    work: &F,
 ) -> anyhow::Result<PhaseResult>
 where
-    F: Fn(&Client, usize) -> RequestBuilder + Clone + Send + Sync + 'static,
+    F: Fn(usize) -> W + Clone + Send + Sync + 'static,
+    W: Future<Output = Result<(), String>> + Send,
 {
     let empty = latency_histogram()?;
     let next = Arc::new(AtomicUsize::new(0));
@@ -538,8 +684,7 @@ where
     let deadline = started + duration;
     let mut clients = JoinSet::new();
     for _ in 0..concurrency {
-        let client = client.clone();
-        let request = request.clone();
+        let work = work.clone();
         let next = next.clone();
         let mut latencies = empty.clone();
         clients.spawn(async move {
@@ -547,17 +692,7 @@ where
             while Instant::now() < deadline {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 let sent = Instant::now();
-                let outcome = match request(&client, n).send().await {
-                    Ok(response) => {
-                        let status = response.status();
-                        match response.bytes().await {
-                            Ok(_) if status == StatusCode::OK => Ok(()),
-                            Ok(_) => Err(format!("HTTP {}", status.as_u16())),
-                            Err(error) => Err(format!("body: {error}")),
-                        }
-                    }
-                    Err(error) => Err(format!("request: {error}")),
-                };
+                let outcome = work(n).await;
                 match outcome {
                     Ok(()) => {
                         let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -660,33 +795,55 @@ struct RunFigures<'a> {
     pool_size: u32,
     cores: usize,
     healthz: &'a PhaseResult,
-    reports: &'a PhaseResult,
+    bearer: &'a PhaseResult,
+    session: &'a PhaseResult,
+    floor: &'a PhaseResult,
     verify_mean: Duration,
+}
+
+/// The quotient, or NaN when the divisor is 0.
+fn ratio(x: f64, y: f64) -> f64 {
+    if y > 0.0 { x / y } else { f64::NAN }
+}
+
+/// The latency at quantile `q`, in milliseconds.
+fn millis_at(phase: &PhaseResult, q: f64) -> f64 {
+    phase.latencies.value_at_quantile(q) as f64 / 1000.0
 }
 
 /// The results as a Markdown table (readable in a terminal, ready to paste into the README) and the ratios.
 fn render(figures: &RunFigures<'_>) -> String {
-    let ms = |micros: u64| format!("{:.2} ms", micros as f64 / 1000.0);
     let row = |name: &str, phase: &PhaseResult| {
-        let l = &phase.latencies;
         format!(
-            "| {name} | {} | {} | {:.0} | {} | {} | {} |\n",
+            "| {name} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms |\n",
             phase.requests(),
             phase.errors(),
             phase.per_second(),
-            ms(l.value_at_quantile(0.5)),
-            ms(l.value_at_quantile(0.99)),
-            ms(l.max()),
+            millis_at(phase, 0.5),
+            millis_at(phase, 0.99),
+            phase.latencies.max() as f64 / 1000.0,
         )
     };
-    let (a, b) = (figures.healthz, figures.reports);
-    let ratio = |x: f64, y: f64| if y > 0.0 { x / y } else { f64::NAN };
-    let quantile = |phase: &PhaseResult, q: f64| phase.latencies.value_at_quantile(q) as f64;
+    let ratio_row = |name: &str, x: &PhaseResult, y: &PhaseResult| {
+        format!(
+            "| {name} | | | {:.3}x | {:.1}x | {:.1}x | {:.1}x |\n",
+            ratio(x.per_second(), y.per_second()),
+            ratio(millis_at(x, 0.5), millis_at(y, 0.5)),
+            ratio(millis_at(x, 0.99), millis_at(y, 0.99)),
+            ratio(x.latencies.max() as f64, y.latencies.max() as f64),
+        )
+    };
+    let (a, b, c, d) = (
+        figures.healthz,
+        figures.bearer,
+        figures.session,
+        figures.floor,
+    );
     let s = figures.settings;
     let mut out = format!(
-        "{} s per phase after {} s warm-up, {} concurrent clients, {} tenants × {} members = {} bearer tokens \
-         (round-robin), {} reports per tenant (first page of 20), database pool of {}, {} cores shared by \
-         client, server and Postgres\n\n",
+        "{} s per phase after {} s warm-up, {} concurrent clients, {} tenants × {} members = {} members \
+         (round-robin; a bearer token and a session each), {} reports per tenant (first page of {PAGE}), \
+         database pool of {}, {} cores shared by client, server and Postgres\n\n",
         s.duration.as_secs(),
         s.warmup.as_secs(),
         s.concurrency,
@@ -700,19 +857,23 @@ fn render(figures: &RunFigures<'_>) -> String {
     out.push_str("| phase | requests | errors | req/s | p50 | p99 | max |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
     out.push_str(&row("A `GET /healthz`", a));
-    out.push_str(&row("B `GET /api/v1/reports` (bearer)", b));
-    out.push_str(&format!(
-        "| ratio B / A | | | {:.3}x | {:.1}x | {:.1}x | {:.1}x |\n\n",
-        ratio(b.per_second(), a.per_second()),
-        ratio(quantile(b, 0.5), quantile(a, 0.5)),
-        ratio(quantile(b, 0.99), quantile(a, 0.99)),
-        ratio(b.latencies.max() as f64, a.latencies.max() as f64),
-    ));
+    out.push_str(&row("B `GET /api/v1/reports`, bearer token", b));
+    out.push_str(&row("C `GET /api/v1/reports`, session cookie", c));
+    out.push_str(&row("D floor: the same SQL, no HTTP", d));
+    out.push_str(&ratio_row("ratio B / D", b, d));
+    out.push_str(&ratio_row("ratio C / D", c, d));
+    out.push_str(&ratio_row("ratio B / A", b, a));
+    out.push('\n');
     let verify_micros = figures.verify_mean.as_secs_f64() * 1e6;
     out.push_str(&format!(
         "access-token verification in the running backend (warm keys): {verify_micros:.0} µs per call\n"
     ));
-    for (name, phase) in [("/healthz", a), ("/api/v1/reports", b)] {
+    for (name, phase) in [
+        ("/healthz", a),
+        ("reports, bearer", b),
+        ("reports, session", c),
+        ("the floor", d),
+    ] {
         let Some(process) = phase.cpu_micros_per_request() else {
             continue;
         };
@@ -724,16 +885,46 @@ fn render(figures: &RunFigures<'_>) -> String {
             ))
         ));
     }
-    if let Some(process) = b.cpu_micros_per_request() {
-        let total = process + b.postgres_micros_per_request().unwrap_or(0.0);
-        out.push_str(&format!(
-            "verification = {:.1}% of the CPU spent per reports request{}\n",
-            100.0 * verify_micros / total,
-            if b.postgres_cpu.is_some() {
-                ""
-            } else {
-                " (Postgres not counted)"
-            }
+    out
+}
+
+/// The run's figures for the benchmarks' summary: each API path's rate beside the floor's and its p99 beside
+/// the floor's, and the baseline.
+fn summary(figures: &RunFigures<'_>) -> Vec<Figure> {
+    let floor = figures.floor;
+    let mut out = vec![
+        Figure::new(
+            "load.healthz.requests_per_second",
+            figures.healthz.per_second(),
+            "req/s",
+        ),
+        Figure::new(
+            "load.floor_sql.requests_per_second",
+            floor.per_second(),
+            "req/s",
+        ),
+        Figure::new("load.floor_sql.p99", millis_at(floor, 0.99), "ms"),
+        Figure::new(
+            "load.verifier_in_backend",
+            figures.verify_mean.as_secs_f64() * 1e6,
+            "µs",
+        ),
+    ];
+    for (name, phase) in [
+        ("reports_bearer", figures.bearer),
+        ("reports_session", figures.session),
+    ] {
+        out.push(Figure::against(
+            format!("load.{name}.requests_per_second"),
+            phase.per_second(),
+            "req/s",
+            floor.per_second(),
+        ));
+        out.push(Figure::against(
+            format!("load.{name}.p99"),
+            millis_at(phase, 0.99),
+            "ms",
+            millis_at(floor, 0.99),
         ));
     }
     out

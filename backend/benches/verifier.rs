@@ -34,6 +34,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use local_aws::config::LocalAwsConfig;
 use local_aws::{LocalAws, Ports};
 use serde_json::{Map, Value, json};
+use testkit::bench::Figure;
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 
@@ -257,19 +258,41 @@ fn print_ratio(started: SystemTime) {
         micros(decode),
         decode / floor
     );
+    let as_micros = |nanos: f64| nanos / 1000.0;
+    let mut figures = vec![
+        Figure::new("verifier.rsa_pkcs1_verify", as_micros(floor), "µs"),
+        Figure::against(
+            "verifier.jsonwebtoken_decode",
+            as_micros(decode),
+            "µs",
+            as_micros(floor),
+        ),
+    ];
     for (id, what) in [
         (FULL_ID, "AccessTokenVerifier::verify, full verification"),
         (CACHED_ID, "AccessTokenVerifier::verify, warm token cache"),
     ] {
         match mean(id) {
-            Some(nanos) => println!(
-                "{what}: {} per call (mean), ratio to the floor {:.3}x, to the bare decode {:.3}x",
-                micros(nanos),
-                nanos / floor,
-                nanos / decode
-            ),
+            Some(nanos) => {
+                println!(
+                    "{what}: {} per call (mean), ratio to the floor {:.3}x, to the bare decode {:.3}x",
+                    micros(nanos),
+                    nanos / floor,
+                    nanos / decode
+                );
+                figures.push(Figure::against(
+                    format!("verifier.{id}"),
+                    as_micros(nanos),
+                    "µs",
+                    as_micros(floor),
+                ));
+            }
             None => println!("{what}: not measured in this run"),
         }
+    }
+    match testkit::bench::record(&figures) {
+        Ok(path) => println!("figures recorded in {}", path.display()),
+        Err(error) => println!("the figures could not be recorded: {error:#}"),
     }
 }
 

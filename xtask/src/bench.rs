@@ -3,22 +3,144 @@
 //! stand-in with and without policy evaluation (with the backend's CPU time meanwhile), and the trigger
 //! Lambda's cold start and warm invocations (the static release `bootstrap` that ships, under the Lambda
 //! stand-in) against Cognito's 5-second limit, all in release builds. The last three need Postgres, so the
-//! Docker engine and image are prepared as for the tests.
+//! Docker engine and image are prepared as for the tests. Then the developer loop: how long a warm
+//! `cargo xtask dev` takes to serve, and how long after a change to the backend's source.
+//!
+//! Every benchmark adds its figures to `<target>/bench/summary.json` (`testkit::bench`: name, value, unit,
+//! floor, ratio), the developer loop too.
 
-use std::process::Command;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
+use serde_json::{Value, json};
 
 use crate::docker::Engine;
 use crate::{artifacts, cmd, paths};
 
-/// Runs the four benchmarks; each prints its own figures and ratios.
+/// Runs the four benchmarks; each prints its own figures and ratios. Then the developer loop.
 pub fn run() -> Result<()> {
     let engine = Engine::ensure()?;
     let result = run_with(&engine);
     engine.remove_test_containers();
     engine.stop_if_started();
-    result
+    result?;
+    dev_loop()
+}
+
+/// Where `cargo xtask dev` serves.
+const DEV_ADDR: ([u8; 4], u16) = ([127, 0, 0, 1], 3000);
+/// The longest a `cargo xtask dev` start may take here before the measurement gives up.
+const DEV_START_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// Times `cargo xtask dev` from its start until the backend answers `/healthz`: once unmeasured (it may have to
+/// build), once warm (nothing changed), and once after a backend source file changed (its modification time,
+/// which is what cargo looks at: the backend is compiled and linked again).
+fn dev_loop() -> Result<()> {
+    println!();
+    println!("== developer loop ==");
+    let xtask = std::env::current_exe().context("locating the xtask binary")?;
+    eprintln!("bench: a first `cargo xtask dev`, to build what it needs (not measured)");
+    time_dev_start(&xtask)?;
+    let warm = time_dev_start(&xtask)?;
+    println!(
+        "warm `cargo xtask dev` (nothing changed) serving after {:.1} s",
+        warm.as_secs_f64()
+    );
+    let source = paths::root().join("backend").join("src").join("lib.rs");
+    std::fs::File::options()
+        .append(true)
+        .open(&source)
+        .and_then(|file| file.set_modified(SystemTime::now()))
+        .with_context(|| format!("touching {}", source.display()))?;
+    let changed = time_dev_start(&xtask)?;
+    println!(
+        "`cargo xtask dev` after a backend source change serving after {:.1} s",
+        changed.as_secs_f64()
+    );
+    let summary = paths::target_dir().join("bench").join("summary.json");
+    record(
+        &summary,
+        &[
+            ("dev.warm_start_to_serving", warm),
+            ("dev.backend_change_to_serving", changed),
+        ],
+    )?;
+    println!("figures recorded in {}", summary.display());
+    Ok(())
+}
+
+/// Starts `cargo xtask dev` (through the running xtask binary), waits until it serves, stops it with Ctrl-C
+/// (SIGINT) and returns how long it took to serve.
+fn time_dev_start(xtask: &Path) -> Result<Duration> {
+    let started = Instant::now();
+    let mut dev = Command::new(xtask)
+        .arg("dev")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting `cargo xtask dev`")?;
+    let outcome = loop {
+        if let Some(status) = dev.try_wait()? {
+            break Err(anyhow::anyhow!(
+                "`cargo xtask dev` exited ({status}) before serving"
+            ));
+        }
+        if serves() {
+            break Ok(started.elapsed());
+        }
+        if started.elapsed() > DEV_START_LIMIT {
+            break Err(anyhow::anyhow!(
+                "`cargo xtask dev` did not serve within {DEV_START_LIMIT:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = cmd::output(Command::new("kill").arg("-INT").arg(dev.id().to_string()));
+    dev.wait()
+        .context("waiting for `cargo xtask dev` to stop")?;
+    outcome
+}
+
+/// Whether the backend of `cargo xtask dev` answers `GET /healthz` with 200 (HTTP/1.0 by hand: one request is
+/// all this needs).
+fn serves() -> bool {
+    let address = SocketAddr::from(DEV_ADDR);
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut status = [0; 12];
+    stream.read_exact(&mut status).is_ok() && status.ends_with(b" 200")
+}
+
+/// Adds `figures` (in seconds, no floor) to the summary file, in the format of `testkit::bench` (xtask does not
+/// link the test kit): each replaces the figure of the same name, kept sorted by name.
+fn record(path: &Path, figures: &[(&str, Duration)]) -> Result<()> {
+    let mut summary: Vec<Value> = match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading {} (delete it to start afresh)", path.display()))?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    };
+    summary.retain(|old| figures.iter().all(|(name, _)| old["name"] != *name));
+    for (name, took) in figures {
+        summary.push(json!({"name": name, "value": took.as_secs_f64(), "unit": "s", "floor": null, "ratio": null}));
+    }
+    summary.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(&summary)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn run_with(engine: &Engine) -> Result<()> {

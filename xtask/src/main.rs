@@ -31,9 +31,13 @@ commands:
               advisories (cargo deny, deny.toml), clippy, and the API docs with rustdoc's warnings
               denied; all of them, or the steps named
   e2e         run only the browser end-to-end tests (after the same set-up)
-  bench       the access-token verifier benchmark (criterion), the API load test over 50 tenants
-              against a /healthz baseline, and a 200 MB upload through the S3 stand-in with and
-              without policy evaluation, in release builds (needs the Docker engine, like test)
+  bench       the access-token verifier benchmark (criterion) against the bare RSA check, the API
+              load test over 50 tenants (bearer and session) against /healthz and the same SQL
+              sent straight to Postgres, a 200 MB upload through the S3 stand-in with and without
+              policy evaluation, the trigger Lambda's cold start, in release builds (needs the
+              Docker engine, like test); then the developer loop (warm `dev` until it serves, and
+              after a backend change; port 3000 must be free); figures also go to
+              <target>/bench/summary.json
   build-web   build the web app (wasm) into frontend/dist
   build-lambda
               build the pre-token-generation trigger for AWS Lambda (provided.al2023, static musl

@@ -34,7 +34,7 @@ pub const COOKIE_NAME: &str = "saas_session";
 /// Secure, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
 pub const SECURE_COOKIE_NAME: &str = "__Host-saas_session";
 /// The session key of a signed-in member ([`SignedIn`]).
-pub(crate) const SIGNED_IN_KEY: &str = "signed_in";
+pub const SIGNED_IN_KEY: &str = "signed_in";
 
 /// The session cookie's name for a `Secure` (or not) cookie.
 pub fn cookie_name(secure: bool) -> &'static str {
