@@ -9,7 +9,7 @@
 //! - [`demo`]: the demo users of `infra/local-aws/directories.json` and `infra/tenants/demo.json`.
 //! - [`rng`]: the one seeded random number generator, for reproducible test data.
 //! - [`env`](mod@env): whole-number knobs from the environment (the benchmarks' settings).
-//! - [`bench`]: the benchmarks' summary file, every figure beside its floor.
+//! - [`bench`](mod@bench): the benchmarks' summary file, every figure beside its floor.
 //!
 //! Settings come from the environment: `POSTGRES_IMAGE` (default `postgres:16-alpine`), `DOCKER_HOST` (read
 //! by testcontainers) and `TRIGGER_BOOTSTRAP` (the trigger Lambda's executable, see
