@@ -27,6 +27,11 @@ use crate::helpers::{ALICE, BOB, CAROL, ExtraBackend, SignedIn, TestApp, closed_
 
 /// The backend's own limit for one request (`app.rs`): no request may take longer, outage or not.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A 503 with the app's `service_unavailable` body: what every call needing a missing dependency answers.
+const UNAVAILABLE: (StatusCode, Option<ErrorCode>) = (
+    StatusCode::SERVICE_UNAVAILABLE,
+    Some(ErrorCode::ServiceUnavailable),
+);
 /// How long after the database is back the backend must serve again.
 const RECOVERY: Duration = Duration::from_secs(5);
 
@@ -337,13 +342,7 @@ async fn with_the_identity_pool_down_upload_credentials_are_503_and_come_back_wi
         json!({}),
     )
     .await;
-    assert_eq!(
-        (status, code),
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(ErrorCode::ServiceUnavailable)
-        )
-    );
+    assert_eq!((status, code), UNAVAILABLE);
 
     app.identity_pool.reopen().await.unwrap();
     let (status, _) = post_through(
@@ -377,10 +376,7 @@ async fn with_s3_down_recording_an_upload_and_credentials_under_a_quota_are_503_
     .await;
     assert_eq!(
         (status, code),
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(ErrorCode::ServiceUnavailable)
-        ),
+        UNAVAILABLE,
         "recording needs S3 to check and copy the object"
     );
     // Globex's plan has a storage quota, which counts the uploads waiting in S3 before credentials are vended.
@@ -391,13 +387,7 @@ async fn with_s3_down_recording_an_upload_and_credentials_under_a_quota_are_503_
         json!({}),
     )
     .await;
-    assert_eq!(
-        (status, code),
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(ErrorCode::ServiceUnavailable)
-        )
-    );
+    assert_eq!((status, code), UNAVAILABLE);
     let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM files")
         .fetch_one(&app.db.owner)
         .await
