@@ -129,15 +129,9 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<File>, sqlx::Error> {
     let tenant = tx.tenant_id();
-    sqlx::query_as!(
+    sqlx::query_file_as!(
         File,
-        r#"SELECT f.id, f.uploader_id AS "uploader_id: MemberId", m.name AS uploader_name, f.object_key AS key,
-                  f.name, f.size_bytes AS size, f.content_type, f.created_at, f.state = 'deleting' AS "deleting!"
-           FROM files AS f JOIN members AS m ON m.tenant_id = f.tenant_id AND m.id = f.uploader_id
-           WHERE f.tenant_id = $1 AND f.state = 'present'
-             AND ($2::timestamptz IS NULL OR (f.created_at, f.id) < ($2, $3::uuid))
-           ORDER BY f.created_at DESC, f.id DESC
-           LIMIT $4"#,
+        "src/db/queries/files_list.sql",
         tenant.0,
         after.map(|position| position.at),
         after.map(|position| position.id),

@@ -379,7 +379,9 @@ pub async fn list(
                 r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name,
                           role, role_source, status, created_at, last_sign_in_at, idp_groups
                    FROM members
-                   WHERE tenant_id = $1 AND ($2::text IS NULL OR (email, id) > ($2, $3::uuid))
+                   WHERE tenant_id = $1
+                     AND (email, id) > (CASE WHEN $2::text IS NULL THEN '' ELSE $2 END,
+                                         CASE WHEN $3::uuid IS NULL THEN '00000000-0000-0000-0000-000000000000' ELSE $3 END)
                      AND ($4::text IS NULL OR email ILIKE $4 OR name ILIKE $4)
                      AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR status = $6)
                    ORDER BY email, id
@@ -401,7 +403,9 @@ pub async fn list(
                 r#"SELECT id AS "id: MemberId", tenant_id AS "tenant_id: TenantId", provider, subject, email, name,
                           role, role_source, status, created_at, last_sign_in_at, idp_groups
                    FROM members
-                   WHERE tenant_id = $1 AND ($2::text IS NULL OR (name, id) > ($2, $3::uuid))
+                   WHERE tenant_id = $1
+                     AND (name, id) > (CASE WHEN $2::text IS NULL THEN '' ELSE $2 END,
+                                         CASE WHEN $3::uuid IS NULL THEN '00000000-0000-0000-0000-000000000000' ELSE $3 END)
                      AND ($4::text IS NULL OR email ILIKE $4 OR name ILIKE $4)
                      AND ($5::text IS NULL OR role = $5) AND ($6::text IS NULL OR status = $6)
                    ORDER BY name, id

@@ -36,15 +36,9 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Report>, sqlx::Error> {
     let tenant = tx.tenant_id();
-    sqlx::query_as!(
+    sqlx::query_file_as!(
         Report,
-        r#"SELECT r.id, r.tenant_id AS "tenant_id: TenantId", r.author_id AS "author_id: MemberId",
-                  m.name AS author_name, r.title, r.body, r.created_at, r.updated_at
-           FROM reports AS r JOIN members AS m ON m.tenant_id = r.tenant_id AND m.id = r.author_id
-           WHERE r.tenant_id = $1
-             AND ($2::timestamptz IS NULL OR (r.created_at, r.id) < ($2, $3))
-           ORDER BY r.created_at DESC, r.id DESC
-           LIMIT $4"#,
+        "src/db/queries/reports_list.sql",
         tenant.0,
         after.map(|position| position.at),
         after.map(|position| position.id),

@@ -13,6 +13,7 @@ mod logs;
 mod matrix;
 mod member_sessions;
 mod outages;
+mod query_plans;
 mod reports;
 mod revocation;
 mod rls;

@@ -1,0 +1,278 @@
+//! The paged lists read their pages off their indexes in every plan. Each test prepares the statement from
+//! the very file the backend compiles it from (`backend/src/db/queries/`), forces the generic plan (the one a
+//! prepared statement settles on after five executions, where parameters are unknown to the planner), runs it
+//! with `EXPLAIN ANALYZE` as the application role inside a tenant transaction, and reads the plan: the page
+//! comes from an index scan whose index condition holds the keyset position, nothing is sorted, and the scan
+//! reads no row it then throws away, on the first page and on a page deep in a large tenant.
+
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+use testkit::{TestDatabase, fresh_database};
+use uuid::Uuid;
+
+const REPORTS_LIST: &str = include_str!("../../src/db/queries/reports_list.sql");
+const FILES_LIST: &str = include_str!("../../src/db/queries/files_list.sql");
+const AUDIT_LIST: &str = include_str!("../../src/db/queries/audit_list.sql");
+
+/// Rows of each kind per tenant: enough that the planner prefers the index over reading the table.
+const ROWS: i32 = 20_000;
+/// A page's size, as the API asks for it (one more than it shows, to know whether there is a next page).
+const PAGE: i64 = 21;
+
+/// Two tenants with [`ROWS`] reports, present files and audit events each, one per second going back from
+/// now, and statistics gathered. Returns the database and the first tenant.
+async fn large_tenants() -> (TestDatabase, Uuid) {
+    let db = fresh_database().await;
+    db.seed_demo_world().await;
+    let mut first = None;
+    for (slug, provider) in [("acme", "acme-entra"), ("globex", "globex-okta")] {
+        let tenant = db.tenant_id(slug).await.0;
+        first.get_or_insert(tenant);
+        let member = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO members (id, tenant_id, provider, subject, email, name, role)
+             VALUES ($1, $2, $3, $1::text, $1::text || '@bulk.example', 'Bulk', 'member')",
+        )
+        .bind(member)
+        .bind(tenant)
+        .bind(provider)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+        for insert in [
+            "INSERT INTO reports (id, tenant_id, author_id, title, created_at)
+             SELECT gen_random_uuid(), $1, $2, 'Report ' || g, now() - g * interval '1 second'
+             FROM generate_series(1, $3) AS g",
+            "INSERT INTO files (id, tenant_id, uploader_id, object_key, upload_key, name, size_bytes, created_at)
+             SELECT gen_random_uuid(), $1, $2, $1 || '/' || g, $1 || '/' || $2 || '/uploads/' || g,
+                    'file-' || g, 1, now() - g * interval '1 second'
+             FROM generate_series(1, $3) AS g",
+            "INSERT INTO audit_events (id, tenant_id, at, action)
+             SELECT gen_random_uuid(), $1, now() - g * interval '1 second', 'sign_in'
+             FROM generate_series(1, $3) AS g",
+        ] {
+            sqlx::query(insert)
+                .bind(tenant)
+                .bind(member)
+                .bind(ROWS)
+                .execute(&db.owner)
+                .await
+                .unwrap();
+        }
+    }
+    sqlx::query("ANALYZE").execute(&db.owner).await.unwrap();
+    (db, first.unwrap())
+}
+
+/// A position deep in `table` of `tenant`: its `column` and id at `depth` rows from the newest.
+async fn position_at(
+    db: &TestDatabase,
+    table: &str,
+    column: &str,
+    tenant: Uuid,
+    depth: i64,
+) -> (String, Uuid) {
+    sqlx::query_as(&format!(
+        "SELECT {column}::text, id FROM {table} WHERE tenant_id = $1
+         ORDER BY {column} DESC, id DESC OFFSET $2 LIMIT 1"
+    ))
+    .bind(tenant)
+    .bind(depth)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap()
+}
+
+/// The executed generic plan of `statement` with `arguments` (SQL literals), as the application role in a
+/// transaction of `tenant`.
+async fn generic_plan(db: &TestDatabase, tenant: Uuid, statement: &str, arguments: &str) -> Value {
+    let mut conn = PgConnection::connect(&db.app_url).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!("PREPARE page AS {statement}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let (plan,): (Value,) = sqlx::query_as(&format!(
+        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page({arguments})"
+    ))
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    plan[0]["Plan"].clone()
+}
+
+/// Every node of a plan, depth first.
+fn nodes(plan: &Value) -> Vec<&Value> {
+    let mut all = vec![plan];
+    if let Some(children) = plan["Plans"].as_array() {
+        all.extend(children.iter().flat_map(nodes));
+    }
+    all
+}
+
+/// Checks that `plan` reads `table` with an index scan on `index` whose condition holds the keyset column
+/// `column`, sorts nothing, reads no row of `table` it then filters out, and returns `rows` rows.
+fn assert_keyset_scan(plan: &Value, table: &str, index: &str, column: &str, rows: i64) {
+    let all = nodes(plan);
+    let shown = serde_json::to_string_pretty(plan).unwrap();
+    assert!(
+        all.iter().all(|node| node["Node Type"] != "Sort"),
+        "the page is read in index order, not sorted:\n{shown}"
+    );
+    let scans: Vec<&&Value> = all
+        .iter()
+        .filter(|node| node["Relation Name"] == table)
+        .collect();
+    assert_eq!(scans.len(), 1, "{table} is read once:\n{shown}");
+    let scan = scans[0];
+    assert_eq!(scan["Node Type"], "Index Scan", "{shown}");
+    assert_eq!(scan["Index Name"], index, "{shown}");
+    let condition = scan["Index Cond"].as_str().unwrap_or_default();
+    assert!(
+        condition.contains(&format!("{column}, ")),
+        "the keyset position is an index condition, not a filter: {condition:?}\n{shown}"
+    );
+    // Row counts are numbers with decimals from Postgres 18 on, integers before.
+    assert_eq!(
+        scan["Rows Removed by Filter"].as_f64().unwrap_or(0.0),
+        0.0,
+        "no row is read only to be thrown away:\n{shown}"
+    );
+    let expected = Some(rows as f64);
+    assert_eq!(scan["Actual Rows"].as_f64(), expected, "{shown}");
+    assert_eq!(plan["Actual Rows"].as_f64(), expected, "{shown}");
+}
+
+#[tokio::test]
+async fn the_reports_list_pages_on_its_index_in_the_generic_plan() {
+    let (db, tenant) = large_tenants().await;
+    let first = generic_plan(
+        &db,
+        tenant,
+        REPORTS_LIST,
+        &format!("'{tenant}', NULL, NULL, {PAGE}"),
+    )
+    .await;
+    assert_keyset_scan(
+        &first,
+        "reports",
+        "reports_tenant_created_idx",
+        "created_at",
+        PAGE,
+    );
+
+    let (at, id) = position_at(&db, "reports", "created_at", tenant, 15_000).await;
+    let deep = generic_plan(
+        &db,
+        tenant,
+        REPORTS_LIST,
+        &format!("'{tenant}', '{at}', '{id}', {PAGE}"),
+    )
+    .await;
+    assert_keyset_scan(
+        &deep,
+        "reports",
+        "reports_tenant_created_idx",
+        "created_at",
+        PAGE,
+    );
+}
+
+#[tokio::test]
+async fn the_files_list_pages_on_its_index_in_the_generic_plan() {
+    let (db, tenant) = large_tenants().await;
+    let first = generic_plan(
+        &db,
+        tenant,
+        FILES_LIST,
+        &format!("'{tenant}', NULL, NULL, {PAGE}"),
+    )
+    .await;
+    assert_keyset_scan(
+        &first,
+        "files",
+        "files_tenant_created_idx",
+        "created_at",
+        PAGE,
+    );
+
+    let (at, id) = position_at(&db, "files", "created_at", tenant, 15_000).await;
+    let deep = generic_plan(
+        &db,
+        tenant,
+        FILES_LIST,
+        &format!("'{tenant}', '{at}', '{id}', {PAGE}"),
+    )
+    .await;
+    assert_keyset_scan(
+        &deep,
+        "files",
+        "files_tenant_created_idx",
+        "created_at",
+        PAGE,
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_on_its_index_in_the_generic_plan() {
+    let (db, tenant) = large_tenants().await;
+    // Arguments: tenant, since, until, position (at, id), limit.
+    let first = generic_plan(
+        &db,
+        tenant,
+        AUDIT_LIST,
+        &format!("'{tenant}', NULL, NULL, NULL, NULL, {PAGE}"),
+    )
+    .await;
+    assert_keyset_scan(
+        &first,
+        "audit_events",
+        "audit_events_tenant_at_idx",
+        "at",
+        PAGE,
+    );
+
+    let (at, id) = position_at(&db, "audit_events", "at", tenant, 15_000).await;
+    let deep = generic_plan(
+        &db,
+        tenant,
+        AUDIT_LIST,
+        &format!("'{tenant}', NULL, NULL, '{at}', '{id}', {PAGE}"),
+    )
+    .await;
+    assert_keyset_scan(
+        &deep,
+        "audit_events",
+        "audit_events_tenant_at_idx",
+        "at",
+        PAGE,
+    );
+
+    // A time window far back: its upper bound is where the scan starts, not a filter it reads down to.
+    let (until, _) = position_at(&db, "audit_events", "at", tenant, 12_000).await;
+    let (since, _) = position_at(&db, "audit_events", "at", tenant, 12_010).await;
+    let window = generic_plan(
+        &db,
+        tenant,
+        AUDIT_LIST,
+        &format!("'{tenant}', '{since}', '{until}', NULL, NULL, {PAGE}"),
+    )
+    .await;
+    assert_keyset_scan(
+        &window,
+        "audit_events",
+        "audit_events_tenant_at_idx",
+        "at",
+        10,
+    );
+}
