@@ -483,6 +483,8 @@ fn scopes_to_suppress(requested: &[String], resource_server: &str, role: Role) -
 
 #[cfg(test)]
 mod tests {
+    mod properties;
+
     use std::collections::BTreeMap;
 
     use super::*;
