@@ -10,16 +10,21 @@
 //! when the run fails).
 //!
 //! The world: `LOAD_TENANTS` tenants (at least 50), each with its own identity provider, members of that
-//! provider and reports, inserted in bulk as the database owner; one access token per member with the claims
-//! the pre-token-generation trigger adds, signed with the stand-in user pool's key. Then two phases of
-//! `LOAD_DURATION_SECS` each (after `LOAD_WARMUP_SECS` of unrecorded warm-up), `LOAD_CONCURRENCY` clients
+//! provider, `LOAD_REPORTS_PER_TENANT` reports and as many audit events, inserted in bulk as the database
+//! owner; one access token per member with the claims the pre-token-generation trigger adds, signed with the
+//! stand-in user pool's key. Then phases of `LOAD_DURATION_SECS` each (after `LOAD_WARMUP_SECS` of unrecorded warm-up), `LOAD_CONCURRENCY` clients
 //! going round-robin over the members: A `GET /healthz`; B `GET /api/v1/reports` with the member's access
 //! token; C the same with a session cookie (one server-side session per member, holding the encrypted token as
 //! a sign-in leaves it); D the floor, what the backend asks of Postgres for B and C (a connection from a pool
 //! of the backend's size with the same options, the tenant transaction, the live membership and revocation
-//! check, the first page of reports, commit) issued by as many tasks, without HTTP, token or JSON. Any answer
-//! but 200 (any failed statement in D) is an error and fails the run after the table is printed. The figures
-//! also go to the benchmarks' summary file (`testkit::bench`).
+//! check, the first page of reports, commit) issued by as many tasks, without HTTP, token or JSON; D2 the same
+//! with the pool's check of a connection before handing it out switched off, which prices that round trip.
+//! Then scale: E `GET /api/v1/audit` with the admins' tokens (every tenant has as many audit events as
+//! reports); every tenant grows to `LOAD_SCALE_ROWS` reports and audit events (older than the seeded ones, so
+//! the first pages stay the same); F repeats B and G repeats E on the grown tenants, whose p99 is compared
+//! with B's and E's.
+//! Any answer but 200 (any failed statement in D) is an error and fails the run after the table is printed.
+//! The figures also go to the benchmarks' summary file (`testkit::bench`).
 //!
 //! Run with `cargo bench -p backend --bench load` (or `cargo xtask bench`).
 
@@ -40,9 +45,10 @@ use local_aws::Ports;
 use local_aws::config::LocalAwsConfig;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::json;
-use shared::api::ReportPage;
+use shared::api::{AuditPage, ReportPage};
 use shared::{Plan, Role};
 use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 use testkit::bench::Figure;
 use testkit::env::number;
 use testkit::stack::point_at_stand_ins;
@@ -182,6 +188,58 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     run_phase(phase(settings.warmup), &floor).await?;
     let phase_d = run_phase(phase(settings.duration), &floor).await?;
     floor_pool.close().await;
+    // The same without the round trip the pool spends checking a connection before handing it out
+    // (`test_before_acquire`, on in the backend so that connections killed by a database restart are replaced
+    // instead of failing a request each): what that check costs.
+    let unchecked_pool = PgPoolOptions::new()
+        .max_connections(pool_size)
+        .test_before_acquire(false)
+        .connect(&db.app_url)
+        .await?;
+    let unchecked = {
+        let (pool, tokens) = (unchecked_pool.clone(), tokens.clone());
+        move |n: usize| same_sql(pool.clone(), tokens[n % tokens.len()].binding.clone())
+    };
+    measure("phase D2, the floor without the pool's check before acquiring");
+    run_phase(phase(settings.warmup), &unchecked).await?;
+    let phase_d2 = run_phase(phase(settings.duration), &unchecked).await?;
+    unchecked_pool.close().await;
+
+    // Scale: the reports list and the audit log at the seeded size, then with every tenant grown.
+    let admin_tokens: Arc<Vec<String>> = Arc::new(
+        tokens
+            .iter()
+            .filter(|token| token.role == Role::Admin)
+            .map(|token| token.token.clone())
+            .collect(),
+    );
+    let audit_url = format!("{base}/api/v1/audit");
+    preflight_audit(
+        &client,
+        &audit_url,
+        &admin_tokens,
+        world.reports_per_tenant.min(20),
+    )
+    .await?;
+    let audit = {
+        let (client, url, tokens) = (client.clone(), audit_url.clone(), admin_tokens.clone());
+        move |n: usize| fetch(client.get(&url).bearer_auth(&tokens[n % tokens.len()]))
+    };
+    measure("phase E, GET /api/v1/audit with admins' bearer tokens");
+    run_phase(phase(settings.warmup), &audit).await?;
+    let phase_e = run_phase(phase(settings.duration), &audit).await?;
+    eprintln!(
+        "load: growing every tenant to {} reports and audit events",
+        settings.scale_rows
+    );
+    world.grow(owner, settings.scale_rows).await?;
+    preflight_audit(&client, &audit_url, &admin_tokens, 20).await?;
+    measure("phase F, GET /api/v1/reports with bearer tokens, tenants grown");
+    run_phase(phase(settings.warmup), &bearer).await?;
+    let phase_f = run_phase(phase(settings.duration), &bearer).await?;
+    measure("phase G, GET /api/v1/audit with admins' bearer tokens, tenants grown");
+    run_phase(phase(settings.warmup), &audit).await?;
+    let phase_g = run_phase(phase(settings.duration), &audit).await?;
 
     let verify_mean = time_verifier(&state.verifier, &tokens).await?;
     drop(backend);
@@ -197,21 +255,30 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         bearer: &phase_b,
         session: &phase_c,
         floor: &phase_d,
+        floor_unchecked: &phase_d2,
+        audit: &phase_e,
+        reports_grown: &phase_f,
+        audit_grown: &phase_g,
         verify_mean,
     };
     let report = render(&figures);
-    if [&phase_a, &phase_b, &phase_c, &phase_d]
-        .iter()
-        .any(|phase| phase.errors() > 0)
-    {
+    let phases = [
+        ("/healthz", &phase_a),
+        ("bearer", &phase_b),
+        ("session", &phase_c),
+        ("floor", &phase_d),
+        ("floor, unchecked", &phase_d2),
+        ("audit", &phase_e),
+        ("bearer, grown", &phase_f),
+        ("audit, grown", &phase_g),
+    ];
+    if phases.iter().any(|(_, phase)| phase.errors() > 0) {
         print!("{report}");
-        bail!(
-            "requests failed: /healthz {:?}, bearer {:?}, session {:?}, floor {:?}",
-            phase_a.failures,
-            phase_b.failures,
-            phase_c.failures,
-            phase_d.failures
-        );
+        let failures: Vec<String> = phases
+            .iter()
+            .map(|(name, phase)| format!("{name} {:?}", phase.failures))
+            .collect();
+        bail!("requests failed: {}", failures.join(", "));
     }
     let recorded = testkit::bench::record(&summary(&figures))?;
     Ok(format!(
@@ -325,6 +392,7 @@ struct Settings {
     tenants: usize,
     members_per_tenant: usize,
     reports_per_tenant: usize,
+    scale_rows: usize,
 }
 
 impl Settings {
@@ -335,7 +403,8 @@ impl Settings {
             concurrency: number("LOAD_CONCURRENCY", 32)?,
             tenants: number("LOAD_TENANTS", MIN_TENANTS)?,
             members_per_tenant: number("LOAD_MEMBERS_PER_TENANT", 5)?,
-            reports_per_tenant: number("LOAD_REPORTS_PER_TENANT", 20)?,
+            reports_per_tenant: number("LOAD_REPORTS_PER_TENANT", 100)?,
+            scale_rows: number("LOAD_SCALE_ROWS", 10_000)?,
         };
         ensure!(
             !settings.duration.is_zero(),
@@ -357,6 +426,10 @@ impl Settings {
             settings.reports_per_tenant > 0,
             "LOAD_REPORTS_PER_TENANT must be at least 1"
         );
+        ensure!(
+            settings.scale_rows > settings.reports_per_tenant,
+            "LOAD_SCALE_ROWS must be more than LOAD_REPORTS_PER_TENANT"
+        );
         Ok(settings)
     }
 }
@@ -375,12 +448,16 @@ struct World {
     tenant_ids: Vec<Uuid>,
     members: Vec<Member>,
     reports_per_tenant: usize,
+    /// The creation time of the oldest seeded report and audit event.
+    epoch: time::OffsetDateTime,
 }
 
 /// A member's access token and the tenant it must see.
 struct MemberToken {
     token: String,
     tenant: usize,
+    /// The member's role: only admins may read the audit log.
+    role: Role,
     /// The token's `exp`.
     expires_at: i64,
     binding: Binding,
@@ -510,10 +587,27 @@ impl World {
                     .map(|i| format!("Report {i} of {slug}. ").repeat(20))
                     .collect::<Vec<_>>(),
             )
-            .bind(created)
+            .bind(&created)
             .execute(&mut *tx)
             .await
             .with_context(|| format!("inserting the reports of {slug}"))?;
+            // As many audit events at the same times: sign-ins of the tenant's members.
+            sqlx::query(
+                "INSERT INTO audit_events (id, tenant_id, at, action, actor_id, actor_name, actor_email) \
+                 SELECT gen_random_uuid(), $1, e.at, 'sign_in', m.id, m.name, m.email \
+                 FROM unnest($2::uuid[], $3::timestamptz[]) AS e(actor, at) \
+                 JOIN members AS m ON m.tenant_id = $1 AND m.id = e.actor",
+            )
+            .bind(tenant_id)
+            .bind(
+                (0..reports)
+                    .map(|i| tenant_members[i % tenant_members.len()].id)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(&created)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("inserting the audit events of {slug}"))?;
             tenant_ids.push(tenant_id);
         }
         tx.commit().await?;
@@ -521,7 +615,46 @@ impl World {
             tenant_ids,
             members,
             reports_per_tenant: settings.reports_per_tenant,
+            epoch,
         })
+    }
+
+    /// Grows every tenant to `rows` reports and as many audit events, the added ones older than those seeded,
+    /// so that the first page stays the same and only the tenants' size changes; then refreshes the planner's
+    /// statistics, as autovacuum would after such a growth.
+    async fn grow(&self, owner: &PgPool, rows: usize) -> anyhow::Result<()> {
+        let added = i64::try_from(rows.saturating_sub(self.reports_per_tenant))?;
+        let mut tx = owner.begin().await?;
+        for tenant_id in &self.tenant_ids {
+            sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
+                .bind(tenant_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            for insert in [
+                "INSERT INTO reports (id, tenant_id, author_id, title, body, created_at, updated_at) \
+                 SELECT gen_random_uuid(), $1, a.id, 'Older report ' || g, repeat('Older report. ', 20), \
+                        $2 - g * interval '1 second', $2 - g * interval '1 second' \
+                 FROM generate_series(1, $3::bigint) AS g, \
+                      (SELECT id FROM members WHERE tenant_id = $1 ORDER BY id LIMIT 1) AS a",
+                "INSERT INTO audit_events (id, tenant_id, at, action, actor_id, actor_name, actor_email) \
+                 SELECT gen_random_uuid(), $1, $2 - g * interval '1 second', 'sign_in', a.id, a.name, a.email \
+                 FROM generate_series(1, $3::bigint) AS g, \
+                      (SELECT id, name, email FROM members WHERE tenant_id = $1 ORDER BY id LIMIT 1) AS a",
+            ] {
+                sqlx::query(insert)
+                    .bind(tenant_id)
+                    .bind(self.epoch)
+                    .bind(added)
+                    .execute(&mut *tx)
+                    .await
+                    .with_context(|| format!("growing tenant {tenant_id}"))?;
+            }
+        }
+        tx.commit().await?;
+        sqlx::query("ANALYZE reports, audit_events")
+            .execute(owner)
+            .await?;
+        Ok(())
     }
 
     /// One access token per member with the claims the pre-token-generation trigger adds (`tenant_id`,
@@ -564,6 +697,7 @@ impl World {
                 MemberToken {
                     token: aws.sign_access_token(&claims),
                     tenant: member.tenant,
+                    role: member.role,
                     expires_at: now + 3600,
                     binding: Binding {
                         tenant: TenantId(self.tenant_ids[member.tenant]),
@@ -619,6 +753,32 @@ async fn preflight(
                 .iter()
                 .all(|report| own.contains(&report.author.id)),
             "token {index}: a report of another tenant was listed"
+        );
+    }
+    Ok(())
+}
+
+/// One request per admin token to `url` (the audit log) before measuring: each must answer 200 with a page
+/// of `expected` events.
+async fn preflight_audit(
+    client: &Client,
+    url: &str,
+    tokens: &[String],
+    expected: usize,
+) -> anyhow::Result<()> {
+    ensure!(!tokens.is_empty(), "no admin among the members");
+    for (index, token) in tokens.iter().enumerate() {
+        let response = client.get(url).bearer_auth(token).send().await?;
+        let status = response.status();
+        if status != StatusCode::OK {
+            let body = response.text().await.unwrap_or_default();
+            bail!("admin token {index}: GET /api/v1/audit answered {status}: {body}");
+        }
+        let page: AuditPage = response.json().await?;
+        ensure!(
+            page.items.len() == expected,
+            "admin token {index}: {} audit events instead of {expected}",
+            page.items.len()
         );
     }
     Ok(())
@@ -798,6 +958,10 @@ struct RunFigures<'a> {
     bearer: &'a PhaseResult,
     session: &'a PhaseResult,
     floor: &'a PhaseResult,
+    floor_unchecked: &'a PhaseResult,
+    audit: &'a PhaseResult,
+    reports_grown: &'a PhaseResult,
+    audit_grown: &'a PhaseResult,
     verify_mean: Duration,
 }
 
@@ -860,9 +1024,33 @@ fn render(figures: &RunFigures<'_>) -> String {
     out.push_str(&row("B `GET /api/v1/reports`, bearer token", b));
     out.push_str(&row("C `GET /api/v1/reports`, session cookie", c));
     out.push_str(&row("D floor: the same SQL, no HTTP", d));
+    out.push_str(&row(
+        "D2 the floor, pool's check before acquiring off",
+        figures.floor_unchecked,
+    ));
     out.push_str(&ratio_row("ratio B / D", b, d));
     out.push_str(&ratio_row("ratio C / D", c, d));
     out.push_str(&ratio_row("ratio B / A", b, a));
+    out.push('\n');
+    out.push_str(&format!(
+        "Scale: the same first pages with every tenant grown from {} to {} reports and audit events\n\n",
+        s.reports_per_tenant, s.scale_rows
+    ));
+    out.push_str("| phase | requests | errors | req/s | p50 | p99 | max |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str(&row("B `GET /api/v1/reports`, bearer token", b));
+    out.push_str(&row("F the same, tenants grown", figures.reports_grown));
+    out.push_str(&ratio_row("ratio F / B", figures.reports_grown, b));
+    out.push_str(&row(
+        "E `GET /api/v1/audit`, admins' bearer token",
+        figures.audit,
+    ));
+    out.push_str(&row("G the same, tenants grown", figures.audit_grown));
+    out.push_str(&ratio_row(
+        "ratio G / E",
+        figures.audit_grown,
+        figures.audit,
+    ));
     out.push('\n');
     let verify_micros = figures.verify_mean.as_secs_f64() * 1e6;
     out.push_str(&format!(
@@ -873,6 +1061,7 @@ fn render(figures: &RunFigures<'_>) -> String {
         ("reports, bearer", b),
         ("reports, session", c),
         ("the floor", d),
+        ("audit", figures.audit),
     ] {
         let Some(process) = phase.cpu_micros_per_request() else {
             continue;
@@ -904,6 +1093,12 @@ fn summary(figures: &RunFigures<'_>) -> Vec<Figure> {
             "req/s",
         ),
         Figure::new("load.floor_sql.p99", millis_at(floor, 0.99), "ms"),
+        Figure::against(
+            "load.floor_sql_unchecked.requests_per_second",
+            figures.floor_unchecked.per_second(),
+            "req/s",
+            floor.per_second(),
+        ),
         Figure::new(
             "load.verifier_in_backend",
             figures.verify_mean.as_secs_f64() * 1e6,
@@ -925,6 +1120,23 @@ fn summary(figures: &RunFigures<'_>) -> Vec<Figure> {
             millis_at(phase, 0.99),
             "ms",
             millis_at(floor, 0.99),
+        ));
+    }
+    for (name, small, grown) in [
+        ("reports", figures.bearer, figures.reports_grown),
+        ("audit", figures.audit, figures.audit_grown),
+    ] {
+        out.push(Figure::against(
+            format!("load.scale.{name}.p99"),
+            millis_at(grown, 0.99),
+            "ms",
+            millis_at(small, 0.99),
+        ));
+        out.push(Figure::against(
+            format!("load.scale.{name}.requests_per_second"),
+            grown.per_second(),
+            "req/s",
+            small.per_second(),
         ));
     }
     out

@@ -4,7 +4,8 @@
 //! Lambda's cold start and warm invocations (the static release `bootstrap` that ships, under the Lambda
 //! stand-in) against Cognito's 5-second limit, all in release builds. The last three need Postgres, so the
 //! Docker engine and image are prepared as for the tests. Then the developer loop: how long a warm
-//! `cargo xtask dev` takes to serve, and how long after a change to the backend's source.
+//! `cargo xtask dev` takes to serve, and how long after a change to the backend's source. Between the two, the
+//! web app's first load: its wasm and JavaScript as the browser downloads them (gzip and brotli).
 //!
 //! Every benchmark adds its figures to `<target>/bench/summary.json` (`testkit::bench`: name, value, unit,
 //! floor, ratio), the developer loop too.
@@ -19,7 +20,7 @@ use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
 
 use crate::docker::Engine;
-use crate::{artifacts, cmd, paths};
+use crate::{artifacts, cmd, paths, tools, web};
 
 /// Runs the four benchmarks; each prints its own figures and ratios. Then the developer loop.
 pub fn run() -> Result<()> {
@@ -28,7 +29,64 @@ pub fn run() -> Result<()> {
     engine.remove_test_containers();
     engine.stop_if_started();
     result?;
+    web_size()?;
     dev_loop()
+}
+
+/// What the first visit downloads of the web app at most, gzipped (the goal); brotli is smaller still.
+const FIRST_LOAD_GOAL_KB: f64 = 400.0;
+
+/// Builds the web app as `cargo xtask build-web` does and measures what a first visit downloads: the wasm and
+/// the JavaScript, gzipped and as brotli (the backend serves whichever the browser accepts).
+fn web_size() -> Result<()> {
+    println!();
+    println!("== web app, first load ==");
+    let tools = tools::Tools::ensure(tools::Need { browser: false })?;
+    web::build(&tools)?;
+    let assets = paths::web_dist().join(web::ASSETS);
+    let mut sizes = [("wasm", 0u64, 0u64), ("js", 0, 0)];
+    for entry in
+        std::fs::read_dir(&assets).with_context(|| format!("listing {}", assets.display()))?
+    {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        for (kind, gzip, brotli) in &mut sizes {
+            if name.ends_with(&format!(".{kind}.gz")) {
+                *gzip += std::fs::metadata(&path)?.len();
+            } else if name.ends_with(&format!(".{kind}.br")) {
+                *brotli += std::fs::metadata(&path)?.len();
+            }
+        }
+    }
+    let kb = |bytes: u64| bytes as f64 / 1000.0;
+    let mut figures = Vec::new();
+    for (kind, gzip, brotli) in sizes {
+        println!(
+            "{kind}: {:.0} kB gzipped, {:.0} kB as brotli",
+            kb(gzip),
+            kb(brotli)
+        );
+        figures.push((format!("web.first_load.{kind}_gzip"), kb(gzip)));
+    }
+    let total_gzip: u64 = sizes.iter().map(|(_, gzip, _)| gzip).sum();
+    let total_brotli: u64 = sizes.iter().map(|(_, _, brotli)| brotli).sum();
+    println!(
+        "first load: {:.0} kB gzipped (goal {FIRST_LOAD_GOAL_KB:.0} kB: {:.2}x), {:.0} kB as brotli",
+        kb(total_gzip),
+        kb(total_gzip) / FIRST_LOAD_GOAL_KB,
+        kb(total_brotli)
+    );
+    figures.push(("web.first_load.gzip".to_owned(), kb(total_gzip)));
+    figures.push(("web.first_load.brotli".to_owned(), kb(total_brotli)));
+    let summary = paths::target_dir().join("bench").join("summary.json");
+    let figures: Vec<(&str, f64, &str)> = figures
+        .iter()
+        .map(|(name, value)| (name.as_str(), *value, "kB"))
+        .collect();
+    record(&summary, &figures)
 }
 
 /// Where `cargo xtask dev` serves.
@@ -65,8 +123,8 @@ fn dev_loop() -> Result<()> {
     record(
         &summary,
         &[
-            ("dev.warm_start_to_serving", warm),
-            ("dev.backend_change_to_serving", changed),
+            ("dev.warm_start_to_serving", warm.as_secs_f64(), "s"),
+            ("dev.backend_change_to_serving", changed.as_secs_f64(), "s"),
         ],
     )?;
     println!("figures recorded in {}", summary.display());
@@ -122,18 +180,20 @@ fn serves() -> bool {
     stream.read_exact(&mut status).is_ok() && status.ends_with(b" 200")
 }
 
-/// Adds `figures` (in seconds, no floor) to the summary file, in the format of `testkit::bench` (xtask does not
-/// link the test kit): each replaces the figure of the same name, kept sorted by name.
-fn record(path: &Path, figures: &[(&str, Duration)]) -> Result<()> {
+/// Adds `figures` (name, value, unit; no floor) to the summary file, in the format of `testkit::bench` (xtask
+/// does not link the test kit): each replaces the figure of the same name, kept sorted by name.
+fn record(path: &Path, figures: &[(&str, f64, &str)]) -> Result<()> {
     let mut summary: Vec<Value> = match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .with_context(|| format!("reading {} (delete it to start afresh)", path.display()))?,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
     };
-    summary.retain(|old| figures.iter().all(|(name, _)| old["name"] != *name));
-    for (name, took) in figures {
-        summary.push(json!({"name": name, "value": took.as_secs_f64(), "unit": "s", "floor": null, "ratio": null}));
+    summary.retain(|old| figures.iter().all(|(name, _, _)| old["name"] != *name));
+    for (name, value, unit) in figures {
+        summary.push(
+            json!({"name": name, "value": value, "unit": unit, "floor": null, "ratio": null}),
+        );
     }
     summary.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     if let Some(dir) = path.parent() {

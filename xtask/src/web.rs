@@ -201,7 +201,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The directory of `dist` holding the content-hashed files (`/assets/…` on the server).
-const ASSETS: &str = "assets";
+pub const ASSETS: &str = "assets";
 
 /// `style.css` with `content` → `style.<first 16 hex digits of its SHA-256>.css`.
 fn hashed_name(name: &str, content: &[u8]) -> String {
