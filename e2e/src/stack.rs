@@ -98,12 +98,15 @@ impl Stack {
     }
 
     /// Ends every session on the server, as the idle or absolute expiry does: the browser keeps its cookie,
-    /// which no longer signs anyone in.
+    /// which no longer signs anyone in. The rows go, and the backend forgets the copies it keeps in memory,
+    /// which would have expired with them.
     pub async fn end_all_sessions(&self) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM tower_sessions.session")
-            .execute(&self.stack.db.owner)
-            .await
-            .context("deleting the sessions")?;
+        let keys: Vec<Vec<u8>> =
+            sqlx::query_scalar("DELETE FROM tower_sessions.session RETURNING id")
+                .fetch_all(&self.stack.db.owner)
+                .await
+                .context("deleting the sessions")?;
+        self.stack.backend.state().sessions.forget(&keys);
         Ok(())
     }
 

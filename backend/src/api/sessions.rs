@@ -312,6 +312,7 @@ async fn end_sessions(
     };
     audit::record(&mut tx, &event).await?;
     tx.commit().await?;
+    state.sessions.forget(&ended.session_keys);
     tracing::info!(member_id = %member, sessions = count, "sessions ended");
     Ok(SessionsEnded { ended: count })
 }

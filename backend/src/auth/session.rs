@@ -96,13 +96,74 @@ pub async fn session_save_failures(response: Response) -> Response {
 ///   sign-out (or expiry) cannot write the session back when it finishes. Only `create` inserts, and only
 ///   a brand-new id.
 /// - A row whose data cannot be read is deleted and treated as no session.
+/// - Signed-in sessions are also kept in memory for a while (at most [`RECENT_SESSIONS_CAPACITY`], each for
+///   at most [`RECENT_SESSIONS_TTL`]), so that a signed-in request does not read its session from the
+///   database; why that is safe is said where they are kept (`RecentSessions`).
 #[derive(Clone, Debug)]
 pub struct SessionStore {
     pool: PgPool,
+    recent: RecentSessions,
+}
+
+/// How many signed-in sessions one backend instance keeps in memory (a few kilobytes each: the encrypted
+/// tokens); the least recently used go first.
+pub const RECENT_SESSIONS_CAPACITY: u64 = 10_000;
+/// How long a session stays in memory after it was read or written here. This bounds how long an instance
+/// goes on using its copy of a session that another instance changed (tokens refreshed, idle expiry pushed
+/// back) or deleted. None of that can let anyone in who should be out: sign-out and ended sessions revoke
+/// the sign-in, and every request checks the revocation list and the membership in the database.
+pub const RECENT_SESSIONS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The signed-in sessions this instance read or wrote lately, by storage key, each until its own expiry or
+/// [`RECENT_SESSIONS_TTL`], whichever comes first.
+///
+/// What this saves is the session read of every browser request. It is safe because a session's record is
+/// no authority on whether its member may still get in: sign-out and an admin ending sessions record the
+/// sign-in (`origin_jti`) as revoked, and the request's tenant transaction checks that list and the
+/// membership before anything else, on every request, cached session or not. Sessions are cached only once
+/// signed in, so that sign-in attempts (a session each, anyone can start one) cannot push them out.
+#[derive(Clone, Debug)]
+struct RecentSessions {
+    entries: moka::sync::Cache<Vec<u8>, Record>,
+}
+
+impl RecentSessions {
+    fn new() -> Self {
+        RecentSessions {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(RECENT_SESSIONS_CAPACITY)
+                .time_to_live(RECENT_SESSIONS_TTL)
+                .build(),
+        }
+    }
+
+    /// The session under `key`, if it is here and has not expired.
+    fn get(&self, key: &[u8]) -> Option<Record> {
+        let record = self.entries.get(key)?;
+        if record.expiry_date > OffsetDateTime::now_utc() {
+            Some(record)
+        } else {
+            self.entries.invalidate(key);
+            None
+        }
+    }
+
+    /// Keeps `record`, stored under `key`, when it is a signed-in session; forgets the key otherwise.
+    fn put(&self, key: Vec<u8>, record: &Record) {
+        if record.data.contains_key(SIGNED_IN_KEY) {
+            self.entries.insert(key, record.clone());
+        } else {
+            self.entries.invalidate(&key);
+        }
+    }
+
+    fn forget(&self, key: &[u8]) {
+        self.entries.invalidate(key);
+    }
 }
 
 /// The key a session id is stored under (also what `member_sessions` refers to the session by).
-pub(crate) fn storage_key(id: &Id) -> Vec<u8> {
+pub fn storage_key(id: &Id) -> Vec<u8> {
     Sha256::digest(id.to_string().as_bytes()).to_vec()
 }
 
@@ -113,7 +174,18 @@ fn store_error(err: sqlx::Error) -> session_store::Error {
 impl SessionStore {
     /// The store on the application's pool; the table comes from the migrations.
     pub fn new(pool: PgPool) -> Self {
-        SessionStore { pool }
+        SessionStore {
+            pool,
+            recent: RecentSessions::new(),
+        }
+    }
+
+    /// Forgets the sessions stored under `keys` (see [`storage_key`]) that were deleted from the database
+    /// directly, as ending a member's sessions does, so that this instance stops using them at once.
+    pub fn forget(&self, keys: &[Vec<u8>]) {
+        for key in keys {
+            self.recent.forget(key);
+        }
     }
 }
 
@@ -134,6 +206,7 @@ impl tower_sessions::SessionStore for SessionStore {
             .await
             .map_err(store_error)?;
             if inserted.rows_affected() == 1 {
+                self.recent.put(storage_key(&record.id), record);
                 return Ok(());
             }
             record.id = Id::default();
@@ -141,10 +214,11 @@ impl tower_sessions::SessionStore for SessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let key = storage_key(&record.id);
         let updated = sqlx::query!(
             "UPDATE tower_sessions.session SET data = $2, expiry_date = $3
              WHERE id = $1 AND expiry_date > now()",
-            storage_key(&record.id),
+            key.as_slice(),
             Json(&record.data) as _,
             record.expiry_date
         )
@@ -153,12 +227,18 @@ impl tower_sessions::SessionStore for SessionStore {
         .map_err(store_error)?;
         if updated.rows_affected() == 0 {
             tracing::debug!("not saving a session that was deleted or expired meanwhile");
+            self.recent.forget(&key);
+        } else {
+            self.recent.put(key, record);
         }
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = storage_key(id);
+        if let Some(record) = self.recent.get(&key) {
+            return Ok(Some(record));
+        }
         let row = sqlx::query!(
             "SELECT data, expiry_date FROM tower_sessions.session WHERE id = $1 AND expiry_date > now()",
             key.as_slice()
@@ -171,11 +251,15 @@ impl tower_sessions::SessionStore for SessionStore {
         };
         let (data, expiry_date) = (row.data, row.expiry_date);
         match serde_json::from_value::<HashMap<String, Value>>(data) {
-            Ok(data) => Ok(Some(Record {
-                id: *id,
-                data,
-                expiry_date,
-            })),
+            Ok(data) => {
+                let record = Record {
+                    id: *id,
+                    data,
+                    expiry_date,
+                };
+                self.recent.put(key, &record);
+                Ok(Some(record))
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "unreadable session deleted");
                 self.delete_key(&key).await?;
@@ -191,10 +275,13 @@ impl tower_sessions::SessionStore for SessionStore {
 
 impl SessionStore {
     async fn delete_key(&self, key: &[u8]) -> session_store::Result<()> {
+        self.recent.forget(key);
         sqlx::query!("DELETE FROM tower_sessions.session WHERE id = $1", key)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
+        // Again: a read that overlapped the deletion may have put the session back meanwhile.
+        self.recent.forget(key);
         Ok(())
     }
 }
@@ -301,5 +388,55 @@ mod tests {
         assert_eq!(key.len(), 32);
         assert_eq!(key, Sha256::digest(id.to_string().as_bytes()).to_vec());
         assert_ne!(key, storage_key(&Id::default()));
+    }
+
+    fn record(signed_in: bool, expires_in: time::Duration) -> Record {
+        let mut data = HashMap::new();
+        data.insert("pending".to_owned(), Value::from(1));
+        if signed_in {
+            data.insert(SIGNED_IN_KEY.to_owned(), Value::from(2));
+        }
+        Record {
+            id: Id::default(),
+            data,
+            expiry_date: OffsetDateTime::now_utc() + expires_in,
+        }
+    }
+
+    #[test]
+    fn only_signed_in_sessions_are_kept_in_memory() {
+        let recent = RecentSessions::new();
+        let pending = record(false, time::Duration::minutes(5));
+        recent.put(storage_key(&pending.id), &pending);
+        assert_eq!(recent.get(&storage_key(&pending.id)), None);
+
+        let signed_in = record(true, time::Duration::minutes(5));
+        let key = storage_key(&signed_in.id);
+        recent.put(key.clone(), &signed_in);
+        assert_eq!(recent.get(&key), Some(signed_in.clone()));
+        // The same session signed out (its signed-in data removed) is forgotten when saved.
+        let mut signed_out = signed_in;
+        signed_out.data.remove(SIGNED_IN_KEY);
+        recent.put(key.clone(), &signed_out);
+        assert_eq!(recent.get(&key), None);
+    }
+
+    #[test]
+    fn a_session_in_memory_is_served_only_until_its_expiry() {
+        let recent = RecentSessions::new();
+        let expired = record(true, time::Duration::seconds(-1));
+        let key = storage_key(&expired.id);
+        recent.put(key.clone(), &expired);
+        assert_eq!(recent.get(&key), None);
+    }
+
+    #[test]
+    fn a_forgotten_session_is_read_from_the_database_again() {
+        let recent = RecentSessions::new();
+        let session = record(true, time::Duration::minutes(5));
+        let key = storage_key(&session.id);
+        recent.put(key.clone(), &session);
+        recent.forget(&key);
+        assert_eq!(recent.get(&key), None);
     }
 }

@@ -127,6 +127,8 @@ pub struct Ended {
     pub user_agents: Vec<String>,
     /// The sign-ins of the ended sessions (their `origin_jti`), to record as revoked.
     pub origin_jtis: Vec<String>,
+    /// The session store keys of the ended sessions, for the store to forget once the deletion is committed.
+    pub session_keys: Vec<Vec<u8>>,
 }
 
 /// Ends the member's session `only` (or all of the member's sessions): their rows here and in the session
@@ -161,5 +163,6 @@ pub async fn end(
     Ok(Ended {
         user_agents,
         origin_jtis,
+        session_keys: keys,
     })
 }

@@ -30,7 +30,7 @@ pub type Customize = Box<dyn FnOnce(&mut Config, &mut LocalAwsConfig) + Send>;
 /// A running backend with its own database and stand-ins.
 pub struct TestApp {
     /// The backend, stopped when dropped (first, before the stand-ins it talks to).
-    _backend: testkit::Backend,
+    backend: testkit::Backend,
     /// `http://localhost:<port>`, the origin browsers use.
     pub address: String,
     /// The configuration the backend runs with.
@@ -226,7 +226,7 @@ impl TestApp {
         .await
         .unwrap();
         TestApp {
-            _backend: stack.backend,
+            backend: stack.backend,
             address: stack.address,
             config: stack.config,
             aws: stack.aws,
@@ -290,6 +290,22 @@ impl TestApp {
             .env("S3_ENDPOINT", self.aws.s3_endpoint())
             .env("UPLOAD_BUCKET", self.aws.bucket())
             .env("FILES_BUCKET", self.aws.files_bucket());
+    }
+
+    /// Makes the backend forget the copy it keeps in memory of the session whose cookie is `cookie`, as a
+    /// restart (or another instance) would not have it: its next request reads the session from the database.
+    pub fn forget_session(&self, cookie: &str) {
+        let id: tower_sessions::session::Id = cookie.parse().unwrap();
+        self.backend
+            .state()
+            .sessions
+            .forget(&[backend::auth::session::storage_key(&id)]);
+    }
+
+    /// Another backend instance beside this one: the same configuration, database and stand-ins, its own
+    /// port and memory (as a second task behind a load balancer).
+    pub async fn another_instance(&self) -> testkit::Backend {
+        testkit::Backend::spawn(self.config.clone()).await.unwrap()
     }
 
     /// An absolute URL of the backend.

@@ -19,8 +19,13 @@ use crate::helpers::{
 
 /// A request for `path` that carries only the given session cookie.
 async fn me_with_cookie(app: &TestApp, cookie: &str) -> StatusCode {
+    me_at(&app.address, cookie).await
+}
+
+/// `GET /api/v1/me` on the backend at `address` with only the given session cookie.
+async fn me_at(address: &str, cookie: &str) -> StatusCode {
     reqwest::Client::new()
-        .get(app.url("/api/v1/me"))
+        .get(format!("{address}/api/v1/me"))
         .header("cookie", format!("saas_session={cookie}"))
         .send()
         .await
@@ -429,6 +434,8 @@ async fn an_unreadable_session_is_ended_and_answers_401_not_503() {
     .await
     .unwrap();
     assert_eq!(changed.rows_affected(), 1);
+    // A backend that just started, with no copy of the session in memory.
+    app.forget_session(&cookie);
 
     let response = signed_in.me_response().await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -444,6 +451,47 @@ async fn an_unreadable_session_is_ended_and_answers_401_not_503() {
     .await
     .unwrap();
     assert_eq!(left, 0, "the unreadable session was deleted");
+}
+
+#[tokio::test]
+async fn a_signed_in_request_does_not_read_its_session_from_the_database() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_in(&BOB).await;
+    let cookie = signed_in.session_cookie().unwrap();
+    // The session table becomes unreadable for the application: only a copy in memory can answer.
+    sqlx::query("REVOKE SELECT ON tower_sessions.session FROM saas_app")
+        .execute(&app.db.owner)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(signed_in.me_response().await.status(), StatusCode::OK);
+    }
+    // An instance that has not seen the session has to read it, and cannot.
+    let other = app.another_instance().await;
+    assert_eq!(
+        me_at(&other.address, &cookie).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
+async fn a_session_kept_in_memory_by_another_instance_ends_there_too_at_sign_out() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+    let signed_in = app.sign_in(&BOB).await;
+    let cookie = signed_in.session_cookie().unwrap();
+    assert_eq!(me_at(&other.address, &cookie).await, StatusCode::OK);
+    assert_eq!(me_at(&other.address, &cookie).await, StatusCode::OK);
+
+    let response = signed_in
+        .send(reqwest::Method::POST, "/auth/logout", None)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        me_at(&other.address, &cookie).await,
+        StatusCode::UNAUTHORIZED,
+        "the other instance's copy is of a revoked sign-in"
+    );
 }
 
 #[tokio::test]
