@@ -92,6 +92,9 @@ async fn tokens_copied_from_one_session_row_into_another_do_not_decrypt_there() 
     .await
     .unwrap();
     assert_eq!(copied.rows_affected(), 1);
+    // The row as it now is, read by a backend that has no copy of the session in memory (a restart, or
+    // another instance).
+    app.forget_session(&mallory.session_cookie().unwrap());
 
     let response = mallory.me_response().await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
