@@ -106,7 +106,7 @@ pub struct SessionStore {
 }
 
 /// How many signed-in sessions one backend instance keeps in memory (a few kilobytes each: the encrypted
-/// tokens); the least recently used go first.
+/// tokens); when it is full, the cache's own eviction policy (moka's TinyLFU) chooses which go.
 pub const RECENT_SESSIONS_CAPACITY: u64 = 10_000;
 /// How long a session stays in memory after it was read or written here. This bounds how long an instance
 /// goes on using its copy of a session that another instance changed (tokens refreshed, idle expiry pushed
