@@ -141,6 +141,14 @@ struct EventRow {
     source_ip: Option<String>,
 }
 
+/// Set before the filtered log's statement, for the rest of the transaction: plan each execution for its own
+/// arguments. `audit_search.sql` has optional filters (`$2 IS NULL OR action = $2`); a plan made for the
+/// arguments drops the filters that are unset and reads the page off the index of the one that is set,
+/// while the generic plan a prepared statement settles on after five executions cannot know which are set
+/// and may read every match of the tenant and sort it. Planning costs a fraction of a millisecond, for a
+/// search an admin makes by hand.
+pub const CUSTOM_PLANS: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
+
 /// Up to `limit` events of the transaction's tenant matching `filter`, newest first.
 pub async fn list(
     tx: &mut TenantTx,
@@ -168,6 +176,7 @@ pub async fn list(
         .fetch_all(tx.conn())
         .await?
     } else {
+        sqlx::query(CUSTOM_PLANS).execute(tx.conn()).await?;
         sqlx::query_file_as!(
             EventRow,
             "src/db/queries/audit_search.sql",

@@ -13,6 +13,7 @@ use uuid::Uuid;
 const REPORTS_LIST: &str = include_str!("../../src/db/queries/reports_list.sql");
 const FILES_LIST: &str = include_str!("../../src/db/queries/files_list.sql");
 const AUDIT_LIST: &str = include_str!("../../src/db/queries/audit_list.sql");
+const AUDIT_SEARCH: &str = include_str!("../../src/db/queries/audit_search.sql");
 
 /// Rows of each kind per tenant: enough that the planner prefers the index over reading the table.
 const ROWS: i32 = 20_000;
@@ -47,8 +48,12 @@ async fn large_tenants() -> (TestDatabase, Uuid) {
              SELECT gen_random_uuid(), $1, $2, $1 || '/' || g, $1 || '/' || $2 || '/uploads/' || g,
                     'file-' || g, 1, now() - g * interval '1 second'
              FROM generate_series(1, $3) AS g",
-            "INSERT INTO audit_events (id, tenant_id, at, action)
-             SELECT gen_random_uuid(), $1, now() - g * interval '1 second', 'sign_in'
+            // Four actions in turn, every other one by the bulk member.
+            "INSERT INTO audit_events (id, tenant_id, at, action, actor_id, actor_name, actor_email)
+             SELECT gen_random_uuid(), $1, now() - g * interval '1 second',
+                    (ARRAY['sign_in', 'report_created', 'report_edited', 'file_uploaded'])[g % 4 + 1],
+                    CASE WHEN g % 2 = 0 THEN $2 END, CASE WHEN g % 2 = 0 THEN 'Bulk' END,
+                    CASE WHEN g % 2 = 0 THEN 'bulk@bulk.example' END
              FROM generate_series(1, $3) AS g",
         ] {
             sqlx::query(insert)
@@ -86,6 +91,25 @@ async fn position_at(
 /// The executed generic plan of `statement` with `arguments` (SQL literals), as the application role in a
 /// transaction of `tenant`.
 async fn generic_plan(db: &TestDatabase, tenant: Uuid, statement: &str, arguments: &str) -> Value {
+    executed_plan(
+        db,
+        tenant,
+        "SET LOCAL plan_cache_mode = force_generic_plan",
+        statement,
+        arguments,
+    )
+    .await
+}
+
+/// The executed plan of `statement` with `arguments` (SQL literals), as the application role in a
+/// transaction of `tenant` after `setting`.
+async fn executed_plan(
+    db: &TestDatabase,
+    tenant: Uuid,
+    setting: &str,
+    statement: &str,
+    arguments: &str,
+) -> Value {
     let mut conn = PgConnection::connect(&db.app_url).await.unwrap();
     let mut tx = conn.begin().await.unwrap();
     sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
@@ -93,10 +117,7 @@ async fn generic_plan(db: &TestDatabase, tenant: Uuid, statement: &str, argument
         .execute(&mut *tx)
         .await
         .unwrap();
-    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(setting).execute(&mut *tx).await.unwrap();
     sqlx::raw_sql(&format!("PREPARE page AS {statement}"))
         .execute(&mut *tx)
         .await
@@ -275,4 +296,49 @@ async fn the_audit_log_pages_on_its_index_in_the_generic_plan() {
         "at",
         10,
     );
+}
+
+#[tokio::test]
+async fn the_audit_log_filtered_by_action_or_person_pages_on_that_filters_index() {
+    let (db, tenant) = large_tenants().await;
+    let member: (Uuid,) =
+        sqlx::query_as("SELECT id FROM members WHERE tenant_id = $1 AND name = 'Bulk'")
+            .bind(tenant)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    let member = member.0;
+    // Arguments: tenant, action, actor, since, until, position (at, id), limit, target text. The backend
+    // plans the filtered statement for its arguments (`CUSTOM_PLANS`); the same setting is made here.
+    let search = |filters: String, position: String| {
+        format!("'{tenant}', {filters}, NULL, NULL, {position}, {PAGE}, NULL")
+    };
+    for (filters, index) in [
+        (
+            "'report_edited', NULL".to_owned(),
+            "audit_events_tenant_action_idx",
+        ),
+        (format!("NULL, '{member}'"), "audit_events_tenant_actor_idx"),
+    ] {
+        let first = executed_plan(
+            &db,
+            tenant,
+            backend::db::audit::CUSTOM_PLANS,
+            AUDIT_SEARCH,
+            &search(filters.clone(), "NULL, NULL".into()),
+        )
+        .await;
+        assert_keyset_scan(&first, "audit_events", index, "at", PAGE);
+
+        let (at, id) = position_at(&db, "audit_events", "at", tenant, 15_000).await;
+        let deep = executed_plan(
+            &db,
+            tenant,
+            backend::db::audit::CUSTOM_PLANS,
+            AUDIT_SEARCH,
+            &search(filters, format!("'{at}', '{id}'")),
+        )
+        .await;
+        assert_keyset_scan(&deep, "audit_events", index, "at", PAGE);
+    }
 }

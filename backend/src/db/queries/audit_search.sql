@@ -1,7 +1,9 @@
 -- Like audit_list.sql, with the filters: action $2, actor $3, at or after $4, before $5, strictly after the
 -- keyset position ($6, $7), target label containing $9; at most $8 events. With optional filters in one
--- statement the generic plan cannot know which are set, estimates few matching rows and may read every
--- match of the tenant and sort them; the unfiltered log, the common case, has audit_list.sql.
+-- statement a generic plan cannot know which are set, so the backend plans each execution for its arguments
+-- (`CUSTOM_PLANS` in backend/src/db/audit.rs): the unset filters fold away, and a page filtered by action or
+-- by person is read off that filter's index with the keyset position as its condition
+-- (backend/tests/api/query_plans.rs). The unfiltered log, the common case, has audit_list.sql.
 SELECT id, at, action, actor_id AS "actor_id: MemberId", actor_name, actor_email, target_kind,
        target_id, target_label, details, host(source_ip) AS source_ip
 FROM audit_events
