@@ -162,6 +162,11 @@ mod tests {
             sign_in_error_message("sign_in_expired"),
             ErrorCode::SignInExpired.default_message()
         );
+        // The backend sends a browser here when the user pool or the database cannot be reached.
+        assert_eq!(
+            sign_in_error_message("service_unavailable"),
+            "A service this application depends on is unavailable. Please try again shortly."
+        );
     }
 
     #[test]

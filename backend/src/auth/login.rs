@@ -49,12 +49,26 @@ pub struct LoginQuery {
 /// sign-in in a sealed cookie of this browser ([`super::pending`]; nothing is written on the server) and sends
 /// the browser to the user pool's authorize endpoint. Each client address may start only so many sign-ins a
 /// minute (429 with `Retry-After` beyond that).
+///
+/// A browser is on this route: when the database or the user pool cannot be reached it goes back to the
+/// sign-in page with `service_unavailable`, which the app explains, rather than to a JSON body.
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     AppQuery(query): AppQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
     state.sign_in_limiter.check(client)?;
+    match start_sign_in(&state, &query).await {
+        Err(ApiError::Unavailable(cause)) => {
+            tracing::warn!(error = %cause, "sign-in could not start: a dependency is unavailable");
+            Ok(app_error(ErrorCode::ServiceUnavailable).into_response())
+        }
+        other => other,
+    }
+}
+
+/// [`login`] past the rate limit.
+async fn start_sign_in(state: &AppState, query: &LoginQuery) -> Result<Response, ApiError> {
     let (provider, login_hint) = match (&query.org, &query.email) {
         (Some(slug), _) if !slug.trim().is_empty() => (
             db::routing::provider_for_tenant_slug(&state.db, &slug.trim().to_ascii_lowercase())

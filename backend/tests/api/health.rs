@@ -86,10 +86,23 @@ async fn with_the_database_down_readyz_and_the_api_answer_503_not_500() {
         StatusCode::SERVICE_UNAVAILABLE,
         "a session cannot be read either"
     );
+
+    // Sign-in cannot look up the organisation: the browser is sent back to the sign-in page, which says so.
+    let response = browser()
+        .get(down.url("/auth/login?email=bob@acme.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response).as_str(),
+        down.url("/?error=service_unavailable")
+    );
 }
 
 #[tokio::test]
-async fn with_the_user_pool_down_sign_in_answers_503_and_recovers_without_restart() {
+async fn with_the_user_pool_down_sign_in_goes_back_to_the_sign_in_page_saying_so_and_recovers_without_restart()
+ {
     let app = TestApp::spawn().await;
     // A backend whose user pool is not there yet: it starts anyway.
     let pool_url = closed_port_url().await;
@@ -103,10 +116,11 @@ async fn with_the_user_pool_down_sign_in_answers_503_and_recovers_without_restar
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // A browser is on this route: it is sent to the sign-in page, which explains the code, not to JSON.
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        response.json::<ErrorBody>().await.unwrap().code,
-        ErrorCode::ServiceUnavailable
+        location(&response).as_str(),
+        backend.url("/?error=service_unavailable")
     );
 
     // The pool comes up on that address: sign-in works without restarting the backend.
@@ -127,7 +141,10 @@ async fn with_the_user_pool_down_sign_in_answers_503_and_recovers_without_restar
             .send()
             .await
             .unwrap();
-        if attempt.status() != StatusCode::SERVICE_UNAVAILABLE {
+        if !location(&attempt)
+            .as_str()
+            .ends_with("error=service_unavailable")
+        {
             response = Some(attempt);
             break;
         }
