@@ -601,6 +601,38 @@ impl Browser {
             .join("; "))
     }
 
+    /// Gives this browser `other`'s cookies for the current page's site (open a page of the site first): the
+    /// same signed-in session in a browser that has nothing else of the app, no cache included.
+    pub async fn take_cookies_of(&self, other: &Browser) -> anyhow::Result<()> {
+        for cookie in other
+            .client
+            .get_all_cookies()
+            .await
+            .context("reading the cookies")?
+        {
+            self.client
+                .add_cookie(cookie)
+                .await
+                .context("setting a cookie")?;
+        }
+        Ok(())
+    }
+
+    /// The time of the page's first User Timing mark `name`, in milliseconds from the start of its navigation
+    /// (the time origin of Navigation Timing), if the page set it.
+    pub async fn user_timing_mark(&self, name: &str) -> anyhow::Result<Option<f64>> {
+        let time = self
+            .client
+            .execute(
+                "const mark = performance.getEntriesByName(arguments[0], 'mark')[0];
+                 return mark ? mark.startTime : null;",
+                vec![json!(name)],
+            )
+            .await
+            .context("reading a User Timing mark")?;
+        Ok(time.as_f64())
+    }
+
     /// Forgets every cookie of the current site, as when the session cookie expires in the browser.
     pub async fn delete_cookies(&self) -> anyhow::Result<()> {
         self.client

@@ -5,7 +5,8 @@
 //! stand-in) against Cognito's 5-second limit, all in release builds. The last three need Postgres, so the
 //! Docker engine and image are prepared as for the tests. Then the developer loop: how long a warm
 //! `cargo xtask dev` takes to serve, and how long after a change to the backend's source. Between the two, the
-//! web app's first load: its wasm and JavaScript as the browser downloads them (gzip and brotli).
+//! web app's first load (its wasm and JavaScript as the browser downloads them, gzip and brotli) and the
+//! dashboard's time to interactive in headless Chromium, first visit and return visit.
 //!
 //! Every benchmark adds its figures to `<target>/bench/summary.json` (`testkit::bench`: name, value, unit,
 //! floor, ratio), the developer loop too.
@@ -22,15 +23,40 @@ use serde_json::{Value, json};
 use crate::docker::Engine;
 use crate::{artifacts, cmd, paths, tools, web};
 
-/// Runs the four benchmarks; each prints its own figures and ratios. Then the developer loop.
+/// Runs the four benchmarks; each prints its own figures and ratios. Then the web app's first load and the
+/// dashboard in a browser, then the developer loop.
 pub fn run() -> Result<()> {
     let engine = Engine::ensure()?;
-    let result = run_with(&engine);
+    let result = run_with(&engine).and_then(|bootstrap| {
+        web_size()?;
+        dashboard(&engine, &bootstrap)
+    });
     engine.remove_test_containers();
     engine.stop_if_started();
     result?;
-    web_size()?;
     dev_loop()
+}
+
+/// The dashboard's time to interactive in headless Chromium (`e2e/benches/dashboard.rs`), on the web app
+/// [`web_size`] built, with the trigger Lambda as it ships.
+fn dashboard(engine: &Engine, bootstrap: &Path) -> Result<()> {
+    println!();
+    let tools = tools::Tools::ensure(tools::Need { browser: true })?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(paths::root())
+        .args(["bench", "--package", "e2e", "--bench", "dashboard"])
+        .env("POSTGRES_IMAGE", engine.postgres_image()?)
+        .env("WEB_DIST_DIR", paths::web_dist())
+        .env("TRIGGER_BOOTSTRAP", bootstrap);
+    if let Some(host) = &engine.host {
+        command.env("DOCKER_HOST", host);
+    }
+    if let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) {
+        command.env("CHROME", chrome).env("CHROMEDRIVER", driver);
+    }
+    cmd::run(&mut command)
 }
 
 /// What the first visit downloads of the web app at most, gzipped (the goal); brotli is smaller still.
@@ -203,7 +229,8 @@ fn record(path: &Path, figures: &[(&str, f64, &str)]) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-fn run_with(engine: &Engine) -> Result<()> {
+/// The release benchmarks of the backend crate; returns the trigger Lambda's `bootstrap` they ran.
+fn run_with(engine: &Engine) -> Result<std::path::PathBuf> {
     let image = engine.postgres_image()?;
     let bootstrap = artifacts::build_lambda()?.join("bootstrap");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -227,5 +254,5 @@ fn run_with(engine: &Engine) -> Result<()> {
         }
         cmd::run(&mut command)?;
     }
-    Ok(())
+    Ok(bootstrap)
 }

@@ -21,14 +21,18 @@ use sha2::{Digest as _, Sha256};
 use crate::tools::Tools;
 use crate::{cmd, paths};
 
-/// Builds the web app (release profile, then wasm-opt when available) into `frontend/dist`.
+/// The cargo profile the wasm is built with (`Cargo.toml`): the release profile built for size, in one unit.
+const PROFILE: &str = "wasm-release";
+
+/// Builds the web app (the [`PROFILE`] profile, then wasm-opt when available) into `frontend/dist`.
 pub fn build(tools: &Tools) -> Result<()> {
     let root = paths::root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(&cargo);
     build.current_dir(&root).args([
         "build",
-        "--release",
+        "--profile",
+        PROFILE,
         "--package",
         "frontend",
         "--target",
@@ -38,7 +42,7 @@ pub fn build(tools: &Tools) -> Result<()> {
 
     let wasm = paths::target_dir()
         .join("wasm32-unknown-unknown")
-        .join("release")
+        .join(PROFILE)
         .join("frontend.wasm");
     let dist = paths::web_dist();
     let pkg = dist.join("pkg");
