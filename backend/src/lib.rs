@@ -15,3 +15,6 @@ pub mod state;
 pub mod storage;
 pub mod trigger;
 pub mod verifier;
+
+#[cfg(test)]
+mod test_support;

@@ -6,7 +6,8 @@
 //! Docker engine and image are prepared as for the tests. Then the developer loop: how long a warm
 //! `cargo xtask dev` takes to serve, and how long after a change to the backend's source. Between the two, the
 //! web app's first load (its wasm and JavaScript as the browser downloads them, gzip and brotli) and the
-//! dashboard's time to interactive in headless Chromium, first visit and return visit.
+//! dashboard's time to interactive in headless Chromium, first visit and return visit; then the property
+//! and differential tests with many more cases than the test suite runs.
 //!
 //! Every benchmark adds its figures to `<target>/bench/summary.json` (`testkit::bench`: name, value, unit,
 //! floor, ratio), the developer loop too.
@@ -34,7 +35,47 @@ pub fn run() -> Result<()> {
     engine.remove_test_containers();
     engine.stop_if_started();
     result?;
+    properties()?;
     dev_loop()
+}
+
+/// Cases of each property test in the longer run (the tests run 256 to 512 with their fixed seeds).
+const PROPERTY_CASES: &str = "8192";
+/// Generated policies and requests the IAM evaluator and the simulator decide in the longer run (500 in tests).
+const IAM_GENERATED_CASES: &str = "20000";
+
+/// The property and differential tests again with many more cases than `cargo xtask test` runs: the CSV
+/// cell rules, the token verifier and the trigger event parser (proptest), and the IAM evaluator against the
+/// pinned simulator on generated policies and requests.
+fn properties() -> Result<()> {
+    println!();
+    println!("== property and differential tests, longer run ==");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = paths::root();
+    cmd::run(
+        Command::new(&cargo)
+            .current_dir(&root)
+            .args(["test", "--package", "backend", "--lib", "properties"])
+            .env("PROPTEST_CASES", PROPERTY_CASES),
+    )?;
+    tools::ensure_iam_simulate()?;
+    cmd::run(
+        Command::new(&cargo)
+            .current_dir(&root)
+            .args([
+                "test",
+                "--package",
+                "local-aws",
+                "--test",
+                "local_aws",
+                "--",
+                "iam::generated",
+                "--nocapture",
+            ])
+            .env("IAM_GENERATED_CASES", IAM_GENERATED_CASES)
+            .env("SAAS_REFERENCE_CACHE", paths::cache())
+            .env("IAM_SIMULATE_REQUIRED", "1"),
+    )
 }
 
 /// The dashboard's time to interactive in headless Chromium (`e2e/benches/dashboard.rs`), on the web app

@@ -526,17 +526,12 @@ mod tests {
     /// Property tests with a fixed seed, so that a run is repeatable and a failure reproducible.
     mod properties {
         use proptest::prelude::*;
-        use proptest::test_runner::{Config, RngSeed};
+        use proptest::test_runner::Config;
 
         use super::*;
 
         fn config() -> Config {
-            Config {
-                cases: 512,
-                rng_seed: RngSeed::Fixed(0x05af_ec5f),
-                failure_persistence: None,
-                ..Config::default()
-            }
+            crate::test_support::property_config(512, 0x05af_ec5f)
         }
 
         /// Text with plenty of what matters here: formula starts, cell breaks, spaces, quotes, any Unicode.

@@ -3,18 +3,13 @@
 //! one the event's user name names, read from a single primary entry of `identities`.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use serde_json::{Value, json};
 
 use super::*;
 
 fn config() -> Config {
-    Config {
-        cases: 512,
-        rng_seed: RngSeed::Fixed(0x7219_9e70),
-        failure_persistence: None,
-        ..Config::default()
-    }
+    crate::test_support::property_config(512, 0x7219_9e70)
 }
 
 /// Short text made mostly of what the parser looks at: separators, case, JSON punctuation, and characters

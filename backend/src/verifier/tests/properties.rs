@@ -2,18 +2,13 @@
 //! a token it accepts satisfies every check, whatever claims were signed.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use tokio::runtime::Runtime;
 
 use super::*;
 
 fn config() -> Config {
-    Config {
-        cases: 256,
-        rng_seed: RngSeed::Fixed(0x070c_3e25),
-        failure_persistence: None,
-        ..Config::default()
-    }
+    crate::test_support::property_config(256, 0x070c_3e25)
 }
 
 /// A runtime serving the test pool's JWKS, and a verifier for it, shared by every case of a test.
