@@ -10,7 +10,8 @@
 //!   the key, read back at start) answers listings.
 //! - Listings (`ListObjectsV2`, `ListObjects`) from that index, in S3's order (by UTF-8 bytes), with
 //!   `prefix`, `delimiter` (common prefixes), `max-keys`, `start-after`, continuation tokens and markers, each
-//!   object with its size, ETag, time and storage class. A key that is only a prefix of other keys is no
+//!   object with its size, ETag, time and storage class; continuation tokens are opaque, as on S3, and
+//!   `encoding-type=url` percent-encodes the key names of the answer ([`KeyNames`]). A key that is only a prefix of other keys is no
 //!   object, and deleting a key that holds nothing succeeds without doing anything. A read of a key that
 //!   holds nothing answers `NoSuchKey` to a caller who may list the bucket and `AccessDenied` to anyone else,
 //!   as the access check decided ([`MissingKey`], in the request's extensions).
@@ -41,11 +42,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::{Extensions, HeaderMap, Method, Uri};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CommonPrefix,
     CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput,
     CopySource, CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteObjectInput,
-    DeleteObjectOutput, ETag, GetBucketLifecycleConfigurationInput,
+    DeleteObjectOutput, ETag, EncodingType, GetBucketLifecycleConfigurationInput,
     GetBucketLifecycleConfigurationOutput, GetObjectInput, GetObjectOutput, HeadObjectInput,
     HeadObjectOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output,
     ListPartsInput, ListPartsOutput, Object, ObjectStorageClass, PutObjectInput, PutObjectOutput,
@@ -464,13 +468,91 @@ fn max_keys(requested: Option<i32>) -> usize {
     })
 }
 
-fn common_prefix_list(prefixes: Vec<String>) -> Vec<CommonPrefix> {
+fn common_prefix_list(prefixes: Vec<String>, names: KeyNames) -> Vec<CommonPrefix> {
     prefixes
         .into_iter()
         .map(|prefix| CommonPrefix {
-            prefix: Some(prefix),
+            prefix: names.one(prefix),
         })
         .collect()
+}
+
+/// How a listing writes key names: as they are, or percent-encoded (`encoding-type=url`), which lets a
+/// client list keys holding characters XML 1.0 cannot carry (control characters, U+FFFE, U+FFFF). S3 then
+/// encodes `Key`, `Prefix`, `Delimiter`, `StartAfter`, `Marker`, `NextMarker` and each common prefix, as
+/// measured on S3: a space is `+`, `/` stays, and every other byte outside RFC 3986's unreserved characters
+/// is `%XX` (`a+b.txt` is `a%2Bb.txt`, `100%.csv` is `100%25.csv`, `한` is `%ED%95%9C`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyNames {
+    AsTheyAre,
+    UrlEncoded,
+}
+
+/// What `encoding-type=url` leaves as it is: RFC 3986's unreserved characters, `/`, and the space (which
+/// becomes `+`).
+const KEY_NAME: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b' ');
+
+impl KeyNames {
+    /// The encoding a request asks for; S3 knows only `url`.
+    fn of(encoding: Option<&EncodingType>) -> S3Result<KeyNames> {
+        match encoding.map(EncodingType::as_str) {
+            None => Ok(KeyNames::AsTheyAre),
+            Some(EncodingType::URL) => Ok(KeyNames::UrlEncoded),
+            Some(_) => Err(s3_error!(
+                InvalidArgument,
+                "Invalid Encoding Method specified in Request"
+            )),
+        }
+    }
+
+    fn one(self, name: String) -> Option<String> {
+        Some(match self {
+            KeyNames::AsTheyAre => name,
+            KeyNames::UrlEncoded => utf8_percent_encode(&name, KEY_NAME)
+                .to_string()
+                .replace(' ', "+"),
+        })
+    }
+
+    fn all(self, name: Option<String>) -> Option<String> {
+        name.and_then(|name| self.one(name))
+    }
+
+    fn objects(self, objects: Vec<Object>) -> Vec<Object> {
+        objects
+            .into_iter()
+            .map(|object| Object {
+                key: self.all(object.key),
+                ..object
+            })
+            .collect()
+    }
+}
+
+/// The opaque continuation token for a listing that resumes after `key`. S3's tokens are opaque too, and a
+/// key written as it is could hold characters XML cannot carry.
+fn continuation_token(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+/// The key a continuation token resumes after; a token this store did not make is S3's `InvalidArgument`.
+fn continuation_key(token: &str) -> S3Result<String> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|key| String::from_utf8(key).ok())
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The continuation token provided is incorrect"
+            )
+        })
 }
 
 /// A request the store makes to `s3s-fs` on its own behalf.
@@ -615,32 +697,37 @@ impl S3 for Store {
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = req.input;
-        let after = input
+        let names = KeyNames::of(input.encoding_type.as_ref())?;
+        let token = input
             .continuation_token
             .as_deref()
-            .or(input.start_after.as_deref());
+            .map(continuation_key)
+            .transpose()?;
         let query = ListQuery {
             prefix: input.prefix.as_deref().unwrap_or_default(),
             delimiter: input.delimiter.as_deref(),
-            after,
+            after: token.as_deref().or(input.start_after.as_deref()),
             max_keys: max_keys(input.max_keys),
         };
         let (objects, listing) = self.list(&input.bucket, &query).await;
         let key_count = objects.len() + listing.common_prefixes.len();
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket.clone()),
-            prefix: input.prefix.clone(),
-            delimiter: input.delimiter.clone(),
+            prefix: names.all(input.prefix.clone()),
+            delimiter: names.all(input.delimiter.clone()),
             max_keys: Some(i32::try_from(query.max_keys).unwrap_or(i32::MAX)),
             key_count: Some(i32::try_from(key_count).unwrap_or(i32::MAX)),
             is_truncated: Some(listing.truncated),
             continuation_token: input.continuation_token.clone(),
-            next_continuation_token: listing.truncated.then_some(listing.last).flatten(),
-            start_after: input.start_after.clone(),
+            next_continuation_token: listing
+                .truncated
+                .then(|| listing.last.as_deref().map(continuation_token))
+                .flatten(),
+            start_after: names.all(input.start_after.clone()),
             encoding_type: input.encoding_type.clone(),
-            contents: (!objects.is_empty()).then_some(objects),
+            contents: (!objects.is_empty()).then(|| names.objects(objects)),
             common_prefixes: (!listing.common_prefixes.is_empty())
-                .then(|| common_prefix_list(listing.common_prefixes)),
+                .then(|| common_prefix_list(listing.common_prefixes, names)),
             ..ListObjectsV2Output::default()
         }))
     }
@@ -650,6 +737,7 @@ impl S3 for Store {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = req.input;
+        let names = KeyNames::of(input.encoding_type.as_ref())?;
         let query = ListQuery {
             prefix: input.prefix.as_deref().unwrap_or_default(),
             delimiter: input.delimiter.as_deref(),
@@ -663,16 +751,16 @@ impl S3 for Store {
             .flatten();
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket.clone()),
-            prefix: input.prefix.clone(),
-            delimiter: input.delimiter.clone(),
-            marker: input.marker.clone(),
+            prefix: names.all(input.prefix.clone()),
+            delimiter: names.all(input.delimiter.clone()),
+            marker: names.all(input.marker.clone()),
             max_keys: Some(i32::try_from(query.max_keys).unwrap_or(i32::MAX)),
             is_truncated: Some(listing.truncated),
-            next_marker,
+            next_marker: names.all(next_marker),
             encoding_type: input.encoding_type.clone(),
-            contents: (!objects.is_empty()).then_some(objects),
+            contents: (!objects.is_empty()).then(|| names.objects(objects)),
             common_prefixes: (!listing.common_prefixes.is_empty())
-                .then(|| common_prefix_list(listing.common_prefixes)),
+                .then(|| common_prefix_list(listing.common_prefixes, names)),
             ..ListObjectsOutput::default()
         }))
     }

@@ -1653,3 +1653,114 @@ async fn a_missing_key_is_not_found_only_for_callers_who_may_list_the_bucket() {
     );
     unlisted.shutdown().await;
 }
+
+#[tokio::test]
+async fn listings_url_encode_key_names_on_request_and_continue_with_opaque_tokens() {
+    let aws = LocalAws::start(
+        demo_config(),
+        "127.0.0.1".parse().unwrap(),
+        Ports::ephemeral(),
+    )
+    .await
+    .unwrap();
+    let bucket = aws.bucket().to_owned();
+    let alice = client_for(&aws, &vend(&aws, "acme", "u1").await);
+    let prefix = "acme/u1/uploads/";
+    // In S3's order (by UTF-8 bytes), with what S3 answers for each under `encoding-type=url`.
+    let keys = [
+        ("100%.csv", "100%25.csv"),
+        ("a b.txt", "a+b.txt"),
+        ("a+b.txt", "a%2Bb.txt"),
+        ("ctl\u{1}.txt", "ctl%01.txt"),
+        ("run books/x.txt", "run+books/x.txt"),
+        ("x\u{fffe}.txt", "x%EF%BF%BE.txt"),
+        ("한글/x.txt", "%ED%95%9C%EA%B8%80/x.txt"),
+    ];
+    for (key, _) in keys {
+        put(&alice, &bucket, &format!("{prefix}{key}"), b"x")
+            .await
+            .unwrap();
+    }
+    let listed = alice
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(prefix)
+        .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    let expected: Vec<String> = keys
+        .iter()
+        .map(|(_, encoded)| format!("acme/u1/uploads/{encoded}"))
+        .collect();
+    assert_eq!(names, expected);
+    assert_eq!(listed.prefix(), Some(prefix));
+
+    // Rolled up by a delimiter, the common prefixes are encoded alike, and the delimiter itself.
+    let rolled = alice
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(prefix)
+        .delimiter("/")
+        .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+        .send()
+        .await
+        .unwrap();
+    let prefixes: Vec<&str> = rolled
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(
+        prefixes,
+        [
+            "acme/u1/uploads/run+books/",
+            "acme/u1/uploads/%ED%95%9C%EA%B8%80/"
+        ]
+    );
+    assert_eq!(rolled.delimiter(), Some("/"));
+
+    // One key per page: the tokens reveal no key, and the pages hold every key once, in order.
+    let mut pages = alice
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(prefix)
+        .max_keys(1)
+        .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+        .into_paginator()
+        .send();
+    let mut paged = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        if let Some(token) = page.next_continuation_token() {
+            assert!(keys.iter().all(|(key, _)| !token.contains(key)), "{token}");
+        }
+        paged.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+    }
+    assert_eq!(paged, expected);
+
+    // A token S3 did not make, or an encoding S3 does not know, is refused.
+    let forged = alice
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(prefix)
+        .continuation_token("acme/u1/uploads/a b.txt")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(forged.code(), Some("InvalidArgument"));
+    let unknown = alice
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(prefix)
+        .encoding_type(aws_sdk_s3::types::EncodingType::from("base64"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Some("InvalidArgument"));
+}
