@@ -320,6 +320,10 @@ impl Storage {
             .list_objects_v2()
             .bucket(&self.config.bucket)
             .prefix(prefix)
+            // Members write their own keys with their upload credentials, so a key may hold characters XML
+            // cannot carry (U+FFFE, control characters); encoded, every key lists, and the quota check
+            // cannot be broken by one.
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .into_paginator()
             .send();
         let mut total: i64 = 0;

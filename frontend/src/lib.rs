@@ -4,7 +4,8 @@
 //! own paths survive a reload). The app never sees a token: it asks `GET /api/v1/me` (the session cookie
 //! travels with the request) and renders what the answer says; the workspace's pages call the JSON API the
 //! same way (`api.rs`) and offer only the controls the session's scopes allow (`access.rs`). Files go from
-//! the browser straight to storage with short-lived credentials the API hands out (`upload.rs`).
+//! the browser straight to storage with short-lived credentials the API hands out (`upload.rs`). The upload rules (object keys, URLs, signatures) are
+//! public so that tests outside the crate run them against the S3 stand-in and the backend.
 
 mod access;
 mod api;
@@ -20,7 +21,7 @@ mod shell;
 mod sign_in;
 mod status;
 mod time;
-mod upload;
+pub mod upload;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

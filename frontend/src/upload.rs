@@ -14,8 +14,8 @@
 //! Files go one after another, in the order they were added; the uploads live with the workspace, so moving
 //! to another page does not stop them.
 
-mod object;
-mod sign;
+pub mod object;
+pub mod sign;
 mod transfer;
 
 use std::cell::{Cell, RefCell};
@@ -35,7 +35,7 @@ use crate::session::Problem;
 pub use object::{MAX_FILE_SIZE, Storage};
 use object::{
     MULTIPART_THRESHOLD, PartRange, complete_body, expires_soon, folder_name, object_key,
-    object_url, plan_parts, refusal, with_query,
+    plan_parts, refusal,
 };
 use transfer::{Answer, Body, InFlight, NoAnswer, now_ms, parse_time_ms, random_bytes, xml_text};
 
@@ -680,16 +680,10 @@ impl Uploader {
                 return Err(Stop::Cancelled);
             }
             let credentials = self.credentials().await?;
-            let url = object_url(&credentials, key);
-            let url = if query.is_empty() {
-                url
-            } else {
-                with_query(&url, query)
-            };
-            let mut headers =
-                sign::signed_headers(&credentials, method, &url, now_ms()).map_err(|error| {
-                    Stop::Failed(format!("The request could not be signed: {error}"))
-                })?;
+            let (url, mut headers) =
+                sign::signed_request(&credentials, method, key, query, now_ms()).map_err(
+                    |error| Stop::Failed(format!("The request could not be signed: {error}")),
+                )?;
             headers.extend(extra_headers.iter().cloned());
             let report = progress.clone().map(|progress| {
                 Box::new(move |loaded: f64| progress(loaded)) as Box<dyn FnMut(f64)>

@@ -13,7 +13,9 @@ mod settings;
 
 pub use audit::{AuditAction, AuditActor, AuditEvent, AuditPage, AuditTarget};
 pub use dashboard::{Activity, ActivityKind, Dashboard};
-pub use files::{FileInfo, FileLink, FilePage, NewFile, StorageCredentials};
+pub use files::{
+    FileInfo, FileLink, FilePage, MAX_KEY_BYTES, NewFile, StorageCredentials, allowed_in_key,
+};
 pub use invitations::{Invitation, InvitationList, NewInvitation};
 pub use me::{Me, MeTenant, MeUser};
 pub use members::{Member, MemberPage, MemberPatch, MemberRef, RoleSource};

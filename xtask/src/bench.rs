@@ -43,10 +43,13 @@ pub fn run() -> Result<()> {
 const PROPERTY_CASES: &str = "8192";
 /// Generated policies and requests the IAM evaluator and the simulator decide in the longer run (500 in tests).
 const IAM_GENERATED_CASES: &str = "20000";
+/// Upload cases of the longer run: each makes a dozen requests to the stand-ins (about 70 ms).
+const UPLOAD_CASES: &str = "2000";
 
 /// The property and differential tests again with many more cases than `cargo xtask test` runs: the CSV
-/// cell rules, the token verifier and the trigger event parser (proptest), and the IAM evaluator against the
-/// pinned simulator on generated policies and requests.
+/// cell rules, the token verifier and the trigger event parser (proptest), the web app's upload keys and
+/// signatures against the backend and the S3 stand-in, and the IAM evaluator against the pinned simulator on
+/// generated policies and requests.
 fn properties() -> Result<()> {
     println!();
     println!("== property and differential tests, longer run ==");
@@ -57,6 +60,12 @@ fn properties() -> Result<()> {
             .current_dir(&root)
             .args(["test", "--package", "backend", "--lib", "properties"])
             .env("PROPTEST_CASES", PROPERTY_CASES),
+    )?;
+    cmd::run(
+        Command::new(&cargo)
+            .current_dir(&root)
+            .args(["test", "--package", "e2e", "--test", "upload_rules"])
+            .env("PROPTEST_CASES", UPLOAD_CASES),
     )?;
     tools::ensure_iam_simulate()?;
     cmd::run(

@@ -35,7 +35,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::api::{
-    AuditAction, FileInfo, FileLink, FilePage, MemberRef, NewFile, StorageCredentials,
+    AuditAction, FileInfo, FileLink, FilePage, MAX_KEY_BYTES, MemberRef, NewFile,
+    StorageCredentials, allowed_in_key,
 };
 use shared::scope::is_maker_or_admin;
 use shared::{ErrorBody, Scope};
@@ -57,8 +58,6 @@ pub const DOWNLOAD_LINK_VALIDITY: Duration = Duration::from_secs(5 * 60);
 /// The largest file that can be recorded: 5 GiB, the most S3 copies in one `CopyObject` (and what the web app
 /// promises).
 pub const MAX_FILE_BYTES: i64 = 5 * 1024 * 1024 * 1024;
-/// The longest object key S3 accepts, in bytes.
-const MAX_KEY_BYTES: usize = 1024;
 
 /// The routes of this module.
 pub fn routes(state: AppState) -> ScopedRouter {
@@ -433,8 +432,9 @@ async fn remove(
 }
 
 /// The file name of `key` if it lies under `prefix` in a folder of its own: `<prefix>[<folders>/]<name>`,
-/// with no empty, `.` or `..` segment and at most [`MAX_KEY_BYTES`] bytes; otherwise 422 naming `key`.
-fn file_name<'k>(key: &'k str, prefix: &str) -> Result<&'k str, ApiError> {
+/// with no empty, `.` or `..` segment and at most 1,024 bytes; otherwise 422 naming `key`.
+/// Public so that tests check it against the keys the web app makes.
+pub fn file_name<'k>(key: &'k str, prefix: &str) -> Result<&'k str, ApiError> {
     let invalid = |why: &str| ApiError::unprocessable(format!("key: {why}"));
     if key.len() > MAX_KEY_BYTES {
         return Err(invalid("an object key has at most 1024 bytes."));
@@ -450,8 +450,10 @@ fn file_name<'k>(key: &'k str, prefix: &str) -> Result<&'k str, ApiError> {
             "the key may not have empty, \".\" or \"..\" segments.",
         ));
     }
-    if rest.chars().any(char::is_control) {
-        return Err(invalid("the key may not contain control characters."));
+    if !rest.chars().all(allowed_in_key) {
+        return Err(invalid(
+            "the key may not contain control characters, U+FFFE or U+FFFF.",
+        ));
     }
     rest.rsplit('/')
         .next()
@@ -500,6 +502,7 @@ mod tests {
             "t1/u1/uploads/../x.pdf",
             "t1/u1/uploads/./x.pdf",
             "t1/u1/uploads/x\n.pdf",
+            "t1/u1/uploads/f/x\u{fffe}.pdf",
             "x.pdf",
         ] {
             assert!(file_name(key, PREFIX).is_err(), "{key}");

@@ -2,7 +2,7 @@
 //! `CompleteMultipartUpload` body. Plain functions, so the rules are tested without a browser.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use shared::api::StorageCredentials;
+use shared::api::{MAX_KEY_BYTES, StorageCredentials, allowed_in_key};
 
 use crate::format::format_bytes;
 
@@ -62,8 +62,6 @@ pub fn refusal(size: f64, storage: Option<Storage>, pending: f64) -> Option<Stri
 }
 /// S3's limit on the number of parts of one upload.
 const MAX_PARTS: f64 = 10_000.0;
-/// S3's limit on the length of a key, in bytes.
-const MAX_KEY_BYTES: usize = 1024;
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// What SigV4 and S3 leave unencoded in a path segment or query value: RFC 3986's unreserved characters.
@@ -75,13 +73,14 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The object key for a file: `<prefix><folder>/<name>`. Each upload gets a folder of its own, so two files
 /// with the same name never overwrite each other. The name is cleaned of what S3 or the backend would refuse
-/// (slashes, control characters, a bare `.` or `..`) and shortened from the front of its stem so the key fits
-/// S3's 1,024 bytes while the extension survives.
+/// (slashes, control characters, a bare `.` or `..`) and of the two characters XML cannot carry (U+FFFE,
+/// U+FFFF: S3's answers name the key in XML), and shortened from the front of its stem so the key fits S3's
+/// 1,024 bytes while the extension survives.
 pub fn object_key(prefix: &str, folder: &str, file_name: &str) -> String {
     let cleaned: String = file_name
         .chars()
         .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
+            if c == '/' || c == '\\' || !allowed_in_key(c) {
                 '_'
             } else {
                 c
@@ -297,6 +296,7 @@ mod tests {
             ("../../bob/uploads/x", ".._.._bob_uploads_x"),
             ("a\\b", "a_b"),
             ("tab\there", "tab_here"),
+            ("x\u{fffe}\u{ffff}.txt", "x__.txt"),
             ("..", "file"),
             (".", "file"),
             ("   ", "file"),

@@ -16,6 +16,28 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use shared::api::StorageCredentials;
 
+use super::object::{object_url, with_query};
+
+/// The URL and the signing headers of the S3 request `method` on `key` with the `query` pairs, signed with
+/// `credentials` at `now_ms`: exactly what the app sends (its own headers, such as `Content-Type`, are added
+/// to these and are not signed).
+pub fn signed_request(
+    credentials: &StorageCredentials,
+    method: &str,
+    key: &str,
+    query: &[(&str, &str)],
+    now_ms: f64,
+) -> Result<(String, Vec<(String, String)>), String> {
+    let url = object_url(credentials, key);
+    let url = if query.is_empty() {
+        url
+    } else {
+        with_query(&url, query)
+    };
+    let headers = signed_headers(credentials, method, &url, now_ms)?;
+    Ok((url, headers))
+}
+
 /// The headers that sign `method url` with `credentials` at `now_ms` (milliseconds since the epoch), to add
 /// to the request as they are. `url` must already be encoded (see `object::object_url`).
 pub fn signed_headers(

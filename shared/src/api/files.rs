@@ -27,6 +27,16 @@ pub struct StorageCredentials {
     pub endpoint: Option<String>,
 }
 
+/// The longest object key S3 takes, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Whether the file name in an object key may hold `c`: the web app replaces, and the backend refuses, control
+/// characters (S3 advises against them) and U+FFFE and U+FFFF, which XML cannot carry (S3 names keys in XML
+/// answers, such as the one that starts a multipart upload).
+pub fn allowed_in_key(c: char) -> bool {
+    !c.is_control() && c != '\u{fffe}' && c != '\u{ffff}'
+}
+
 /// `POST /api/v1/files`: record an object the caller uploaded under their own prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
