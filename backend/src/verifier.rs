@@ -268,6 +268,14 @@ impl AccessTokenVerifier {
         Ok(token)
     }
 
+    /// Forgets `token` if it was verified before, when its sign-in ends: a signed-out session's token has no
+    /// further use, and without this each sign-in would occupy the cache until its capacity pushed it out.
+    pub fn forget(&self, token: &str) {
+        if token.len() <= MAX_TOKEN_BYTES {
+            self.inner.verified.remove(&cache::digest(token));
+        }
+    }
+
     /// The full verification, and the issuer's key generation it was done under.
     async fn verify_uncached(&self, token: &str) -> Result<FreshlyVerified, VerifyError> {
         let unverified = UnverifiedToken::decompose(token)?;

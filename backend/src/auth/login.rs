@@ -378,6 +378,11 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Result<R
         if let Some(origin_jti) = &signed_in.origin_jti {
             record_revocation(&state, TenantId(signed_in.tenant_id), origin_jti).await?;
         }
+        if let Some(session_id) = session.id()
+            && let Ok(token) = state.tokens.decrypt(&signed_in.access_token, &session_id)
+        {
+            state.verifier.forget(&token);
+        }
         if let (Some(refresh_token), Some(session_id)) = (&signed_in.refresh_token, session.id()) {
             match state.tokens.decrypt(refresh_token, &session_id) {
                 Ok(token) => {
@@ -429,6 +434,7 @@ pub async fn revoke(
     let sign_in = sign_in_of(&verified)?;
     record_revocation(&state, tenant_id, &sign_in.origin_jti).await?;
     tracing::info!(tenant_id = %tenant_id, member_id = %member_id, "sign-in revoked");
+    state.verifier.forget(token);
     Ok(StatusCode::NO_CONTENT)
 }
 

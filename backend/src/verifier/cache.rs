@@ -108,6 +108,16 @@ impl TokenCache {
         state.order.push_back(digest);
     }
 
+    /// Drops the entry under `digest`, if there is one: the token's sign-in ended, so it will not be asked
+    /// for again (and were it asked, the revocation check after verification would refuse it anyway).
+    pub(super) fn remove(&self, digest: &TokenDigest) {
+        let mut state = self.write();
+        if state.entries.remove(digest).is_some() {
+            // A linear pass over at most `capacity` digests, on a sign-out: rare next to lookups.
+            state.order.retain(|kept| kept != digest);
+        }
+    }
+
     /// How many entries the cache holds (expired and stale ones included, until evicted).
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
@@ -249,6 +259,24 @@ mod tests {
         cache.insert(digest("g.h.i"), verified("carol", 1_000), 2);
         assert_eq!(cache.len(), 2);
         assert!(cache.get(&key, 10, generation(2)).is_none());
+    }
+
+    #[test]
+    fn a_removed_token_is_gone_and_leaves_nothing_behind() {
+        let cache = TokenCache::new(3);
+        let (a, b) = (digest("a.b.c"), digest("d.e.f"));
+        cache.insert(a, verified("a", 2_000), 1);
+        cache.insert(b, verified("b", 2_000), 1);
+        cache.remove(&a);
+        cache.remove(&a);
+        assert!(cache.get(&a, 1_000, generation(1)).is_none());
+        assert!(cache.get(&b, 1_000, generation(1)).is_some());
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            cache.read().order.len(),
+            1,
+            "no digest of a removed entry stays queued"
+        );
     }
 
     #[test]
