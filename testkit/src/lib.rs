@@ -5,6 +5,7 @@
 //! - [`postgres`]: a Postgres container (one per test process, or one owned by the caller) holding a migrated
 //!   template database, and a fresh database cloned from it for every test.
 //! - [`stack`]: the stand-ins and the backend wired to a test database, with the demo world seeded.
+//! - [`sign_in`]: a sign-in walked through the user pool and an identity provider without a browser.
 //! - [`outage`]: a TCP gate in front of a real server, closed and reopened to make it go away and come back.
 //! - [`demo`]: the demo users of `infra/local-aws/directories.json` and `infra/tenants/demo.json`.
 //! - [`rng`]: the one seeded random number generator, for reproducible test data.
@@ -21,6 +22,7 @@ pub mod env;
 pub mod outage;
 pub mod postgres;
 pub mod rng;
+pub mod sign_in;
 pub mod stack;
 
 use std::path::{Path, PathBuf};

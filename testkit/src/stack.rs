@@ -248,6 +248,40 @@ pub fn storage_for(aws: &LocalAws) -> anyhow::Result<StorageConfig> {
     })
 }
 
+/// Sets the environment under which the `backend` binary (its `serve` and other commands) talks to the
+/// database and stand-ins `config` names, published at `address`, as a backend configured with `config`
+/// does; the rest of the environment is cleared (`PATH` kept, `RUST_LOG=warn`).
+pub fn backend_env(
+    command: &mut std::process::Command,
+    address: &str,
+    config: &Config,
+    aws: &LocalAws,
+) {
+    let (key, secret) = aws.backend_s3_key();
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .env("PUBLIC_URL", address)
+        .env("DATABASE_URL", config.database_url.expose())
+        .env("COGNITO_ISSUER", config.cognito_issuer.as_str())
+        .env("COGNITO_AUTH_DOMAIN", config.cognito_auth_domain.as_str())
+        .env("COGNITO_CLIENT_ID", &config.cognito_client_id)
+        .env(
+            "COGNITO_CLIENT_SECRET",
+            config.cognito_client_secret.expose(),
+        )
+        .env("COGNITO_IDP_ENDPOINT", aws.user_pool_endpoint())
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", aws.region())
+        .env("IDENTITY_POOL_ID", aws.identity_pool_id())
+        .env("IDENTITY_POOL_ENDPOINT", aws.identity_pool_endpoint())
+        .env("S3_ENDPOINT", aws.s3_endpoint())
+        .env("UPLOAD_BUCKET", aws.bucket())
+        .env("FILES_BUCKET", aws.files_bucket());
+}
+
 /// Where the stand-ins' mock identity providers are, for seeding the demo world.
 pub fn demo_issuers(aws: &LocalAws) -> backend::seed::DemoIssuers {
     backend::seed::DemoIssuers {

@@ -279,6 +279,29 @@ fn record(path: &Path, figures: &[(&str, f64, &str)]) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// `cargo xtask soak`: the release `backend serve` under a minute of mixed traffic on loopback
+/// (`backend/benches/soak.rs`): it prints its figures and fails on any 5xx or unexpected answer, on resident
+/// memory growing 10% or more after the warm-up, or on unbounded sockets. `SOAK_SECONDS`,
+/// `SOAK_WARMUP_SECONDS` and `SOAK_CONCURRENCY` pass through.
+pub fn soak() -> Result<()> {
+    let engine = Engine::ensure()?;
+    let result = (|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(&cargo);
+        command
+            .current_dir(paths::root())
+            .args(["bench", "--package", "backend", "--bench", "soak"])
+            .env("POSTGRES_IMAGE", engine.postgres_image()?);
+        if let Some(host) = &engine.host {
+            command.env("DOCKER_HOST", host);
+        }
+        cmd::run(&mut command)
+    })();
+    engine.remove_test_containers();
+    engine.stop_if_started();
+    result
+}
+
 /// The release benchmarks of the backend crate; returns the trigger Lambda's `bootstrap` they ran.
 fn run_with(engine: &Engine) -> Result<std::path::PathBuf> {
     let image = engine.postgres_image()?;

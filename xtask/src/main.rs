@@ -38,6 +38,10 @@ commands:
               Docker engine, like test); then the developer loop (warm `dev` until it serves, and
               after a backend change; port 3000 must be free); figures also go to
               <target>/bench/summary.json
+  soak        a minute of mixed traffic (sign-ins, reads, writes, upload credentials,
+              uploads) against the release backend process on loopback: fails on any 5xx,
+              resident memory growing 10% or more after the warm-up, or unbounded sockets
+              (SOAK_SECONDS, SOAK_WARMUP_SECONDS, SOAK_CONCURRENCY; needs the Docker engine)
   build-web   build the web app (wasm) into frontend/dist
   build-lambda
               build the pre-token-generation trigger for AWS Lambda (provided.al2023, static musl
@@ -68,6 +72,7 @@ fn main() -> Result<()> {
         Some("lint") => lint::run(&rest).map(|_| ()),
         Some("e2e") => test::run(test::Scope::BrowserOnly, &rest),
         Some("bench") => bench::run(),
+        Some("soak") => bench::soak(),
         Some("build-web") => {
             let tools = tools::Tools::ensure(tools::Need { browser: false })?;
             web::build(&tools)

@@ -23,6 +23,7 @@ use url::Url;
 use uuid::Uuid;
 
 pub use testkit::demo::{ALICE, BOB, CAROL, DAVE, DemoUser, ERIN, MALLORY, PASSWORD};
+pub use testkit::sign_in::FlowEnd;
 
 /// Changes to the default test set-up.
 pub type Customize = Box<dyn FnOnce(&mut Config, &mut LocalAwsConfig) + Send>;
@@ -47,23 +48,6 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.config.web_dist_dir);
     }
-}
-
-/// The outcome of walking a sign-in from its first request.
-#[derive(Debug)]
-#[allow(
-    dead_code,
-    reason = "the payloads are read through Debug in failure messages"
-)]
-pub enum FlowEnd {
-    /// The user pool redirected to the backend's callback (not followed).
-    Callback(Url),
-    /// The backend redirected back into the app (for example `/?error=...`) before any identity provider.
-    App(Url),
-    /// An identity provider showed its login form again after the credentials were posted: it refused them.
-    LoginRefused(String),
-    /// Anything else: the status, the URL and the body.
-    Other(StatusCode, Url, String),
 }
 
 /// Tokens straight from the user pool's token endpoint.
@@ -188,13 +172,7 @@ pub fn browser() -> Client {
 
 /// The absolute target of a redirect response.
 pub fn location(response: &Response) -> Url {
-    let value = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .expect("a Location header")
-        .to_str()
-        .unwrap();
-    response.url().join(value).unwrap()
+    testkit::sign_in::location(response).unwrap()
 }
 
 impl TestApp {
@@ -264,32 +242,7 @@ impl TestApp {
     /// Sets the environment under which the `backend` binary talks to this app's database and stand-ins
     /// (for its commands, such as `reconcile-idps`).
     pub fn backend_env(&self, command: &mut std::process::Command) {
-        let (key, secret) = self.aws.backend_s3_key();
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn")
-            .env("PUBLIC_URL", &self.address)
-            .env("DATABASE_URL", &self.db.app_url)
-            .env("COGNITO_ISSUER", self.config.cognito_issuer.as_str())
-            .env(
-                "COGNITO_AUTH_DOMAIN",
-                self.config.cognito_auth_domain.as_str(),
-            )
-            .env("COGNITO_CLIENT_ID", &self.config.cognito_client_id)
-            .env(
-                "COGNITO_CLIENT_SECRET",
-                self.config.cognito_client_secret.expose(),
-            )
-            .env("COGNITO_IDP_ENDPOINT", self.aws.user_pool_endpoint())
-            .env("AWS_ACCESS_KEY_ID", key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .env("AWS_REGION", self.aws.region())
-            .env("IDENTITY_POOL_ID", self.aws.identity_pool_id())
-            .env("IDENTITY_POOL_ENDPOINT", self.aws.identity_pool_endpoint())
-            .env("S3_ENDPOINT", self.aws.s3_endpoint())
-            .env("UPLOAD_BUCKET", self.aws.bucket())
-            .env("FILES_BUCKET", self.aws.files_bucket());
+        testkit::stack::backend_env(command, &self.address, &self.config, &self.aws);
     }
 
     /// Makes the backend forget the copy it keeps in memory of the session whose cookie is `cookie`, as a
@@ -422,37 +375,9 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> FlowEnd {
-        let callback_prefix = self.url("/auth/callback");
-        let mut response = browser.get(start).send().await.unwrap();
-        let mut posted = false;
-        for _ in 0..12 {
-            let status = response.status();
-            if status.is_redirection() {
-                let next = location(&response);
-                if next.as_str().starts_with(&callback_prefix) {
-                    return FlowEnd::Callback(next);
-                }
-                if next.origin().ascii_serialization() == self.address {
-                    return FlowEnd::App(next);
-                }
-                response = browser.get(next).send().await.unwrap();
-                continue;
-            }
-            let url = response.url().clone();
-            let body = response.text().await.unwrap();
-            if status != StatusCode::OK || !body.contains("<form") {
-                return FlowEnd::Other(status, url, body);
-            }
-            if posted {
-                return FlowEnd::LoginRefused(body);
-            }
-            let (action, mut fields) = parse_login_form(&url, &body);
-            fields.push(("username".to_owned(), username.to_owned()));
-            fields.push(("password".to_owned(), password.to_owned()));
-            posted = true;
-            response = browser.post(action).form(&fields).send().await.unwrap();
-        }
-        panic!("the sign-in did not end within 12 hops");
+        testkit::sign_in::walk(browser, start, &self.address, username, password)
+            .await
+            .unwrap()
     }
 
     /// Walks `user`'s sign-in with an authorize request made here (own state, nonce and PKCE), stops at the
@@ -566,31 +491,6 @@ pub async fn closed_port_url() -> String {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
-}
-
-/// The action (absolute) and hidden fields of the first form on an identity provider's login page.
-fn parse_login_form(page_url: &Url, html: &str) -> (Url, Vec<(String, String)>) {
-    let document = scraper::Html::parse_document(html);
-    let form_selector = scraper::Selector::parse("form").unwrap();
-    let hidden_selector = scraper::Selector::parse("input[type=hidden]").unwrap();
-    let form = document
-        .select(&form_selector)
-        .next()
-        .expect("a login form");
-    let action = page_url
-        .join(form.value().attr("action").unwrap_or(""))
-        .unwrap();
-    let fields = form
-        .select(&hidden_selector)
-        .filter_map(|input| {
-            let name = input.value().attr("name")?;
-            Some((
-                name.to_owned(),
-                input.value().attr("value").unwrap_or("").to_owned(),
-            ))
-        })
-        .collect();
-    (action, fields)
 }
 
 /// A directory with a stand-in `index.html`, so the web app's fallback can be observed without building it.
