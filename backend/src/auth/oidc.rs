@@ -236,16 +236,24 @@ impl OidcClient {
     }
 
     /// Re-reads the discovery document now (an ID token names a key the cached set lacks), at most once per
-    /// penalty window. Returns `None` when the window has not passed or the re-read failed.
-    async fn force_refresh(&self) -> Option<Arc<DiscoveredClient>> {
+    /// penalty window. `Ok(None)` when the window has not passed since a re-read that worked (the key is
+    /// simply unknown); an error when the re-read fails, or failed within the window: the keys cannot be read,
+    /// so whether the token is good cannot be told, and the sign-in should be tried again later.
+    async fn force_refresh(&self) -> Result<Option<Arc<DiscoveredClient>>, OidcError> {
         {
             let mut cache = self.inner.lock();
             if within(cache.last_forced_refresh, FORCED_REFRESH_PENALTY) {
-                return None;
+                return if within(cache.last_failure, FORCED_REFRESH_PENALTY) {
+                    Err(OidcError::Unavailable(
+                        "the user pool's keys could not be read a moment ago".to_owned(),
+                    ))
+                } else {
+                    Ok(None)
+                };
             }
             cache.last_forced_refresh = Some(Instant::now());
         }
-        self.inner.refresh().await.ok()
+        self.inner.refresh().await.map(Some)
     }
 }
 
@@ -389,7 +397,7 @@ impl OidcClient {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
-                let Some(refreshed) = self.force_refresh().await else {
+                let Some(refreshed) = self.force_refresh().await? else {
                     return Err(OidcError::InvalidIdToken(
                         "no key matches the ID token's kid".to_owned(),
                     ));

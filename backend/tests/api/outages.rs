@@ -23,7 +23,10 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::files::upload;
-use crate::helpers::{ALICE, BOB, CAROL, ExtraBackend, SignedIn, TestApp, closed_port_url};
+use crate::helpers::{
+    ALICE, BOB, CAROL, ExtraBackend, FlowEnd, PASSWORD, SignedIn, TestApp, browser_with_jar,
+    closed_port_url,
+};
 
 /// The backend's own limit for one request (`app.rs`): no request may take longer, outage or not.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -302,6 +305,52 @@ async fn with_the_user_pools_keys_unreachable_known_keys_keep_verifying_and_an_u
             response.json::<ErrorBody>().await.unwrap().code,
             ErrorCode::ServiceUnavailable
         );
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_whose_id_token_names_a_key_that_cannot_be_fetched_ends_on_the_sign_in_page_saying_so()
+ {
+    let app = TestApp::spawn().await;
+    let (browser, _jar) = browser_with_jar();
+    // The backend has read the pool's keys when the sign-in started; then the pool signs with a new ID-token
+    // key, and its key set cannot be read any more while its sign-in and token endpoints still work.
+    let FlowEnd::Callback(callback) = app
+        .walk(
+            &browser,
+            &format!("email={}", BOB.email),
+            BOB.email,
+            PASSWORD,
+        )
+        .await
+    else {
+        panic!("the sign-in did not reach the callback");
+    };
+    app.aws.keys().rotate_id_key();
+    app.aws.set_cognito_idp_down(true);
+    assert_eq!(
+        app.finish(&browser, &callback).await,
+        "/?error=service_unavailable",
+        "a key the backend cannot fetch is an outage, not a bad token: the person is asked to try again"
+    );
+    assert_eq!(
+        app.sign_in_landing(&BOB).await,
+        "/?error=service_unavailable",
+        "still down"
+    );
+
+    // Back up: once the penalty window of the failed fetch (10 s) has passed, sign-in works again without
+    // a restart.
+    app.aws.set_cognito_idp_down(false);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let landing = app.sign_in_landing(&BOB).await;
+        if landing == "/" {
+            break;
+        }
+        assert_eq!(landing, "/?error=service_unavailable");
+        assert!(Instant::now() < deadline, "sign-in did not recover");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -47,6 +47,7 @@ mod web;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -138,6 +139,8 @@ pub struct LocalAws {
     s3: s3::S3StandIn,
     /// Dropped with the stand-ins: every function instance is stopped, its process killed.
     lambda: lambda::Lambda,
+    /// While set, the `cognito-idp` host answers every request 503 (see [`LocalAws::set_cognito_idp_down`]).
+    cognito_idp_down: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -239,10 +242,12 @@ impl LocalAws {
         let okta = idp::okta::Okta::new(&config, &urls, okta_key)?;
 
         let (shutdown, _) = watch::channel(false);
+        let cognito_idp_down = Arc::new(AtomicBool::new(false));
         let tasks = vec![
             serve(
                 cognito_listener,
-                user_pool::cognito_idp_router(pool.clone()),
+                user_pool::cognito_idp_router(pool.clone())
+                    .layer(axum::middleware::from_fn(outage(cognito_idp_down.clone()))),
                 &shutdown,
                 "cognito-idp",
             ),
@@ -285,6 +290,7 @@ impl LocalAws {
             credentials,
             s3,
             lambda,
+            cognito_idp_down,
             shutdown,
             tasks,
         })
@@ -416,6 +422,14 @@ impl LocalAws {
             client_id: client.client_id.clone(),
             client_secret: client.client_secret.clone().unwrap_or_default(),
         })
+    }
+
+    /// Takes the `cognito-idp` host (the issuer's discovery document and key set, the user-pool API) down, or
+    /// brings it back: while down it answers every request `503 ServiceUnavailable`, as a regional outage
+    /// would, and the pool's hosted endpoints (sign-in, token) keep working. For outage tests of the
+    /// applications that fetch the pool's keys.
+    pub fn set_cognito_idp_down(&self, down: bool) {
+        self.cognito_idp_down.store(down, Ordering::SeqCst);
     }
 
     /// A handle on the pool's signing keys, for rotation without restart.
@@ -567,6 +581,34 @@ async fn listen(bind: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListen
     TcpListener::bind((bind, port))
         .await
         .with_context(|| format!("binding the {what} listener on {bind}:{port}"))
+}
+
+/// A layer answering `503 ServiceUnavailable` (awsJson's error shape) while `down` is set.
+fn outage(
+    down: Arc<AtomicBool>,
+) -> impl Fn(
+    axum::extract::Request,
+    axum::middleware::Next,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |request, next| {
+        let down = down.load(Ordering::SeqCst);
+        Box::pin(async move {
+            if down {
+                use axum::response::IntoResponse as _;
+                return (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    [("content-type", "application/x-amz-json-1.1")],
+                    r#"{"__type":"ServiceUnavailable","message":"Service is unavailable."}"#,
+                )
+                    .into_response();
+            }
+            next.run(request).await
+        })
+    }
 }
 
 fn serve(

@@ -127,3 +127,28 @@ async fn an_unknown_entra_tenant_is_an_error() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_tenant");
 }
+
+#[tokio::test]
+async fn the_issuer_host_can_be_taken_down_while_the_hosted_endpoints_keep_working() {
+    let world = World::start().await;
+    let issuer = world.aws.issuer();
+    let keys = format!("{issuer}/.well-known/jwks.json");
+    let login = format!("{}/login", world.aws.auth_domain());
+    world.aws.set_cognito_idp_down(true);
+    for url in [
+        keys.clone(),
+        format!("{issuer}/.well-known/openid-configuration"),
+    ] {
+        let response = world.get(&url).await;
+        assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["__type"], "ServiceUnavailable");
+    }
+    assert_ne!(
+        world.get(&login).await.status(),
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "the user pool's domain is another host"
+    );
+    world.aws.set_cognito_idp_down(false);
+    assert_eq!(world.get(&keys).await.status(), reqwest::StatusCode::OK);
+}
