@@ -172,6 +172,16 @@ fn assert_keyset_scan(plan: &Value, table: &str, index: &str, column: &str, rows
     let expected = Some(rows as f64);
     assert_eq!(scan["Actual Rows"].as_f64(), expected, "{shown}");
     assert_eq!(plan["Actual Rows"].as_f64(), expected, "{shown}");
+    // Nothing else (a join's other side, say) reads more than a page's worth of rows either.
+    for node in &all {
+        let read = node["Actual Rows"].as_f64().unwrap_or(0.0)
+            * node["Actual Loops"].as_f64().unwrap_or(1.0);
+        assert!(
+            read <= rows as f64,
+            "a {} node reads {read} rows for a page of {rows}:\n{shown}",
+            node["Node Type"]
+        );
+    }
 }
 
 #[tokio::test]
