@@ -633,6 +633,33 @@ impl Browser {
         Ok(time.as_f64())
     }
 
+    /// Every resource the page has fetched since it was opened, in the order of Resource Timing: its file
+    /// name (the last segment of its path) and the bytes of its body as they came over the network (after
+    /// compression; 0 when it came from the cache).
+    pub async fn fetched_resources(&self) -> anyhow::Result<Vec<(String, u64)>> {
+        let resources = self
+            .client
+            .execute(
+                "return performance.getEntriesByType('resource').map(entry =>
+                     [new URL(entry.name).pathname.split('/').pop(),
+                      entry.transferSize > 0 ? entry.encodedBodySize : 0]);",
+                vec![],
+            )
+            .await
+            .context("reading Resource Timing")?;
+        Ok(serde_json::from_value(resources)?)
+    }
+
+    /// The file names of [`Browser::fetched_resources`].
+    pub async fn fetched_file_names(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .fetched_resources()
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
+    }
+
     /// Forgets every cookie of the current site, as when the session cookie expires in the browser.
     pub async fn delete_cookies(&self) -> anyhow::Result<()> {
         self.client

@@ -26,7 +26,7 @@ mod workspace;
 
 pub use browser::{Browser, Page, Profile};
 pub use files::FileRow;
-pub use stack::Stack;
+pub use stack::{Stack, copy_of_the_web_app};
 pub use testkit::repo_dir;
 pub use workspace::{AuditRow, DashboardView, MemberRow, Nav};
 

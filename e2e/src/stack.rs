@@ -30,8 +30,16 @@ impl Stack {
 
     /// Like [`Stack::start`], with the stand-ins' configuration changed by `change` before they start.
     pub async fn start_with(change: impl FnOnce(&mut LocalAwsConfig)) -> anyhow::Result<Stack> {
+        Stack::start_serving(web_dist_dir()?, change).await
+    }
+
+    /// Like [`Stack::start_with`], serving the built web app from `web_dist_dir` (a copy a test may change,
+    /// see [`copy_of_the_web_app`]).
+    pub async fn start_serving(
+        web_dist_dir: PathBuf,
+        change: impl FnOnce(&mut LocalAwsConfig),
+    ) -> anyhow::Result<Stack> {
         init_logging();
-        let web_dist_dir = web_dist_dir()?;
         let postgres = Postgres::start().await?;
         let db = postgres.database().await?;
         // Without TRIGGER_BOOTSTRAP, the debug binary next to this test's own directory.
@@ -147,6 +155,30 @@ impl Stack {
         ensure!(recorded.is_some(), "the file {key} was recorded already");
         Ok(())
     }
+}
+
+/// A copy of the built web app in a fresh directory under the system's temporary directory, named after
+/// `test_name`, for a test that changes the files the app is served from.
+pub fn copy_of_the_web_app(test_name: &str) -> anyhow::Result<PathBuf> {
+    let copy =
+        std::env::temp_dir().join(format!("web-app-{test_name}-{}", Uuid::new_v4().simple()));
+    copy_dir(&web_dist_dir()?, &copy)?;
+    Ok(copy)
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The built web app: `WEB_DIST_DIR`, or `<repo>/frontend/dist`.

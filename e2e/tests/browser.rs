@@ -1577,3 +1577,77 @@ async fn credentials_close_to_expiry_are_renewed_before_the_next_part_goes_up() 
     assert!(downloaded == content, "byte-identical after the renewal");
     browser.close().await
 }
+
+/// The pages a first visit does not need come as wasm modules of their own, fetched when first opened; one
+/// that cannot be fetched (the connection dropped, or a new version of the app replaced the files the tab
+/// started from) says so and leaves the rest of the app working, and Reload brings it once it is there.
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_come_on_demand_and_one_that_cannot_be_fetched_says_so_and_comes_with_reload()
+-> anyhow::Result<()> {
+    let web_app = e2e::copy_of_the_web_app("on_demand")?;
+    let stack = Stack::start_serving(web_app.clone(), |_| {}).await?;
+    let browser = Browser::launch("on_demand").await?;
+    sign_in(&browser, &stack, ALICE).await?;
+    browser.wait_for_dashboard().await?;
+
+    // The dashboard needs no on-demand module; the files page brings its own, with the upload code.
+    let is_module = |name: &String| name.ends_with(".wasm") && name != "frontend_bg.wasm";
+    let fetched = browser.fetched_file_names().await?;
+    assert!(
+        fetched.contains(&"frontend_bg.wasm".to_owned()),
+        "{fetched:?}"
+    );
+    assert!(!fetched.iter().any(is_module), "{fetched:?}");
+    browser.go_to(Nav::Files).await?;
+    let fetched = browser.fetched_file_names().await?;
+    assert!(
+        fetched.contains(&"split_files.wasm".to_owned()),
+        "{fetched:?}"
+    );
+    assert!(
+        !fetched.contains(&"split_admin.wasm".to_owned()),
+        "{fetched:?}"
+    );
+
+    // The administration pages' module is gone from the server.
+    let app_dir = std::fs::read_dir(web_app.join("assets"))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.is_dir())
+        .expect("the app's directory of assets");
+    let module_files: Vec<_> = ["", ".gz", ".br"]
+        .iter()
+        .map(|suffix| app_dir.join(format!("split_admin.wasm{suffix}")))
+        .collect();
+    let aside = |file: &std::path::PathBuf| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".aside");
+        std::path::PathBuf::from(name)
+    };
+    for file in &module_files {
+        std::fs::rename(file, aside(file))?;
+    }
+    browser.click("#nav-audit").await?;
+    let said = browser
+        .wait_for_text("#page-not-loaded", "could not be loaded")
+        .await?;
+    assert!(said.contains("Reload"), "{said}");
+    assert_eq!(browser.current_url().await?.path(), "/audit");
+
+    // The rest of the app goes on.
+    browser.go_to(Nav::Reports).await?;
+    browser.back().await?;
+    browser.wait_for_element("#page-not-loaded").await?;
+
+    // Back on the server: Reload shows the audit log.
+    for file in &module_files {
+        std::fs::rename(aside(file), file)?;
+    }
+    browser.click("#reload-app").await?;
+    browser.wait_for_page(Nav::AuditLog).await?;
+    assert!(!browser.has("#page-not-loaded").await?);
+    browser.close().await?;
+    drop(stack);
+    std::fs::remove_dir_all(&web_app)?;
+    Ok(())
+}

@@ -14,6 +14,7 @@ mod components;
 mod downloads;
 mod drafts;
 mod format;
+mod on_demand;
 mod pages;
 mod paging;
 mod session;

@@ -9,11 +9,8 @@ use wasm_bindgen::JsCast as _;
 
 use crate::access::{is_admin, provide_me};
 use crate::components::{NoticeBar, provide_notices};
-use crate::pages::{
-    AuditPage, DashboardPage, EditReportPage, FilesPage, InvitationsPage, MemberSessionsPage,
-    MembersPage, NewReportPage, NotFoundPage, ProfilePage, ReportPage, ReportsPage,
-    SignInSettingsPage,
-};
+use crate::on_demand;
+use crate::pages::{DashboardPage, NotFoundPage};
 use crate::upload::provide_uploader;
 
 /// The workspace a signed-in member sees.
@@ -33,17 +30,17 @@ pub fn AppShell(me: Me) -> impl IntoView {
                         <NoticeBar />
                         <Routes fallback=NotFoundPage>
                             <Route path=path!("/") view=DashboardPage />
-                            <Route path=path!("/reports") view=ReportsPage />
-                            <Route path=path!("/reports/new") view=NewReportPage />
-                            <Route path=path!("/reports/:id") view=ReportPage />
-                            <Route path=path!("/reports/:id/edit") view=EditReportPage />
-                            <Route path=path!("/files") view=FilesPage />
-                            <Route path=path!("/members") view=MembersPage />
-                            <Route path=path!("/members/:id/sessions") view=MemberSessionsPage />
-                            <Route path=path!("/invitations") view=InvitationsPage />
-                            <Route path=path!("/settings") view=SignInSettingsPage />
-                            <Route path=path!("/audit") view=AuditPage />
-                            <Route path=path!("/profile") view=ProfilePage />
+                            <Route path=path!("/reports") view=on_demand::REPORTS />
+                            <Route path=path!("/reports/new") view=on_demand::NEW_REPORT />
+                            <Route path=path!("/reports/:id") view=on_demand::REPORT />
+                            <Route path=path!("/reports/:id/edit") view=on_demand::EDIT_REPORT />
+                            <Route path=path!("/files") view=on_demand::FILES />
+                            <Route path=path!("/members") view=on_demand::MEMBERS />
+                            <Route path=path!("/members/:id/sessions") view=on_demand::MEMBER_SESSIONS />
+                            <Route path=path!("/invitations") view=on_demand::INVITATIONS />
+                            <Route path=path!("/settings") view=on_demand::SIGN_IN_SETTINGS />
+                            <Route path=path!("/audit") view=on_demand::AUDIT />
+                            <Route path=path!("/profile") view=on_demand::PROFILE />
                         </Routes>
                     </main>
                 </div>

@@ -14,7 +14,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -112,43 +112,33 @@ fn dashboard(engine: &Engine, bootstrap: &Path) -> Result<()> {
 /// What the first visit downloads of the web app at most, gzipped (the goal); brotli is smaller still.
 const FIRST_LOAD_GOAL_KB: f64 = 400.0;
 
-/// Builds the web app as `cargo xtask build-web` does and measures what a first visit downloads: the wasm and
-/// the JavaScript, gzipped and as brotli (the backend serves whichever the browser accepts).
+/// Builds the web app as `cargo xtask build-web` does and measures what a first visit downloads (the main
+/// wasm and the JavaScript), gzipped and as brotli (the backend serves whichever the browser accepts), and,
+/// apart, the modules fetched when a page that needs them is opened.
 fn web_size() -> Result<()> {
     println!();
     println!("== web app, first load ==");
     let tools = tools::Tools::ensure(tools::Need { browser: false })?;
-    web::build(&tools)?;
-    let assets = paths::web_dist().join(web::ASSETS);
-    let mut sizes = [("wasm", 0u64, 0u64), ("js", 0, 0)];
-    for entry in
-        std::fs::read_dir(&assets).with_context(|| format!("listing {}", assets.display()))?
-    {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        for (kind, gzip, brotli) in &mut sizes {
-            if name.ends_with(&format!(".{kind}.gz")) {
-                *gzip += std::fs::metadata(&path)?.len();
-            } else if name.ends_with(&format!(".{kind}.br")) {
-                *brotli += std::fs::metadata(&path)?.len();
-            }
-        }
-    }
+    let built = web::build(&tools)?;
     let kb = |bytes: u64| bytes as f64 / 1000.0;
     let mut figures = Vec::new();
-    for (kind, gzip, brotli) in sizes {
+    let mut total = (0, 0);
+    for kind in ["wasm", "js"] {
+        let files: Vec<&PathBuf> = built
+            .first_load
+            .iter()
+            .filter(|path| path.extension().is_some_and(|extension| extension == kind))
+            .collect();
+        let (gzip, brotli) = compressed_sizes(&files)?;
         println!(
             "{kind}: {:.0} kB gzipped, {:.0} kB as brotli",
             kb(gzip),
             kb(brotli)
         );
         figures.push((format!("web.first_load.{kind}_gzip"), kb(gzip)));
+        total = (total.0 + gzip, total.1 + brotli);
     }
-    let total_gzip: u64 = sizes.iter().map(|(_, gzip, _)| gzip).sum();
-    let total_brotli: u64 = sizes.iter().map(|(_, _, brotli)| brotli).sum();
+    let (total_gzip, total_brotli) = total;
     println!(
         "first load: {:.0} kB gzipped (goal {FIRST_LOAD_GOAL_KB:.0} kB: {:.2}x), {:.0} kB as brotli",
         kb(total_gzip),
@@ -157,12 +147,37 @@ fn web_size() -> Result<()> {
     );
     figures.push(("web.first_load.gzip".to_owned(), kb(total_gzip)));
     figures.push(("web.first_load.brotli".to_owned(), kb(total_brotli)));
+    let on_demand: Vec<&PathBuf> = built.on_demand.iter().collect();
+    let (gzip, brotli) = compressed_sizes(&on_demand)?;
+    println!(
+        "on demand (pages fetched when first opened): {} modules, {:.0} kB gzipped, {:.0} kB as brotli",
+        on_demand.len(),
+        kb(gzip),
+        kb(brotli)
+    );
+    figures.push(("web.on_demand.gzip".to_owned(), kb(gzip)));
     let summary = paths::target_dir().join("bench").join("summary.json");
     let figures: Vec<(&str, f64, &str)> = figures
         .iter()
         .map(|(name, value)| (name.as_str(), *value, "kB"))
         .collect();
     record(&summary, &figures)
+}
+
+/// The sizes of the gzip and brotli copies the build made of `files`, summed.
+fn compressed_sizes(files: &[&PathBuf]) -> Result<(u64, u64)> {
+    let mut sizes = (0, 0);
+    for file in files {
+        let size = |encoding: &str| {
+            let mut copy = file.as_os_str().to_owned();
+            copy.push(format!(".{encoding}"));
+            std::fs::metadata(&copy)
+                .map(|metadata| metadata.len())
+                .with_context(|| format!("reading the size of {}", PathBuf::from(&copy).display()))
+        };
+        sizes = (sizes.0 + size("gz")?, sizes.1 + size("br")?);
+    }
+    Ok(sizes)
 }
 
 /// Where `cargo xtask dev` serves.

@@ -75,7 +75,7 @@ fn main() -> Result<()> {
         Some("soak") => bench::soak(),
         Some("build-web") => {
             let tools = tools::Tools::ensure(tools::Need { browser: false })?;
-            web::build(&tools)
+            web::build(&tools).map(|_| ())
         }
         Some("build-lambda") => artifacts::build_lambda().map(|_| ()),
         Some("deploy") => {

@@ -1,11 +1,14 @@
-//! Builds the Leptos web app: `cargo build --target wasm32-unknown-unknown`, `wasm-bindgen --target web`,
-//! optionally `wasm-opt`, and the static files, into `frontend/dist` (what cargo-leptos or trunk would do).
+//! Builds the Leptos web app: `cargo build --target wasm32-unknown-unknown`, the split into a main module and
+//! on-demand ones (`frontend/src/on_demand.rs`), `wasm-bindgen --target web`, optionally `wasm-opt`, and the
+//! static files, into `frontend/dist` (what cargo-leptos or trunk would do).
 //!
 //! Every file the page loads goes to `dist/assets/` under a name carrying a hash of its content
-//! (`style.3f2a….css`), which `index.html` is rewritten to name; the backend serves those with immutable
-//! caching and `index.html` with `no-store`, so a new build is picked up at once and an unchanged file is
-//! never downloaded twice. Each file also gets brotli and gzip siblings (`.br`, `.gz`) for the backend to
-//! serve to browsers that accept them, compressed once here at the highest levels rather than per request.
+//! (`style.3f2a….css`; the app's JavaScript and wasm, which refer to one another by relative URLs, in a
+//! directory named for all of their contents, `app.9c1e…/`), which `index.html` is rewritten to name; the
+//! backend serves those with immutable caching and `index.html` with `no-store`, so a new build is picked up
+//! at once and an unchanged file is never downloaded twice. Each file also gets brotli and gzip siblings
+//! (`.br`, `.gz`) for the backend to serve to browsers that accept them, compressed once here at the highest
+//! levels rather than per request.
 //!
 //! wasm-opt and the compression are the slow part of a build; their results are kept by the content they were
 //! made from ([`ContentCache`]), so rebuilding an unchanged app takes seconds.
@@ -24,8 +27,22 @@ use crate::{cmd, paths};
 /// The cargo profile the wasm is built with (`Cargo.toml`): the release profile built for size, in one unit.
 const PROFILE: &str = "wasm-release";
 
-/// Builds the web app (the [`PROFILE`] profile, then wasm-opt when available) into `frontend/dist`.
-pub fn build(tools: &Tools) -> Result<()> {
+/// The name wasm-bindgen gives the app's JavaScript (`frontend.js`) and wasm (`frontend_bg.wasm`).
+const APP: &str = "frontend";
+/// The JavaScript that fetches the on-demand modules, which the main wasm imports.
+const SPLIT_LOADER: &str = "frontend_split.js";
+
+/// What a build made, for measuring it.
+pub struct Built {
+    /// The JavaScript and wasm files a first visit downloads.
+    pub first_load: Vec<PathBuf>,
+    /// The wasm modules fetched when a page that needs them is opened (`frontend/src/on_demand.rs`).
+    pub on_demand: Vec<PathBuf>,
+}
+
+/// Builds the web app (the [`PROFILE`] profile, split into its main module and the on-demand ones, then
+/// wasm-opt when available) into `frontend/dist`.
+pub fn build(tools: &Tools) -> Result<Built> {
     let root = paths::root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(&cargo);
@@ -45,40 +62,86 @@ pub fn build(tools: &Tools) -> Result<()> {
         .join(PROFILE)
         .join("frontend.wasm");
     let dist = paths::web_dist();
-    let pkg = dist.join("pkg");
     if dist.exists() {
         std::fs::remove_dir_all(&dist).with_context(|| format!("clearing {}", dist.display()))?;
     }
-    std::fs::create_dir_all(&pkg)?;
     std::fs::create_dir_all(dist.join(ASSETS))?;
+    let work = paths::target_dir().join("web-build");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
+    }
+    let (split, pkg) = (work.join("split"), work.join("pkg"));
+    std::fs::create_dir_all(&split)?;
+    std::fs::create_dir_all(&pkg)?;
+
+    let main = split.join(format!("{APP}.wasm"));
+    let on_demand = split_on_demand(&wasm, &split, &main)?;
+    // The main module exports what the on-demand ones import from it (`--keep-lld-exports`), and keeps the
+    // names they are linked by (`--no-demangle`).
     cmd::run(
         Command::new(&tools.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .args(["--target", "web", "--no-typescript", "--keep-lld-exports"])
+            .args(["--no-demangle", "--out-name", APP, "--out-dir"])
             .arg(&pkg)
-            .arg(&wasm),
+            .arg(&main),
     )?;
-    let mut cache = ContentCache::open(paths::target_dir().join("web-cache"))?;
-    if let Some(wasm_opt) = &tools.wasm_opt {
-        optimise(&mut cache, wasm_opt, &pkg.join("frontend_bg.wasm"))?;
+    for file in on_demand.iter().chain([&split.join(SPLIT_LOADER)]) {
+        std::fs::copy(file, pkg.join(file_name(file)?))
+            .with_context(|| format!("copying {}", file.display()))?;
     }
+    let mut cache = ContentCache::open(paths::target_dir().join("web-cache"))?;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&pkg).with_context(|| format!("listing {}", pkg.display()))? {
+        let path = entry?.path();
+        if let (Some(wasm_opt), "wasm") = (&tools.wasm_opt, extension(&path)) {
+            optimise(&mut cache, wasm_opt, &path)?;
+        }
+        let content =
+            std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        files.push((file_name(&path)?.to_owned(), content));
+    }
+    files.sort();
+
+    // The app's files refer to one another by relative URLs (`./frontend.js`, `./split_0.wasm`), so they go
+    // together into one directory named for all of their contents: a new build is a new directory.
+    let mut app_hash = Sha256::new();
+    for (name, content) in &files {
+        app_hash.update(name.as_bytes());
+        app_hash.update([0]);
+        app_hash.update(Sha256::digest(content));
+    }
+    let app_dir = format!("app.{}", hex(&app_hash.finalize()[..8]));
+    std::fs::create_dir_all(dist.join(ASSETS).join(&app_dir))?;
+    let mut built = Built {
+        first_load: Vec::new(),
+        on_demand: Vec::new(),
+    };
+    let on_demand_names: Vec<&str> = on_demand
+        .iter()
+        .map(|path| file_name(path))
+        .collect::<Result<_>>()?;
+    for (name, content) in &files {
+        let path = dist.join(ASSETS).join(&app_dir).join(name);
+        write_compressed(&mut cache, &path, content)?;
+        if on_demand_names.contains(&name.as_str()) {
+            built.on_demand.push(path);
+        } else {
+            built.first_load.push(path);
+        }
+    }
+
     let frontend = root.join("frontend");
     let mut index = std::fs::read_to_string(frontend.join("index.html"))
         .context("reading frontend/index.html")?;
-    for source in [
-        pkg.join("frontend.js"),
-        pkg.join("frontend_bg.wasm"),
-        frontend.join("style.css"),
-        frontend.join("favicon.svg"),
-    ] {
+    for name in [format!("{APP}.js"), format!("{APP}_bg.wasm")] {
+        index = replace_placeholder(&index, &name, &format!("/{ASSETS}/{app_dir}/{name}"))?;
+    }
+    for source in [frontend.join("style.css"), frontend.join("favicon.svg")] {
         let name = file_name(&source)?;
         let content =
             std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
         let path = format!("/{ASSETS}/{}", hashed_name(name, &content));
-        let placeholder = format!("{{{{asset:{name}}}}}");
-        if !index.contains(&placeholder) {
-            bail!("frontend/index.html does not refer to {name} as {placeholder}");
-        }
-        index = index.replace(&placeholder, &path);
+        index = replace_placeholder(&index, name, &path)?;
         write_compressed(
             &mut cache,
             &dist.join(path.trim_start_matches('/')),
@@ -94,10 +157,38 @@ pub fn build(tools: &Tools) -> Result<()> {
         );
     }
     write_compressed(&mut cache, &dist.join("index.html"), index.as_bytes())?;
-    std::fs::remove_dir_all(&pkg).with_context(|| format!("removing {}", pkg.display()))?;
+    std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
     cache.prune()?;
     eprintln!("web app built into {}", dist.display());
-    Ok(())
+    Ok(built)
+}
+
+/// `index` with `{{asset:<name>}}` replaced by `path`; an error if `index` does not name it.
+fn replace_placeholder(index: &str, name: &str, path: &str) -> Result<String> {
+    let placeholder = format!("{{{{asset:{name}}}}}");
+    if !index.contains(&placeholder) {
+        bail!("frontend/index.html does not refer to {name} as {placeholder}");
+    }
+    Ok(index.replace(&placeholder, path))
+}
+
+/// Splits the app's `wasm` at its split points (`#[wasm_split]`, `frontend/src/on_demand.rs`) with the tool
+/// Leptos' own build uses: the main module goes to `main`, for wasm-bindgen; the on-demand modules and the
+/// JavaScript that fetches them ([`SPLIT_LOADER`], which the main module imports) go to `dir`. Returns the
+/// on-demand modules. The wasm must be linked with `--emit-relocs` (`.cargo/config.toml`): the tool moves
+/// code between modules by its relocations.
+fn split_on_demand(wasm: &Path, dir: &Path, main: &Path) -> Result<Vec<PathBuf>> {
+    let input = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let main_module = format!("./{APP}.js");
+    let link_name = format!("./{SPLIT_LOADER}");
+    let mut options = wasm_split_cli_support::Options::new(&input);
+    options.output_dir = dir;
+    options.main_out_path = main;
+    options.main_module = &main_module;
+    options.link_name = &link_name;
+    let split = wasm_split_cli_support::transform(options)
+        .map_err(|error| anyhow::anyhow!("splitting {}: {error:?}", wasm.display()))?;
+    Ok(split.split_modules)
 }
 
 /// wasm-opt's arguments: size first (`-Oz`), and the features rustc enables by default for wasm32, which must
