@@ -7,6 +7,8 @@
 //!   asks who is signed in, then for the dashboard.
 //! - Return visit: the same browser opens `/` again, its files coming from the cache.
 //!
+//! It also prints what the first visit downloaded of wasm and JavaScript, as Resource Timing reports it.
+//!
 //! Run by `cargo xtask bench` (which builds the web app and sets `WEB_DIST_DIR`, `CHROME`, `CHROMEDRIVER`,
 //! `POSTGRES_IMAGE` and `TRIGGER_BOOTSTRAP`); `DASHBOARD_ROUNDS` (default 10) sets the rounds of each kind.
 
@@ -39,12 +41,20 @@ async fn main() -> anyhow::Result<()> {
     signed_in.wait_for_dashboard().await?;
 
     let mut first = Vec::with_capacity(rounds);
+    let mut downloaded = 0;
     for _ in 0..rounds {
         let browser = Browser::launch("bench_dashboard_first_visit").await?;
         // A page of the app's site that loads nothing of the app, to be on the site the cookie is for.
         browser.open(&stack.url("/healthz")).await?;
         browser.take_cookies_of(&signed_in).await?;
         first.push(interactive(&browser, &stack).await?);
+        downloaded = browser
+            .fetched_resources()
+            .await?
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(".wasm") || name.ends_with(".js"))
+            .map(|(_, bytes)| bytes)
+            .sum::<u64>();
         browser.close().await?;
     }
     let mut again = Vec::with_capacity(rounds);
@@ -78,6 +88,17 @@ async fn main() -> anyhow::Result<()> {
             "ms",
         ));
     }
+    // Chromium asks plain-http sites for gzip (brotli only over HTTPS), so this is the gzipped first load as
+    // a browser receives it, beside the build's own count (`cargo xtask bench`, "web app, first load").
+    println!(
+        "first visit downloaded {:.0} kB of wasm and JavaScript (gzip)",
+        downloaded as f64 / 1000.0
+    );
+    figures.push(Figure::new(
+        "web.dashboard_first_visit.downloaded_gzip".to_owned(),
+        downloaded as f64 / 1000.0,
+        "kB",
+    ));
     let path = record(&figures)?;
     println!("recorded in {}", path.display());
     Ok(())
