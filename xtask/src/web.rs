@@ -76,8 +76,8 @@ pub fn build(tools: &Tools) -> Result<Built> {
 
     let main = split.join(format!("{APP}.wasm"));
     let on_demand = split_on_demand(&wasm, &split, &main)?;
-    // The main module exports what the on-demand ones import from it (`--keep-lld-exports`), and keeps the
-    // names they are linked by (`--no-demangle`).
+    // The main module keeps exporting what the on-demand ones import from it (`--keep-lld-exports`, which
+    // wasm-bindgen would otherwise drop); `--no-demangle` as Leptos' own build passes it with the split.
     cmd::run(
         Command::new(&tools.wasm_bindgen)
             .args(["--target", "web", "--no-typescript", "--keep-lld-exports"])
