@@ -383,7 +383,17 @@ impl TenantTx {
 /// the row-level security policies admit only that tenant's rows until commit or rollback. An error setting
 /// the tenant is returned, never swallowed: continuing without it would be a query with no tenant at all.
 ///
-/// `BEGIN` and the setting travel in one simple-query message, one round trip instead of two. A `SET`
+/// The transaction's statements run their generic plans (`plan_cache_mode = force_generic_plan`): each
+/// prepared statement is planned once per connection, not at every execution. Left to itself, Postgres plans
+/// each execution anew whenever the generic plan's estimated cost exceeds that of the plans made for the
+/// arguments, and with a `LIMIT $n` it always does once a tenant holds thousands of rows (a generic plan
+/// assumes a tenth of the matching rows are read, a custom one the page): the page then costs the same, but
+/// planning it (about a fifth of a millisecond of Postgres' time for the reports list, as the load benchmark
+/// measured) is paid on every request. The statements are written so that their generic plans read their pages off an index
+/// (`backend/tests/api/query_plans.rs`); a statement that needs plans for its arguments sets
+/// `plan_cache_mode` itself (the filtered audit log, [`audit::CUSTOM_PLANS`]).
+///
+/// `BEGIN` and the settings travel in one simple-query message, one round trip instead of two. A `SET`
 /// statement takes no bind parameters, so the value is written into the statement; it is the hyphenated form
 /// of a [`Uuid`] (hex digits and hyphens only), which cannot end the quoted literal.
 pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
@@ -394,7 +404,7 @@ pub async fn tenant_tx(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx
 /// The statement that begins a transaction bound to `tenant`.
 fn begin_for(tenant: TenantId) -> String {
     format!(
-        "BEGIN; SET LOCAL app.tenant_id = '{}'",
+        "BEGIN; SET LOCAL app.tenant_id = '{}'; SET LOCAL plan_cache_mode = force_generic_plan",
         tenant.0.as_hyphenated()
     )
 }
@@ -422,11 +432,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tenant_transaction_begins_with_the_tenant_set_in_the_same_message() {
+    fn a_tenant_transaction_begins_with_its_settings_in_the_same_message() {
         let tenant = TenantId(Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef));
         assert_eq!(
             begin_for(tenant),
-            "BEGIN; SET LOCAL app.tenant_id = '01234567-89ab-cdef-0123-456789abcdef'"
+            "BEGIN; SET LOCAL app.tenant_id = '01234567-89ab-cdef-0123-456789abcdef'; \
+             SET LOCAL plan_cache_mode = force_generic_plan"
         );
     }
 }

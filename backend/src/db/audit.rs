@@ -144,8 +144,8 @@ struct EventRow {
 /// Set before the filtered log's statement, for the rest of the transaction: plan each execution for its own
 /// arguments. `audit_search.sql` has optional filters (`$2 IS NULL OR action = $2`); a plan made for the
 /// arguments drops the filters that are unset and reads the page off the index of the one that is set,
-/// while the generic plan a prepared statement settles on after five executions cannot know which are set
-/// and may read every match of the tenant and sort it. Planning costs a fraction of a millisecond, for a
+/// while the generic plan a tenant transaction otherwise runs (see [`super::tenant_tx`]) cannot know which
+/// are set and may read every match of the tenant and sort it. Planning costs a fraction of a millisecond, for a
 /// search an admin makes by hand.
 pub const CUSTOM_PLANS: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
 

@@ -1,12 +1,16 @@
 //! The paged lists read their pages off their indexes in every plan. Each test prepares the statement from
-//! the very file the backend compiles it from (`backend/src/db/queries/`), forces the generic plan (the one a
-//! prepared statement settles on after five executions, where parameters are unknown to the planner), runs it
-//! with `EXPLAIN ANALYZE` as the application role inside a tenant transaction, and reads the plan: the page
-//! comes from an index scan whose index condition holds the keyset position, nothing is sorted, and the scan
-//! reads no row it then throws away, on the first page and on a page deep in a large tenant.
+//! the very file the backend compiles it from (`backend/src/db/queries/`), runs it with `EXPLAIN ANALYZE` as
+//! the application role inside a tenant transaction begun as the backend begins one, and reads the plan: the
+//! page comes from an index scan whose index condition holds the keyset position, nothing is sorted, and the
+//! scan reads no row it then throws away, on the first page and on a page deep in a large tenant. A tenant
+//! transaction runs generic plans (parameters unknown to the planner, the plan made once per connection); the
+//! filtered audit log asks for plans made for its arguments, and its test does the same. The last test checks
+//! that the lists are planned once per connection, not at every request.
 
+use backend::db::TenantId;
 use serde_json::Value;
-use sqlx::{Connection, PgConnection};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 use testkit::{TestDatabase, fresh_database};
 use uuid::Uuid;
 
@@ -88,48 +92,50 @@ async fn position_at(
     .unwrap()
 }
 
-/// The executed generic plan of `statement` with `arguments` (SQL literals), as the application role in a
-/// transaction of `tenant`.
+/// The executed plan of `statement` with `arguments` (SQL literals), in a tenant transaction of `tenant` as the
+/// backend begins one (whose statements run their generic plans).
 async fn generic_plan(db: &TestDatabase, tenant: Uuid, statement: &str, arguments: &str) -> Value {
-    executed_plan(
-        db,
-        tenant,
-        "SET LOCAL plan_cache_mode = force_generic_plan",
-        statement,
-        arguments,
-    )
-    .await
+    executed_plan(db, tenant, None, statement, arguments).await
 }
 
-/// The executed plan of `statement` with `arguments` (SQL literals), as the application role in a
-/// transaction of `tenant` after `setting`.
+/// The executed plan of `statement` with `arguments` (SQL literals), as the application role in a tenant
+/// transaction of `tenant` as the backend begins one, after `setting` when there is one.
 async fn executed_plan(
     db: &TestDatabase,
     tenant: Uuid,
-    setting: &str,
+    setting: Option<&str>,
     statement: &str,
     arguments: &str,
 ) -> Value {
-    let mut conn = PgConnection::connect(&db.app_url).await.unwrap();
-    let mut tx = conn.begin().await.unwrap();
-    sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
-        .bind(tenant.to_string())
-        .execute(&mut *tx)
+    let pool = app_pool(db).await;
+    let mut tx = backend::db::tenant_tx(&pool, TenantId(tenant))
         .await
         .unwrap();
-    sqlx::query(setting).execute(&mut *tx).await.unwrap();
+    if let Some(setting) = setting {
+        sqlx::query(setting).execute(tx.conn()).await.unwrap();
+    }
     sqlx::raw_sql(&format!("PREPARE page AS {statement}"))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .unwrap();
     let (plan,): (Value,) = sqlx::query_as(&format!(
         "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page({arguments})"
     ))
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await
     .unwrap();
     tx.rollback().await.unwrap();
+    pool.close().await;
     plan[0]["Plan"].clone()
+}
+
+/// A pool of one connection as the application role, so that consecutive transactions share a session.
+async fn app_pool(db: &TestDatabase) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.app_url)
+        .await
+        .unwrap()
 }
 
 /// Every node of a plan, depth first.
@@ -333,7 +339,7 @@ async fn the_audit_log_filtered_by_action_or_person_pages_on_that_filters_index(
         let first = executed_plan(
             &db,
             tenant,
-            backend::db::audit::CUSTOM_PLANS,
+            Some(backend::db::audit::CUSTOM_PLANS),
             AUDIT_SEARCH,
             &search(filters.clone(), "NULL, NULL".into()),
         )
@@ -344,11 +350,51 @@ async fn the_audit_log_filtered_by_action_or_person_pages_on_that_filters_index(
         let deep = executed_plan(
             &db,
             tenant,
-            backend::db::audit::CUSTOM_PLANS,
+            Some(backend::db::audit::CUSTOM_PLANS),
             AUDIT_SEARCH,
             &search(filters, format!("'{at}', '{id}'")),
         )
         .await;
         assert_keyset_scan(&deep, "audit_events", index, "at", PAGE);
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_transaction_plans_the_lists_once_per_connection_not_at_every_request() {
+    let (db, tenant) = large_tenants().await;
+    let pool = app_pool(&db).await;
+    const REQUESTS: i64 = 8;
+    for _ in 0..REQUESTS {
+        let mut tx = backend::db::tenant_tx(&pool, TenantId(tenant))
+            .await
+            .unwrap();
+        let page = backend::db::reports::list(&mut tx, None, PAGE)
+            .await
+            .unwrap();
+        assert_eq!(page.len(), usize::try_from(PAGE).unwrap());
+        let filter = backend::db::audit::Filter::default();
+        let events = backend::db::audit::list(&mut tx, &filter, PAGE)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), usize::try_from(PAGE).unwrap());
+        tx.commit().await.unwrap();
+    }
+
+    // The session's prepared statements: the backend's are the ones sqlx prepared for the two lists.
+    let plans: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+         WHERE (statement LIKE '%FROM reports AS r%' OR statement LIKE '%FROM audit_events%')
+           AND statement NOT LIKE '%pg_prepared_statements%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(plans.len(), 2, "{plans:?}");
+    for (statement, generic, custom) in plans {
+        assert_eq!(
+            (generic, custom),
+            (REQUESTS, 0),
+            "executions by generic and custom plan of {statement}"
+        );
     }
 }
