@@ -1,7 +1,7 @@
 //! Criterion benchmark of the access-token verifier against a bare `jsonwebtoken::decode` of the same token,
 //! and against the floor: the RSA signature check alone.
 //!
-//! All four contenders check one real-shaped Cognito access token (the claims the local user pool issues,
+//! All five contenders check one real-shaped Cognito access token (the claims the local user pool issues,
 //! plus the ones the pre-token-generation trigger adds), signed by the in-process user-pool stand-in:
 //!
 //! - `verifier_full`: [`AccessTokenVerifier::verify`] with its token cache off, so every call is a full
@@ -10,9 +10,12 @@
 //! - `jsonwebtoken_decode`: `jsonwebtoken::decode` with the same public key, already parsed, and the checks
 //!   `jsonwebtoken` can express (RS256, issuer, `exp`, `nbf`, leeway, required claims);
 //! - `rsa_pkcs1_verify`: the floor, an RSA-2048 PKCS#1 v1.5 SHA-256 verification of the token's signature
-//!   with `aws-lc-rs` (the library `jsonwebtoken` is built on here), nothing else: no base64, no JSON.
+//!   with `aws-lc-rs` (the library `jsonwebtoken` is built on here) and the key parsed beforehand, nothing
+//!   else: no base64, no JSON, no key parsing;
+//! - `rsa_pkcs1_verify_parsing_key`: the same with the key given as its modulus and exponent, parsed at each
+//!   call (as `jsonwebtoken` does), to show what parsing the key costs.
 //!
-//! The verifiers fetch the JWKS from the stand-in before measuring, so their key caches are warm. All three
+//! The verifiers fetch the JWKS from the stand-in before measuring, so their key caches are warm. All
 //! run through the same `block_on`, so the ratios printed after criterion's report compare the work alone:
 //! full verification against the bare decode is the cost of the verifier's own checks (the structure and
 //! type checks of aws-jwt-verify, issuer pinning, `token_use`, `client_id`, the key lookup).
@@ -25,7 +28,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use backend::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -46,8 +49,10 @@ const FULL_ID: &str = "verifier_full";
 const CACHED_ID: &str = "verifier_cached";
 /// The benchmark of the bare `jsonwebtoken::decode`.
 const DECODE_ID: &str = "jsonwebtoken_decode";
-/// The benchmark of the bare signature check.
+/// The benchmark of the bare signature check, the key parsed beforehand (the floor).
 const RSA_ID: &str = "rsa_pkcs1_verify";
+/// The benchmark of the bare signature check, the key parsed at each call.
+const RSA_PARSING_ID: &str = "rsa_pkcs1_verify_parsing_key";
 /// The verifier's default leeway, in seconds, which the bare decode copies.
 const LEEWAY_SECS: u64 = 5;
 
@@ -78,6 +83,16 @@ fn main() -> anyhow::Result<()> {
     group.bench_function(RSA_ID, |bench| {
         bench.iter(|| {
             runtime.block_on(async {
+                fixture.parsed_key.verify_sig(
+                    black_box(fixture.signed.as_bytes()),
+                    black_box(&fixture.signature),
+                )
+            })
+        })
+    });
+    group.bench_function(RSA_PARSING_ID, |bench| {
+        bench.iter(|| {
+            runtime.block_on(async {
                 fixture.rsa_key.verify(
                     &RSA_PKCS1_2048_8192_SHA256,
                     black_box(fixture.signed.as_bytes()),
@@ -90,6 +105,10 @@ fn main() -> anyhow::Result<()> {
     criterion.final_summary();
 
     print_ratio(started);
+    // Not in `--test` mode (`cargo xtask test` runs each benchmark once, to see that it works).
+    if !std::env::args().any(|arg| arg == "--test") {
+        print_side_by_side(&runtime, &fixture);
+    }
     runtime.block_on(fixture.aws.shutdown());
     Ok(())
 }
@@ -104,6 +123,8 @@ struct Fixture {
     validation: Validation,
     /// The published key as `aws-lc-rs` takes it, with the token's signed part and its signature, decoded.
     rsa_key: RsaPublicKeyComponents<Vec<u8>>,
+    /// The same key, parsed.
+    parsed_key: ParsedPublicKey,
     signed: String,
     signature: Vec<u8>,
 }
@@ -167,6 +188,12 @@ impl Fixture {
         rsa_key
             .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
             .map_err(|_| anyhow::anyhow!("aws-lc-rs refused the benchmark token's signature"))?;
+        let parsed_key = rsa_key
+            .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+            .map_err(|error| anyhow::anyhow!("aws-lc-rs refused the published key: {error}"))?;
+        parsed_key
+            .verify_sig(signed.as_bytes(), &signature)
+            .map_err(|_| anyhow::anyhow!("aws-lc-rs refused the signature with the parsed key"))?;
 
         Ok(Fixture {
             aws,
@@ -177,6 +204,7 @@ impl Fixture {
             decoding_key,
             validation,
             rsa_key,
+            parsed_key,
             signature,
         })
     }
@@ -250,9 +278,17 @@ fn print_ratio(started: SystemTime) {
         return;
     };
     println!(
-        "floor, aws-lc-rs RSA-2048 PKCS#1 v1.5 verification alone: {} per call (mean)",
+        "floor, aws-lc-rs RSA-2048 PKCS#1 v1.5 verification alone, key parsed beforehand: {} per call (mean)",
         micros(floor)
     );
+    let parsing = mean(RSA_PARSING_ID);
+    if let Some(parsing) = parsing {
+        println!(
+            "the same, parsing the key at each call: {} per call (mean), ratio to the floor {:.3}x",
+            micros(parsing),
+            parsing / floor
+        );
+    }
     println!(
         "bare jsonwebtoken::decode: {} per call (mean), ratio to the floor {:.3}x",
         micros(decode),
@@ -268,6 +304,14 @@ fn print_ratio(started: SystemTime) {
             as_micros(floor),
         ),
     ];
+    if let Some(parsing) = parsing {
+        figures.push(Figure::against(
+            format!("verifier.{RSA_PARSING_ID}"),
+            as_micros(parsing),
+            "µs",
+            as_micros(floor),
+        ));
+    }
     for (id, what) in [
         (FULL_ID, "AccessTokenVerifier::verify, full verification"),
         (CACHED_ID, "AccessTokenVerifier::verify, warm token cache"),
@@ -289,6 +333,85 @@ fn print_ratio(started: SystemTime) {
             }
             None => println!("{what}: not measured in this run"),
         }
+    }
+    match testkit::bench::record(&figures) {
+        Ok(path) => println!("figures recorded in {}", path.display()),
+        Err(error) => println!("the figures could not be recorded: {error:#}"),
+    }
+}
+
+/// Rounds of the side-by-side comparison, and calls of each contender per round.
+const SIDE_BY_SIDE_ROUNDS: usize = 400;
+const CALLS_PER_ROUND: u32 = 40;
+
+/// The ratios of the full verification, the bare decode and the check parsing its key to the floor, measured
+/// side by side: rounds in which each contender makes a few calls in turn, the ratio taken within each round,
+/// and the median over the rounds. Criterion measures one contender for seconds and then the next, and on a
+/// shared machine whose speed drifts by a tenth within a minute, the ratio of two such means moves by as
+/// much; within one round of a few milliseconds the machine is the same for all.
+fn print_side_by_side(runtime: &Runtime, fixture: &Fixture) {
+    let time = |call: &dyn Fn()| {
+        let started = std::time::Instant::now();
+        for _ in 0..CALLS_PER_ROUND {
+            call();
+        }
+        started.elapsed().as_secs_f64()
+    };
+    let floor = || {
+        let _ = black_box(fixture.parsed_key.verify_sig(
+            black_box(fixture.signed.as_bytes()),
+            black_box(&fixture.signature),
+        ));
+    };
+    let decode = || {
+        let _ = black_box(jsonwebtoken::decode::<Map<String, Value>>(
+            black_box(&fixture.token),
+            &fixture.decoding_key,
+            &fixture.validation,
+        ));
+    };
+    let parsing = || {
+        let _ = black_box(fixture.rsa_key.verify(
+            &RSA_PKCS1_2048_8192_SHA256,
+            black_box(fixture.signed.as_bytes()),
+            black_box(&fixture.signature),
+        ));
+    };
+    // The verification is async (a key may have to be fetched); one `block_on` per round, not per call, so
+    // that entering the runtime is not what is measured.
+    let full_round = || {
+        runtime.block_on(async {
+            let started = std::time::Instant::now();
+            for _ in 0..CALLS_PER_ROUND {
+                let _ = black_box(fixture.uncached.verify(black_box(&fixture.token)).await);
+            }
+            started.elapsed().as_secs_f64()
+        })
+    };
+    let mut ratios: [Vec<f64>; 3] = Default::default();
+    for _ in 0..SIDE_BY_SIDE_ROUNDS {
+        let floor_time = time(&floor);
+        ratios[0].push(full_round() / floor_time);
+        ratios[1].push(time(&decode) / floor_time);
+        ratios[2].push(time(&parsing) / floor_time);
+    }
+    println!(
+        "side by side ({SIDE_BY_SIDE_ROUNDS} rounds of {CALLS_PER_ROUND} calls each, median of the rounds' ratios to the floor):"
+    );
+    let mut figures = Vec::new();
+    for (mut ratios, (id, what)) in ratios.into_iter().zip([
+        (FULL_ID, "AccessTokenVerifier::verify, full verification"),
+        (DECODE_ID, "bare jsonwebtoken::decode"),
+        (RSA_PARSING_ID, "the signature check parsing its key"),
+    ]) {
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[ratios.len() / 2];
+        println!("  {what}: {median:.3}x");
+        figures.push(Figure::new(
+            format!("verifier.{id}.side_by_side_ratio"),
+            median,
+            "x",
+        ));
     }
     match testkit::bench::record(&figures) {
         Ok(path) => println!("figures recorded in {}", path.display()),

@@ -2,8 +2,8 @@
 //!
 //! The unverified `iss` only selects one of the configured issuers; keys come only from that issuer's
 //! configured JWKS URL; only RS256 is accepted; `token_use` must be `access` and `client_id` must be one of
-//! the issuer's allowed clients. The RS256 signature is checked with `jsonwebtoken`'s crypto (on `aws-lc-rs`) over
-//! the parts already decoded; the times are checked here, with the configured leeway.
+//! the issuer's allowed clients. The RS256 signature is checked with `aws-lc-rs` over the parts already decoded,
+//! with the issuer's key parsed once; the times are checked here, with the configured leeway.
 //!
 //! Checks on the unverified token (shape, claim types, issuer, algorithm, `kid`, `token_use`, `client_id`)
 //! run before any network call, so a token failing them never makes the verifier contact the identity
@@ -24,7 +24,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -307,27 +306,17 @@ impl AccessTokenVerifier {
             .keys
             .key(kid, &self.inner.http, self.inner.refetch_penalty)
             .await?;
-        let decoding_key = jwk.decoding_key_for(ALLOWED_ALGORITHM)?;
+        let key = jwk.rs256_key_for(ALLOWED_ALGORITHM)?;
 
-        // The signature over the parts decomposed above, by jsonwebtoken's crypto (aws-lc-rs). Not
-        // `jsonwebtoken::decode`, which would decode and parse the whole token a second time (a third of the
-        // cost of a full check) only to repeat checks made here: the issuer is the configured one it was
-        // selected by, and the required claims and their types were checked by `decompose` and
-        // `check_access_token_claims`. The times are checked below.
-        let (signed, signature) = token.split_at(unverified.signed_len);
-        let signature = signature
-            .strip_prefix('.')
-            .ok_or(VerifyError::NotThreeParts)?;
-        let valid = jsonwebtoken::crypto::verify(
-            signature,
-            signed.as_bytes(),
-            &decoding_key,
-            Algorithm::RS256,
-        )
-        .map_err(VerifyError::from_jsonwebtoken)?;
-        if !valid {
-            return Err(VerifyError::InvalidSignature);
-        }
+        // The signature over the parts decomposed above, with the key parsed when it was first used. Not
+        // `jsonwebtoken::decode`, which would decode and parse the whole token a second time only to repeat
+        // checks made here (the issuer is the configured one it was selected by, the required claims and
+        // their types were checked by `decompose` and `check_access_token_claims`), nor
+        // `jsonwebtoken::crypto::verify`, which decodes the key's modulus and builds the key anew for each
+        // token. The times are checked below.
+        let signed = &token.as_bytes()[..unverified.signed_len];
+        key.verify_sig(signed, &unverified.signature)
+            .map_err(|_| VerifyError::InvalidSignature)?;
 
         // `exp` in the past, `nbf` or `iat` in the future, each beyond the leeway (a token minted in the
         // future means a broken or lying issuer).

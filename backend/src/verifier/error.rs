@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use jsonwebtoken::errors::ErrorKind;
-
 /// Which part of a compact JWS an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPart {
@@ -111,9 +109,6 @@ pub enum VerifyError {
     /// `iat` is in the future (beyond the leeway).
     #[error("the token was issued in the future")]
     IssuedInFuture,
-    /// The JWT library rejected the token for a reason the checks above do not name.
-    #[error("the token was rejected: {0}")]
-    Rejected(#[source] jsonwebtoken::errors::Error),
 }
 
 impl VerifyError {
@@ -121,21 +116,6 @@ impl VerifyError {
     /// answer 503 (retry later). Every other error means the token is unacceptable (401).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, VerifyError::JwksUnavailable(_))
-    }
-
-    /// Maps the errors of `jsonwebtoken` (its signature check) onto the named rejection reasons.
-    pub(super) fn from_jsonwebtoken(error: jsonwebtoken::errors::Error) -> Self {
-        match error.kind() {
-            ErrorKind::InvalidSignature => VerifyError::InvalidSignature,
-            ErrorKind::ExpiredSignature => VerifyError::Expired,
-            ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
-            ErrorKind::InvalidIssuer => VerifyError::UnknownIssuer,
-            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
-                VerifyError::AlgorithmNotAllowed
-            }
-            ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => VerifyError::InvalidKey,
-            _ => VerifyError::Rejected(error),
-        }
     }
 }
 

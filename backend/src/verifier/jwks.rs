@@ -8,10 +8,12 @@
 //! as "unavailable" (503), not as bad tokens.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::DecodingKey;
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::ACCEPT;
 use serde::Deserialize;
 use url::Url;
@@ -23,7 +25,7 @@ pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 /// A key of the JWKS, as published (validated for its purpose only when a token selects it, as
 /// aws-jwt-verify does, so one odd key does not make the others unusable).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(super) struct Jwk {
     kty: String,
     #[serde(rename = "use")]
@@ -32,12 +34,42 @@ pub(super) struct Jwk {
     kid: Option<String>,
     n: Option<String>,
     e: Option<String>,
+    /// The RSA public key made from `n` and `e` the first time a token selects this key, kept for the tokens
+    /// after it; `None` when they do not form a valid key. Parsing the key (decoding the modulus, building
+    /// its Montgomery context) at every check would cost about a fifth of the signature check itself.
+    #[serde(skip)]
+    parsed: OnceLock<Option<ParsedPublicKey>>,
 }
 
+/// Two keys are the same when they were published the same: whether one has been parsed yet is not part of
+/// it (a refetched JWKS holding the same keys is no change).
+impl PartialEq for Jwk {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.kty,
+            &self.key_use,
+            &self.alg,
+            &self.kid,
+            &self.n,
+            &self.e,
+        ) == (
+            &other.kty,
+            &other.key_use,
+            &other.alg,
+            &other.kid,
+            &other.n,
+            &other.e,
+        )
+    }
+}
+
+impl Eq for Jwk {}
+
 impl Jwk {
-    /// The verification key for a token signed with `token_alg`, after checking that this JWK is an RSA
-    /// signing key meant for that algorithm.
-    pub(super) fn decoding_key_for(&self, token_alg: &str) -> Result<DecodingKey, VerifyError> {
+    /// The RS256 verification key for a token signed with `token_alg`, after checking that this JWK is an RSA
+    /// signing key meant for that algorithm. The key accepts RSA moduli of 2048 to 8192 bits (PKCS#1 v1.5,
+    /// SHA-256).
+    pub(super) fn rs256_key_for(&self, token_alg: &str) -> Result<&ParsedPublicKey, VerifyError> {
         if self.kty != "RSA" {
             return Err(VerifyError::KeyNotRsa);
         }
@@ -51,12 +83,27 @@ impl Jwk {
         if self.alg.as_deref().is_some_and(|alg| alg != token_alg) {
             return Err(VerifyError::KeyAlgorithmMismatch);
         }
-        match (self.n.as_deref(), self.e.as_deref()) {
-            (Some(n), Some(e)) if !n.is_empty() && !e.is_empty() => {
-                DecodingKey::from_rsa_components(n, e).map_err(|_| VerifyError::InvalidKey)
-            }
-            _ => Err(VerifyError::InvalidKey),
-        }
+        self.parsed
+            .get_or_init(|| self.parse_rsa_key())
+            .as_ref()
+            .ok_or(VerifyError::InvalidKey)
+    }
+
+    /// The key from the unpadded base64url big-endian `n` and `e` (RFC 7518 section 6.3.1).
+    fn parse_rsa_key(&self) -> Option<ParsedPublicKey> {
+        let component = |value: &Option<String>| {
+            value
+                .as_deref()
+                .filter(|value| !value.is_empty())
+                .and_then(|value| URL_SAFE_NO_PAD.decode(value).ok())
+        };
+        let components = RsaPublicKeyComponents {
+            n: component(&self.n)?,
+            e: component(&self.e)?,
+        };
+        components
+            .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+            .ok()
     }
 }
 

@@ -268,3 +268,42 @@ async fn critical_header_extensions_are_rejected() {
         VerifyError::UnsupportedCriticalHeader
     );
 }
+
+#[tokio::test]
+async fn a_genuine_signature_by_a_published_key_shorter_than_2048_bits_is_rejected() {
+    // RS256 keys must have at least 2048 bits (RFC 7518 section 3.3). aws-lc-rs refuses to sign with a shorter
+    // one, so the token is signed here with the `rsa` crate: PKCS#1 v1.5 over SHA-256, exactly as RS256 does.
+    let private = RsaPrivateKey::new(&mut StdRng::seed_from_u64(0x5aa5_1024), 1024).unwrap();
+    let public = private.to_public_key();
+    let jwk = json!({
+        "alg": "RS256",
+        "e": b64(&public.e().to_bytes_be()),
+        "kid": "short-key",
+        "kty": "RSA",
+        "n": b64(&public.n().to_bytes_be()),
+        "use": "sig",
+    });
+    let server = JwksServer::start(json!({"keys": [jwk]})).await;
+    let verifier = verifier_for(&server, LONG_PENALTY);
+    let unsigned = compose(
+        &json!({"alg": "RS256", "kid": "short-key"}),
+        &access_claims(&server.issuer()),
+        "",
+    );
+    let signing_input = unsigned.trim_end_matches('.');
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(signing_input.as_bytes());
+    let signature = private
+        .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+        .unwrap();
+    // The signature itself is sound: the `rsa` crate, which has no lower bound, accepts it.
+    public
+        .verify(
+            rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            &digest,
+            &signature,
+        )
+        .unwrap();
+    let token = format!("{signing_input}.{}", b64(&signature));
+
+    assert_rejected!(verifier.verify(&token).await, VerifyError::InvalidSignature);
+}
