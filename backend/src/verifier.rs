@@ -24,11 +24,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use aws_lc_rs::digest::{Digest, SHA256, digest};
 use url::Url;
 
-use self::cache::TokenCache;
-use self::claims::{MAX_TOKEN_BYTES, UnverifiedToken};
+use self::cache::{TokenCache, TokenKey};
+use self::claims::{DecodedToken, MAX_TOKEN_BYTES, UnverifiedToken};
 pub use self::error::{JwksFetchError, TokenPart, VerifierSetupError, VerifyError};
 use self::jwks::IssuerKeys;
 
@@ -165,19 +165,23 @@ pub struct VerifiedAccessToken {
     pub issued_at: i64,
     /// The token's unique id, when present.
     pub jti: Option<String>,
-    /// Every claim of the token, for custom ones (`tenant_id`, `member_id`, `tenant_role`, ...).
-    pub claims: Map<String, Value>,
+    /// Cognito's `origin_jti`, the same in every token of one sign-in and its refreshes, when present and
+    /// a string.
+    pub origin_jti: Option<String>,
+    /// Cognito's `auth_time` (when the user signed in), in seconds since the Unix epoch, when present and a
+    /// whole number.
+    pub auth_time: Option<i64>,
+    /// The tenant the pre-token-generation trigger bound the token to (`tenant_id`), when present and a
+    /// string. Whether it is a valid id is for the caller to check.
+    pub tenant_id: Option<String>,
+    /// The member the trigger bound the token to (`member_id`), when present and a string.
+    pub member_id: Option<String>,
 }
 
 impl VerifiedAccessToken {
     /// Whether the token grants exactly this scope (whole scope names, never prefixes).
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|granted| granted == scope)
-    }
-
-    /// A string claim by name; `None` when absent or not a string.
-    pub fn claim_str(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
     }
 }
 
@@ -245,9 +249,11 @@ impl AccessTokenVerifier {
     /// of the claims.
     pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedAccessToken>, VerifyError> {
         // Oversized input is refused by the decomposition below without being hashed first.
-        let digest = (token.len() <= MAX_TOKEN_BYTES).then(|| cache::digest(token));
-        if let Some(digest) = &digest {
-            let cached = self.inner.verified.get(digest, now(), |issuer| {
+        let key = (token.len() <= MAX_TOKEN_BYTES)
+            .then(|| TokenKey::of(token))
+            .flatten();
+        if let Some(key) = &key {
+            let cached = self.inner.verified.get(key, now(), |issuer| {
                 self.inner
                     .issuers
                     .get(issuer)
@@ -257,12 +263,14 @@ impl AccessTokenVerifier {
                 return Ok(verified);
             }
         }
-        let verified = self.verify_uncached(token).await?;
+        let verified = self
+            .verify_uncached(token, key.as_ref().map(TokenKey::signed_digest))
+            .await?;
         let token = Arc::new(verified.token);
-        if let Some(digest) = digest {
+        if let Some(key) = &key {
             self.inner
                 .verified
-                .insert(digest, Arc::clone(&token), verified.key_generation);
+                .insert(key, Arc::clone(&token), verified.key_generation);
         }
         Ok(token)
     }
@@ -270,19 +278,26 @@ impl AccessTokenVerifier {
     /// Forgets `token` if it was verified before, when its sign-in ends: a signed-out session's token has no
     /// further use, and without this each sign-in would occupy the cache until its capacity pushed it out.
     pub fn forget(&self, token: &str) {
-        if token.len() <= MAX_TOKEN_BYTES {
-            self.inner.verified.remove(&cache::digest(token));
+        if token.len() <= MAX_TOKEN_BYTES
+            && let Some(key) = TokenKey::of(token)
+        {
+            self.inner.verified.remove(&key);
         }
     }
 
-    /// The full verification, and the issuer's key generation it was done under.
-    async fn verify_uncached(&self, token: &str) -> Result<FreshlyVerified, VerifyError> {
-        let unverified = UnverifiedToken::decompose(token)?;
+    /// The full verification, and the issuer's key generation it was done under. `signed_digest` is the
+    /// SHA-256 of the token up to its last dot when the caller has it already.
+    async fn verify_uncached(
+        &self,
+        token: &str,
+        signed_digest: Option<&Digest>,
+    ) -> Result<FreshlyVerified, VerifyError> {
+        let decoded = DecodedToken::decode(token)?;
+        let unverified = decoded.parse()?;
+        let claims = &unverified.claims;
 
         // The unverified issuer only selects among configured issuers, before any network call.
-        let iss = unverified
-            .claim_str("iss")
-            .ok_or(VerifyError::MissingClaim("iss"))?;
+        let iss = claims.iss().ok_or(VerifyError::MissingClaim("iss"))?;
         let issuer = self
             .inner
             .issuers
@@ -311,11 +326,21 @@ impl AccessTokenVerifier {
         // The signature over the parts decomposed above, with the key parsed when it was first used. Not
         // `jsonwebtoken::decode`, which would decode and parse the whole token a second time only to repeat
         // checks made here (the issuer is the configured one it was selected by, the required claims and
-        // their types were checked by `decompose` and `check_access_token_claims`), nor
+        // their types were checked by `parse` and `check_access_token_claims`), nor
         // `jsonwebtoken::crypto::verify`, which decodes the key's modulus and builds the key anew for each
         // token. The times are checked below.
-        let signed = &token.as_bytes()[..unverified.signed_len];
-        key.verify_sig(signed, &unverified.signature)
+        //
+        // A token that passed `decode` has exactly two dots, so the digest of the part before its last dot is
+        // the digest of its signed part.
+        let computed;
+        let signed_digest = match signed_digest {
+            Some(signed_digest) => signed_digest,
+            None => {
+                computed = digest(&SHA256, &token.as_bytes()[..unverified.signed_len]);
+                &computed
+            }
+        };
+        key.verify_digest_sig(signed_digest, unverified.signature)
             .map_err(|_| VerifyError::InvalidSignature)?;
 
         // `exp` in the past, `nbf` or `iat` in the future, each beyond the leeway (a token minted in the
@@ -325,8 +350,8 @@ impl AccessTokenVerifier {
         if prechecked.expires_at < now.saturating_sub(leeway) {
             return Err(VerifyError::Expired);
         }
-        if unverified
-            .numeric_date("nbf")
+        if claims
+            .nbf()
             .is_some_and(|not_before| not_before > now.saturating_add(leeway))
         {
             return Err(VerifyError::NotYetValid);
@@ -335,10 +360,8 @@ impl AccessTokenVerifier {
             return Err(VerifyError::IssuedInFuture);
         }
 
-        let claims = unverified.claims;
         let scopes = claims
-            .get("scope")
-            .and_then(Value::as_str)
+            .scope()
             .map(|scope| {
                 scope
                     .split(' ')
@@ -347,17 +370,19 @@ impl AccessTokenVerifier {
                     .collect()
             })
             .unwrap_or_default();
-        let string_claim = |name: &str| claims.get(name).and_then(Value::as_str).map(String::from);
         let token = VerifiedAccessToken {
             issuer: issuer.issuer.clone(),
             sub: prechecked.sub,
             client_id: prechecked.client_id,
-            username: string_claim("username"),
+            username: claims.username().map(String::from),
             scopes,
             expires_at: prechecked.expires_at,
             issued_at: prechecked.issued_at,
-            jti: string_claim("jti"),
-            claims,
+            jti: claims.jti().map(String::from),
+            origin_jti: claims.origin_jti().map(String::from),
+            auth_time: claims.auth_time(),
+            tenant_id: claims.tenant_id().map(String::from),
+            member_id: claims.member_id().map(String::from),
         };
         Ok(FreshlyVerified {
             token,
@@ -391,29 +416,26 @@ impl TrustedIssuer {
     /// presence of the claims the result needs. They cost nothing, so they run before any key lookup.
     fn check_access_token_claims(
         &self,
-        token: &UnverifiedToken,
+        token: &UnverifiedToken<'_>,
     ) -> Result<PrecheckedClaims, VerifyError> {
-        match token.claim_str("token_use") {
+        let claims = &token.claims;
+        match claims.token_use() {
             Some(ACCESS_TOKEN_USE) => {}
             Some(_) => return Err(VerifyError::NotAnAccessToken),
             None => return Err(VerifyError::MissingClaim("token_use")),
         }
-        let client_id = token
-            .claim_str("client_id")
+        let client_id = claims
+            .client_id()
             .ok_or(VerifyError::MissingClaim("client_id"))?;
         if !self.client_ids.contains(client_id) {
             return Err(VerifyError::ClientIdNotAllowed);
         }
-        let sub = token
-            .claim_str("sub")
+        let sub = claims
+            .sub()
             .filter(|sub| !sub.is_empty())
             .ok_or(VerifyError::MissingClaim("sub"))?;
-        let expires_at = token
-            .numeric_date("exp")
-            .ok_or(VerifyError::MissingClaim("exp"))?;
-        let issued_at = token
-            .numeric_date("iat")
-            .ok_or(VerifyError::MissingClaim("iat"))?;
+        let expires_at = claims.exp().ok_or(VerifyError::MissingClaim("exp"))?;
+        let issued_at = claims.iat().ok_or(VerifyError::MissingClaim("iat"))?;
         Ok(PrecheckedClaims {
             sub: sub.to_owned(),
             client_id: client_id.to_owned(),

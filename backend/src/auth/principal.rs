@@ -372,12 +372,12 @@ async fn end_session(session: &Session) -> Result<(), ApiError> {
 /// The tenant and member a verified access token is bound to; 401 with a clear message for tokens that
 /// carry none (client-credentials tokens, or ID tokens).
 pub fn token_binding(token: &VerifiedAccessToken) -> Result<(TenantId, MemberId), ApiError> {
-    let uuid_claim = |name: &str| {
-        token
-            .claim_str(name)
+    let uuid_claim = |value: &Option<String>| {
+        value
+            .as_deref()
             .and_then(|value| Uuid::parse_str(value).ok())
     };
-    match (uuid_claim("tenant_id"), uuid_claim("member_id")) {
+    match (uuid_claim(&token.tenant_id), uuid_claim(&token.member_id)) {
         (Some(tenant), Some(member)) => Ok((TenantId(tenant), MemberId(member))),
         _ => Err(ApiError::NotATenantMember),
     }
@@ -429,12 +429,8 @@ pub struct SignInRef {
 
 /// The [`SignInRef`] of `token`; 401 when it carries none.
 pub fn sign_in_of(token: &VerifiedAccessToken) -> Result<SignInRef, ApiError> {
-    let origin_jti = token.claim_str("origin_jti").filter(|jti| !jti.is_empty());
-    let auth_time = token
-        .claims
-        .get("auth_time")
-        .and_then(serde_json::Value::as_i64);
-    match (origin_jti, auth_time) {
+    let origin_jti = token.origin_jti.as_deref().filter(|jti| !jti.is_empty());
+    match (origin_jti, token.auth_time) {
         (Some(origin_jti), Some(auth_time)) => Ok(SignInRef {
             origin_jti: origin_jti.to_owned(),
             auth_time,

@@ -1,9 +1,11 @@
 //! A bounded cache of verified access tokens, so that a client sending the same token on every request pays
 //! for the RSA signature check once.
 //!
-//! Entries are keyed by the SHA-256 of the whole token (header, payload and signature), so a token that
-//! differs in any byte, a tampered one included, never finds another token's entry; the cache holds no
-//! bearer token, only its digest. An entry is served only while the token's `exp` has not passed (without
+//! An entry is found by the SHA-256 of the token's signed part (`header.payload`) and holds the token's
+//! signature, which must be the presented one too, so a token that differs in any byte, a tampered one
+//! included, never finds another token's entry. That digest is also what the RSA check verifies the
+//! signature against, so a token seen for the first time is hashed once, not once for the cache and again for
+//! the signature. The cache holds no bearer token: a digest and a signature cannot be presented. An entry is served only while the token's `exp` has not passed (without
 //! the leeway: past `exp` the token goes through full verification again, which applies the leeway) and
 //! only while its issuer's key set is the one it was verified against: each entry records the issuer's key
 //! generation, and a JWKS that changes the keys moves the generation on, so a withdrawn key stops verifying
@@ -16,30 +18,91 @@
 //! request after verification, so a cached token of a revoked sign-in is refused like a fresh one.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use sha2::{Digest as _, Sha256};
+use aws_lc_rs::digest::{Digest, SHA256, digest};
 
 use super::VerifiedAccessToken;
 
-/// The SHA-256 of a whole compact token.
-pub(super) type TokenDigest = [u8; 32];
+/// Where a token's entry is: the SHA-256 of its signed part, and its signature as written.
+#[derive(Debug)]
+pub(super) struct TokenKey<'t> {
+    signed_digest: Digest,
+    signature: &'t str,
+}
 
-/// The digest a token is cached under.
-pub(super) fn digest(token: &str) -> TokenDigest {
-    Sha256::digest(token.as_bytes()).into()
+impl<'t> TokenKey<'t> {
+    /// The key of a compact token, split at its last dot; `None` when it has none (it is no JWS then).
+    pub(super) fn of(token: &'t str) -> Option<Self> {
+        let (signed, signature) = token.rsplit_once('.')?;
+        Some(Self {
+            signed_digest: digest(&SHA256, signed.as_bytes()),
+            signature,
+        })
+    }
+
+    /// The SHA-256 of the signed part, as the RSA check takes it.
+    pub(super) fn signed_digest(&self) -> &Digest {
+        &self.signed_digest
+    }
+
+    fn digest(&self) -> TokenDigest {
+        let mut bytes = [0; 32];
+        bytes.copy_from_slice(self.signed_digest.as_ref());
+        TokenDigest(bytes)
+    }
+}
+
+/// The SHA-256 of a token's signed part, as the map key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TokenDigest([u8; 32]);
+
+impl Hash for TokenDigest {
+    /// Eight bytes of the digest are already as good a hash as any: SHA-256 output is uniform, and nobody can
+    /// choose tokens whose digests collide in them. Hashing them again with the standard library's SipHash
+    /// (which resists chosen keys) would only add time to every request.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut prefix = [0; 8];
+        prefix.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_ne_bytes(prefix));
+    }
+}
+
+/// The hasher of the digest-keyed map: it keeps the `u64` a [`TokenDigest`] hashes to.
+#[derive(Debug, Default)]
+struct DigestPrefixHasher(u64);
+
+impl Hasher for DigestPrefixHasher {
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+
+    /// Only [`TokenDigest`]s are hashed with this hasher, through `write_u64`; anything else is folded in
+    /// byte by byte, correct if slow.
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// A verified token and the key generation of its issuer at the time it was verified.
 #[derive(Debug)]
 struct Entry {
+    /// The third part of the token, as it was presented.
+    signature: Box<str>,
     token: Arc<VerifiedAccessToken>,
     key_generation: u64,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    entries: HashMap<TokenDigest, Entry>,
+    entries: HashMap<TokenDigest, Entry, BuildHasherDefault<DigestPrefixHasher>>,
     /// Every key of `entries` exactly once, oldest insertion first.
     order: VecDeque<TokenDigest>,
 }
@@ -60,11 +123,11 @@ impl TokenCache {
         }
     }
 
-    /// The verified token cached under `digest`, if its `exp` is still after `now` (seconds since the epoch)
+    /// The verified token cached under `key`, if its `exp` is still after `now` (seconds since the epoch)
     /// and `current_generation` gives the key generation its issuer is at now.
     pub(super) fn get(
         &self,
-        digest: &TokenDigest,
+        key: &TokenKey<'_>,
         now: i64,
         current_generation: impl FnOnce(&str) -> Option<u64>,
     ) -> Option<Arc<VerifiedAccessToken>> {
@@ -72,8 +135,9 @@ impl TokenCache {
             return None;
         }
         let state = self.read();
-        let entry = state.entries.get(digest)?;
-        let usable = now < entry.token.expires_at
+        let entry = state.entries.get(&key.digest())?;
+        let usable = *entry.signature == *key.signature
+            && now < entry.token.expires_at
             && current_generation(&entry.token.issuer) == Some(entry.key_generation);
         usable.then(|| Arc::clone(&entry.token))
     }
@@ -82,15 +146,17 @@ impl TokenCache {
     /// the oldest entries make room. A token already cached gets the new generation and keeps its place.
     pub(super) fn insert(
         &self,
-        digest: TokenDigest,
+        key: &TokenKey<'_>,
         token: Arc<VerifiedAccessToken>,
         key_generation: u64,
     ) {
         if self.capacity == 0 {
             return;
         }
+        let digest = key.digest();
         let mut state = self.write();
         let entry = Entry {
+            signature: key.signature.into(),
             token,
             key_generation,
         };
@@ -108,13 +174,19 @@ impl TokenCache {
         state.order.push_back(digest);
     }
 
-    /// Drops the entry under `digest`, if there is one: the token's sign-in ended, so it will not be asked
-    /// for again (and were it asked, the revocation check after verification would refuse it anyway).
-    pub(super) fn remove(&self, digest: &TokenDigest) {
+    /// Drops the entry of the token under `key`, if there is one: the token's sign-in ended, so it will not be
+    /// asked for again (and were it asked, the revocation check after verification would refuse it anyway).
+    pub(super) fn remove(&self, key: &TokenKey<'_>) {
+        let digest = key.digest();
         let mut state = self.write();
-        if state.entries.remove(digest).is_some() {
+        let same_token = state
+            .entries
+            .get(&digest)
+            .is_some_and(|entry| *entry.signature == *key.signature);
+        if same_token {
+            state.entries.remove(&digest);
             // A linear pass over at most `capacity` digests, on a sign-out: rare next to lookups.
-            state.order.retain(|kept| kept != digest);
+            state.order.retain(|kept| *kept != digest);
         }
     }
 
@@ -137,8 +209,6 @@ impl TokenCache {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
-
     use super::*;
 
     const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
@@ -153,8 +223,15 @@ mod tests {
             expires_at,
             issued_at: expires_at - 3600,
             jti: None,
-            claims: Map::new(),
+            origin_jti: None,
+            auth_time: None,
+            tenant_id: None,
+            member_id: None,
         })
+    }
+
+    fn digest(token: &str) -> TokenKey<'_> {
+        TokenKey::of(token).unwrap()
     }
 
     fn generation(value: u64) -> impl FnOnce(&str) -> Option<u64> {
@@ -165,7 +242,7 @@ mod tests {
     fn a_cached_token_is_served_until_its_exp_and_not_a_second_longer() {
         let cache = TokenCache::new(10);
         let key = digest("a.b.c");
-        cache.insert(key, verified("alice", 1_000), 0);
+        cache.insert(&key, verified("alice", 1_000), 0);
 
         assert_eq!(
             cache.get(&key, 999, generation(0)).map(|t| t.sub.clone()),
@@ -179,7 +256,7 @@ mod tests {
     fn an_entry_verified_under_other_keys_is_not_served() {
         let cache = TokenCache::new(10);
         let key = digest("a.b.c");
-        cache.insert(key, verified("alice", 1_000), 3);
+        cache.insert(&key, verified("alice", 1_000), 3);
 
         assert!(cache.get(&key, 10, generation(3)).is_some());
         assert!(cache.get(&key, 10, generation(4)).is_none());
@@ -190,7 +267,7 @@ mod tests {
     fn tokens_differing_in_any_byte_have_different_entries() {
         let cache = TokenCache::new(10);
         cache.insert(
-            digest("header.payload.signature"),
+            &digest("header.payload.signature"),
             verified("alice", 1_000),
             0,
         );
@@ -219,7 +296,7 @@ mod tests {
         let cache = TokenCache::new(3);
         for n in 0..5 {
             cache.insert(
-                digest(&format!("token-{n}")),
+                &digest(&format!("header.payload-{n}.signature")),
                 verified(&format!("user-{n}"), 1_000),
                 0,
             );
@@ -230,14 +307,22 @@ mod tests {
         for n in 0..2 {
             assert!(
                 cache
-                    .get(&digest(&format!("token-{n}")), 10, generation(0))
+                    .get(
+                        &digest(&format!("header.payload-{n}.signature")),
+                        10,
+                        generation(0)
+                    )
                     .is_none()
             );
         }
         for n in 2..5 {
             assert!(
                 cache
-                    .get(&digest(&format!("token-{n}")), 10, generation(0))
+                    .get(
+                        &digest(&format!("header.payload-{n}.signature")),
+                        10,
+                        generation(0)
+                    )
                     .is_some()
             );
         }
@@ -247,16 +332,16 @@ mod tests {
     fn caching_a_token_again_updates_its_generation_without_growing_the_cache() {
         let cache = TokenCache::new(2);
         let key = digest("a.b.c");
-        cache.insert(key, verified("alice", 1_000), 1);
-        cache.insert(key, verified("alice", 1_000), 2);
+        cache.insert(&key, verified("alice", 1_000), 1);
+        cache.insert(&key, verified("alice", 1_000), 2);
 
         assert_eq!(cache.len(), 1);
         assert!(cache.get(&key, 10, generation(1)).is_none());
         assert!(cache.get(&key, 10, generation(2)).is_some());
 
         // The one entry occupies one place in the eviction order, so two more tokens evict it alone.
-        cache.insert(digest("d.e.f"), verified("bob", 1_000), 2);
-        cache.insert(digest("g.h.i"), verified("carol", 1_000), 2);
+        cache.insert(&digest("d.e.f"), verified("bob", 1_000), 2);
+        cache.insert(&digest("g.h.i"), verified("carol", 1_000), 2);
         assert_eq!(cache.len(), 2);
         assert!(cache.get(&key, 10, generation(2)).is_none());
     }
@@ -265,8 +350,11 @@ mod tests {
     fn a_removed_token_is_gone_and_leaves_nothing_behind() {
         let cache = TokenCache::new(3);
         let (a, b) = (digest("a.b.c"), digest("d.e.f"));
-        cache.insert(a, verified("a", 2_000), 1);
-        cache.insert(b, verified("b", 2_000), 1);
+        cache.insert(&a, verified("a", 2_000), 1);
+        cache.insert(&b, verified("b", 2_000), 1);
+        // The same signed part with another signature is another token: its removal leaves `a` alone.
+        cache.remove(&digest("a.b.x"));
+        assert!(cache.get(&a, 1_000, generation(1)).is_some());
         cache.remove(&a);
         cache.remove(&a);
         assert!(cache.get(&a, 1_000, generation(1)).is_none());
@@ -283,7 +371,7 @@ mod tests {
     fn a_cache_of_capacity_zero_caches_nothing() {
         let cache = TokenCache::new(0);
         let key = digest("a.b.c");
-        cache.insert(key, verified("alice", 1_000), 0);
+        cache.insert(&key, verified("alice", 1_000), 0);
 
         assert_eq!(cache.len(), 0);
         assert!(cache.get(&key, 10, generation(0)).is_none());

@@ -111,6 +111,19 @@ impl SigningKey {
         )
     }
 
+    /// A token whose payload is exactly `payload` (JSON written by hand), signed with this key.
+    fn sign_raw_payload(&self, payload: &[u8]) -> String {
+        let header = json!({"alg": "RS256", "kid": self.kid}).to_string();
+        let signing_input = format!("{}.{}", b64(header.as_bytes()), b64(payload));
+        let signature = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            &self.encoding_key(),
+            Algorithm::RS256,
+        )
+        .unwrap();
+        format!("{signing_input}.{signature}")
+    }
+
     /// A token with any header, signed with this key under `alg`.
     fn sign_with_header(&self, header: &Value, claims: &Value, alg: Algorithm) -> String {
         sign_raw(header, claims, &self.encoding_key(), alg)

@@ -184,6 +184,39 @@ async fn registered_claims_must_have_their_json_types() {
 }
 
 #[tokio::test]
+async fn a_claim_or_header_parameter_named_twice_is_rejected() {
+    let (server, verifier) = pool().await;
+    let key = SigningKey::primary();
+    let claims = access_claims(&server.issuer()).to_string();
+    // The second `sub` would win in a parser keeping the last value, the first in one keeping the first.
+    let twice = claims.replacen('{', "{\"sub\":\"someone-else\",", 1);
+
+    assert_rejected!(
+        verifier
+            .verify(&key.sign_raw_payload(twice.as_bytes()))
+            .await,
+        VerifyError::NotJsonObject {
+            part: TokenPart::Payload
+        }
+    );
+    let header = b64(br#"{"alg":"RS256","kid":"key-1","kid":"key-2"}"#);
+    let payload = b64(claims.as_bytes());
+    assert_rejected!(
+        verifier.verify(&format!("{header}.{payload}.c2ln")).await,
+        VerifyError::NotJsonObject {
+            part: TokenPart::Header
+        }
+    );
+    // A claim the verifier does not read may repeat: it is not kept.
+    let unread_twice = claims.replacen('{', "{\"tenant_role\":\"admin\",", 1);
+    verifier
+        .verify(&key.sign_raw_payload(unread_twice.as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(server.requests(), 1);
+}
+
+#[tokio::test]
 async fn fractional_numeric_dates_are_accepted() {
     let (server, verifier) = pool().await;
     let now = now() as f64;
