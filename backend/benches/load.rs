@@ -19,7 +19,9 @@
 //! of the backend's size with the same options, the tenant transaction, the live membership and revocation
 //! check, the first page of reports, commit) issued by as many tasks, without HTTP, token or JSON; D2 the same
 //! with the pool's check of a connection before handing it out switched off, which prices that round trip.
-//! Then scale: E `GET /api/v1/audit` with the admins' tokens (every tenant has as many audit events as
+//! B, C, D and D2 take turns: `LOAD_ROUNDS` rounds (5) in which each runs for its share of the phase, so that
+//! the drift of a shared machine's speed, which moves figures measured a minute apart by a tenth or more, does
+//! not move their ratios. Then scale: E `GET /api/v1/audit` with the admins' tokens (every tenant has as many audit events as
 //! reports); every tenant grows to `LOAD_SCALE_ROWS` reports and audit events (older than the seeded ones, so
 //! the first pages stay the same); F repeats B and G repeats E on the grown tenants, whose p99 is compared
 //! with B's and E's.
@@ -178,16 +180,6 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     measure("phase A, GET /healthz");
     run_phase(phase(settings.warmup), &healthz).await?;
     let phase_a = run_phase(phase(settings.duration), &healthz).await?;
-    measure("phase B, GET /api/v1/reports with bearer tokens");
-    run_phase(phase(settings.warmup), &bearer).await?;
-    let phase_b = run_phase(phase(settings.duration), &bearer).await?;
-    measure("phase C, GET /api/v1/reports with session cookies");
-    run_phase(phase(settings.warmup), &session).await?;
-    let phase_c = run_phase(phase(settings.duration), &session).await?;
-    measure("phase D, the same SQL straight to Postgres (the floor)");
-    run_phase(phase(settings.warmup), &floor).await?;
-    let phase_d = run_phase(phase(settings.duration), &floor).await?;
-    floor_pool.close().await;
     // The same without the round trip the pool spends checking a connection before handing it out
     // (`test_before_acquire`, on in the backend so that connections killed by a database restart are replaced
     // instead of failing a request each): what that check costs.
@@ -200,9 +192,34 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         let (pool, tokens) = (unchecked_pool.clone(), tokens.clone());
         move |n: usize| same_sql(pool.clone(), tokens[n % tokens.len()].binding.clone())
     };
-    measure("phase D2, the floor without the pool's check before acquiring");
+    // B, C, D and D2 are compared with one another, so they are measured in turns: `rounds` rounds in which
+    // each runs for its share of the phase. The machine's speed drifts by a tenth or more within a minute; in
+    // turns, every phase sees the same machine, where one after the other each would see its own.
+    eprintln!(
+        "load: phases B, C, D and D2 in {} rounds of {} ms each ({} s warm-up each first)",
+        settings.rounds,
+        settings.round_slice().as_millis(),
+        settings.warmup.as_secs()
+    );
+    run_phase(phase(settings.warmup), &bearer).await?;
+    run_phase(phase(settings.warmup), &session).await?;
+    run_phase(phase(settings.warmup), &floor).await?;
     run_phase(phase(settings.warmup), &unchecked).await?;
-    let phase_d2 = run_phase(phase(settings.duration), &unchecked).await?;
+    let slice = phase(settings.round_slice());
+    let (mut phase_b, mut phase_c, mut phase_d, mut phase_d2) = (
+        PhaseResult::empty()?,
+        PhaseResult::empty()?,
+        PhaseResult::empty()?,
+        PhaseResult::empty()?,
+    );
+    for round in 0..settings.rounds {
+        eprintln!("load: round {} of {}", round + 1, settings.rounds);
+        phase_b.absorb(run_phase(slice, &bearer).await?)?;
+        phase_c.absorb(run_phase(slice, &session).await?)?;
+        phase_d.absorb(run_phase(slice, &floor).await?)?;
+        phase_d2.absorb(run_phase(slice, &unchecked).await?)?;
+    }
+    floor_pool.close().await;
     unchecked_pool.close().await;
 
     // Scale: the reports list and the audit log at the seeded size, then with every tenant grown.
@@ -387,6 +404,8 @@ async fn same_sql(pool: PgPool, binding: Binding) -> Result<(), String> {
 /// The run's knobs, from the environment.
 struct Settings {
     duration: Duration,
+    /// Rounds in which the phases compared with one another take turns (see `run`).
+    rounds: u32,
     warmup: Duration,
     concurrency: usize,
     tenants: usize,
@@ -399,6 +418,7 @@ impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
         let settings = Settings {
             duration: Duration::from_secs(number("LOAD_DURATION_SECS", 10)?.try_into()?),
+            rounds: number("LOAD_ROUNDS", 5)?.try_into()?,
             warmup: Duration::from_secs(number("LOAD_WARMUP_SECS", 1)?.try_into()?),
             concurrency: number("LOAD_CONCURRENCY", 32)?,
             tenants: number("LOAD_TENANTS", MIN_TENANTS)?,
@@ -410,6 +430,7 @@ impl Settings {
             !settings.duration.is_zero(),
             "LOAD_DURATION_SECS must be at least 1"
         );
+        ensure!(settings.rounds > 0, "LOAD_ROUNDS must be at least 1");
         ensure!(
             settings.concurrency > 0,
             "LOAD_CONCURRENCY must be at least 1"
@@ -431,6 +452,11 @@ impl Settings {
             "LOAD_SCALE_ROWS must be more than LOAD_REPORTS_PER_TENANT"
         );
         Ok(settings)
+    }
+
+    /// How long each phase runs in each round of the phases measured in turns.
+    fn round_slice(&self) -> Duration {
+        self.duration / self.rounds
     }
 }
 
@@ -801,6 +827,34 @@ struct PhaseResult {
 }
 
 impl PhaseResult {
+    /// Nothing measured yet, to [`absorb`](Self::absorb) the slices of a phase measured in rounds.
+    fn empty() -> anyhow::Result<PhaseResult> {
+        Ok(PhaseResult {
+            latencies: latency_histogram()?,
+            failures: BTreeMap::new(),
+            elapsed: Duration::ZERO,
+            cpu: Some(Duration::ZERO),
+            postgres_cpu: Some(Duration::ZERO),
+        })
+    }
+
+    /// Adds a slice of the same phase: its requests, failures, time and CPU time.
+    fn absorb(&mut self, slice: PhaseResult) -> anyhow::Result<()> {
+        self.latencies
+            .add(&slice.latencies)
+            .context("merging latency histograms")?;
+        for (failure, count) in slice.failures {
+            *self.failures.entry(failure).or_default() += count;
+        }
+        self.elapsed += slice.elapsed;
+        self.cpu = self.cpu.zip(slice.cpu).map(|(total, more)| total + more);
+        self.postgres_cpu = self
+            .postgres_cpu
+            .zip(slice.postgres_cpu)
+            .map(|(total, more)| total + more);
+        Ok(())
+    }
+
     fn errors(&self) -> u64 {
         self.failures.values().sum()
     }
@@ -1008,11 +1062,13 @@ fn render(figures: &RunFigures<'_>) -> String {
     );
     let s = figures.settings;
     let mut out = format!(
-        "{} s per phase after {} s warm-up, {} concurrent clients, {} tenants × {} members = {} members \
-         (round-robin; a bearer token and a session each), {} reports per tenant (first page of {PAGE}), \
-         database pool of {}, {} cores shared by client, server and Postgres\n\n",
+        "{} s per phase after {} s warm-up (B, C, D and D2 in turns, {} rounds), {} concurrent clients, \
+         {} tenants × {} members = {} members (round-robin; a bearer token and a session each), {} reports \
+         per tenant (first page of {PAGE}), database pool of {}, {} cores shared by client, server and \
+         Postgres\n\n",
         s.duration.as_secs(),
         s.warmup.as_secs(),
+        s.rounds,
         s.concurrency,
         s.tenants,
         s.members_per_tenant,
