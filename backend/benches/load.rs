@@ -21,10 +21,12 @@
 //! with the pool's check of a connection before handing it out switched off, which prices that round trip.
 //! B, C, D and D2 take turns: `LOAD_ROUNDS` rounds (5) in which each runs for its share of the phase, so that
 //! the drift of a shared machine's speed, which moves figures measured a minute apart by a tenth or more, does
-//! not move their ratios. Then scale: E `GET /api/v1/audit` with the admins' tokens (every tenant has as many audit events as
-//! reports); every tenant grows to `LOAD_SCALE_ROWS` reports and audit events (older than the seeded ones, so
-//! the first pages stay the same); F repeats B and G repeats E on the grown tenants, whose p99 is compared
-//! with B's and E's.
+//! not move their ratios. Then scale: a second set of as many tenants, seeded alike, has grown to
+//! `LOAD_SCALE_ROWS` reports and audit events each (older than the seeded ones, so the first pages stay the
+//! same) before any phase runs; E `GET /api/v1/reports` with the first set's tokens, F the same with the grown
+//! set's, G `GET /api/v1/audit` with the first set's admins' tokens and H with the grown set's take turns in
+//! rounds as B, C and D do, and F's and H's p99 are compared with E's and G's. Two sets rather than one set
+//! measured before and after growing it, because the phases compared must take turns.
 //! Any answer but 200 (any failed statement in D) is an error and fails the run after the table is printed.
 //! The figures also go to the benchmarks' summary file (`testkit::bench`).
 //!
@@ -63,7 +65,9 @@ use uuid::Uuid;
 /// The resource server of `infra/config/user-pool.json`, whose scopes access tokens carry.
 const RESOURCE_SERVER: &str = "saas-api";
 /// The page size of the listing, as the web app asks for it (and the API's default).
-const PAGE: i64 = 20;
+const PAGE_ROWS: usize = 20;
+/// [`PAGE_ROWS`] as the listing's SQL takes it.
+const PAGE: i64 = PAGE_ROWS as i64;
 /// Verifications timed after the phases to put the verifier's cost next to the request rate.
 const VERIFY_SAMPLES: usize = 2000;
 /// The least the run accepts, so that every recorded figure comes from a multi-tenant load.
@@ -107,11 +111,18 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         "load: seeding {} tenants × {} members × {} reports",
         settings.tenants, settings.members_per_tenant, settings.reports_per_tenant
     );
-    let world = World::seed(owner, settings).await?;
+    let world = World::seed(owner, settings, "bench").await?;
+    eprintln!(
+        "load: seeding as many tenants again and growing them to {} reports and audit events each",
+        settings.scale_rows
+    );
+    let grown = World::seed(owner, settings, "grown").await?;
+    grown.grow(owner, settings.scale_rows).await?;
     let web = aws
         .client("web")
         .context("the stand-in has no web client")?;
     let tokens = world.tokens(&aws, &web.client_id);
+    let grown_tokens = grown.tokens(&aws, &web.client_id);
 
     let mut config = Config::local_defaults();
     config.database_url = Secret::new(db.app_url.clone());
@@ -130,6 +141,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         .context("building the HTTP client")?;
     eprintln!("load: checking every token once");
     preflight(&client, &base, &world, &tokens).await?;
+    preflight(&client, &base, &grown, &grown_tokens).await?;
 
     eprintln!("load: one session per member");
     let cookies = Arc::new(sessions(&state, &tokens).await?);
@@ -222,41 +234,60 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     floor_pool.close().await;
     unchecked_pool.close().await;
 
-    // Scale: the reports list and the audit log at the seeded size, then with every tenant grown.
-    let admin_tokens: Arc<Vec<String>> = Arc::new(
-        tokens
-            .iter()
-            .filter(|token| token.role == Role::Admin)
-            .map(|token| token.token.clone())
-            .collect(),
-    );
+    // Scale: the reports list and the audit log of the seeded tenants and of the grown ones, in turns.
     let audit_url = format!("{base}/api/v1/audit");
-    preflight_audit(
-        &client,
-        &audit_url,
-        &admin_tokens,
-        world.reports_per_tenant.min(20),
-    )
-    .await?;
-    let audit = {
-        let (client, url, tokens) = (client.clone(), audit_url.clone(), admin_tokens.clone());
+    let admins = |tokens: &[MemberToken]| -> Arc<Vec<String>> {
+        Arc::new(
+            tokens
+                .iter()
+                .filter(|token| token.role == Role::Admin)
+                .map(|token| token.token.clone())
+                .collect(),
+        )
+    };
+    let (admin_tokens, grown_admin_tokens) = (admins(&tokens), admins(&grown_tokens));
+    let first_page = world.reports_per_tenant.min(PAGE_ROWS);
+    preflight_audit(&client, &audit_url, &admin_tokens, first_page).await?;
+    preflight_audit(&client, &audit_url, &grown_admin_tokens, PAGE_ROWS).await?;
+    let grown_tokens = Arc::new(grown_tokens);
+    let bearer_grown = {
+        let (client, url, tokens) = (client.clone(), reports_url.clone(), grown_tokens.clone());
+        move |n: usize| {
+            fetch(
+                client
+                    .get(&url)
+                    .bearer_auth(&tokens[n % tokens.len()].token),
+            )
+        }
+    };
+    let audit_of = |tokens: Arc<Vec<String>>| {
+        let (client, url) = (client.clone(), audit_url.clone());
         move |n: usize| fetch(client.get(&url).bearer_auth(&tokens[n % tokens.len()]))
     };
-    measure("phase E, GET /api/v1/audit with admins' bearer tokens");
-    run_phase(phase(settings.warmup), &audit).await?;
-    let phase_e = run_phase(phase(settings.duration), &audit).await?;
+    let (audit, audit_grown) = (audit_of(admin_tokens), audit_of(grown_admin_tokens));
     eprintln!(
-        "load: growing every tenant to {} reports and audit events",
-        settings.scale_rows
+        "load: phases E, F, G and H in {} rounds of {} ms each ({} s warm-up each first)",
+        settings.rounds,
+        settings.round_slice().as_millis(),
+        settings.warmup.as_secs()
     );
-    world.grow(owner, settings.scale_rows).await?;
-    preflight_audit(&client, &audit_url, &admin_tokens, 20).await?;
-    measure("phase F, GET /api/v1/reports with bearer tokens, tenants grown");
     run_phase(phase(settings.warmup), &bearer).await?;
-    let phase_f = run_phase(phase(settings.duration), &bearer).await?;
-    measure("phase G, GET /api/v1/audit with admins' bearer tokens, tenants grown");
+    run_phase(phase(settings.warmup), &bearer_grown).await?;
     run_phase(phase(settings.warmup), &audit).await?;
-    let phase_g = run_phase(phase(settings.duration), &audit).await?;
+    run_phase(phase(settings.warmup), &audit_grown).await?;
+    let (mut phase_e, mut phase_f, mut phase_g, mut phase_h) = (
+        PhaseResult::empty()?,
+        PhaseResult::empty()?,
+        PhaseResult::empty()?,
+        PhaseResult::empty()?,
+    );
+    for round in 0..settings.rounds {
+        eprintln!("load: scale round {} of {}", round + 1, settings.rounds);
+        phase_e.absorb(run_phase(slice, &bearer).await?)?;
+        phase_f.absorb(run_phase(slice, &bearer_grown).await?)?;
+        phase_g.absorb(run_phase(slice, &audit).await?)?;
+        phase_h.absorb(run_phase(slice, &audit_grown).await?)?;
+    }
 
     let verify_mean = time_verifier(&state.verifier, &tokens).await?;
     drop(backend);
@@ -273,9 +304,10 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         session: &phase_c,
         floor: &phase_d,
         floor_unchecked: &phase_d2,
-        audit: &phase_e,
+        reports: &phase_e,
         reports_grown: &phase_f,
-        audit_grown: &phase_g,
+        audit: &phase_g,
+        audit_grown: &phase_h,
         verify_mean,
     };
     let report = render(&figures);
@@ -285,9 +317,10 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         ("session", &phase_c),
         ("floor", &phase_d),
         ("floor, unchecked", &phase_d2),
-        ("audit", &phase_e),
+        ("bearer, scale", &phase_e),
         ("bearer, grown", &phase_f),
-        ("audit, grown", &phase_g),
+        ("audit", &phase_g),
+        ("audit, grown", &phase_h),
     ];
     if phases.iter().any(|(_, phase)| phase.errors() > 0) {
         print!("{report}");
@@ -499,18 +532,18 @@ struct Binding {
 }
 
 impl World {
-    /// Inserts the tenants, one OIDC identity provider each, the members of that provider (one admin, then
+    /// Inserts the tenants (slugs `<label>-000`, `<label>-001`, …), one OIDC identity provider each, the members of that provider (one admin, then
     /// members and viewers) and the reports, as the owner in one transaction. Each tenant's rows are written
     /// with that tenant set, so the row-level security policies hold even for an owner that is no superuser.
-    async fn seed(owner: &PgPool, settings: &Settings) -> anyhow::Result<World> {
+    async fn seed(owner: &PgPool, settings: &Settings, label: &str) -> anyhow::Result<World> {
         let mut tx = owner.begin().await?;
         let mut tenant_ids = Vec::with_capacity(settings.tenants);
         let mut members = Vec::new();
         let epoch = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         for tenant in 0..settings.tenants {
             let tenant_id = Uuid::new_v4();
-            let slug = format!("bench-{tenant:03}");
-            let provider = format!("bench-{tenant:03}-oidc");
+            let slug = format!("{label}-{tenant:03}");
+            let provider = format!("{slug}-oidc");
             sqlx::query("SELECT set_config('app.tenant_id', $1, TRUE)")
                 .bind(tenant_id.to_string())
                 .execute(&mut *tx)
@@ -758,7 +791,7 @@ async fn preflight(
             .or_default()
             .insert(member.id.to_string());
     }
-    let expected = world.reports_per_tenant.min(20);
+    let expected = world.reports_per_tenant.min(PAGE_ROWS);
     for (index, token) in tokens.iter().enumerate() {
         let response = client
             .get(format!("{base}/api/v1/reports"))
@@ -1016,8 +1049,13 @@ struct RunFigures<'a> {
     session: &'a PhaseResult,
     floor: &'a PhaseResult,
     floor_unchecked: &'a PhaseResult,
-    audit: &'a PhaseResult,
+    /// E: the reports list of the seeded tenants, measured in turns with F, G and H.
+    reports: &'a PhaseResult,
+    /// F: the reports list of the grown tenants.
     reports_grown: &'a PhaseResult,
+    /// G: the audit log of the seeded tenants.
+    audit: &'a PhaseResult,
+    /// H: the audit log of the grown tenants.
     audit_grown: &'a PhaseResult,
     verify_mean: Duration,
 }
@@ -1092,21 +1130,29 @@ fn render(figures: &RunFigures<'_>) -> String {
     out.push_str(&ratio_row("ratio B / A", b, a));
     out.push('\n');
     out.push_str(&format!(
-        "Scale: the same first pages with every tenant grown from {} to {} reports and audit events\n\n",
-        s.reports_per_tenant, s.scale_rows
+        "Scale: the same first pages for {} tenants of {} reports and audit events each and for {} tenants \
+         grown to {} (E, F, G and H in turns, {} rounds)\n\n",
+        s.tenants, s.reports_per_tenant, s.tenants, s.scale_rows, s.rounds
     ));
     out.push_str("| phase | requests | errors | req/s | p50 | p99 | max |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
-    out.push_str(&row("B `GET /api/v1/reports`, bearer token", b));
-    out.push_str(&row("F the same, tenants grown", figures.reports_grown));
-    out.push_str(&ratio_row("ratio F / B", figures.reports_grown, b));
     out.push_str(&row(
-        "E `GET /api/v1/audit`, admins' bearer token",
+        "E `GET /api/v1/reports`, bearer token",
+        figures.reports,
+    ));
+    out.push_str(&row("F the same, grown tenants", figures.reports_grown));
+    out.push_str(&ratio_row(
+        "ratio F / E",
+        figures.reports_grown,
+        figures.reports,
+    ));
+    out.push_str(&row(
+        "G `GET /api/v1/audit`, admins' bearer token",
         figures.audit,
     ));
-    out.push_str(&row("G the same, tenants grown", figures.audit_grown));
+    out.push_str(&row("H the same, grown tenants", figures.audit_grown));
     out.push_str(&ratio_row(
-        "ratio G / E",
+        "ratio H / G",
         figures.audit_grown,
         figures.audit,
     ));
@@ -1120,9 +1166,10 @@ fn render(figures: &RunFigures<'_>) -> String {
         ("reports, bearer", b),
         ("reports, session", c),
         ("the floor", d),
+        ("reports, bearer, seeded tenants (E)", figures.reports),
+        ("reports, bearer, grown tenants", figures.reports_grown),
         ("audit", figures.audit),
-        ("reports, bearer, tenants grown", figures.reports_grown),
-        ("audit, tenants grown", figures.audit_grown),
+        ("audit, grown tenants", figures.audit_grown),
     ] {
         let Some(process) = phase.cpu_micros_per_request() else {
             continue;
@@ -1184,7 +1231,7 @@ fn summary(figures: &RunFigures<'_>) -> Vec<Figure> {
         ));
     }
     for (name, small, grown) in [
-        ("reports", figures.bearer, figures.reports_grown),
+        ("reports", figures.reports, figures.reports_grown),
         ("audit", figures.audit, figures.audit_grown),
     ] {
         out.push(Figure::against(
