@@ -119,7 +119,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<Report>
         web_dist.clone(),
         bootstrap,
         |_, aws| {
-            if let Some(web) = aws.clients.get_mut("web") {
+            if let Some(web) = aws.user_pool.clients.get_mut("web") {
                 web.callback_urls.push(format!("{app}/auth/callback"));
                 web.logout_urls.push(format!("{app}/"));
             }

@@ -31,9 +31,10 @@ const LOCAL_USER_POOL_ID: &str = "eu-west-1_L0caLP00l";
 /// Client ids published in this repository: the user-pool stand-in's app clients
 /// (`infra/local-aws/local.json`) and the demo tenants' registrations at their identity providers
 /// (`infra/tenants/demo.json`). A test checks that the list covers those files.
-const PUBLISHED_CLIENT_IDS: [&str; 4] = [
+const PUBLISHED_CLIENT_IDS: [&str; 5] = [
     LOCAL_WEB_CLIENT_ID,
     "6m2ch1ne0loca10c1ient0id0",
+    "4c0ns0le0loca10c1ient0id0",
     "9a1b2c3d-4e5f-4a6b-8c7d-ac3e0000c11e",
     "0oaglobex0client0id",
 ];
@@ -42,9 +43,10 @@ const PUBLISHED_CLIENT_IDS: [&str; 4] = [
 /// stand-ins' client secrets and backend key (`infra/local-aws/local.json`), the demo identity providers'
 /// client secrets (`infra/tenants/demo.json`) and users' password (`infra/local-aws/directories.json`), the
 /// default database password and those of `cargo xtask dev`. A test checks that the list covers those files.
-const PUBLISHED_SECRETS: [&str; 9] = [
+const PUBLISHED_SECRETS: [&str; 10] = [
     LOCAL_WEB_CLIENT_SECRET,
     "local-demo-machine-client-secret-not-for-production",
+    "local-demo-console-client-secret-not-for-production",
     LOCAL_SECRET_ACCESS_KEY,
     "local-demo-acme-entra-secret",
     "local-demo-globex-okta-secret",
@@ -1546,7 +1548,8 @@ mod tests {
             assert!(PUBLISHED_CLIENT_IDS.contains(&id), "{id} is not listed");
         }
         let local = &files[0];
-        assert_eq!(local["user_pool_id"], LOCAL_USER_POOL_ID);
+        assert_eq!(local["user_pools"][0]["name"], "tenants");
+        assert_eq!(local["user_pools"][0]["user_pool_id"], LOCAL_USER_POOL_ID);
         assert_eq!(
             read_json("infra/config/identity-pool.json")["authenticated_role"]["bucket"],
             LOCAL_UPLOAD_BUCKET

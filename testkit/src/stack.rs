@@ -71,13 +71,16 @@ impl Stack {
         let mut aws_config =
             LocalAwsConfig::load(&infra_dir()).context("reading the stand-ins' configuration")?;
         let web = aws_config
+            .user_pool
             .clients
             .get_mut("web")
             .context("the user pool has no `web` client")?;
         web.callback_urls = vec![format!("{address}/auth/callback")];
         web.logout_urls = vec![format!("{address}/")];
-        let trigger_environment = trigger_environment(&db.app_url, &aws_config.user_pool_id);
+        let trigger_environment =
+            trigger_environment(&db.app_url, &aws_config.user_pool.user_pool_id);
         aws_config
+            .user_pool
             .use_trigger(
                 FunctionRuntime::Command(trigger_bootstrap),
                 trigger_environment,
@@ -92,6 +95,7 @@ impl Stack {
         config.cookie_secure = false;
         customize(&mut config, &mut aws_config);
         let web = aws_config
+            .user_pool
             .clients
             .get_mut("web")
             .context("the user pool has no `web` client")?;

@@ -62,7 +62,7 @@ pub fn run(_args: &[String]) -> Result<()> {
 
     let local = read_local_settings()?;
     let mut wanted = local.ports.clone();
-    wanted.push(("backend", 3000));
+    wanted.push(("backend".to_owned(), 3000));
     for (name, port) in wanted {
         if TcpStream::connect_timeout(
             &SocketAddr::from(([127, 0, 0, 1], port)),
@@ -192,7 +192,8 @@ pub fn run(_args: &[String]) -> Result<()> {
 }
 
 struct LocalSettings {
-    ports: Vec<(&'static str, u16)>,
+    /// Each listener's name (a host's, or `<pool> pool domain`) and port.
+    ports: Vec<(String, u16)>,
     user_pool_id: String,
 }
 
@@ -224,7 +225,7 @@ fn trigger_env_file(database_url: &str, user_pool_id: &str) -> Result<std::path:
     Ok(path)
 }
 
-/// Reads the stand-ins' ports and the user pool id from `infra/local-aws/local.json`.
+/// Reads the stand-ins' ports and the tenants' user pool id from `infra/local-aws/local.json`.
 fn read_local_settings() -> Result<LocalSettings> {
     let path = paths::root()
         .join("infra")
@@ -248,13 +249,28 @@ fn read_local_settings() -> Result<LocalSettings> {
             .as_u64()
             .and_then(|p| u16::try_from(p).ok());
         ports.push((
-            name,
+            name.to_owned(),
             port.with_context(|| format!("{}: ports.{name} missing", path.display()))?,
         ));
     }
-    let user_pool_id = json["user_pool_id"]
+    // The domains of the pools after the first (the operators' pool), each on a port of its own.
+    if let Some(domains) = json["ports"]["user_pool_domains"].as_object() {
+        for (pool, port) in domains {
+            let port = port
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .with_context(|| {
+                    format!(
+                        "{}: ports.user_pool_domains.{pool} is no port",
+                        path.display()
+                    )
+                })?;
+            ports.push((format!("{pool} pool domain"), port));
+        }
+    }
+    let user_pool_id = json["user_pools"][0]["user_pool_id"]
         .as_str()
-        .with_context(|| format!("{}: user_pool_id missing", path.display()))?
+        .with_context(|| format!("{}: user_pools[0].user_pool_id missing", path.display()))?
         .to_owned();
     Ok(LocalSettings {
         ports,

@@ -198,7 +198,8 @@ impl TestApp {
                 customize(config, aws_config);
                 // The machine client is accepted so that its tokens get past the verifier and exercise the
                 // "no tenant" refusal, not the client allowlist.
-                config.api_client_ids = vec![aws_config.clients["machine"].client_id.clone()];
+                config.api_client_ids =
+                    vec![aws_config.user_pool.clients["machine"].client_id.clone()];
             },
         )
         .await

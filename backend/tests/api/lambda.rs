@@ -175,7 +175,8 @@ async fn with_the_database_refusing_connections_the_trigger_fails_as_service_una
         .unwrap();
     let unreachable = format!("postgres://saas_app_test:p@127.0.0.1:{port}/saas");
     let app = TestApp::spawn_with(Box::new(move |_, aws| {
-        aws.trigger
+        aws.user_pool
+            .trigger
             .as_mut()
             .unwrap()
             .environment
@@ -210,7 +211,7 @@ async fn with_a_database_that_never_answers_the_trigger_gives_up_before_cognitos
         }
     });
     let app = TestApp::spawn_with(Box::new(move |_, aws| {
-        aws.trigger.as_mut().unwrap().environment.insert(
+        aws.user_pool.trigger.as_mut().unwrap().environment.insert(
             "DATABASE_URL".to_owned(),
             format!("postgres://saas_app_test:p@127.0.0.1:{port}/saas"),
         );
@@ -232,7 +233,8 @@ async fn with_a_database_that_never_answers_the_trigger_gives_up_before_cognitos
 #[tokio::test]
 async fn a_configuration_error_ends_the_function_during_init() {
     let app = TestApp::spawn_with(Box::new(|_, aws| {
-        aws.trigger
+        aws.user_pool
+            .trigger
             .as_mut()
             .unwrap()
             .environment
@@ -253,7 +255,8 @@ async fn a_first_sign_in_whose_first_attempt_times_out_is_retried_and_joins_once
     // first attempt): the pool stops waiting and invokes it again while the first attempt still runs, as
     // Cognito does.
     let app = TestApp::spawn_with(Box::new(|_, aws| {
-        aws.trigger.as_mut().unwrap().settings.timeout = std::time::Duration::from_secs(20);
+        aws.user_pool.trigger.as_mut().unwrap().settings.timeout =
+            std::time::Duration::from_secs(20);
     }))
     .await;
     // Writes to `members` wait for 7 seconds: the first attempt is still waiting when the pool gives up on

@@ -279,7 +279,11 @@ async fn a_session_expires_at_its_absolute_limit_however_active() {
 async fn an_expired_access_token_is_refreshed_and_a_refused_refresh_ends_the_session() {
     // Access tokens live 8 s; the backend refreshes them 5 s before expiry.
     let app = TestApp::spawn_with(Box::new(|_, aws| {
-        aws.clients.get_mut("web").unwrap().access_token_validity = Duration::from_secs(8);
+        aws.user_pool
+            .clients
+            .get_mut("web")
+            .unwrap()
+            .access_token_validity = Duration::from_secs(8);
     }))
     .await;
     let signed_in = app.sign_in(&BOB).await;
@@ -548,7 +552,11 @@ async fn a_refreshed_access_token_that_does_not_verify_ends_the_session() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
     let app = TestApp::spawn_with(Box::new(|_, aws| {
-        aws.clients.get_mut("web").unwrap().access_token_validity = Duration::from_secs(8);
+        aws.user_pool
+            .clients
+            .get_mut("web")
+            .unwrap()
+            .access_token_validity = Duration::from_secs(8);
     }))
     .await;
     let signed_in = app.sign_in(&BOB).await;

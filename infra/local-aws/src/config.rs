@@ -1,8 +1,10 @@
 //! Configuration of the stand-ins, read from the same files the AWS deployment uses plus the local-only ones.
 //!
-//! `infra/config/user-pool.json` (pool, resource server, app clients), `infra/local-aws/local.json` (pool id,
-//! client ids and secrets, URLs, trigger, ports) and `infra/local-aws/directories.json` (the mock IdPs' users
-//! and the applications registered with them). Every field of the result is public so tests can change it
+//! One file per user pool in `infra/config/` (`user-pool.json` for the tenants' pool, `operator-pool.json` for
+//! the operators': pool, resource server, app clients), `infra/local-aws/local.json` (which pools run, their
+//! ids, client ids and secrets, URLs, trigger, ports) and `infra/local-aws/directories.json` (the mock IdPs'
+//! users and the applications registered with them). Another pool is another file and another entry of
+//! `local.json`'s `user_pools`, not code. Every field of the result is public so tests can change it
 //! before [`crate::LocalAws::start`].
 //!
 //! Tenant identity providers are not configuration: as on AWS, they are runtime data of the pool, created
@@ -106,36 +108,18 @@ pub const FEDERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Everything the stand-ins need to run the demo world.
 #[derive(Debug, Clone)]
 pub struct LocalAwsConfig {
-    /// The AWS region the pool pretends to live in (`eu-west-1`).
+    /// The AWS region the pools pretend to live in (`eu-west-1`).
     pub region: String,
-    /// The user pool id (`<region>_<id>`), the last path segment of the issuer.
-    pub user_pool_id: String,
-    /// The pool's name, shown on the managed login page.
-    pub pool_name: String,
-    /// The resource server whose scopes (`<identifier>/<name>`) access tokens carry.
-    pub resource_server: ResourceServer,
-    /// Whether user names are case-sensitive (`sign_in_case_sensitive` in `user-pool.json`, the deployment's
-    /// `UsernameConfiguration`). A case-insensitive pool lower-cases every user name it outputs, federated
-    /// users' `<provider>_<sub>` included.
-    pub sign_in_case_sensitive: bool,
-    /// The pool's custom attributes (`custom:<name>`), next to the standard ones.
-    pub custom_attributes: Vec<CustomAttribute>,
-    /// The AWS account the pool, the roles and the backend's user belong to (`000000000000`).
+    /// The AWS account the pools, the roles and the backend's user belong to (`000000000000`).
     pub account_id: String,
-    /// App clients by their logical name (`web`, `machine`), as they are at start; `UpdateUserPoolClient`
-    /// changes the running pool's copy, never this one.
-    pub clients: BTreeMap<String, AppClient>,
+    /// The tenants' user pool, the first of `local.json`'s `user_pools`: the pool the identity pool trusts and
+    /// the tenants' identity providers federate into.
+    pub user_pool: UserPoolConfig,
+    /// The other pools of `local.json`'s `user_pools` (the operators' pool), each on a domain of its own and
+    /// sharing the `cognito-idp` host, where each has its own issuer path and keys.
+    pub other_user_pools: Vec<UserPoolConfig>,
     /// The mock IdPs' directories (users, passwords, groups, registered applications).
     pub directories: Directories,
-    /// The pre-token-generation trigger's function as `local.json` describes it (`pre_token_generation`:
-    /// name, timeout, memory, concurrency). What runs it comes from whoever starts the stand-ins
-    /// ([`LocalAwsConfig::use_trigger`]).
-    pub trigger_function: Option<FunctionSettings>,
-    /// The pre-token-generation trigger the pool invokes through the Lambda stand-in, with its runtime and
-    /// environment; `None` (as loaded) issues tokens without additions.
-    pub trigger: Option<FunctionConfig>,
-    /// How long an authorization code issued by the pool stays valid.
-    pub authorization_code_validity: Duration,
     /// How long a federated sign-in may take from the pool's redirect to the IdP until the IdP's answer
     /// reaches `/oauth2/idpresponse`: Cognito's fixed five minutes ("Amazon Cognito cancels authentication
     /// requests that do not complete within 5 minutes",
@@ -152,6 +136,37 @@ pub struct LocalAwsConfig {
     /// names it, so no browser credential can change or remove a recorded file. It has no CORS rules and no
     /// lifecycle rules.
     pub files_bucket: String,
+}
+
+/// One user pool: its file in `infra/config/` merged with its entry of `local.json`'s `user_pools`.
+#[derive(Debug, Clone)]
+pub struct UserPoolConfig {
+    /// The pool's logical name in `local.json` (`tenants`, `operators`), by which tools and tests find it.
+    pub name: String,
+    /// The user pool id (`<region>_<id>`), the last path segment of the issuer.
+    pub user_pool_id: String,
+    /// The pool's name, shown on the managed login page.
+    pub pool_name: String,
+    /// The resource server whose scopes (`<identifier>/<name>`) access tokens carry.
+    pub resource_server: ResourceServer,
+    /// Whether user names are case-sensitive (`sign_in_case_sensitive` in the pool's file, the deployment's
+    /// `UsernameConfiguration`). A case-insensitive pool lower-cases every user name it outputs, federated
+    /// users' `<provider>_<sub>` included.
+    pub sign_in_case_sensitive: bool,
+    /// The pool's custom attributes (`custom:<name>`), next to the standard ones.
+    pub custom_attributes: Vec<CustomAttribute>,
+    /// App clients by their logical name (`web`, `machine`), as they are at start; `UpdateUserPoolClient`
+    /// changes the running pool's copy, never this one.
+    pub clients: BTreeMap<String, AppClient>,
+    /// The pre-token-generation trigger's function as `local.json` describes it (`pre_token_generation`:
+    /// name, timeout, memory, concurrency). What runs it comes from whoever starts the stand-ins
+    /// ([`UserPoolConfig::use_trigger`]).
+    pub trigger_function: Option<FunctionSettings>,
+    /// The pre-token-generation trigger the pool invokes through the Lambda stand-in, with its runtime and
+    /// environment; `None` (as loaded) issues tokens without additions.
+    pub trigger: Option<FunctionConfig>,
+    /// How long an authorization code issued by the pool stays valid.
+    pub authorization_code_validity: Duration,
 }
 
 /// The IAM user the backend calls S3 and the user-pool API as (on AWS its task role): a long-term key from
@@ -408,7 +423,7 @@ pub struct OktaUser {
     pub groups: Vec<String>,
 }
 
-impl LocalAwsConfig {
+impl UserPoolConfig {
     /// Makes the trigger function of `local.json` the pool's pre-token-generation trigger, run by `runtime`
     /// (the `bootstrap` of the backend's trigger binary, or an external runtime) with the function's own
     /// `environment`. Fails when `local.json` describes no trigger function or the environment is one Lambda
@@ -433,92 +448,67 @@ impl LocalAwsConfig {
     /// Reads the configuration files below `infra_dir` (the repository's `infra/` directory) and the policies
     /// of `infra/policies/`.
     pub fn load(infra_dir: &Path) -> anyhow::Result<LocalAwsConfig> {
-        let pool: files::UserPoolFile = read_json(&infra_dir.join("config/user-pool.json"))?;
         let local: files::LocalFile = read_json(&infra_dir.join("local-aws/local.json"))?;
+        let pool_files = local
+            .user_pools
+            .iter()
+            .map(|entry| read_json(&pool_file_path(infra_dir, &entry.config)?))
+            .collect::<anyhow::Result<Vec<files::UserPoolFile>>>()?;
         let directories: Directories = read_json(&infra_dir.join("local-aws/directories.json"))?;
         let identity_pool: files::IdentityPoolFile =
             read_json(&infra_dir.join("config/identity-pool.json"))?;
-        LocalAwsConfig::from_files(pool, local, directories, identity_pool, infra_dir)
+        LocalAwsConfig::from_files(pool_files, local, directories, identity_pool, infra_dir)
     }
 
     fn from_files(
-        pool: files::UserPoolFile,
+        pool_files: Vec<files::UserPoolFile>,
         mut local: files::LocalFile,
         directories: Directories,
         identity_pool: files::IdentityPoolFile,
         infra_dir: &Path,
     ) -> anyhow::Result<LocalAwsConfig> {
-        let mut clients = BTreeMap::new();
-        for (name, settings) in pool.app_clients {
-            let local_client = local
-                .clients
-                .remove(&name)
-                .with_context(|| format!("local.json has no client {name}"))?;
-            if settings.generate_secret && local_client.client_secret.is_none() {
-                bail!("client {name} generates a secret but local.json has none");
-            }
-            for (kind, attributes) in [
-                ("read", &settings.read_attributes),
-                ("write", &settings.write_attributes),
-            ] {
-                for attribute in attributes {
-                    let known = is_declared(&pool.custom_attributes, attribute);
-                    // Cognito refuses such a client: "Invalid <kind> attributes specified while creating a client".
-                    let developer_only = kind == "write" && attribute.starts_with("dev:");
-                    if !known || developer_only {
-                        bail!(
-                            "client {name} has invalid {kind} attribute {attribute:?}: it is neither a standard \
-                             attribute nor a custom attribute of user-pool.json that an app client may {kind}"
-                        );
-                    }
-                }
-            }
-            // The pool starts without identity providers, so a client can only name the pool's own users;
-            // whoever creates the providers adds them to the client with `UpdateUserPoolClient`.
-            let supported_identity_providers = local_client
-                .supported_identity_providers
-                .unwrap_or_default();
-            if let Some(provider) = supported_identity_providers
-                .iter()
-                .find(|p| *p != crate::user_pool::COGNITO_PROVIDER)
-            {
+        let entries = std::mem::take(&mut local.user_pools);
+        let mut pools = pool_files
+            .into_iter()
+            .zip(entries)
+            .map(|(file, entry)| user_pool_config(file, entry))
+            .collect::<anyhow::Result<Vec<LoadedPool>>>()?
+            .into_iter();
+        let user_pool = pools
+            .next()
+            .context("local.json's user_pools is empty: the tenants' pool must come first")?;
+        let other_user_pools: Vec<LoadedPool> = pools.collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for pool in std::iter::once(&user_pool).chain(&other_user_pools) {
+            if !seen.insert(pool.name.as_str()) || !seen.insert(pool.user_pool_id.as_str()) {
                 bail!(
-                    "client {name} supports identity provider {provider}, but the pool starts without identity \
-                     providers: they are created through the user-pool API (CreateIdentityProvider, then \
-                     UpdateUserPoolClient)"
+                    "local.json names the user pool {:?} (id {:?}) twice",
+                    pool.name,
+                    pool.user_pool_id
                 );
             }
-            let oauth = !settings.allowed_oauth_flows.is_empty();
-            clients.insert(
-                name,
-                AppClient {
-                    client_id: local_client.client_id,
-                    client_secret: local_client
-                        .client_secret
-                        .filter(|_| settings.generate_secret),
-                    callback_urls: local_client.callback_urls,
-                    logout_urls: local_client.logout_urls,
-                    allowed_oauth_flows: settings.allowed_oauth_flows,
-                    allowed_oauth_scopes: settings.allowed_oauth_scopes,
-                    supported_identity_providers,
-                    read_attributes: settings.read_attributes,
-                    write_attributes: settings.write_attributes,
-                    enable_token_revocation: settings.enable_token_revocation,
-                    access_token_validity: Duration::from_secs(
-                        settings.access_token_validity_minutes * 60,
-                    ),
-                    id_token_validity: Duration::from_secs(settings.id_token_validity_minutes * 60),
-                    refresh_token_validity: Duration::from_secs(
-                        settings.refresh_token_validity_days * 86_400,
-                    ),
-                    allowed_oauth_flows_user_pool_client: oauth,
-                    explicit_auth_flows: settings.explicit_auth_flows,
-                    prevent_user_existence_errors: settings.prevent_user_existence_errors,
-                },
-            );
+            if pool.region != user_pool.region {
+                bail!(
+                    "user pool {:?} is in region {:?}, the tenants' pool in {:?}: the stand-ins run one region",
+                    pool.name,
+                    pool.region,
+                    user_pool.region
+                );
+            }
         }
+        let region = user_pool.region.clone();
 
-        let identity_pool = identity_pool_config(identity_pool, &local, &clients, infra_dir)?;
+        let identity_pool =
+            identity_pool_config(identity_pool, &local, &user_pool.clients, infra_dir)?;
+        let pool_arns: Vec<(String, String)> = std::iter::once(&user_pool)
+            .chain(&other_user_pools)
+            .map(|pool| {
+                (
+                    pool.name.clone(),
+                    crate::user_pool::user_pool_arn(&region, &local.account_id, &pool.user_pool_id),
+                )
+            })
+            .collect();
         let backend_user = BackendUser {
             arn: format!(
                 "arn:aws:iam::{}:user/saas-reference-backend",
@@ -537,42 +527,19 @@ impl LocalAwsConfig {
             .context("loading the backend's storage policy")?
             .with(
                 crate::user_pool::COGNITO_POLICY_NAME,
-                crate::user_pool::load_cognito_permissions(
-                    infra_dir,
-                    &crate::user_pool::user_pool_arn(
-                        &pool.region,
-                        &local.account_id,
-                        &local.user_pool_id,
-                    ),
-                )?,
+                crate::user_pool::load_cognito_permissions(infra_dir, &pool_arns)?,
             ),
         };
 
-        // The function's timeout and memory are the deployment's (`user-pool.json`); its name and the most
-        // instances the stand-in starts are local settings (`local.json`).
-        let trigger_function = local
-            .pre_token_generation
-            .map(|local| local.into_settings(&pool.pre_token_generation));
-        if let Some(settings) = &trigger_function {
-            settings
-                .validate()
-                .context("local.json pre_token_generation")?;
-        }
         Ok(LocalAwsConfig {
-            region: pool.region,
-            user_pool_id: local.user_pool_id,
-            pool_name: pool.pool_name,
-            sign_in_case_sensitive: pool.sign_in_case_sensitive,
-            resource_server: pool.resource_server,
-            custom_attributes: pool.custom_attributes,
+            region,
             account_id: local.account_id,
-            clients,
+            user_pool: user_pool.config,
+            other_user_pools: other_user_pools
+                .into_iter()
+                .map(|pool| pool.config)
+                .collect(),
             directories,
-            trigger_function,
-            trigger: None,
-            authorization_code_validity: Duration::from_secs(
-                pool.authorization_code_validity_seconds,
-            ),
             federation_timeout: FEDERATION_TIMEOUT,
             ports: local.ports,
             identity_pool,
@@ -581,6 +548,164 @@ impl LocalAwsConfig {
         })
     }
 
+    /// Every user pool: the tenants' first, then the others in `local.json`'s order.
+    pub fn user_pools(&self) -> impl Iterator<Item = &UserPoolConfig> {
+        std::iter::once(&self.user_pool).chain(&self.other_user_pools)
+    }
+
+    /// The user pool with this logical name (`tenants`, `operators`).
+    pub fn user_pool_named(&self, name: &str) -> Option<&UserPoolConfig> {
+        self.user_pools().find(|pool| pool.name == name)
+    }
+
+    /// The user pool with this logical name, to change before [`crate::LocalAws::start`].
+    pub fn user_pool_named_mut(&mut self, name: &str) -> Option<&mut UserPoolConfig> {
+        std::iter::once(&mut self.user_pool)
+            .chain(&mut self.other_user_pools)
+            .find(|pool| pool.name == name)
+    }
+}
+
+/// The path of a pool's file, `infra/config/<file>`: a bare file name, so that `local.json` cannot point
+/// elsewhere.
+fn pool_file_path(infra_dir: &Path, file: &str) -> anyhow::Result<PathBuf> {
+    let plain = Path::new(file).file_name().and_then(|name| name.to_str()) == Some(file);
+    if !plain || !file.ends_with(".json") {
+        bail!("local.json's user pool file {file:?} must be a JSON file name of infra/config/");
+    }
+    Ok(infra_dir.join("config").join(file))
+}
+
+/// A pool's configuration while the whole is being checked: with the region its file states.
+struct LoadedPool {
+    region: String,
+    config: UserPoolConfig,
+}
+
+impl std::ops::Deref for LoadedPool {
+    type Target = UserPoolConfig;
+
+    fn deref(&self) -> &UserPoolConfig {
+        &self.config
+    }
+}
+
+/// One pool from its file and its `local.json` entry: the app clients' settings merged with their local ids,
+/// secrets and URLs, and checked the way Cognito checks them when it creates a client.
+fn user_pool_config(
+    pool: files::UserPoolFile,
+    mut local: files::LocalUserPool,
+) -> anyhow::Result<LoadedPool> {
+    let pool_label = &local.name;
+    let mut clients = BTreeMap::new();
+    for (name, settings) in pool.app_clients {
+        let local_client = local.clients.remove(&name).with_context(|| {
+            format!("local.json has no client {name} in the user pool {pool_label:?}")
+        })?;
+        if settings.generate_secret && local_client.client_secret.is_none() {
+            bail!("client {name} generates a secret but local.json has none");
+        }
+        for (kind, attributes) in [
+            ("read", &settings.read_attributes),
+            ("write", &settings.write_attributes),
+        ] {
+            for attribute in attributes {
+                let known = is_declared(&pool.custom_attributes, attribute);
+                // Cognito refuses such a client: "Invalid <kind> attributes specified while creating a client".
+                let developer_only = kind == "write" && attribute.starts_with("dev:");
+                if !known || developer_only {
+                    bail!(
+                        "client {name} has invalid {kind} attribute {attribute:?}: it is neither a standard \
+                         attribute nor a custom attribute of the pool's file that an app client may {kind}"
+                    );
+                }
+            }
+        }
+        // The pool starts without identity providers, so a client can only name the pool's own users;
+        // whoever creates the providers adds them to the client with `UpdateUserPoolClient`.
+        let supported_identity_providers = local_client
+            .supported_identity_providers
+            .unwrap_or_default();
+        if let Some(provider) = supported_identity_providers
+            .iter()
+            .find(|p| *p != crate::user_pool::COGNITO_PROVIDER)
+        {
+            bail!(
+                "client {name} supports identity provider {provider}, but the pool starts without identity \
+                 providers: they are created through the user-pool API (CreateIdentityProvider, then \
+                 UpdateUserPoolClient)"
+            );
+        }
+        let oauth = !settings.allowed_oauth_flows.is_empty();
+        clients.insert(
+            name,
+            AppClient {
+                client_id: local_client.client_id,
+                client_secret: local_client
+                    .client_secret
+                    .filter(|_| settings.generate_secret),
+                callback_urls: local_client.callback_urls,
+                logout_urls: local_client.logout_urls,
+                allowed_oauth_flows: settings.allowed_oauth_flows,
+                allowed_oauth_scopes: settings.allowed_oauth_scopes,
+                supported_identity_providers,
+                read_attributes: settings.read_attributes,
+                write_attributes: settings.write_attributes,
+                enable_token_revocation: settings.enable_token_revocation,
+                access_token_validity: Duration::from_secs(
+                    settings.access_token_validity_minutes * 60,
+                ),
+                id_token_validity: Duration::from_secs(settings.id_token_validity_minutes * 60),
+                refresh_token_validity: Duration::from_secs(
+                    settings.refresh_token_validity_days * 86_400,
+                ),
+                allowed_oauth_flows_user_pool_client: oauth,
+                explicit_auth_flows: settings.explicit_auth_flows,
+                prevent_user_existence_errors: settings.prevent_user_existence_errors,
+            },
+        );
+    }
+    if let Some(name) = local.clients.keys().next() {
+        bail!(
+            "local.json has a client {name} that the user pool {pool_label:?}'s file does not declare"
+        );
+    }
+
+    // The function's timeout and memory are the deployment's (the pool's file); its name and the most
+    // instances the stand-in starts are local settings (`local.json`).
+    let trigger_function = match (local.pre_token_generation, &pool.pre_token_generation) {
+        (None, _) => None,
+        (Some(local), Some(deployed)) => Some(local.into_settings(deployed)),
+        (Some(_), None) => bail!(
+            "local.json describes a pre_token_generation function for the user pool {pool_label:?}, whose file \
+             has no pre_token_generation trigger"
+        ),
+    };
+    if let Some(settings) = &trigger_function {
+        settings
+            .validate()
+            .context("local.json pre_token_generation")?;
+    }
+    Ok(LoadedPool {
+        region: pool.region,
+        config: UserPoolConfig {
+            name: local.name,
+            user_pool_id: local.user_pool_id,
+            pool_name: pool.pool_name,
+            sign_in_case_sensitive: pool.sign_in_case_sensitive,
+            resource_server: pool.resource_server,
+            custom_attributes: pool.custom_attributes,
+            clients,
+            trigger_function,
+            trigger: None,
+            authorization_code_validity: Duration::from_secs(
+                pool.authorization_code_validity_seconds,
+            ),
+        },
+    })
+}
+
+impl UserPoolConfig {
     /// The app client with this client id, as it is at start (the running pool's settings may have changed
     /// since, through `UpdateUserPoolClient`).
     pub fn client_by_id(&self, client_id: &str) -> Option<&AppClient> {
@@ -592,6 +717,15 @@ impl LocalAwsConfig {
         is_declared(&self.custom_attributes, name)
     }
 
+    /// The custom attribute with this qualified name (`custom:idp_groups`).
+    pub fn custom_attribute(&self, name: &str) -> Option<&CustomAttribute> {
+        self.custom_attributes
+            .iter()
+            .find(|a| a.qualified_name() == name)
+    }
+}
+
+impl LocalAwsConfig {
     /// What the S3 stand-in serves and checks: the buckets, the upload bucket's CORS and lifecycle rules,
     /// and the permission policies of the principals that call S3.
     pub(crate) fn s3_settings(&self) -> crate::s3::S3Settings {
@@ -623,7 +757,7 @@ impl LocalAwsConfig {
             .identity_pool
             .client_ids
             .iter()
-            .filter_map(|client_id| self.client_by_id(client_id))
+            .filter_map(|client_id| self.user_pool.client_by_id(client_id))
             .flat_map(|client| client.callback_urls.iter())
             .filter_map(|callback| url::Url::parse(callback).ok())
             .map(|callback| callback.origin().ascii_serialization())
@@ -631,13 +765,6 @@ impl LocalAwsConfig {
         origins.sort();
         origins.dedup();
         origins
-    }
-
-    /// The custom attribute with this qualified name (`custom:idp_groups`).
-    pub fn custom_attribute(&self, name: &str) -> Option<&CustomAttribute> {
-        self.custom_attributes
-            .iter()
-            .find(|a| a.qualified_name() == name)
     }
 }
 
@@ -731,7 +858,9 @@ mod files {
         pub custom_attributes: Vec<CustomAttribute>,
         pub app_clients: BTreeMap<String, ClientSettings>,
         pub authorization_code_validity_seconds: u64,
-        pub pre_token_generation: TriggerDeployment,
+        /// A pool without one issues tokens as Cognito does without a trigger.
+        #[serde(default)]
+        pub pre_token_generation: Option<TriggerDeployment>,
     }
 
     /// `user-pool.json`'s `pre_token_generation`: the trigger function as it is deployed.
@@ -784,12 +913,23 @@ mod files {
 
     #[derive(Deserialize)]
     pub(super) struct LocalFile {
-        pub user_pool_id: String,
+        pub user_pools: Vec<LocalUserPool>,
         pub identity_pool_id: String,
         pub account_id: String,
         pub backend_s3_key: BackendS3Key,
         pub files_bucket: String,
         pub ports: Ports,
+    }
+
+    /// An entry of `local.json`'s `user_pools`.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct LocalUserPool {
+        /// The logical name (`tenants`, `operators`).
+        pub name: String,
+        /// The pool's file in `infra/config/`.
+        pub config: String,
+        pub user_pool_id: String,
         pub clients: BTreeMap<String, LocalClient>,
         pub pre_token_generation: Option<TriggerFunction>,
     }
@@ -851,13 +991,19 @@ mod tests {
         read_json(&infra_dir().join(relative)).unwrap()
     }
 
-    /// Loads the demo world after `change` edits the raw `user-pool.json` and `local.json`.
+    /// Loads the demo world after `change` edits the raw `user-pool.json` and the tenants pool's entry of
+    /// `local.json`.
     fn load_changed(change: impl FnOnce(&mut Value, &mut Value)) -> anyhow::Result<LocalAwsConfig> {
         let mut pool = file("config/user-pool.json");
         let mut local = file("local-aws/local.json");
-        change(&mut pool, &mut local);
+        change(&mut pool, &mut local["user_pools"][0]);
+        let mut pools = vec![serde_json::from_value(pool).unwrap()];
+        for entry in local["user_pools"].as_array().unwrap().iter().skip(1) {
+            let name = entry["config"].as_str().unwrap();
+            pools.push(serde_json::from_value(file(&format!("config/{name}"))).unwrap());
+        }
         LocalAwsConfig::from_files(
-            serde_json::from_value(pool).unwrap(),
+            pools,
             serde_json::from_value(local).unwrap(),
             serde_json::from_value(file("local-aws/directories.json")).unwrap(),
             serde_json::from_value(file("config/identity-pool.json")).unwrap(),
@@ -875,7 +1021,7 @@ mod tests {
     fn loads_the_demo_world() {
         let config = LocalAwsConfig::load(&infra_dir()).unwrap();
         assert_eq!(config.region, "eu-west-1");
-        let web = &config.clients["web"];
+        let web = &config.user_pool.clients["web"];
         assert!(web.allows_flow("code"));
         assert!(!web.allows_flow("implicit"));
         assert!(
@@ -890,7 +1036,7 @@ mod tests {
                 .contains(&"custom:idp_groups".to_owned())
         );
         assert!(
-            config.clients["machine"]
+            config.user_pool.clients["machine"]
                 .supported_identity_providers
                 .is_empty()
         );
@@ -910,19 +1056,22 @@ mod tests {
             vec!["backend-storage-permissions", "backend-cognito-permissions"]
         );
         assert_eq!(
-            config.resource_server.qualified_scopes(),
+            config.user_pool.resource_server.qualified_scopes(),
             vec!["saas-api/read", "saas-api/write", "saas-api/admin"]
         );
-        assert!(config.declares_attribute("custom:idp_groups"));
-        assert!(config.declares_attribute("email_verified"));
-        assert!(!config.declares_attribute("custom:tenant_id"));
-        assert!(!config.declares_attribute("username"));
-        assert_eq!(config.authorization_code_validity, Duration::from_secs(300));
+        assert!(config.user_pool.declares_attribute("custom:idp_groups"));
+        assert!(config.user_pool.declares_attribute("email_verified"));
+        assert!(!config.user_pool.declares_attribute("custom:tenant_id"));
+        assert!(!config.user_pool.declares_attribute("username"));
+        assert_eq!(
+            config.user_pool.authorization_code_validity,
+            Duration::from_secs(300)
+        );
         assert!(
-            config.trigger.is_none(),
+            config.user_pool.trigger.is_none(),
             "what runs the trigger comes from the caller"
         );
-        let trigger = config.trigger_function.as_ref().unwrap();
+        let trigger = config.user_pool.trigger_function.as_ref().unwrap();
         // As deployed (user-pool.json), not a local choice.
         assert_eq!(trigger.timeout, Duration::from_secs(5));
         assert_eq!(trigger.memory_size_mb, 256);
@@ -930,6 +1079,58 @@ mod tests {
             trigger.reserved_concurrency >= 3,
             "room for Cognito's retries"
         );
+    }
+
+    #[test]
+    fn the_operators_pool_is_configuration_beside_the_tenants_pool() {
+        let config = LocalAwsConfig::load(&infra_dir()).unwrap();
+        assert_eq!(config.user_pool.name, "tenants");
+        let names: Vec<&str> = config.user_pools().map(|pool| pool.name.as_str()).collect();
+        assert_eq!(names, ["tenants", "operators"]);
+        let operators = config.user_pool_named("operators").unwrap();
+        assert_ne!(operators.user_pool_id, config.user_pool.user_pool_id);
+        assert!(operators.trigger_function.is_none());
+        let console = &operators.clients["console"];
+        assert!(console.allows_flow("code"));
+        assert_eq!(console.supported_identity_providers, ["COGNITO"]);
+        assert_eq!(
+            operators.resource_server.qualified_scopes(),
+            ["saas-operator-api/operate"]
+        );
+        // The identity pool serves the tenants' pool only.
+        assert!(
+            config
+                .identity_pool
+                .client_ids
+                .iter()
+                .all(|id| operators.client_by_id(id).is_none())
+        );
+    }
+
+    #[test]
+    fn a_pool_file_outside_infra_config_a_pool_named_twice_and_an_undeclared_client_are_refused() {
+        let infra = infra_dir();
+        for name in [
+            "../local-aws/local.json",
+            "/etc/passwd",
+            "user-pool.yaml",
+            "",
+        ] {
+            assert!(pool_file_path(&infra, name).is_err(), "{name}");
+        }
+        assert_eq!(
+            pool_file_path(&infra, "operator-pool.json").unwrap(),
+            infra.join("config/operator-pool.json")
+        );
+
+        let error = load_changed(|_, tenants| tenants["name"] = json!("operators")).unwrap_err();
+        assert!(error.to_string().contains("twice"), "{error}");
+
+        let error = load_changed(|_, tenants| {
+            tenants["clients"]["stray"] = json!({"client_id": "x", "callback_urls": []});
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("stray"), "{error}");
     }
 
     #[test]
@@ -984,7 +1185,7 @@ mod tests {
             );
         }
         let config = LocalAwsConfig::load(&infra_dir()).unwrap();
-        for (name, client) in &config.clients {
+        for (name, client) in &config.user_pool.clients {
             assert!(
                 !client
                     .allowed_oauth_scopes
@@ -1007,7 +1208,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(
-            config.clients["web"].supported_identity_providers,
+            config.user_pool.clients["web"].supported_identity_providers,
             vec!["COGNITO"]
         );
     }

@@ -78,7 +78,7 @@ impl IdentityPool {
     fn provider_name(&self) -> String {
         format!(
             "cognito-idp.{}.amazonaws.com/{}",
-            self.config.region, self.config.user_pool_id
+            self.config.region, self.config.user_pool.user_pool_id
         )
     }
 

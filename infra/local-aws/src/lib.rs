@@ -7,9 +7,11 @@
 //! revocation, userInfo, logout and client credentials, with the claim shapes and error shapes of the real
 //! services. The application tells them from AWS only by URL.
 //!
-//! Each real host gets its own listener ([`Ports`]): `cognito-idp.<region>.amazonaws.com` (issuer, discovery,
-//! JWKS, and the user-pool API for identity providers and app clients, SigV4-signed and decided by the
-//! caller's IAM policy), the user pool domain `<domain>.auth.<region>.amazoncognito.com` (hosted endpoints),
+//! Each real host gets its own listener ([`Ports`]): `cognito-idp.<region>.amazonaws.com` (every pool's issuer,
+//! discovery and JWKS under `/<poolId>`, and the user-pool API for identity providers and app clients,
+//! SigV4-signed and decided by the caller's IAM policy), each user pool's domain
+//! `<domain>.auth.<region>.amazoncognito.com` (hosted endpoints; the tenants' pool and the others of
+//! `local.json`, such as the operators' pool, each on a port of its own),
 //! `login.microsoftonline.com` (Entra ID, one or more directories by tenant id) and `<org>.okta.com` (Okta,
 //! one org per listener: the first org of `directories.json`).
 //!
@@ -62,12 +64,16 @@ use crate::keys::SigningKey;
 pub use crate::keys::{KeyAdmin, KeyError};
 
 /// The listeners' ports, one per real host name. `0` binds an ephemeral port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ports {
     /// `cognito-idp.<region>.amazonaws.com`: issuer, discovery, JWKS.
     pub cognito_idp: u16,
-    /// The user pool domain: `/oauth2/*`, `/login`, `/logout`.
+    /// The tenants' user pool domain: `/oauth2/*`, `/login`, `/logout`.
     pub auth: u16,
+    /// The domains of the other user pools, by the pool's logical name (`operators`); a pool not named
+    /// here gets an ephemeral port.
+    #[serde(default)]
+    pub user_pool_domains: std::collections::BTreeMap<String, u16>,
     /// `login.microsoftonline.com`: the mock Entra ID.
     pub entra: u16,
     /// `<org>.okta.com`: the mock Okta.
@@ -89,6 +95,7 @@ impl Ports {
         Ports {
             cognito_idp: 0,
             auth: 0,
+            user_pool_domains: std::collections::BTreeMap::new(),
             entra: 0,
             okta: 0,
             cognito_identity: 0,
@@ -110,9 +117,10 @@ pub struct ClientCredentials {
 /// The base URLs of the running listeners.
 #[derive(Debug, Clone)]
 pub(crate) struct Urls {
-    /// `http://<host>:<cognito_idp port>/<userPoolId>`.
+    /// `http://<host>:<cognito_idp port>/<userPoolId>` of the tenants' pool (in a pool's own copy, that
+    /// pool's).
     pub issuer: String,
-    /// `http://<host>:<auth port>`.
+    /// `http://<host>:<auth port>`, the tenants' pool domain (in a pool's own copy, that pool's).
     pub auth_domain: String,
     /// `http://<host>:<entra port>`.
     pub entra: String,
@@ -133,7 +141,10 @@ pub struct LocalAws {
     keys: KeyAdmin,
     entra: Arc<idp::entra::Entra>,
     okta: Arc<idp::okta::Okta>,
+    /// The tenants' pool.
     pool: Arc<user_pool::Pool>,
+    /// Every pool, the tenants' first.
+    pools: user_pool::Pools,
     credentials: credentials::CredentialStore,
     /// The S3 stand-in: its lifecycle sweep, and its temporary directory, removed when the stand-ins stop.
     s3: s3::S3StandIn,
@@ -166,6 +177,15 @@ impl LocalAws {
         validate(&config)?;
         let cognito_listener = listen(bind, ports.cognito_idp, "cognito-idp").await?;
         let auth_listener = listen(bind, ports.auth, "auth").await?;
+        let mut other_domain_listeners = Vec::new();
+        for pool in &config.other_user_pools {
+            let port = ports
+                .user_pool_domains
+                .get(&pool.name)
+                .copied()
+                .unwrap_or(0);
+            other_domain_listeners.push(listen(bind, port, "user pool domain").await?);
+        }
         let entra_listener = listen(bind, ports.entra, "entra").await?;
         let okta_listener = listen(bind, ports.okta, "okta").await?;
         let identity_listener = listen(bind, ports.cognito_identity, "cognito-identity").await?;
@@ -187,7 +207,7 @@ impl LocalAws {
         };
         let cognito_idp = base(&cognito_listener)?;
         let urls = Urls {
-            issuer: format!("{cognito_idp}/{}", config.user_pool_id),
+            issuer: format!("{cognito_idp}/{}", config.user_pool.user_pool_id),
             auth_domain: base(&auth_listener)?,
             entra: base(&entra_listener)?,
             okta: base(&okta_listener)?,
@@ -196,18 +216,31 @@ impl LocalAws {
             lambda: base(&lambda_listener)?,
         };
 
-        // Four 2048-bit keys: generate them side by side off the async threads.
+        // 2048-bit keys, two for each pool and one for each IdP: generate them side by side off the async
+        // threads.
         let pool_keys = tokio::task::spawn_blocking(KeyAdmin::generate);
+        let other_pool_keys: Vec<_> = config
+            .other_user_pools
+            .iter()
+            .map(|_| tokio::task::spawn_blocking(KeyAdmin::generate))
+            .collect();
         let entra_key = tokio::task::spawn_blocking(SigningKey::generate);
         let okta_key = tokio::task::spawn_blocking(SigningKey::generate);
         let keys = pool_keys.await.context("key generation task")??;
+        let mut other_keys = Vec::new();
+        for task in other_pool_keys {
+            other_keys.push(task.await.context("key generation task")??);
+        }
         let entra_key = entra_key.await.context("key generation task")??;
         let okta_key = okta_key.await.context("key generation task")??;
 
         let lambda = lambda::Lambda::new(lambda::LambdaSettings {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
-            functions: config.trigger.iter().cloned().collect(),
+            functions: config
+                .user_pools()
+                .filter_map(|pool| pool.trigger.clone())
+                .collect(),
         })?;
         let config = Arc::new(config);
         let http = reqwest::Client::builder()
@@ -226,11 +259,35 @@ impl LocalAws {
         let s3 = s3::S3StandIn::new(config.s3_settings(), credentials.clone(), s3_options)?;
         let pool = user_pool::Pool::new(
             config.clone(),
+            config.user_pool.clone(),
             urls.clone(),
             keys.clone(),
-            http,
-            credentials.clone(),
+            http.clone(),
         );
+        let mut pools = vec![pool.clone()];
+        let mut other_domains = Vec::new();
+        for ((settings, listener), keys) in config
+            .other_user_pools
+            .iter()
+            .zip(other_domain_listeners)
+            .zip(other_keys)
+        {
+            let pool_urls = Urls {
+                issuer: format!("{cognito_idp}/{}", settings.user_pool_id),
+                auth_domain: base(&listener)?,
+                ..urls.clone()
+            };
+            let other = user_pool::Pool::new(
+                config.clone(),
+                settings.clone(),
+                pool_urls,
+                keys,
+                http.clone(),
+            );
+            pools.push(other.clone());
+            other_domains.push((listener, other));
+        }
+        let pools = user_pool::Pools::new(config.clone(), credentials.clone(), pools);
         let identity_pool = identity_pool::IdentityPool::new(
             config.clone(),
             urls.issuer.clone(),
@@ -243,10 +300,10 @@ impl LocalAws {
 
         let (shutdown, _) = watch::channel(false);
         let cognito_idp_down = Arc::new(AtomicBool::new(false));
-        let tasks = vec![
+        let mut tasks = vec![
             serve(
                 cognito_listener,
-                user_pool::cognito_idp_router(pool.clone())
+                user_pool::cognito_idp_router(pools.clone())
                     .layer(axum::middleware::from_fn(outage(cognito_idp_down.clone()))),
                 &shutdown,
                 "cognito-idp",
@@ -278,6 +335,16 @@ impl LocalAws {
             serve(s3_listener, s3.router(), &shutdown, "s3"),
             serve(lambda_listener, lambda.router(), &shutdown, "lambda"),
         ];
+        for (listener, other) in other_domains {
+            tracing::info!(pool = %other.settings.name, issuer = %other.urls.issuer, auth = %other.urls.auth_domain,
+                "user pool listening");
+            tasks.push(serve(
+                listener,
+                user_pool::auth_router(other),
+                &shutdown,
+                "user pool domain",
+            ));
+        }
         tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
             identity_pool = %urls.identity_pool, s3 = %urls.s3, lambda = %urls.lambda, "local AWS stand-ins listening");
         Ok(LocalAws {
@@ -285,6 +352,7 @@ impl LocalAws {
             urls,
             keys,
             pool,
+            pools,
             entra,
             okta,
             credentials,
@@ -333,7 +401,7 @@ impl LocalAws {
     pub fn user_pool_endpoint(&self) -> String {
         self.urls
             .issuer
-            .strip_suffix(&format!("/{}", self.config.user_pool_id))
+            .strip_suffix(&format!("/{}", self.config.user_pool.user_pool_id))
             .unwrap_or(&self.urls.issuer)
             .to_owned()
     }
@@ -344,7 +412,7 @@ impl LocalAws {
         user_pool::user_pool_arn(
             &self.config.region,
             &self.config.account_id,
-            &self.config.user_pool_id,
+            &self.config.user_pool.user_pool_id,
         )
     }
 
@@ -407,7 +475,16 @@ impl LocalAws {
 
     /// The user pool id.
     pub fn user_pool_id(&self) -> &str {
-        &self.config.user_pool_id
+        &self.config.user_pool.user_pool_id
+    }
+
+    /// The user pool with this logical name (`tenants`, `operators`), for tools and tests that sign in
+    /// through it.
+    pub fn user_pool(&self, name: &str) -> Option<UserPool<'_>> {
+        self.pools
+            .iter()
+            .find(|pool| pool.settings.name == name)
+            .map(|pool| UserPool { pool })
     }
 
     /// The pool's region.
@@ -417,7 +494,7 @@ impl LocalAws {
 
     /// The id and secret of the app client with this logical name (`web`, `machine`).
     pub fn client(&self, name: &str) -> Option<ClientCredentials> {
-        let client = self.config.clients.get(name)?;
+        let client = self.config.user_pool.clients.get(name)?;
         Some(ClientCredentials {
             client_id: client.client_id.clone(),
             client_secret: client.client_secret.clone().unwrap_or_default(),
@@ -442,7 +519,13 @@ impl LocalAws {
     /// tests can watch tokens expire within seconds. `DescribeUserPoolClient` then reports the lifetimes in
     /// seconds. Returns `false` for an unknown client.
     pub fn set_token_lifetimes(&self, client: &str, access: Duration, id: Duration) -> bool {
-        let Some(client_id) = self.config.clients.get(client).map(|c| c.client_id.clone()) else {
+        let Some(client_id) = self
+            .config
+            .user_pool
+            .clients
+            .get(client)
+            .map(|c| c.client_id.clone())
+        else {
             return false;
         };
         self.pool.state.set_token_lifetimes(&client_id, access, id)
@@ -557,24 +640,79 @@ impl std::fmt::Debug for LocalAws {
 
 /// Refuses configurations the stand-ins cannot serve faithfully, before anything is bound.
 fn validate(config: &LocalAwsConfig) -> anyhow::Result<()> {
-    if let Some(trigger) = &config.trigger {
-        trigger.validate()?;
-    }
-    // The pool starts without identity providers (they are runtime state, created through the user-pool
-    // API), so a client can name none but the pool's own users.
-    for (name, client) in &config.clients {
-        if let Some(provider) = client
-            .supported_identity_providers
-            .iter()
-            .find(|p| *p != user_pool::COGNITO_PROVIDER)
-        {
-            bail!(
-                "client {name} supports identity provider {provider}, which does not exist at start: create it \
-                 with CreateIdentityProvider and add it with UpdateUserPoolClient"
-            );
+    let mut functions = std::collections::BTreeSet::new();
+    for pool in config.user_pools() {
+        if let Some(trigger) = &pool.trigger {
+            trigger.validate()?;
+            if !functions.insert(trigger.settings.name.clone()) {
+                bail!(
+                    "two user pools name the trigger function {}: give each its own",
+                    trigger.settings.name
+                );
+            }
+        }
+        // The pool starts without identity providers (they are runtime state, created through the user-pool
+        // API), so a client can name none but the pool's own users.
+        for (name, client) in &pool.clients {
+            if let Some(provider) = client
+                .supported_identity_providers
+                .iter()
+                .find(|p| *p != user_pool::COGNITO_PROVIDER)
+            {
+                bail!(
+                    "client {name} supports identity provider {provider}, which does not exist at start: create \
+                     it with CreateIdentityProvider and add it with UpdateUserPoolClient"
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// A user pool of the running stand-ins, found by [`LocalAws::user_pool`].
+#[derive(Clone, Copy)]
+pub struct UserPool<'a> {
+    pool: &'a user_pool::Pool,
+}
+
+impl UserPool<'_> {
+    /// The pool's logical name (`operators`).
+    pub fn name(&self) -> &str {
+        &self.pool.settings.name
+    }
+
+    /// The pool's issuer, `http://127.0.0.1:<cognito_idp port>/<userPoolId>`.
+    pub fn issuer(&self) -> &str {
+        &self.pool.urls.issuer
+    }
+
+    /// The base of the pool's hosted endpoints (its own domain).
+    pub fn auth_domain(&self) -> &str {
+        &self.pool.urls.auth_domain
+    }
+
+    /// The user pool id.
+    pub fn user_pool_id(&self) -> &str {
+        &self.pool.settings.user_pool_id
+    }
+
+    /// The pool's ARN.
+    pub fn arn(&self) -> String {
+        user_pool::user_pool_arn(
+            &self.pool.config.region,
+            &self.pool.config.account_id,
+            &self.pool.settings.user_pool_id,
+        )
+    }
+
+    /// The id and secret of the pool's app client with this logical name (`console`).
+    pub fn client(&self, name: &str) -> Option<ClientCredentials> {
+        let client = self.pool.settings.clients.get(name)?;
+        Some(ClientCredentials {
+            client_id: client.client_id.clone(),
+            client_secret: client.client_secret.clone().unwrap_or_default(),
+        })
+    }
 }
 
 async fn listen(bind: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {

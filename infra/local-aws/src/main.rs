@@ -191,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
         )?,
         s3: port_override("LOCAL_AWS_S3_PORT", config.ports.s3)?,
         lambda: port_override("LOCAL_AWS_LAMBDA_PORT", config.ports.lambda)?,
+        user_pool_domains: config.ports.user_pool_domains.clone(),
     };
     match &options.trigger_bootstrap {
         Some(bootstrap) => {
@@ -200,6 +201,7 @@ async fn main() -> anyhow::Result<()> {
             let environment: BTreeMap<String, String> =
                 options.trigger_env.iter().cloned().collect();
             config
+                .user_pool
                 .use_trigger(FunctionRuntime::Command(bootstrap), environment)
                 .context("the pre-token-generation trigger")?;
         }

@@ -1,6 +1,6 @@
-//! The Cognito user pool: its state and the two listeners it answers on, the `cognito-idp` host (issuer,
-//! discovery, JWKS, and the user-pool API for identity providers and app clients) and the user pool domain
-//! (hosted endpoints).
+//! The Cognito user pools: each pool's state and the listeners it answers on, the `cognito-idp` host shared by
+//! every pool (each pool's issuer, discovery and JWKS under `/<poolId>`, and the user-pool API for identity
+//! providers and app clients) and the pool's own domain (hosted endpoints).
 
 mod admin;
 mod authorize;
@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 pub(crate) use self::admin::{COGNITO_POLICY_NAME, load_cognito_permissions};
 pub(crate) use self::state::COGNITO as COGNITO_PROVIDER;
 use crate::Urls;
-use crate::config::LocalAwsConfig;
+use crate::config::{LocalAwsConfig, UserPoolConfig};
 use crate::credentials::CredentialStore;
 use crate::keys::KeyAdmin;
 use crate::store::ExpiringMap;
@@ -118,16 +118,18 @@ pub(crate) fn user_pool_arn(region: &str, account_id: &str, user_pool_id: &str) 
     format!("arn:aws:cognito-idp:{region}:{account_id}:userpool/{user_pool_id}")
 }
 
-/// The user pool.
+/// A user pool.
 pub(crate) struct Pool {
+    /// The whole configuration: the region, the account, the backend's and the roles' permissions.
     pub config: Arc<LocalAwsConfig>,
+    /// This pool's own configuration.
+    pub settings: UserPoolConfig,
+    /// The listeners' URLs, with this pool's issuer and domain.
     pub urls: Urls,
     pub keys: KeyAdmin,
     pub http: reqwest::Client,
     /// Identity providers and app-client settings: changed through the user-pool API, read by every sign-in.
     pub state: state::PoolState,
-    /// The credentials the user-pool API's callers sign with (the backend's key, role sessions).
-    pub credentials: CredentialStore,
     pub users: users::UserDirectory,
     pub pending: ExpiringMap<String, PendingFederation>,
     pub codes: ExpiringMap<String, IssuedCode>,
@@ -141,18 +143,18 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(
         config: Arc<LocalAwsConfig>,
+        settings: UserPoolConfig,
         urls: Urls,
         keys: KeyAdmin,
         http: reqwest::Client,
-        credentials: CredentialStore,
     ) -> Arc<Pool> {
         Arc::new(Pool {
-            state: state::PoolState::new(&config),
+            state: state::PoolState::new(&settings),
             config,
+            settings,
             urls,
             keys,
             http,
-            credentials,
             users: users::UserDirectory::new(),
             pending: ExpiringMap::new(),
             codes: ExpiringMap::new(),
@@ -176,21 +178,69 @@ impl Pool {
     }
 }
 
-/// `cognito-idp.<region>.amazonaws.com`: the issuer's discovery document and JWKS, and the user-pool API
-/// (`POST /`).
-pub(crate) fn cognito_idp_router(pool: Arc<Pool>) -> Router {
-    let pool_id = pool.config.user_pool_id.clone();
-    Router::new()
-        .route("/", post(admin::dispatch))
-        .route(
-            &format!("/{pool_id}/.well-known/openid-configuration"),
-            get(discovery::openid_configuration),
-        )
-        .route(
-            &format!("/{pool_id}/.well-known/jwks.json"),
-            get(discovery::jwks),
-        )
-        .with_state(pool)
+/// Every running pool, the tenants' first: what the shared `cognito-idp` host serves.
+#[derive(Clone)]
+pub(crate) struct Pools {
+    pools: Arc<[Arc<Pool>]>,
+    /// The whole configuration, which every pool shares.
+    config: Arc<LocalAwsConfig>,
+    /// The credentials the user-pool API's callers sign with, which every pool shares.
+    credentials: CredentialStore,
+}
+
+impl Pools {
+    pub(crate) fn new(
+        config: Arc<LocalAwsConfig>,
+        credentials: CredentialStore,
+        pools: Vec<Arc<Pool>>,
+    ) -> Pools {
+        Pools {
+            pools: pools.into(),
+            config,
+            credentials,
+        }
+    }
+
+    /// The pool with this id.
+    pub(crate) fn find(&self, user_pool_id: &str) -> Option<&Arc<Pool>> {
+        self.pools
+            .iter()
+            .find(|pool| pool.settings.user_pool_id == user_pool_id)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Pool>> {
+        self.pools.iter()
+    }
+
+    pub(crate) fn config(&self) -> &LocalAwsConfig {
+        &self.config
+    }
+
+    pub(crate) fn credentials(&self) -> &CredentialStore {
+        &self.credentials
+    }
+}
+
+/// `cognito-idp.<region>.amazonaws.com`: each pool's discovery document and JWKS under its id, and the
+/// user-pool API (`POST /`), which finds the pool by the request's `UserPoolId`.
+pub(crate) fn cognito_idp_router(pools: Pools) -> Router {
+    let mut router = Router::new().route("/", post(admin::dispatch).with_state(pools.clone()));
+    for pool in pools.iter() {
+        let pool_id = &pool.settings.user_pool_id;
+        router = router.merge(
+            Router::new()
+                .route(
+                    &format!("/{pool_id}/.well-known/openid-configuration"),
+                    get(discovery::openid_configuration),
+                )
+                .route(
+                    &format!("/{pool_id}/.well-known/jwks.json"),
+                    get(discovery::jwks),
+                )
+                .with_state(pool.clone()),
+        );
+    }
+    router
 }
 
 /// The user pool domain: hosted sign-in, token, userInfo, revocation and sign-out endpoints.

@@ -8,8 +8,8 @@
 //! pool's region) names the principal; the body is read and checked against the service model
 //! (`InvalidParameterException` with the model's wording); the principal's identity-based policies decide
 //! `cognito-idp:<Operation>` on `arn:aws:cognito-idp:<region>:<account>:userpool/<UserPoolId>` with the crate's
-//! IAM evaluator (`AccessDeniedException`, "User: … is not authorized to perform: …"); the pool must be this
-//! one (`ResourceNotFoundException`); then the operation runs. The backend's key is decided by
+//! IAM evaluator (`AccessDeniedException`, "User: … is not authorized to perform: …"); the pool must be one
+//! of the running pools (`ResourceNotFoundException`); then the operation runs on it. The backend's key is decided by
 //! `backend-cognito-permissions.json` (with its storage policy, which grants nothing here), an upload-role
 //! session by the role's permission policy, any other principal by nothing at all.
 
@@ -19,7 +19,6 @@ mod policy;
 mod providers;
 mod validation;
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
@@ -31,7 +30,8 @@ use serde_json::Value;
 use self::error::{ServiceError, aws_json};
 pub(crate) use self::policy::{COGNITO_POLICY_NAME, load_cognito_permissions};
 use self::validation::{Input, StringShape, Violations};
-use super::Pool;
+use super::Pools;
+use crate::config::LocalAwsConfig;
 use crate::credentials::SessionCredentials;
 use crate::iam::{Outcome, PolicySet, Request};
 use crate::sigv4::{self, ReceivedRequest, Scope};
@@ -91,7 +91,7 @@ impl Operation {
 
 /// `POST /`.
 pub(crate) async fn dispatch(
-    State(pool): State<Arc<Pool>>,
+    State(pools): State<Pools>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -102,7 +102,7 @@ pub(crate) async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    match serve(&pool, &method, &uri, &headers, &body, &target).await {
+    match serve(&pools, &method, &uri, &headers, &body, &target).await {
         Ok(output) => aws_json(StatusCode::OK, &output),
         Err(error) => {
             tracing::info!(%target, kind = error.kind, message = %error.message, "user-pool API refused a request");
@@ -112,13 +112,14 @@ pub(crate) async fn dispatch(
 }
 
 async fn serve(
-    pool: &Pool,
+    pools: &Pools,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
     target: &str,
 ) -> Result<Value, ServiceError> {
+    let config = pools.config();
     let session = sigv4::verify(
         ReceivedRequest {
             method: method.as_str(),
@@ -127,10 +128,10 @@ async fn serve(
             body,
         },
         Scope {
-            region: &pool.config.region,
+            region: &config.region,
             service: SERVICE,
         },
-        &pool.credentials,
+        pools.credentials(),
         SystemTime::now(),
     )?;
     let operation = target
@@ -147,10 +148,10 @@ async fn serve(
     violations.finish()?;
     let user_pool_id = user_pool_id.unwrap_or_default();
 
-    authorize(pool, &session, operation, user_pool_id)?;
-    if user_pool_id != pool.config.user_pool_id {
-        return Err(ServiceError::pool_not_found(user_pool_id));
-    }
+    authorize(config, &session, operation, user_pool_id)?;
+    let pool = pools
+        .find(user_pool_id)
+        .ok_or_else(|| ServiceError::pool_not_found(user_pool_id))?;
     match operation {
         Operation::CreateIdentityProvider => providers::create(pool, input).await,
         Operation::UpdateIdentityProvider => providers::update(pool, input).await,
@@ -164,12 +165,11 @@ async fn serve(
 
 /// Decides `cognito-idp:<Operation>` on the requested pool with the caller's identity-based policies.
 fn authorize(
-    pool: &Pool,
+    config: &LocalAwsConfig,
     session: &SessionCredentials,
     operation: Operation,
     user_pool_id: &str,
 ) -> Result<(), ServiceError> {
-    let config = &pool.config;
     let action = format!("{SERVICE}:{}", operation.name());
     let resource = super::user_pool_arn(&config.region, &config.account_id, user_pool_id);
     let empty = PolicySet::new();

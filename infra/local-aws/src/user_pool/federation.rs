@@ -393,7 +393,7 @@ pub(crate) async fn idp_response(
     };
     let user = match pool
         .users
-        .upsert_federated(&pool.config, client, idp, &claims)
+        .upsert_federated(&pool.settings, client, idp, &claims)
     {
         Ok(user) => user,
         Err(error) => {
@@ -414,11 +414,11 @@ pub(crate) async fn idp_response(
         auth_time: unix_now(),
     };
     let mut tokens = draft(&pool, client, &user, &session, request.nonce.as_deref());
-    if let Some(trigger) = &pool.config.trigger {
+    if let Some(trigger) = &pool.settings.trigger {
         let input = TriggerInput {
             source: TriggerSource::HostedAuth,
             region: &pool.config.region,
-            user_pool_id: &pool.config.user_pool_id,
+            user_pool_id: &pool.settings.user_pool_id,
             client_id: &client.client_id,
             username: &user.username,
             attributes: &user.attributes,
@@ -453,7 +453,7 @@ pub(crate) async fn idp_response(
             session,
             tokens,
         },
-        pool.config.authorization_code_validity,
+        pool.settings.authorization_code_validity,
     );
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &request.state {

@@ -116,7 +116,7 @@ fn render(
          <label for=\"email\">Work email</label>\n\
          <input type=\"email\" id=\"email\" name=\"email\" value=\"{hint}\" placeholder=\"name@company.com\" autocomplete=\"email\" required>\n\
          <button type=\"submit\">Next</button>\n</form>\n</main>",
-        pool_name = esc(&pool.config.pool_name),
+        pool_name = esc(&pool.settings.pool_name),
         hint = esc(hint),
     );
     let style = ".idp{display:block;margin:8px 0;padding:10px;border:1px solid #8c8c8c;color:#1b1b1b;\

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
-use crate::config::{AppClient, LocalAwsConfig};
+use crate::config::{AppClient, UserPoolConfig};
 
 /// The built-in provider name of the pool's own users; always allowed in `SupportedIdentityProviders`.
 pub(crate) const COGNITO: &str = "COGNITO";
@@ -204,7 +204,7 @@ pub(crate) struct PoolState {
 
 impl PoolState {
     /// No identity providers, and the app clients of the configuration.
-    pub(crate) fn new(config: &LocalAwsConfig) -> PoolState {
+    pub(crate) fn new(config: &UserPoolConfig) -> PoolState {
         let now = SystemTime::now();
         let clients = config
             .clients

@@ -146,11 +146,11 @@ async fn refresh(pool: &Pool, client: &AppClient, params: &HashMap<String, Strin
         return oauth_error("invalid_grant");
     };
     let mut tokens = draft(pool, client, &user, &grant.session, None);
-    if let Some(trigger) = &pool.config.trigger {
+    if let Some(trigger) = &pool.settings.trigger {
         let input = TriggerInput {
             source: TriggerSource::RefreshTokens,
             region: &pool.config.region,
-            user_pool_id: &pool.config.user_pool_id,
+            user_pool_id: &pool.settings.user_pool_id,
             client_id: &client.client_id,
             username: &user.username,
             attributes: &user.attributes,
@@ -191,7 +191,7 @@ fn client_credentials(
     if !client.allows_flow("client_credentials") {
         return oauth_error("unauthorized_client");
     }
-    let resource_scopes = pool.config.resource_server.qualified_scopes();
+    let resource_scopes = pool.settings.resource_server.qualified_scopes();
     let allowed: Vec<String> = client
         .allowed_oauth_scopes
         .iter()

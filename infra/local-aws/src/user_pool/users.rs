@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde_json::{Map, Value, json};
 
 use super::state::IdentityProvider;
-use crate::config::{AppClient, LocalAwsConfig};
+use crate::config::{AppClient, UserPoolConfig};
 use crate::store::unix_now_millis;
 
 /// A user of the pool.
@@ -138,7 +138,7 @@ impl UserDirectory {
     /// by the client, or nothing is written and the sign-in fails.
     pub(crate) fn upsert_federated(
         &self,
-        config: &LocalAwsConfig,
+        config: &UserPoolConfig,
         client: &AppClient,
         idp: &IdentityProvider,
         claims: &Map<String, Value>,
@@ -258,8 +258,11 @@ mod tests {
 
     use super::*;
 
-    fn demo() -> LocalAwsConfig {
-        LocalAwsConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).unwrap()
+    /// The demo world's tenants pool.
+    fn demo() -> UserPoolConfig {
+        crate::config::LocalAwsConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .unwrap()
+            .user_pool
     }
 
     fn claims(value: Value) -> Map<String, Value> {
@@ -300,7 +303,7 @@ mod tests {
 
     fn sign_in_through(
         users: &UserDirectory,
-        config: &LocalAwsConfig,
+        config: &UserPoolConfig,
         idp: &IdentityProvider,
         claims_json: Value,
     ) -> Result<PoolUser, UserError> {
@@ -309,7 +312,7 @@ mod tests {
 
     fn sign_in(
         users: &UserDirectory,
-        config: &LocalAwsConfig,
+        config: &UserPoolConfig,
         claims_json: Value,
     ) -> Result<PoolUser, UserError> {
         sign_in_through(users, config, &acme_entra(), claims_json)
@@ -354,7 +357,7 @@ mod tests {
         assert_eq!(again.sub, user.sub);
 
         // A case-sensitive pool keeps the case.
-        let config = LocalAwsConfig {
+        let config = UserPoolConfig {
             sign_in_case_sensitive: true,
             ..demo()
         };

@@ -99,7 +99,7 @@ async fn directory_changes_for_unknown_users_are_refused() {
 #[tokio::test]
 async fn a_mapped_attribute_the_client_may_not_write_fails_the_sign_in() {
     let world = World::start_with(|config| {
-        let web = config.clients.get_mut("web").unwrap();
+        let web = config.user_pool.clients.get_mut("web").unwrap();
         web.write_attributes.retain(|a| a != "custom:idp_groups");
     })
     .await;

@@ -35,7 +35,7 @@ pub const ALL_SCOPES: &str = "openid email profile saas-api/read saas-api/write 
 pub fn demo_config() -> LocalAwsConfig {
     let infra = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut config = LocalAwsConfig::load(&infra).unwrap();
-    config.trigger = None;
+    config.user_pool.trigger = None;
     config
 }
 
@@ -155,7 +155,7 @@ impl World {
     pub async fn start_bare_with(change: impl FnOnce(&mut LocalAwsConfig)) -> World {
         let mut config = demo_config();
         change(&mut config);
-        let callback = config.clients["web"].callback_urls[0].clone();
+        let callback = config.user_pool.clients["web"].callback_urls[0].clone();
         let aws = LocalAws::start(
             config.clone(),
             "127.0.0.1".parse().unwrap(),

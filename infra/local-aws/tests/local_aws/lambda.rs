@@ -781,7 +781,7 @@ async fn functions_lambda_would_refuse_are_refused_at_start() {
         "{error}"
     );
     let mut config = demo_config();
-    config.trigger = Some(reserved);
+    config.user_pool.trigger = Some(reserved);
     assert!(
         LocalAws::start(config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
             .await
@@ -1135,7 +1135,7 @@ async fn two_instances(aws: &LocalAws) -> Vec<u64> {
 
 async fn local_aws_with(bootstrap: &Bootstrap) -> LocalAws {
     let mut config = demo_config();
-    config.trigger = Some(bootstrap.function("serve", |_| {}));
+    config.user_pool.trigger = Some(bootstrap.function("serve", |_| {}));
     LocalAws::start(config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
         .await
         .unwrap()

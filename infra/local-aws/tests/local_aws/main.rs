@@ -14,6 +14,7 @@ mod idp_claims;
 mod keys;
 mod lambda;
 mod logout;
+mod pools;
 mod s3;
 mod s3_lifecycle;
 mod token;

@@ -739,6 +739,7 @@ fn infra_with_lifecycle(lifecycle: &str) -> tempfile::TempDir {
     }
     for file in [
         "config/user-pool.json",
+        "config/operator-pool.json",
         "config/identity-pool.json",
         "local-aws/local.json",
         "local-aws/directories.json",

@@ -82,9 +82,10 @@ async fn a_redirect_uri_other_than_the_authorize_one_is_invalid_grant() {
 
 #[tokio::test]
 async fn an_expired_code_is_invalid_grant() {
-    let world =
-        World::start_with(|config| config.authorization_code_validity = std::time::Duration::ZERO)
-            .await;
+    let world = World::start_with(|config| {
+        config.user_pool.authorization_code_validity = std::time::Duration::ZERO
+    })
+    .await;
     let attempt = Attempt::new();
     let code = code(&world, &attempt).await;
     let (_, body) = world.exchange(&code, &attempt).await;

@@ -79,7 +79,7 @@ async fn world_with_trigger(answer: Answer) -> (World, Trigger) {
 }
 
 async fn world_with(function: FunctionConfig, answer: Answer) -> (World, Trigger) {
-    let world = World::start_with(|config| config.trigger = Some(function)).await;
+    let world = World::start_with(|config| config.user_pool.trigger = Some(function)).await;
     let answer = Arc::new(Mutex::new(answer));
     let current = answer.clone();
     let received = run_runtimes(world.aws.lambda(), TRIGGER, move |event| {
@@ -324,7 +324,7 @@ async fn world_with_slow_first_calls(
     slow: usize,
     delay: Duration,
 ) -> (World, Arc<Mutex<Vec<Received>>>) {
-    let world = World::start_with(|config| config.trigger = Some(function)).await;
+    let world = World::start_with(|config| config.user_pool.trigger = Some(function)).await;
     let calls = Arc::new(AtomicUsize::new(0));
     let received = run_runtimes(world.aws.lambda(), TRIGGER, move |event| {
         if calls.fetch_add(1, Ordering::SeqCst) < slow {

@@ -872,7 +872,7 @@ fn infra_without(action: &str) -> (tempfile::TempDir, PathBuf) {
 async fn a_policy_without_one_action_refuses_exactly_that_action() {
     let (_temp, infra) = infra_without("cognito-idp:DeleteIdentityProvider");
     let mut config = LocalAwsConfig::load(&infra).unwrap();
-    config.trigger = None;
+    config.user_pool.trigger = None;
     let aws = LocalAws::start(config, "127.0.0.1".parse().unwrap(), Ports::ephemeral())
         .await
         .unwrap();

@@ -196,7 +196,7 @@ pub(crate) fn describe_client(pool: &Pool, input: Input<'_>) -> Result<Value, Se
         .iter()
         .find(|c| c.settings.client_id == client_id)
         .ok_or_else(|| client_not_found(client_id))?;
-    Ok(json!({ "UserPoolClient": describe(&pool.config.user_pool_id, record) }))
+    Ok(json!({ "UserPoolClient": describe(&pool.settings.user_pool_id, record) }))
 }
 
 /// The members of an `UpdateUserPoolClient` request.
@@ -465,7 +465,7 @@ pub(crate) fn update(pool: &Pool, input: Input<'_>) -> Result<Value, ServiceErro
     {
         return Err(ServiceError::invalid_parameter(format!(
             "The provider {unknown} does not exist for User Pool {}.",
-            pool.config.user_pool_id
+            pool.settings.user_pool_id
         )));
     }
     let Some(record) = state.client_mut(request.client_id) else {
@@ -530,7 +530,7 @@ pub(crate) fn update(pool: &Pool, input: Input<'_>) -> Result<Value, ServiceErro
         settings,
     };
     tracing::info!(client_id = request.client_id, "app client updated");
-    Ok(json!({ "UserPoolClient": describe(&pool.config.user_pool_id, record) }))
+    Ok(json!({ "UserPoolClient": describe(&pool.settings.user_pool_id, record) }))
 }
 
 /// The attributes a client may read or write when its request does not say: the standard ones.
@@ -548,7 +548,7 @@ fn check_attributes(
     attributes: Option<&[String]>,
 ) -> Result<(), ServiceError> {
     let invalid = attributes.unwrap_or_default().iter().any(|attribute| {
-        !pool.config.declares_attribute(attribute)
+        !pool.settings.declares_attribute(attribute)
             || (kind == "write" && attribute.starts_with("dev:"))
     });
     if invalid {
@@ -561,7 +561,7 @@ fn check_attributes(
 
 /// Scopes must be Cognito's own or a resource server's.
 fn check_scopes(pool: &Pool, scopes: &[String]) -> Result<(), ServiceError> {
-    let custom = pool.config.resource_server.qualified_scopes();
+    let custom = pool.settings.resource_server.qualified_scopes();
     match scopes
         .iter()
         .find(|s| !BUILT_IN_SCOPES.contains(&s.as_str()) && !custom.contains(s))
@@ -600,7 +600,7 @@ fn check_flows(
             "client_credentials flow can not be selected if client does not have a client secret.",
         ));
     }
-    let custom = pool.config.resource_server.qualified_scopes();
+    let custom = pool.settings.resource_server.qualified_scopes();
     if let Some(scope) = scopes.iter().find(|s| !custom.contains(s)) {
         return Err(ServiceError::invalid_oauth_flow(format!(
             "{scope} is not supported with client_credentials flow"

@@ -1,5 +1,6 @@
-//! The backend's permission policy on the user pool, `infra/policies/backend-cognito-permissions.json` (the
-//! file the AWS deployment attaches to the backend's role), with the pool's ARN in place of its placeholder.
+//! The backend's permission policy on the user pools, `infra/policies/backend-cognito-permissions.json` (the
+//! file the AWS deployment attaches to the backend's role), with the pools' ARNs in place of their
+//! placeholders.
 
 use std::path::Path;
 
@@ -11,26 +12,38 @@ use crate::iam::Policy;
 pub(crate) const COGNITO_POLICY_FILE: &str = "backend-cognito-permissions.json";
 /// The policy's name in the backend's policy set (and in decisions).
 pub(crate) const COGNITO_POLICY_NAME: &str = "backend-cognito-permissions";
-/// Replaced by `arn:aws:cognito-idp:<region>:<account>:userpool/<poolId>`.
+/// Replaced by the first (the tenants') pool's ARN, `arn:aws:cognito-idp:<region>:<account>:userpool/<poolId>`.
 pub(crate) const USER_POOL_ARN_PLACEHOLDER: &str = "@@USER_POOL_ARN@@";
 
-/// Reads the policy with `user_pool_arn` filled in. Like the storage policies' loader, it refuses a
-/// placeholder it does not fill and a pool ARN that could widen the policy (`*` or `?` in it).
+/// The placeholder of the pool named `name` (`operators`: `@@OPERATORS_POOL_ARN@@`).
+fn named_placeholder(name: &str) -> String {
+    format!("@@{}_POOL_ARN@@", name.to_ascii_uppercase())
+}
+
+/// Reads the policy with the pools' ARNs filled in: `pools` holds each pool's logical name and ARN, the
+/// tenants' pool first. Like the storage policies' loader, it refuses a placeholder it does not fill and a
+/// pool ARN that could widen the policy (`*` or `?` in it).
 pub(crate) fn load_cognito_permissions(
     infra: &Path,
-    user_pool_arn: &str,
+    pools: &[(String, String)],
 ) -> anyhow::Result<Policy> {
     let path = infra.join("policies").join(COGNITO_POLICY_FILE);
     let template =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    render(&template, user_pool_arn).with_context(|| format!("loading {}", path.display()))
+    render(&template, pools).with_context(|| format!("loading {}", path.display()))
 }
 
-fn render(template: &str, user_pool_arn: &str) -> anyhow::Result<Policy> {
-    if user_pool_arn.contains(['*', '?', '$', '@', '"']) {
-        bail!("{user_pool_arn:?} is not a user pool ARN");
+fn render(template: &str, pools: &[(String, String)]) -> anyhow::Result<Policy> {
+    let mut rendered = template.to_owned();
+    for (index, (name, arn)) in pools.iter().enumerate() {
+        if arn.contains(['*', '?', '$', '@', '"']) {
+            bail!("{arn:?} is not a user pool ARN");
+        }
+        if index == 0 {
+            rendered = rendered.replace(USER_POOL_ARN_PLACEHOLDER, arn);
+        }
+        rendered = rendered.replace(&named_placeholder(name), arn);
     }
-    let rendered = template.replace(USER_POOL_ARN_PLACEHOLDER, user_pool_arn);
     if let Some(start) = rendered.find("@@") {
         let placeholder: String = rendered[start..]
             .chars()
@@ -47,12 +60,21 @@ mod tests {
     use crate::iam::{Outcome, PolicySet, Request};
 
     const ARN: &str = "arn:aws:cognito-idp:eu-west-1:000000000000:userpool/eu-west-1_L0caLP00l";
+    const OPERATORS_ARN: &str =
+        "arn:aws:cognito-idp:eu-west-1:000000000000:userpool/eu-west-1_L0caL0pera";
+
+    fn pools(tenants: &str) -> Vec<(String, String)> {
+        vec![
+            ("tenants".to_owned(), tenants.to_owned()),
+            ("operators".to_owned(), OPERATORS_ARN.to_owned()),
+        ]
+    }
 
     fn policy() -> PolicySet {
         let infra = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         PolicySet::new().with(
             COGNITO_POLICY_NAME,
-            load_cognito_permissions(&infra, ARN).unwrap(),
+            load_cognito_permissions(&infra, &pools(ARN)).unwrap(),
         )
     }
 
@@ -99,8 +121,25 @@ mod tests {
     fn an_unfilled_placeholder_or_a_wildcard_arn_is_refused() {
         let template = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Action": "cognito-idp:ListIdentityProviders", "Resource": "@@USER_POOL_ARN@@/@@OTHER@@"}]}"#;
-        let error = render(template, ARN).unwrap_err();
+        let error = render(template, &pools(ARN)).unwrap_err();
         assert!(error.to_string().contains("@@OTHER@@"), "{error}");
-        assert!(render(template, "arn:aws:cognito-idp:*:*:userpool/*").is_err());
+        assert!(render(template, &pools("arn:aws:cognito-idp:*:*:userpool/*")).is_err());
+    }
+
+    #[test]
+    fn each_pool_fills_its_named_placeholder_and_the_first_also_the_plain_one() {
+        let template = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "cognito-idp:ListUsers",
+            "Resource": ["@@USER_POOL_ARN@@", "@@TENANTS_POOL_ARN@@", "@@OPERATORS_POOL_ARN@@"]}]}"#;
+        let policy = PolicySet::new().with("test", render(template, &pools(ARN)).unwrap());
+        for arn in [ARN, OPERATORS_ARN] {
+            let request = Request::new("cognito-idp:ListUsers", arn);
+            assert_eq!(policy.evaluate(&request).outcome, Outcome::Allowed, "{arn}");
+        }
+        let other = Request::new(
+            "cognito-idp:ListUsers",
+            "arn:aws:cognito-idp:eu-west-1:000000000000:userpool/eu-west-1_Other",
+        );
+        assert_eq!(policy.evaluate(&other).outcome, Outcome::ImplicitDeny);
     }
 }

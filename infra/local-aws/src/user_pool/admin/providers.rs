@@ -183,7 +183,7 @@ pub(crate) async fn create(pool: &Pool, input: Input<'_>) -> Result<Value, Servi
         return Err(identifier_taken(&identifier, &owner));
     }
     state.providers.insert(name.to_owned(), provider.clone());
-    Ok(json!({ "IdentityProvider": describe(&pool.config.user_pool_id, &provider) }))
+    Ok(json!({ "IdentityProvider": describe(&pool.settings.user_pool_id, &provider) }))
 }
 
 /// `UpdateIdentityProvider`: the members given replace the provider's (`ProviderDetails` as a whole, checked
@@ -241,14 +241,14 @@ pub(crate) async fn update(pool: &Pool, input: Input<'_>) -> Result<Value, Servi
         provider.idp_identifiers = identifiers;
     }
     provider.last_modified_date = SystemTime::now();
-    Ok(json!({ "IdentityProvider": describe(&pool.config.user_pool_id, provider) }))
+    Ok(json!({ "IdentityProvider": describe(&pool.settings.user_pool_id, provider) }))
 }
 
 /// `DescribeIdentityProvider`.
 pub(crate) fn describe_provider(pool: &Pool, input: Input<'_>) -> Result<Value, ServiceError> {
     let name = provider_name(input)?;
     let provider = pool.state.provider(name).ok_or_else(|| not_found(name))?;
-    Ok(json!({ "IdentityProvider": describe(&pool.config.user_pool_id, &provider) }))
+    Ok(json!({ "IdentityProvider": describe(&pool.settings.user_pool_id, &provider) }))
 }
 
 /// `DeleteIdentityProvider`: the provider goes, and with it every app client's support for it.
@@ -331,7 +331,7 @@ fn provider_name<'a>(input: Input<'a>) -> Result<&'a str, ServiceError> {
 fn duplicate(pool: &Pool, name: &str) -> ServiceError {
     ServiceError::duplicate_provider(format!(
         "{name} already exists in user pool {}",
-        pool.config.user_pool_id
+        pool.settings.user_pool_id
     ))
 }
 
@@ -392,7 +392,8 @@ fn check_mapping(
         .keys()
         .map(String::as_str)
         .filter(|key| {
-            *key != "username" && (!pool.config.declares_attribute(key) || key.starts_with("dev:"))
+            *key != "username"
+                && (!pool.settings.declares_attribute(key) || key.starts_with("dev:"))
         })
         .collect();
     if !invalid.is_empty() {
