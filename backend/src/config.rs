@@ -43,8 +43,9 @@ const PUBLISHED_CLIENT_IDS: [&str; 5] = [
 /// stand-ins' client secrets and backend key (`infra/local-aws/local.json`), the demo identity providers'
 /// client secrets (`infra/tenants/demo.json`) and users' password (`infra/local-aws/directories.json`), the
 /// default database password and those of `cargo xtask dev`. A test checks that the list covers those files.
-const PUBLISHED_SECRETS: [&str; 10] = [
+const PUBLISHED_SECRETS: [&str; 11] = [
     LOCAL_WEB_CLIENT_SECRET,
+    "local-demo-operator-admin-secret-not-for-production",
     "local-demo-machine-client-secret-not-for-production",
     "local-demo-console-client-secret-not-for-production",
     LOCAL_SECRET_ACCESS_KEY,

@@ -244,6 +244,7 @@ fn read_local_settings() -> Result<LocalSettings> {
         "cognito_identity",
         "s3",
         "lambda",
+        "mail",
     ] {
         let port = json["ports"][name]
             .as_u64()

@@ -132,6 +132,10 @@ pub struct LocalAwsConfig {
     pub identity_pool: IdentityPoolConfig,
     /// The backend's own long-term key and its permission policies.
     pub backend_user: BackendUser,
+    /// The operator administrators' key (`operator_admin_key` in `local.json`) and their policy,
+    /// `infra/policies/operator-admin-permissions.json`: what `backend operators` runs as to manage the
+    /// operators' accounts, which the running backend's own key may not do.
+    pub operator_admin: BackendUser,
     /// The bucket recorded files are copied into (`files_bucket` in `local.json`): only the backend's policy
     /// names it, so no browser credential can change or remove a recorded file. It has no CORS rules and no
     /// lifecycle rules.
@@ -167,6 +171,8 @@ pub struct UserPoolConfig {
     pub trigger: Option<FunctionConfig>,
     /// How long an authorization code issued by the pool stays valid.
     pub authorization_code_validity: Duration,
+    /// How the pool's own users sign in.
+    pub native_users: NativeUsers,
 }
 
 /// The IAM user the backend calls S3 and the user-pool API as (on AWS its task role): a long-term key from
@@ -271,6 +277,150 @@ pub struct ResourceServerScope {
     pub name: String,
     /// What the scope allows.
     pub description: String,
+}
+
+/// How the pool's own users (created in the pool, not federated) sign in: `native_users` in the pool's file,
+/// the deployment's `UsernameAttributes`, `AdminCreateUserConfig`, `MfaConfiguration` and `Policies`. A pool
+/// file without it gets Cognito's defaults ([`NativeUsers::default`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeUsers {
+    /// `["email"]`: users sign in with their email address, and their user name is a generated id, the same as
+    /// their `sub` (Cognito's `UsernameAttributes`). Empty: users sign in with their user name.
+    #[serde(default)]
+    pub username_attributes: Vec<String>,
+    /// Only administrators create users (`AllowAdminCreateUserOnly`); the stand-in has no self sign-up, so
+    /// this must be `true`.
+    pub allow_admin_create_user_only: bool,
+    /// `OFF`, `OPTIONAL` or `ON` (every user must set up MFA before signing in).
+    pub mfa: MfaConfiguration,
+    /// Whether authenticator apps (TOTP) are an MFA factor (`SoftwareTokenMfaConfiguration`); the only factor
+    /// the stand-in offers, so `mfa: ON` requires it.
+    pub software_token_mfa: bool,
+    /// The password policy.
+    pub password_policy: PasswordPolicy,
+    /// The invitation `AdminCreateUser` emails: `{username}` and `{####}` (the temporary password) in it.
+    pub invitation: MessageTemplate,
+    /// The email with a password reset code: `{####}` in it.
+    pub password_reset: MessageTemplate,
+}
+
+impl Default for NativeUsers {
+    /// Cognito's defaults for a new pool: sign-in by user name, MFA off, a policy of 8 characters with all
+    /// four kinds, temporary passwords valid 7 days, and Cognito's default messages.
+    fn default() -> NativeUsers {
+        NativeUsers {
+            username_attributes: Vec::new(),
+            allow_admin_create_user_only: true,
+            mfa: MfaConfiguration::Off,
+            software_token_mfa: false,
+            password_policy: PasswordPolicy {
+                minimum_length: 8,
+                require_uppercase: true,
+                require_lowercase: true,
+                require_numbers: true,
+                require_symbols: true,
+                temporary_password_validity_days: 7,
+            },
+            invitation: MessageTemplate {
+                email_subject: "Your temporary password".to_owned(),
+                email_message: "Your username is {username} and temporary password is {####}. "
+                    .to_owned(),
+            },
+            password_reset: MessageTemplate {
+                email_subject: "Your verification code".to_owned(),
+                email_message: "Your password reset code is {####}".to_owned(),
+            },
+        }
+    }
+}
+
+impl NativeUsers {
+    /// Whether users sign in with their email address rather than a user name.
+    pub fn email_is_username(&self) -> bool {
+        self.username_attributes.iter().any(|a| a == "email")
+    }
+
+    /// Refuses what Cognito refuses when the pool is created, and what the stand-in does not implement.
+    fn validate(&self, pool: &str) -> anyhow::Result<()> {
+        if let Some(other) = self.username_attributes.iter().find(|a| *a != "email") {
+            bail!("user pool {pool:?}: username attribute {other:?} is not supported (only email)");
+        }
+        if !self.allow_admin_create_user_only {
+            bail!(
+                "user pool {pool:?}: self sign-up is not implemented; allow_admin_create_user_only must be true"
+            );
+        }
+        if self.mfa != MfaConfiguration::Off && !self.software_token_mfa {
+            bail!(
+                "user pool {pool:?}: MFA {:?} needs a factor, and software_token_mfa is the only one",
+                self.mfa
+            );
+        }
+        let policy = &self.password_policy;
+        if !(6..=99).contains(&policy.minimum_length) {
+            bail!("user pool {pool:?}: a password's minimum length must be 6 to 99");
+        }
+        if !(1..=365).contains(&policy.temporary_password_validity_days) {
+            bail!("user pool {pool:?}: temporary passwords are valid 1 to 365 days");
+        }
+        for (what, template, placeholders) in [
+            (
+                "invitation",
+                &self.invitation,
+                &["{####}", "{username}"][..],
+            ),
+            ("password_reset", &self.password_reset, &["{####}"][..]),
+        ] {
+            if let Some(missing) = placeholders
+                .iter()
+                .find(|p| !template.email_message.contains(**p))
+            {
+                bail!("user pool {pool:?}: the {what} message has no {missing}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Cognito's `MfaConfiguration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MfaConfiguration {
+    /// No user is asked for a second factor.
+    Off,
+    /// Users who set up a factor are asked for it.
+    Optional,
+    /// Every user sets up a factor at their first sign-in and is asked for it at every sign-in.
+    On,
+}
+
+/// Cognito's `PasswordPolicyType`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicy {
+    /// 6 to 99.
+    pub minimum_length: usize,
+    /// At least one of A-Z.
+    pub require_uppercase: bool,
+    /// At least one of a-z.
+    pub require_lowercase: bool,
+    /// At least one of 0-9.
+    pub require_numbers: bool,
+    /// At least one of Cognito's symbols (ASCII punctuation, or a space not at either end).
+    pub require_symbols: bool,
+    /// How long a temporary password from `AdminCreateUser` can be used for a first sign-in.
+    pub temporary_password_validity_days: u64,
+}
+
+/// An email a pool sends: its subject and its body with placeholders.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageTemplate {
+    /// The subject.
+    pub email_subject: String,
+    /// The body: `{####}` is the code or password, `{username}` the user name.
+    pub email_message: String,
 }
 
 /// An app client: settings from `user-pool.json` merged with ids, secrets and URLs from `local.json`.
@@ -531,6 +681,26 @@ impl LocalAwsConfig {
             ),
         };
 
+        let operator_admin = BackendUser {
+            arn: format!(
+                "arn:aws:iam::{}:user/saas-reference-operator-admin",
+                local.account_id
+            ),
+            access_key_id: local.operator_admin_key.access_key_id.clone(),
+            secret_access_key: local.operator_admin_key.secret_access_key.clone(),
+            permissions: crate::iam::PolicySet::new().with(
+                crate::user_pool::OPERATOR_ADMIN_POLICY_NAME,
+                crate::user_pool::load_pool_policy(
+                    infra_dir,
+                    crate::user_pool::OPERATOR_ADMIN_POLICY_FILE,
+                    &pool_arns,
+                )?,
+            ),
+        };
+        if operator_admin.access_key_id == backend_user.access_key_id {
+            bail!("local.json gives the operator administrators the backend's own key");
+        }
+
         Ok(LocalAwsConfig {
             region,
             account_id: local.account_id,
@@ -544,6 +714,7 @@ impl LocalAwsConfig {
             ports: local.ports,
             identity_pool,
             backend_user,
+            operator_admin,
             files_bucket: local.files_bucket,
         })
     }
@@ -686,6 +857,8 @@ fn user_pool_config(
             .validate()
             .context("local.json pre_token_generation")?;
     }
+    let native_users = pool.native_users.unwrap_or_default();
+    native_users.validate(pool_label)?;
     Ok(LoadedPool {
         region: pool.region,
         config: UserPoolConfig {
@@ -701,6 +874,7 @@ fn user_pool_config(
             authorization_code_validity: Duration::from_secs(
                 pool.authorization_code_validity_seconds,
             ),
+            native_users,
         },
     })
 }
@@ -858,6 +1032,9 @@ mod files {
         pub custom_attributes: Vec<CustomAttribute>,
         pub app_clients: BTreeMap<String, ClientSettings>,
         pub authorization_code_validity_seconds: u64,
+        /// Cognito's defaults when absent.
+        #[serde(default)]
+        pub native_users: Option<super::NativeUsers>,
         /// A pool without one issues tokens as Cognito does without a trigger.
         #[serde(default)]
         pub pre_token_generation: Option<TriggerDeployment>,
@@ -917,6 +1094,7 @@ mod files {
         pub identity_pool_id: String,
         pub account_id: String,
         pub backend_s3_key: BackendS3Key,
+        pub operator_admin_key: BackendS3Key,
         pub files_bucket: String,
         pub ports: Ports,
     }

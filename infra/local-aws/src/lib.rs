@@ -39,6 +39,7 @@ mod identity_pool;
 mod idp;
 mod keys;
 pub mod lambda;
+pub mod mail;
 mod oauth;
 pub mod s3;
 mod sigv4;
@@ -62,6 +63,7 @@ use tokio::task::JoinHandle;
 use crate::config::LocalAwsConfig;
 use crate::keys::SigningKey;
 pub use crate::keys::{KeyAdmin, KeyError};
+pub use crate::user_pool::totp_code;
 
 /// The listeners' ports, one per real host name. `0` binds an ephemeral port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +89,9 @@ pub struct Ports {
     /// `lambda.<region>.amazonaws.com`: Lambda's `Invoke` (the pre-token-generation trigger's function).
     #[serde(default)]
     pub lambda: u16,
+    /// The outbox where the pools' emails land (`crate::mail`), in place of Amazon SES and an inbox.
+    #[serde(default)]
+    pub mail: u16,
 }
 
 impl Ports {
@@ -101,6 +106,7 @@ impl Ports {
             cognito_identity: 0,
             s3: 0,
             lambda: 0,
+            mail: 0,
         }
     }
 }
@@ -132,6 +138,8 @@ pub(crate) struct Urls {
     pub s3: String,
     /// `http://<host>:<lambda port>`: where the pool invokes its trigger.
     pub lambda: String,
+    /// `http://<host>:<mail port>`: the outbox.
+    pub mail: String,
 }
 
 /// The running stand-ins. Dropping the value or calling [`LocalAws::shutdown`] stops every listener.
@@ -150,6 +158,8 @@ pub struct LocalAws {
     s3: s3::S3StandIn,
     /// Dropped with the stand-ins: every function instance is stopped, its process killed.
     lambda: lambda::Lambda,
+    /// Every email the pools sent.
+    outbox: mail::Outbox,
     /// While set, the `cognito-idp` host answers every request 503 (see [`LocalAws::set_cognito_idp_down`]).
     cognito_idp_down: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
@@ -191,6 +201,7 @@ impl LocalAws {
         let identity_listener = listen(bind, ports.cognito_identity, "cognito-identity").await?;
         let s3_listener = listen(bind, ports.s3, "s3").await?;
         let lambda_listener = listen(bind, ports.lambda, "lambda").await?;
+        let mail_listener = listen(bind, ports.mail, "mail").await?;
 
         // URLs name the loopback address when listening on all interfaces: a browser cannot go to 0.0.0.0.
         let host = match bind {
@@ -214,6 +225,7 @@ impl LocalAws {
             identity_pool: base(&identity_listener)?,
             s3: base(&s3_listener)?,
             lambda: base(&lambda_listener)?,
+            mail: base(&mail_listener)?,
         };
 
         // 2048-bit keys, two for each pool and one for each IdP: generate them side by side off the async
@@ -256,13 +268,20 @@ impl LocalAws {
             &config.backend_user.secret_access_key,
             &config.backend_user.arn,
         );
+        credentials.register_long_term(
+            &config.operator_admin.access_key_id,
+            &config.operator_admin.secret_access_key,
+            &config.operator_admin.arn,
+        );
         let s3 = s3::S3StandIn::new(config.s3_settings(), credentials.clone(), s3_options)?;
+        let outbox = mail::Outbox::default();
         let pool = user_pool::Pool::new(
             config.clone(),
             config.user_pool.clone(),
             urls.clone(),
             keys.clone(),
             http.clone(),
+            outbox.clone(),
         );
         let mut pools = vec![pool.clone()];
         let mut other_domains = Vec::new();
@@ -283,6 +302,7 @@ impl LocalAws {
                 pool_urls,
                 keys,
                 http.clone(),
+                outbox.clone(),
             );
             pools.push(other.clone());
             other_domains.push((listener, other));
@@ -334,6 +354,12 @@ impl LocalAws {
             ),
             serve(s3_listener, s3.router(), &shutdown, "s3"),
             serve(lambda_listener, lambda.router(), &shutdown, "lambda"),
+            serve(
+                mail_listener,
+                mail::router(outbox.clone()),
+                &shutdown,
+                "mail",
+            ),
         ];
         for (listener, other) in other_domains {
             tracing::info!(pool = %other.settings.name, issuer = %other.urls.issuer, auth = %other.urls.auth_domain,
@@ -346,7 +372,7 @@ impl LocalAws {
             ));
         }
         tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
-            identity_pool = %urls.identity_pool, s3 = %urls.s3, lambda = %urls.lambda, "local AWS stand-ins listening");
+            identity_pool = %urls.identity_pool, s3 = %urls.s3, lambda = %urls.lambda, mail = %urls.mail, "local AWS stand-ins listening");
         Ok(LocalAws {
             config,
             urls,
@@ -358,6 +384,7 @@ impl LocalAws {
             credentials,
             s3,
             lambda,
+            outbox,
             cognito_idp_down,
             shutdown,
             tasks,
@@ -445,6 +472,16 @@ impl LocalAws {
         self.urls.lambda.clone()
     }
 
+    /// The outbox's base URL: `/` lists the pools' emails for a person, `/messages?to=` as JSON.
+    pub fn mail_url(&self) -> String {
+        self.urls.mail.clone()
+    }
+
+    /// Every email the pools sent (invitations, reset codes), for tests and tools in-process.
+    pub fn outbox(&self) -> &mail::Outbox {
+        &self.outbox
+    }
+
     /// The Lambda stand-in: invoke its functions, watch their instances, read their cold starts.
     pub fn lambda(&self) -> &lambda::Lambda {
         &self.lambda
@@ -465,6 +502,15 @@ impl LocalAws {
         (
             self.config.backend_user.access_key_id.clone(),
             self.config.backend_user.secret_access_key.clone(),
+        )
+    }
+
+    /// The operator administrators' key (access key id, secret), from `local.json`: the principal allowed to
+    /// manage the operators' pool's users.
+    pub fn operator_admin_key(&self) -> (String, String) {
+        (
+            self.config.operator_admin.access_key_id.clone(),
+            self.config.operator_admin.secret_access_key.clone(),
         )
     }
 

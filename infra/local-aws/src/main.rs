@@ -41,6 +41,7 @@ ENVIRONMENT (overrides local.json and the options' defaults):
     LOCAL_AWS_S3_DIR                    where S3 objects are kept across restarts
                                         (default: $CARGO_TARGET_DIR/local-aws/s3, else target/local-aws/s3)
     LOCAL_AWS_LAMBDA_PORT               Lambda Invoke, the trigger's function (default 9235)
+    LOCAL_AWS_MAIL_PORT                 the outbox of the pools' emails (default 9237)
     LOCAL_AWS_TRIGGER_BOOTSTRAP         like --trigger-bootstrap
     LOCAL_AWS_TRIGGER_ENV_FILE          a file of the trigger function's variables, NAME=VALUE per line
                                         (blank lines and lines starting with # ignored)
@@ -191,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
         )?,
         s3: port_override("LOCAL_AWS_S3_PORT", config.ports.s3)?,
         lambda: port_override("LOCAL_AWS_LAMBDA_PORT", config.ports.lambda)?,
+        mail: port_override("LOCAL_AWS_MAIL_PORT", config.ports.mail)?,
         user_pool_domains: config.ports.user_pool_domains.clone(),
     };
     match &options.trigger_bootstrap {

@@ -50,6 +50,16 @@ impl<K: Eq + Hash, V: Clone> ExpiringMap<K, V> {
         (*expires > Instant::now()).then(|| value.clone())
     }
 
+    /// Copies of the live entries for which `matches` holds.
+    pub(crate) fn values_where(&self, matches: impl Fn(&V) -> bool) -> Vec<V> {
+        let now = Instant::now();
+        self.lock()
+            .values()
+            .filter(|(expires, value)| *expires > now && matches(value))
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+
     /// Changes every live entry for which `matches` holds.
     pub(crate) fn update_where(&self, matches: impl Fn(&V) -> bool, change: impl Fn(&mut V)) {
         let now = Instant::now();

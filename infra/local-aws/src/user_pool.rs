@@ -2,12 +2,16 @@
 //! every pool (each pool's issuer, discovery and JWKS under `/<poolId>`, and the user-pool API for identity
 //! providers and app clients) and the pool's own domain (hosted endpoints).
 
+mod accounts;
 mod admin;
 mod authorize;
 mod discovery;
 mod federation;
+mod forgot_password;
+mod issue;
 mod login;
 mod logout;
+mod native_login;
 mod revoke;
 mod state;
 mod token;
@@ -21,7 +25,11 @@ use axum::Router;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-pub(crate) use self::admin::{COGNITO_POLICY_NAME, load_cognito_permissions};
+pub use self::accounts::totp_code;
+pub(crate) use self::admin::{
+    COGNITO_POLICY_NAME, OPERATOR_ADMIN_POLICY_FILE, OPERATOR_ADMIN_POLICY_NAME,
+    load_cognito_permissions, load_pool_policy,
+};
 pub(crate) use self::state::COGNITO as COGNITO_PROVIDER;
 use crate::Urls;
 use crate::config::{LocalAwsConfig, UserPoolConfig};
@@ -131,6 +139,12 @@ pub(crate) struct Pool {
     /// Identity providers and app-client settings: changed through the user-pool API, read by every sign-in.
     pub state: state::PoolState,
     pub users: users::UserDirectory,
+    /// The credentials of the pool's own users (passwords, authenticator apps, lockouts).
+    pub accounts: accounts::Accounts,
+    /// Where the pool's emails go.
+    pub outbox: crate::mail::Outbox,
+    /// Sign-ins of the pool's own users between their password and their tokens, by session.
+    pub challenges: ExpiringMap<String, native_login::Challenge>,
     pub pending: ExpiringMap<String, PendingFederation>,
     pub codes: ExpiringMap<String, IssuedCode>,
     /// Codes already exchanged, to the origin of their tokens: a replay revokes what the first use issued.
@@ -147,6 +161,7 @@ impl Pool {
         urls: Urls,
         keys: KeyAdmin,
         http: reqwest::Client,
+        outbox: crate::mail::Outbox,
     ) -> Arc<Pool> {
         Arc::new(Pool {
             state: state::PoolState::new(&settings),
@@ -156,6 +171,9 @@ impl Pool {
             keys,
             http,
             users: users::UserDirectory::new(),
+            accounts: accounts::Accounts::new(),
+            outbox,
+            challenges: ExpiringMap::new(),
             pending: ExpiringMap::new(),
             codes: ExpiringMap::new(),
             redeemed_codes: ExpiringMap::new(),
@@ -164,11 +182,38 @@ impl Pool {
         })
     }
 
+    /// Ends every sign-in of the user: their refresh tokens stop working and their access tokens stop working
+    /// at userInfo (what `AdminDisableUser` and `AdminDeleteUser` do, and `AdminUserGlobalSignOut`).
+    pub(crate) fn revoke_sign_ins_of(&self, username: &str) {
+        let longest = self
+            .settings
+            .clients
+            .values()
+            .map(|client| {
+                client
+                    .refresh_token_validity
+                    .max(client.access_token_validity)
+            })
+            .max()
+            .unwrap_or_default();
+        for grant in self
+            .refresh_tokens
+            .values_where(|grant| grant.session.username == username)
+        {
+            self.revoked_origins
+                .insert(grant.session.origin_jti.clone(), (), longest);
+        }
+        self.refresh_tokens.update_where(
+            |grant| grant.session.username == username,
+            |grant| grant.revoked = true,
+        );
+    }
+
     /// Whether the sign-in an ID token comes from still stands: its user exists and it has not been revoked
     /// (signed out). What an identity pool with `ServerSideTokenCheck` asks the user pool before it hands
     /// out credentials.
     pub(crate) fn sign_in_stands(&self, username: &str, origin_jti: &str) -> bool {
-        self.users.get(username).is_some()
+        self.users.get(username).is_some_and(|user| user.enabled)
             && self.revoked_origins.get(&origin_jti.to_owned()).is_none()
     }
 
@@ -249,6 +294,15 @@ pub(crate) fn auth_router(pool: Arc<Pool>) -> Router {
         .route("/oauth2/authorize", get(authorize::authorize))
         .route("/error", get(authorize::error))
         .route("/login", get(login::show).post(login::submit))
+        .route("/login/challenge", post(native_login::respond))
+        .route(
+            "/forgotPassword",
+            get(forgot_password::show).post(forgot_password::request_code),
+        )
+        .route(
+            "/confirmForgotPassword",
+            get(forgot_password::show_confirm).post(forgot_password::confirm),
+        )
         .route("/oauth2/idpresponse", get(federation::idp_response))
         .route("/oauth2/token", axum::routing::post(token::token))
         .route(

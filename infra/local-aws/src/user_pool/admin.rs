@@ -2,7 +2,9 @@
 //! `POST /` with `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>`, for what keeps a pool's tenant
 //! identity providers in step with a database: `CreateIdentityProvider`, `UpdateIdentityProvider`,
 //! `DescribeIdentityProvider`, `DeleteIdentityProvider`, `ListIdentityProviders`, `DescribeUserPoolClient` and
-//! `UpdateUserPoolClient`. Every other operation is `UnknownOperationException`.
+//! `UpdateUserPoolClient`, and for the pool's own users: `AdminCreateUser`, `AdminGetUser`, `ListUsers`,
+//! `AdminDisableUser`, `AdminEnableUser` and `AdminDeleteUser`. Every other operation is
+//! `UnknownOperationException`.
 //!
 //! Each request goes through what AWS does, in this order: SigV4 (`crate::sigv4`, service `cognito-idp`, the
 //! pool's region) names the principal; the body is read and checked against the service model
@@ -17,6 +19,7 @@ mod clients;
 mod error;
 mod policy;
 mod providers;
+mod users;
 mod validation;
 
 use std::time::SystemTime;
@@ -28,7 +31,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use self::error::{ServiceError, aws_json};
-pub(crate) use self::policy::{COGNITO_POLICY_NAME, load_cognito_permissions};
+pub(crate) use self::policy::{
+    COGNITO_POLICY_NAME, OPERATOR_ADMIN_POLICY_FILE, OPERATOR_ADMIN_POLICY_NAME,
+    load_cognito_permissions, load_pool_policy,
+};
 use self::validation::{Input, StringShape, Violations};
 use super::Pools;
 use crate::config::LocalAwsConfig;
@@ -60,6 +66,12 @@ enum Operation {
     ListIdentityProviders,
     DescribeUserPoolClient,
     UpdateUserPoolClient,
+    AdminCreateUser,
+    AdminGetUser,
+    ListUsers,
+    AdminDisableUser,
+    AdminEnableUser,
+    AdminDeleteUser,
 }
 
 impl Operation {
@@ -72,6 +84,12 @@ impl Operation {
             "ListIdentityProviders" => Operation::ListIdentityProviders,
             "DescribeUserPoolClient" => Operation::DescribeUserPoolClient,
             "UpdateUserPoolClient" => Operation::UpdateUserPoolClient,
+            "AdminCreateUser" => Operation::AdminCreateUser,
+            "AdminGetUser" => Operation::AdminGetUser,
+            "ListUsers" => Operation::ListUsers,
+            "AdminDisableUser" => Operation::AdminDisableUser,
+            "AdminEnableUser" => Operation::AdminEnableUser,
+            "AdminDeleteUser" => Operation::AdminDeleteUser,
             _ => return None,
         })
     }
@@ -85,6 +103,12 @@ impl Operation {
             Operation::ListIdentityProviders => "ListIdentityProviders",
             Operation::DescribeUserPoolClient => "DescribeUserPoolClient",
             Operation::UpdateUserPoolClient => "UpdateUserPoolClient",
+            Operation::AdminCreateUser => "AdminCreateUser",
+            Operation::AdminGetUser => "AdminGetUser",
+            Operation::ListUsers => "ListUsers",
+            Operation::AdminDisableUser => "AdminDisableUser",
+            Operation::AdminEnableUser => "AdminEnableUser",
+            Operation::AdminDeleteUser => "AdminDeleteUser",
         }
     }
 }
@@ -160,6 +184,12 @@ async fn serve(
         Operation::ListIdentityProviders => providers::list(pool, input),
         Operation::DescribeUserPoolClient => clients::describe_client(pool, input),
         Operation::UpdateUserPoolClient => clients::update(pool, input),
+        Operation::AdminCreateUser => users::create(pool, input),
+        Operation::AdminGetUser => users::get(pool, input),
+        Operation::ListUsers => users::list(pool, input),
+        Operation::AdminDisableUser => users::disable(pool, input),
+        Operation::AdminEnableUser => users::enable(pool, input),
+        Operation::AdminDeleteUser => users::delete(pool, input),
     }
 }
 
@@ -175,6 +205,8 @@ fn authorize(
     let empty = PolicySet::new();
     let policies = if session.role_arn == config.backend_user.arn {
         &config.backend_user.permissions
+    } else if session.role_arn == config.operator_admin.arn {
+        &config.operator_admin.permissions
     } else if session.role_arn == config.identity_pool.role_arn {
         &config.identity_pool.role.permissions
     } else {
@@ -222,10 +254,16 @@ mod tests {
             Operation::ListIdentityProviders,
             Operation::DescribeUserPoolClient,
             Operation::UpdateUserPoolClient,
+            Operation::AdminCreateUser,
+            Operation::AdminGetUser,
+            Operation::ListUsers,
+            Operation::AdminDisableUser,
+            Operation::AdminEnableUser,
+            Operation::AdminDeleteUser,
         ] {
             assert_eq!(Operation::parse(operation.name()), Some(operation));
         }
-        assert_eq!(Operation::parse("AdminCreateUser"), None);
+        assert_eq!(Operation::parse("AdminSetUserPassword"), None);
     }
 
     #[test]

@@ -32,12 +32,10 @@ use openidconnect::{
 use serde_json::{Map, Value};
 
 use super::state::IdentityProvider;
-use super::tokens::{apply_overrides, draft, sign};
 use super::users::UserError;
-use super::{ClientRequest, IssuedCode, PendingFederation, Pool, PoolPage, Session};
-use crate::store::{random_token, unix_now};
-use crate::trigger::{self, TriggerInput, TriggerSource};
-use crate::web::{PageForm, error_page, redirect, secrets_equal, with_query};
+use super::{ClientRequest, PendingFederation, Pool, PoolPage, issue};
+use crate::store::random_token;
+use crate::web::{PageForm, error_page, redirect, secrets_equal};
 
 /// The cookie that binds a federated sign-in to the browser that started it, like Cognito's own
 /// `XSRF-TOKEN`: without it, anyone could send a victim to `/oauth2/idpresponse` with the attacker's code
@@ -405,61 +403,10 @@ pub(crate) async fn idp_response(
             return request.redirect_error("invalid_request", &description);
         }
     };
-    let session = Session {
-        client_id: client.client_id.clone(),
-        username: user.username.clone(),
-        scopes: request.scopes.clone(),
-        origin_jti: uuid::Uuid::new_v4().to_string(),
-        event_id: uuid::Uuid::new_v4().to_string(),
-        auth_time: unix_now(),
-    };
-    let mut tokens = draft(&pool, client, &user, &session, request.nonce.as_deref());
-    if let Some(trigger) = &pool.settings.trigger {
-        let input = TriggerInput {
-            source: TriggerSource::HostedAuth,
-            region: &pool.config.region,
-            user_pool_id: &pool.settings.user_pool_id,
-            client_id: &client.client_id,
-            username: &user.username,
-            attributes: &user.attributes,
-            groups: &user.groups,
-            scopes: &session.scopes,
-        };
-        match trigger::invoke(&pool.http, &pool.urls.lambda, trigger, &input).await {
-            Ok(Some(details)) => {
-                if let Err(message) = apply_overrides(&mut tokens, &details) {
-                    tracing::warn!(%message, "pre-token-generation trigger changed a protected claim");
-                    let failure = trigger::TriggerFailure::Refused { message };
-                    return request.redirect_error("invalid_request", &failure.to_string());
-                }
-            }
-            Ok(None) => {}
-            Err(failure) => return request.redirect_error("invalid_request", &failure.to_string()),
-        }
+    if !user.enabled {
+        return request.redirect_error("invalid_request", "User is disabled.");
     }
-    let tokens = match sign(&pool, tokens) {
-        Ok(tokens) => tokens,
-        Err(error) => {
-            tracing::error!(%error, "signing tokens");
-            return request.redirect_error("server_error", "Internal server error");
-        }
-    };
-    let code = uuid::Uuid::new_v4().to_string();
-    pool.codes.insert(
-        code.clone(),
-        IssuedCode {
-            redirect_uri: request.redirect_uri.clone(),
-            code_challenge: request.code_challenge.clone(),
-            session,
-            tokens,
-        },
-        pool.settings.authorization_code_validity,
-    );
-    let mut params = vec![("code", code.as_str())];
-    if let Some(state) = &request.state {
-        params.push(("state", state));
-    }
-    redirect(&with_query(&request.redirect_uri, params))
+    issue::authorization_code(&pool, client, &request, &user).await
 }
 
 /// Exchanges the IdP's code (with the pool's client secret and PKCE verifier) and verifies the ID token:

@@ -1,7 +1,8 @@
 //! `/login`: the managed login page. One button per existing identity provider of the client, and an email box
 //! that routes to the provider with the email's domain among its `IdpIdentifiers` (home-realm discovery,
 //! which grants nothing; Cognito documents this email matching for SAML providers, the stand-in does it for its
-//! OIDC ones).
+//! OIDC ones). A client that supports the pool's own users (`COGNITO`) gets a user name and password form
+//! instead, with a "Forgot your password?" link (see `native_login` and `forgot_password`).
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::authorize::{REQUEST_PARAMS, supported_provider, validate};
-use super::{Pool, PoolPage};
+use super::{COGNITO_PROVIDER, Pool, PoolPage, native_login};
 use crate::config::AppClient;
 use crate::web::{PageForm, esc, page, redirect, with_query};
 
@@ -29,10 +30,14 @@ pub(crate) async fn submit(
     State(pool): State<Arc<Pool>>,
     PageForm(params, _): PageForm<PoolPage>,
 ) -> Response {
-    let client = match validate(&pool, &params) {
-        Ok((_, client)) => client,
+    let (request, client) = match validate(&pool, &params) {
+        Ok(valid) => valid,
         Err(response) => return *response,
     };
+    if params.contains_key("password") {
+        let render_login = |error: &str| render(&pool, &client, &params, Some(error));
+        return native_login::sign_in(&pool, request, &client, &params, render_login).await;
+    }
     let email = params
         .get("email")
         .map(|e| e.trim().to_ascii_lowercase())
@@ -109,6 +114,13 @@ fn render(
     let error = error
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
         .unwrap_or_default();
+    if client
+        .supported_identity_providers
+        .iter()
+        .any(|provider| provider == COGNITO_PROVIDER)
+    {
+        return render_password_form(pool, &carried, &hidden, hint, &error, &buttons);
+    }
     let body = format!(
         "<main class=\"card\">\n<h1>Sign in</h1>\n<p class=\"hint\">{pool_name}</p>\n{error}\n\
          <p>Sign in with your corporate ID</p>\n{buttons}\
@@ -122,4 +134,39 @@ fn render(
     let style = ".idp{display:block;margin:8px 0;padding:10px;border:1px solid #8c8c8c;color:#1b1b1b;\
                  text-decoration:none;text-align:center}.idp:hover{background:#f2f2f2}";
     Html(page("Sign in", style, &body)).into_response()
+}
+
+/// The login page of a client that signs the pool's own users in: user name (or email address) and password,
+/// the providers' buttons above them if the client also has some.
+fn render_password_form(
+    pool: &Pool,
+    carried: &[(&str, &str)],
+    hidden: &str,
+    hint: &str,
+    error: &str,
+    buttons: &str,
+) -> Response {
+    let forgot = with_query(
+        &format!("{}/forgotPassword", pool.urls.auth_domain),
+        carried.iter().copied(),
+    );
+    let (label, kind, autocomplete) = if pool.settings.native_users.email_is_username() {
+        ("Email address", "email", "username")
+    } else {
+        ("Username", "text", "username")
+    };
+    let body = format!(
+        "<main class=\"card\">\n<h1>Sign in</h1>\n<p class=\"hint\">{pool_name}</p>\n{error}\n{buttons}\
+         <form method=\"post\" action=\"/login\">\n{hidden}\
+         <label for=\"username\">{label}</label>\n\
+         <input type=\"{kind}\" id=\"username\" name=\"username\" value=\"{hint}\" autocomplete=\"{autocomplete}\" required>\n\
+         <label for=\"password\">Password</label>\n\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\n\
+         <p><a href=\"{forgot}\">Forgot your password?</a></p>\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n</main>",
+        pool_name = esc(&pool.settings.pool_name),
+        hint = esc(hint),
+        forgot = esc(&forgot),
+    );
+    Html(page("Sign in", "", &body)).into_response()
 }

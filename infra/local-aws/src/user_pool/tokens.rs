@@ -128,7 +128,10 @@ pub(crate) fn draft(
         id.insert("origin_jti".into(), json!(session.origin_jti));
         id.insert("event_id".into(), json!(session.event_id));
         id.insert("aud".into(), json!(client.client_id));
-        id.insert("identities".into(), user.identities_claim());
+        // Only federated users have identities; the pool's own users' ID tokens have no such claim.
+        if user.attribute("identities").is_some() {
+            id.insert("identities".into(), user.identities_claim());
+        }
         id.insert("token_use".into(), json!("id"));
         id.insert("auth_time".into(), json!(session.auth_time));
         id.insert(

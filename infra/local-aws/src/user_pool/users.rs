@@ -23,6 +23,10 @@ pub(crate) struct PoolUser {
     pub attributes: BTreeMap<String, String>,
     /// Pool groups: Cognito adds every federated user to `<userPoolId>_<providerName>`.
     pub groups: Vec<String>,
+    /// When the pool created the user (`UserCreateDate`).
+    pub created: std::time::SystemTime,
+    /// `false` once an administrator disabled the user (`AdminDisableUser`): no sign-in, no refresh.
+    pub enabled: bool,
 }
 
 impl PoolUser {
@@ -117,6 +121,64 @@ impl UserDirectory {
         self.lock().get(username).cloned()
     }
 
+    /// Every user, in no particular order.
+    pub(crate) fn all(&self) -> Vec<PoolUser> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Adds a user the pool itself holds (not federated), unless the name is taken; returns whether it was
+    /// added.
+    pub(crate) fn insert_native(&self, user: PoolUser) -> bool {
+        let mut users = self.lock();
+        if users.contains_key(&user.username) {
+            return false;
+        }
+        users.insert(user.username.clone(), user);
+        true
+    }
+
+    /// Removes the user.
+    pub(crate) fn remove(&self, username: &str) -> Option<PoolUser> {
+        self.lock().remove(username)
+    }
+
+    /// Enables or disables the user; `false` when there is no such user.
+    pub(crate) fn set_enabled(&self, username: &str, enabled: bool) -> bool {
+        self.lock()
+            .get_mut(username)
+            .map(|user| user.enabled = enabled)
+            .is_some()
+    }
+
+    /// The user whose user name, `sub` or (in a pool whose users sign in with their email address) email is
+    /// `name`: the names Cognito's operations accept for a user. User names compare without regard to case in
+    /// a case-insensitive pool, email addresses always.
+    pub(crate) fn find(
+        &self,
+        name: &str,
+        case_sensitive: bool,
+        by_email: bool,
+    ) -> Option<PoolUser> {
+        let users = self.lock();
+        let by_name = if case_sensitive {
+            users.get(name).cloned()
+        } else {
+            users.get(&name.to_lowercase()).cloned()
+        };
+        by_name.or_else(|| {
+            users
+                .values()
+                .find(|user| {
+                    user.sub == name
+                        || (by_email
+                            && user
+                                .attribute("email")
+                                .is_some_and(|email| email.eq_ignore_ascii_case(name)))
+                })
+                .cloned()
+        })
+    }
+
     /// Adds a user named `username` with pool `sub` unless one exists (tokens that tests sign themselves, see
     /// `LocalAws::sign_id_token`).
     pub(crate) fn ensure_exists(&self, username: &str, sub: &str) {
@@ -128,6 +190,8 @@ impl UserDirectory {
                 provider: String::new(),
                 attributes: BTreeMap::from([("sub".to_owned(), sub.to_owned())]),
                 groups: Vec::new(),
+                created: std::time::SystemTime::now(),
+                enabled: true,
             });
     }
 
@@ -217,6 +281,8 @@ impl UserDirectory {
                 provider: idp.name.clone(),
                 attributes,
                 groups: vec![format!("{}_{}", config.user_pool_id, idp.name)],
+                created: std::time::SystemTime::now(),
+                enabled: true,
             }
         });
         let email_written = updates.iter().any(|(attribute, _)| *attribute == "email");

@@ -780,3 +780,51 @@ pub async fn upload_parts(
     }
     completed
 }
+
+/// The user-pool API as the operator administrators (`operator_admin_key` of `local.json`).
+pub fn operator_admin(world: &World) -> UserPoolApi {
+    let (key, secret) = world.aws.operator_admin_key();
+    user_pool_api_as(&world.aws, &key, &secret, None, world.aws.region())
+}
+
+pub fn operators_pool_id(world: &World) -> String {
+    world
+        .aws
+        .user_pool("operators")
+        .unwrap()
+        .user_pool_id()
+        .to_owned()
+}
+
+/// The temporary password of the last invitation to `email`.
+pub fn invited_password(world: &World, email: &str) -> String {
+    let invitation = world
+        .aws
+        .outbox()
+        .messages_to(email)
+        .pop()
+        .expect("an invitation");
+    assert_eq!(invitation.subject, "Your operator account");
+    invitation
+        .body
+        .split("temporary password is ")
+        .nth(1)
+        .and_then(|rest| rest.split(". ").next())
+        .unwrap()
+        .to_owned()
+}
+
+/// Creates an operator account for `email` (invited by email) as the operator administrators; returns the
+/// temporary password of its invitation.
+pub async fn create_operator(world: &World, email: &str) -> String {
+    use aws_sdk_cognitoidentityprovider::types::DeliveryMediumType;
+    operator_admin(world)
+        .admin_create_user()
+        .user_pool_id(operators_pool_id(world))
+        .username(email)
+        .desired_delivery_mediums(DeliveryMediumType::Email)
+        .send()
+        .await
+        .unwrap();
+    invited_password(world, email)
+}

@@ -14,6 +14,8 @@ mod idp_claims;
 mod keys;
 mod lambda;
 mod logout;
+mod native_users;
+mod operator_sign_in;
 mod pools;
 mod s3;
 mod s3_lifecycle;

@@ -1114,8 +1114,8 @@ async fn an_operation_the_stand_in_does_not_serve_and_a_body_that_is_no_object_a
     let world = World::start_bare().await;
     let (status, body) = signed_call(
         &world,
-        "AWSCognitoIdentityProviderService.AdminCreateUser",
-        r#"{"UserPoolId":"eu-west-1_L0caLP00l","Username":"x"}"#,
+        "AWSCognitoIdentityProviderService.AdminSetUserPassword",
+        r#"{"UserPoolId":"eu-west-1_L0caLP00l","Username":"x","Password":"y"}"#,
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -52,6 +52,31 @@ impl ServiceError {
         ServiceError::client("InvalidOAuthFlowException", message)
     }
 
+    pub(crate) fn username_exists(message: impl Into<String>) -> ServiceError {
+        ServiceError::client("UsernameExistsException", message)
+    }
+
+    pub(crate) fn invalid_password(message: impl Into<String>) -> ServiceError {
+        ServiceError::client("InvalidPasswordException", message)
+    }
+
+    pub(crate) fn user_not_found(message: impl Into<String>) -> ServiceError {
+        ServiceError::client("UserNotFoundException", message)
+    }
+
+    pub(crate) fn unsupported_user_state(message: impl Into<String>) -> ServiceError {
+        ServiceError::client("UnsupportedUserStateException", message)
+    }
+
+    /// The service's own failure (500), with no detail.
+    pub(crate) fn internal() -> ServiceError {
+        ServiceError {
+            kind: "InternalErrorException",
+            message: "Internal error".to_owned(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     pub(crate) fn access_denied(message: impl Into<String>) -> ServiceError {
         ServiceError::client("AccessDeniedException", message)
     }

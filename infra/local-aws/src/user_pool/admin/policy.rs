@@ -12,6 +12,10 @@ use crate::iam::Policy;
 pub(crate) const COGNITO_POLICY_FILE: &str = "backend-cognito-permissions.json";
 /// The policy's name in the backend's policy set (and in decisions).
 pub(crate) const COGNITO_POLICY_NAME: &str = "backend-cognito-permissions";
+/// The operator administrators' policy (whoever runs `backend operators`), under `infra/policies/`.
+pub(crate) const OPERATOR_ADMIN_POLICY_FILE: &str = "operator-admin-permissions.json";
+/// Its name in decisions.
+pub(crate) const OPERATOR_ADMIN_POLICY_NAME: &str = "operator-admin-permissions";
 /// Replaced by the first (the tenants') pool's ARN, `arn:aws:cognito-idp:<region>:<account>:userpool/<poolId>`.
 pub(crate) const USER_POOL_ARN_PLACEHOLDER: &str = "@@USER_POOL_ARN@@";
 
@@ -27,7 +31,17 @@ pub(crate) fn load_cognito_permissions(
     infra: &Path,
     pools: &[(String, String)],
 ) -> anyhow::Result<Policy> {
-    let path = infra.join("policies").join(COGNITO_POLICY_FILE);
+    load_pool_policy(infra, COGNITO_POLICY_FILE, pools)
+}
+
+/// Reads `infra/policies/<file>`, a policy on user pools, with the pools' ARNs filled in (see
+/// [`load_cognito_permissions`]).
+pub(crate) fn load_pool_policy(
+    infra: &Path,
+    file: &str,
+    pools: &[(String, String)],
+) -> anyhow::Result<Policy> {
+    let path = infra.join("policies").join(file);
     let template =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     render(&template, pools).with_context(|| format!("loading {}", path.display()))

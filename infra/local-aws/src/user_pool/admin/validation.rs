@@ -317,6 +317,25 @@ impl<'a> Input<'a> {
     }
 
     /// A structure member, as an input of its own.
+    /// A list of structures (`UserAttributes`).
+    pub(crate) fn structure_list(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<Input<'a>>>, ServiceError> {
+        match self.member(name) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(object) => Ok(Input { object }),
+                    _ => Err(Self::wrong_type(name, "a list of structures")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(Self::wrong_type(name, "a list of structures")),
+        }
+    }
+
     pub(crate) fn structure(&self, name: &str) -> Result<Option<Input<'a>>, ServiceError> {
         match self.member(name) {
             None => Ok(None),
