@@ -768,7 +768,7 @@ fn storage_from(
 }
 
 /// An endpoint setting: a URL, `aws` for the real service (`None`), or `default` when unset.
-fn endpoint_from(
+pub(crate) fn endpoint_from(
     get: &dyn Fn(&str) -> Option<String>,
     name: &'static str,
     default: Option<Url>,

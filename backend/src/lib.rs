@@ -10,6 +10,7 @@ pub mod csp;
 pub mod db;
 pub mod error;
 pub mod idp_sync;
+pub mod operators;
 pub mod seed;
 pub mod state;
 pub mod storage;

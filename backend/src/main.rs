@@ -1,5 +1,5 @@
 //! The backend binary: `backend serve` (the default), `backend migrate`, `backend reconcile-idps`,
-//! `backend seed-demo` and `backend openapi`.
+//! `backend seed-demo`, `backend openapi` and `backend operators`.
 //!
 //! Configuration comes from the environment (see `backend::config::Config`); logs go to stderr, filtered by
 //! `RUST_LOG` (default `info`).
@@ -11,12 +11,13 @@ use backend::app::Application;
 use backend::config::{
     Config, database_url_from, is_on_this_machine, refuse_published_database_passwords,
 };
+use backend::operators::{OperatorAccounts, OperatorAdminSettings};
 use backend::{db, idp_sync, seed};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
-const USAGE: &str = "usage: backend [serve | migrate | reconcile-idps | seed-demo | openapi]
+const USAGE: &str = "usage: backend [serve | migrate | reconcile-idps | seed-demo | openapi | operators ...]
 
   serve           run the HTTP server (default); also reconciles the user pool's identity providers with the
                   database at start-up and every IDP_RECONCILE_MINUTES
@@ -29,7 +30,12 @@ const USAGE: &str = "usage: backend [serve | migrate | reconcile-idps | seed-dem
                   client secrets; the issuers are the vendors' unless DEMO_ENTRA_AUTHORITY and DEMO_OKTA_URL
                   name the mock identity providers (local development only)
   openapi         print the OpenAPI document of /api/v1 (the one served at /api/openapi.json) and stop; the
-                  deployment reads each route's scope from it";
+                  deployment reads each route's scope from it
+  operators add <email> | list | disable <email> | enable <email> | remove <email>
+                  manage the platform operators' accounts in their own user pool (OPERATOR_USER_POOL_ID):
+                  `add` has the pool email a temporary password, to be changed at the first sign-in with an
+                  authenticator app set up. Runs with the caller's AWS credentials (an operator
+                  administrator's), never the backend's; locally the stand-ins' operator administrator key";
 
 #[cfg(target_env = "musl")]
 #[global_allocator]
@@ -51,12 +57,67 @@ async fn main() -> anyhow::Result<()> {
         Some("reconcile-idps") => reconcile_idps().await,
         Some("seed-demo") => seed_demo().await,
         Some("openapi") => openapi().await,
+        Some("operators") => operators(std::env::args().skip(2).collect()).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
+}
+
+/// `backend operators <action> [email]`.
+async fn operators(args: Vec<String>) -> anyhow::Result<()> {
+    let settings = OperatorAdminSettings::from_lookup(|name| std::env::var(name).ok())
+        .context("reading the operators' pool settings")?;
+    let accounts = OperatorAccounts::new(&settings).await;
+    let email = |args: &[String]| -> anyhow::Result<String> {
+        match args {
+            [_, email] => Ok(email.clone()),
+            _ => bail!("expected one email address\n\n{USAGE}"),
+        }
+    };
+    match args.first().map(String::as_str) {
+        Some("add") => {
+            let operator = accounts.add(&email(&args)?).await?;
+            println!(
+                "created the operator account of {} ({}); the user pool emailed them a temporary password, to be \
+                 changed at their first sign-in, when they also set up an authenticator app",
+                operator.email, operator.status
+            );
+        }
+        Some("list") => {
+            for operator in accounts.list().await? {
+                println!(
+                    "{}\t{}\t{}",
+                    operator.email,
+                    operator.status,
+                    if operator.enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    }
+                );
+            }
+        }
+        Some("disable") => {
+            let email = email(&args)?;
+            accounts.disable(&email).await?;
+            println!("disabled {email}: no new sign-in, and their sign-ins are revoked");
+        }
+        Some("enable") => {
+            let email = email(&args)?;
+            accounts.enable(&email).await?;
+            println!("enabled {email}");
+        }
+        Some("remove") => {
+            let email = email(&args)?;
+            accounts.remove(&email).await?;
+            println!("removed the operator account of {email}");
+        }
+        _ => bail!("expected add, list, disable, enable or remove\n\n{USAGE}"),
+    }
+    Ok(())
 }
 
 async fn serve() -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ mod lambda;
 mod logs;
 mod matrix;
 mod member_sessions;
+mod operators;
 mod outages;
 mod query_plans;
 mod reports;
