@@ -29,6 +29,8 @@ export interface DeploymentConfig {
   readonly certificateArn: string;
   /** The user pool's hosted domain. */
   readonly authDomain: AuthDomain;
+  /** The operators' user pool's hosted domain prefix: `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  readonly operatorAuthPrefix: string;
   /** The backend service's size. */
   readonly backend: { readonly cpu: number; readonly memoryMiB: number; readonly desiredCount: number };
   /** Aurora Serverless v2 capacity bounds, in ACUs. */
@@ -103,11 +105,7 @@ export function parseConfig(env: string, raw: unknown, source: string): Deployme
   const auth = top.object('auth_domain');
   let authDomain: AuthDomain;
   if (auth.has('prefix')) {
-    const prefix = auth.string(
-      'prefix',
-      /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-      'lower-case letters, digits and hyphens (not at either end), at most 63',
-    );
+    const prefix = auth.string('prefix', COGNITO_PREFIX, COGNITO_PREFIX_WHAT);
     if (/aws|amazon|cognito/.test(prefix)) {
       throw new Error(`${source}: auth_domain.prefix may not contain aws, amazon or cognito`);
     }
@@ -124,6 +122,14 @@ export function parseConfig(env: string, raw: unknown, source: string): Deployme
     );
     authDomain = { kind: 'custom', domainName, certificateArn: authCertificate };
     auth.done();
+  }
+
+  const operatorAuthPrefix = top.string('operator_auth_prefix', COGNITO_PREFIX, COGNITO_PREFIX_WHAT);
+  if (/aws|amazon|cognito/.test(operatorAuthPrefix)) {
+    throw new Error(`${source}: operator_auth_prefix may not contain aws, amazon or cognito`);
+  }
+  if (authDomain.kind === 'prefix' && authDomain.prefix === operatorAuthPrefix) {
+    throw new Error(`${source}: operator_auth_prefix must differ from auth_domain.prefix (each pool has its own domain)`);
   }
 
   const backendFields = top.object('backend');
@@ -171,6 +177,7 @@ export function parseConfig(env: string, raw: unknown, source: string): Deployme
     appDomain,
     certificateArn,
     authDomain,
+    operatorAuthPrefix,
     backend: { cpu, memoryMiB, desiredCount },
     database: { minAcu, maxAcu },
     natGateways,
@@ -179,6 +186,9 @@ export function parseConfig(env: string, raw: unknown, source: string): Deployme
   };
 }
 
+/** A Cognito domain prefix. */
+const COGNITO_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const COGNITO_PREFIX_WHAT = 'lower-case letters, digits and hyphens (not at either end), at most 63';
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ACM_ARN = /^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 

@@ -7,7 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Artifacts } from './artifacts';
 import type { DeploymentConfig } from './config';
 import { apiRoutes, loadOpenApi } from './openapi';
-import { loadIdentityPool, loadUserPool } from './sources';
+import { loadIdentityPool, loadOperatorPool, loadUserPool } from './sources';
 import { ApplicationStack } from './stacks/application';
 import { DataStack } from './stacks/data';
 import { IdentityStack } from './stacks/identity';
@@ -38,6 +38,7 @@ export function stackNames(env: string): { data: string; storage: string; identi
 /** Builds the stacks of `config`'s environment into `app`, with cdk-nag's AwsSolutions checks registered. */
 export function buildDeployment(app: App, config: DeploymentConfig, artifacts: Artifacts): Deployment {
   const userPool = loadUserPool();
+  const operatorPool = loadOperatorPool();
   const identityPool = loadIdentityPool();
   const routes = apiRoutes(loadOpenApi(artifacts.openapi), userPool.resource_server.identifier);
   const env = { account: config.account, region: config.region };
@@ -60,12 +61,13 @@ export function buildDeployment(app: App, config: DeploymentConfig, artifacts: A
   });
   const identity = new IdentityStack(app, 'Identity', {
     stackName: names.identity,
-    description: `saas-reference ${config.env}: user pool (retained), pre-token-generation trigger, identity pool, upload role`,
+    description: `saas-reference ${config.env}: user pool and operators' pool (retained), pre-token-generation trigger, identity pool, upload role`,
     env,
     tags,
     config,
     artifacts,
     userPool,
+    operatorPool,
     identityPool,
     data,
     storage,

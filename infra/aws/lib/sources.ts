@@ -86,6 +86,59 @@ export function loadUserPool(infraDir: string = INFRA_DIR): UserPoolSpec {
   return spec;
 }
 
+/** `native_users` of a pool's file: how the pool's own (not federated) users sign in. */
+export interface NativeUsersSpec {
+  readonly username_attributes: string[];
+  readonly allow_admin_create_user_only: boolean;
+  readonly mfa: 'OFF' | 'OPTIONAL' | 'ON';
+  readonly software_token_mfa: boolean;
+  readonly password_policy: {
+    readonly minimum_length: number;
+    readonly require_uppercase: boolean;
+    readonly require_lowercase: boolean;
+    readonly require_numbers: boolean;
+    readonly require_symbols: boolean;
+    readonly temporary_password_validity_days: number;
+  };
+  readonly invitation: { readonly email_subject: string; readonly email_message: string };
+  readonly password_reset: { readonly email_subject: string; readonly email_message: string };
+}
+
+/** `infra/config/operator-pool.json`: the platform operators' own pool. */
+export interface OperatorPoolSpec {
+  readonly region: string;
+  readonly pool_name: string;
+  readonly sign_in_case_sensitive: boolean;
+  readonly resource_server: UserPoolSpec['resource_server'];
+  readonly app_clients: Record<string, AppClientSpec>;
+  readonly native_users: NativeUsersSpec;
+}
+
+/** The operators' pool's client the backend signs operators in with. */
+export const CONSOLE_CLIENT = 'console';
+
+/**
+ * Reads `infra/config/operator-pool.json`, refusing what the operators' pool must never be: open to self
+ * sign-up, without MFA by authenticator app, or with a client that lets users rewrite their own attributes.
+ */
+export function loadOperatorPool(infraDir: string = INFRA_DIR): OperatorPoolSpec {
+  const source = 'infra/config/operator-pool.json';
+  const spec = readJson(path.join(infraDir, 'config', 'operator-pool.json')) as OperatorPoolSpec;
+  if (!(CONSOLE_CLIENT in spec.app_clients)) {
+    throw new Error(`${source} has no app client "${CONSOLE_CLIENT}", the client the backend signs operators in with`);
+  }
+  const native = spec.native_users;
+  if (!native.allow_admin_create_user_only || native.mfa !== 'ON' || !native.software_token_mfa) {
+    throw new Error(`${source}: operators are created by an administrator only and must use MFA by authenticator app`);
+  }
+  for (const [name, client] of Object.entries(spec.app_clients)) {
+    if (client.allowed_oauth_scopes.includes('aws.cognito.signin.user.admin')) {
+      throw new Error(`${source}: app client "${name}" allows aws.cognito.signin.user.admin`);
+    }
+  }
+  return spec;
+}
+
 /** Reads `infra/config/identity-pool.json`. */
 export function loadIdentityPool(infraDir: string = INFRA_DIR): IdentityPoolSpec {
   return readJson(path.join(infraDir, 'config', 'identity-pool.json')) as IdentityPoolSpec;
@@ -102,6 +155,7 @@ export interface PlaceholderValues {
   readonly FILES_BUCKET_NAME?: string;
   readonly IDENTITY_POOL_ID?: string;
   readonly USER_POOL_ARN?: string;
+  readonly OPERATORS_POOL_ARN?: string;
   /** Every origin the app is served from; an `AllowedOrigins` entry `@@APP_ORIGIN@@` becomes all of them. */
   readonly APP_ORIGIN?: string[];
 }

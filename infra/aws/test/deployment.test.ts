@@ -25,6 +25,7 @@ const config = loadConfig('example');
 const deployment = exampleDeployment();
 const t: Templates = templates(deployment);
 const userPool = infraFile('config/user-pool.json');
+const operatorPool = infraFile('config/operator-pool.json');
 const identityPool = infraFile('config/identity-pool.json');
 const openapi = JSON.parse(fs.readFileSync(artifactsFromEnv().openapi, 'utf8'));
 const appOrigin = `https://${config.appDomain}`;
@@ -44,8 +45,17 @@ describe('stacks', () => {
   });
 });
 
+/** The tenants' user pool (the identity stack also holds the operators' pool). */
+const tenantsPool = () =>
+  only(t.identity, 'AWS::Cognito::UserPool', (p) => p.UserPoolName === `${userPool.pool_name}-${config.env}`);
+/** The operators' pool. */
+const operatorsPool = () =>
+  only(t.identity, 'AWS::Cognito::UserPool', (p) => p.UserPoolName === `${operatorPool.pool_name}-${config.env}`);
+/** Whether a resource's `UserPoolId` is the pool with logical id `poolId`. */
+const ofPool = (poolId: string) => (p: any) => p.UserPoolId?.Ref === poolId;
+
 describe('user pool', () => {
-  const pool = () => only(t.identity, 'AWS::Cognito::UserPool');
+  const pool = tenantsPool;
 
   test('is on the Essentials plan, admits no self sign-up, ignores case in user names, and is protected', () => {
     const resource = pool();
@@ -68,7 +78,7 @@ describe('user pool', () => {
   });
 
   test('has the resource server and scopes of user-pool.json', () => {
-    const server = only(t.identity, 'AWS::Cognito::UserPoolResourceServer');
+    const server = only(t.identity, 'AWS::Cognito::UserPoolResourceServer', ofPool(pool().logicalId));
     expect(server.Properties.Identifier).toBe(userPool.resource_server.identifier);
     expect(server.Properties.Name).toBe(userPool.resource_server.name);
     expect(server.Properties.Scopes).toEqual(
@@ -77,13 +87,15 @@ describe('user pool', () => {
   });
 
   test('has the domain prefix of the configuration', () => {
-    expect(only(t.identity, 'AWS::Cognito::UserPoolDomain').Properties.Domain).toBe(
+    expect(only(t.identity, 'AWS::Cognito::UserPoolDomain', ofPool(pool().logicalId)).Properties.Domain).toBe(
       config.authDomain.kind === 'prefix' ? config.authDomain.prefix : undefined,
     );
   });
 
   test('has exactly the app clients of user-pool.json, with their flows, scopes, attributes and lifetimes', () => {
-    const clients = t.identity.findResources('AWS::Cognito::UserPoolClient');
+    const clients = t.identity.findResources('AWS::Cognito::UserPoolClient', {
+      Properties: { UserPoolId: { Ref: pool().logicalId } },
+    });
     expect(Object.values(clients).map((client: any) => client.Properties.ClientName).sort()).toEqual(
       Object.keys(userPool.app_clients).sort(),
     );
@@ -125,6 +137,61 @@ describe('user pool', () => {
   });
 });
 
+describe('operators pool', () => {
+  const native = operatorPool.native_users;
+
+  test('admits no self sign-up, signs in by email, requires MFA by authenticator app, enforces threat protection', () => {
+    const properties = operatorsPool().Properties;
+    expect(properties.UserPoolTier).toBe('PLUS');
+    expect(properties.UserPoolAddOns).toEqual({ AdvancedSecurityMode: 'ENFORCED' });
+    expect(properties.AdminCreateUserConfig).toMatchObject({ AllowAdminCreateUserOnly: true });
+    expect(properties.UsernameAttributes).toEqual(['email']);
+    expect(properties.MfaConfiguration).toBe('ON');
+    expect(properties.EnabledMfas).toEqual(['SOFTWARE_TOKEN_MFA']);
+    expect(properties.Policies.PasswordPolicy).toEqual({
+      MinimumLength: native.password_policy.minimum_length,
+      RequireLowercase: native.password_policy.require_lowercase,
+      RequireUppercase: native.password_policy.require_uppercase,
+      RequireNumbers: native.password_policy.require_numbers,
+      RequireSymbols: native.password_policy.require_symbols,
+      TemporaryPasswordValidityDays: native.password_policy.temporary_password_validity_days,
+    });
+    expect(properties.AccountRecoverySetting).toEqual({ RecoveryMechanisms: [{ Name: 'verified_email', Priority: 1 }] });
+    expect(properties.AdminCreateUserConfig.InviteMessageTemplate).toMatchObject({
+      EmailSubject: native.invitation.email_subject,
+      EmailMessage: native.invitation.email_message,
+    });
+    expect(properties.DeletionProtection).toBe('ACTIVE');
+    expect(operatorsPool().DeletionPolicy).toBe('Retain');
+  });
+
+  test('has its own domain, its resource server, and the console client signing operators in at /operator', () => {
+    const id = operatorsPool().logicalId;
+    expect(only(t.identity, 'AWS::Cognito::UserPoolDomain', ofPool(id)).Properties.Domain).toBe(config.operatorAuthPrefix);
+    expect(only(t.identity, 'AWS::Cognito::UserPoolResourceServer', ofPool(id)).Properties.Identifier).toBe(
+      operatorPool.resource_server.identifier,
+    );
+    const console = only(t.identity, 'AWS::Cognito::UserPoolClient', ofPool(id)).Properties;
+    const spec = operatorPool.app_clients.console;
+    expect(console).toMatchObject({
+      ClientName: 'console',
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: spec.allowed_oauth_scopes,
+      SupportedIdentityProviders: ['COGNITO'],
+      CallbackURLs: [`${appOrigin}/operator/auth/callback`],
+      LogoutURLs: [`${appOrigin}/operator`],
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+  });
+
+  test('gets managed by the operator administrators’ policy, which is the file of infra/policies on this pool only', () => {
+    const policy = only(t.identity, 'AWS::IAM::ManagedPolicy').Properties.PolicyDocument;
+    const arn = { 'Fn::GetAtt': [operatorsPool().logicalId, 'Arn'] };
+    expect(unrender(policy, {}, [[arn, '@@OPERATORS_POOL_ARN@@']])).toEqual(infraFile('policies/operator-admin-permissions.json'));
+  });
+});
+
 describe('pre-token-generation trigger', () => {
   const trigger = () => only(t.identity, 'AWS::Lambda::Function', (p) => p.Runtime === 'provided.al2023');
 
@@ -159,7 +226,7 @@ describe('pre-token-generation trigger', () => {
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [trigger().logicalId, 'Arn'] },
       Principal: 'cognito-idp.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [only(t.identity, 'AWS::Cognito::UserPool').logicalId, 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [tenantsPool().logicalId, 'Arn'] },
     });
   });
 
@@ -231,7 +298,7 @@ describe('identity pool', () => {
         ClientId: {
           Ref: Object.entries<any>(clients).find(([, client]) => client.Properties.ClientName === provider.app_client)![0],
         },
-        ProviderName: { 'Fn::GetAtt': [only(t.identity, 'AWS::Cognito::UserPool').logicalId, 'ProviderName'] },
+        ProviderName: { 'Fn::GetAtt': [tenantsPool().logicalId, 'ProviderName'] },
         ServerSideTokenCheck: provider.server_side_token_check,
       })),
     );

@@ -24,6 +24,14 @@ describe('configuration file', () => {
     expect(() => loadConfig('nowhere')).toThrow(/no configuration file .*nowhere\.json: copy config\/example\.json/);
   });
 
+  test('the operators\' pool needs a domain prefix of its own', () => {
+    expect(() => withChanges({ operator_auth_prefix: 'Not A Prefix' })).toThrow(/operator_auth_prefix must be lower-case letters/);
+    expect(() => withChanges({ operator_auth_prefix: 'example-saas-reference' })).toThrow(
+      /operator_auth_prefix must differ from auth_domain.prefix/,
+    );
+    expect(() => withChanges({ operator_auth_prefix: 'my-cognito-ops' })).toThrow(/may not contain aws, amazon or cognito/);
+  });
+
   test('an unknown field is refused rather than ignored', () => {
     expect(() => withChanges({ nat_gatways: 1 })).toThrow(/unknown field\(s\) nat_gatways/);
   });

@@ -1,6 +1,7 @@
 // Sign-in and upload credentials: the Cognito user pool (domain, resource server, app clients and custom
-// attributes of `infra/config/user-pool.json`), the pre-token-generation trigger Lambda, and the identity
-// pool of `infra/config/identity-pool.json` with the upload role of `infra/policies`.
+// attributes of `infra/config/user-pool.json`), the pre-token-generation trigger Lambda, the identity
+// pool of `infra/config/identity-pool.json` with the upload role of `infra/policies`, and the platform
+// operators' own pool of `infra/config/operator-pool.json` with the operator administrators' policy.
 
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -18,6 +19,7 @@ import { acknowledgeObjectWildcards, limitCdkProviderLogs, suppress, suppressCdk
 import {
   type AppClientSpec,
   type IdentityPoolSpec,
+  type OperatorPoolSpec,
   type UserPoolSpec,
   WEB_CLIENT,
   renderPolicyFile,
@@ -30,6 +32,7 @@ export interface IdentityStackProps extends StackProps {
   readonly config: DeploymentConfig;
   readonly artifacts: Artifacts;
   readonly userPool: UserPoolSpec;
+  readonly operatorPool: OperatorPoolSpec;
   readonly identityPool: IdentityPoolSpec;
   readonly data: DataStack;
   readonly storage: StorageStack;
@@ -63,6 +66,8 @@ export class IdentityStack extends Stack {
   readonly identityPoolId: string;
   /** The identity pool's authenticated role (the upload role). */
   readonly uploadRole: iam.CfnRole;
+  /** The platform operators' own pool: native accounts, MFA by authenticator app required. */
+  readonly operatorPool: cognito.UserPool;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
     super(scope, id, props);
@@ -141,6 +146,8 @@ export class IdentityStack extends Stack {
     this.identityPoolId = identity.identityPoolId;
     this.uploadRole = identity.uploadRole;
 
+    this.operatorPool = this.addOperatorPool(config, props.operatorPool);
+
     new CfnOutput(this, 'UserPoolId', {
       value: this.userPool.userPoolId,
       description: 'The user pool (deletion-protected and retained when the stack is deleted)',
@@ -166,6 +173,102 @@ export class IdentityStack extends Stack {
     ]);
     suppressCdkProviders(this);
     limitCdkProviderLogs(this, config.logRetentionDays);
+  }
+
+  /**
+   * The platform operators' pool of `operator-pool.json`: accounts an administrator creates (no self sign-up),
+   * sign-in by email address, a strong password, MFA by authenticator app required, recovery by email, and
+   * Cognito's threat protection enforced (the Plus plan: operators are few, and the accounts that can change
+   * every tenant deserve it). Its console client signs operators in at `/operator/auth/callback`. The
+   * operator administrators' managed policy (`operator-admin-permissions.json`) is for the people or pipeline
+   * that run `backend operators`; the backend's own role gets nothing on this pool.
+   */
+  private addOperatorPool(config: DeploymentConfig, spec: OperatorPoolSpec): cognito.UserPool {
+    const native = spec.native_users;
+    const policy = native.password_policy;
+    const byEmail = native.username_attributes.includes('email');
+    const pool = new cognito.UserPool(this, 'OperatorPool', {
+      userPoolName: `${spec.pool_name}-${config.env}`,
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      selfSignUpEnabled: !native.allow_admin_create_user_only,
+      signInAliases: { email: byEmail, username: !byEmail },
+      autoVerify: { email: true },
+      signInCaseSensitive: spec.sign_in_case_sensitive,
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: native.software_token_mfa, sms: false },
+      passwordPolicy: {
+        minLength: policy.minimum_length,
+        requireLowercase: policy.require_lowercase,
+        requireUppercase: policy.require_uppercase,
+        requireDigits: policy.require_numbers,
+        requireSymbols: policy.require_symbols,
+        tempPasswordValidity: Duration.days(policy.temporary_password_validity_days),
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      userInvitation: {
+        emailSubject: native.invitation.email_subject,
+        emailBody: native.invitation.email_message,
+      },
+      userVerification: {
+        emailSubject: native.password_reset.email_subject,
+        emailBody: native.password_reset.email_message,
+        emailStyle: cognito.VerificationEmailStyle.CODE,
+      },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    pool.addDomain('OperatorDomain', { cognitoDomain: { domainPrefix: config.operatorAuthPrefix } });
+    const resourceServer = pool.addResourceServer('OperatorResourceServer', {
+      identifier: spec.resource_server.identifier,
+      userPoolResourceServerName: spec.resource_server.name,
+      scopes: spec.resource_server.scopes.map(
+        (scope) => new cognito.ResourceServerScope({ scopeName: scope.name, scopeDescription: scope.description }),
+      ),
+    });
+    for (const [name, client] of Object.entries(spec.app_clients)) {
+      const created = pool.addClient(`Operator${pascal(name)}Client`, {
+        userPoolClientName: name,
+        generateSecret: client.generate_secret,
+        oAuth: {
+          flows: { authorizationCodeGrant: true },
+          scopes: client.allowed_oauth_scopes.map((scope) => cognito.OAuthScope.custom(scope)),
+          callbackUrls: [`https://${config.appDomain}/operator/auth/callback`],
+          logoutUrls: [`https://${config.appDomain}/operator`],
+        },
+        supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+        enableTokenRevocation: client.enable_token_revocation,
+        preventUserExistenceErrors: client.prevent_user_existence_errors,
+        accessTokenValidity: Duration.minutes(client.access_token_validity_minutes),
+        idTokenValidity: Duration.minutes(client.id_token_validity_minutes),
+        refreshTokenValidity: Duration.days(client.refresh_token_validity_days),
+      });
+      const cfn = created.node.defaultChild as cognito.CfnUserPoolClient;
+      cfn.allowedOAuthScopes = client.allowed_oauth_scopes;
+      cfn.explicitAuthFlows = client.explicit_auth_flows;
+      cfn.readAttributes = client.read_attributes;
+      cfn.writeAttributes = client.write_attributes;
+      created.node.addDependency(resourceServer);
+      new CfnOutput(this, `Operator${pascal(name)}ClientId`, {
+        value: created.userPoolClientId,
+        description: `The operators' pool's ${name} app client`,
+      });
+    }
+    const administrators = new iam.ManagedPolicy(this, 'OperatorAdministrators', {
+      description: "Operator administrators (who run `backend operators`): the operators' pool's accounts, nothing else",
+      document: iam.PolicyDocument.fromJson(
+        renderPolicyFile('operator-admin-permissions.json', { OPERATORS_POOL_ARN: pool.userPoolArn }),
+      ),
+    });
+    new CfnOutput(this, 'OperatorUserPoolId', {
+      value: pool.userPoolId,
+      description: "The operators' pool (OPERATOR_USER_POOL_ID of `backend operators`; deletion-protected and retained)",
+    });
+    new CfnOutput(this, 'OperatorAdministratorsPolicyArn', {
+      value: administrators.managedPolicyArn,
+      description: 'Attach to the role or group of the people or pipeline that run `backend operators`',
+    });
+    return pool;
   }
 
   /** One app client of `user-pool.json`: its flows, scopes, attributes, token lifetimes and protections. */
