@@ -31,10 +31,11 @@ const USAGE: &str = "usage: backend [serve | migrate | reconcile-idps | seed-dem
                   name the mock identity providers (local development only)
   openapi         print the OpenAPI document of /api/v1 (the one served at /api/openapi.json) and stop; the
                   deployment reads each route's scope from it
-  operators add <email> | list | disable <email> | enable <email> | remove <email>
+  operators add <email> | resend <email> | list | disable <email> | enable <email> | remove <email>
                   manage the platform operators' accounts in their own user pool (OPERATOR_USER_POOL_ID):
                   `add` has the pool email a temporary password, to be changed at the first sign-in with an
-                  authenticator app set up. Runs with the caller's AWS credentials (an operator
+                  authenticator app set up; `resend` sends a new temporary password to an operator who has not
+                  signed in yet. Runs with the caller's AWS credentials (an operator
                   administrator's), never the backend's; locally the stand-ins' operator administrator key";
 
 #[cfg(target_env = "musl")]
@@ -86,6 +87,13 @@ async fn operators(args: Vec<String>) -> anyhow::Result<()> {
                 operator.email, operator.status
             );
         }
+        Some("resend") => {
+            let operator = accounts.resend(&email(&args)?).await?;
+            println!(
+                "sent {} a new temporary password; the earlier one no longer works",
+                operator.email
+            );
+        }
         Some("list") => {
             for operator in accounts.list().await? {
                 println!(
@@ -115,7 +123,7 @@ async fn operators(args: Vec<String>) -> anyhow::Result<()> {
             accounts.remove(&email).await?;
             println!("removed the operator account of {email}");
         }
-        _ => bail!("expected add, list, disable, enable or remove\n\n{USAGE}"),
+        _ => bail!("expected add, resend, list, disable, enable or remove\n\n{USAGE}"),
     }
     Ok(())
 }

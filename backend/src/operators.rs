@@ -1,6 +1,7 @@
 //! `backend operators`: the platform operators' accounts, kept in a user pool of their own (native accounts,
 //! MFA required), managed through Cognito's administrator API: `AdminCreateUser` (Cognito emails a temporary
-//! password; at the first sign-in the operator sets a password and an authenticator app), `ListUsers`,
+//! password; at the first sign-in the operator sets a password and an authenticator app; with `RESEND`, a new
+//! one for an operator who has not signed in yet), `ListUsers`,
 //! `AdminDisableUser`, `AdminEnableUser` and `AdminDeleteUser`.
 //!
 //! These calls are made with the credentials of whoever runs the command (an operator administrator's, from
@@ -11,7 +12,9 @@
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, DeliveryMediumType, UserType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, DeliveryMediumType, MessageActionType, UserType,
+};
 use url::Url;
 
 use crate::config::{AwsKey, ConfigError, endpoint_from, is_on_this_machine};
@@ -205,6 +208,25 @@ impl OperatorAccounts {
         })
     }
 
+    /// Sends an operator who has not signed in yet a new temporary password (the old one stops working):
+    /// for an invitation lost or expired.
+    pub async fn resend(&self, email: &str) -> Result<Operator, OperatorError> {
+        let email = email.trim();
+        let resent = self
+            .client
+            .admin_create_user()
+            .user_pool_id(&self.user_pool_id)
+            .username(email)
+            .message_action(MessageActionType::Resend)
+            .desired_delivery_mediums(DeliveryMediumType::Email)
+            .send()
+            .await
+            .map_err(|error| classify(error, email))?;
+        resent.user().map(operator).ok_or_else(|| {
+            OperatorError::Unavailable("AdminCreateUser returned no user".to_owned())
+        })
+    }
+
     /// Every operator account, by email address.
     pub async fn list(&self) -> Result<Vec<Operator>, OperatorError> {
         let mut operators = Vec::new();
@@ -298,7 +320,9 @@ where
             OperatorError::Exists(email.to_owned())
         }
         "UserNotFoundException" => OperatorError::NotFound(email.to_owned()),
-        "InvalidParameterException" | "InvalidPasswordException" => OperatorError::Invalid(message),
+        "InvalidParameterException"
+        | "InvalidPasswordException"
+        | "UnsupportedUserStateException" => OperatorError::Invalid(message),
         "AccessDeniedException" | "NotAuthorizedException" | "UnrecognizedClientException" => {
             OperatorError::Denied(code)
         }

@@ -55,6 +55,17 @@ async fn an_operator_administrator_adds_lists_disables_enables_and_removes_opera
         Err(OperatorError::Invalid(message)) if message == "Username should be an email."
     ));
 
+    // A lost invitation: a new temporary password, the only one that works.
+    let resent = operators.resend("ops@example.com").await.unwrap();
+    assert_eq!(resent.status, "FORCE_CHANGE_PASSWORD");
+    let invitations = aws.outbox().messages_to("ops@example.com");
+    assert_eq!(invitations.len(), 2);
+    assert_ne!(invitations[0].body, invitations[1].body);
+    assert!(matches!(
+        operators.resend("nobody@example.com").await,
+        Err(OperatorError::NotFound(_))
+    ));
+
     operators.add("second@example.com").await.unwrap();
     let listed = operators.list().await.unwrap();
     assert_eq!(
