@@ -155,8 +155,9 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
         let (client, url) = (client.clone(), healthz_url.clone());
         move |_: usize| fetch(client.get(&url))
     };
-    let bearer = {
-        let (client, url, tokens) = (client.clone(), reports_url.clone(), tokens.clone());
+    // `GET /api/v1/reports` with the tokens' members in turn.
+    let reports_of = |tokens: Arc<Vec<MemberToken>>| {
+        let (client, url) = (client.clone(), reports_url.clone());
         move |n: usize| {
             fetch(
                 client
@@ -165,6 +166,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
             )
         }
     };
+    let bearer = reports_of(tokens.clone());
     let session = {
         let (client, url, cookies) = (client.clone(), reports_url.clone(), cookies.clone());
         move |n: usize| {
@@ -250,16 +252,7 @@ async fn run(settings: &Settings, postgres: &Postgres) -> anyhow::Result<String>
     preflight_audit(&client, &audit_url, &admin_tokens, first_page).await?;
     preflight_audit(&client, &audit_url, &grown_admin_tokens, PAGE_ROWS).await?;
     let grown_tokens = Arc::new(grown_tokens);
-    let bearer_grown = {
-        let (client, url, tokens) = (client.clone(), reports_url.clone(), grown_tokens.clone());
-        move |n: usize| {
-            fetch(
-                client
-                    .get(&url)
-                    .bearer_auth(&tokens[n % tokens.len()].token),
-            )
-        }
-    };
+    let bearer_grown = reports_of(grown_tokens.clone());
     let audit_of = |tokens: Arc<Vec<String>>| {
         let (client, url) = (client.clone(), audit_url.clone());
         move |n: usize| fetch(client.get(&url).bearer_auth(&tokens[n % tokens.len()]))

@@ -552,13 +552,9 @@ impl Config {
             None => Vec::new(),
         };
         let storage = storage_from(&get, defaults.storage)?;
-        let aws_credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key_id), Some(secret)) => Some(AwsKey {
-                access_key_id,
-                secret_access_key: Secret::new(secret),
-                session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
-            }),
-            (None, None) => {
+        let aws_credentials = match aws_key_from(&get)? {
+            Some(key) => Some(key),
+            None => {
                 // The demo key is good only for the stand-ins; real AWS means the default credential chain.
                 let all_local = [
                     &storage.s3_endpoint,
@@ -572,13 +568,6 @@ impl Config {
                 } else {
                     None
                 }
-            }
-            _ => {
-                return Err(ConfigError::Invalid {
-                    name: "AWS_ACCESS_KEY_ID",
-                    reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together"
-                        .to_owned(),
-                });
             }
         };
 
@@ -768,6 +757,25 @@ fn storage_from(
 }
 
 /// An endpoint setting: a URL, `aws` for the real service (`None`), or `default` when unset.
+/// The key of `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`); `None` when neither is
+/// set, an error when only one is.
+pub(crate) fn aws_key_from(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<AwsKey>, ConfigError> {
+    match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+        (Some(access_key_id), Some(secret)) => Ok(Some(AwsKey {
+            access_key_id,
+            secret_access_key: Secret::new(secret),
+            session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::Invalid {
+            name: "AWS_ACCESS_KEY_ID",
+            reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together".to_owned(),
+        }),
+    }
+}
+
 pub(crate) fn endpoint_from(
     get: &dyn Fn(&str) -> Option<String>,
     name: &'static str,

@@ -17,7 +17,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use url::Url;
 
-use crate::config::{AwsKey, ConfigError, endpoint_from, is_on_this_machine};
+use crate::config::{AwsKey, ConfigError, aws_key_from, endpoint_from, is_on_this_machine};
 
 /// The local operators' pool (`infra/local-aws/local.json`).
 const LOCAL_OPERATOR_USER_POOL_ID: &str = "eu-west-1_L0caL0pera";
@@ -63,24 +63,13 @@ impl OperatorAdminSettings {
                 });
             }
         };
-        let credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key_id), Some(secret)) => Some(AwsKey {
-                access_key_id,
-                secret_access_key: crate::config::Secret::new(secret),
-                session_token: get("AWS_SESSION_TOKEN").map(crate::config::Secret::new),
-            }),
-            (None, None) if local => Some(AwsKey::long_term(
+        let credentials = match aws_key_from(&get)? {
+            Some(key) => Some(key),
+            None if local => Some(AwsKey::long_term(
                 LOCAL_OPERATOR_ADMIN_KEY_ID,
                 LOCAL_OPERATOR_ADMIN_SECRET,
             )),
-            (None, None) => None,
-            _ => {
-                return Err(ConfigError::Invalid {
-                    name: "AWS_ACCESS_KEY_ID",
-                    reason: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together"
-                        .to_owned(),
-                });
-            }
+            None => None,
         };
         if !local
             && credentials

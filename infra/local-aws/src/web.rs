@@ -171,6 +171,27 @@ pub(crate) fn page(title: &str, style: &str, body: &str) -> String {
     )
 }
 
+/// Hidden form fields carrying `fields` (names and values escaped), one per line.
+pub(crate) fn hidden_inputs<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    fields
+        .into_iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                esc(name),
+                esc(value)
+            )
+        })
+        .collect()
+}
+
+/// A form's error message, announced to screen readers; nothing when there is none.
+pub(crate) fn error_paragraph(error: Option<&str>) -> String {
+    error
+        .map(|message| format!("<p class=\"error\" role=\"alert\">{}</p>\n", esc(message)))
+        .unwrap_or_default()
+}
+
 /// An error page shown instead of redirecting, used when no redirect target can be trusted.
 pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = format!(

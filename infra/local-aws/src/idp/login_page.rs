@@ -1,7 +1,7 @@
 //! The mock IdPs' sign-in forms: Microsoft-like for Entra ID and Okta-like for Okta, each labelled with the
 //! directory's display name. They post `username` and `password` plus the authorize request as hidden fields.
 
-use crate::web::{esc, page};
+use crate::web::{esc, hidden_inputs, page};
 
 /// Which IdP's look to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +27,11 @@ pub(crate) struct LoginForm<'a> {
 
 /// Renders the form as a complete HTML page; every value is escaped.
 pub(crate) fn render(form: &LoginForm<'_>) -> String {
-    let hidden: String = form
-        .hidden
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                esc(name),
-                esc(value)
-            )
-        })
-        .collect();
+    let hidden = hidden_inputs(
+        form.hidden
+            .iter()
+            .map(|(name, value)| (*name, value.as_str())),
+    );
     let error = form
         .error
         .map(|message| {

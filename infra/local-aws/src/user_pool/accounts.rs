@@ -19,6 +19,7 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
+use rand::seq::SliceRandom;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
@@ -421,10 +422,8 @@ pub(crate) fn generate_temporary_password(policy: &PasswordPolicy) -> String {
     while chars.len() < policy.minimum_length.max(12) {
         chars.push(pick(&all, &mut rng));
     }
-    // Shuffle, so the kinds are not always in the same places.
-    for i in (1..chars.len()).rev() {
-        chars.swap(i, rng.gen_range(0..=i));
-    }
+    // Shuffled, so that the kinds are not always in the same places.
+    chars.shuffle(&mut rng);
     chars.into_iter().collect()
 }
 
@@ -487,6 +486,13 @@ impl Accounts {
 mod tests {
     use super::*;
 
+    /// An account just invited at `at` with the temporary password `Temporary-Pass1`, valid a minute.
+    fn invited(at: SystemTime) -> Account {
+        Account::created_with_temporary_password(TEMPORARY, Duration::from_secs(60), at).unwrap()
+    }
+
+    const TEMPORARY: &str = "Temporary-Pass1";
+
     fn policy() -> PasswordPolicy {
         PasswordPolicy {
             minimum_length: 12,
@@ -542,12 +548,7 @@ mod tests {
     #[test]
     fn five_failures_lock_the_account_out_for_doubling_times_and_a_success_clears_them() {
         let start = SystemTime::now();
-        let mut account = Account::created_with_temporary_password(
-            "Temporary-Pass1",
-            Duration::from_secs(60),
-            start,
-        )
-        .unwrap();
+        let mut account = invited(start);
         account.set_password("Right-Password-1", start).unwrap();
         for _ in 0..4 {
             assert_eq!(account.check_password("wrong", start), Err(Refusal::Wrong));
@@ -588,12 +589,7 @@ mod tests {
     #[test]
     fn a_temporary_password_past_its_validity_is_refused_even_when_right() {
         let start = SystemTime::now();
-        let mut account = Account::created_with_temporary_password(
-            "Temporary-Pass1",
-            Duration::from_secs(60),
-            start,
-        )
-        .unwrap();
+        let mut account = invited(start);
         assert_eq!(account.check_password("Temporary-Pass1", start), Ok(()));
         assert_eq!(
             account.check_password("Temporary-Pass1", start + Duration::from_secs(61)),
@@ -604,12 +600,7 @@ mod tests {
     #[test]
     fn totp_codes_work_one_step_early_or_late_and_once() {
         let start = SystemTime::now();
-        let mut account = Account::created_with_temporary_password(
-            "Temporary-Pass1",
-            Duration::from_secs(60),
-            start,
-        )
-        .unwrap();
+        let mut account = invited(start);
         let secret = new_authenticator_secret();
         let encoded = secret_base32(&secret);
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
@@ -648,12 +639,7 @@ mod tests {
     #[test]
     fn a_reset_code_works_for_an_hour_and_only_the_latest_one() {
         let start = SystemTime::now();
-        let mut account = Account::created_with_temporary_password(
-            "Temporary-Pass1",
-            Duration::from_secs(60),
-            start,
-        )
-        .unwrap();
+        let mut account = invited(start);
         assert_eq!(
             account.check_reset_code("123456", start),
             Err(Refusal::Expired)
@@ -675,12 +661,7 @@ mod tests {
 
     #[test]
     fn passwords_are_stored_as_argon2id_hashes() {
-        let account = Account::created_with_temporary_password(
-            "Temporary-Pass1",
-            Duration::from_secs(60),
-            SystemTime::now(),
-        )
-        .unwrap();
+        let account = invited(SystemTime::now());
         assert!(
             account.password_hash.starts_with("$argon2id$"),
             "{}",

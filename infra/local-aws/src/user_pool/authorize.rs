@@ -31,6 +31,16 @@ pub(crate) const REQUEST_PARAMS: &[&str] = &[
     "login_hint",
 ];
 
+/// The authorize parameters `params` holds, `login_hint` left out: what a page of the managed login passes on
+/// when the user has typed their name there.
+pub(crate) fn carried_without_hint(params: &HashMap<String, String>) -> Vec<(&'static str, &str)> {
+    REQUEST_PARAMS
+        .iter()
+        .filter(|name| **name != "login_hint")
+        .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())))
+        .collect()
+}
+
 /// `GET /oauth2/authorize`.
 pub(crate) async fn authorize(
     State(pool): State<Arc<Pool>>,

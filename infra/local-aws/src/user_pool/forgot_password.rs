@@ -17,10 +17,10 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::accounts::{Refusal, UserStatus, policy_violation};
-use super::authorize::{REQUEST_PARAMS, login_url, validate};
+use super::authorize::{carried_without_hint, login_url, validate};
 use super::{COGNITO_PROVIDER, Pool, PoolPage};
 use crate::config::AppClient;
-use crate::web::{PageForm, esc, page, redirect, with_query};
+use crate::web::{PageForm, error_paragraph, esc, hidden_inputs, page, redirect, with_query};
 
 /// `GET /forgotPassword`: the form asking for the user's name.
 pub(crate) async fn show(
@@ -79,7 +79,7 @@ pub(crate) async fn request_code(
             );
         }
     }
-    let carried = carried(&params);
+    let carried = carried_without_hint(&params);
     redirect(&with_query(
         &with_query(
             &format!("{}/confirmForgotPassword", pool.urls.auth_domain),
@@ -160,32 +160,8 @@ fn signs_in_own_users(client: &AppClient) -> bool {
         .any(|provider| provider == COGNITO_PROVIDER)
 }
 
-/// The authorize request's parameters, carried from page to page.
-fn carried(params: &HashMap<String, String>) -> Vec<(&'static str, &str)> {
-    REQUEST_PARAMS
-        .iter()
-        .filter(|name| **name != "login_hint")
-        .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())))
-        .collect()
-}
-
 fn hidden_fields(params: &HashMap<String, String>) -> String {
-    carried(params)
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                esc(name),
-                esc(value)
-            )
-        })
-        .collect()
-}
-
-fn error_paragraph(error: Option<&str>) -> String {
-    error
-        .map(|message| format!("<p class=\"error\" role=\"alert\">{}</p>\n", esc(message)))
-        .unwrap_or_default()
+    hidden_inputs(carried_without_hint(params))
 }
 
 fn render_request(pool: &Pool, params: &HashMap<String, String>, error: Option<&str>) -> Response {

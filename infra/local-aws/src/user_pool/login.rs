@@ -9,10 +9,10 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::authorize::{REQUEST_PARAMS, supported_provider, validate};
+use super::authorize::{REQUEST_PARAMS, carried_without_hint, supported_provider, validate};
 use super::{COGNITO_PROVIDER, Pool, PoolPage, native_login};
 use crate::config::AppClient;
-use crate::web::{PageForm, esc, page, redirect, with_query};
+use crate::web::{PageForm, error_paragraph, esc, hidden_inputs, page, redirect, with_query};
 
 /// `GET /login`.
 pub(crate) async fn show(
@@ -55,10 +55,7 @@ pub(crate) async fn submit(
         );
     }
     // The email typed here is the hint passed on to the identity provider, not a hint the app sent earlier.
-    let carried = REQUEST_PARAMS
-        .iter()
-        .filter(|name| **name != "login_hint")
-        .filter_map(|name| params.get(*name).map(|value| (*name, value.as_str())));
+    let carried = carried_without_hint(&params);
     let url = with_query(
         &format!("{}/oauth2/authorize", pool.urls.auth_domain),
         carried,
@@ -101,19 +98,8 @@ fn render(
             )
         })
         .collect();
-    let hidden: String = carried
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                esc(name),
-                esc(value)
-            )
-        })
-        .collect();
-    let error = error
-        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
-        .unwrap_or_default();
+    let hidden = hidden_inputs(carried.iter().copied());
+    let error = error_paragraph(error);
     if client
         .supported_identity_providers
         .iter()

@@ -28,7 +28,7 @@ use super::users::PoolUser;
 use super::{ClientRequest, Pool, PoolPage, issue};
 use crate::config::{AppClient, MfaConfiguration};
 use crate::store::random_token;
-use crate::web::{PageForm, error_page, esc, page};
+use crate::web::{PageForm, error_page, error_paragraph, esc, hidden_inputs, page};
 
 /// How long a user has for each step: Cognito's default `AuthSessionValidity`, three minutes.
 pub(crate) const CHALLENGE_VALIDITY: Duration = Duration::from_secs(180);
@@ -249,13 +249,8 @@ fn render_step(
     challenge: &Challenge,
     error: Option<&str>,
 ) -> Response {
-    let error = error
-        .map(|message| format!("<p class=\"error\" role=\"alert\">{}</p>\n", esc(message)))
-        .unwrap_or_default();
-    let hidden = format!(
-        "<input type=\"hidden\" name=\"session\" value=\"{}\">\n",
-        esc(session)
-    );
+    let error = error_paragraph(error);
+    let hidden = hidden_inputs([("session", session)]);
     let account_name = user.attribute("email").unwrap_or(&user.username);
     let (title, content) = match &challenge.step {
         Step::NewPassword => (

@@ -828,3 +828,14 @@ pub async fn create_operator(world: &World, email: &str) -> String {
         .unwrap();
     invited_password(world, email)
 }
+
+/// Gives the backend's key `cognito-idp:*` on every resource, so that a test sees what lies past IAM (a pool
+/// that does not exist, another pool's state).
+pub fn allow_the_backend_every_user_pool_call(config: &mut LocalAwsConfig) {
+    let everywhere = local_aws::iam::Policy::parse_identity(
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cognito-idp:*", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    config.backend_user.permissions =
+        local_aws::iam::PolicySet::new().with("everything", everywhere);
+}

@@ -155,19 +155,50 @@ impl<'w> Console<'w> {
             .await
     }
 
+    /// Posts a new password (and its confirmation) on the change-password page.
+    async fn new_password(&self, page: &Page, password: &str, confirmation: &str) -> Outcome {
+        self.submit(
+            page,
+            &[
+                ("password", password),
+                ("password_confirmation", confirmation),
+            ],
+        )
+        .await
+    }
+
+    /// Posts a reset code and a new password on the reset page.
+    async fn reset(&self, page: &Page, code: &str, password: &str) -> Outcome {
+        self.submit(
+            page,
+            &[
+                ("code", code),
+                ("password", password),
+                ("password_confirmation", password),
+            ],
+        )
+        .await
+    }
+
+    /// A request to the operators' token endpoint as the console client.
+    async fn token_request(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        let console = self.pool().client("console").unwrap();
+        self.http
+            .post(format!("{}/oauth2/token", self.pool().auth_domain()))
+            .basic_auth(&console.client_id, Some(&console.client_secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The first sign-in with the temporary password: new password, then the authenticator set-up. Returns
     /// the secret and the redirect to the console.
     async fn first_sign_in(&self, temporary: &str) -> (String, String) {
         let change = self.password(OPS, temporary).await.page();
         assert_eq!(change.title(), "Change password");
         let setup = self
-            .submit(
-                &change,
-                &[
-                    ("password", NEW_PASSWORD),
-                    ("password_confirmation", NEW_PASSWORD),
-                ],
-            )
+            .new_password(&change, NEW_PASSWORD, NEW_PASSWORD)
             .await
             .page();
         assert_eq!(setup.title(), "Set up your authenticator app");
@@ -183,20 +214,14 @@ impl<'w> Console<'w> {
         assert!(callback.starts_with(CALLBACK), "{callback}");
         let params = query(callback);
         assert_eq!(params["state"], self.attempt.state);
-        let console = self.pool().client("console").unwrap();
         let response = self
-            .http
-            .post(format!("{}/oauth2/token", self.pool().auth_domain()))
-            .basic_auth(&console.client_id, Some(&console.client_secret))
-            .form(&[
+            .token_request(&[
                 ("grant_type", "authorization_code"),
                 ("code", params["code"].as_str()),
                 ("redirect_uri", CALLBACK),
                 ("code_verifier", &self.attempt.verifier),
             ])
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -353,29 +378,12 @@ async fn a_disabled_operator_is_told_so_only_with_the_right_password_and_their_s
     let right = console.password(OPS, NEW_PASSWORD).await.page();
     assert_eq!(right.error().as_deref(), Some("User is disabled."));
     // The sign-in it had cannot be refreshed.
-    let console_client = world
-        .aws
-        .user_pool("operators")
-        .unwrap()
-        .client("console")
-        .unwrap();
     let refreshed = console
-        .http
-        .post(format!(
-            "{}/oauth2/token",
-            world.aws.user_pool("operators").unwrap().auth_domain()
-        ))
-        .basic_auth(
-            &console_client.client_id,
-            Some(&console_client.client_secret),
-        )
-        .form(&[
+        .token_request(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
         ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(refreshed.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -398,36 +406,18 @@ async fn challenges_refuse_bad_answers_with_cognitos_messages_and_a_session_work
         ),
     ] {
         let page = console
-            .submit(
-                &change,
-                &[
-                    ("password", password),
-                    ("password_confirmation", confirmation),
-                ],
-            )
+            .new_password(&change, password, confirmation)
             .await
             .page();
         assert_eq!(page.error().as_deref(), Some(message));
     }
     let setup = console
-        .submit(
-            &change,
-            &[
-                ("password", NEW_PASSWORD),
-                ("password_confirmation", NEW_PASSWORD),
-            ],
-        )
+        .new_password(&change, NEW_PASSWORD, NEW_PASSWORD)
         .await
         .page();
     // The new-password step is done: its session cannot be used again.
     let replayed = console
-        .submit(
-            &change,
-            &[
-                ("password", NEW_PASSWORD),
-                ("password_confirmation", NEW_PASSWORD),
-            ],
-        )
+        .new_password(&change, NEW_PASSWORD, NEW_PASSWORD)
         .await
         .page();
     assert_eq!(replayed.status, StatusCode::BAD_REQUEST);
@@ -524,45 +514,15 @@ async fn a_forgotten_password_is_reset_with_an_emailed_code() {
 
     let confirm = console.get(&for_ops).await;
     let reset = "Another-Long-Passw0rd";
-    let wrong = console
-        .submit(
-            &confirm,
-            &[
-                ("code", "999999x"),
-                ("password", reset),
-                ("password_confirmation", reset),
-            ],
-        )
-        .await
-        .page();
+    let wrong = console.reset(&confirm, "999999x", reset).await.page();
     assert_eq!(
         wrong.error().as_deref(),
         Some("Invalid verification code provided, please try again.")
     );
-    let to_login = console
-        .submit(
-            &confirm,
-            &[
-                ("code", &code),
-                ("password", reset),
-                ("password_confirmation", reset),
-            ],
-        )
-        .await
-        .redirect();
+    let to_login = console.reset(&confirm, &code, reset).await.redirect();
     assert!(to_login.contains("/login?"), "{to_login}");
     // The code is spent, and the new password signs in (with the code of the app).
-    let spent = console
-        .submit(
-            &confirm,
-            &[
-                ("code", &code),
-                ("password", reset),
-                ("password_confirmation", reset),
-            ],
-        )
-        .await
-        .page();
+    let spent = console.reset(&confirm, &code, reset).await.page();
     assert_eq!(
         spent.error().as_deref(),
         Some("Invalid code provided, please request a code again.")

@@ -130,15 +130,7 @@ async fn the_user_pool_api_finds_each_pool_by_its_id_and_the_policy_decides_per_
     assert_eq!(kind, "AccessDeniedException");
     assert!(message.contains(&operators.arn()), "{message}");
 
-    let everywhere = local_aws::iam::Policy::parse_identity(
-        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cognito-idp:*", "Resource": "*"}]}"#,
-    )
-    .unwrap();
-    let world = World::start_bare_with(|config| {
-        config.backend_user.permissions =
-            local_aws::iam::PolicySet::new().with("everything", everywhere);
-    })
-    .await;
+    let world = World::start_bare_with(allow_the_backend_every_user_pool_call).await;
     let operators = world.aws.user_pool("operators").unwrap();
     let listed = user_pool_api(&world.aws)
         .list_identity_providers()

@@ -820,15 +820,7 @@ async fn another_pool_is_denied_by_the_policy_or_not_found() {
             )
         )
     );
-    let everywhere = local_aws::iam::Policy::parse_identity(
-        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cognito-idp:*", "Resource": "*"}]}"#,
-    )
-    .unwrap();
-    let world = World::start_bare_with(|config| {
-        config.backend_user.permissions =
-            local_aws::iam::PolicySet::new().with("everything", everywhere);
-    })
-    .await;
+    let world = World::start_bare_with(allow_the_backend_every_user_pool_call).await;
     let missing = user_pool_api(&world.aws)
         .list_identity_providers()
         .user_pool_id(other)

@@ -17,12 +17,12 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use super::error::ServiceError;
-use super::validation::{Input, StringShape, Violations, string_member};
+use super::validation::{
+    Input, StringShape, Violations, page_after, page_size, page_token, string_member,
+};
 use crate::user_pool::Pool;
 use crate::user_pool::state::{COGNITO, ExplicitEndpoints, IdentityProvider, OidcDetails};
 
@@ -279,19 +279,8 @@ pub(crate) fn list(pool: &Pool, input: Input<'_>) -> Result<Value, ServiceError>
     violations.range("MaxResults", max_results, 0, MAX_PAGE);
     violations.string("NextToken", next_token, NEXT_TOKEN);
     violations.finish()?;
-    let page_size = match max_results {
-        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-        _ => usize::try_from(MAX_PAGE).unwrap_or(usize::MAX),
-    };
-    let after = next_token
-        .map(|token| {
-            URL_SAFE_NO_PAD
-                .decode(token)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| ServiceError::invalid_parameter("Invalid NextToken."))
-        })
-        .transpose()?;
+    let page_size = page_size(max_results, MAX_PAGE);
+    let after = page_after(next_token, "Invalid NextToken.")?;
 
     let state = pool.state.read();
     let mut remaining = state
@@ -313,7 +302,7 @@ pub(crate) fn list(pool: &Pool, input: Input<'_>) -> Result<Value, ServiceError>
         .collect();
     let mut output = json!({ "Providers": providers });
     if more && let Some(last) = page.last() {
-        output["NextToken"] = json!(URL_SAFE_NO_PAD.encode(last.name.as_bytes()));
+        output["NextToken"] = json!(page_token(&last.name));
     }
     Ok(output)
 }

@@ -18,12 +18,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::error::ServiceError;
-use super::validation::{Input, StringShape, Violations};
+use super::validation::{Input, StringShape, Violations, page_after, page_size, page_token};
 use crate::user_pool::Pool;
 use crate::user_pool::accounts::{
     Account, UserStatus, generate_temporary_password, policy_violation,
@@ -227,19 +225,8 @@ pub(crate) fn list(pool: &Pool, input: Input<'_>) -> Result<Value, ServiceError>
         .filter(|f| !f.is_empty())
         .map(parse_filter)
         .transpose()?;
-    let page_size = match limit {
-        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-        _ => usize::try_from(MAX_PAGE).unwrap_or(usize::MAX),
-    };
-    let after = token
-        .map(|token| {
-            URL_SAFE_NO_PAD
-                .decode(token)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| ServiceError::invalid_parameter("Invalid pagination token."))
-        })
-        .transpose()?;
+    let page_size = page_size(limit, MAX_PAGE);
+    let after = page_after(token, "Invalid pagination token.")?;
 
     let mut users = pool.users.all();
     users.sort_by(|a, b| a.username.cmp(&b.username));
@@ -262,7 +249,7 @@ pub(crate) fn list(pool: &Pool, input: Input<'_>) -> Result<Value, ServiceError>
         "Users": page.iter().map(|(_, described)| described.clone()).collect::<Vec<_>>()
     });
     if more && let Some((last, _)) = page.last() {
-        output["PaginationToken"] = json!(URL_SAFE_NO_PAD.encode(last.username.as_bytes()));
+        output["PaginationToken"] = json!(page_token(&last.username));
     }
     Ok(output)
 }

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -343,6 +345,35 @@ impl<'a> Input<'a> {
             Some(_) => Err(Self::wrong_type(name, "a structure")),
         }
     }
+}
+
+/// The page size a listing's `MaxResults` or `Limit` asks for: the service's most when absent or 0.
+pub(crate) fn page_size(requested: Option<i64>, most: i64) -> usize {
+    match requested {
+        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => usize::try_from(most).unwrap_or(usize::MAX),
+    }
+}
+
+/// A page token for a listing that goes on after `last` (the last name of the page).
+pub(crate) fn page_token(last: &str) -> String {
+    URL_SAFE_NO_PAD.encode(last.as_bytes())
+}
+
+/// The name a page token names, or `invalid` when it is not one of ours.
+pub(crate) fn page_after(
+    token: Option<&str>,
+    invalid: &str,
+) -> Result<Option<String>, ServiceError> {
+    token
+        .map(|token| {
+            URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| ServiceError::invalid_parameter(invalid))
+        })
+        .transpose()
 }
 
 #[cfg(test)]
