@@ -1187,6 +1187,9 @@ async fn the_runtimes_output_goes_to_the_log_with_its_function_and_instance() {
         .finish();
     // The test's runtime is single-threaded: the stand-in's tasks log through this subscriber too.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Tests on other threads may have registered the stand-in's log call sites while this subscriber did not
+    // exist yet, with an interest that leaves it out; recompute it now that it does.
+    tracing::callsite::rebuild_interest_cache();
 
     let bootstrap = Bootstrap::new();
     let lambda = start(bootstrap.function("serve", |_| {})).await;
