@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
-use backend::auth::session::{COOKIE_NAME, SIGNED_IN_KEY, SignedIn};
+use backend::auth::session::{COOKIE_NAME, SIGNED_IN_KEY, SessionTokens, SignedIn};
 use backend::config::{Config, Secret};
 use backend::db::{MemberId, TenantId};
 use backend::state::AppState;
@@ -347,13 +347,15 @@ async fn sessions(state: &AppState, tokens: &[MemberToken]) -> anyhow::Result<Ve
         let signed_in = SignedIn {
             member_id: token.binding.member.0,
             tenant_id: token.binding.tenant.0,
-            access_token: encrypt(&token.token)?,
-            id_token: encrypt(&token.token)?,
-            refresh_token: None,
-            origin_jti: Some(token.binding.origin_jti.clone()),
-            access_expires_at: token.expires_at,
-            signed_in_at: now.unix_timestamp(),
-            last_seen_at: now.unix_timestamp(),
+            tokens: SessionTokens {
+                access_token: encrypt(&token.token)?,
+                id_token: encrypt(&token.token)?,
+                refresh_token: None,
+                origin_jti: Some(token.binding.origin_jti.clone()),
+                access_expires_at: token.expires_at,
+                signed_in_at: now.unix_timestamp(),
+                last_seen_at: now.unix_timestamp(),
+            },
         };
         let mut record = Record {
             id,

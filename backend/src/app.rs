@@ -25,7 +25,7 @@ use crate::auth::session::SessionStore;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCause, json_error_bodies};
 use crate::state::AppState;
-use crate::{api, auth};
+use crate::{api, auth, console};
 
 /// The largest request body any route accepts; routes set smaller limits of their own.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -36,7 +36,7 @@ const SESSION_CLEANUP_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole HTTP application for `state`: the API, sign-in, health and the web app.
+/// The whole HTTP application for `state`: the API, sign-in, the operators' console, health and the web app.
 pub fn router(state: AppState) -> Router {
     let config = &state.config;
 
@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(with_session)
+        .merge(console::router(state.clone()))
         .merge(api::health::router())
         .fallback_service(web_app)
         .with_state(state.clone())

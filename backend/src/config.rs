@@ -27,6 +27,13 @@ const LOCAL_WEB_CLIENT_ID: &str = "3n4k1ocal0web0c1ient0id00";
 const LOCAL_WEB_CLIENT_SECRET: &str = "local-demo-web-client-secret-not-for-production";
 /// The local user pool's id (`infra/local-aws/local.json`), the last segment of the default issuer.
 const LOCAL_USER_POOL_ID: &str = "eu-west-1_L0caLP00l";
+/// The local operators' pool's id (`infra/local-aws/local.json`), the last segment of the default operator
+/// issuer.
+pub(crate) const LOCAL_OPERATOR_USER_POOL_ID: &str = "eu-west-1_L0caL0pera";
+/// The local operators' console client of the stand-in (`infra/local-aws/local.json`).
+const LOCAL_CONSOLE_CLIENT_ID: &str = "4c0ns0le0loca10c1ient0id0";
+/// The local console client's secret (a published demo value, only ever accepted by the local stand-in).
+const LOCAL_CONSOLE_CLIENT_SECRET: &str = "local-demo-console-client-secret-not-for-production";
 
 /// Client ids published in this repository: the user-pool stand-in's app clients
 /// (`infra/local-aws/local.json`) and the demo tenants' registrations at their identity providers
@@ -34,7 +41,7 @@ const LOCAL_USER_POOL_ID: &str = "eu-west-1_L0caLP00l";
 const PUBLISHED_CLIENT_IDS: [&str; 5] = [
     LOCAL_WEB_CLIENT_ID,
     "6m2ch1ne0loca10c1ient0id0",
-    "4c0ns0le0loca10c1ient0id0",
+    LOCAL_CONSOLE_CLIENT_ID,
     "9a1b2c3d-4e5f-4a6b-8c7d-ac3e0000c11e",
     "0oaglobex0client0id",
 ];
@@ -47,7 +54,7 @@ const PUBLISHED_SECRETS: [&str; 11] = [
     LOCAL_WEB_CLIENT_SECRET,
     "local-demo-operator-admin-secret-not-for-production",
     "local-demo-machine-client-secret-not-for-production",
-    "local-demo-console-client-secret-not-for-production",
+    LOCAL_CONSOLE_CLIENT_SECRET,
     LOCAL_SECRET_ACCESS_KEY,
     "local-demo-acme-entra-secret",
     "local-demo-globex-okta-secret",
@@ -112,6 +119,8 @@ pub struct Config {
     /// tenant identity providers in step with the database; `aws` means the real service's regional endpoint.
     /// Default: the local stand-in, `http://127.0.0.1:9229`.
     pub cognito_idp_endpoint: Option<Url>,
+    /// The operators' own user pool and the console client they sign in through (`OPERATOR_COGNITO_*`).
+    pub operators: OperatorPoolConfig,
     /// `IDP_RECONCILE_MINUTES`: how often `backend serve` reconciles the user pool's identity providers with
     /// the database (also once at start-up); `0` turns the periodic run off. Default `5`.
     pub idp_reconcile_interval: Option<std::time::Duration>,
@@ -159,6 +168,55 @@ pub struct Config {
     /// requests in flight finish for at most this long, then stops anyway. Default `20`, within the 30 seconds
     /// ECS waits before it kills a task.
     pub shutdown_grace: std::time::Duration,
+}
+
+/// The platform operators' user pool, separate from the tenants' one: native accounts with MFA, and the
+/// console's confidential client, through which the backend signs operators in to `/operator`.
+#[derive(Clone, Debug)]
+pub struct OperatorPoolConfig {
+    /// `OPERATOR_COGNITO_ISSUER`: the operators' pool's issuer. Default: the local stand-in,
+    /// `http://127.0.0.1:9229/eu-west-1_L0caL0pera`.
+    pub issuer: Url,
+    /// `OPERATOR_COGNITO_AUTH_DOMAIN`: the operators' pool's own hosted domain (its managed login, `/logout`,
+    /// `/oauth2/revoke`). Default: the local stand-in, `http://127.0.0.1:9236`.
+    pub auth_domain: Url,
+    /// `OPERATOR_COGNITO_CLIENT_ID`: the console client. Default: the local demo console client.
+    pub client_id: String,
+    /// `OPERATOR_COGNITO_CLIENT_SECRET`: its secret. Default: the local demo console client's secret.
+    pub client_secret: Secret,
+    /// `OPERATOR_RESOURCE_SERVER_ID`: the operators' pool's resource server, whose `<id>/operate` scope every
+    /// operator route requires. Default `saas-operator-api` (`infra/config/operator-pool.json`).
+    pub resource_server_id: String,
+}
+
+impl OperatorPoolConfig {
+    /// The stand-in's operators' pool and its demo console client.
+    pub fn local() -> OperatorPoolConfig {
+        OperatorPoolConfig {
+            issuer: literal_url("http://127.0.0.1:9229/eu-west-1_L0caL0pera"),
+            auth_domain: literal_url("http://127.0.0.1:9236"),
+            client_id: LOCAL_CONSOLE_CLIENT_ID.to_owned(),
+            client_secret: Secret::new(LOCAL_CONSOLE_CLIENT_SECRET),
+            resource_server_id: "saas-operator-api".to_owned(),
+        }
+    }
+
+    /// The scope every operator route requires: `<resource server>/operate`.
+    pub fn operate_scope(&self) -> String {
+        format!("{}/operate", self.resource_server_id)
+    }
+
+    /// A URL on the operators' pool's hosted domain (`oauth2/revoke`, `logout`).
+    pub fn auth_domain_url(&self, path: &str) -> Url {
+        join(&self.auth_domain, path)
+    }
+
+    /// The operators' pool id: the last path segment of the issuer.
+    pub fn user_pool_id(&self) -> Option<&str> {
+        self.issuer
+            .path_segments()?
+            .rfind(|segment| !segment.is_empty())
+    }
 }
 
 /// The upload storage: the Cognito identity pool that vends browser credentials, and the S3 bucket.
@@ -375,6 +433,7 @@ impl Config {
             api_client_ids: Vec::new(),
             resource_server_id: "saas-api".to_owned(),
             cognito_idp_endpoint: Some(literal_url("http://127.0.0.1:9229")),
+            operators: OperatorPoolConfig::local(),
             idp_reconcile_interval: Some(std::time::Duration::from_secs(5 * 60)),
             aws_credentials: Some(AwsKey::local()),
             session_encryption_key: SessionKey::random(),
@@ -452,6 +511,22 @@ impl Config {
         let resource_server_id = get("RESOURCE_SERVER_ID").unwrap_or(defaults.resource_server_id);
         let cognito_idp_endpoint =
             endpoint_from(&get, "COGNITO_IDP_ENDPOINT", defaults.cognito_idp_endpoint)?;
+        let operators = OperatorPoolConfig {
+            issuer: match get("OPERATOR_COGNITO_ISSUER") {
+                Some(value) => parse_url("OPERATOR_COGNITO_ISSUER", &value)?,
+                None => defaults.operators.issuer,
+            },
+            auth_domain: match get("OPERATOR_COGNITO_AUTH_DOMAIN") {
+                Some(value) => parse_origin_url("OPERATOR_COGNITO_AUTH_DOMAIN", &value)?,
+                None => defaults.operators.auth_domain,
+            },
+            client_id: get("OPERATOR_COGNITO_CLIENT_ID").unwrap_or(defaults.operators.client_id),
+            client_secret: get("OPERATOR_COGNITO_CLIENT_SECRET")
+                .map(Secret::new)
+                .unwrap_or(defaults.operators.client_secret),
+            resource_server_id: get("OPERATOR_RESOURCE_SERVER_ID")
+                .unwrap_or(defaults.operators.resource_server_id),
+        };
         let idp_reconcile_interval = match get("IDP_RECONCILE_MINUTES") {
             Some(value) => match value.parse::<u64>() {
                 Ok(0) => None,
@@ -583,6 +658,7 @@ impl Config {
             api_client_ids,
             resource_server_id,
             cognito_idp_endpoint,
+            operators,
             idp_reconcile_interval,
             aws_credentials,
             session_encryption_key,
@@ -607,8 +683,8 @@ impl Config {
     }
 
     /// Whether this is local development, where the local defaults and demo values are accepted: `PUBLIC_URL`
-    /// is plain-http localhost and every AWS endpoint (the user pool's issuer, domain and API, the identity
-    /// pool, S3) is a stand-in on this machine. A start that reaches real AWS is no local one, whatever
+    /// is plain-http localhost and every AWS endpoint (both user pools' issuers and domains, the user-pool API,
+    /// the identity pool, S3) is a stand-in on this machine. A start that reaches real AWS is no local one, whatever
     /// `PUBLIC_URL` says (a one-off task that forgot it, say).
     pub fn is_local_development(&self) -> bool {
         let endpoints = [
@@ -617,6 +693,8 @@ impl Config {
             self.cognito_idp_endpoint.as_ref(),
             self.storage.identity_pool_endpoint.as_ref(),
             self.storage.s3_endpoint.as_ref(),
+            Some(&self.operators.issuer),
+            Some(&self.operators.auth_domain),
         ];
         is_plain_http_localhost(&self.public_url)
             && endpoints
@@ -637,6 +715,17 @@ impl Config {
     /// Where the user pool sends the browser after sign-out: `<PUBLIC_URL>/`.
     pub fn logout_return_url(&self) -> Url {
         join(&self.public_url, "")
+    }
+
+    /// The OAuth redirect URI registered with the operators' pool for the console client:
+    /// `<PUBLIC_URL>/operator/auth/callback`.
+    pub fn operator_callback_url(&self) -> Url {
+        join(&self.public_url, "operator/auth/callback")
+    }
+
+    /// Where the operators' pool sends the browser after sign-out: `<PUBLIC_URL>/operator`.
+    pub fn operator_logout_return_url(&self) -> Url {
+        join(&self.public_url, "operator")
     }
 
     /// A URL on the user pool's hosted domain (`oauth2/revoke`, `logout`).
@@ -954,6 +1043,10 @@ fn production_problems(
         "FILES_BUCKET",
         "S3_ENDPOINT",
         "COGNITO_IDP_ENDPOINT",
+        "OPERATOR_COGNITO_ISSUER",
+        "OPERATOR_COGNITO_AUTH_DOMAIN",
+        "OPERATOR_COGNITO_CLIENT_ID",
+        "OPERATOR_COGNITO_CLIENT_SECRET",
     ] {
         if get(name).is_none() {
             problems.push((name, UNSET));
@@ -984,6 +1077,21 @@ fn production_problems(
     if set("COGNITO_CLIENT_SECRET") && is_published_secret(config.cognito_client_secret.expose()) {
         problems.push(("COGNITO_CLIENT_SECRET", PUBLISHED));
     }
+    if set("OPERATOR_COGNITO_CLIENT_ID")
+        && PUBLISHED_CLIENT_IDS.contains(&config.operators.client_id.as_str())
+    {
+        problems.push(("OPERATOR_COGNITO_CLIENT_ID", PUBLISHED));
+    }
+    if set("OPERATOR_COGNITO_CLIENT_SECRET")
+        && is_published_secret(config.operators.client_secret.expose())
+    {
+        problems.push(("OPERATOR_COGNITO_CLIENT_SECRET", PUBLISHED));
+    }
+    if set("OPERATOR_COGNITO_ISSUER")
+        && config.operators.user_pool_id() == Some(LOCAL_OPERATOR_USER_POOL_ID)
+    {
+        problems.push(("OPERATOR_COGNITO_ISSUER", DEMO));
+    }
     // A published string long enough to be accepted as a key must not become one.
     if set("SESSION_ENCRYPTION_KEY")
         && PUBLISHED_SECRETS.iter().any(|published| {
@@ -1013,9 +1121,14 @@ fn production_problems(
             problems.push(("AWS_SECRET_ACCESS_KEY", PUBLISHED));
         }
     }
-    let urls: [(&'static str, Option<&Url>); 5] = [
+    let urls: [(&'static str, Option<&Url>); 7] = [
         ("COGNITO_ISSUER", Some(&config.cognito_issuer)),
         ("COGNITO_AUTH_DOMAIN", Some(&config.cognito_auth_domain)),
+        ("OPERATOR_COGNITO_ISSUER", Some(&config.operators.issuer)),
+        (
+            "OPERATOR_COGNITO_AUTH_DOMAIN",
+            Some(&config.operators.auth_domain),
+        ),
         (
             "IDENTITY_POOL_ENDPOINT",
             config.storage.identity_pool_endpoint.as_ref(),
@@ -1121,6 +1234,26 @@ mod tests {
             "http://127.0.0.1:9230/oauth2/revoke"
         );
         assert_eq!(config.resource_server_id, "saas-api");
+        assert_eq!(
+            config.operator_callback_url().as_str(),
+            "http://localhost:3000/operator/auth/callback"
+        );
+        assert_eq!(
+            config.operator_logout_return_url().as_str(),
+            "http://localhost:3000/operator"
+        );
+        assert_eq!(
+            config.operators.issuer.as_str(),
+            "http://127.0.0.1:9229/eu-west-1_L0caL0pera"
+        );
+        assert_eq!(
+            config.operators.auth_domain_url("logout").as_str(),
+            "http://127.0.0.1:9236/logout"
+        );
+        assert_eq!(
+            config.operators.operate_scope(),
+            "saas-operator-api/operate"
+        );
         assert_eq!(config.session_idle, time::Duration::minutes(30));
         assert_eq!(config.session_absolute, time::Duration::hours(12));
         assert_eq!(config.aws_credentials, Some(AwsKey::local()));
@@ -1166,6 +1299,19 @@ mod tests {
             ("FILES_BUCKET", "acme-files"),
             ("S3_ENDPOINT", "aws"),
             ("COGNITO_IDP_ENDPOINT", "aws"),
+            (
+                "OPERATOR_COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_OpS",
+            ),
+            (
+                "OPERATOR_COGNITO_AUTH_DOMAIN",
+                "https://acme-operators.auth.eu-west-1.amazoncognito.com",
+            ),
+            ("OPERATOR_COGNITO_CLIENT_ID", "2console3456789"),
+            (
+                "OPERATOR_COGNITO_CLIENT_SECRET",
+                "from-secrets-manager-three",
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k, v.to_owned()))
@@ -1230,6 +1376,10 @@ mod tests {
                 "FILES_BUCKET",
                 "S3_ENDPOINT",
                 "COGNITO_IDP_ENDPOINT",
+                "OPERATOR_COGNITO_ISSUER",
+                "OPERATOR_COGNITO_AUTH_DOMAIN",
+                "OPERATOR_COGNITO_CLIENT_ID",
+                "OPERATOR_COGNITO_CLIENT_SECRET",
                 "AWS_ACCESS_KEY_ID",
             ]
         );
@@ -1252,6 +1402,16 @@ mod tests {
             ),
             ("S3_ENDPOINT", "http://127.0.0.1:9234"),
             ("COGNITO_IDP_ENDPOINT", "http://127.0.0.1:9229"),
+            ("OPERATOR_COGNITO_CLIENT_ID", LOCAL_CONSOLE_CLIENT_ID),
+            (
+                "OPERATOR_COGNITO_CLIENT_SECRET",
+                LOCAL_CONSOLE_CLIENT_SECRET,
+            ),
+            (
+                "OPERATOR_COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_L0caL0pera",
+            ),
+            ("OPERATOR_COGNITO_AUTH_DOMAIN", "http://127.0.0.1:9236"),
         ] {
             let mut extra = vec![(name, value)];
             if name == "DATABASE_URL" {

@@ -11,6 +11,7 @@ pub mod iam_auth;
 pub mod identity_providers;
 pub mod invitations;
 pub mod members;
+pub mod operator_revocations;
 pub mod reports;
 pub mod revocations;
 pub mod routing;

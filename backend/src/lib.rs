@@ -1,4 +1,5 @@
-//! The multi-tenant API, the backend-for-frontend sign-in and the Cognito pre-token-generation trigger.
+//! The multi-tenant API, the backend-for-frontend sign-in, the operators' console and the Cognito
+//! pre-token-generation trigger.
 
 pub mod api;
 pub mod app;
@@ -6,6 +7,7 @@ pub mod auth;
 pub mod aws;
 pub mod client_ip;
 pub mod config;
+pub mod console;
 pub mod csp;
 pub mod db;
 pub mod error;

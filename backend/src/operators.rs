@@ -17,10 +17,12 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use url::Url;
 
-use crate::config::{AwsKey, ConfigError, aws_key_from, endpoint_from, is_on_this_machine};
+use crate::config::{
+    AwsKey, ConfigError, LOCAL_OPERATOR_USER_POOL_ID, aws_key_from, endpoint_from,
+    is_on_this_machine,
+};
 
 /// The local operators' pool (`infra/local-aws/local.json`).
-const LOCAL_OPERATOR_USER_POOL_ID: &str = "eu-west-1_L0caL0pera";
 /// The local stand-ins' key for operator administrators (`infra/local-aws/local.json`); a demo secret.
 const LOCAL_OPERATOR_ADMIN_KEY_ID: &str = "AKIALOCALOPERADMIN01";
 /// Its secret.

@@ -8,11 +8,12 @@ use anyhow::Context as _;
 use axum::http::HeaderValue;
 use sqlx::PgPool;
 
-use crate::auth::oidc::OidcClient;
+use crate::auth::oidc::{ClientSettings, OidcClient};
 use crate::auth::rate_limit::SignInLimiter;
 use crate::auth::session::SessionStore;
 use crate::auth::tokens::TokenCipher;
 use crate::config::Config;
+use crate::console;
 use crate::csp::content_security_policy;
 use crate::db;
 use crate::storage::Storage;
@@ -38,6 +39,8 @@ pub struct App {
     pub storage: Storage,
     /// Sign-in starts per client address.
     pub sign_in_limiter: SignInLimiter,
+    /// The operators' pool: the console's OpenID Connect client and access-token verifier.
+    pub console: console::Clients,
 }
 
 /// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
@@ -53,7 +56,7 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state from `config`: the lazy database pool, the verifier and the OIDC client. Nothing here
+    /// Builds the state from `config`: the lazy database pool, the verifiers and the OIDC clients. Nothing here
     /// contacts the database or the user pool, so the backend starts while either is down.
     pub async fn new(config: Config) -> anyhow::Result<AppState> {
         let db = db::connect(
@@ -70,7 +73,7 @@ impl AppState {
             ..VerifierConfig::default()
         })
         .context("the access-token verifier could not be configured")?;
-        let oidc = OidcClient::new(&config)
+        let oidc = OidcClient::new(ClientSettings::web(&config))
             .context("the OpenID Connect client could not be configured")?;
         let tokens = TokenCipher::new(&config.session_encryption_key);
         let sessions = SessionStore::new(db.clone());
@@ -80,6 +83,7 @@ impl AppState {
             .await
             .context("the upload storage could not be configured")?;
         let sign_in_limiter = SignInLimiter::new(config.sign_in_starts_per_minute);
+        let console = console::Clients::new(&config)?;
         Ok(AppState(Arc::new(App {
             config,
             db,
@@ -90,6 +94,7 @@ impl AppState {
             sign_in_limiter,
             content_security_policy,
             storage,
+            console,
         })))
     }
 }

@@ -1,4 +1,5 @@
-//! Request and response bodies of the JSON API (`/api/v1/...`), one module per resource as in the backend's
+//! Request and response bodies of the JSON API (`/api/v1/...`) and of the operators' console
+//! (`/operator/api/v1/...`), one module per resource as in the backend's
 //! `api/`. Every type is re-exported here: callers name them `shared::api::Me`, whatever module holds them.
 
 mod audit;
@@ -7,6 +8,7 @@ mod files;
 mod invitations;
 mod me;
 mod members;
+mod operator;
 mod reports;
 mod sessions;
 mod settings;
@@ -19,6 +21,7 @@ pub use files::{
 pub use invitations::{Invitation, InvitationList, NewInvitation};
 pub use me::{Me, MeTenant, MeUser};
 pub use members::{Member, MemberPage, MemberPatch, MemberRef, RoleSource};
+pub use operator::OperatorMe;
 pub use reports::{NewReport, Report, ReportPage, ReportPatch};
 pub use sessions::{SessionInfo, SessionList, SessionOwner, SessionsEnded};
 pub use settings::{

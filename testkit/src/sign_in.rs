@@ -111,3 +111,140 @@ fn login_form(page_url: &Url, html: &str) -> anyhow::Result<(Url, Vec<(String, S
         .collect();
     Ok((action, fields))
 }
+
+/// What an operator signs in with at the operators' pool's managed login.
+#[derive(Debug, Clone)]
+pub struct OperatorCredentials {
+    /// The email address the operator signs in with.
+    pub email: String,
+    /// The password: the emailed temporary one at the first sign-in.
+    pub password: String,
+    /// The password to set when the pool asks for a new one (the first sign-in).
+    pub new_password: String,
+    /// The authenticator's secret, once enrolled; the walker learns it from the set-up page otherwise.
+    pub totp_secret: Option<String>,
+}
+
+/// How an operator's sign-in walk ended, and the authenticator secret it enrolled or used.
+#[derive(Debug)]
+pub struct OperatorFlow {
+    /// Where the walk ended.
+    pub end: FlowEnd,
+    /// The authenticator's secret (shown on the set-up page at the first sign-in).
+    pub totp_secret: Option<String>,
+}
+
+/// Walks an operator's sign-in from `start` (the backend's `/operator/auth/login`) through the operators'
+/// pool's managed login, answering each page as a person would: email and password, a new password (twice)
+/// when asked, the authenticator set-up (the secret read from the page, the code computed from it) and the
+/// code of later sign-ins, until the pool redirects to `<app>/operator/auth/callback` or the walk ends
+/// elsewhere. A page shown again after it was answered is a refusal ([`FlowEnd::LoginRefused`]).
+///
+/// Codes are used once each: the set-up takes the current step's code and a later sign-in the next step's
+/// (the pool accepts one step of drift), so an operator can set up and sign in again within one step.
+pub async fn walk_operator(
+    browser: &Client,
+    start: Url,
+    app: &str,
+    credentials: &OperatorCredentials,
+) -> anyhow::Result<OperatorFlow> {
+    let callback_prefix = format!("{app}/operator/auth/callback");
+    let mut secret = credentials.totp_secret.clone();
+    let mut answered: Vec<String> = Vec::new();
+    let mut response = browser.get(start).send().await?;
+    for _ in 0..16 {
+        let status = response.status();
+        if status.is_redirection() {
+            let next = location(&response)?;
+            let end = if next.as_str().starts_with(&callback_prefix) {
+                Some(FlowEnd::Callback(next.clone()))
+            } else if next.origin().ascii_serialization() == app {
+                Some(FlowEnd::App(next.clone()))
+            } else {
+                None
+            };
+            if let Some(end) = end {
+                return Ok(OperatorFlow {
+                    end,
+                    totp_secret: secret,
+                });
+            }
+            response = browser.get(next).send().await?;
+            continue;
+        }
+        let url = response.url().clone();
+        let body = response.text().await?;
+        if status != StatusCode::OK || !body.contains("<form") {
+            return Ok(OperatorFlow {
+                end: FlowEnd::Other(status, url, body),
+                totp_secret: secret,
+            });
+        }
+        let title = page_title(&body);
+        if answered.contains(&title) {
+            return Ok(OperatorFlow {
+                end: FlowEnd::LoginRefused(body),
+                totp_secret: secret,
+            });
+        }
+        let (action, mut fields) = login_form(&url, &body)?;
+        match title.as_str() {
+            "Change password" => {
+                fields.push(("password".into(), credentials.new_password.clone()));
+                fields.push((
+                    "password_confirmation".into(),
+                    credentials.new_password.clone(),
+                ));
+            }
+            "Set up your authenticator app" => {
+                let shown = totp_secret_on(&body).context("the set-up page shows no secret")?;
+                let code = local_aws::totp_code(&shown, std::time::SystemTime::now())
+                    .context("the shown secret is no base32 key")?;
+                secret = Some(shown);
+                fields.push(("code".into(), code));
+            }
+            "Enter your code" => {
+                let known = secret
+                    .as_deref()
+                    .context("the pool asks for a code, and no secret is known")?;
+                let next_step = std::time::SystemTime::now() + std::time::Duration::from_secs(30);
+                let code = local_aws::totp_code(known, next_step)
+                    .context("the known secret is no base32 key")?;
+                fields.push(("code".into(), code));
+            }
+            _ => {
+                fields.push(("username".into(), credentials.email.clone()));
+                fields.push(("password".into(), credentials.password.clone()));
+            }
+        }
+        answered.push(title);
+        response = browser.post(action).form(&fields).send().await?;
+    }
+    bail!("the operator's sign-in did not end within 16 hops")
+}
+
+/// The text of a page's first `<h1>`.
+fn page_title(html: &str) -> String {
+    let document = scraper::Html::parse_document(html);
+    scraper::Selector::parse("h1")
+        .ok()
+        .and_then(|selector| {
+            document
+                .select(&selector)
+                .next()
+                .map(|h1| h1.text().collect::<String>().trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// The secret key shown on the authenticator set-up page.
+pub fn totp_secret_on(html: &str) -> Option<String> {
+    let document = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse("#totp-secret").ok()?;
+    let secret = document
+        .select(&selector)
+        .next()?
+        .text()
+        .collect::<String>();
+    Some(secret.trim().to_owned()).filter(|secret| !secret.is_empty())
+}

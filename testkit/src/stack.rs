@@ -77,6 +77,12 @@ impl Stack {
             .context("the user pool has no `web` client")?;
         web.callback_urls = vec![format!("{address}/auth/callback")];
         web.logout_urls = vec![format!("{address}/")];
+        let console = aws_config
+            .user_pool_named_mut("operators")
+            .and_then(|pool| pool.clients.get_mut("console"))
+            .context("the operators' pool has no `console` client")?;
+        console.callback_urls = vec![format!("{address}/operator/auth/callback")];
+        console.logout_urls = vec![format!("{address}/operator")];
         let trigger_environment =
             trigger_environment(&db.app_url, &aws_config.user_pool.user_pool_id);
         aws_config
@@ -220,7 +226,8 @@ impl Backend {
 }
 
 /// Points `config` at the running stand-ins: the user pool's issuer and hosted domain, its `web` client, the
-/// identity pool and S3 (storage), the user-pool API, and the backend's AWS key.
+/// operators' pool and its `console` client, the identity pool and S3 (storage), the user-pool API, and the
+/// backend's AWS key.
 pub fn point_at_stand_ins(config: &mut Config, aws: &LocalAws) -> anyhow::Result<()> {
     let web = aws
         .client("web")
@@ -230,6 +237,18 @@ pub fn point_at_stand_ins(config: &mut Config, aws: &LocalAws) -> anyhow::Result
         Url::parse(&aws.auth_domain()).context("the user pool's domain")?;
     config.cognito_client_id = web.client_id;
     config.cognito_client_secret = Secret::new(web.client_secret);
+    let operators = aws
+        .user_pool("operators")
+        .context("the stand-ins have no operators' pool")?;
+    let console = operators
+        .client("console")
+        .context("the operators' pool has no `console` client")?;
+    config.operators.issuer =
+        Url::parse(operators.issuer()).context("the operators' pool's issuer")?;
+    config.operators.auth_domain =
+        Url::parse(operators.auth_domain()).context("the operators' pool's domain")?;
+    config.operators.client_id = console.client_id;
+    config.operators.client_secret = Secret::new(console.client_secret);
     config.storage = storage_for(aws)?;
     config.cognito_idp_endpoint =
         Some(Url::parse(&aws.user_pool_endpoint()).context("the user-pool API")?);
@@ -276,6 +295,16 @@ pub fn backend_env(
             config.cognito_client_secret.expose(),
         )
         .env("COGNITO_IDP_ENDPOINT", aws.user_pool_endpoint())
+        .env("OPERATOR_COGNITO_ISSUER", config.operators.issuer.as_str())
+        .env(
+            "OPERATOR_COGNITO_AUTH_DOMAIN",
+            config.operators.auth_domain.as_str(),
+        )
+        .env("OPERATOR_COGNITO_CLIENT_ID", &config.operators.client_id)
+        .env(
+            "OPERATOR_COGNITO_CLIENT_SECRET",
+            config.operators.client_secret.expose(),
+        )
         .env("AWS_ACCESS_KEY_ID", key)
         .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_REGION", aws.region())

@@ -22,7 +22,7 @@ use url::Url;
 use super::oidc::{OidcError, TokenSet};
 use super::pending::{self, PendingLogin};
 use super::principal::{active_member, bearer_token, rejected_token, sign_in_of, token_binding};
-use super::session::{self, SIGNED_IN_KEY, SignedIn, storage_key};
+use super::session::{self, SIGNED_IN_KEY, SessionTokens, SignedIn, storage_key};
 use crate::client_ip::ClientIp;
 use crate::db::audit::{self, Actor, NewEvent};
 use crate::db::members::Member;
@@ -100,7 +100,7 @@ async fn start_sign_in(state: &AppState, query: &LoginQuery) -> Result<Response,
         .collect();
     let start = state
         .oidc
-        .authorization_request(&provider, &scopes, login_hint)
+        .authorization_request(Some(&provider), &scopes, login_hint)
         .await
         .map_err(|err| match err {
             OidcError::Unavailable(cause) => ApiError::unavailable(cause),
@@ -113,7 +113,8 @@ async fn start_sign_in(state: &AppState, query: &LoginQuery) -> Result<Response,
         return_to: query.return_to.as_deref().and_then(safe_return_to),
         created_at: OffsetDateTime::now_utc().unix_timestamp(),
     };
-    let cookie = pending::set_cookie(&state.tokens, &pending, state.config.cookie_secure)
+    let cookie = pending::SIGN_IN
+        .set_cookie(&state.tokens, &pending, state.config.cookie_secure)
         .map_err(ApiError::internal)?;
     tracing::info!(provider = %provider, "sign-in started");
     Ok(([(SET_COOKIE, cookie)], Redirect::to(start.url.as_str())).into_response())
@@ -142,7 +143,7 @@ pub async fn callback(
     AppQuery(query): AppQuery<CallbackQuery>,
 ) -> Response {
     let secure = state.config.cookie_secure;
-    let pending = pending::from_headers(&state.tokens, &headers, secure);
+    let pending = pending::SIGN_IN.from_headers(&state.tokens, &headers, secure);
     let user_agent = headers
         .get(USER_AGENT)
         .and_then(|value| value.to_str().ok())
@@ -152,7 +153,11 @@ pub async fn callback(
         user_agent,
     };
     let redirect = complete_sign_in(&state, &session, client, query, pending).await;
-    ([(SET_COOKIE, pending::clear_cookie(secure))], redirect).into_response()
+    (
+        [(SET_COOKIE, pending::SIGN_IN.clear_cookie(secure))],
+        redirect,
+    )
+        .into_response()
 }
 
 /// The browser completing a sign-in, as its session list will show it.
@@ -339,23 +344,22 @@ async fn establish_session(
         }
         return Err(ErrorCode::ServiceUnavailable);
     }
-    let encrypt = |token: &str| {
-        state.tokens.encrypt(token, &session_id).map_err(|err| {
-            tracing::error!(error = %err, "sign-in failed: a token could not be encrypted");
-            ErrorCode::SignInFailed
-        })
-    };
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let tokens = SessionTokens::new(
+        &state.tokens,
+        tokens,
+        &session_id,
+        &sign_in.origin_jti,
+        verified.expires_at,
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|err| {
+        tracing::error!(error = %err, "sign-in failed: a token could not be encrypted");
+        ErrorCode::SignInFailed
+    })?;
     let signed_in = SignedIn {
         member_id: member_id.0,
         tenant_id: tenant_id.0,
-        access_token: encrypt(&tokens.access_token)?,
-        id_token: encrypt(&tokens.id_token)?,
-        refresh_token: tokens.refresh_token.as_deref().map(encrypt).transpose()?,
-        origin_jti: Some(sign_in.origin_jti.clone()),
-        access_expires_at: verified.expires_at,
-        signed_in_at: now,
-        last_seen_at: now,
+        tokens,
     };
     session
         .insert(SIGNED_IN_KEY, &signed_in)
@@ -375,15 +379,19 @@ async fn establish_session(
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Redirect, ApiError> {
     let signed_in: Option<SignedIn> = session::read(&session, SIGNED_IN_KEY).await?;
     if let Some(signed_in) = &signed_in {
-        if let Some(origin_jti) = &signed_in.origin_jti {
+        if let Some(origin_jti) = &signed_in.tokens.origin_jti {
             record_revocation(&state, TenantId(signed_in.tenant_id), origin_jti).await?;
         }
         if let Some(session_id) = session.id()
-            && let Ok(token) = state.tokens.decrypt(&signed_in.access_token, &session_id)
+            && let Ok(token) = state
+                .tokens
+                .decrypt(&signed_in.tokens.access_token, &session_id)
         {
             state.verifier.forget(&token);
         }
-        if let (Some(refresh_token), Some(session_id)) = (&signed_in.refresh_token, session.id()) {
+        if let (Some(refresh_token), Some(session_id)) =
+            (&signed_in.tokens.refresh_token, session.id())
+        {
             match state.tokens.decrypt(refresh_token, &session_id) {
                 Ok(token) => {
                     if let Err(err) = state
@@ -510,7 +518,7 @@ pub fn safe_return_to(value: &str) -> Option<String> {
 
 /// A parameter from the query string, made safe to log: at most 64 characters, and nothing but ASCII
 /// letters, digits and `_`, so a crafted value cannot forge log lines.
-fn loggable(value: &str) -> String {
+pub(crate) fn loggable(value: &str) -> String {
     value
         .chars()
         .take(64)

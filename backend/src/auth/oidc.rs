@@ -26,6 +26,41 @@ use url::Url;
 
 use crate::config::{Config, Secret};
 
+/// Which pool and which of its confidential clients an [`OidcClient`] signs users in with.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// The pool's issuer; discovery is read below it.
+    pub issuer: Url,
+    /// The app client.
+    pub client_id: String,
+    /// The app client's secret.
+    pub client_secret: Secret,
+    /// The redirect URI registered for the client.
+    pub redirect_url: Url,
+}
+
+impl ClientSettings {
+    /// The tenants' pool and the web client, returning to `/auth/callback`.
+    pub fn web(config: &Config) -> ClientSettings {
+        ClientSettings {
+            issuer: config.cognito_issuer.clone(),
+            client_id: config.cognito_client_id.clone(),
+            client_secret: config.cognito_client_secret.clone(),
+            redirect_url: config.callback_url(),
+        }
+    }
+
+    /// The operators' pool and the console client, returning to `/operator/auth/callback`.
+    pub fn console(config: &Config) -> ClientSettings {
+        ClientSettings {
+            issuer: config.operators.issuer.clone(),
+            client_id: config.operators.client_id.clone(),
+            client_secret: config.operators.client_secret.clone(),
+            redirect_url: config.operator_callback_url(),
+        }
+    }
+}
+
 /// The discovery document is re-read after this long, so key rotation of the ID-token keys is picked up.
 const DISCOVERY_TTL: Duration = Duration::from_secs(60 * 60);
 /// After a forced re-read (an ID token signed with an unknown key), no other is made for this long.
@@ -88,6 +123,8 @@ pub struct TokenSet {
     pub refresh_token: Option<String>,
     /// The verified ID token's subject.
     pub id_token_subject: String,
+    /// The verified ID token's `email` claim, when it has one.
+    pub id_token_email: Option<String>,
 }
 
 impl fmt::Debug for TokenSet {
@@ -163,8 +200,8 @@ impl fmt::Debug for OidcClient {
 }
 
 impl OidcClient {
-    /// A client for the configured user pool and web app client. Makes no request.
-    pub fn new(config: &Config) -> Result<OidcClient, OidcError> {
+    /// A client for the pool and app client of `settings`. Makes no request.
+    pub fn new(settings: ClientSettings) -> Result<OidcClient, OidcError> {
         let http = reqwest::Client::builder()
             // Never follow redirects: an OAuth endpoint that redirects is misconfigured or hostile.
             .redirect(reqwest::redirect::Policy::none())
@@ -178,16 +215,16 @@ impl OidcClient {
             .timeout(DISCOVERY_TIMEOUT)
             .build()
             .map_err(|err| OidcError::Setup(err.to_string()))?;
-        let issuer = IssuerUrl::new(config.cognito_issuer.as_str().to_owned())
+        let issuer = IssuerUrl::new(settings.issuer.as_str().to_owned())
             .map_err(|err| OidcError::Setup(err.to_string()))?;
-        let redirect_url = RedirectUrl::from_url(config.callback_url());
+        let redirect_url = RedirectUrl::from_url(settings.redirect_url);
         Ok(OidcClient {
             inner: Arc::new(Inner {
                 http,
                 discovery_http,
                 issuer,
-                client_id: ClientId::new(config.cognito_client_id.clone()),
-                client_secret: config.cognito_client_secret.clone(),
+                client_id: ClientId::new(settings.client_id),
+                client_secret: settings.client_secret,
                 redirect_url,
                 cache: Mutex::new(Cache::default()),
             }),
@@ -311,12 +348,13 @@ impl Inner {
 
 impl OidcClient {
     /// Builds the authorize URL for the code flow with PKCE S256, a random state and nonce, the given scopes
-    /// (`openid` is always added) and `identity_provider=<provider>`, which sends the browser straight to the
-    /// tenant's identity provider. A `login_hint` (the email the user typed) is passed on: the user pool adds
-    /// it to its redirect to an OIDC provider, whose login page then starts with the name filled in.
+    /// (`openid` is always added) and, when given, `identity_provider=<provider>`, which sends the browser
+    /// straight to the tenant's identity provider (without it the pool shows its own managed login, where the
+    /// operators' native accounts sign in). A `login_hint` (the email the user typed) is passed on: the user
+    /// pool adds it to its redirect to an OIDC provider, whose login page then starts with the name filled in.
     pub async fn authorization_request(
         &self,
-        identity_provider: &str,
+        identity_provider: Option<&str>,
         scopes: &[String],
         login_hint: Option<&str>,
     ) -> Result<AuthorizationStart, OidcError> {
@@ -329,8 +367,10 @@ impl OidcClient {
                 Nonce::new_random,
             )
             .set_pkce_challenge(pkce_challenge)
-            .add_scopes(scopes.iter().cloned().map(Scope::new))
-            .add_extra_param("identity_provider", identity_provider.to_owned());
+            .add_scopes(scopes.iter().cloned().map(Scope::new));
+        if let Some(provider) = identity_provider {
+            request = request.add_extra_param("identity_provider", provider.to_owned());
+        }
         if let Some(hint) = login_hint {
             request = request.add_extra_param("login_hint", hint.to_owned());
         }
@@ -392,7 +432,7 @@ impl OidcClient {
         let id_token: &CoreIdToken = response.id_token().ok_or_else(|| {
             OidcError::InvalidIdToken("the token response has no ID token".to_owned())
         })?;
-        let subject = match verify_id_token(&client, id_token, nonce_check.clone()) {
+        let (subject, email) = match verify_id_token(&client, id_token, nonce_check.clone()) {
             Ok(subject) => subject,
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
@@ -412,6 +452,7 @@ impl OidcClient {
             id_token: id_token.to_string(),
             refresh_token: response.refresh_token().map(|token| token.secret().clone()),
             id_token_subject: subject,
+            id_token_email: email,
         })
     }
 
@@ -452,13 +493,13 @@ impl OidcClient {
 }
 
 /// Verifies an ID token against `client` (issuer, audience, signature, expiry) and `nonce_check`; returns
-/// `sub`. The signature algorithm is pinned to RS256, what the user pool signs with: an HMAC token "signed"
+/// `sub` and `email`. The signature algorithm is pinned to RS256, what the user pool signs with: an HMAC token "signed"
 /// with the client secret, or any other algorithm, is refused.
 fn verify_id_token<N>(
     client: &DiscoveredClient,
     id_token: &CoreIdToken,
     nonce_check: N,
-) -> Result<String, ClaimsVerificationError>
+) -> Result<(String, Option<String>), ClaimsVerificationError>
 where
     N: NonceVerifier,
 {
@@ -466,7 +507,10 @@ where
         .id_token_verifier()
         .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
     let claims = id_token.claims(&verifier, nonce_check)?;
-    Ok(claims.subject().as_str().to_owned())
+    Ok((
+        claims.subject().as_str().to_owned(),
+        claims.email().map(|email| email.as_str().to_owned()),
+    ))
 }
 
 /// Maps a token-endpoint failure: an OAuth error answer is a refusal; anything else means the pool is not

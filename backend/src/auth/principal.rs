@@ -199,7 +199,7 @@ impl FromRequestParts<AppState> for SessionIdToken {
         let session_id = session.id().ok_or(ApiError::Unauthenticated)?;
         state
             .tokens
-            .decrypt(&signed_in.id_token, &session_id)
+            .decrypt(&signed_in.tokens.id_token, &session_id)
             .map(SessionIdToken)
             .map_err(|_| ApiError::Unauthenticated)
     }
@@ -238,7 +238,10 @@ async fn from_session(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let now = OffsetDateTime::now_utc();
-    if signed_in.is_past_absolute_expiry(now, state.config.session_absolute) {
+    if signed_in
+        .tokens
+        .is_past_absolute_expiry(now, state.config.session_absolute)
+    {
         tracing::info!(member_id = %signed_in.member_id, "session reached its absolute expiry");
         end_session(session).await?;
         return Err(ApiError::Unauthenticated);
@@ -246,10 +249,13 @@ async fn from_session(
     // A session that carries a signed-in member was loaded from the store, so it has an id; the tokens are
     // bound to it.
     let session_id = session.id().ok_or(ApiError::Unauthenticated)?;
-    let access_token = if signed_in.access_token_expired(now) {
+    let access_token = if signed_in.tokens.access_token_expired(now) {
         refresh(state, session, &session_id, signed_in.clone(), now).await?
     } else {
-        match state.tokens.decrypt(&signed_in.access_token, &session_id) {
+        match state
+            .tokens
+            .decrypt(&signed_in.tokens.access_token, &session_id)
+        {
             Ok(token) => token,
             Err(err) => {
                 tracing::info!(error = %err, "session tokens unreadable (key changed?); ending the session");
@@ -274,12 +280,12 @@ async fn from_session(
         end_session(session).await?;
         return Err(ApiError::Unauthenticated);
     }
-    if signed_in.needs_touch(now, state.config.session_idle) {
+    if signed_in.tokens.needs_touch(now, state.config.session_idle) {
         // Reread: a refresh above may have stored new tokens in this request.
         let mut current: SignedIn = session::read(session, SIGNED_IN_KEY)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
-        current.last_seen_at = now.unix_timestamp();
+        current.tokens.last_seen_at = now.unix_timestamp();
         session
             .insert(SIGNED_IN_KEY, &current)
             .await
@@ -302,6 +308,7 @@ async fn refresh(
     now: OffsetDateTime,
 ) -> Result<String, ApiError> {
     let refresh_token = signed_in
+        .tokens
         .refresh_token
         .as_ref()
         .and_then(|token| state.tokens.decrypt(token, session_id).ok());
@@ -339,24 +346,10 @@ async fn refresh(
             return Err(ApiError::Unauthenticated);
         }
     };
-    signed_in.access_token = state
+    signed_in
         .tokens
-        .encrypt(&tokens.access_token, session_id)
+        .replace(&state.tokens, &tokens, session_id, verified.expires_at, now)
         .map_err(ApiError::internal)?;
-    signed_in.id_token = state
-        .tokens
-        .encrypt(&tokens.id_token, session_id)
-        .map_err(ApiError::internal)?;
-    if let Some(rotated) = &tokens.refresh_token {
-        signed_in.refresh_token = Some(
-            state
-                .tokens
-                .encrypt(rotated, session_id)
-                .map_err(ApiError::internal)?,
-        );
-    }
-    signed_in.access_expires_at = verified.expires_at;
-    signed_in.last_seen_at = now.unix_timestamp();
     session
         .insert(SIGNED_IN_KEY, &signed_in)
         .await

@@ -24,7 +24,8 @@ use tower_sessions::session_store::{self, ExpiredDeletion};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use uuid::Uuid;
 
-use super::tokens::EncryptedToken;
+use super::oidc::TokenSet;
+use super::tokens::{EncryptError, EncryptedToken, TokenCipher};
 use crate::config::Config;
 use crate::error::{ApiError, has_json_body};
 
@@ -36,6 +37,19 @@ pub const SECURE_COOKIE_NAME: &str = "__Host-saas_session";
 /// The session key of a signed-in member ([`SignedIn`]).
 pub const SIGNED_IN_KEY: &str = "signed_in";
 
+/// The operators' console session cookie's name over plain http (local development).
+pub const OPERATOR_COOKIE_NAME: &str = "saas_operator_session";
+/// The operators' console session cookie's name when it is `Secure`. It is sent only to `/operator`, so the
+/// tenant app's requests never carry it; a `__Host-` cookie must have `Path=/`, so this one has the
+/// `__Secure-` prefix (browsers refuse it unless it is Secure). A sibling subdomain could still plant one, but
+/// a planted id is worthless: the store knows only ids it issued, and sign-in replaces the id.
+pub const OPERATOR_SECURE_COOKIE_NAME: &str = "__Secure-saas_operator_session";
+/// The path the operators' console session cookie is sent to.
+pub const OPERATOR_COOKIE_PATH: &str = "/operator";
+/// The session key of a signed-in operator (`crate::console::principal::OperatorSignedIn`), never present in
+/// a member's session, so a member's session id in the operator cookie reads as signed out.
+pub const OPERATOR_SIGNED_IN_KEY: &str = "operator_signed_in";
+
 /// The session cookie's name for a `Secure` (or not) cookie.
 pub fn cookie_name(secure: bool) -> &'static str {
     if secure {
@@ -46,7 +60,7 @@ pub fn cookie_name(secure: bool) -> &'static str {
 }
 
 /// The session layer: Postgres store, the session cookie, idle expiry. A session is saved when it changes;
-/// a signed-in session is also touched now and then ([`SignedIn::needs_touch`]) so that the idle timer
+/// a signed-in session is also touched now and then ([`SessionTokens::needs_touch`]) so that the idle timer
 /// measures inactivity.
 pub fn session_layer(store: SessionStore, config: &Config) -> SessionManagerLayer<SessionStore> {
     SessionManagerLayer::new(store)
@@ -55,6 +69,25 @@ pub fn session_layer(store: SessionStore, config: &Config) -> SessionManagerLaye
         .with_same_site(SameSite::Lax)
         .with_secure(config.cookie_secure)
         .with_path("/")
+        .with_expiry(Expiry::OnInactivity(config.session_idle))
+}
+
+/// The operators' console session layer: the same store, its own cookie name and path, the same idle expiry.
+pub fn operator_session_layer(
+    store: SessionStore,
+    config: &Config,
+) -> SessionManagerLayer<SessionStore> {
+    let name = if config.cookie_secure {
+        OPERATOR_SECURE_COOKIE_NAME
+    } else {
+        OPERATOR_COOKIE_NAME
+    };
+    SessionManagerLayer::new(store)
+        .with_name(name)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.cookie_secure)
+        .with_path(OPERATOR_COOKIE_PATH)
         .with_expiry(Expiry::OnInactivity(config.session_idle))
 }
 
@@ -148,9 +181,12 @@ impl RecentSessions {
         }
     }
 
-    /// Keeps `record`, stored under `key`, when it is a signed-in session; forgets the key otherwise.
+    /// Keeps `record`, stored under `key`, when it is a signed-in session (of a member or an operator);
+    /// forgets the key otherwise.
     fn put(&self, key: Vec<u8>, record: &Record) {
-        if record.data.contains_key(SIGNED_IN_KEY) {
+        if record.data.contains_key(SIGNED_IN_KEY)
+            || record.data.contains_key(OPERATOR_SIGNED_IN_KEY)
+        {
             self.entries.insert(key, record.clone());
         } else {
             self.entries.invalidate(&key);
@@ -304,6 +340,15 @@ pub struct SignedIn {
     pub member_id: Uuid,
     /// The tenant, from the verified access token at sign-in.
     pub tenant_id: Uuid,
+    /// The sign-in's tokens and times (stored flat beside the member, as before they were a struct).
+    #[serde(flatten)]
+    pub tokens: SessionTokens,
+}
+
+/// The tokens a signed-in session holds (encrypted for that session) and its clock: what member and operator
+/// sessions share.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionTokens {
     /// The access token.
     pub access_token: EncryptedToken,
     /// The ID token.
@@ -316,14 +361,55 @@ pub struct SignedIn {
     pub origin_jti: Option<String>,
     /// The access token's `exp`, in seconds since the Unix epoch.
     pub access_expires_at: i64,
-    /// When the member signed in, in seconds since the Unix epoch; the absolute expiry counts from here.
+    /// When the user signed in, in seconds since the Unix epoch; the absolute expiry counts from here.
     pub signed_in_at: i64,
     /// When the session was last saved because of activity, in seconds since the Unix epoch.
     #[serde(default)]
     pub last_seen_at: i64,
 }
 
-impl SignedIn {
+impl SessionTokens {
+    /// The tokens of a sign-in that completed `now`, encrypted for the session `session_id`.
+    pub fn new(
+        cipher: &TokenCipher,
+        tokens: &TokenSet,
+        session_id: &Id,
+        origin_jti: &str,
+        access_expires_at: i64,
+        now: OffsetDateTime,
+    ) -> Result<SessionTokens, EncryptError> {
+        let encrypt = |token: &str| cipher.encrypt(token, session_id);
+        Ok(SessionTokens {
+            access_token: encrypt(&tokens.access_token)?,
+            id_token: encrypt(&tokens.id_token)?,
+            refresh_token: tokens.refresh_token.as_deref().map(encrypt).transpose()?,
+            origin_jti: Some(origin_jti.to_owned()),
+            access_expires_at,
+            signed_in_at: now.unix_timestamp(),
+            last_seen_at: now.unix_timestamp(),
+        })
+    }
+
+    /// Replaces the tokens with those of a refresh (`now`); a refresh answer without a refresh token keeps
+    /// the one held.
+    pub fn replace(
+        &mut self,
+        cipher: &TokenCipher,
+        tokens: &TokenSet,
+        session_id: &Id,
+        access_expires_at: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), EncryptError> {
+        self.access_token = cipher.encrypt(&tokens.access_token, session_id)?;
+        self.id_token = cipher.encrypt(&tokens.id_token, session_id)?;
+        if let Some(rotated) = &tokens.refresh_token {
+            self.refresh_token = Some(cipher.encrypt(rotated, session_id)?);
+        }
+        self.access_expires_at = access_expires_at;
+        self.last_seen_at = now.unix_timestamp();
+        Ok(())
+    }
+
     /// Whether the session has outlived the absolute limit since sign-in.
     pub fn is_past_absolute_expiry(&self, now: OffsetDateTime, absolute: time::Duration) -> bool {
         now.unix_timestamp() - self.signed_in_at >= absolute.whole_seconds()
@@ -348,12 +434,10 @@ impl SignedIn {
 mod tests {
     use super::*;
 
-    fn signed_in(last_seen_at: i64) -> SignedIn {
-        let cipher = super::super::tokens::TokenCipher::new(&crate::config::SessionKey::random());
+    fn signed_in(last_seen_at: i64) -> SessionTokens {
+        let cipher = TokenCipher::new(&crate::config::SessionKey::random());
         let token = cipher.encrypt("t", &Id::default()).unwrap();
-        SignedIn {
-            member_id: Uuid::nil(),
-            tenant_id: Uuid::nil(),
+        SessionTokens {
             access_token: token.clone(),
             id_token: token,
             refresh_token: None,
@@ -362,6 +446,25 @@ mod tests {
             signed_in_at: 0,
             last_seen_at,
         }
+    }
+
+    #[test]
+    fn a_member_session_is_stored_flat_as_before_its_tokens_were_a_struct_of_their_own() {
+        let stored = serde_json::json!({
+            "member_id": Uuid::nil(),
+            "tenant_id": Uuid::nil(),
+            "access_token": "a",
+            "id_token": "i",
+            "refresh_token": null,
+            "access_expires_at": 1,
+            "signed_in_at": 2
+        });
+        let read: SignedIn = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.tokens.signed_in_at, 2);
+        assert_eq!(read.tokens.origin_jti, None);
+        let written = serde_json::to_value(&read).unwrap();
+        assert_eq!(written["access_expires_at"], 1);
+        assert_eq!(written["member_id"], serde_json::json!(Uuid::nil()));
     }
 
     #[test]

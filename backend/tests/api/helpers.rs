@@ -214,6 +214,11 @@ impl TestApp {
         }
     }
 
+    /// The running backend's shared state (its session store and token cipher, say).
+    pub fn backend_state(&self) -> backend::state::AppState {
+        self.backend.state().clone()
+    }
+
     /// The user-pool API (`cognito-idp`) of the stand-in, with the backend's own key.
     pub fn cognito(&self) -> aws_sdk_cognitoidentityprovider::Client {
         let (key, secret) = self.aws.backend_s3_key();

@@ -4,6 +4,7 @@
 mod administration;
 mod attacks;
 mod bearer;
+mod console;
 mod files;
 mod health;
 mod helpers;

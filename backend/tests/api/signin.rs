@@ -593,13 +593,14 @@ async fn a_pending_sign_in_older_than_ten_minutes_is_refused_at_the_callback() {
     // then (sealed again with the app's key, as only the app can).
     let cipher = TokenCipher::new(&app.config.session_encryption_key);
     let address = url::Url::parse(&app.address).unwrap();
-    let mut pending = pending::open(&cipher, &pending_cookie(&jar, &app.address).unwrap())
+    let mut pending = pending::SIGN_IN
+        .open(&cipher, &pending_cookie(&jar, &app.address).unwrap())
         .expect("the browser holds the pending sign-in");
     pending.created_at -= 660;
     jar.add_cookie_str(
         &format!(
             "saas_sign_in={}; Path=/",
-            pending::seal(&cipher, &pending).unwrap()
+            pending::SIGN_IN.seal(&cipher, &pending).unwrap()
         ),
         &address,
     );

@@ -471,6 +471,10 @@ describe('backend service', () => {
         'UPLOAD_BUCKET',
         'FILES_BUCKET',
         'WEB_DIST_DIR',
+        'OPERATOR_COGNITO_ISSUER',
+        'OPERATOR_COGNITO_AUTH_DOMAIN',
+        'OPERATOR_COGNITO_CLIENT_ID',
+        'OPERATOR_RESOURCE_SERVER_ID',
       ].sort(),
     );
     expect(variables).toMatchObject({
@@ -494,6 +498,15 @@ describe('backend service', () => {
       resolvedIn(app, `https://cognito-idp.${config.region}.amazonaws.com/${identity.userPool.userPoolId}`),
     );
     expect(variables.COGNITO_CLIENT_ID).toEqual(resolvedIn(app, identity.clients[WEB_CLIENT].userPoolClientId));
+    // The operators' console: its own pool, domain and client, never the tenants'.
+    expect(variables.OPERATOR_COGNITO_ISSUER).toEqual(
+      resolvedIn(app, `https://cognito-idp.${config.region}.amazonaws.com/${identity.operatorPool.userPoolId}`),
+    );
+    expect(variables.OPERATOR_COGNITO_AUTH_DOMAIN).toEqual(
+      `https://${config.operatorAuthPrefix}.auth.${config.region}.amazoncognito.com`,
+    );
+    expect(variables.OPERATOR_COGNITO_CLIENT_ID).toEqual(resolvedIn(app, identity.consoleClient.userPoolClientId));
+    expect(variables.OPERATOR_RESOURCE_SERVER_ID).toEqual(operatorPool.resource_server.identifier);
     expect(variables.TRUSTED_PROXY_CIDRS).toEqual(resolvedIn(app, deployment.data.vpc.vpcCidrBlock));
     const apiClients = Object.keys(userPool.app_clients).filter((name) => name !== WEB_CLIENT);
     expect(variables.API_CLIENT_IDS).toEqual(
@@ -502,7 +515,7 @@ describe('backend service', () => {
     expect(variables.IDENTITY_POOL_ID).toEqual(resolvedIn(app, identity.identityPoolId));
     expect(JSON.stringify(variables.DATABASE_URL)).not.toContain(':password');
     expect(serve.Secrets.map((secret: any) => secret.Name).sort()).toEqual(
-      ['COGNITO_CLIENT_SECRET', 'DATABASE_PASSWORD', 'SESSION_ENCRYPTION_KEY'],
+      ['COGNITO_CLIENT_SECRET', 'DATABASE_PASSWORD', 'OPERATOR_COGNITO_CLIENT_SECRET', 'SESSION_ENCRYPTION_KEY'],
     );
     expect(JSON.stringify(serve)).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|S3_ACCESS_KEY_ID/);
   });

@@ -107,6 +107,10 @@ export class ApplicationStack extends Stack {
       FILES_BUCKET: storage.filesBucketName,
       S3_ENDPOINT: 'aws',
       COGNITO_IDP_ENDPOINT: 'aws',
+      OPERATOR_COGNITO_ISSUER: `https://cognito-idp.${region}.amazonaws.com/${identity.operatorPool.userPoolId}`,
+      OPERATOR_COGNITO_AUTH_DOMAIN: identity.operatorAuthDomainUrl,
+      OPERATOR_COGNITO_CLIENT_ID: identity.consoleClient.userPoolClientId,
+      OPERATOR_RESOURCE_SERVER_ID: identity.operatorResourceServerId,
       TRUST_X_FORWARDED_FOR: 'true',
       // Requests through the HTTP API reach the load balancer from the VPC link's addresses in the VPC; their
       // client is the one API Gateway appends to `Forwarded`.
@@ -117,6 +121,7 @@ export class ApplicationStack extends Stack {
     const secrets: Record<string, ecs.Secret> = {
       DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(data.appLoginSecret, 'password'),
       COGNITO_CLIENT_SECRET: ecs.Secret.fromSecretsManager(identity.webClientSecret),
+      OPERATOR_COGNITO_CLIENT_SECRET: ecs.Secret.fromSecretsManager(identity.consoleClientSecret),
       SESSION_ENCRYPTION_KEY: ecs.Secret.fromSecretsManager(sessionKey),
     };
 

@@ -18,6 +18,7 @@ import type { DeploymentConfig } from '../config';
 import { acknowledgeObjectWildcards, limitCdkProviderLogs, suppress, suppressCdkProviders } from '../nag';
 import {
   type AppClientSpec,
+  CONSOLE_CLIENT,
   type IdentityPoolSpec,
   type OperatorPoolSpec,
   type UserPoolSpec,
@@ -68,6 +69,14 @@ export class IdentityStack extends Stack {
   readonly uploadRole: iam.CfnRole;
   /** The platform operators' own pool: native accounts, MFA by authenticator app required. */
   readonly operatorPool: cognito.UserPool;
+  /** `https://<operator_auth_prefix>.auth.<region>.amazoncognito.com`: the operators' pool's own domain. */
+  readonly operatorAuthDomainUrl: string;
+  /** The console client, through which the backend signs operators in. */
+  readonly consoleClient: cognito.UserPoolClient;
+  /** The console client's generated secret, copied into Secrets Manager for the backend's task. */
+  readonly consoleClientSecret: secretsmanager.Secret;
+  /** The operators' pool's resource server, whose `<id>/operate` scope every console route requires. */
+  readonly operatorResourceServerId: string;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
     super(scope, id, props);
@@ -146,7 +155,17 @@ export class IdentityStack extends Stack {
     this.identityPoolId = identity.identityPoolId;
     this.uploadRole = identity.uploadRole;
 
-    this.operatorPool = this.addOperatorPool(config, props.operatorPool);
+    const operators = this.addOperatorPool(config, props.operatorPool);
+    this.operatorPool = operators.pool;
+    this.operatorAuthDomainUrl = `https://${config.operatorAuthPrefix}.auth.${config.region}.amazoncognito.com`;
+    this.operatorResourceServerId = props.operatorPool.resource_server.identifier;
+    // `loadOperatorPool` refuses a file without it.
+    this.consoleClient = operators.clients[CONSOLE_CLIENT];
+    this.consoleClientSecret = new secretsmanager.Secret(this, 'ConsoleClientSecret', {
+      description: `The secret of the operators' pool's ${CONSOLE_CLIENT} app client (OPERATOR_COGNITO_CLIENT_SECRET of the backend)`,
+      secretStringValue: this.consoleClient.userPoolClientSecret,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
 
     new CfnOutput(this, 'UserPoolId', {
       value: this.userPool.userPoolId,
@@ -165,12 +184,14 @@ export class IdentityStack extends Stack {
           'identity provider, which applies its own risk checks',
       },
     ]);
-    suppress(this.webClientSecret, [
-      {
-        id: 'AwsSolutions-SMG4',
-        reason: 'A copy of the app client secret Cognito generated; Secrets Manager cannot rotate it',
-      },
-    ]);
+    for (const secret of [this.webClientSecret, this.consoleClientSecret]) {
+      suppress(secret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason: 'A copy of the app client secret Cognito generated; Secrets Manager cannot rotate it',
+        },
+      ]);
+    }
     suppressCdkProviders(this);
     limitCdkProviderLogs(this, config.logRetentionDays);
   }
@@ -183,7 +204,10 @@ export class IdentityStack extends Stack {
    * operator administrators' managed policy (`operator-admin-permissions.json`) is for the people or pipeline
    * that run `backend operators`; the backend's own role gets nothing on this pool.
    */
-  private addOperatorPool(config: DeploymentConfig, spec: OperatorPoolSpec): cognito.UserPool {
+  private addOperatorPool(
+    config: DeploymentConfig,
+    spec: OperatorPoolSpec,
+  ): { pool: cognito.UserPool; clients: Record<string, cognito.UserPoolClient> } {
     const native = spec.native_users;
     const policy = native.password_policy;
     const byEmail = native.username_attributes.includes('email');
@@ -226,6 +250,7 @@ export class IdentityStack extends Stack {
         (scope) => new cognito.ResourceServerScope({ scopeName: scope.name, scopeDescription: scope.description }),
       ),
     });
+    const clients: Record<string, cognito.UserPoolClient> = {};
     for (const [name, client] of Object.entries(spec.app_clients)) {
       const created = pool.addClient(`Operator${pascal(name)}Client`, {
         userPoolClientName: name,
@@ -253,6 +278,7 @@ export class IdentityStack extends Stack {
         value: created.userPoolClientId,
         description: `The operators' pool's ${name} app client`,
       });
+      clients[name] = created;
     }
     const administrators = new iam.ManagedPolicy(this, 'OperatorAdministrators', {
       description: "Operator administrators (who run `backend operators`): the operators' pool's accounts, nothing else",
@@ -268,7 +294,7 @@ export class IdentityStack extends Stack {
       value: administrators.managedPolicyArn,
       description: 'Attach to the role or group of the people or pipeline that run `backend operators`',
     });
-    return pool;
+    return { pool, clients };
   }
 
   /** One app client of `user-pool.json`: its flows, scopes, attributes, token lifetimes and protections. */
