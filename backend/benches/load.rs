@@ -420,8 +420,8 @@ async fn same_sql(pool: PgPool, binding: Binding) -> Result<(), String> {
     )
     .await
     .map_err(failed)?;
-    if !matches!(member, Some((_, false))) {
-        return Err("sql: the member is missing or revoked".to_owned());
+    if !member.is_some_and(|live| !live.sign_in_revoked && !live.tenant_suspended) {
+        return Err("sql: the member is missing or revoked, or the tenant suspended".to_owned());
     }
     backend::db::reports::list(&mut tx, None, PAGE + 1)
         .await

@@ -9,8 +9,11 @@
 //! no operator), and an operator's token is refused by every tenant route the same way.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod deletion;
 pub mod principal;
+pub mod tenants;
 
 use anyhow::Context as _;
 use axum::Router;

@@ -12,6 +12,7 @@ pub mod identity_providers;
 pub mod invitations;
 pub mod members;
 pub mod operator_revocations;
+pub mod platform;
 pub mod reports;
 pub mod revocations;
 pub mod routing;
@@ -35,6 +36,12 @@ pub struct TenantId(pub Uuid);
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl From<Uuid> for TenantId {
+    fn from(id: Uuid) -> TenantId {
+        TenantId(id)
     }
 }
 

@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 403: the member behind the token or session is deactivated or gone.
     #[error("member inactive")]
     MemberInactive,
+    /// 403: the platform's operators suspended the caller's tenant.
+    #[error("tenant suspended")]
+    TenantSuspended,
     /// 403: the caller holds the route's scope but may not act on this resource (e.g. another member's report).
     #[error("not permitted")]
     NotPermitted,
@@ -129,6 +132,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             ApiError::InsufficientScope => ErrorCode::InsufficientScope,
             ApiError::MemberInactive => ErrorCode::MemberInactive,
+            ApiError::TenantSuspended => ErrorCode::TenantSuspended,
             ApiError::CsrfRejected => ErrorCode::CsrfRejected,
             ApiError::NotPermitted | ApiError::NotPermittedBecause(_) => ErrorCode::NotPermitted,
             ApiError::StorageQuotaExceeded => ErrorCode::StorageQuotaExceeded,
@@ -153,6 +157,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InsufficientScope
             | ApiError::MemberInactive
+            | ApiError::TenantSuspended
             | ApiError::CsrfRejected
             | ApiError::NotPermitted
             | ApiError::PlanLimitReached
@@ -432,6 +437,11 @@ mod tests {
                 ApiError::MemberInactive,
                 StatusCode::FORBIDDEN,
                 ErrorCode::MemberInactive,
+            ),
+            (
+                ApiError::TenantSuspended,
+                StatusCode::FORBIDDEN,
+                ErrorCode::TenantSuspended,
             ),
             (
                 ApiError::CsrfRejected,

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::console;
 use crate::csp::content_security_policy;
 use crate::db;
+use crate::idp_sync::Reconciler;
 use crate::storage::Storage;
 use crate::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
 
@@ -41,6 +42,8 @@ pub struct App {
     pub sign_in_limiter: SignInLimiter,
     /// The operators' pool: the console's OpenID Connect client and access-token verifier.
     pub console: console::Clients,
+    /// Brings the user pool's identity providers in line with the database (after a tenant's deletion).
+    pub idp_sync: Reconciler,
 }
 
 /// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
@@ -84,6 +87,9 @@ impl AppState {
             .context("the upload storage could not be configured")?;
         let sign_in_limiter = SignInLimiter::new(config.sign_in_starts_per_minute);
         let console = console::Clients::new(&config)?;
+        let idp_sync = Reconciler::new(&config)
+            .await
+            .context("the user-pool API client could not be configured")?;
         Ok(AppState(Arc::new(App {
             config,
             db,
@@ -95,6 +101,7 @@ impl AppState {
             content_security_policy,
             storage,
             console,
+            idp_sync,
         })))
     }
 }

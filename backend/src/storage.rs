@@ -365,6 +365,51 @@ impl Storage {
         Ok((request.uri().to_owned(), validity))
     }
 
+    /// Every object under `prefix` in `bucket`: its key, size and ETag.
+    pub async fn list(
+        &self,
+        bucket: Bucket,
+        prefix: &str,
+    ) -> Result<Vec<StoredObject>, StorageError> {
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(self.name(bucket))
+            .prefix(prefix)
+            // Keys members wrote may hold characters XML cannot carry; encoded, every key lists.
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+            .into_paginator()
+            .send();
+        let mut objects = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| StorageError::Unavailable(describe(&err)))?;
+            for object in page.contents() {
+                let Some(key) = object.key().and_then(decode_listed_key) else {
+                    return Err(StorageError::Unavailable(format!(
+                        "S3 listed a key that does not decode: {:?}",
+                        object.key()
+                    )));
+                };
+                objects.push(StoredObject {
+                    key,
+                    size: object.size().unwrap_or_default(),
+                    etag: object.e_tag().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        Ok(objects)
+    }
+
+    /// Deletes every object under `prefix` in `bucket`; returns how many there were. Safe to run again: what a
+    /// run cut short left is deleted by the next.
+    pub async fn delete_all(&self, bucket: Bucket, prefix: &str) -> Result<usize, StorageError> {
+        let objects = self.list(bucket, prefix).await?;
+        for object in &objects {
+            self.delete(bucket, &object.key).await?;
+        }
+        Ok(objects.len())
+    }
+
     /// Deletes `key` from `bucket` (S3 answers success for a key that is already gone).
     pub async fn delete(&self, bucket: Bucket, key: &str) -> Result<(), StorageError> {
         self.s3
@@ -376,6 +421,26 @@ impl Storage {
             .map(|_| ())
             .map_err(|err| StorageError::Unavailable(describe(&err)))
     }
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// The key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Its ETag, as S3 gives it (quoted).
+    pub etag: String,
+}
+
+/// A key of a listing made with `encoding-type=url`: S3 writes a space as `+` and every other byte outside
+/// RFC 3986's unreserved characters and `/` as `%XX`.
+fn decode_listed_key(listed: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(&listed.replace('+', " "))
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// An identity pool failure: a refused token is the caller's problem (sign in again), anything else is an
@@ -598,5 +663,19 @@ mod tests {
             content_disposition("résumé.pdf"),
             "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
         );
+    }
+
+    #[test]
+    fn listed_keys_decode_as_s3_encodes_them() {
+        assert_eq!(
+            decode_listed_key("acme/u/uploads/a%2Bb+c.txt").as_deref(),
+            Some("acme/u/uploads/a+b c.txt")
+        );
+        assert_eq!(
+            decode_listed_key("acme/100%25.csv").as_deref(),
+            Some("acme/100%.csv")
+        );
+        assert_eq!(decode_listed_key("%ED%95%9C").as_deref(), Some("한"));
+        assert_eq!(decode_listed_key("%FF"), None);
     }
 }

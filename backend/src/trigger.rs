@@ -16,7 +16,7 @@ pub mod lambda;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use shared::api::{AuditAction, RoleSource};
-use shared::{ErrorCode, Role, Scope};
+use shared::{ErrorCode, Role, Scope, TenantStatus};
 use sqlx::PgPool;
 
 use crate::db::audit::{self, Actor, NewEvent, Target};
@@ -102,6 +102,20 @@ pub async fn pre_token_generation(
             groups: &groups,
             is_sign_in: !is_refresh,
         };
+        if tenant.status != TenantStatus::Active {
+            tx.rollback().await?;
+            tracing::info!(tenant_id = %tenant.id, status = tenant.status.as_str(), "sign-in refused: the tenant is suspended");
+            record_refusal(
+                pool,
+                tenant_id,
+                &identity,
+                &profile,
+                ErrorCode::TenantSuspended,
+                None,
+            )
+            .await?;
+            return Err(TriggerError::Refused(ErrorCode::TenantSuspended));
+        }
         match sign_in_member(&mut tx, &tenant, &identity, &profile, admins_locked).await {
             Ok(member) => {
                 tx.commit().await?;

@@ -10,7 +10,6 @@ use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use leptos::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::ErrorCode;
 
 use crate::session::{Problem, Session, problem_from_error};
 
@@ -180,12 +179,14 @@ impl Api {
 }
 
 /// The session an error answer leaves the app in, when it is not the current one: the sign-in page saying
-/// the session ended after a 401, the deactivation screen after `member_inactive`.
+/// the session ended after a 401, the screen that says why after `member_inactive` or `tenant_suspended`.
 fn ending(status: u16, problem: &Problem) -> Option<Session> {
     if status == 401 {
         return Some(Session::Expired);
     }
-    (problem.code == Some(ErrorCode::MemberInactive)).then(|| Session::Unavailable(problem.clone()))
+    problem
+        .suggests_sign_out()
+        .then(|| Session::Unavailable(problem.clone()))
 }
 
 /// The body of a successful answer as `T`.
@@ -208,7 +209,7 @@ pub fn use_api() -> Api {
 
 #[cfg(test)]
 mod tests {
-    use shared::ErrorBody;
+    use shared::{ErrorBody, ErrorCode};
 
     use super::*;
 
@@ -237,6 +238,17 @@ mod tests {
             panic!("a deactivated member must leave the workspace");
         };
         assert_eq!(shown.message, "Deactivated by Acme's admin.");
+    }
+
+    #[test]
+    fn a_suspended_organisation_leaves_the_workspace_with_the_reason() {
+        let body = serde_json::to_string(&ErrorBody::new(ErrorCode::TenantSuspended)).unwrap();
+        let problem = problem_from_error(403, &body);
+        let Some(Session::Unavailable(shown)) = ending(403, &problem) else {
+            panic!("a member of a suspended organisation must leave the workspace");
+        };
+        assert!(shown.message.contains("suspended"), "{}", shown.message);
+        assert!(shown.suggests_sign_out());
     }
 
     #[test]

@@ -42,9 +42,13 @@ impl Problem {
         }
     }
 
-    /// Whether signing out is a sensible way forward (retrying will not help a deactivated member).
+    /// Whether signing out is a sensible way forward (retrying will not help a deactivated member, nor a
+    /// member of a suspended organisation).
     pub fn suggests_sign_out(&self) -> bool {
-        self.code == Some(ErrorCode::MemberInactive)
+        matches!(
+            self.code,
+            Some(ErrorCode::MemberInactive | ErrorCode::TenantSuspended)
+        )
     }
 }
 

@@ -21,7 +21,10 @@ pub use files::{
 pub use invitations::{Invitation, InvitationList, NewInvitation};
 pub use me::{Me, MeTenant, MeUser};
 pub use members::{Member, MemberPage, MemberPatch, MemberRef, RoleSource};
-pub use operator::OperatorMe;
+pub use operator::{
+    NewTenant, OperatorMe, PlanChange, PlatformAuditAction, PlatformAuditEvent, PlatformAuditPage,
+    SignInSetup, TenantDeleted, TenantDeletion, TenantList, TenantRef, TenantSummary,
+};
 pub use reports::{NewReport, Report, ReportPage, ReportPatch};
 pub use sessions::{SessionInfo, SessionList, SessionOwner, SessionsEnded};
 pub use settings::{

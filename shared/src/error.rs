@@ -57,6 +57,9 @@ pub enum ErrorCode {
     StorageQuotaExceeded,
     /// 429: too many requests from this client; the `Retry-After` header says when to try again.
     TooManyRequests,
+    /// Sign-in: the platform's operators suspended the organisation; nobody of it can sign in until it is
+    /// resumed.
+    TenantSuspended,
 }
 
 impl ErrorCode {
@@ -86,6 +89,7 @@ impl ErrorCode {
             ErrorCode::NotInvited => "not_invited",
             ErrorCode::StorageQuotaExceeded => "storage_quota_exceeded",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::TenantSuspended => "tenant_suspended",
         }
     }
 
@@ -95,7 +99,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and lookups.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::Unauthenticated,
         ErrorCode::InsufficientScope,
         ErrorCode::MemberInactive,
@@ -119,6 +123,7 @@ impl ErrorCode {
         ErrorCode::NotInvited,
         ErrorCode::StorageQuotaExceeded,
         ErrorCode::TooManyRequests,
+        ErrorCode::TenantSuspended,
     ];
 
     /// A sentence a person can read, used where the server gives no message of its own
@@ -170,6 +175,9 @@ impl ErrorCode {
                 "Your organisation has used all the storage its plan includes. Delete files or upgrade the plan."
             }
             ErrorCode::TooManyRequests => "Too many attempts. Please wait a moment and try again.",
+            ErrorCode::TenantSuspended => {
+                "Your organisation's access is suspended. Contact your organisation's administrator."
+            }
         }
     }
 }

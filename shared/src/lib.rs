@@ -10,4 +10,4 @@ pub mod error;
 pub mod scope;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use scope::{MemberStatus, Plan, Role, Scope};
+pub use scope::{MemberStatus, Plan, Role, Scope, TenantStatus};

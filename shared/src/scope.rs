@@ -202,6 +202,50 @@ impl FromStr for Plan {
     }
 }
 
+/// Whether a tenant's members may sign in and use the API: platform operators suspend and resume tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    /// The tenant's members may sign in.
+    Active,
+    /// An operator suspended the tenant: its sign-ins ended, and sign-in, token refresh and API calls are
+    /// refused until it is resumed.
+    Suspended,
+    /// An operator started the tenant's deletion: refused like a suspended tenant until it is gone.
+    Deleting,
+}
+
+impl TenantStatus {
+    /// The status as stored and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+            TenantStatus::Deleting => "deleting",
+        }
+    }
+}
+
+impl fmt::Display for TenantStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TenantStatus {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(TenantStatus::Active),
+            "suspended" => Ok(TenantStatus::Suspended),
+            "deleting" => Ok(TenantStatus::Deleting),
+            _ => Err(UnknownName),
+        }
+    }
+}
+
 /// Whether a member may sign in and use the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -113,12 +113,15 @@ async fn create(
         )));
     }
     let expires_at = OffsetDateTime::now_utc() + INVITATION_VALIDITY;
-    let invitation =
-        db::invitations::create(&mut tx, &email, new.role, principal.member_id, expires_at)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Conflict("This email already has an open invitation.".into())
-            })?;
+    let invitation = db::invitations::create(
+        &mut tx,
+        &email,
+        new.role,
+        Some(principal.member_id),
+        expires_at,
+    )
+    .await?
+    .ok_or_else(|| ApiError::Conflict("This email already has an open invitation.".into()))?;
     let event = NewEvent {
         action: AuditAction::InvitationCreated,
         actor: Some(principal.audit_actor()),
@@ -172,7 +175,7 @@ async fn withdraw(
 
 /// The email as invitations store it: trimmed, lower-cased, the domain in its ASCII form; `None` when it is
 /// not a valid address.
-fn normalise_email(email: &str) -> Option<String> {
+pub(crate) fn normalise_email(email: &str) -> Option<String> {
     let domain = email_domain(email)?;
     let (local, _) = email.trim().rsplit_once('@')?;
     Some(format!("{}@{domain}", local.to_lowercase()))
@@ -184,10 +187,10 @@ fn to_wire(invitation: db::invitations::Invitation) -> Result<Invitation, ApiErr
         id: invitation.id.to_string(),
         email: invitation.email,
         role: invitation.role,
-        invited_by: MemberRef {
-            id: invitation.invited_by.to_string(),
+        invited_by: invitation.invited_by.map(|member| MemberRef {
+            id: member.to_string(),
             name: invitation.invited_by_name,
-        },
+        }),
         created_at: rfc3339(invitation.created_at)?,
         expires_at: rfc3339(invitation.expires_at)?,
     })

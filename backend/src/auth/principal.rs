@@ -435,7 +435,8 @@ pub fn sign_in_of(token: &VerifiedAccessToken) -> Result<SignInRef, ApiError> {
     }
 }
 
-/// The member of a request: it exists in `tenant` and is active (else 403 `member_inactive`), and the sign-in
+/// The member of a request: the tenant is not suspended (else 403 `tenant_suspended`), the member exists in
+/// `tenant` and is active (else 403 `member_inactive`), and the sign-in
 /// the token belongs to has not been revoked (else 401, whichever way the token arrived and whether or not
 /// the verifier served it from its cache). One query, in a new tenant transaction that is returned open for
 /// the rest of the request.
@@ -453,15 +454,17 @@ async fn live_member(
         sign_in.auth_time,
     )
     .await?;
-    match found {
-        Some((member, _))
-            if member.status != MemberStatus::Active || member.tenant_id != tenant =>
-        {
-            Err(ApiError::MemberInactive)
-        }
-        Some((_, true)) => Err(ApiError::SignInRevoked),
-        Some((member, false)) => Ok((member, tx)),
-        None => Err(ApiError::MemberInactive),
+    let Some(live) = found else {
+        return Err(ApiError::MemberInactive);
+    };
+    if live.tenant_suspended {
+        Err(ApiError::TenantSuspended)
+    } else if live.member.status != MemberStatus::Active || live.member.tenant_id != tenant {
+        Err(ApiError::MemberInactive)
+    } else if live.sign_in_revoked {
+        Err(ApiError::SignInRevoked)
+    } else {
+        Ok((live.member, tx))
     }
 }
 

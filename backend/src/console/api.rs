@@ -24,7 +24,11 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 /// Every `/operator/api/v1` route; [`ScopedRouter::routes`] lists them (paths relative to `/operator/api/v1`).
 pub fn v1(state: AppState) -> ScopedRouter<OperatorScope> {
-    ScopedRouter::new(state).get("/me", OperatorScope::Operate, me)
+    ScopedRouter::new(state.clone())
+        .get("/me", OperatorScope::Operate, me)
+        .merge(super::tenants::routes(state.clone()))
+        .merge(super::deletion::routes(state.clone()))
+        .merge(super::audit::routes(state))
 }
 
 /// `GET /operator/api/v1/me`: the signed-in operator.

@@ -8,12 +8,15 @@
 //! membership (an operator is whoever the operators' pool issued a console token to), and every outcome
 //! returns to the console at `/operator`.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use serde::Deserialize;
 use shared::ErrorCode;
+use shared::api::PlatformAuditAction;
 use subtle::ConstantTimeEq as _;
 use time::OffsetDateTime;
 use tower_sessions::Session;
@@ -26,6 +29,7 @@ use crate::auth::principal::sign_in_of;
 use crate::auth::session::{self, OPERATOR_SIGNED_IN_KEY, SessionTokens};
 use crate::client_ip::ClientIp;
 use crate::db;
+use crate::db::platform::{self, NewPlatformEvent, OperatorRef};
 use crate::error::{ApiError, AppQuery};
 use crate::state::AppState;
 
@@ -99,11 +103,12 @@ pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
     session: Session,
+    ClientIp(source_ip): ClientIp,
     AppQuery(query): AppQuery<CallbackQuery>,
 ) -> Response {
     let secure = state.config.cookie_secure;
     let pending = OPERATOR_SIGN_IN.from_headers(&state.tokens, &headers, secure);
-    let redirect = complete_sign_in(&state, &session, query, pending).await;
+    let redirect = complete_sign_in(&state, &session, source_ip, query, pending).await;
     (
         [(SET_COOKIE, OPERATOR_SIGN_IN.clear_cookie(secure))],
         redirect,
@@ -114,6 +119,7 @@ pub async fn callback(
 async fn complete_sign_in(
     state: &AppState,
     session: &Session,
+    source_ip: Option<IpAddr>,
     query: CallbackQuery,
     pending: Option<PendingLogin>,
 ) -> Redirect {
@@ -154,7 +160,7 @@ async fn complete_sign_in(
             return console_error(ErrorCode::SignInFailed);
         }
     };
-    match establish_session(state, session, &tokens).await {
+    match establish_session(state, session, &tokens, source_ip).await {
         Ok(()) => Redirect::to(pending.return_to.as_deref().unwrap_or(CONSOLE_PATH)),
         Err(code) => {
             if let Some(refresh_token) = &tokens.refresh_token
@@ -175,11 +181,13 @@ async fn complete_sign_in(
 }
 
 /// Everything after the code exchange: both tokens verified and naming the same operator, the `operate`
-/// scope granted, the session id rotated and the signed-in session stored.
+/// scope granted, the sign-in written to the platform audit log, the session id rotated and the signed-in
+/// session stored.
 async fn establish_session(
     state: &AppState,
     session: &Session,
     tokens: &TokenSet,
+    source_ip: Option<IpAddr>,
 ) -> Result<(), ErrorCode> {
     let verified = match state.console.verifier.verify(&tokens.access_token).await {
         Ok(verified) => verified,
@@ -204,6 +212,21 @@ async fn establish_session(
         tracing::warn!("operator sign-in failed: the access token names no sign-in");
         return Err(ErrorCode::SignInFailed);
     };
+    // Audited before the session exists: a sign-in the log cannot record does not happen.
+    let event = NewPlatformEvent {
+        action: PlatformAuditAction::OperatorSignedIn,
+        operator: OperatorRef {
+            id: verified.sub.clone(),
+            email: tokens.id_token_email.clone().unwrap_or_default(),
+        },
+        tenant: None,
+        details: serde_json::json!({ "client_id": verified.client_id }),
+        source_ip,
+    };
+    if let Err(err) = record_sign_in(state, &event).await {
+        tracing::warn!(error = %err, "operator sign-in failed: the platform audit log could not be written");
+        return Err(ErrorCode::ServiceUnavailable);
+    }
     let unavailable = |err: tower_sessions::session::Error| {
         tracing::warn!(error = %err, "operator sign-in failed: the session could not be stored");
         ErrorCode::ServiceUnavailable
@@ -239,6 +262,11 @@ async fn establish_session(
     session.save().await.map_err(unavailable)?;
     tracing::info!(operator = %verified.sub, "operator signed in");
     Ok(())
+}
+
+async fn record_sign_in(state: &AppState, event: &NewPlatformEvent) -> Result<(), sqlx::Error> {
+    let mut conn = state.db.acquire().await?;
+    platform::record_event(&mut conn, event).await
 }
 
 /// `POST /operator/auth/logout`: records the sign-in as ended (no token of it works at the console's API any

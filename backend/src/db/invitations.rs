@@ -16,9 +16,9 @@ pub struct Invitation {
     pub email: String,
     /// The role the person gets on joining.
     pub role: Role,
-    /// The admin who invited them.
-    pub invited_by: MemberId,
-    /// That admin's display name.
+    /// The admin who invited them; `None` when the platform's operators did (a new tenant's first admin).
+    pub invited_by: Option<MemberId>,
+    /// That admin's display name (empty when the operators invited them).
     pub invited_by_name: String,
     /// When the invitation was made.
     pub created_at: OffsetDateTime,
@@ -31,7 +31,7 @@ struct InvitationRow {
     id: Uuid,
     email: String,
     role: String,
-    invited_by: MemberId,
+    invited_by: Option<MemberId>,
     invited_by_name: String,
     created_at: OffsetDateTime,
     expires_at: OffsetDateTime,
@@ -58,9 +58,9 @@ pub async fn list_open(tx: &mut TenantTx) -> Result<Vec<Invitation>, sqlx::Error
     let tenant = tx.tenant_id();
     sqlx::query_as!(
         InvitationRow,
-        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId", m.name AS invited_by_name,
-                  i.created_at, i.expires_at
-           FROM invitations AS i JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
+        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId",
+                  coalesce(m.name, '') AS "invited_by_name!", i.created_at, i.expires_at
+           FROM invitations AS i LEFT JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
            WHERE i.tenant_id = $1 AND i.accepted_at IS NULL AND i.expires_at > now()
            ORDER BY i.created_at DESC, i.id DESC"#,
         tenant.0
@@ -78,7 +78,7 @@ pub async fn create(
     tx: &mut TenantTx,
     email: &str,
     role: Role,
-    invited_by: MemberId,
+    invited_by: Option<MemberId>,
     expires_at: OffsetDateTime,
 ) -> Result<Option<Invitation>, sqlx::Error> {
     let tenant = tx.tenant_id();
@@ -99,7 +99,7 @@ pub async fn create(
         tenant.0,
         email,
         role.as_str(),
-        invited_by.0,
+        invited_by.map(|member| member.0),
         expires_at
     )
     .fetch_optional(tx.conn())
@@ -109,9 +109,9 @@ pub async fn create(
     };
     let row = sqlx::query_as!(
         InvitationRow,
-        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId", m.name AS invited_by_name,
-                  i.created_at, i.expires_at
-           FROM invitations AS i JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
+        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId",
+                  coalesce(m.name, '') AS "invited_by_name!", i.created_at, i.expires_at
+           FROM invitations AS i LEFT JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
            WHERE i.tenant_id = $1 AND i.id = $2"#,
         tenant.0,
         id
@@ -149,9 +149,9 @@ pub async fn lock_open_for_email(
     let tenant = tx.tenant_id();
     sqlx::query_as!(
         InvitationRow,
-        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId", m.name AS invited_by_name,
-                  i.created_at, i.expires_at
-           FROM invitations AS i JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
+        r#"SELECT i.id, i.email, i.role, i.invited_by AS "invited_by: MemberId",
+                  coalesce(m.name, '') AS "invited_by_name!", i.created_at, i.expires_at
+           FROM invitations AS i LEFT JOIN members AS m ON m.tenant_id = i.tenant_id AND m.id = i.invited_by
            WHERE i.tenant_id = $1 AND i.email = lower($2) AND i.accepted_at IS NULL
              AND i.expires_at > now()
            FOR UPDATE OF i"#,

@@ -171,16 +171,28 @@ pub async fn get(tx: &mut TenantTx, id: MemberId) -> Result<Option<Member>, sqlx
     .transpose()
 }
 
+/// What the live check of a request reads in one query: the member, whether the sign-in its token belongs to
+/// has been revoked, and whether the tenant is suspended.
+#[derive(Debug)]
+pub struct LiveMembership {
+    /// The member.
+    pub member: Member,
+    /// The sign-in's `origin_jti` is on the tenant's revocation list, or it began before the tenant's cut-off.
+    pub sign_in_revoked: bool,
+    /// The platform's operators suspended the tenant (or are deleting it).
+    pub tenant_suspended: bool,
+}
+
 /// Reads the member `id` of the transaction's tenant, as [`get`] does, and in the same query whether the
-/// sign-in a token belongs to has been revoked: its `origin_jti` is on the tenant's revocation list, or it
-/// began (`auth_time`, seconds since the epoch) before the tenant's cut-off. Two primary-key lookups in the
-/// query that checks the membership anyway.
+/// sign-in a token belongs to has been revoked (its `origin_jti` is on the tenant's revocation list, or it
+/// began (`auth_time`, seconds since the epoch) before the tenant's cut-off) and whether the tenant is
+/// suspended. Primary-key lookups in the query that checks the membership anyway.
 pub async fn get_with_sign_in_revoked(
     tx: &mut TenantTx,
     id: MemberId,
     origin_jti: &str,
     auth_time: i64,
-) -> Result<Option<(Member, bool)>, sqlx::Error> {
+) -> Result<Option<LiveMembership>, sqlx::Error> {
     let tenant = tx.tenant_id();
     let row = sqlx::query!(
         r#"SELECT m.id AS "id: MemberId", m.tenant_id AS "tenant_id: TenantId", m.provider, m.subject,
@@ -188,10 +200,11 @@ pub async fn get_with_sign_in_revoked(
                   m.idp_groups,
                   EXISTS (SELECT 1 FROM revoked_sign_ins AS r
                           WHERE r.tenant_id = m.tenant_id AND r.origin_jti = $3)
-                  OR to_timestamp($4) < coalesce((SELECT t.sign_ins_revoked_before FROM tenants AS t
-                                                  WHERE t.id = m.tenant_id), '-infinity')
-                  AS "sign_in_revoked!"
-           FROM members AS m WHERE m.tenant_id = $1 AND m.id = $2"#,
+                  OR to_timestamp($4) < coalesce(t.sign_ins_revoked_before, '-infinity')
+                  AS "sign_in_revoked!",
+                  t.status <> 'active' AS "tenant_suspended!"
+           FROM members AS m JOIN tenants AS t ON t.id = m.tenant_id
+           WHERE m.tenant_id = $1 AND m.id = $2"#,
         tenant.0,
         id.0,
         origin_jti,
@@ -216,7 +229,11 @@ pub async fn get_with_sign_in_revoked(
         last_sign_in_at: row.last_sign_in_at,
         idp_groups: row.idp_groups,
     })?;
-    Ok(Some((member, row.sign_in_revoked)))
+    Ok(Some(LiveMembership {
+        member,
+        sign_in_revoked: row.sign_in_revoked,
+        tenant_suspended: row.tenant_suspended,
+    }))
 }
 
 /// Sets a member's status; `false` when the transaction's tenant has no such member.

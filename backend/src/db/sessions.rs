@@ -166,3 +166,23 @@ pub async fn end(
         session_keys: keys,
     })
 }
+
+/// Ends every browser session of the transaction's tenant (its suspension): their rows here and in the
+/// session store are deleted. Returns the session store keys, for the store to forget once the deletion is
+/// committed. The sign-ins need no entries on the revocation list: the suspension's cut-off refuses them all.
+pub async fn end_all(tx: &mut TenantTx) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    let keys = sqlx::query_scalar!(
+        "DELETE FROM member_sessions WHERE tenant_id = $1 RETURNING session_key",
+        tenant.0
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    sqlx::query!(
+        "DELETE FROM tower_sessions.session WHERE id = ANY($1)",
+        &keys[..]
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(keys)
+}

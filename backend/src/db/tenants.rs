@@ -1,6 +1,6 @@
 //! The `tenants` table: the customer organisations, read inside their own tenant transaction.
 
-use shared::Plan;
+use shared::{Plan, TenantStatus};
 
 use super::{TenantId, TenantTx, decode_name};
 
@@ -17,6 +17,8 @@ pub struct Tenant {
     pub plan: Plan,
     /// Whether uninvited people from the tenant's identity providers join at their first sign-in.
     pub just_in_time: bool,
+    /// Whether its members may sign in (platform operators suspend and resume tenants).
+    pub status: TenantStatus,
 }
 
 /// A `tenants` row as stored.
@@ -26,6 +28,7 @@ struct TenantRow {
     name: String,
     plan: String,
     just_in_time: bool,
+    status: String,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -38,6 +41,7 @@ impl TryFrom<TenantRow> for Tenant {
             name: row.name,
             plan: decode_name("plan", &row.plan)?,
             just_in_time: row.just_in_time,
+            status: decode_name("status", &row.status)?,
         })
     }
 }
@@ -47,7 +51,7 @@ pub async fn current(tx: &mut TenantTx) -> Result<Option<Tenant>, sqlx::Error> {
     let tenant = tx.tenant_id();
     sqlx::query_as!(
         TenantRow,
-        r#"SELECT id AS "id: TenantId", slug, name, plan, just_in_time FROM tenants WHERE id = $1"#,
+        r#"SELECT id AS "id: TenantId", slug, name, plan, just_in_time, status FROM tenants WHERE id = $1"#,
         tenant.0
     )
     .fetch_optional(tx.conn())
@@ -65,7 +69,7 @@ pub async fn lock(tx: &mut TenantTx) -> Result<Option<Tenant>, sqlx::Error> {
     // lock only the transaction's own tenant (see its migration).
     sqlx::query_as!(
         TenantRow,
-        r#"SELECT id AS "id: TenantId", slug, name, plan, just_in_time
+        r#"SELECT id AS "id: TenantId", slug, name, plan, just_in_time, status
            FROM tenants WHERE id = $1 AND lock_tenant(id)"#,
         tenant.0
     )

@@ -414,8 +414,9 @@ async fn invitations_are_created_listed_validated_and_withdrawn() {
     let invitation = invite(&alice, "  Dana@ACME.example ", Role::Member).await;
     assert_eq!(invitation.email, "dana@acme.example");
     assert_eq!(invitation.role, Role::Member);
-    assert_eq!(invitation.invited_by.name, ALICE.name);
-    assert_eq!(invitation.invited_by.id, alice.me().await.user.id);
+    let invited_by = invitation.invited_by.as_ref().unwrap();
+    assert_eq!(invited_by.name, ALICE.name);
+    assert_eq!(invited_by.id, alice.me().await.user.id);
     let list: InvitationList = alice.get_json("/api/v1/invitations").await;
     assert_eq!(list.items, vec![invitation.clone()]);
 
@@ -541,7 +542,7 @@ async fn invite_directly(app: &TestApp, admin: &SignedIn, email: &str, role: Rol
     let inviter = backend::db::MemberId(me.user.id.parse().unwrap());
     let mut tx = backend::db::tenant_tx(&app.db.owner, tenant).await.unwrap();
     let expires_at = time::OffsetDateTime::now_utc() + time::Duration::days(14);
-    let created = backend::db::invitations::create(&mut tx, email, role, inviter, expires_at)
+    let created = backend::db::invitations::create(&mut tx, email, role, Some(inviter), expires_at)
         .await
         .unwrap()
         .unwrap();

@@ -23,4 +23,5 @@ mod sessions;
 mod shutdown;
 mod sign_in_start;
 mod signin;
+mod tenant_lifecycle;
 mod trigger;

@@ -168,6 +168,13 @@ async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_pol
         found, expected,
         "every table with a tenant_id column must be listed and tested"
     );
+    let exported_and_purged: BTreeSet<(&str, &str)> =
+        backend::db::platform::TENANT_TABLES.into_iter().collect();
+    assert_eq!(
+        exported_and_purged,
+        TENANT_OWNED.into_iter().collect(),
+        "a tenant's export and deletion cover every tenant-owned table"
+    );
     for (table, enabled, forced) in &tables {
         assert!(
             *enabled && *forced,
@@ -179,9 +186,30 @@ async fn every_tenant_owned_table_forces_row_level_security_with_fail_closed_pol
         // Without the missing_ok argument the setting is printed as current_setting('app.tenant_id'::text).
         let expected = format!("({column} = (current_setting('app.tenant_id'::text))::uuid)");
         if APPEND_ONLY.contains(&table) {
+            // The owner's purge policy serves only `platform_purge_tenant` (a deleted tenant's entries); the
+            // application role has no DELETE privilege, and the append-only trigger refuses every other delete.
+            let (purge_roles, purge_using): (Vec<String>, Option<String>) = sqlx::query_as(
+                "SELECT roles::text[], qual FROM pg_policies \
+                 WHERE schemaname = 'public' AND tablename = $1 AND policyname = 'owner_purge' AND cmd = 'DELETE'",
+            )
+            .bind(table)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+            assert!(
+                !purge_roles
+                    .iter()
+                    .any(|role| role == "saas_app" || role == "public"),
+                "{table}: the purge policy is the owner's alone: {purge_roles:?}"
+            );
+            assert_eq!(
+                purge_using.as_deref(),
+                Some("((tenant_id)::text = current_setting('app.purging_tenant'::text, true))")
+            );
             let policies: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
                 "SELECT policyname::text, cmd, qual, with_check FROM pg_policies \
-                 WHERE schemaname = 'public' AND tablename = $1 ORDER BY policyname",
+                 WHERE schemaname = 'public' AND tablename = $1 AND policyname <> 'owner_purge' \
+                 ORDER BY policyname",
             )
             .bind(table)
             .fetch_all(&db.owner)
@@ -566,12 +594,17 @@ async fn the_app_role_is_neither_owner_nor_superuser_and_cannot_bypass_or_disabl
 #[tokio::test]
 async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
     let w = world().await;
+    // Beyond what the operators' console changes (a new tenant's row; a tenant's plan and status) and the
+    // tenant admins' settings, nothing of a tenant or its identity providers is writable.
     let attempts = [
-        "UPDATE tenants SET plan = 'pro'",
+        "UPDATE tenants SET slug = 'renamed'",
+        "UPDATE tenants SET name = 'Renamed'",
+        "UPDATE tenants SET created_at = now()",
         "DELETE FROM tenants",
-        "INSERT INTO tenants (id, slug, name, plan) VALUES (gen_random_uuid(), 'planted', 'Planted', 'pro')",
         "UPDATE tenant_identity_providers SET verified_domains = '{globex.example}'",
         "DELETE FROM tenant_identity_providers",
+        "INSERT INTO tenant_identity_providers (id, tenant_id, provider_name, kind) \
+         VALUES (gen_random_uuid(), current_setting('app.tenant_id')::uuid, 'planted', 'oidc')",
     ];
     for statement in attempts {
         let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
@@ -585,6 +618,29 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
             "{statement}: {error}"
         );
     }
+    // What the console may change, it may change only for the transaction's own tenant: another tenant's row
+    // is invisible, and a new row must be the transaction's tenant.
+    for statement in [
+        "UPDATE tenants SET plan = 'pro', status = 'suspended' WHERE id = $1",
+        "UPDATE tenants SET sign_ins_revoked_before = now() WHERE id = $1",
+    ] {
+        let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+        let done = sqlx::query(statement)
+            .bind(w.globex.0)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 0, "{statement}");
+    }
+    let mut tx = db::tenant_tx(&w.db.app, w.acme).await.unwrap();
+    let error = sqlx::query(
+        "INSERT INTO tenants (id, slug, name, plan) VALUES (gen_random_uuid(), 'planted', 'Planted', 'pro')",
+    )
+    .execute(tx.conn())
+    .await
+    .expect_err("a tenant other than the transaction's");
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+    assert!(error.to_string().contains("row-level security"), "{error}");
 }
 
 /// An insert into each tenant-owned table, with `$1` the tenant the row claims and `$2` a member of the

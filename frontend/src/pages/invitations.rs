@@ -318,7 +318,12 @@ fn InvitationRow(
             <td>
                 <SignInLink link=link email=invitation.email.clone() />
             </td>
-            <td>{invitation.invited_by.name.clone()}</td>
+            <td>
+                {invitation
+                    .invited_by
+                    .as_ref()
+                    .map_or_else(|| "Platform operators".to_owned(), |admin| admin.name.clone())}
+            </td>
             <td>
                 <Timestamp at=invitation.created_at.clone() />
             </td>

@@ -16,8 +16,8 @@ pub struct Invitation {
     pub email: String,
     /// The role the person gets on joining.
     pub role: Role,
-    /// The admin who invited them.
-    pub invited_by: MemberRef,
+    /// The admin who invited them; absent when the platform's operators did (a new tenant's first admin).
+    pub invited_by: Option<MemberRef>,
     /// When the invitation was made (RFC 3339).
     pub created_at: String,
     /// When it stops being valid (RFC 3339).
