@@ -53,6 +53,74 @@ impl Stack {
         })
     }
 
+    /// Invites `email` as a platform operator, as `backend operators add` does (the operator administrators'
+    /// key against the operators' pool), and returns the temporary password the pool emailed.
+    pub async fn invite_operator(&self, email: &str) -> anyhow::Result<String> {
+        let aws = &self.stack.aws;
+        let (key, secret) = aws.operator_admin_key();
+        let settings = backend::operators::OperatorAdminSettings {
+            user_pool_id: aws
+                .user_pool("operators")
+                .context("the stand-ins have no operators' pool")?
+                .user_pool_id()
+                .to_owned(),
+            endpoint: Some(url::Url::parse(&aws.user_pool_endpoint())?),
+            credentials: Some(backend::config::AwsKey::long_term(key, secret)),
+        };
+        backend::operators::OperatorAccounts::new(&settings)
+            .await
+            .add(email)
+            .await?;
+        let invitation = aws
+            .outbox()
+            .messages_to(email)
+            .pop()
+            .context("the pool sent no invitation")?;
+        invitation
+            .body
+            .split("temporary password is ")
+            .nth(1)
+            .and_then(|rest| rest.split(". ").next())
+            .map(str::to_owned)
+            .context("the invitation names no temporary password")
+    }
+
+    /// How many rows of any table, and objects of either bucket, still mention `needle` (a tenant's id),
+    /// the platform audit log aside.
+    pub async fn traces_of(&self, needle: &str) -> anyhow::Result<usize> {
+        let owner = &self.stack.db.owner;
+        let tables: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+             WHERE table_type = 'BASE TABLE' AND table_schema IN ('public', 'tower_sessions') \
+               AND table_name NOT IN ('_sqlx_migrations', 'platform_audit_events')",
+        )
+        .fetch_all(owner)
+        .await?;
+        let mut traces = 0;
+        for (schema, table) in tables {
+            let count: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM \"{schema}\".\"{table}\" AS t WHERE t::text LIKE '%' || $1 || '%'"
+            ))
+            .bind(needle)
+            .fetch_one(owner)
+            .await?;
+            traces += usize::try_from(count).unwrap_or(usize::MAX);
+        }
+        let storage = backend::storage::Storage::new(&self.stack.config).await?;
+        for bucket in [
+            backend::storage::Bucket::Uploads,
+            backend::storage::Bucket::Files,
+        ] {
+            traces += storage
+                .list(bucket, "")
+                .await?
+                .iter()
+                .filter(|object| object.key.contains(needle))
+                .count();
+        }
+        Ok(traces)
+    }
+
     /// The web app's URL as a browser sees it: `http://localhost:<port>` (no trailing slash).
     pub fn app_url(&self) -> String {
         self.stack.address.clone()

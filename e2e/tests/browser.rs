@@ -1651,3 +1651,123 @@ async fn pages_come_on_demand_and_one_that_cannot_be_fetched_says_so_and_comes_w
     std::fs::remove_dir_all(&web_app)?;
     Ok(())
 }
+
+/// The operator of the console journey.
+const OPERATOR: &str = "ops@example.com";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_enrols_then_creates_initech_suspends_acme_under_alice_and_deletes_initech()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let temporary = stack.invite_operator(OPERATOR).await?;
+    let console = Browser::launch("operator_console").await?;
+
+    // First sign-in: the temporary password, a new password, then the authenticator, whose code is computed
+    // from the secret the page shows, as an authenticator app would.
+    console.open(&stack.url("/operator")).await?;
+    console.click("#operator-sign-in").await?;
+    console.fill("#username", OPERATOR).await?;
+    console.fill("#password", &temporary).await?;
+    console.click("form button[type=submit]").await?;
+    console.wait_for_element("#password_confirmation").await?;
+    let new_password = "Correct-Horse-Battery-9";
+    console.fill("#password", new_password).await?;
+    console.fill("#password_confirmation", new_password).await?;
+    console.click("form button[type=submit]").await?;
+    let secret = console.wait_for_text("#totp-secret", "").await?;
+    let code = local_aws::totp_code(secret.trim(), std::time::SystemTime::now())
+        .expect("the page shows a base32 secret");
+    console.fill("#code", &code).await?;
+    console.click("form button[type=submit]").await?;
+    console.wait_for_text("#operator-email", OPERATOR).await?;
+    console
+        .wait_for_element("tr[data-tenant-slug=acme]")
+        .await?;
+
+    // Initech, with its first admin invited.
+    console.fill("#tenant-name", "Initech").await?;
+    assert_eq!(console.value_of("#tenant-slug").await?, "initech");
+    console
+        .fill("#tenant-admin-email", "peter@initech.example")
+        .await?;
+    console.click("#create-tenant").await?;
+    console.wait_for_text("#tenant-title", "Initech").await?;
+    assert!(
+        console
+            .text_of("#notice")
+            .await?
+            .contains("peter@initech.example")
+    );
+    assert_eq!(
+        console.text_of("#tenant-sign-in-value").await?,
+        "Not set up"
+    );
+
+    // Acme suspended while Alice is signed in: she is out at her next request, and cannot sign in again.
+    let alice = Browser::launch("operator_console_alice").await?;
+    sign_in(&alice, &stack, ALICE).await?;
+    assert_eq!(alice.wait_for_app().await?, Page::Workspace);
+    console.click("#console-home").await?;
+    console
+        .click("tr[data-tenant-slug=acme] a.tenant-link")
+        .await?;
+    console.click("#suspend-tenant").await?;
+    console.click("#confirm-action").await?;
+    console.wait_for_element("#resume-tenant").await?;
+    alice.reload().await?;
+    assert_eq!(alice.wait_for_app().await?, Page::SignIn);
+    sign_in(&alice, &stack, ALICE).await?;
+    assert_eq!(alice.wait_for_app().await?, Page::SignIn);
+    assert!(alice.error_banner().await?.contains("suspended"));
+    console.click("#resume-tenant").await?;
+    console.wait_for_element("#suspend-tenant").await?;
+
+    // Initech deleted after typing its slug; nothing of it remains.
+    console.click("#console-home").await?;
+    console
+        .click("tr[data-tenant-slug=initech] a.tenant-link")
+        .await?;
+    console.wait_for_text("#tenant-title", "Initech").await?;
+    let initech_id = console
+        .current_url()
+        .await?
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    console.fill("#delete-confirm", "initech").await?;
+    console.click("#delete-tenant").await?;
+    console
+        .wait_for_text("#notice", "Initech was deleted")
+        .await?;
+    console
+        .wait_until_gone("tr[data-tenant-slug=initech]")
+        .await?;
+    assert_eq!(stack.traces_of(&initech_id).await?, 0);
+
+    // Every step is in the platform audit log.
+    console.click("#nav-platform-audit").await?;
+    console
+        .wait_for_element(".platform-audit-row[data-action=tenant_deleted]")
+        .await?;
+    let actions = console
+        .attrs_of(".platform-audit-row", "data-action")
+        .await?;
+    for action in [
+        "operator_signed_in",
+        "tenant_created",
+        "tenant_suspended",
+        "tenant_resumed",
+        "tenant_deletion_started",
+        "tenant_deleted",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+
+    // Signing out of the console ends its session.
+    console.click("#operator-sign-out").await?;
+    console.wait_for_element("#operator-sign-in").await?;
+    alice.close().await?;
+    console.close().await
+}

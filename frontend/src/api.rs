@@ -56,13 +56,20 @@ pub fn item_path(collection: &str, id: &str) -> Option<String> {
 /// The API client. `Copy`, so event handlers and async tasks take it along freely.
 #[derive(Debug, Clone, Copy)]
 pub struct Api {
-    session: RwSignal<Session>,
+    /// Told when an answer says the session is over ([`Session::Expired`] or [`Session::Unavailable`]).
+    on_end: Callback<Session>,
 }
 
 impl Api {
     /// A client that reports the end of the session to `session`.
     pub fn new(session: RwSignal<Session>) -> Self {
-        Api { session }
+        Api::reporting_to(Callback::new(move |ended| session.set(ended)))
+    }
+
+    /// A client that reports the end of the session to `on_end` (the operators' console keeps a session of
+    /// its own kind).
+    pub fn reporting_to(on_end: Callback<Session>) -> Self {
+        Api { on_end }
     }
 
     /// `GET path` and the JSON answer.
@@ -135,6 +142,15 @@ impl Api {
         read_json(&response).await
     }
 
+    /// `DELETE path` with a JSON body (a typed confirmation), and the JSON answer.
+    pub async fn delete_with<B: Serialize, T: DeserializeOwned>(
+        self,
+        path: String,
+        body: &B,
+    ) -> Result<T, Problem> {
+        self.send_json(Method::DELETE, path, body).await
+    }
+
     async fn send_json<B: Serialize, T: DeserializeOwned>(
         self,
         method: Method,
@@ -172,7 +188,7 @@ impl Api {
         let body = response.text().await.unwrap_or_default();
         let problem = problem_from_error(status, &body);
         if let Some(session) = ending(status, &problem) {
-            self.session.set(session);
+            self.on_end.run(session);
         }
         Err(problem)
     }
@@ -200,6 +216,11 @@ async fn read_json<T: DeserializeOwned>(response: &Response) -> Result<T, Proble
 /// Makes the client available to every page below the caller.
 pub fn provide_api(session: RwSignal<Session>) {
     provide_context(Api::new(session));
+}
+
+/// Makes `api` available to every page below the caller.
+pub fn provide_api_client(api: Api) {
+    provide_context(api);
 }
 
 /// The client the app provided.

@@ -1,4 +1,5 @@
-//! The web app: a Leptos client-side app that shows the sign-in page or the signed-in member's workspace.
+//! The web app: a Leptos client-side app that shows the sign-in page or the signed-in member's workspace, and
+//! at `/operator` the platform operators' console (`console.rs`).
 //!
 //! The backend serves this crate's wasm build at `/` (and at every other non-API path, so the workspace's
 //! own paths survive a reload). The app never sees a token: it asks `GET /api/v1/me` (the session cookie
@@ -11,6 +12,7 @@ mod access;
 mod api;
 mod app;
 mod components;
+mod console;
 mod downloads;
 mod drafts;
 mod format;
@@ -37,5 +39,13 @@ pub fn start() {
     if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {
         boot.remove();
     }
-    leptos::mount::mount_to_body(App);
+    let path = leptos::prelude::window()
+        .location()
+        .pathname()
+        .unwrap_or_default();
+    if console::is_console_path(&path) {
+        leptos::mount::mount_to_body(console::ConsoleApp);
+    } else {
+        leptos::mount::mount_to_body(App);
+    }
 }

@@ -43,6 +43,9 @@ const DEMO_USERS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The demo platform operator, invited at every start (the stand-ins keep the operators' pool in memory).
+const DEMO_OPERATOR: &str = "operator@example.com";
+
 /// Builds and starts everything, prints where to open it, and waits for Ctrl-C.
 pub fn run(_args: &[String]) -> Result<()> {
     let root = paths::root();
@@ -163,12 +166,25 @@ pub fn run(_args: &[String]) -> Result<()> {
             format!("http://127.0.0.1:{}", local.port("okta")?),
         );
         cmd::run(&mut seed)?;
+        // The demo operator, invited as `backend operators add` invites one on AWS: the operators' pool emails
+        // a temporary password (to the stand-ins' outbox). The command uses the stand-ins' operator
+        // administrator key; credentials of the developer's own shell must not replace it.
+        let mut operator = Command::new(bin.join("backend"));
+        operator.args(["operators", "add", DEMO_OPERATOR]);
+        backend_env(&mut operator);
+        operator
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("OPERATOR_USER_POOL_ID")
+            .env_remove("COGNITO_IDP_ENDPOINT");
+        cmd::run(&mut operator)?;
         let mut serve = Command::new(bin.join("backend"));
         serve.arg("serve");
         backend_env(&mut serve);
         children.push(("backend", serve.spawn()?));
         wait_for_port(3000, &stop)?;
-        print_banner();
+        print_banner(local.port("mail")?);
         while !stop.load(Ordering::SeqCst) {
             for (name, child) in children.iter_mut() {
                 if let Some(status) = child.try_wait()? {
@@ -345,7 +361,7 @@ fn wait_for_port(port: u16, stop: &AtomicBool) -> Result<()> {
     Ok(())
 }
 
-fn print_banner() {
+fn print_banner(mail_port: u16) {
     println!();
     println!("  The application is running: open {PUBLIC_URL}");
     println!();
@@ -353,6 +369,19 @@ fn print_banner() {
     for (email, what) in DEMO_USERS {
         println!("    {email:<24} {what}");
     }
+    println!();
+    println!("  Operator console: {PUBLIC_URL}/operator");
+    println!(
+        "    {DEMO_OPERATOR:<24} its temporary password is in the stand-ins' outbox, http://127.0.0.1:{mail_port}"
+    );
+    println!(
+        "    {:<24} the first sign-in sets a new password and an authenticator app (the page shows its",
+        ""
+    );
+    println!(
+        "    {:<24} secret key and QR code); later sign-ins ask for a code from it",
+        ""
+    );
     println!();
     println!("  Press Ctrl-C to stop.");
     println!();

@@ -120,13 +120,47 @@ async fn start_sign_in(state: &AppState, query: &LoginQuery) -> Result<Response,
     Ok(([(SET_COOKIE, cookie)], Redirect::to(start.url.as_str())).into_response())
 }
 
-/// Query of `GET /auth/callback`: a code, or an error, and the state.
+/// Query of `GET /auth/callback` (and `/operator/auth/callback`): a code, or an error, and the state.
 #[derive(Deserialize)]
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+}
+
+/// The pending sign-in this browser presented and the authorization code the callback brought for it, or the
+/// code the app shows instead: `sign_in_expired` without a pending sign-in, with another state (compared in
+/// constant time) or after [`super::pending::PENDING_LOGIN_TTL`]; the trigger's own code when the user pool
+/// passed one on in its refusal, `sign_in_failed` for any other refusal or a missing code.
+pub(crate) fn answered_code(
+    pending: Option<PendingLogin>,
+    query: &CallbackQuery,
+) -> Result<(PendingLogin, &str), ErrorCode> {
+    let Some(pending) = pending else {
+        return Err(ErrorCode::SignInExpired);
+    };
+    let state_matches = query
+        .state
+        .as_deref()
+        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(pending.state.as_bytes())));
+    if !state_matches || pending.is_expired(OffsetDateTime::now_utc()) {
+        tracing::info!(
+            state_matches,
+            "sign-in callback refused: unknown, mismatched or expired state"
+        );
+        return Err(ErrorCode::SignInExpired);
+    }
+    if let Some(error) = &query.error {
+        let code =
+            refusal_code(query.error_description.as_deref()).unwrap_or(ErrorCode::SignInFailed);
+        tracing::info!(error = %loggable(error), code = %code, "the user pool refused the sign-in");
+        return Err(code);
+    }
+    match query.code.as_deref().filter(|code| !code.is_empty()) {
+        Some(code) => Ok((pending, code)),
+        None => Err(ErrorCode::SignInFailed),
+    }
 }
 
 /// `GET /auth/callback`: completes the sign-in started in this browser. The pending sign-in cookie is
@@ -175,32 +209,10 @@ async fn complete_sign_in(
     query: CallbackQuery,
     pending: Option<PendingLogin>,
 ) -> Redirect {
-    let Some(pending) = pending else {
-        return app_error(ErrorCode::SignInExpired);
+    let (pending, code) = match answered_code(pending, &query) {
+        Ok(answered) => answered,
+        Err(code) => return app_error(code),
     };
-
-    let state_matches = query
-        .state
-        .as_deref()
-        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(pending.state.as_bytes())));
-    if !state_matches || pending.is_expired(OffsetDateTime::now_utc()) {
-        tracing::info!(
-            state_matches,
-            "sign-in callback refused: unknown, mismatched or expired state"
-        );
-        return app_error(ErrorCode::SignInExpired);
-    }
-
-    if let Some(error) = &query.error {
-        let code =
-            refusal_code(query.error_description.as_deref()).unwrap_or(ErrorCode::SignInFailed);
-        tracing::info!(error = %loggable(error), code = %code, "the user pool refused the sign-in");
-        return app_error(code);
-    }
-    let Some(code) = query.code.as_deref().filter(|code| !code.is_empty()) else {
-        return app_error(ErrorCode::SignInFailed);
-    };
-
     let tokens = match state
         .oidc
         .exchange_code(code, &pending.pkce_verifier, &pending.nonce)
@@ -518,7 +530,7 @@ pub fn safe_return_to(value: &str) -> Option<String> {
 
 /// A parameter from the query string, made safe to log: at most 64 characters, and nothing but ASCII
 /// letters, digits and `_`, so a crafted value cannot forge log lines.
-pub(crate) fn loggable(value: &str) -> String {
+fn loggable(value: &str) -> String {
     value
         .chars()
         .take(64)

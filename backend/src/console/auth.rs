@@ -17,12 +17,11 @@ use axum::response::{IntoResponse as _, Redirect, Response};
 use serde::Deserialize;
 use shared::ErrorCode;
 use shared::api::PlatformAuditAction;
-use subtle::ConstantTimeEq as _;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use super::principal::OperatorSignedIn;
-use crate::auth::login::{loggable, safe_return_to};
+use crate::auth::login::{CallbackQuery, answered_code, safe_return_to};
 use crate::auth::oidc::{OidcError, TokenSet};
 use crate::auth::pending::{OPERATOR_SIGN_IN, PendingLogin};
 use crate::auth::principal::sign_in_of;
@@ -88,14 +87,6 @@ fn console_return_to(value: &str) -> Option<String> {
     (rest.is_empty() || rest.starts_with(['/', '?', '#'])).then_some(path)
 }
 
-/// Query of `GET /operator/auth/callback`: a code, or an error, and the state.
-#[derive(Deserialize)]
-pub struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-}
-
 /// `GET /operator/auth/callback`: completes the sign-in started in this browser. The pending sign-in cookie
 /// is cleared in every answer; then the code is exchanged, both tokens verified, and the session id rotated
 /// before the signed-in session is stored. Every outcome is a redirect into the console.
@@ -123,26 +114,9 @@ async fn complete_sign_in(
     query: CallbackQuery,
     pending: Option<PendingLogin>,
 ) -> Redirect {
-    let Some(pending) = pending else {
-        return console_error(ErrorCode::SignInExpired);
-    };
-    let state_matches = query
-        .state
-        .as_deref()
-        .is_some_and(|given| bool::from(given.as_bytes().ct_eq(pending.state.as_bytes())));
-    if !state_matches || pending.is_expired(OffsetDateTime::now_utc()) {
-        tracing::info!(
-            state_matches,
-            "operator sign-in callback refused: unknown, mismatched or expired state"
-        );
-        return console_error(ErrorCode::SignInExpired);
-    }
-    if let Some(error) = &query.error {
-        tracing::info!(error = %loggable(error), "the operators' pool refused the sign-in");
-        return console_error(ErrorCode::SignInFailed);
-    }
-    let Some(code) = query.code.as_deref().filter(|code| !code.is_empty()) else {
-        return console_error(ErrorCode::SignInFailed);
+    let (pending, code) = match answered_code(pending, &query) {
+        Ok(answered) => answered,
+        Err(code) => return console_error(code),
     };
     let tokens = match state
         .console
