@@ -184,7 +184,9 @@ async fn delete(
 
     // 4. Its identity providers in the user pool.
     let identity_providers_removed = match state.idp_sync.run(&state.db, &|_| None).await {
-        Ok(report) => report.failed.is_empty(),
+        // The reconciler keeps the pool's providers when the database lists none at all (it never deletes
+        // them all at once): after the last tenant with providers is deleted, they are not removed.
+        Ok(report) => report.failed.is_empty() && report.kept_unlisted.is_empty(),
         Err(err) => {
             tracing::warn!(error = %err, tenant_id = %id, "the user pool could not be reconciled after a tenant's deletion; the periodic reconciliation will remove its providers");
             false

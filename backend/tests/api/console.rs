@@ -385,6 +385,42 @@ async fn operators_and_tenant_members_never_cross_by_token_or_by_session() {
 }
 
 #[tokio::test]
+async fn a_cross_site_request_with_the_console_cookie_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let credentials = invite_operator(&app, OPS).await;
+    let (console, _, _) = sign_in_operator(&app, &credentials, "").await;
+    let cookie = console.session_cookie().unwrap();
+    let acme = app.db.tenant_id("acme").await;
+    for path in [
+        format!("/operator/api/v1/tenants/{acme}/suspend"),
+        "/operator/auth/logout".to_owned(),
+    ] {
+        let forged = Client::new()
+            .post(app.url(&path))
+            .header("origin", "https://evil.example")
+            .header("cookie", format!("saas_operator_session={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            error_body(forged).await.code,
+            ErrorCode::CsrfRejected,
+            "{path}"
+        );
+    }
+    // Still signed in, and Acme still active.
+    let me = console.send(Method::GET, "/operator/api/v1/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let status: String = sqlx::query_scalar("SELECT status FROM tenants WHERE id = $1")
+        .bind(acme.0)
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+}
+
+#[tokio::test]
 async fn an_unknown_console_api_path_is_a_json_404() {
     let app = TestApp::spawn().await;
     let response = Client::new()
