@@ -128,6 +128,8 @@ pub struct LocalAwsConfig {
     pub federation_timeout: Duration,
     /// The dev default ports from `local.json` (tests use [`Ports::ephemeral`] instead).
     pub ports: Ports,
+    /// The DNS stand-in's zones (`local.json`'s `dns`).
+    pub dns: DnsConfig,
     /// The identity pool (`config/identity-pool.json` with the local pool id and the upload role's policies).
     pub identity_pool: IdentityPoolConfig,
     /// The backend's own long-term key and its permission policies.
@@ -469,15 +471,68 @@ impl AppClient {
     }
 }
 
+/// The DNS stand-in's settings: `local.json`'s `dns`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// The zones the name server is authoritative for (`acme.example`), lower-case without the trailing
+    /// dot as loaded; none nested in another.
+    #[serde(default)]
+    pub zones: Vec<String>,
+}
+
 /// The mock IdPs' directories.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Directories {
     /// Entra ID directories, by `tenant_id`.
     #[serde(default)]
     pub entra: Vec<EntraDirectory>,
-    /// Okta orgs. One org is served per Okta listener: the first one.
+    /// Okta orgs, each served on its own listener as each `<org>.okta.com` is its own host: the first on
+    /// `ports.okta`, the others on `ports.okta_orgs.<org>`.
     #[serde(default)]
     pub okta: Vec<OktaOrg>,
+}
+
+impl Directories {
+    /// Refuses directories the mocks cannot tell apart: an Entra tenant id or an Okta org name twice (orgs are
+    /// host names, compared without regard to case), or an org name that is no host name label.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut tenants = std::collections::BTreeSet::new();
+        for directory in &self.entra {
+            if !tenants.insert(directory.tenant_id.to_ascii_lowercase()) {
+                bail!(
+                    "directories.json has the Entra tenant {} twice",
+                    directory.tenant_id
+                );
+            }
+        }
+        let mut orgs = std::collections::BTreeSet::new();
+        for org in &self.okta {
+            let label = !org.org.is_empty()
+                && org.org.len() <= 63
+                && org
+                    .org
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !org.org.starts_with('-')
+                && !org.org.ends_with('-');
+            if !label {
+                bail!(
+                    "directories.json's Okta org {:?} is not a host name label (<org>.okta.com)",
+                    org.org
+                );
+            }
+            if !orgs.insert(org.org.to_ascii_lowercase()) {
+                bail!("directories.json has the Okta org {} twice", org.org);
+            }
+        }
+        Ok(())
+    }
+
+    /// The Okta org with this name (compared without regard to case).
+    pub fn okta_org(&self, org: &str) -> Option<&OktaOrg> {
+        self.okta.iter().find(|o| o.org.eq_ignore_ascii_case(org))
+    }
 }
 
 /// One Entra ID directory (tenant).
@@ -647,6 +702,11 @@ impl LocalAwsConfig {
             }
         }
         let region = user_pool.region.clone();
+        directories.validate()?;
+        check_okta_org_ports(&local.ports, &directories)?;
+        let dns = DnsConfig {
+            zones: crate::dns::check_zones(&local.dns.zones)?,
+        };
 
         let identity_pool =
             identity_pool_config(identity_pool, &local, &user_pool.clients, infra_dir)?;
@@ -712,6 +772,7 @@ impl LocalAwsConfig {
             directories,
             federation_timeout: FEDERATION_TIMEOUT,
             ports: local.ports,
+            dns,
             identity_pool,
             backend_user,
             operator_admin,
@@ -745,6 +806,28 @@ fn pool_file_path(infra_dir: &Path, file: &str) -> anyhow::Result<PathBuf> {
         bail!("local.json's user pool file {file:?} must be a JSON file name of infra/config/");
     }
     Ok(infra_dir.join("config").join(file))
+}
+
+/// Refuses `local.json`'s `ports.okta_orgs` entries that name no org of `directories.json`, or its first org
+/// (which listens on `ports.okta`): a misspelt org would otherwise get an ephemeral port unnoticed.
+pub(crate) fn check_okta_org_ports(ports: &Ports, directories: &Directories) -> anyhow::Result<()> {
+    for org in ports.okta_orgs.keys() {
+        match directories
+            .okta
+            .iter()
+            .position(|o| o.org.eq_ignore_ascii_case(org))
+        {
+            None => bail!(
+                "local.json's ports.okta_orgs names {org:?}, which is no Okta org of directories.json"
+            ),
+            Some(0) => bail!(
+                "local.json's ports.okta_orgs names {org:?}, the first Okta org of directories.json, which listens \
+                 on ports.okta"
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A pool's configuration while the whole is being checked: with the region its file states.
@@ -1097,6 +1180,9 @@ mod files {
         pub operator_admin_key: BackendS3Key,
         pub files_bucket: String,
         pub ports: Ports,
+        /// The DNS stand-in's zones; none when absent.
+        #[serde(default)]
+        pub dns: super::DnsConfig,
     }
 
     /// An entry of `local.json`'s `user_pools`.
@@ -1257,6 +1343,61 @@ mod tests {
             trigger.reserved_concurrency >= 3,
             "room for Cognito's retries"
         );
+    }
+
+    #[test]
+    fn every_okta_org_gets_a_port_and_the_dns_zones_are_loaded() {
+        let config = LocalAwsConfig::load(&infra_dir()).unwrap();
+        let orgs: Vec<&str> = config
+            .directories
+            .okta
+            .iter()
+            .map(|org| org.org.as_str())
+            .collect();
+        assert_eq!(orgs, ["globex", "initech"]);
+        assert_eq!(config.ports.okta_orgs["initech"], 9240);
+        assert_eq!((config.ports.dns, config.ports.dns_admin), (9238, 9239));
+        assert_eq!(
+            config.dns.zones,
+            ["acme.example", "globex.example", "initech.example"]
+        );
+        let initech = config.directories.okta_org("Initech").unwrap();
+        assert_eq!(initech.apps[0].client_id, "0oainitech0client0id");
+        assert!(
+            config
+                .directories
+                .entra
+                .iter()
+                .any(|d| d.verified_domains == ["initech.example"])
+        );
+    }
+
+    #[test]
+    fn orgs_and_directories_named_twice_and_ports_of_unknown_orgs_are_refused() {
+        let config = LocalAwsConfig::load(&infra_dir()).unwrap();
+        let mut twice = config.directories.clone();
+        let mut copy = twice.okta[1].clone();
+        copy.org = "INITECH".into();
+        twice.okta.push(copy);
+        assert!(twice.validate().unwrap_err().to_string().contains("twice"));
+        let mut twice = config.directories.clone();
+        twice.entra.push(twice.entra[0].clone());
+        assert!(twice.validate().is_err());
+        for bad in ["", "init tech", "-initech", "initech.okta.com"] {
+            let mut named = config.directories.clone();
+            named.okta[1].org = bad.into();
+            assert!(named.validate().is_err(), "{bad:?}");
+        }
+
+        let mut ports = config.ports.clone();
+        ports.okta_orgs.insert("umbrella".into(), 9241);
+        let error = check_okta_org_ports(&ports, &config.directories).unwrap_err();
+        assert!(error.to_string().contains("umbrella"), "{error}");
+        let mut ports = config.ports.clone();
+        ports.okta_orgs.insert("globex".into(), 9241);
+        let error = check_okta_org_ports(&ports, &config.directories).unwrap_err();
+        assert!(error.to_string().contains("ports.okta"), "{error}");
+        assert!(check_okta_org_ports(&config.ports, &config.directories).is_ok());
     }
 
     #[test]

@@ -12,8 +12,15 @@
 //! SigV4-signed and decided by the caller's IAM policy), each user pool's domain
 //! `<domain>.auth.<region>.amazoncognito.com` (hosted endpoints; the tenants' pool and the others of
 //! `local.json`, such as the operators' pool, each on a port of its own),
-//! `login.microsoftonline.com` (Entra ID, one or more directories by tenant id) and `<org>.okta.com` (Okta,
-//! one org per listener: the first org of `directories.json`).
+//! `login.microsoftonline.com` (Entra ID, one or more directories by tenant id) and `<org>.okta.com` (Okta:
+//! every org of `directories.json` on a listener of its own, as each org is a host of its own; the first on
+//! `Ports::okta`, the others on `Ports::okta_orgs`, found by [`LocalAws::okta_org_base`]).
+//!
+//! Beside them, [`dns`] is the authoritative name server of the demo customers' zones (`acme.example`,
+//! `globex.example`, `initech.example`), answering UDP and TCP on one port ([`LocalAws::dns_addr`]), where a
+//! customer's IT administrator publishes records such as a domain-verification TXT record: they are set and
+//! removed while everything runs through [`LocalAws::dns`], or by a person through an admin listener of its
+//! own ([`LocalAws::dns_admin_url`]).
 //!
 //! Deliberate simplifications, none of which the application can observe in a way that matters:
 //! no single sign-on session at the pool or at the IdPs (every sign-in shows the IdP's login form, which
@@ -34,6 +41,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod dns;
 pub mod iam;
 mod identity_pool;
 mod idp;
@@ -78,8 +86,12 @@ pub struct Ports {
     pub user_pool_domains: std::collections::BTreeMap<String, u16>,
     /// `login.microsoftonline.com`: the mock Entra ID.
     pub entra: u16,
-    /// `<org>.okta.com`: the mock Okta.
+    /// `<org>.okta.com` of the first Okta org of `directories.json`: the mock Okta.
     pub okta: u16,
+    /// The listeners of the other Okta orgs (`initech.okta.com`), by org name; an org not named here gets an
+    /// ephemeral port.
+    #[serde(default)]
+    pub okta_orgs: std::collections::BTreeMap<String, u16>,
     /// `cognito-identity.<region>.amazonaws.com`: the identity pool.
     #[serde(default)]
     pub cognito_identity: u16,
@@ -92,6 +104,12 @@ pub struct Ports {
     /// The outbox where the pools' emails land (`crate::mail`), in place of Amazon SES and an inbox.
     #[serde(default)]
     pub mail: u16,
+    /// The authoritative name server of the demo zones ([`dns`]), UDP and TCP on the same port.
+    #[serde(default)]
+    pub dns: u16,
+    /// The DNS stand-in's admin listener: its records for a person and the JSON API that changes them.
+    #[serde(default)]
+    pub dns_admin: u16,
 }
 
 impl Ports {
@@ -103,10 +121,13 @@ impl Ports {
             user_pool_domains: std::collections::BTreeMap::new(),
             entra: 0,
             okta: 0,
+            okta_orgs: std::collections::BTreeMap::new(),
             cognito_identity: 0,
             s3: 0,
             lambda: 0,
             mail: 0,
+            dns: 0,
+            dns_admin: 0,
         }
     }
 }
@@ -142,13 +163,20 @@ pub(crate) struct Urls {
     pub mail: String,
 }
 
+/// One Okta org's listener.
+struct OktaOrgListener {
+    org: Arc<idp::okta::Okta>,
+    listener: TcpListener,
+}
+
 /// The running stand-ins. Dropping the value or calling [`LocalAws::shutdown`] stops every listener.
 pub struct LocalAws {
     config: Arc<LocalAwsConfig>,
     urls: Urls,
     keys: KeyAdmin,
     entra: Arc<idp::entra::Entra>,
-    okta: Arc<idp::okta::Okta>,
+    /// Every Okta org, the first of `directories.json` first (or an empty org when there is none).
+    okta: Vec<Arc<idp::okta::Okta>>,
     /// The tenants' pool.
     pool: Arc<user_pool::Pool>,
     /// Every pool, the tenants' first.
@@ -160,6 +188,12 @@ pub struct LocalAws {
     lambda: lambda::Lambda,
     /// Every email the pools sent.
     outbox: mail::Outbox,
+    /// The DNS stand-in's zones and records.
+    dns: dns::Zones,
+    /// Where the name server answers, UDP and TCP.
+    dns_addr: SocketAddr,
+    /// `http://<host>:<dns_admin port>`.
+    dns_admin_url: String,
     /// While set, the `cognito-idp` host answers every request 503 (see [`LocalAws::set_cognito_idp_down`]).
     cognito_idp_down: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
@@ -184,7 +218,7 @@ impl LocalAws {
         ports: Ports,
         s3_options: s3::S3Options,
     ) -> anyhow::Result<LocalAws> {
-        validate(&config)?;
+        validate(&config, &ports)?;
         let cognito_listener = listen(bind, ports.cognito_idp, "cognito-idp").await?;
         let auth_listener = listen(bind, ports.auth, "auth").await?;
         let mut other_domain_listeners = Vec::new();
@@ -198,10 +232,22 @@ impl LocalAws {
         }
         let entra_listener = listen(bind, ports.entra, "entra").await?;
         let okta_listener = listen(bind, ports.okta, "okta").await?;
+        // Each further org is another host: another listener, on its port of `okta_orgs` or an ephemeral one.
+        let mut other_okta_listeners = Vec::new();
+        for org in config.directories.okta.iter().skip(1) {
+            let port = ports
+                .okta_orgs
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(&org.org))
+                .map_or(0, |(_, port)| *port);
+            other_okta_listeners.push(listen(bind, port, "okta org").await?);
+        }
         let identity_listener = listen(bind, ports.cognito_identity, "cognito-identity").await?;
         let s3_listener = listen(bind, ports.s3, "s3").await?;
         let lambda_listener = listen(bind, ports.lambda, "lambda").await?;
         let mail_listener = listen(bind, ports.mail, "mail").await?;
+        let (dns_udp, dns_tcp) = dns::bind(bind, ports.dns).await?;
+        let dns_admin_listener = listen(bind, ports.dns_admin, "dns admin").await?;
 
         // URLs name the loopback address when listening on all interfaces: a browser cannot go to 0.0.0.0.
         let host = match bind {
@@ -237,14 +283,21 @@ impl LocalAws {
             .map(|_| tokio::task::spawn_blocking(KeyAdmin::generate))
             .collect();
         let entra_key = tokio::task::spawn_blocking(SigningKey::generate);
-        let okta_key = tokio::task::spawn_blocking(SigningKey::generate);
+        // Each Okta org signs with a key of its own, as each real org does.
+        let okta_keys: Vec<_> = (0..=other_okta_listeners.len())
+            .map(|_| tokio::task::spawn_blocking(SigningKey::generate))
+            .collect();
         let keys = pool_keys.await.context("key generation task")??;
         let mut other_keys = Vec::new();
         for task in other_pool_keys {
             other_keys.push(task.await.context("key generation task")??);
         }
         let entra_key = entra_key.await.context("key generation task")??;
-        let okta_key = okta_key.await.context("key generation task")??;
+        let mut okta_keys_generated = Vec::new();
+        for task in okta_keys {
+            okta_keys_generated.push(task.await.context("key generation task")??);
+        }
+        let mut okta_keys = okta_keys_generated.into_iter();
 
         let lambda = lambda::Lambda::new(lambda::LambdaSettings {
             region: config.region.clone(),
@@ -316,7 +369,39 @@ impl LocalAws {
             pool.clone(),
         );
         let entra = idp::entra::Entra::new(&config, &urls, entra_key);
-        let okta = idp::okta::Okta::new(&config, &urls, okta_key)?;
+        let first_okta_key = okta_keys
+            .next()
+            .context("a signing key for the first Okta org")?;
+        let first_okta = idp::okta::Okta::new(
+            config.directories.okta.first(),
+            &urls.okta,
+            &urls,
+            first_okta_key,
+        )?;
+        let mut okta_orgs = Vec::new();
+        for ((org, listener), key) in config
+            .directories
+            .okta
+            .iter()
+            .skip(1)
+            .zip(other_okta_listeners)
+            .zip(okta_keys)
+        {
+            let org = idp::okta::Okta::new(Some(org), &base(&listener)?, &urls, key)?;
+            okta_orgs.push(OktaOrgListener { org, listener });
+        }
+        let okta: Vec<Arc<idp::okta::Okta>> = std::iter::once(first_okta.clone())
+            .chain(okta_orgs.iter().map(|o| o.org.clone()))
+            .collect();
+        let dns_addr = SocketAddr::new(
+            host,
+            dns_udp
+                .local_addr()
+                .context("reading the DNS listener's address")?
+                .port(),
+        );
+        let dns_admin_url = base(&dns_admin_listener)?;
+        let zones = dns::Zones::new(&dns::check_zones(&config.dns.zones)?, host)?;
 
         let (shutdown, _) = watch::channel(false);
         let cognito_idp_down = Arc::new(AtomicBool::new(false));
@@ -342,7 +427,7 @@ impl LocalAws {
             ),
             serve(
                 okta_listener,
-                idp::okta::router(okta.clone()),
+                idp::okta::router(first_okta),
                 &shutdown,
                 "okta",
             ),
@@ -360,7 +445,23 @@ impl LocalAws {
                 &shutdown,
                 "mail",
             ),
+            dns::serve(&zones, dns_udp, dns_tcp, &shutdown),
+            serve(
+                dns_admin_listener,
+                dns::admin_router(zones.clone(), dns_addr, dns_admin_url.clone()),
+                &shutdown,
+                "dns admin",
+            ),
         ];
+        for OktaOrgListener { org, listener } in okta_orgs {
+            tracing::info!(org = %org.org(), okta = %org.base(), "okta org listening");
+            tasks.push(serve(
+                listener,
+                idp::okta::router(org),
+                &shutdown,
+                "okta org",
+            ));
+        }
         for (listener, other) in other_domains {
             tracing::info!(pool = %other.settings.name, issuer = %other.urls.issuer, auth = %other.urls.auth_domain,
                 "user pool listening");
@@ -372,7 +473,8 @@ impl LocalAws {
             ));
         }
         tracing::info!(issuer = %urls.issuer, auth = %urls.auth_domain, entra = %urls.entra, okta = %urls.okta,
-            identity_pool = %urls.identity_pool, s3 = %urls.s3, lambda = %urls.lambda, mail = %urls.mail, "local AWS stand-ins listening");
+            identity_pool = %urls.identity_pool, s3 = %urls.s3, lambda = %urls.lambda, mail = %urls.mail,
+            dns = %dns_addr, dns_admin = %dns_admin_url, "local AWS stand-ins listening");
         Ok(LocalAws {
             config,
             urls,
@@ -385,6 +487,9 @@ impl LocalAws {
             s3,
             lambda,
             outbox,
+            dns: zones,
+            dns_addr,
+            dns_admin_url,
             cognito_idp_down,
             shutdown,
             tasks,
@@ -406,9 +511,38 @@ impl LocalAws {
         self.urls.entra.clone()
     }
 
-    /// The mock Okta's base URL (`<org>.okta.com`'s stand-in).
+    /// The base URL of the first Okta org of `directories.json` (`<org>.okta.com`'s stand-in).
     pub fn okta_base(&self) -> String {
         self.urls.okta.clone()
+    }
+
+    /// The base URL of the Okta org `org` (`https://<org>.okta.com`'s stand-in, each org on its own listener),
+    /// compared without regard to case; `None` for an org `directories.json` does not have.
+    pub fn okta_org_base(&self, org: &str) -> Option<String> {
+        self.okta_org(org).map(|okta| okta.base().to_owned())
+    }
+
+    /// The issuer of the Okta org `org`'s default authorization server (`<org base>/oauth2/default`), the
+    /// `oidc_issuer` of a pool identity provider for that org; `None` for an org `directories.json` does not
+    /// have.
+    pub fn okta_org_issuer(&self, org: &str) -> Option<String> {
+        self.okta_org(org).map(|okta| okta.issuer().to_owned())
+    }
+
+    /// The Okta orgs' names, the first (on [`LocalAws::okta_base`]) first.
+    pub fn okta_orgs(&self) -> Vec<String> {
+        self.okta
+            .iter()
+            .map(|okta| okta.org().to_owned())
+            .filter(|org| !org.is_empty())
+            .collect()
+    }
+
+    fn okta_org(&self, org: &str) -> Option<&idp::okta::Okta> {
+        self.okta
+            .iter()
+            .find(|okta| !okta.org().is_empty() && okta.org().eq_ignore_ascii_case(org))
+            .map(Arc::as_ref)
     }
 
     /// The issuer of the mock Entra ID directory `tenant_id` (`<entra_base>/<tenant id>/v2.0`), the
@@ -418,7 +552,7 @@ impl LocalAws {
         idp::entra_issuer(&self.urls.entra, tenant_id)
     }
 
-    /// The issuer of the mock Okta org's default authorization server (`<okta_base>/oauth2/default`).
+    /// The issuer of the first Okta org's default authorization server (`<okta_base>/oauth2/default`).
     pub fn okta_issuer(&self) -> String {
         idp::okta_issuer(&self.urls.okta)
     }
@@ -470,6 +604,23 @@ impl LocalAws {
     /// The Lambda stand-in's `Invoke` endpoint (`lambda.<region>.amazonaws.com`'s stand-in).
     pub fn lambda_endpoint(&self) -> String {
         self.urls.lambda.clone()
+    }
+
+    /// The DNS stand-in's records: set and remove TXT records of the served zones while everything runs.
+    pub fn dns(&self) -> dns::Zones {
+        self.dns.clone()
+    }
+
+    /// Where the DNS stand-in answers queries, over UDP and TCP on the same port: the name server a resolver
+    /// is pointed at.
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns_addr
+    }
+
+    /// The DNS stand-in's admin listener: `/` lists the records for a person, `/records` as JSON, and
+    /// `PUT`/`DELETE /records/txt/<name>` change them.
+    pub fn dns_admin_url(&self) -> String {
+        self.dns_admin_url.clone()
     }
 
     /// The outbox's base URL: `/` lists the pools' emails for a person, `/messages?to=` as JSON.
@@ -588,14 +739,17 @@ impl LocalAws {
         self.entra.update_user(user_principal_name, change)
     }
 
-    /// Changes a user of the mock Okta org (found by login) while everything runs; the user's next sign-in
-    /// sees the change. Returns `false` when the org has no such user.
+    /// Changes a user of the mock Okta (found by login, in whichever org has it) while everything runs; the
+    /// user's next sign-in sees the change. Returns `false` when no org has such a user.
     pub fn update_okta_user(
         &self,
         login: &str,
         change: impl FnOnce(&mut config::OktaUser),
     ) -> bool {
-        self.okta.update_user(login, change)
+        match self.okta.iter().find(|okta| okta.has_user(login)) {
+            Some(okta) => okta.update_user(login, change),
+            None => false,
+        }
     }
 
     /// Signs arbitrary claims with the current access-token key, for tests that need tokens the pool would
@@ -685,7 +839,10 @@ impl std::fmt::Debug for LocalAws {
 }
 
 /// Refuses configurations the stand-ins cannot serve faithfully, before anything is bound.
-fn validate(config: &LocalAwsConfig) -> anyhow::Result<()> {
+fn validate(config: &LocalAwsConfig, ports: &Ports) -> anyhow::Result<()> {
+    config.directories.validate()?;
+    config::check_okta_org_ports(ports, &config.directories)?;
+    dns::check_zones(&config.dns.zones)?;
     let mut functions = std::collections::BTreeSet::new();
     for pool in config.user_pools() {
         if let Some(trigger) = &pool.trigger {

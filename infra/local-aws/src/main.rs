@@ -1,5 +1,5 @@
-//! `local-aws`: runs the Cognito user pool, mock Entra ID, mock Okta, identity pool, S3 and Lambda stand-ins
-//! until Ctrl-C or SIGTERM.
+//! `local-aws`: runs the Cognito user pool, mock Entra ID, mock Okta, identity pool, S3, Lambda and DNS
+//! stand-ins until Ctrl-C or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -13,7 +13,7 @@ use local_aws::{LocalAws, Ports};
 use tracing_subscriber::EnvFilter;
 
 const HELP: &str = "\
-local-aws: local stand-ins for the Cognito user pool, Entra ID, Okta, the identity pool, S3 and Lambda
+local-aws: local stand-ins for the Cognito user pool, Entra ID, Okta, the identity pool, S3, Lambda and DNS
 
 USAGE:
     local-aws [--infra <dir>] [--bind <ip>] [--trigger-bootstrap <file> [--trigger-env NAME=VALUE]...]
@@ -35,13 +35,17 @@ ENVIRONMENT (overrides local.json and the options' defaults):
     LOCAL_AWS_COGNITO_IDP_PORT          issuer, discovery and JWKS (default 9229)
     LOCAL_AWS_AUTH_PORT                 hosted endpoints: /oauth2/*, /login, /logout (default 9230)
     LOCAL_AWS_ENTRA_PORT                mock Entra ID (default 9231)
-    LOCAL_AWS_OKTA_PORT                 mock Okta (default 9232)
+    LOCAL_AWS_OKTA_PORT                 mock Okta, the first org of directories.json (default 9232)
+    LOCAL_AWS_OKTA_ORG_<ORG>_PORT       mock Okta, another org (<ORG> upper-case, - as _; default from
+                                        local.json's okta_orgs, initech 9240, else a free port)
     LOCAL_AWS_COGNITO_IDENTITY_PORT     identity pool (default 9233)
     LOCAL_AWS_S3_PORT                   S3, path-style (default 9234)
     LOCAL_AWS_S3_DIR                    where S3 objects are kept across restarts
                                         (default: $CARGO_TARGET_DIR/local-aws/s3, else target/local-aws/s3)
     LOCAL_AWS_LAMBDA_PORT               Lambda Invoke, the trigger's function (default 9235)
     LOCAL_AWS_MAIL_PORT                 the outbox of the pools' emails (default 9237)
+    LOCAL_AWS_DNS_PORT                  the demo zones' name server, UDP and TCP (default 9238)
+    LOCAL_AWS_DNS_ADMIN_PORT            the DNS records for a person and their JSON API (default 9239)
     LOCAL_AWS_TRIGGER_BOOTSTRAP         like --trigger-bootstrap
     LOCAL_AWS_TRIGGER_ENV_FILE          a file of the trigger function's variables, NAME=VALUE per line
                                         (blank lines and lines starting with # ignored)
@@ -139,6 +143,24 @@ fn port_override(name: &str, default: u16) -> anyhow::Result<u16> {
     }
 }
 
+/// The ports of the Okta orgs after the first: `local.json`'s `okta_orgs`, each overridden by
+/// `LOCAL_AWS_OKTA_ORG_<ORG>_PORT` when set.
+fn okta_org_ports(config: &LocalAwsConfig) -> anyhow::Result<BTreeMap<String, u16>> {
+    let mut ports = config.ports.okta_orgs.clone();
+    for org in config.directories.okta.iter().skip(1) {
+        let variable = format!(
+            "LOCAL_AWS_OKTA_ORG_{}_PORT",
+            org.org.to_ascii_uppercase().replace('-', "_")
+        );
+        if std::env::var_os(&variable).is_some() {
+            let port = port_override(&variable, 0)?;
+            ports.retain(|name, _| !name.eq_ignore_ascii_case(&org.org));
+            ports.insert(org.org.clone(), port);
+        }
+    }
+    Ok(ports)
+}
+
 async fn terminated() {
     #[cfg(unix)]
     {
@@ -193,7 +215,10 @@ async fn main() -> anyhow::Result<()> {
         s3: port_override("LOCAL_AWS_S3_PORT", config.ports.s3)?,
         lambda: port_override("LOCAL_AWS_LAMBDA_PORT", config.ports.lambda)?,
         mail: port_override("LOCAL_AWS_MAIL_PORT", config.ports.mail)?,
+        dns: port_override("LOCAL_AWS_DNS_PORT", config.ports.dns)?,
+        dns_admin: port_override("LOCAL_AWS_DNS_ADMIN_PORT", config.ports.dns_admin)?,
         user_pool_domains: config.ports.user_pool_domains.clone(),
+        okta_orgs: okta_org_ports(&config)?,
     };
     match &options.trigger_bootstrap {
         Some(bootstrap) => {
@@ -225,7 +250,17 @@ async fn main() -> anyhow::Result<()> {
     println!("cognito-idp        {cognito_idp}");
     println!("auth domain        {}", aws.auth_domain());
     println!("entra id           {}", aws.entra_base());
-    println!("okta               {}", aws.okta_base());
+    for org in aws.okta_orgs() {
+        if let Some(base) = aws.okta_org_base(&org) {
+            println!("okta {org:<13} {base}");
+        }
+    }
+    if aws.okta_orgs().is_empty() {
+        println!(
+            "okta               {} (no org in directories.json)",
+            aws.okta_base()
+        );
+    }
     println!(
         "identity pool      {} ({})",
         aws.identity_pool_endpoint(),
@@ -246,6 +281,13 @@ async fn main() -> anyhow::Result<()> {
             aws.lambda_endpoint()
         ),
     }
+    println!(
+        "dns                {} (udp and tcp; zones {})",
+        aws.dns_addr(),
+        aws.dns().zones().join(", ")
+    );
+    println!("dns records        {}", aws.dns_admin_url());
+    println!("mail               {}", aws.mail_url());
     terminated().await;
     tracing::info!("shutting down");
     aws.shutdown().await;

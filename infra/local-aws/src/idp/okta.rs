@@ -1,6 +1,7 @@
-//! The mock Okta: the default custom authorization server of one org (the first org of `directories.json`;
-//! one org per listener, since a real org is a host name of its own), with a login form, single-use codes,
-//! ID tokens with Okta's claim shapes and a userinfo endpoint.
+//! The mock Okta: the default custom authorization server of an org of `directories.json`, each org on a
+//! listener of its own since each real org is a host name of its own (`<org>.okta.com`), with its own users,
+//! app integrations and signing key, a login form, single-use codes, ID tokens with Okta's claim shapes and a
+//! userinfo endpoint.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use super::{
     login_hint,
 };
 use crate::Urls;
-use crate::config::{LocalAwsConfig, OktaUser};
+use crate::config::{OktaOrg, OktaUser};
 use crate::keys::SigningKey;
 use crate::oauth::PkceMethod;
 use crate::store::{ExpiringMap, random_token, unix_now};
@@ -59,8 +60,12 @@ struct AccessGrant {
     scopes: Vec<String>,
 }
 
-/// The mock Okta org.
+/// One mock Okta org (`<org>.okta.com`), on a listener of its own.
 pub(crate) struct Okta {
+    /// The org's name (`globex`; empty when `directories.json` has no Okta org).
+    org: String,
+    /// The listener's base URL, the org's `https://<org>.okta.com`.
+    base: String,
     issuer: String,
     key: SigningKey,
     /// The org's display name (`None` when `directories.json` has no Okta org).
@@ -74,31 +79,48 @@ pub(crate) struct Okta {
 }
 
 impl Okta {
+    /// The org `org` of `directories.json` (or an org without users or apps when there is none), served at
+    /// `base`, signing with its own `key` as each Okta org does.
     pub(crate) fn new(
-        config: &LocalAwsConfig,
+        org: Option<&OktaOrg>,
+        base: &str,
         urls: &Urls,
         key: SigningKey,
     ) -> anyhow::Result<Arc<Okta>> {
-        let org = config.directories.okta.first().cloned();
         let apps = org
-            .as_ref()
             .map(|org| super::registered_apps(&org.apps, urls))
             .unwrap_or_default();
-        let issuer = super::okta_issuer(&urls.okta);
+        let issuer = super::okta_issuer(base);
         url::Url::parse(&issuer).context("the Okta issuer URL")?;
         Ok(Arc::new(Okta {
+            org: org.map(|o| o.org.clone()).unwrap_or_default(),
+            base: base.to_owned(),
             issuer,
             key,
-            display_name: org.as_ref().map(|o| o.display_name.clone()),
+            display_name: org.map(|o| o.display_name.clone()),
             groups_filter: org
-                .as_ref()
                 .and_then(|o| o.groups_claim_filter.as_ref())
                 .map(|filter| filter.starts_with.clone()),
-            users: LiveUsers::new(org.map(|o| o.users).unwrap_or_default()),
+            users: LiveUsers::new(org.map(|o| o.users.clone()).unwrap_or_default()),
             apps,
             codes: IdpCodes::new(),
             access_tokens: ExpiringMap::new(),
         }))
+    }
+
+    /// The org's name (`globex`).
+    pub(crate) fn org(&self) -> &str {
+        &self.org
+    }
+
+    /// The org's base URL (`<org>.okta.com`'s stand-in).
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The issuer of the org's default authorization server.
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     fn user(&self, id: &str) -> Option<OktaUser> {
@@ -109,6 +131,13 @@ impl Okta {
     pub(crate) fn update_user(&self, login: &str, change: impl FnOnce(&mut OktaUser)) -> bool {
         self.users
             .update(|u| u.login.eq_ignore_ascii_case(login), change)
+    }
+
+    /// Whether the org has a user with this sign-in name.
+    pub(crate) fn has_user(&self, login: &str) -> bool {
+        self.users
+            .find(|u| u.login.eq_ignore_ascii_case(login))
+            .is_some()
     }
 }
 

@@ -529,6 +529,9 @@ pub struct DemoProvider {
     pub name: String,
     pub kind: String,
     pub entra_tenant_id: Option<String>,
+    /// The Okta org (`globex` of `globex.okta.com`).
+    #[serde(default)]
+    pub okta_org: Option<String>,
     pub client_id: String,
     pub client_secret: String,
     #[serde(default)]
@@ -542,7 +545,12 @@ impl DemoProvider {
     pub fn issuer(&self, aws: &LocalAws) -> String {
         match (self.kind.as_str(), &self.entra_tenant_id) {
             ("entra", Some(tenant_id)) => aws.entra_issuer(tenant_id),
-            ("okta", _) => aws.okta_issuer(),
+            ("okta", _) => match &self.okta_org {
+                Some(org) => aws
+                    .okta_org_issuer(org)
+                    .unwrap_or_else(|| panic!("no Okta org {org}")),
+                None => aws.okta_issuer(),
+            },
             other => panic!("{} has an unknown kind {other:?}", self.name),
         }
     }
