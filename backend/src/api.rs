@@ -16,6 +16,7 @@ pub mod paging;
 pub mod reports;
 pub mod sessions;
 pub mod settings;
+pub mod sso;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
@@ -51,6 +52,7 @@ pub fn v1(state: AppState) -> ScopedRouter {
         .merge(sessions::routes(state.clone()))
         .merge(invitations::routes(state.clone()))
         .merge(settings::routes(state.clone()))
+        .merge(sso::routes(state.clone()))
         .merge(files::routes(state.clone()))
         .merge(audit::routes(state))
 }

@@ -58,11 +58,20 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ));
 
+    // The set-up wizard's API: its own session (the set-up link's cookie), the same CSRF check.
+    let setup = Router::new()
+        .nest("/setup/api", crate::sso::wizard::router(state.clone()))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+
     let web_app = web_app(&config.web_dist_dir);
 
     Router::new()
         .merge(with_session)
         .merge(console::router(state.clone()))
+        .merge(setup)
         .merge(api::health::router())
         .fallback_service(web_app)
         .with_state(state.clone())

@@ -38,19 +38,21 @@ const LOCAL_CONSOLE_CLIENT_SECRET: &str = "local-demo-console-client-secret-not-
 /// Client ids published in this repository: the user-pool stand-in's app clients
 /// (`infra/local-aws/local.json`) and the demo tenants' registrations at their identity providers
 /// (`infra/tenants/demo.json`). A test checks that the list covers those files.
-const PUBLISHED_CLIENT_IDS: [&str; 5] = [
+const PUBLISHED_CLIENT_IDS: [&str; 7] = [
     LOCAL_WEB_CLIENT_ID,
     "6m2ch1ne0loca10c1ient0id0",
     LOCAL_CONSOLE_CLIENT_ID,
     "9a1b2c3d-4e5f-4a6b-8c7d-ac3e0000c11e",
     "0oaglobex0client0id",
+    "0oainitech0client0id",
+    "5e6f7a8b-9c0d-4e1f-a2b3-1a17ec00c11e",
 ];
 
 /// Secrets and passwords published in this repository, which anyone can read and so protect nothing: the
 /// stand-ins' client secrets and backend key (`infra/local-aws/local.json`), the demo identity providers'
 /// client secrets (`infra/tenants/demo.json`) and users' password (`infra/local-aws/directories.json`), the
 /// default database password and those of `cargo xtask dev`. A test checks that the list covers those files.
-const PUBLISHED_SECRETS: [&str; 11] = [
+const PUBLISHED_SECRETS: [&str; 13] = [
     LOCAL_WEB_CLIENT_SECRET,
     "local-demo-operator-admin-secret-not-for-production",
     "local-demo-machine-client-secret-not-for-production",
@@ -58,6 +60,8 @@ const PUBLISHED_SECRETS: [&str; 11] = [
     LOCAL_SECRET_ACCESS_KEY,
     "local-demo-acme-entra-secret",
     "local-demo-globex-okta-secret",
+    "local-demo-initech-okta-secret",
+    "local-demo-initech-entra-secret",
     "Passw0rd!",
     LOCAL_DATABASE_PASSWORD,
     "local-dev-app-password",
@@ -168,7 +172,61 @@ pub struct Config {
     /// requests in flight finish for at most this long, then stops anyway. Default `20`, within the 30 seconds
     /// ECS waits before it kills a task.
     pub shutdown_grace: std::time::Duration,
+    /// Self-serve SSO: where domain proofs are looked up and provider URLs may point (`DNS_RESOLVER`, ...).
+    pub sso: SsoConfig,
 }
+
+/// The settings of self-serve SSO set-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsoConfig {
+    /// `DNS_RESOLVER`: the name server (`ip:port`, UDP and TCP) that domain proofs (TXT records) are looked up
+    /// at; `system` for the machine's resolvers (`/etc/resolv.conf`). Default: the local DNS stand-in,
+    /// `127.0.0.1:9238`, in local development; the system's resolvers anywhere else.
+    pub dns_resolver: Option<SocketAddr>,
+    /// `ENTRA_AUTHORITY`: the Microsoft Entra ID authority an Entra directory's issuer is built on
+    /// (`<authority>/<directory id>/v2.0`). Default `https://login.microsoftonline.com`; in local development
+    /// the mock Entra ID, `http://127.0.0.1:9231`.
+    pub entra_authority: Url,
+    /// `SSO_ALLOW_PRIVATE_ADDRESSES`: whether the provider URLs an IT admin enters may lead to loopback or
+    /// private addresses (the local stand-ins). Default: `true` in local development only; refused elsewhere,
+    /// where it would let anyone with a set-up link make the backend call into its own network.
+    pub allow_private_addresses: bool,
+    /// `SETUP_LINK_DAYS`: how long a set-up link stays valid when its creator does not say. Default `7`.
+    pub setup_link_validity: time::Duration,
+    /// `DOMAIN_RECHECK_HOURS`: how often a proven domain's record is looked up again; `0` turns the periodic
+    /// re-check off. Default `24`.
+    pub domain_recheck_interval: Option<std::time::Duration>,
+    /// `DOMAIN_LAPSE_DAYS`: how long a proven domain's record may be missing at every re-check before the
+    /// domain lapses (stops routing). Default `7`.
+    pub domain_lapse_after: time::Duration,
+}
+
+impl SsoConfig {
+    /// The local development settings: the DNS and Entra stand-ins, private addresses allowed.
+    pub fn local() -> SsoConfig {
+        SsoConfig {
+            dns_resolver: Some(SocketAddr::from(([127, 0, 0, 1], 9238))),
+            entra_authority: literal_url("http://127.0.0.1:9231"),
+            allow_private_addresses: true,
+            ..SsoConfig::production()
+        }
+    }
+
+    /// The settings away from this machine: the system's resolvers, Microsoft's authority, public addresses.
+    pub fn production() -> SsoConfig {
+        SsoConfig {
+            dns_resolver: None,
+            entra_authority: literal_url("https://login.microsoftonline.com"),
+            allow_private_addresses: false,
+            setup_link_validity: time::Duration::days(7),
+            domain_recheck_interval: Some(std::time::Duration::from_secs(24 * 3600)),
+            domain_lapse_after: time::Duration::days(7),
+        }
+    }
+}
+
+/// The longest `SETUP_LINK_DAYS` accepted.
+pub const MAX_SETUP_LINK_DAYS: i64 = 30;
 
 /// The platform operators' user pool, separate from the tenants' one: native accounts with MFA, and the
 /// console's confidential client, through which the backend signs operators in to `/operator`.
@@ -423,6 +481,7 @@ impl Config {
             trusted_proxy_networks: Vec::new(),
             storage: StorageConfig::local(),
             shutdown_grace: std::time::Duration::from_secs(20),
+            sso: SsoConfig::local(),
             public_url,
             database_url: Secret::new(LOCAL_DATABASE_URL),
             database_max_connections: 10,
@@ -646,7 +705,9 @@ impl Config {
             }
         };
 
-        let config = Config {
+        let sso = sso_from(&get, local)?;
+        let mut config = Config {
+            sso,
             bind_addr,
             public_url,
             database_url,
@@ -674,6 +735,9 @@ impl Config {
             shutdown_grace,
         };
         if !config.is_local_development() {
+            // A localhost PUBLIC_URL with real AWS behind it is no local development either: the SSO
+            // settings' defaults are production's then.
+            config.sso = sso_from(&get, false)?;
             let problems = production_problems(&config, &get);
             if !problems.is_empty() {
                 return Err(ConfigError::NotForProduction(problems));
@@ -1020,6 +1084,64 @@ fn is_loopback_host(url: &Url) -> bool {
 
 /// Why `config` (read through `get`) cannot serve outside local development: local defaults left in place,
 /// values published in this repository, and endpoints that are not https or point at this machine.
+/// The self-serve SSO settings (`DNS_RESOLVER`, `ENTRA_AUTHORITY`, `SSO_ALLOW_PRIVATE_ADDRESSES`,
+/// `SETUP_LINK_DAYS`, `DOMAIN_RECHECK_HOURS`, `DOMAIN_LAPSE_DAYS`), with the defaults of local development
+/// when `local`.
+fn sso_from(get: &dyn Fn(&str) -> Option<String>, local: bool) -> Result<SsoConfig, ConfigError> {
+    let defaults = if local {
+        SsoConfig::local()
+    } else {
+        SsoConfig::production()
+    };
+    let dns_resolver = match get("DNS_RESOLVER") {
+        Some(value) if value.trim() == "system" => None,
+        Some(value) => Some(value.trim().parse().map_err(|_| ConfigError::Invalid {
+            name: "DNS_RESOLVER",
+            reason: format!("`{value}` is neither `system` nor an address such as 10.0.0.2:53"),
+        })?),
+        None => defaults.dns_resolver,
+    };
+    let entra_authority = match get("ENTRA_AUTHORITY") {
+        Some(value) => parse_origin_url("ENTRA_AUTHORITY", &value)?,
+        None => defaults.entra_authority,
+    };
+    let allow_private_addresses = match get("SSO_ALLOW_PRIVATE_ADDRESSES") {
+        Some(value) => parse_bool("SSO_ALLOW_PRIVATE_ADDRESSES", &value)?,
+        None => defaults.allow_private_addresses,
+    };
+    let setup_link_validity = match get("SETUP_LINK_DAYS") {
+        Some(value) => {
+            time::Duration::days(bounded("SETUP_LINK_DAYS", &value, MAX_SETUP_LINK_DAYS)?)
+        }
+        None => defaults.setup_link_validity,
+    };
+    let domain_recheck_interval = match get("DOMAIN_RECHECK_HOURS") {
+        Some(value) => match value.parse::<u64>() {
+            Ok(0) => None,
+            Ok(hours) if hours <= 24 * 30 => Some(std::time::Duration::from_secs(hours * 3600)),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "DOMAIN_RECHECK_HOURS",
+                    reason: format!("`{value}` is not a whole number from 0 to 720"),
+                });
+            }
+        },
+        None => defaults.domain_recheck_interval,
+    };
+    let domain_lapse_after = match get("DOMAIN_LAPSE_DAYS") {
+        Some(value) => time::Duration::days(bounded("DOMAIN_LAPSE_DAYS", &value, 365)?),
+        None => defaults.domain_lapse_after,
+    };
+    Ok(SsoConfig {
+        dns_resolver,
+        entra_authority,
+        allow_private_addresses,
+        setup_link_validity,
+        domain_recheck_interval,
+        domain_lapse_after,
+    })
+}
+
 fn production_problems(
     config: &Config,
     get: &dyn Fn(&str) -> Option<String>,
@@ -1053,6 +1175,22 @@ fn production_problems(
         }
     }
     let set = |name: &str| get(name).is_some();
+    if config.sso.allow_private_addresses {
+        problems.push((
+            "SSO_ALLOW_PRIVATE_ADDRESSES",
+            "must be false: provider URLs must not lead into the backend's own network",
+        ));
+    }
+    if config
+        .sso
+        .dns_resolver
+        .is_some_and(|resolver| resolver.ip().is_loopback())
+    {
+        problems.push(("DNS_RESOLVER", LOOPBACK));
+    }
+    if config.sso.entra_authority.scheme() != "https" {
+        problems.push(("ENTRA_AUTHORITY", HTTP));
+    }
     if set("DATABASE_URL")
         && let Some(name) = published_database_password_in(
             get,

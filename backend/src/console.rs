@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod deletion;
 pub mod principal;
+pub mod setup;
 pub mod tenants;
 
 use anyhow::Context as _;

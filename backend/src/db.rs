@@ -6,6 +6,7 @@
 //! tenant is known go through [`routing`], which only ever returns routing data.
 
 pub mod audit;
+pub mod domains;
 pub mod files;
 pub mod iam_auth;
 pub mod identity_providers;
@@ -17,6 +18,7 @@ pub mod reports;
 pub mod revocations;
 pub mod routing;
 pub mod sessions;
+pub mod setup_links;
 pub mod tenants;
 
 use std::fmt;

@@ -74,6 +74,17 @@ pub enum ApiError {
     /// 409: the thing to create already exists; the message says what.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A refusal with its own code, status and message for the client (a domain another tenant proved, a
+    /// DNS record not found, a set-up link no longer valid, ...).
+    #[error("{code}: {message}")]
+    Refused {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The stable code.
+        code: ErrorCode,
+        /// A message for people, without internal detail.
+        message: String,
+    },
     /// 404: nothing here, or it belongs to another tenant.
     #[error("not found")]
     NotFound,
@@ -113,6 +124,15 @@ impl ApiError {
         }
     }
 
+    /// A refusal with `code` and a message for the client.
+    pub fn refused(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Refused {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// A 503 caused by `cause`.
     pub fn unavailable(cause: impl Into<Cause>) -> Self {
         ApiError::Unavailable(cause.into())
@@ -140,6 +160,7 @@ impl ApiError {
             ApiError::PlanFeatureUnavailable => ErrorCode::PlanFeatureUnavailable,
             ApiError::LastAdmin | ApiError::LastAdminBecause(_) => ErrorCode::LastAdmin,
             ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::Refused { code, .. } => *code,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
@@ -168,7 +189,7 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::InvalidRequest { status, .. } => *status,
+            ApiError::InvalidRequest { status, .. } | ApiError::Refused { status, .. } => *status,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -192,6 +213,7 @@ impl IntoResponse for ApiError {
         };
         let body = match self {
             ApiError::InvalidRequest { message, .. }
+            | ApiError::Refused { message, .. }
             | ApiError::Conflict(message)
             | ApiError::NotPermittedBecause(message)
             | ApiError::LastAdminBecause(message) => {

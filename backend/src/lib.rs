@@ -14,6 +14,7 @@ pub mod error;
 pub mod idp_sync;
 pub mod operators;
 pub mod seed;
+pub mod sso;
 pub mod state;
 pub mod storage;
 pub mod trigger;

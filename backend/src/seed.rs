@@ -259,6 +259,22 @@ pub async fn demo_world(
                     provider.name
                 );
             }
+            // The demo domains were proven by the operators who onboarded the demo tenants: routing
+            // requires a verified claim of the provider's tenant on each domain it lists.
+            for domain in &provider.verified_domains {
+                sqlx::query!(
+                    "INSERT INTO tenant_domains (tenant_id, domain, verification_token, status, verified_at)
+                     VALUES ($1, $2, $3, 'verified', now())
+                     ON CONFLICT (tenant_id, domain) DO UPDATE SET status = 'verified',
+                         verified_at = coalesce(tenant_domains.verified_at, now()), failing_since = NULL",
+                    tenant_id,
+                    domain,
+                    crate::sso::domains::new_token()
+                )
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("proving demo domain {domain:?}"))?;
+            }
         }
     }
     tx.commit().await.context("committing the demo world")?;

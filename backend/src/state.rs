@@ -17,6 +17,7 @@ use crate::console;
 use crate::csp::content_security_policy;
 use crate::db;
 use crate::idp_sync::Reconciler;
+use crate::sso::domains::DomainProver;
 use crate::storage::Storage;
 use crate::verifier::{AccessTokenVerifier, IssuerConfig, VerifierConfig};
 
@@ -44,6 +45,8 @@ pub struct App {
     pub console: console::Clients,
     /// Brings the user pool's identity providers in line with the database (after a tenant's deletion).
     pub idp_sync: Reconciler,
+    /// Looks up the DNS proofs of the tenants' email domains (`DNS_RESOLVER`).
+    pub domain_prover: DomainProver,
 }
 
 /// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
@@ -90,7 +93,10 @@ impl AppState {
         let idp_sync = Reconciler::new(&config)
             .await
             .context("the user-pool API client could not be configured")?;
+        let domain_prover = DomainProver::new(config.sso.dns_resolver)
+            .context("the DNS resolver for domain proofs could not be configured")?;
         Ok(AppState(Arc::new(App {
+            domain_prover,
             config,
             db,
             verifier,

@@ -68,6 +68,13 @@ pub fn action_label(action: AuditAction) -> &'static str {
         AuditAction::FileDeleted => "File deleted",
         AuditAction::MemberRoleKept => "Last admin's role kept",
         AuditAction::SessionsEnded => "Sessions ended",
+        AuditAction::SetupLinkCreated => "SSO set-up link created",
+        AuditAction::SetupLinkRevoked => "SSO set-up link revoked",
+        AuditAction::SetupLinkOpened => "SSO set-up link opened",
+        AuditAction::DomainClaimed => "Domain claimed",
+        AuditAction::DomainVerified => "Domain verified",
+        AuditAction::DomainRemoved => "Domain removed",
+        AuditAction::DomainLapsed => "Domain proof lapsed",
     }
 }
 

@@ -12,6 +12,7 @@ mod operator;
 mod reports;
 mod sessions;
 mod settings;
+mod sso;
 
 pub use audit::{AuditAction, AuditActor, AuditEvent, AuditPage, AuditTarget};
 pub use dashboard::{Activity, ActivityKind, Dashboard};
@@ -30,4 +31,8 @@ pub use sessions::{SessionInfo, SessionList, SessionOwner, SessionsEnded};
 pub use settings::{
     GroupMapping, IdentityProviderSettings, ProviderGroupMapping, TenantSettings,
     TenantSettingsUpdate,
+};
+pub use sso::{
+    CreatedSetupLink, Domain, DomainList, DomainStatus, DomainVerification, NewDomain,
+    NewSetupLink, OpenSetupLink, SetupLink, SetupLinkList, SetupLinkState, SetupSession,
 };

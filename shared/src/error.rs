@@ -60,6 +60,17 @@ pub enum ErrorCode {
     /// Sign-in: the platform's operators suspended the organisation; nobody of it can sign in until it is
     /// resumed.
     TenantSuspended,
+    /// 409: another organisation has proven this email domain; it cannot be claimed or routed here.
+    DomainTaken,
+    /// 422: the domain cannot be claimed: a public email provider's, a public suffix, or not a domain name.
+    DomainNotAllowed,
+    /// 422: the domain's TXT record was not found (the message says what the lookup found instead).
+    DomainNotVerified,
+    /// 401: the set-up link is unknown, already opened, revoked, completed or expired (or the set-up
+    /// session it started has ended).
+    SetupLinkInvalid,
+    /// 422: the identity provider's settings failed the check (the message says which and why).
+    ProviderCheckFailed,
 }
 
 impl ErrorCode {
@@ -90,6 +101,11 @@ impl ErrorCode {
             ErrorCode::StorageQuotaExceeded => "storage_quota_exceeded",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::TenantSuspended => "tenant_suspended",
+            ErrorCode::DomainTaken => "domain_taken",
+            ErrorCode::DomainNotAllowed => "domain_not_allowed",
+            ErrorCode::DomainNotVerified => "domain_not_verified",
+            ErrorCode::SetupLinkInvalid => "setup_link_invalid",
+            ErrorCode::ProviderCheckFailed => "provider_check_failed",
         }
     }
 
@@ -99,7 +115,7 @@ impl ErrorCode {
     }
 
     /// Every code, for exhaustive tests and lookups.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::Unauthenticated,
         ErrorCode::InsufficientScope,
         ErrorCode::MemberInactive,
@@ -124,6 +140,11 @@ impl ErrorCode {
         ErrorCode::StorageQuotaExceeded,
         ErrorCode::TooManyRequests,
         ErrorCode::TenantSuspended,
+        ErrorCode::DomainTaken,
+        ErrorCode::DomainNotAllowed,
+        ErrorCode::DomainNotVerified,
+        ErrorCode::SetupLinkInvalid,
+        ErrorCode::ProviderCheckFailed,
     ];
 
     /// A sentence a person can read, used where the server gives no message of its own
@@ -177,6 +198,15 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "Too many attempts. Please wait a moment and try again.",
             ErrorCode::TenantSuspended => {
                 "Your organisation's access is suspended. Contact your organisation's administrator."
+            }
+            ErrorCode::DomainTaken => "Another organisation has proven this domain.",
+            ErrorCode::DomainNotAllowed => "This domain cannot be used for single sign-on.",
+            ErrorCode::DomainNotVerified => "The domain's DNS record was not found.",
+            ErrorCode::SetupLinkInvalid => {
+                "This set-up link is no longer valid. Ask for a new one."
+            }
+            ErrorCode::ProviderCheckFailed => {
+                "The identity provider's settings did not pass the check."
             }
         }
     }

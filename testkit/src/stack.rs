@@ -226,8 +226,8 @@ impl Backend {
 }
 
 /// Points `config` at the running stand-ins: the user pool's issuer and hosted domain, its `web` client, the
-/// operators' pool and its `console` client, the identity pool and S3 (storage), the user-pool API, and the
-/// backend's AWS key.
+/// operators' pool and its `console` client, the identity pool and S3 (storage), the user-pool API, the
+/// backend's AWS key, the DNS server domain proofs are looked up at, and the mock Entra ID's authority.
 pub fn point_at_stand_ins(config: &mut Config, aws: &LocalAws) -> anyhow::Result<()> {
     let web = aws
         .client("web")
@@ -254,6 +254,8 @@ pub fn point_at_stand_ins(config: &mut Config, aws: &LocalAws) -> anyhow::Result
         Some(Url::parse(&aws.user_pool_endpoint()).context("the user-pool API")?);
     let (key, secret) = aws.backend_s3_key();
     config.aws_credentials = Some(AwsKey::long_term(key, secret));
+    config.sso.dns_resolver = Some(aws.dns_addr());
+    config.sso.entra_authority = Url::parse(&aws.entra_base()).context("the mock Entra ID")?;
     Ok(())
 }
 
@@ -312,7 +314,9 @@ pub fn backend_env(
         .env("IDENTITY_POOL_ENDPOINT", aws.identity_pool_endpoint())
         .env("S3_ENDPOINT", aws.s3_endpoint())
         .env("UPLOAD_BUCKET", aws.bucket())
-        .env("FILES_BUCKET", aws.files_bucket());
+        .env("FILES_BUCKET", aws.files_bucket())
+        .env("DNS_RESOLVER", aws.dns_addr().to_string())
+        .env("ENTRA_AUTHORITY", aws.entra_base());
 }
 
 /// Where the stand-ins' mock identity providers are, for seeding the demo world.

@@ -19,7 +19,7 @@ use utoipa::openapi::{
     self, ContentBuilder, PathItem, Ref, RefOr, ResponseBuilder, SecurityRequirement,
 };
 
-use super::{audit, dashboard, files, invitations, me, members, reports, sessions, settings};
+use super::{audit, dashboard, files, invitations, me, members, reports, sessions, settings, sso};
 use crate::auth::RouteSpec;
 use crate::auth::session::{COOKIE_NAME, SECURE_COOKIE_NAME};
 use crate::state::AppState;
@@ -55,6 +55,13 @@ use crate::state::AppState;
         invitations::withdraw,
         settings::read,
         settings::replace,
+        sso::list_links,
+        sso::create_link,
+        sso::revoke_link,
+        sso::list_domains,
+        sso::add_domain,
+        sso::verify_domain,
+        sso::remove_domain,
         audit::list,
         audit::export,
         files::credentials,

@@ -28,6 +28,7 @@ pub fn v1(state: AppState) -> ScopedRouter<OperatorScope> {
         .get("/me", OperatorScope::Operate, me)
         .merge(super::tenants::routes(state.clone()))
         .merge(super::deletion::routes(state.clone()))
+        .merge(super::setup::routes(state.clone()))
         .merge(super::audit::routes(state))
 }
 

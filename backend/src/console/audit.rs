@@ -34,6 +34,7 @@ async fn list(
                 id: event.id.to_string(),
                 at: rfc3339(event.at)?,
                 action: event.action,
+                actor_kind: event.operator.kind.as_str().to_owned(),
                 operator: OperatorMe {
                     id: event.operator.id,
                     email: Some(event.operator.email).filter(|email| !email.is_empty()),

@@ -190,6 +190,7 @@ async fn establish_session(
     let event = NewPlatformEvent {
         action: PlatformAuditAction::OperatorSignedIn,
         operator: OperatorRef {
+            kind: platform::ActorKind::Operator,
             id: verified.sub.clone(),
             email: tokens.id_token_email.clone().unwrap_or_default(),
         },

@@ -237,6 +237,7 @@ pub(crate) async fn audited_tenant(tx: &mut db::TenantTx) -> Result<TenantRef, A
 /// The operator as the audit log names them.
 pub(crate) fn operator_ref(operator: &Operator) -> OperatorRef {
     OperatorRef {
+        kind: platform::ActorKind::Operator,
         id: operator.subject.clone(),
         email: operator.email.clone().unwrap_or_default(),
     }

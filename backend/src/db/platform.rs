@@ -200,10 +200,34 @@ pub async fn set_status(
     Ok(Some(before))
 }
 
-/// The operator an audit entry names.
+/// Who did what a platform audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A platform operator (`id` is their `sub` in the operators' pool).
+    Operator,
+    /// The holder of a set-up link: a customer's IT admin, who has no account (`id` is the link's id).
+    SetupLink,
+    /// An admin of the tenant (`id` is the member's id).
+    TenantAdmin,
+}
+
+impl ActorKind {
+    /// The kind as stored and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Operator => "operator",
+            ActorKind::SetupLink => "setup_link",
+            ActorKind::TenantAdmin => "tenant_admin",
+        }
+    }
+}
+
+/// The actor an audit entry names: an operator, or (see [`ActorKind`]) another actor of the control plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorRef {
-    /// The operator's `sub` in the operators' pool.
+    /// What kind of actor.
+    pub kind: ActorKind,
+    /// The actor's id: the operator's `sub` in the operators' pool, a set-up link's id or a member's id.
     pub id: String,
     /// Their email, when known.
     pub email: String,
@@ -243,8 +267,8 @@ pub async fn record_event(
     sqlx::query!(
         "INSERT INTO platform_audit_events
              (id, action, operator_id, operator_email, target_tenant_id, target_tenant_slug, target_tenant_name,
-              details, source_ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::inet)",
+              details, source_ip, actor_kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::inet, $10)",
         Uuid::new_v4(),
         event.action.as_str(),
         event.operator.id,
@@ -253,7 +277,8 @@ pub async fn record_event(
         event.tenant.as_ref().map(|tenant| tenant.slug.as_str()),
         event.tenant.as_ref().map(|tenant| tenant.name.as_str()),
         event.details,
-        event.source_ip.map(|ip| ip.to_string())
+        event.source_ip.map(|ip| ip.to_string()),
+        event.operator.kind.as_str()
     )
     .execute(conn)
     .await?;
@@ -288,7 +313,7 @@ pub async fn events(
 ) -> Result<Vec<PlatformEvent>, sqlx::Error> {
     let (after_at, after_id) = after.map(|keyset| (keyset.at, keyset.id)).unzip();
     let rows = sqlx::query!(
-        r#"SELECT id, at, action, operator_id, operator_email, target_tenant_id, target_tenant_slug,
+        r#"SELECT id, at, action, actor_kind, operator_id, operator_email, target_tenant_id, target_tenant_slug,
                   target_tenant_name, details, host(source_ip) AS source_ip
            FROM platform_audit_events
            WHERE $1::timestamptz IS NULL OR (at, id) < ($1, $2)
@@ -321,6 +346,11 @@ pub async fn events(
                 at: row.at,
                 action,
                 operator: OperatorRef {
+                    kind: match row.actor_kind.as_str() {
+                        "setup_link" => ActorKind::SetupLink,
+                        "tenant_admin" => ActorKind::TenantAdmin,
+                        _ => ActorKind::Operator,
+                    },
                     id: row.operator_id,
                     email: row.operator_email,
                 },
@@ -334,7 +364,7 @@ pub async fn events(
 
 /// The tenant-owned tables and the column naming the tenant in each: what a tenant's export holds and what
 /// `platform_purge_tenant` removes. A test keeps it in step with the catalog.
-pub const TENANT_TABLES: [(&str, &str); 9] = [
+pub const TENANT_TABLES: [(&str, &str); 11] = [
     ("tenants", "id"),
     ("tenant_identity_providers", "tenant_id"),
     ("members", "tenant_id"),
@@ -344,6 +374,8 @@ pub const TENANT_TABLES: [(&str, &str); 9] = [
     ("audit_events", "tenant_id"),
     ("revoked_sign_ins", "tenant_id"),
     ("member_sessions", "tenant_id"),
+    ("tenant_domains", "tenant_id"),
+    ("sso_setup_links", "tenant_id"),
 ];
 
 /// Every row of the transaction's tenant, table by table, as JSON objects of their columns.

@@ -23,5 +23,6 @@ mod sessions;
 mod shutdown;
 mod sign_in_start;
 mod signin;
+mod sso;
 mod tenant_lifecycle;
 mod trigger;

@@ -19,7 +19,7 @@ use crate::helpers::{ALICE, BOB, CAROL, DemoUser, ERIN, SignedIn, TestApp};
 
 /// Every route (method, path relative to `/api/v1`), the least role that may call it, and the status it
 /// answers on success. The tests check this table against the router's own list in both directions.
-const EXPECTED: [(&str, &str, Role, u16); 29] = [
+const EXPECTED: [(&str, &str, Role, u16); 36] = [
     ("GET", "/me", Role::Viewer, 200),
     ("GET", "/dashboard", Role::Viewer, 200),
     ("GET", "/reports", Role::Viewer, 200),
@@ -46,6 +46,23 @@ const EXPECTED: [(&str, &str, Role, u16); 29] = [
     ("DELETE", "/invitations/{id}", Role::Admin, 204),
     ("GET", "/tenant/settings", Role::Admin, 200),
     ("PUT", "/tenant/settings", Role::Admin, 200),
+    ("GET", "/tenant/sso/setup-links", Role::Admin, 200),
+    ("POST", "/tenant/sso/setup-links", Role::Admin, 201),
+    (
+        "POST",
+        "/tenant/sso/setup-links/{id}/revoke",
+        Role::Admin,
+        200,
+    ),
+    ("GET", "/tenant/sso/domains", Role::Admin, 200),
+    ("POST", "/tenant/sso/domains", Role::Admin, 201),
+    (
+        "POST",
+        "/tenant/sso/domains/{domain}/verify",
+        Role::Admin,
+        200,
+    ),
+    ("DELETE", "/tenant/sso/domains/{domain}", Role::Admin, 204),
     ("GET", "/audit", Role::Admin, 200),
     ("GET", "/audit/export", Role::Admin, 200),
     ("POST", "/storage/credentials", Role::Member, 200),
@@ -83,10 +100,12 @@ struct Acme {
     bob_report: String,
     bob_member: String,
     bob_file: String,
+    /// A sub-domain Acme claimed and whose proof is published, so that verifying it succeeds every time.
+    proven_domain: String,
 }
 
 impl Acme {
-    async fn prepare(alice: &SignedIn, bob: &SignedIn) -> Acme {
+    async fn prepare(app: &TestApp, alice: &SignedIn, bob: &SignedIn) -> Acme {
         let bob_report = create_report(bob, "Bob's quarterly report").await;
         let page: MemberPage = alice.get_json("/api/v1/members?limit=100").await;
         let bob_member = page
@@ -99,10 +118,27 @@ impl Acme {
         let bob_file = upload_and_record(bob, "Bob's figures.pdf", b"%PDF")
             .await
             .id;
+        let proven_domain = claim_domain(alice).await;
+        let claimed: Value = alice.get_json("/api/v1/tenant/sso/domains").await;
+        let record = claimed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|domain| domain["domain"] == proven_domain.as_str())
+            .unwrap();
+        app.aws
+            .dns()
+            .set_txt(
+                record["record_name"].as_str().unwrap(),
+                vec![record["record_value"].as_str().unwrap().to_owned()],
+            )
+            .await
+            .unwrap();
         Acme {
             bob_report,
             bob_member,
             bob_file,
+            proven_domain,
         }
     }
 
@@ -116,8 +152,29 @@ impl Acme {
         alice: &SignedIn,
         caller: &SignedIn,
     ) -> String {
+        let domain = match (route.method.as_str(), route.path.as_str()) {
+            ("DELETE", "/tenant/sso/domains/{domain}") => Some(claim_domain(alice).await),
+            (_, path) if path.contains("{domain}") => Some(self.proven_domain.clone()),
+            _ => None,
+        };
+        if let Some(domain) = domain {
+            return format!("/api/v1{}", route.path.replace("{domain}", &domain));
+        }
         let id = match (route.method.as_str(), route.path.as_str()) {
             (_, path) if !path.contains("{id}") => return format!("/api/v1{path}"),
+            ("POST", "/tenant/sso/setup-links/{id}/revoke") => {
+                let created: Value = alice
+                    .send(
+                        Method::POST,
+                        "/api/v1/tenant/sso/setup-links",
+                        Some(json!({})),
+                    )
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                created["link"]["id"].as_str().unwrap().to_owned()
+            }
             ("DELETE", "/members/{id}/sessions/{session_id}") => {
                 let session = fresh_session(app, &BOB).await;
                 let path = route
@@ -177,7 +234,13 @@ async fn may_upload(user: &SignedIn) -> bool {
 /// takes one.
 async fn body(route: &RouteSpec, caller: &SignedIn) -> Option<Value> {
     match (route.method.as_str(), route.path.as_str()) {
-        ("GET" | "DELETE", _) | ("POST", "/storage/credentials") => None,
+        ("GET" | "DELETE", _)
+        | (
+            "POST",
+            "/storage/credentials"
+            | "/tenant/sso/setup-links/{id}/revoke"
+            | "/tenant/sso/domains/{domain}/verify",
+        ) => None,
         ("POST", "/files") => {
             // A fresh object of the caller's own; a caller who may not upload sends any key (refused by scope).
             let key = if may_upload(caller).await {
@@ -196,8 +259,27 @@ async fn body(route: &RouteSpec, caller: &SignedIn) -> Option<Value> {
             "role": "viewer"
         })),
         ("PUT", "/tenant/settings") => Some(json!({"just_in_time": true, "group_mappings": []})),
+        ("POST", "/tenant/sso/setup-links") => Some(json!({})),
+        ("POST", "/tenant/sso/domains") => Some(json!({
+            // A fresh sub-domain of the caller's own organisation's domain.
+            "domain": format!("m-{}.{}", Uuid::new_v4().simple(), own_domain(caller).await)
+        })),
         (method, path) => panic!("no body for {method} {path}: extend matrix::body"),
     }
+}
+
+/// Claims a fresh sub-domain of `admin`'s organisation's domain and answers it.
+async fn claim_domain(admin: &SignedIn) -> String {
+    let domain = format!("d-{}.{}", Uuid::new_v4().simple(), own_domain(admin).await);
+    let response = admin
+        .send(
+            Method::POST,
+            "/api/v1/tenant/sso/domains",
+            Some(json!({ "domain": domain })),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    domain
 }
 
 async fn create_report(user: &SignedIn, title: &str) -> String {
@@ -246,6 +328,8 @@ async fn snapshot(app: &TestApp, slug: &str) -> String {
         ("audit_events", "tenant_id"),
         ("files", "tenant_id"),
         ("member_sessions", "tenant_id"),
+        ("tenant_domains", "tenant_id"),
+        ("sso_setup_links", "tenant_id"),
     ] {
         let rows: Option<String> = sqlx::query_scalar(&format!(
             "SELECT json_agg(t ORDER BY t::text)::text FROM {table} t \
@@ -291,7 +375,7 @@ async fn each_role_may_call_exactly_the_routes_its_scopes_allow() {
     let alice = app.sign_in(&ALICE).await;
     let bob = app.sign_in(&BOB).await;
     let erin = app.sign_in(&ERIN).await;
-    let acme = Acme::prepare(&alice, &bob).await;
+    let acme = Acme::prepare(&app, &alice, &bob).await;
     let routes = routes(&app).await;
 
     for (user, role) in [
@@ -330,7 +414,7 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
     let alice = app.sign_in(&ALICE).await;
     let bob = app.sign_in(&BOB).await;
     let carol = app.sign_in(&CAROL).await;
-    let acme = Acme::prepare(&alice, &bob).await;
+    let acme = Acme::prepare(&app, &alice, &bob).await;
     let routes = routes(&app).await;
 
     // Every DELETE target is made before the snapshot, so that the snapshot covers them.
@@ -361,7 +445,7 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
             .await;
         let status = response.status();
         let text = response.text().await.unwrap();
-        if route.path.contains("{id}") {
+        if route.path.contains("{id}") || route.path.contains("{domain}") {
             assert_eq!(
                 status,
                 StatusCode::NOT_FOUND,
@@ -369,7 +453,13 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
                 route.method
             );
             // Exactly the answer for an id that names nothing at all.
-            let unknown = route.path.replace("{id}", &Uuid::new_v4().to_string());
+            let unknown = route
+                .path
+                .replace("{id}", &Uuid::new_v4().to_string())
+                .replace(
+                    "{domain}",
+                    &format!("nothing-{}.example", Uuid::new_v4().simple()),
+                );
             let control = carol
                 .send(
                     route.method.clone(),
@@ -411,7 +501,7 @@ async fn every_route_that_takes_a_body_refuses_an_oversized_one_with_413() {
     let app = TestApp::spawn().await;
     let alice = app.sign_in(&ALICE).await;
     let bob = app.sign_in(&BOB).await;
-    let acme = Acme::prepare(&alice, &bob).await;
+    let acme = Acme::prepare(&app, &alice, &bob).await;
     let oversized = json!({"title": "x", "body": "x".repeat(api::API_BODY_LIMIT + 1)});
     for route in routes(&app).await {
         if body(&route, &alice).await.is_none() {

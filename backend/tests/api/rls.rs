@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// Every tenant-owned table with the column naming its tenant. A test below checks this list against the
 /// catalog, so a new tenant-owned table cannot be forgotten here.
-const TENANT_OWNED: [(&str, &str); 9] = [
+const TENANT_OWNED: [(&str, &str); 11] = [
     ("tenants", "id"),
     ("tenant_identity_providers", "tenant_id"),
     ("members", "tenant_id"),
@@ -20,6 +20,8 @@ const TENANT_OWNED: [(&str, &str); 9] = [
     ("files", "tenant_id"),
     ("revoked_sign_ins", "tenant_id"),
     ("member_sessions", "tenant_id"),
+    ("tenant_domains", "tenant_id"),
+    ("sso_setup_links", "tenant_id"),
 ];
 
 /// The tables whose isolation policy is split into a read policy and an append policy (no updates, no
@@ -105,6 +107,15 @@ async fn world() -> World {
         )
         .bind(tenant.0)
         .bind(author.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO sso_setup_links (id, tenant_id, token_hash, expires_at, created_by_kind, created_by_id) \
+             VALUES (gen_random_uuid(), $1, sha256(gen_random_uuid()::text::bytea), now() + INTERVAL '1 day', \
+             'operator', 'seeded')",
+        )
+        .bind(tenant.0)
         .execute(&db.owner)
         .await
         .unwrap();
@@ -645,7 +656,7 @@ async fn the_app_role_cannot_write_tenants_or_their_identity_providers() {
 
 /// An insert into each tenant-owned table, with `$1` the tenant the row claims and `$2` a member of the
 /// tenant the transaction is bound to.
-const INSERTS: [(&str, &str); 9] = [
+const INSERTS: [(&str, &str); 11] = [
     (
         "tenants",
         "INSERT INTO tenants (id, slug, name, plan) VALUES ($1, 'planted', 'Planted', 'pro')",
@@ -687,6 +698,16 @@ const INSERTS: [(&str, &str); 9] = [
         "member_sessions",
         "INSERT INTO member_sessions (tenant_id, member_id, session_key, origin_jti) \
          VALUES ($1, $2, sha256('planted'), 'planted')",
+    ),
+    (
+        "tenant_domains",
+        "INSERT INTO tenant_domains (tenant_id, domain, verification_token, status, verified_at) \
+         VALUES ($1, 'planted.example', repeat('p', 43), 'verified', now())",
+    ),
+    (
+        "sso_setup_links",
+        "INSERT INTO sso_setup_links (id, tenant_id, token_hash, expires_at, created_by_kind, created_by_id) \
+         VALUES (gen_random_uuid(), $1, sha256('planted'), now() + INTERVAL '1 day', 'member', $2::text)",
     ),
 ];
 
@@ -977,12 +998,30 @@ async fn routing_returns_only_providers_of_verified_domains_and_grants_nothing()
         Some("initech-oidc")
     );
 
-    // A domain claimed by two tenants' providers is ambiguous and routes nowhere.
+    // A provider listing a domain its tenant has not proven neither routes it nor disturbs its routing: only a
+    // verified claim of the provider's own tenant counts.
     sqlx::query("UPDATE tenant_identity_providers SET verified_domains = '{globex.example}' WHERE tenant_id = $1")
         .bind(initech)
         .execute(&w.db.owner)
         .await
         .unwrap();
+    assert_eq!(
+        routing::provider_for_domain(app, "globex.example")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("globex-okta")
+    );
+
+    // A domain two providers of one tenant both list is ambiguous and routes nowhere.
+    sqlx::query(
+        "INSERT INTO tenant_identity_providers (id, tenant_id, provider_name, kind, verified_domains) \
+         VALUES (gen_random_uuid(), $1, 'globex-second', 'oidc', '{globex.example}')",
+    )
+    .bind(w.globex.0)
+    .execute(&w.db.owner)
+    .await
+    .unwrap();
     assert_eq!(
         routing::provider_for_domain(app, "globex.example")
             .await

@@ -67,11 +67,15 @@ async fn fetch(
 /// One entry.
 #[component]
 fn EventRow(event: PlatformAuditEvent) -> impl IntoView {
-    let operator = event
-        .operator
-        .email
-        .clone()
-        .unwrap_or(event.operator.id.clone());
+    // The actor: an operator, a tenant's admin, or the customer's IT admin behind a set-up link (no account).
+    let operator = match event.actor_kind.as_str() {
+        "setup_link" => "IT admin (set-up link)".to_owned(),
+        _ => event
+            .operator
+            .email
+            .clone()
+            .unwrap_or(event.operator.id.clone()),
+    };
     let tenant = event
         .tenant
         .as_ref()
@@ -102,6 +106,13 @@ pub fn action_label(action: PlatformAuditAction) -> &'static str {
         PlatformAuditAction::TenantExported => "Exported the tenant",
         PlatformAuditAction::TenantDeletionStarted => "Started deleting the tenant",
         PlatformAuditAction::TenantDeleted => "Deleted the tenant",
+        PlatformAuditAction::SetupLinkCreated => "Created a set-up link",
+        PlatformAuditAction::SetupLinkRevoked => "Revoked a set-up link",
+        PlatformAuditAction::SetupLinkOpened => "Opened the set-up link",
+        PlatformAuditAction::DomainClaimed => "Claimed a domain",
+        PlatformAuditAction::DomainVerified => "Verified a domain",
+        PlatformAuditAction::DomainRemoved => "Removed a domain",
+        PlatformAuditAction::DomainLapsed => "Domain proof lapsed",
     }
 }
 

@@ -84,11 +84,25 @@ pub enum AuditAction {
     /// Browser sessions of a member were ended: by the member ("sign out everywhere", or one of their own
     /// sessions), or by an admin.
     SessionsEnded,
+    /// A set-up link for the tenant's SSO was created (by an operator or an admin).
+    SetupLinkCreated,
+    /// A set-up link was revoked.
+    SetupLinkRevoked,
+    /// The customer's IT admin opened a set-up link.
+    SetupLinkOpened,
+    /// An email domain was claimed.
+    DomainClaimed,
+    /// An email domain was proven by its DNS record.
+    DomainVerified,
+    /// An email domain was removed.
+    DomainRemoved,
+    /// A proven domain's record was missing for the grace period: it routes nothing until proven again.
+    DomainLapsed,
 }
 
 impl AuditAction {
     /// Every action, for filters and exhaustive tests.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::MemberJoined,
@@ -105,6 +119,13 @@ impl AuditAction {
         AuditAction::FileDeleted,
         AuditAction::MemberRoleKept,
         AuditAction::SessionsEnded,
+        AuditAction::SetupLinkCreated,
+        AuditAction::SetupLinkRevoked,
+        AuditAction::SetupLinkOpened,
+        AuditAction::DomainClaimed,
+        AuditAction::DomainVerified,
+        AuditAction::DomainRemoved,
+        AuditAction::DomainLapsed,
     ];
 
     /// The action as stored and on the wire (`member_role_changed`).
@@ -126,6 +147,13 @@ impl AuditAction {
             AuditAction::FileDeleted => "file_deleted",
             AuditAction::MemberRoleKept => "member_role_kept",
             AuditAction::SessionsEnded => "sessions_ended",
+            AuditAction::SetupLinkCreated => "setup_link_created",
+            AuditAction::SetupLinkRevoked => "setup_link_revoked",
+            AuditAction::SetupLinkOpened => "setup_link_opened",
+            AuditAction::DomainClaimed => "domain_claimed",
+            AuditAction::DomainVerified => "domain_verified",
+            AuditAction::DomainRemoved => "domain_removed",
+            AuditAction::DomainLapsed => "domain_lapsed",
         }
     }
 

@@ -95,11 +95,25 @@ pub enum PlatformAuditAction {
     TenantDeletionStarted,
     /// A tenant's rows were removed: its deletion is complete.
     TenantDeleted,
+    /// A set-up link was created for a tenant's SSO (by an operator or one of its admins).
+    SetupLinkCreated,
+    /// A set-up link was revoked.
+    SetupLinkRevoked,
+    /// A customer's IT admin opened a set-up link.
+    SetupLinkOpened,
+    /// A tenant claimed an email domain.
+    DomainClaimed,
+    /// A tenant proved an email domain by DNS.
+    DomainVerified,
+    /// A tenant's email domain was removed.
+    DomainRemoved,
+    /// A proven domain's record went missing for the grace period: it routes nothing until proven again.
+    DomainLapsed,
 }
 
 impl PlatformAuditAction {
     /// Every action.
-    pub const ALL: [PlatformAuditAction; 8] = [
+    pub const ALL: [PlatformAuditAction; 15] = [
         PlatformAuditAction::OperatorSignedIn,
         PlatformAuditAction::TenantCreated,
         PlatformAuditAction::TenantPlanChanged,
@@ -108,6 +122,13 @@ impl PlatformAuditAction {
         PlatformAuditAction::TenantExported,
         PlatformAuditAction::TenantDeletionStarted,
         PlatformAuditAction::TenantDeleted,
+        PlatformAuditAction::SetupLinkCreated,
+        PlatformAuditAction::SetupLinkRevoked,
+        PlatformAuditAction::SetupLinkOpened,
+        PlatformAuditAction::DomainClaimed,
+        PlatformAuditAction::DomainVerified,
+        PlatformAuditAction::DomainRemoved,
+        PlatformAuditAction::DomainLapsed,
     ];
 
     /// The action as stored and on the wire.
@@ -121,6 +142,13 @@ impl PlatformAuditAction {
             PlatformAuditAction::TenantExported => "tenant_exported",
             PlatformAuditAction::TenantDeletionStarted => "tenant_deletion_started",
             PlatformAuditAction::TenantDeleted => "tenant_deleted",
+            PlatformAuditAction::SetupLinkCreated => "setup_link_created",
+            PlatformAuditAction::SetupLinkRevoked => "setup_link_revoked",
+            PlatformAuditAction::SetupLinkOpened => "setup_link_opened",
+            PlatformAuditAction::DomainClaimed => "domain_claimed",
+            PlatformAuditAction::DomainVerified => "domain_verified",
+            PlatformAuditAction::DomainRemoved => "domain_removed",
+            PlatformAuditAction::DomainLapsed => "domain_lapsed",
         }
     }
 
@@ -141,7 +169,10 @@ pub struct PlatformAuditEvent {
     pub at: String,
     /// What happened.
     pub action: PlatformAuditAction,
-    /// The operator who did it.
+    /// Who did it: `operator`, `setup_link` (the customer's IT admin, through a set-up link; `operator.id`
+    /// is the link's id) or `tenant_admin` (`operator.id` is the member's id).
+    pub actor_kind: String,
+    /// The operator (or other actor, see `actor_kind`) who did it.
     pub operator: OperatorMe,
     /// The tenant it was done to, as it was named then.
     pub tenant: Option<TenantRef>,

@@ -1,0 +1,286 @@
+//! Claiming, proving and removing a tenant's email domains: what the set-up wizard, the tenant admins' sign-in
+//! settings and the operators' console share, each with its own actors for the audit logs.
+//!
+//! The DNS lookup runs outside any transaction (it may take seconds); its outcome is recorded afterwards in
+//! the tenant's transaction, against the claim as it then is.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use shared::ErrorCode;
+use shared::api::{AuditAction, Domain, DomainStatus, DomainVerification, PlatformAuditAction};
+use time::OffsetDateTime;
+
+use super::domains::{self, DomainError, Lookup};
+use super::links::{Actors, audit_both};
+use crate::api::paging::rfc3339;
+use crate::db::audit::Target;
+use crate::db::domains::{CheckOutcome, DomainClaim};
+use crate::db::{self, TenantId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The most domains one tenant may claim.
+pub const MAX_DOMAINS_PER_TENANT: usize = 20;
+
+/// A claim as the API shows it.
+pub fn to_wire(claim: &DomainClaim) -> Result<Domain, ApiError> {
+    Ok(Domain {
+        domain: claim.domain.clone(),
+        status: claim.status,
+        record_name: domains::record_name(&claim.domain),
+        record_value: domains::record_value(&claim.verification_token),
+        verified_at: claim.verified_at.map(rfc3339).transpose()?,
+        last_checked_at: claim.last_checked_at.map(rfc3339).transpose()?,
+    })
+}
+
+/// The tenant's domains.
+pub async fn list(state: &AppState, tenant: TenantId) -> Result<Vec<Domain>, ApiError> {
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let claims = db::domains::list(&mut tx).await?;
+    tx.commit().await?;
+    claims.iter().map(to_wire).collect()
+}
+
+fn domain_target(domain: &str) -> Target {
+    Target {
+        kind: "domain",
+        id: domain.to_owned(),
+        label: domain.to_owned(),
+    }
+}
+
+/// The normalised domain of a path segment, or 404 (a name that is not a domain is claimed by nobody).
+pub fn path_domain(segment: &str) -> Result<String, ApiError> {
+    domains::normalise(segment).map_err(|_| ApiError::NotFound)
+}
+
+/// Claims `input` for `tenant`: 422 `invalid_request` for what is not a domain, 422 `domain_not_allowed` for
+/// a public email provider or a public suffix, 409 `domain_taken` when another tenant has proven it, 409
+/// `conflict` when the tenant already claims it, 422 beyond [`MAX_DOMAINS_PER_TENANT`].
+pub async fn claim(
+    state: &AppState,
+    tenant: TenantId,
+    input: &str,
+    actors: &Actors,
+) -> Result<Domain, ApiError> {
+    let domain = domains::normalise(input).map_err(|error| match error {
+        DomainError::Invalid(message) => ApiError::unprocessable(format!("domain: {message}")),
+        DomainError::NotAllowed(message) => ApiError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DomainNotAllowed,
+            message,
+        ),
+    })?;
+    domains::check_claimable(&domain).map_err(|error| {
+        ApiError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DomainNotAllowed,
+            error.to_string(),
+        )
+    })?;
+    if db::domains::proven_by_another_tenant(&state.db, &domain, tenant).await? {
+        return Err(taken(&domain));
+    }
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    // The tenant's row lock serialises concurrent claims, so the count below holds.
+    crate::api::lock_tenant(&mut tx).await?;
+    let existing = db::domains::list(&mut tx).await?;
+    if existing.iter().any(|claim| claim.domain == domain) {
+        return Err(ApiError::Conflict(format!("{domain} is already listed.")));
+    }
+    if existing.len() >= MAX_DOMAINS_PER_TENANT {
+        return Err(ApiError::unprocessable(format!(
+            "domain: an organisation can list at most {MAX_DOMAINS_PER_TENANT} domains; remove one first."
+        )));
+    }
+    let claim = db::domains::claim(&mut tx, &domain, &domains::new_token())
+        .await?
+        .ok_or_else(|| ApiError::Conflict(format!("{domain} is already listed.")))?;
+    audit_both(
+        &mut tx,
+        actors,
+        (
+            AuditAction::DomainClaimed,
+            PlatformAuditAction::DomainClaimed,
+        ),
+        domain_target(&domain),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %tenant, domain, "domain claimed");
+    to_wire(&claim)
+}
+
+fn taken(domain: &str) -> ApiError {
+    ApiError::refused(
+        StatusCode::CONFLICT,
+        ErrorCode::DomainTaken,
+        format!(
+            "{domain} has been proven by another organisation on this platform, so it cannot be claimed or \
+             route sign-ins here. If your organisation owns it, contact support."
+        ),
+    )
+}
+
+/// Looks up the proof of `tenant`'s claim on `domain` and records the outcome: verified (200, `verified`) when
+/// the record holds this claim's token; otherwise 422 `domain_not_verified` saying what the lookup found.
+/// 409 `domain_taken` when another tenant proved it meanwhile; 503 when DNS gives no answer.
+pub async fn verify(
+    state: &AppState,
+    tenant: TenantId,
+    domain: &str,
+    actors: &Actors,
+) -> Result<DomainVerification, ApiError> {
+    let claim = {
+        let mut tx = db::tenant_tx(&state.db, tenant).await?;
+        let claim = db::domains::get_for_update(&mut tx, domain)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        tx.commit().await?;
+        claim
+    };
+    let lookup = state
+        .domain_prover
+        .lookup(domain, &claim.verification_token)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "domain proof lookup failed");
+            ApiError::refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+                format!(
+                    "The DNS lookup of {} did not answer. Try again in a minute.",
+                    domains::record_name(domain)
+                ),
+            )
+        })?;
+    let now = OffsetDateTime::now_utc();
+    let outcome = match &lookup {
+        Lookup::Found => CheckOutcome::Found,
+        // A verification someone asked for never lapses a domain; only the periodic re-check does.
+        Lookup::Missing(_) => CheckOutcome::Missing {
+            lapse_before: OffsetDateTime::UNIX_EPOCH,
+        },
+    };
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    let recorded = match db::domains::record_check(&mut tx, domain, outcome, now).await {
+        Ok(recorded) => recorded.ok_or(ApiError::NotFound)?,
+        Err(error) if is_proven_elsewhere(&error) => return Err(taken(domain)),
+        Err(error) => return Err(error.into()),
+    };
+    let newly_verified = lookup == Lookup::Found && claim.status != DomainStatus::Verified;
+    if newly_verified {
+        audit_both(
+            &mut tx,
+            actors,
+            (
+                AuditAction::DomainVerified,
+                PlatformAuditAction::DomainVerified,
+            ),
+            domain_target(domain),
+            json!({}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    let wire = to_wire(&recorded)?;
+    match lookup {
+        Lookup::Found => {
+            if newly_verified {
+                tracing::info!(tenant_id = %tenant, domain, "domain verified");
+            }
+            Ok(DomainVerification {
+                domain: wire,
+                verified: true,
+                found: Vec::new(),
+                message: format!("{domain} is verified."),
+            })
+        }
+        Lookup::Missing(found) => Err(ApiError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DomainNotVerified,
+            not_found_message(domain, &wire.record_value, &found),
+        )),
+    }
+}
+
+/// What a failed verification tells the person: what was expected, and what was found instead.
+fn not_found_message(domain: &str, expected: &str, found: &[String]) -> String {
+    let name = domains::record_name(domain);
+    if found.is_empty() {
+        format!(
+            "No TXT record was found at {name}. Publish one holding {expected:?} with your DNS provider, wait \
+             for it to propagate (usually minutes), then verify again."
+        )
+    } else {
+        format!(
+            "The TXT record at {name} holds {} instead of {expected:?}. Change it to the expected value, then \
+             verify again.",
+            found
+                .iter()
+                .map(|value| format!("{value:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// Whether `error` is the unique index refusing a second tenant's proof of a domain.
+fn is_proven_elsewhere(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.constraint())
+        .is_some_and(|constraint| constraint == "tenant_domains_proven_once")
+}
+
+/// Removes `tenant`'s claim on `domain` (it stops routing at once); 404 when it has none.
+pub async fn remove(
+    state: &AppState,
+    tenant: TenantId,
+    domain: &str,
+    actors: &Actors,
+) -> Result<(), ApiError> {
+    let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    if !db::domains::remove(&mut tx, domain).await? {
+        return Err(ApiError::NotFound);
+    }
+    audit_both(
+        &mut tx,
+        actors,
+        (
+            AuditAction::DomainRemoved,
+            PlatformAuditAction::DomainRemoved,
+        ),
+        domain_target(domain),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %tenant, domain, "domain removed");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_verification_says_what_it_found() {
+        let none = not_found_message("initech.example", "saas-verification=abc", &[]);
+        assert!(
+            none.contains("No TXT record was found at _saas-verification.initech.example"),
+            "{none}"
+        );
+        let other = not_found_message(
+            "initech.example",
+            "saas-verification=abc",
+            &["saas-verification=xyz".to_owned()],
+        );
+        assert!(
+            other.contains("\"saas-verification=xyz\" instead of \"saas-verification=abc\""),
+            "{other}"
+        );
+    }
+}

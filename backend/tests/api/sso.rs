@@ -1,0 +1,683 @@
+//! Self-serve SSO set-up: set-up links (one-time, expiring, revocable, one open per tenant), the wizard's
+//! session, and email domains proven by a DNS TXT record, including the attempts to take another tenant's
+//! domain.
+
+use std::sync::Arc;
+
+use reqwest::cookie::Jar;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::json;
+use shared::ErrorCode;
+use shared::api::{
+    AuditPage, CreatedSetupLink, Domain, DomainStatus, DomainVerification, PlatformAuditAction,
+    PlatformAuditPage, SetupLinkList, SetupLinkState, SetupSession,
+};
+
+use crate::console::{Console, OPS, error_body, invite_operator, sign_in_operator};
+use crate::helpers::{ALICE, BOB, CAROL, SignedIn, TestApp, location};
+
+async fn console(app: &TestApp) -> Console {
+    let credentials = invite_operator(app, OPS).await;
+    sign_in_operator(app, &credentials, "").await.0
+}
+
+async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
+    assert!(
+        response.status().is_success(),
+        "{}: {}",
+        response.status(),
+        response.text().await.unwrap()
+    );
+    response.json().await.unwrap()
+}
+
+/// Creates Initech (no sign-in set up yet) and answers its id.
+async fn create_initech(console: &Console) -> String {
+    let created: serde_json::Value = json(
+        console
+            .send_json(
+                Method::POST,
+                "/operator/api/v1/tenants",
+                Some(json!({
+                    "name": "Initech", "slug": "initech", "plan": "basic",
+                    "admin_email": "peter@initech.example",
+                })),
+            )
+            .await,
+    )
+    .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn create_link(console: &Console, tenant: &str) -> CreatedSetupLink {
+    let response = console
+        .send_json(
+            Method::POST,
+            &format!("/operator/api/v1/tenants/{tenant}/setup-links"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+/// The IT admin's browser: no account, a cookie jar, requests sent as the wizard's page sends them.
+struct Wizard {
+    browser: Client,
+    address: String,
+}
+
+impl Wizard {
+    fn new(app: &TestApp) -> Wizard {
+        let jar = Arc::new(Jar::default());
+        let browser = Client::builder()
+            .cookie_provider(jar)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Wizard {
+            browser,
+            address: app.address.clone(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .browser
+            .request(method, format!("{}{path}", self.address))
+            .header("origin", &self.address);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Opens the link at `url` as the wizard's page does: the token after `#` posted to the API.
+    async fn open(&self, url: &str) -> reqwest::Response {
+        let token = url.split_once('#').unwrap().1;
+        self.send(
+            Method::POST,
+            "/setup/api/v1/session",
+            Some(json!({ "token": token })),
+        )
+        .await
+    }
+}
+
+async fn opened_wizard(app: &TestApp, console: &Console, tenant: &str) -> Wizard {
+    let link = create_link(console, tenant).await;
+    let wizard = Wizard::new(app);
+    assert_eq!(wizard.open(&link.url).await.status(), StatusCode::OK);
+    wizard
+}
+
+async fn publish(app: &TestApp, domain: &Domain) {
+    app.aws
+        .dns()
+        .set_txt(&domain.record_name, vec![domain.record_value.clone()])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_set_up_link_opens_once_into_a_session_that_ends_when_the_link_is_revoked() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+
+    let link = create_link(&console, &initech).await;
+    assert!(
+        link.url.starts_with(&format!("{}/setup#", app.address)),
+        "the secret travels after #, never to a server log: {}",
+        link.url
+    );
+    assert_eq!(link.link.state, SetupLinkState::Pending);
+
+    let wizard = Wizard::new(&app);
+    let opened = wizard.open(&link.url).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let cookie = opened
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/setup"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let session: SetupSession = opened.json().await.unwrap();
+    assert_eq!(session.tenant_name, "Initech");
+    assert!(session.domains.is_empty());
+
+    // The link is spent: nobody else opens it, not even the same browser.
+    let again = Wizard::new(&app).open(&link.url).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_body(again).await.code, ErrorCode::SetupLinkInvalid);
+
+    // The session resumes after a reload.
+    let resumed: SetupSession = json(
+        wizard
+            .send(Method::GET, "/setup/api/v1/session", None)
+            .await,
+    )
+    .await;
+    assert_eq!(resumed.tenant_name, "Initech");
+    let links: SetupLinkList = json(
+        console
+            .send(
+                Method::GET,
+                &format!("/operator/api/v1/tenants/{initech}/setup-links"),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(links.items[0].state, SetupLinkState::Opened);
+
+    // Revoked: the session ends at once.
+    let revoked = console
+        .send(
+            Method::POST,
+            &format!(
+                "/operator/api/v1/tenants/{initech}/setup-links/{}/revoke",
+                link.link.id
+            ),
+        )
+        .await;
+    assert_eq!(
+        json::<shared::api::SetupLink>(revoked).await.state,
+        SetupLinkState::Revoked
+    );
+    let after = wizard
+        .send(Method::GET, "/setup/api/v1/session", None)
+        .await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_body(after).await.code, ErrorCode::SetupLinkInvalid);
+
+    // Every step is in the platform log, the IT admin's as the link's.
+    let audit: PlatformAuditPage =
+        json(console.send(Method::GET, "/operator/api/v1/audit").await).await;
+    let steps: Vec<(PlatformAuditAction, String)> = audit
+        .items
+        .iter()
+        .filter(|event| event.tenant.as_ref().is_some_and(|t| t.slug == "initech"))
+        .map(|event| (event.action, event.actor_kind.clone()))
+        .collect();
+    for step in [
+        (PlatformAuditAction::SetupLinkCreated, "operator"),
+        (PlatformAuditAction::SetupLinkOpened, "setup_link"),
+        (PlatformAuditAction::SetupLinkRevoked, "operator"),
+    ] {
+        assert!(
+            steps.contains(&(step.0, step.1.to_owned())),
+            "{step:?} missing from {steps:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_link_replaces_the_open_one_and_malformed_or_unknown_tokens_open_nothing() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let first = create_link(&console, &initech).await;
+    let second = create_link(&console, &initech).await;
+
+    let links: SetupLinkList = json(
+        console
+            .send(
+                Method::GET,
+                &format!("/operator/api/v1/tenants/{initech}/setup-links"),
+            )
+            .await,
+    )
+    .await;
+    let states: Vec<SetupLinkState> = links.items.iter().map(|link| link.state).collect();
+    assert_eq!(states, [SetupLinkState::Pending, SetupLinkState::Revoked]);
+    assert_eq!(
+        Wizard::new(&app).open(&first.url).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the replaced link opens nothing"
+    );
+    for token in ["", "short", &"A".repeat(43), &"é".repeat(43)] {
+        let response = Wizard::new(&app)
+            .send(
+                Method::POST,
+                "/setup/api/v1/session",
+                Some(json!({ "token": token })),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+    }
+    assert_eq!(
+        Wizard::new(&app).open(&second.url).await.status(),
+        StatusCode::OK
+    );
+
+    // Out-of-range validity is refused; the link's lifetime is bounded.
+    let too_long = console
+        .send_json(
+            Method::POST,
+            &format!("/operator/api/v1/tenants/{initech}/setup-links"),
+            Some(json!({ "valid_days": 31 })),
+        )
+        .await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // An unknown tenant has no links.
+    let unknown = console
+        .send_json(
+            Method::POST,
+            "/operator/api/v1/tenants/00000000-0000-4000-8000-000000000000/setup-links",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_expired_link_opens_nothing() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let link = create_link(&console, &initech).await;
+    sqlx::query(
+        "UPDATE sso_setup_links SET created_at = now() - interval '8 days', \
+         expires_at = now() - interval '1 day' WHERE id = $1::uuid",
+    )
+    .bind(&link.link.id)
+    .execute(&app.db.owner)
+    .await
+    .unwrap();
+    let response = Wizard::new(&app).open(&link.url).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let links: SetupLinkList = json(
+        console
+            .send(
+                Method::GET,
+                &format!("/operator/api/v1/tenants/{initech}/setup-links"),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(links.items[0].state, SetupLinkState::Expired);
+}
+
+#[tokio::test]
+async fn the_it_admin_proves_a_domain_by_publishing_its_txt_record() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+
+    let claimed = wizard
+        .send(
+            Method::POST,
+            "/setup/api/v1/domains",
+            Some(json!({ "domain": " Initech.Example. " })),
+        )
+        .await;
+    assert_eq!(claimed.status(), StatusCode::CREATED);
+    let domain: Domain = claimed.json().await.unwrap();
+    assert_eq!(domain.domain, "initech.example");
+    assert_eq!(domain.status, DomainStatus::Pending);
+    assert_eq!(domain.record_name, "_saas-verification.initech.example");
+    assert!(domain.record_value.starts_with("saas-verification="));
+
+    // Nothing published yet.
+    let verify = "/setup/api/v1/domains/initech.example/verify";
+    let missing = wizard.send(Method::POST, verify, None).await;
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = error_body(missing).await;
+    assert_eq!(body.code, ErrorCode::DomainNotVerified);
+    assert!(
+        body.message.contains("No TXT record was found"),
+        "{}",
+        body.message
+    );
+
+    // A wrong value: the answer says what it found.
+    app.aws
+        .dns()
+        .set_txt(
+            &domain.record_name,
+            vec!["saas-verification=typo".to_owned()],
+        )
+        .await
+        .unwrap();
+    let wrong = error_body(wizard.send(Method::POST, verify, None).await).await;
+    assert_eq!(wrong.code, ErrorCode::DomainNotVerified);
+    assert!(
+        wrong.message.contains("\"saas-verification=typo\""),
+        "{}",
+        wrong.message
+    );
+
+    publish(&app, &domain).await;
+    let verified: DomainVerification = json(wizard.send(Method::POST, verify, None).await).await;
+    assert!(verified.verified);
+    assert_eq!(verified.domain.status, DomainStatus::Verified);
+    assert!(verified.domain.verified_at.is_some());
+
+    // Both logs record the claim and the proof; the tenant's names the set-up link as the actor.
+    let audit: PlatformAuditPage =
+        json(console.send(Method::GET, "/operator/api/v1/audit").await).await;
+    let actions: Vec<PlatformAuditAction> = audit.items.iter().map(|event| event.action).collect();
+    assert!(
+        actions.contains(&PlatformAuditAction::DomainClaimed),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&PlatformAuditAction::DomainVerified),
+        "{actions:?}"
+    );
+    let tenant_log: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT action, details FROM audit_events WHERE tenant_id = $1::uuid ORDER BY at",
+    )
+    .bind(&initech)
+    .fetch_all(&app.db.owner)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = tenant_log
+        .iter()
+        .map(|(action, _)| action.as_str())
+        .collect();
+    for action in [
+        "setup_link_created",
+        "setup_link_opened",
+        "domain_claimed",
+        "domain_verified",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    assert!(
+        tenant_log
+            .iter()
+            .any(|(action, details)| action == "domain_verified" && details["by"] == "setup_link")
+    );
+
+    // The operators see it; without an identity provider it routes nothing yet.
+    let listed: shared::api::DomainList = json(
+        console
+            .send(
+                Method::GET,
+                &format!("/operator/api/v1/tenants/{initech}/domains"),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(listed.items[0].status, DomainStatus::Verified);
+    assert_routes_nowhere(&app, "peter@initech.example").await;
+}
+
+#[tokio::test]
+async fn domains_nobody_may_claim_are_refused_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+    for (input, status, code) in [
+        (
+            "gmail.com",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DomainNotAllowed,
+        ),
+        (
+            "Outlook.com",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DomainNotAllowed,
+        ),
+        (
+            "co.uk",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DomainNotAllowed,
+        ),
+        (
+            "initech",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidRequest,
+        ),
+        (
+            "peter@initech.example",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidRequest,
+        ),
+        (
+            "10.0.0.1",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidRequest,
+        ),
+        ("acme.example", StatusCode::CONFLICT, ErrorCode::DomainTaken),
+    ] {
+        let response = wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/domains",
+                Some(json!({ "domain": input })),
+            )
+            .await;
+        assert_eq!(response.status(), status, "{input}");
+        assert_eq!(error_body(response).await.code, code, "{input}");
+    }
+    let twice = wizard
+        .send(
+            Method::POST,
+            "/setup/api/v1/domains",
+            Some(json!({ "domain": "initech.example" })),
+        )
+        .await;
+    assert_eq!(twice.status(), StatusCode::CREATED);
+    let again = wizard
+        .send(
+            Method::POST,
+            "/setup/api/v1/domains",
+            Some(json!({ "domain": "INITECH.example" })),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(error_body(again).await.code, ErrorCode::Conflict);
+}
+
+/// A tenant admin's request to the SSO settings, from their signed-in browser.
+async fn admin_send(
+    admin: &SignedIn,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    admin
+        .send(method, &format!("/api/v1/tenant/sso{path}"), body)
+        .await
+}
+
+#[tokio::test]
+async fn globex_cannot_claim_or_prove_acme_example() {
+    let app = TestApp::spawn().await;
+    let carol = app.sign_in(&CAROL).await;
+    let claim = admin_send(
+        &carol,
+        Method::POST,
+        "/domains",
+        Some(json!({ "domain": "acme.example" })),
+    )
+    .await;
+    assert_eq!(claim.status(), StatusCode::CONFLICT);
+    assert_eq!(error_body(claim).await.code, ErrorCode::DomainTaken);
+    // Nor a sub-domain trick of case or a trailing dot.
+    let claim = admin_send(
+        &carol,
+        Method::POST,
+        "/domains",
+        Some(json!({ "domain": "ACME.example." })),
+    )
+    .await;
+    assert_eq!(error_body(claim).await.code, ErrorCode::DomainTaken);
+    // Acme still signs in to Acme.
+    assert_eq!(app.sign_in(&ALICE).await.me().await.tenant.slug, "acme");
+}
+
+#[tokio::test]
+async fn a_domain_proven_by_one_tenant_is_never_proven_by_another() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+    let carol = app.sign_in(&CAROL).await;
+
+    // Both claim the same new domain while it is unproven.
+    let initech_claim: Domain = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/domains",
+                Some(json!({ "domain": "labs.initech.example" })),
+            )
+            .await,
+    )
+    .await;
+    let globex_claim: Domain = json(
+        admin_send(
+            &carol,
+            Method::POST,
+            "/domains",
+            Some(json!({ "domain": "labs.initech.example" })),
+        )
+        .await,
+    )
+    .await;
+    assert_ne!(
+        initech_claim.record_value, globex_claim.record_value,
+        "each claim has its own token"
+    );
+
+    // A record holding Initech's token proves nothing for Globex.
+    publish(&app, &initech_claim).await;
+    let borrowed = admin_send(
+        &carol,
+        Method::POST,
+        "/domains/labs.initech.example/verify",
+        None,
+    )
+    .await;
+    assert_eq!(borrowed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error_body(borrowed).await.code,
+        ErrorCode::DomainNotVerified
+    );
+
+    // Initech proves it.
+    let proven: DomainVerification = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/domains/labs.initech.example/verify",
+                None,
+            )
+            .await,
+    )
+    .await;
+    assert!(proven.verified);
+
+    // Even with both tokens published, Globex's pending claim can no longer be proven.
+    app.aws
+        .dns()
+        .set_txt(
+            &globex_claim.record_name,
+            vec![
+                initech_claim.record_value.clone(),
+                globex_claim.record_value.clone(),
+            ],
+        )
+        .await
+        .unwrap();
+    let late = admin_send(
+        &carol,
+        Method::POST,
+        "/domains/labs.initech.example/verify",
+        None,
+    )
+    .await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert_eq!(error_body(late).await.code, ErrorCode::DomainTaken);
+    // And a new claim is refused up front.
+    let dave_domain = admin_send(
+        &carol,
+        Method::DELETE,
+        "/domains/labs.initech.example",
+        None,
+    )
+    .await;
+    assert_eq!(dave_domain.status(), StatusCode::NO_CONTENT);
+    let reclaim = admin_send(
+        &carol,
+        Method::POST,
+        "/domains",
+        Some(json!({ "domain": "labs.initech.example" })),
+    )
+    .await;
+    assert_eq!(error_body(reclaim).await.code, ErrorCode::DomainTaken);
+}
+
+#[tokio::test]
+async fn a_removed_domain_stops_routing_at_once_and_members_cannot_manage_domains() {
+    let app = TestApp::spawn().await;
+    let bob = app.sign_in(&BOB).await;
+    let refused = admin_send(&bob, Method::GET, "/domains", None).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let alice = app.sign_in(&ALICE).await;
+    let domains: shared::api::DomainList =
+        json(admin_send(&alice, Method::GET, "/domains", None).await).await;
+    assert_eq!(
+        domains
+            .items
+            .iter()
+            .map(|d| (d.domain.as_str(), d.status))
+            .collect::<Vec<_>>(),
+        [("acme.example", DomainStatus::Verified)]
+    );
+    let removed = admin_send(&alice, Method::DELETE, "/domains/acme.example", None).await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    assert_routes_nowhere(&app, "bob@acme.example").await;
+
+    // An admin creates a set-up link for their own IT admin; it is listed in both logs.
+    let created = admin_send(
+        &alice,
+        Method::POST,
+        "/setup-links",
+        Some(json!({ "valid_days": 2 })),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: CreatedSetupLink = created.json().await.unwrap();
+    assert_eq!(created.link.created_by_kind, "member");
+    let log: AuditPage = alice.get_json("/api/v1/audit").await;
+    let actions: Vec<&str> = log
+        .items
+        .iter()
+        .map(|event| event.action.as_str())
+        .collect();
+    assert!(actions.contains(&"setup_link_created"), "{actions:?}");
+    assert!(actions.contains(&"domain_removed"), "{actions:?}");
+}
+
+/// Home-realm discovery sends `email` back to the app with `no_sign_in_for_domain`.
+async fn assert_routes_nowhere(app: &TestApp, email: &str) {
+    let response = crate::helpers::browser()
+        .get(app.url(&format!("/auth/login?email={email}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&response).as_str(),
+        app.url("/?error=no_sign_in_for_domain"),
+        "{email}"
+    );
+}
