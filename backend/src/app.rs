@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
     // The set-up wizard's API: its own session (the set-up link's cookie), the same CSRF check.
     let setup = Router::new()
         .nest("/setup/api", crate::sso::wizard::router(state.clone()))
+        .merge(crate::sso::wizard::auth_router())
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

@@ -787,6 +787,12 @@ impl Config {
         join(&self.public_url, "operator/auth/callback")
     }
 
+    /// The redirect URI of a set-up's test sign-in, registered with the web client too:
+    /// `<PUBLIC_URL>/setup/auth/callback`.
+    pub fn setup_callback_url(&self) -> Url {
+        join(&self.public_url, "setup/auth/callback")
+    }
+
     /// Where the operators' pool sends the browser after sign-out: `<PUBLIC_URL>/operator`.
     pub fn operator_logout_return_url(&self) -> Url {
         join(&self.public_url, "operator")

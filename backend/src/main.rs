@@ -141,6 +141,9 @@ async fn serve() -> anyhow::Result<()> {
         application.state().db.clone(),
         interval,
     ));
+    tokio::spawn(backend::sso::claims::keep_rechecking(
+        application.state().clone(),
+    ));
     tracing::info!(address = %application.local_addr(), "backend listening");
     application
         .run_until(shutdown_signal())

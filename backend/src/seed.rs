@@ -269,7 +269,7 @@ pub async fn demo_world(
                          verified_at = coalesce(tenant_domains.verified_at, now()), failing_since = NULL",
                     tenant_id,
                     domain,
-                    crate::sso::domains::new_token()
+                    demo_proof_token(domain)
                 )
                 .execute(&mut *tx)
                 .await
@@ -279,6 +279,16 @@ pub async fn demo_world(
     }
     tx.commit().await.context("committing the demo world")?;
     Ok(())
+}
+
+/// The ownership-proof token of a demo domain: derived from the domain, so that every seeding claims it with the
+/// same token and the DNS stand-in's records (`infra/local-aws/local.json`) keep proving it. Demo values only:
+/// anyone can compute them, and they prove only the reserved `.example` domains of the demo world.
+pub fn demo_proof_token(domain: &str) -> String {
+    use sha2::Digest as _;
+    let digest =
+        sha2::Sha256::digest(format!("saas-reference demo domain proof:{domain}").as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -378,6 +388,32 @@ mod tests {
                 let error = changed.normalize().unwrap_err();
                 assert!(error.to_string().contains("email_verified"), "{error}");
             }
+        }
+    }
+
+    #[test]
+    fn the_dns_stand_in_publishes_the_demo_domains_proofs() {
+        let local: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(infra_dir().join("local-aws/local.json")).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        let world = DemoWorld::load(&infra_dir()).unwrap_or_else(|e| panic!("{e}"));
+        for domain in world
+            .tenants
+            .iter()
+            .flat_map(|t| &t.identity_providers)
+            .flat_map(|p| &p.verified_domains)
+        {
+            let name = crate::sso::domains::record_name(domain);
+            let value = crate::sso::domains::record_value(&demo_proof_token(domain));
+            let published = local["dns"]["records"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|record| {
+                    record["name"] == name.as_str() && record["values"][0] == value.as_str()
+                });
+            assert!(published, "local.json publishes no proof {value} at {name}");
         }
     }
 

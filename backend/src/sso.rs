@@ -13,4 +13,6 @@ pub mod discovery;
 pub mod domains;
 pub mod egress;
 pub mod links;
+pub mod provider;
+pub mod test_sign_in;
 pub mod wizard;

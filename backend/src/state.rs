@@ -47,6 +47,10 @@ pub struct App {
     pub idp_sync: Reconciler,
     /// Looks up the DNS proofs of the tenants' email domains (`DNS_RESOLVER`).
     pub domain_prover: DomainProver,
+    /// The web client returning to `/setup/auth/callback`: a set-up's test sign-in.
+    pub setup_oidc: OidcClient,
+    /// Requests to the identity providers customers' IT admins name (discovery), behind the SSRF guard.
+    pub egress: crate::sso::egress::EgressClient,
 }
 
 /// The shared application state handed to every handler: a cheap clone of an [`Arc<App>`].
@@ -95,8 +99,16 @@ impl AppState {
             .context("the user-pool API client could not be configured")?;
         let domain_prover = DomainProver::new(config.sso.dns_resolver)
             .context("the DNS resolver for domain proofs could not be configured")?;
+        let setup_oidc = OidcClient::new(ClientSettings::setup_test(&config))
+            .context("the set-up's OpenID Connect client could not be configured")?;
+        let egress = crate::sso::egress::EgressClient::new(crate::sso::egress::EgressPolicy {
+            allow_private: config.sso.allow_private_addresses,
+        })
+        .context("the HTTP client for identity-provider discovery could not be configured")?;
         Ok(AppState(Arc::new(App {
             domain_prover,
+            setup_oidc,
+            egress,
             config,
             db,
             verifier,

@@ -66,6 +66,10 @@ pub async fn pre_token_generation(
         tracing::info!(provider = %identity.provider, "sign-in refused: no tenant owns the identity provider");
         return Err(TriggerError::Refused(ErrorCode::UnknownIdentityProvider));
     };
+    if binding.testing {
+        tracing::info!(provider = %identity.provider, tenant_id = %binding.tenant_id, "test sign-in through a provider being set up");
+        return Ok(test_sign_in(event, resource_server));
+    }
     let tenant_id = binding.tenant_id;
     let attributes = &event.request.user_attributes;
     let groups = groups_of(attributes);
@@ -157,6 +161,45 @@ pub async fn pre_token_generation(
         }),
     };
     Ok(event)
+}
+
+/// The tokens of a test sign-in, through a provider a tenant's IT admin is still setting up: no member is
+/// found or created and nothing is written; the tokens carry `setup_test: true`, no tenant, and no scope of
+/// the API (every one requested is suppressed), so they open nothing. The set-up's own callback reads the
+/// provider's claims from the ID token and shows them to the set-up session only.
+fn test_sign_in(
+    mut event: PreTokenGenerationEvent,
+    resource_server: &str,
+) -> PreTokenGenerationEvent {
+    let mut claims = Map::new();
+    claims.insert("setup_test".to_owned(), Value::Bool(true));
+    let ours: Vec<String> = event
+        .request
+        .scopes
+        .iter()
+        .filter(|scope| {
+            scope
+                .strip_prefix(resource_server)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .cloned()
+        .collect();
+    event.response = Response {
+        claims_and_scope_override_details: Some(ClaimsAndScopeOverrideDetails {
+            id_token_generation: Some(IdTokenGeneration {
+                claims_to_add_or_override: claims.clone(),
+                claims_to_suppress: Vec::new(),
+            }),
+            access_token_generation: Some(AccessTokenGeneration {
+                claims_to_add_or_override: claims,
+                claims_to_suppress: Vec::new(),
+                scopes_to_add: Vec::new(),
+                scopes_to_suppress: ours,
+            }),
+            group_override_details: None,
+        }),
+    };
+    event
 }
 
 /// Checks the event's version and trigger source; `true` for a token refresh.

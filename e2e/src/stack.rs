@@ -146,6 +146,22 @@ impl Stack {
         self.stack.aws.okta_base()
     }
 
+    /// The base URL of the mock Okta org `org` (each org is a host of its own).
+    pub fn okta_org_base(&self, org: &str) -> Option<String> {
+        self.stack.aws.okta_org_base(org)
+    }
+
+    /// Publishes a TXT record in the DNS stand-in, as a customer does at their DNS provider.
+    pub async fn publish_txt(&self, name: &str, value: &str) -> anyhow::Result<()> {
+        self.stack
+            .aws
+            .dns()
+            .set_txt(name, vec![value.to_owned()])
+            .await
+            .map_err(|error| anyhow::anyhow!("publishing {name}: {error}"))?;
+        Ok(())
+    }
+
     /// Deactivates or reactivates a member (ids as `GET /api/v1/me` shows them), the way a tenant admin's
     /// change lands in the database: inside a transaction bound to the member's tenant.
     pub async fn set_member_status(

@@ -1771,3 +1771,131 @@ async fn an_operator_enrols_then_creates_initech_suspends_acme_under_alice_and_d
     alice.close().await?;
     console.close().await
 }
+
+/// The self-serve SSO journey: the operator hands Initech's IT admin a set-up link; the IT admin, without an
+/// account, configures the `initech` Okta org, proves `initech.example` by DNS, runs a test sign-in and
+/// activates; then Peter (Initech's first admin, invited when the tenant was created) signs in by email and
+/// lands in Initech as its admin.
+#[tokio::test]
+async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_initech()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let temporary = stack.invite_operator(OPERATOR).await?;
+    let console = Browser::launch("self_serve_sso_operator").await?;
+    console.open(&stack.url("/operator")).await?;
+    console.click("#operator-sign-in").await?;
+    console.fill("#username", OPERATOR).await?;
+    console.fill("#password", &temporary).await?;
+    console.click("form button[type=submit]").await?;
+    console.wait_for_element("#password_confirmation").await?;
+    let new_password = "Correct-Horse-Battery-9";
+    console.fill("#password", new_password).await?;
+    console.fill("#password_confirmation", new_password).await?;
+    console.click("form button[type=submit]").await?;
+    let secret = console.wait_for_text("#totp-secret", "").await?;
+    let code = local_aws::totp_code(secret.trim(), std::time::SystemTime::now())
+        .expect("the page shows a base32 secret");
+    console.fill("#code", &code).await?;
+    console.click("form button[type=submit]").await?;
+    console
+        .wait_for_element("tr[data-tenant-slug=acme]")
+        .await?;
+
+    // Initech, and a set-up link for its IT admin.
+    console.fill("#tenant-name", "Initech").await?;
+    console
+        .fill("#tenant-admin-email", "peter@initech.example")
+        .await?;
+    console.click("#create-tenant").await?;
+    console.wait_for_text("#tenant-title", "Initech").await?;
+    console.click("#new-setup-link").await?;
+    console.wait_for_element("#setup-link-url").await?;
+    let link = console.value_of("#setup-link-url").await?;
+    assert!(link.contains("/setup#"), "{link}");
+    console
+        .wait_for_element(".setup-link[data-state=pending]")
+        .await?;
+
+    // The IT admin opens it: no account, no session of the app.
+    let admin = Browser::launch("self_serve_sso_it_admin").await?;
+    admin.open(&link).await?;
+    admin.wait_for_element("#step-kind").await?;
+    assert!(
+        !admin.current_url().await?.as_str().contains('#'),
+        "the secret leaves the address bar"
+    );
+    admin.readme_screenshot("wizard", "sso-wizard").await?;
+
+    // The provider: the initech Okta org, checked and saved for a test.
+    admin.click("#kind-okta").await?;
+    admin.wait_for_element("#redirect-uri").await?;
+    assert!(
+        admin
+            .value_of("#redirect-uri")
+            .await?
+            .ends_with("/oauth2/idpresponse")
+    );
+    let org = stack
+        .okta_org_base("initech")
+        .expect("the initech org listens");
+    admin.fill("#org-url", &org).await?;
+    admin.fill("#authorization-server", "default").await?;
+    admin.fill("#client-id", "0oainitech0client0id").await?;
+    admin
+        .fill("#client-secret", "local-demo-initech-okta-secret")
+        .await?;
+    admin.click("#save-provider").await?;
+    admin
+        .wait_for_element("#provider-saved[data-status=testing]")
+        .await?;
+
+    // The domain, proven by the TXT record the page shows.
+    admin.fill("#new-domain", "initech.example").await?;
+    admin.click("#add-domain").await?;
+    admin
+        .wait_for_element("li[data-domain='initech.example'][data-status=pending]")
+        .await?;
+    let record_name = admin
+        .value_of("li[data-domain='initech.example'] #record-name")
+        .await?;
+    let record_value = admin
+        .value_of("li[data-domain='initech.example'] #record-value")
+        .await?;
+    stack.publish_txt(&record_name, &record_value).await?;
+    admin
+        .click("li[data-domain='initech.example'] .verify-domain")
+        .await?;
+    admin
+        .wait_for_element("li[data-domain='initech.example'][data-status=verified]")
+        .await?;
+
+    // A test sign-in as Peter: back in the wizard with what Okta sent; nobody joined.
+    admin.click("#run-test").await?;
+    admin
+        .sign_in_at_identity_provider("peter@initech.example", DEMO_PASSWORD)
+        .await?;
+    admin
+        .wait_for_text("#test-email", "peter@initech.example")
+        .await?;
+    assert!(admin.text_of("#test-groups").await?.contains("saas-admins"));
+    admin
+        .readme_screenshot("wizard-tested", "sso-wizard-tested")
+        .await?;
+
+    // saas-admins → admin, and activation.
+    admin
+        .choose(".mapping-row:first-child .mapping-role", "admin")
+        .await?;
+    admin.click("#activate").await?;
+    admin
+        .wait_for_text("#setup-complete", "initech.example")
+        .await?;
+
+    // Peter signs in by email and lands in Initech, as its admin.
+    let peter = Browser::launch("self_serve_sso_peter").await?;
+    sign_in(&peter, &stack, "peter@initech.example").await?;
+    let profile = peter.wait_for_profile().await?;
+    assert_eq!(profile.tenant_name, "Initech");
+    assert_eq!(profile.role, "admin");
+    Ok(())
+}

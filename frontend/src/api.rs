@@ -113,6 +113,23 @@ impl Api {
         self.send_json(Method::POST, path, body).await
     }
 
+    /// `POST path` with a JSON body; any success (204) is `Ok`.
+    pub async fn post_no_content<B: Serialize>(
+        self,
+        path: String,
+        body: &B,
+    ) -> Result<(), Problem> {
+        let request = RequestBuilder::new(&path)
+            .method(Method::POST)
+            .json(body)
+            .map_err(|_| Problem {
+                code: None,
+                message: "The app could not prepare this request. Please reload the page.".into(),
+            })?;
+        let response = request.send().await.map_err(|_| Problem::unreachable())?;
+        self.check(response).await.map(|_| ())
+    }
+
     /// `PATCH path` with a JSON body, and the JSON answer.
     pub async fn patch<B: Serialize, T: DeserializeOwned>(
         self,

@@ -75,6 +75,9 @@ pub fn action_label(action: AuditAction) -> &'static str {
         AuditAction::DomainVerified => "Domain verified",
         AuditAction::DomainRemoved => "Domain removed",
         AuditAction::DomainLapsed => "Domain proof lapsed",
+        AuditAction::SsoProviderSaved => "Identity provider saved for a test",
+        AuditAction::SsoTestSignIn => "Test sign-in",
+        AuditAction::SsoActivated => "Single sign-on activated",
     }
 }
 

@@ -1,5 +1,6 @@
 //! The web app: a Leptos client-side app that shows the sign-in page or the signed-in member's workspace, and
-//! at `/operator` the platform operators' console (`console.rs`).
+//! at `/operator` the platform operators' console (`console.rs`), and at `/setup` the single sign-on set-up
+//! wizard a customer's IT admin opens from a set-up link (`setup.rs`).
 //!
 //! The backend serves this crate's wasm build at `/` (and at every other non-API path, so the workspace's
 //! own paths survive a reload). The app never sees a token: it asks `GET /api/v1/me` (the session cookie
@@ -20,6 +21,7 @@ mod on_demand;
 mod pages;
 mod paging;
 mod session;
+mod setup;
 mod shell;
 mod sign_in;
 mod status;
@@ -45,6 +47,8 @@ pub fn start() {
         .unwrap_or_default();
     if console::is_console_path(&path) {
         leptos::mount::mount_to_body(console::ConsoleApp);
+    } else if setup::is_setup_path(&path) {
+        leptos::mount::mount_to_body(setup::SetupApp);
     } else {
         leptos::mount::mount_to_body(App);
     }

@@ -12,6 +12,7 @@ mod report_editor;
 mod reports;
 mod sessions;
 mod sign_in_settings;
+pub(crate) mod sso_settings;
 
 pub use audit::AuditPage;
 pub use dashboard::DashboardPage;

@@ -33,6 +33,8 @@ pub use settings::{
     TenantSettingsUpdate,
 };
 pub use sso::{
-    CreatedSetupLink, Domain, DomainList, DomainStatus, DomainVerification, NewDomain,
-    NewSetupLink, OpenSetupLink, SetupLink, SetupLinkList, SetupLinkState, SetupSession,
+    Activated, Activation, CreatedSetupLink, Domain, DomainList, DomainStatus, DomainVerification,
+    NewDomain, NewSetupLink, OpenSetupLink, PROVIDER_KINDS, ProviderForm, ProviderInstructions,
+    SecretRotation, SetupLink, SetupLinkList, SetupLinkState, SetupProvider, SetupSession,
+    TestSignIn,
 };

@@ -69,3 +69,22 @@ pub const MALLORY: DemoUser = DemoUser {
     provider: "globex-okta",
     role: Role::Admin,
 };
+
+/// Initech admin (Okta group saas-admins in the `initech` org). Initech is the unlinked customer: no tenant
+/// of the demo world uses its directories until its sign-in is set up through the self-serve wizard, under
+/// this provider name.
+pub const PETER: DemoUser = DemoUser {
+    email: "peter@initech.example",
+    name: "Peter Gibbons",
+    tenant: "initech",
+    provider: "initech-okta",
+    role: Role::Admin,
+};
+/// Initech member (Okta group saas-users).
+pub const SAMIR: DemoUser = DemoUser {
+    email: "samir@initech.example",
+    name: "Samir Nagheenanajar",
+    tenant: "initech",
+    provider: "initech-okta",
+    role: Role::Member,
+};

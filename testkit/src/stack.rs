@@ -75,7 +75,10 @@ impl Stack {
             .clients
             .get_mut("web")
             .context("the user pool has no `web` client")?;
-        web.callback_urls = vec![format!("{address}/auth/callback")];
+        web.callback_urls = vec![
+            format!("{address}/auth/callback"),
+            format!("{address}/setup/auth/callback"),
+        ];
         web.logout_urls = vec![format!("{address}/")];
         let console = aws_config
             .user_pool_named_mut("operators")

@@ -62,6 +62,8 @@ use crate::state::AppState;
         sso::add_domain,
         sso::verify_domain,
         sso::remove_domain,
+        sso::provider,
+        sso::rotate_secret,
         audit::list,
         audit::export,
         files::credentials,

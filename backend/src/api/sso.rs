@@ -4,8 +4,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use shared::api::{
-    CreatedSetupLink, Domain, DomainList, DomainVerification, NewDomain, NewSetupLink, SetupLink,
-    SetupLinkList,
+    AuditAction, CreatedSetupLink, Domain, DomainList, DomainVerification, NewDomain, NewSetupLink,
+    SecretRotation, SetupLink, SetupLinkList, SetupProvider,
 };
 use shared::{ErrorBody, Scope};
 
@@ -38,6 +38,8 @@ pub fn routes(state: AppState) -> ScopedRouter {
             verify_domain,
         )
         .delete("/tenant/sso/domains/{domain}", Scope::Admin, remove_domain)
+        .get("/tenant/sso/provider", Scope::Admin, provider)
+        .post("/tenant/sso/provider/secret", Scope::Admin, rotate_secret)
 }
 
 fn actors(principal: &Principal, source_ip: Option<std::net::IpAddr>) -> Actors {
@@ -221,5 +223,98 @@ async fn remove_domain(
         &actors(&principal, source_ip),
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The organisation's identity provider as the set-up left it (under test, or active); 404 before any.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenant/sso/provider",
+    tag = "settings",
+    responses((status = 200, description = "The identity provider (never its secret).", body = SetupProvider))
+)]
+async fn provider(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<AppJson<SetupProvider>, ApiError> {
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let provider = db::identity_providers::setup_provider(&mut tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(AppJson(crate::sso::provider::to_wire(&provider)))
+}
+
+/// Hands a new client secret for the organisation's active identity provider to the user pool (after it was
+/// rotated at the provider). The secret is stored nowhere here and never shown again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenant/sso/provider/secret",
+    tag = "settings",
+    request_body = SecretRotation,
+    responses(
+        (status = 204, description = "The user pool has the new secret."),
+        (status = 409, description = "The organisation has no active identity provider (`conflict`).", body = ErrorBody),
+        (status = 422, description = "The secret is empty or too long (`invalid_request`).", body = ErrorBody),
+        (status = 502, description = "The user pool refused it (`provider_check_failed`).", body = ErrorBody),
+    )
+)]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    principal: Principal,
+    ClientIp(source_ip): ClientIp,
+    AppJson(body): AppJson<SecretRotation>,
+) -> Result<StatusCode, ApiError> {
+    let secret = body.client_secret.trim();
+    if secret.is_empty()
+        || secret.chars().count() > crate::sso::provider::MAX_SECRET_CHARS
+        || secret.chars().any(char::is_control)
+    {
+        return Err(ApiError::unprocessable(format!(
+            "client_secret: the client secret, 1 to {} characters.",
+            crate::sso::provider::MAX_SECRET_CHARS
+        )));
+    }
+    let mut tx = db::tenant_tx(&state.db, principal.tenant_id).await?;
+    let provider = db::identity_providers::setup_provider(&mut tx)
+        .await?
+        .filter(|provider| !provider.testing)
+        .ok_or_else(|| {
+            ApiError::Conflict("Your organisation has no active identity provider.".into())
+        })?;
+    // Audited first, in the transaction committed only once the pool has the secret.
+    db::audit::record(
+        &mut tx,
+        &db::audit::NewEvent {
+            action: AuditAction::SettingsChanged,
+            actor: Some(principal.audit_actor()),
+            target: Some(db::audit::Target {
+                kind: "tenant",
+                id: principal.tenant_id.to_string(),
+                label: "sign-in settings".into(),
+            }),
+            details: serde_json::json!({ "client_secret": "rotated", "provider": provider.name }),
+            source_ip,
+        },
+    )
+    .await?;
+    let secret = crate::config::Secret::new(secret);
+    let name = provider.name.clone();
+    let report = state
+        .idp_sync
+        .run(&state.db, &|candidate: &str| {
+            (candidate == name).then(|| secret.clone())
+        })
+        .await
+        .map_err(ApiError::unavailable)?;
+    if let Some(failure) = report.failed.iter().find(|f| f.provider == provider.name) {
+        return Err(ApiError::refused(
+            StatusCode::BAD_GATEWAY,
+            shared::ErrorCode::ProviderCheckFailed,
+            format!("The user pool did not accept the secret: {}", failure.error),
+        ));
+    }
+    tx.commit().await?;
+    tracing::info!(tenant_id = %principal.tenant_id, provider = %provider.name, "client secret rotated");
     Ok(StatusCode::NO_CONTENT)
 }

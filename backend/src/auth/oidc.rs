@@ -50,6 +50,14 @@ impl ClientSettings {
         }
     }
 
+    /// The tenants' pool and the web client, returning to `/setup/auth/callback`: a set-up's test sign-in.
+    pub fn setup_test(config: &Config) -> ClientSettings {
+        ClientSettings {
+            redirect_url: config.setup_callback_url(),
+            ..ClientSettings::web(config)
+        }
+    }
+
     /// The operators' pool and the console client, returning to `/operator/auth/callback`.
     pub fn console(config: &Config) -> ClientSettings {
         ClientSettings {

@@ -92,13 +92,13 @@ pub struct ProviderSettings {
     pub group_role_mapping: GroupRoleMapping,
 }
 
-/// The identity providers of the transaction's tenant, by name.
+/// The active identity providers of the transaction's tenant, by name (one still being set up is the set-up's).
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<ProviderSettings>, sqlx::Error> {
     let tenant = tx.tenant_id();
     let rows = sqlx::query!(
         r#"SELECT provider_name, kind, verified_domains,
                   group_role_mapping AS "group_role_mapping: Json<GroupRoleMapping>"
-           FROM tenant_identity_providers WHERE tenant_id = $1
+           FROM tenant_identity_providers WHERE tenant_id = $1 AND status = 'active'
            ORDER BY provider_name"#,
         tenant.0
     )
@@ -139,6 +139,114 @@ pub async fn set_group_role_mapping(
     .execute(tx.conn())
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// A provider as the self-serve set-up writes it (the client secret goes to the user pool only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupProvider {
+    /// The user pool's name for it.
+    pub name: String,
+    /// Its kind.
+    pub kind: IdentityProviderKind,
+    /// Its OpenID issuer, as its discovery document states it.
+    pub issuer: String,
+    /// The user pool's client id at the provider.
+    pub client_id: String,
+    /// The scopes the user pool asks for.
+    pub authorize_scopes: String,
+    /// User pool attribute → the provider's claim.
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// Whether it is still being tested (`false`: active).
+    pub testing: bool,
+}
+
+/// Saves the transaction's tenant's provider under test (`sso_save_provider`: a new one, or new settings for
+/// the one under test; the tenant's other provider under test is replaced). Fails with a unique violation
+/// when another tenant holds the name, and with `object_not_in_prerequisite_state` when it is active.
+pub async fn save_for_test(tx: &mut TenantTx, provider: &SetupProvider) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT sso_save_provider($1, $2, $3, $4, $5, $6)",
+        provider.name,
+        provider.kind.as_str(),
+        provider.issuer,
+        provider.client_id,
+        provider.authorize_scopes,
+        Json(&provider.attribute_mapping) as _
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Activates the transaction's tenant's provider `name` under test with `mapping`; the domains it routes
+/// from now on. `None` when the tenant has no such provider under test.
+pub async fn activate(
+    tx: &mut TenantTx,
+    name: &str,
+    mapping: &GroupRoleMapping,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    match sqlx::query_scalar!(
+        r#"SELECT sso_activate_provider($1, $2) AS "routed!""#,
+        name,
+        Json(mapping) as _
+    )
+    .fetch_one(tx.conn())
+    .await
+    {
+        Ok(routed) => Ok(Some(routed)),
+        Err(error)
+            if error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "P0002") =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Makes the transaction's tenant's one active provider route exactly its proven domains
+/// (`sso_route_proven_domains`).
+pub async fn route_proven_domains(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT sso_route_proven_domains()")
+        .fetch_one(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// The provider the set-up shows: the transaction's tenant's provider under test, else its active one (the
+/// first by name).
+pub async fn setup_provider(tx: &mut TenantTx) -> Result<Option<SetupProvider>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    let row = sqlx::query!(
+        r#"SELECT provider_name, kind, issuer, client_id, authorize_scopes, status,
+                  attribute_mapping AS "attribute_mapping: Json<BTreeMap<String, String>>"
+           FROM tenant_identity_providers WHERE tenant_id = $1
+           ORDER BY status = 'testing' DESC, provider_name LIMIT 1"#,
+        tenant.0
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    row.map(|row| {
+        let kind =
+            serde_json::from_value(serde_json::Value::String(row.kind.clone())).map_err(|_| {
+                sqlx::Error::ColumnDecode {
+                    index: "kind".to_owned(),
+                    source: format!("unexpected value {:?}", row.kind).into(),
+                }
+            })?;
+        Ok(SetupProvider {
+            name: row.provider_name,
+            kind,
+            issuer: row.issuer.unwrap_or_default(),
+            client_id: row.client_id,
+            authorize_scopes: row.authorize_scopes,
+            attribute_mapping: row.attribute_mapping.0,
+            testing: row.status == "testing",
+        })
+    })
+    .transpose()
 }
 
 #[cfg(test)]

@@ -209,6 +209,8 @@ pub enum ActorKind {
     SetupLink,
     /// An admin of the tenant (`id` is the member's id).
     TenantAdmin,
+    /// The platform itself: a periodic job (`id` names it).
+    System,
 }
 
 impl ActorKind {
@@ -218,6 +220,7 @@ impl ActorKind {
             ActorKind::Operator => "operator",
             ActorKind::SetupLink => "setup_link",
             ActorKind::TenantAdmin => "tenant_admin",
+            ActorKind::System => "system",
         }
     }
 }
@@ -349,6 +352,7 @@ pub async fn events(
                     kind: match row.actor_kind.as_str() {
                         "setup_link" => ActorKind::SetupLink,
                         "tenant_admin" => ActorKind::TenantAdmin,
+                        "system" => ActorKind::System,
                         _ => ActorKind::Operator,
                     },
                     id: row.operator_id,

@@ -36,6 +36,9 @@ pub struct ProviderBinding {
     pub tenant_id: TenantId,
     /// The provider's user pool name.
     pub provider_name: String,
+    /// Whether the provider is still being set up: a sign-in through it is a test sign-in, which creates no
+    /// member and grants nothing.
+    pub testing: bool,
 }
 
 /// The tenant bound to the identity provider `provider_name`; `None` for a provider no tenant owns.
@@ -44,7 +47,8 @@ pub async fn tenant_for_provider(
     provider_name: &str,
 ) -> Result<Option<ProviderBinding>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT tenant_id AS "tenant_id!: TenantId", provider_name AS "provider_name!"
+        r#"SELECT tenant_id AS "tenant_id!: TenantId", provider_name AS "provider_name!",
+                  status AS "status!"
            FROM routing_tenant_for_provider($1)"#,
         provider_name
     )
@@ -53,5 +57,6 @@ pub async fn tenant_for_provider(
     Ok(row.map(|row| ProviderBinding {
         tenant_id: row.tenant_id,
         provider_name: row.provider_name,
+        testing: row.status == "testing",
     }))
 }

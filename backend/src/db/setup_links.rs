@@ -42,6 +42,10 @@ pub struct SetupLink {
     pub revoked_at: Option<OffsetDateTime>,
     /// When the set-up was completed through it.
     pub completed_at: Option<OffsetDateTime>,
+    /// When its last test sign-in happened.
+    pub tested_at: Option<OffsetDateTime>,
+    /// What its last test sign-in received (a JSON object, see `sso::test_sign_in`).
+    pub test_result: Option<serde_json::Value>,
 }
 
 impl SetupLink {
@@ -88,7 +92,7 @@ pub async fn create(
              (id, tenant_id, token_hash, expires_at, created_by_kind, created_by_id, created_by_email)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          RETURNING id, created_at, expires_at, created_by_kind, created_by_email, opened_at, revoked_at,
-                   completed_at",
+                   completed_at, tested_at, test_result",
         Uuid::new_v4(),
         tenant.0,
         token_hash.as_slice(),
@@ -107,7 +111,8 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<SetupLink>, sqlx::Error> {
     let tenant = tx.tenant_id();
     sqlx::query_as!(
         SetupLink,
-        "SELECT id, created_at, expires_at, created_by_kind, created_by_email, opened_at, revoked_at, completed_at
+        "SELECT id, created_at, expires_at, created_by_kind, created_by_email, opened_at, revoked_at, completed_at,
+                tested_at, test_result
          FROM sso_setup_links WHERE tenant_id = $1 ORDER BY created_at DESC, id",
         tenant.0
     )
@@ -120,7 +125,8 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<SetupLink>, sqlx:
     let tenant = tx.tenant_id();
     sqlx::query_as!(
         SetupLink,
-        "SELECT id, created_at, expires_at, created_by_kind, created_by_email, opened_at, revoked_at, completed_at
+        "SELECT id, created_at, expires_at, created_by_kind, created_by_email, opened_at, revoked_at, completed_at,
+                tested_at, test_result
          FROM sso_setup_links WHERE tenant_id = $1 AND id = $2",
         tenant.0,
         id
@@ -201,13 +207,57 @@ pub async fn open(
          WHERE tenant_id = $1 AND id = $2 AND opened_at IS NULL AND revoked_at IS NULL AND completed_at IS NULL
            AND expires_at > now()
          RETURNING id, created_at, expires_at, created_by_kind, created_by_email, opened_at, revoked_at,
-                   completed_at",
+                   completed_at, tested_at, test_result",
         tenant.0,
         id,
         session_hash.as_slice()
     )
     .fetch_optional(tx.conn())
     .await
+}
+
+/// Records the test sign-in `result` on the transaction's tenant's link `id`.
+pub async fn record_test(
+    tx: &mut TenantTx,
+    id: Uuid,
+    result: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query!(
+        "UPDATE sso_setup_links SET test_result = $3, tested_at = now() WHERE tenant_id = $1 AND id = $2",
+        tenant.0,
+        id,
+        result
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Forgets the last test sign-in of the transaction's tenant's link `id` (the provider changed).
+pub async fn clear_test(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query!(
+        "UPDATE sso_setup_links SET test_result = NULL, tested_at = NULL WHERE tenant_id = $1 AND id = $2",
+        tenant.0,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Marks the transaction's tenant's link `id` completed: its set-up session ends.
+pub async fn complete(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query!(
+        "UPDATE sso_setup_links SET completed_at = now() WHERE tenant_id = $1 AND id = $2 AND completed_at IS NULL",
+        tenant.0,
+        id
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -226,6 +276,8 @@ mod tests {
             opened_at: None,
             revoked_at: None,
             completed_at: None,
+            tested_at: None,
+            test_result: None,
         }
     }
 

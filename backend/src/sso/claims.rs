@@ -172,6 +172,8 @@ pub async fn verify(
     };
     let newly_verified = lookup == Lookup::Found && claim.status != DomainStatus::Verified;
     if newly_verified {
+        // An organisation with its sign-in active routes the new domain at once.
+        db::identity_providers::route_proven_domains(&mut tx).await?;
         audit_both(
             &mut tx,
             actors,
@@ -246,6 +248,7 @@ pub async fn remove(
     if !db::domains::remove(&mut tx, domain).await? {
         return Err(ApiError::NotFound);
     }
+    db::identity_providers::route_proven_domains(&mut tx).await?;
     audit_both(
         &mut tx,
         actors,
@@ -260,6 +263,122 @@ pub async fn remove(
     tx.commit().await?;
     tracing::info!(tenant_id = %tenant, domain, "domain removed");
     Ok(())
+}
+
+/// What a re-check of the proven domains did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recheck {
+    /// Domains whose record was found (a lapsed one among them is verified again).
+    pub found: Vec<String>,
+    /// Domains whose record was missing (still within the grace period).
+    pub missing: Vec<String>,
+    /// Domains that lapsed at this re-check.
+    pub lapsed: Vec<String>,
+    /// Domains whose lookup gave no answer (left as they were).
+    pub unanswered: Vec<String>,
+}
+
+/// Looks up again the proven domains last checked more than `every` ago (at most `batch` of them), as of
+/// `now`: a domain whose record has been missing at every re-check for `lapse_after` lapses (routes nothing,
+/// stays the tenant's), and a lapsed one whose record is back is verified again. A lookup without an answer
+/// changes nothing: only a record seen missing counts against a domain. Lapses and returns are audited in both
+/// logs as the platform's own doing (`actor_kind` `system`).
+pub async fn recheck(
+    state: &AppState,
+    now: OffsetDateTime,
+    every: std::time::Duration,
+    lapse_after: time::Duration,
+    batch: i32,
+) -> Result<Recheck, ApiError> {
+    let checked_before = now - every;
+    let due = db::domains::due_for_recheck(&state.db, checked_before, batch).await?;
+    let mut report = Recheck::default();
+    let system = Actors {
+        platform: crate::db::platform::OperatorRef {
+            kind: crate::db::platform::ActorKind::System,
+            id: "domain-recheck".to_owned(),
+            email: String::new(),
+        },
+        tenant: None,
+        source_ip: None,
+    };
+    for (tenant, domain) in due {
+        let mut tx = db::tenant_tx(&state.db, tenant).await?;
+        let Some(claim) = db::domains::get_for_update(&mut tx, &domain).await? else {
+            continue;
+        };
+        tx.commit().await?;
+        let outcome = match state
+            .domain_prover
+            .lookup(&domain, &claim.verification_token)
+            .await
+        {
+            Ok(Lookup::Found) => CheckOutcome::Found,
+            Ok(Lookup::Missing(_)) => CheckOutcome::Missing {
+                lapse_before: now - lapse_after,
+            },
+            Err(error) => {
+                tracing::warn!(%error, domain, "domain re-check: no answer; trying again next time");
+                report.unanswered.push(domain);
+                continue;
+            }
+        };
+        let mut tx = db::tenant_tx(&state.db, tenant).await?;
+        let after = match db::domains::record_check(&mut tx, &domain, outcome, now).await {
+            Ok(Some(after)) => after,
+            Ok(None) => continue,
+            // Another tenant proved it meanwhile (only possible for a domain this tenant let go): leave it.
+            Err(error) if is_proven_elsewhere(&error) => continue,
+            Err(error) => return Err(error.into()),
+        };
+        let found = outcome == CheckOutcome::Found;
+        let changed = match (claim.status, after.status) {
+            (DomainStatus::Verified, DomainStatus::Lapsed) => {
+                Some((AuditAction::DomainLapsed, PlatformAuditAction::DomainLapsed))
+            }
+            (DomainStatus::Lapsed, DomainStatus::Verified) => Some((
+                AuditAction::DomainVerified,
+                PlatformAuditAction::DomainVerified,
+            )),
+            _ => None,
+        };
+        if after.status == DomainStatus::Lapsed && claim.status != DomainStatus::Lapsed {
+            report.lapsed.push(domain.clone());
+        } else if found {
+            report.found.push(domain.clone());
+        } else {
+            report.missing.push(domain.clone());
+        }
+        if let Some(actions) = changed {
+            db::identity_providers::route_proven_domains(&mut tx).await?;
+            audit_both(&mut tx, &system, actions, domain_target(&domain), json!({})).await?;
+            tracing::info!(tenant_id = %tenant, domain, status = ?after.status, "domain proof changed at its re-check");
+        }
+        tx.commit().await?;
+    }
+    Ok(report)
+}
+
+/// `backend serve`'s periodic re-check of the proven domains (`DOMAIN_RECHECK_HOURS`, `DOMAIN_LAPSE_DAYS`):
+/// every hour it re-checks the domains whose last check is older than the interval, a batch at a time.
+pub async fn keep_rechecking(state: AppState) {
+    let Some(every) = state.config.sso.domain_recheck_interval else {
+        return;
+    };
+    let lapse_after = state.config.sso.domain_lapse_after;
+    let tick = every.min(std::time::Duration::from_secs(3600));
+    loop {
+        match recheck(&state, OffsetDateTime::now_utc(), every, lapse_after, 100).await {
+            Ok(report) if report != Recheck::default() => {
+                tracing::info!(?report, "proven domains re-checked");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "re-checking the proven domains failed; retrying later")
+            }
+        }
+        tokio::time::sleep(tick).await;
+    }
 }
 
 #[cfg(test)]

@@ -11,20 +11,20 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use axum::{Router, middleware};
 use serde_json::json;
 use shared::ErrorCode;
 use shared::api::{
     AuditAction, Domain, DomainList, DomainVerification, NewDomain, OpenSetupLink,
-    PlatformAuditAction, SetupSession,
+    PlatformAuditAction, SetupSession, TestSignIn,
 };
 use time::OffsetDateTime;
 use tower_sessions::cookie::{Cookie, SameSite};
 use uuid::Uuid;
 
-use super::claims;
 use super::links::{self, Actors, audit_both, link_target};
+use super::{claims, provider};
 use crate::api::paging::rfc3339;
 use crate::client_ip::ClientIp;
 use crate::db::platform::{ActorKind, OperatorRef};
@@ -54,7 +54,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/session", post(open).get(session))
         .route("/domains", post(add_domain).get(list_domains))
         .route("/domains/{domain}", delete(remove_domain))
-        .route("/domains/{domain}/verify", post(verify_domain));
+        .route("/domains/{domain}/verify", post(verify_domain))
+        .route("/provider/instructions", get(provider::instructions))
+        .route("/provider", post(provider::save))
+        .route("/activate", post(provider::activate));
     Router::new()
         .nest("/v1", v1)
         .fallback(api_not_found)
@@ -63,6 +66,14 @@ pub fn router(state: AppState) -> Router<AppState> {
             state,
             crate::auth::csrf::reject_cross_site,
         ))
+}
+
+/// The test sign-in's routes under `/setup/auth` (browser navigations: no JSON, no CSRF check needed for
+/// these GETs, which change nothing but the set-up's own test result after a completed code flow).
+pub fn auth_router() -> Router<AppState> {
+    Router::new()
+        .route("/setup/auth/test", get(super::test_sign_in::start))
+        .route("/setup/auth/callback", get(super::test_sign_in::callback))
 }
 
 /// The caller of a wizard route: the IT admin holding an open link's set-up session.
@@ -75,7 +86,8 @@ pub struct SetupCaller {
 }
 
 impl SetupCaller {
-    fn actors(&self, source_ip: Option<std::net::IpAddr>) -> Actors {
+    /// The actors of this caller's steps in the audit logs: the set-up link (the IT admin has no account).
+    pub(crate) fn actors(&self, source_ip: Option<std::net::IpAddr>) -> Actors {
         Actors {
             platform: OperatorRef {
                 kind: ActorKind::SetupLink,
@@ -88,12 +100,13 @@ impl SetupCaller {
     }
 }
 
-impl FromRequestParts<AppState> for SetupCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let secret =
-            session_secret(&parts.headers, state.config.cookie_secure).ok_or_else(invalid)?;
+impl SetupCaller {
+    /// The caller of a request with `headers`: its set-up cookie names an open link's session.
+    pub(crate) async fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<SetupCaller, ApiError> {
+        let secret = session_secret(headers, state.config.cookie_secure).ok_or_else(invalid)?;
         let link = setup_links::for_session(&state.db, &links::digest(&secret))
             .await?
             .ok_or_else(invalid)?;
@@ -101,6 +114,14 @@ impl FromRequestParts<AppState> for SetupCaller {
             link_id: link.link_id,
             tenant_id: link.tenant_id,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for SetupCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        SetupCaller::from_headers(state, &parts.headers).await
     }
 }
 
@@ -200,10 +221,32 @@ async fn load(
         .iter()
         .map(claims::to_wire)
         .collect::<Result<_, _>>()?;
+    let provider = db::identity_providers::setup_provider(tx).await?;
+    let test = match (&link.tested_at, &link.test_result) {
+        (Some(at), Some(result)) => Some(TestSignIn {
+            at: rfc3339(*at)?,
+            subject: result["subject"].as_str().unwrap_or_default().to_owned(),
+            email: result["email"].as_str().unwrap_or_default().to_owned(),
+            email_verified: result["email_verified"].as_bool(),
+            groups: result["groups"]
+                .as_array()
+                .map(|groups| {
+                    groups
+                        .iter()
+                        .filter_map(|group| group.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }),
+        _ => None,
+    };
     Ok(SetupSession {
         tenant_name: tenant.name,
         expires_at: rfc3339(link.expires_at)?,
         domains,
+        provider: provider.as_ref().map(provider::to_wire),
+        test,
+        completed: link.completed_at.is_some(),
     })
 }
 

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use url::Url;
 use uuid::Uuid;
 
-pub use testkit::demo::{ALICE, BOB, CAROL, DAVE, DemoUser, ERIN, MALLORY, PASSWORD};
+pub use testkit::demo::{ALICE, BOB, CAROL, DAVE, DemoUser, ERIN, MALLORY, PASSWORD, PETER, SAMIR};
 pub use testkit::sign_in::FlowEnd;
 
 /// Changes to the default test set-up.

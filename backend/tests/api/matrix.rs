@@ -19,7 +19,7 @@ use crate::helpers::{ALICE, BOB, CAROL, DemoUser, ERIN, SignedIn, TestApp};
 
 /// Every route (method, path relative to `/api/v1`), the least role that may call it, and the status it
 /// answers on success. The tests check this table against the router's own list in both directions.
-const EXPECTED: [(&str, &str, Role, u16); 36] = [
+const EXPECTED: [(&str, &str, Role, u16); 38] = [
     ("GET", "/me", Role::Viewer, 200),
     ("GET", "/dashboard", Role::Viewer, 200),
     ("GET", "/reports", Role::Viewer, 200),
@@ -63,6 +63,8 @@ const EXPECTED: [(&str, &str, Role, u16); 36] = [
         200,
     ),
     ("DELETE", "/tenant/sso/domains/{domain}", Role::Admin, 204),
+    ("GET", "/tenant/sso/provider", Role::Admin, 200),
+    ("POST", "/tenant/sso/provider/secret", Role::Admin, 204),
     ("GET", "/audit", Role::Admin, 200),
     ("GET", "/audit/export", Role::Admin, 200),
     ("POST", "/storage/credentials", Role::Member, 200),
@@ -260,6 +262,14 @@ async fn body(route: &RouteSpec, caller: &SignedIn) -> Option<Value> {
         })),
         ("PUT", "/tenant/settings") => Some(json!({"just_in_time": true, "group_mappings": []})),
         ("POST", "/tenant/sso/setup-links") => Some(json!({})),
+        // The demo providers' own secrets (the mock IdPs accept nothing else), handed over again.
+        ("POST", "/tenant/sso/provider/secret") => Some(json!({
+            "client_secret": match own_domain(caller).await.as_str() {
+                "acme.example" => "local-demo-acme-entra-secret",
+                "initech.example" => "local-demo-initech-okta-secret",
+                _ => "local-demo-globex-okta-secret",
+            }
+        })),
         ("POST", "/tenant/sso/domains") => Some(json!({
             // A fresh sub-domain of the caller's own organisation's domain.
             "domain": format!("m-{}.{}", Uuid::new_v4().simple(), own_domain(caller).await)
@@ -411,16 +421,33 @@ async fn each_role_may_call_exactly_the_routes_its_scopes_allow() {
 async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own_data_and_changes_nothing()
  {
     let app = TestApp::spawn().await;
+    let carol = app.sign_in(&CAROL).await;
+    another_tenants_admin_sees_nothing_of_acme(&app, &carol).await;
+}
+
+/// The same for Initech, a tenant whose sign-in its IT admin set up through the self-serve wizard: its admin
+/// (Peter, through Initech's own Okta org) gets nothing of Acme's either.
+#[tokio::test]
+async fn a_tenant_set_up_through_the_wizard_gets_404_for_every_id_of_ours_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    crate::sso::set_up_initech(&app).await;
+    let peter = app.sign_in(&crate::helpers::PETER).await;
+    assert_eq!(peter.me().await.tenant.slug, "initech");
+    another_tenants_admin_sees_nothing_of_acme(&app, &peter).await;
+}
+
+/// `other`, an admin of a basic-plan tenant other than Acme, calls every route with Acme's ids: 404 for every id
+/// of Acme's, their own data elsewhere, no Acme secret in any answer, Acme's data unchanged.
+async fn another_tenants_admin_sees_nothing_of_acme(app: &TestApp, other: &SignedIn) {
     let alice = app.sign_in(&ALICE).await;
     let bob = app.sign_in(&BOB).await;
-    let carol = app.sign_in(&CAROL).await;
-    let acme = Acme::prepare(&app, &alice, &bob).await;
-    let routes = routes(&app).await;
+    let acme = Acme::prepare(app, &alice, &bob).await;
+    let routes = routes(app).await;
 
     // Every DELETE target is made before the snapshot, so that the snapshot covers them.
     let mut paths = Vec::new();
     for route in &routes {
-        paths.push(acme.path(&app, route, &alice, &alice).await);
+        paths.push(acme.path(app, route, &alice, &alice).await);
     }
     let acme_id: String = sqlx::query_scalar("SELECT id::text FROM tenants WHERE slug = 'acme'")
         .fetch_one(&app.db.owner)
@@ -437,11 +464,11 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
         BOB.email,
         "acme-entra",
     ];
-    let before = snapshot(&app, "acme").await;
+    let before = snapshot(app, "acme").await;
 
     for (route, path) in routes.iter().zip(&paths) {
-        let response = carol
-            .send(route.method.clone(), path, body(route, &carol).await)
+        let response = other
+            .send(route.method.clone(), path, body(route, other).await)
             .await;
         let status = response.status();
         let text = response.text().await.unwrap();
@@ -460,11 +487,11 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
                     "{domain}",
                     &format!("nothing-{}.example", Uuid::new_v4().simple()),
                 );
-            let control = carol
+            let control = other
                 .send(
                     route.method.clone(),
                     &format!("/api/v1{unknown}"),
-                    body(route, &carol).await,
+                    body(route, other).await,
                 )
                 .await;
             assert_eq!(control.status(), StatusCode::NOT_FOUND);
@@ -490,7 +517,7 @@ async fn another_tenants_admin_gets_404_for_every_id_of_ours_sees_only_their_own
         }
     }
     assert_eq!(
-        snapshot(&app, "acme").await,
+        snapshot(app, "acme").await,
         before,
         "Acme's data is unchanged"
     );

@@ -14,7 +14,7 @@ use shared::api::{
 };
 
 use crate::console::{Console, OPS, error_body, invite_operator, sign_in_operator};
-use crate::helpers::{ALICE, BOB, CAROL, SignedIn, TestApp, location};
+use crate::helpers::{ALICE, BOB, CAROL, PASSWORD, PETER, SAMIR, SignedIn, TestApp, location};
 
 async fn console(app: &TestApp) -> Console {
     let credentials = invite_operator(app, OPS).await;
@@ -680,4 +680,402 @@ async fn assert_routes_nowhere(app: &TestApp, email: &str) {
         app.url("/?error=no_sign_in_for_domain"),
         "{email}"
     );
+}
+
+/// The wizard's provider form for the `initech` Okta org.
+fn initech_okta(app: &TestApp) -> serde_json::Value {
+    json!({
+        "kind": "okta",
+        "org_url": app.aws.okta_org_base("initech").unwrap(),
+        "authorization_server": "default",
+        "client_id": "0oainitech0client0id",
+        "client_secret": "local-demo-initech-okta-secret",
+    })
+}
+
+/// Runs a test sign-in as `user` from the wizard's browser; answers where the callback sent the browser.
+async fn test_sign_in(app: &TestApp, wizard: &Wizard, user: &crate::helpers::DemoUser) -> String {
+    let start = reqwest::Url::parse(&app.url("/setup/auth/test")).unwrap();
+    let end = testkit::sign_in::walk(&wizard.browser, start, &app.address, user.email, PASSWORD)
+        .await
+        .unwrap();
+    let testkit::sign_in::FlowEnd::App(callback) = end else {
+        panic!("the test sign-in did not come back: {end:?}");
+    };
+    assert_eq!(callback.path(), "/setup/auth/callback");
+    let back = wizard.browser.get(callback).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    location(&back).to_string()
+}
+
+#[tokio::test]
+async fn the_it_admin_sets_up_okta_tests_it_and_activates_then_initech_signs_in_by_email() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+
+    // Step 2: what to register at Okta.
+    let instructions: shared::api::ProviderInstructions = json(
+        wizard
+            .send(
+                Method::GET,
+                "/setup/api/v1/provider/instructions?kind=okta",
+                None,
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        instructions.redirect_uri,
+        format!("{}/oauth2/idpresponse", app.aws.auth_domain())
+    );
+    assert!(instructions.scopes.contains(&"groups".to_owned()));
+
+    // Step 4: the domain, proven.
+    let domain: Domain = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/domains",
+                Some(json!({ "domain": "initech.example" })),
+            )
+            .await,
+    )
+    .await;
+    publish(&app, &domain).await;
+    let verified: DomainVerification = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/domains/initech.example/verify",
+                None,
+            )
+            .await,
+    )
+    .await;
+    assert!(verified.verified);
+
+    // Step 3: the provider's settings, checked by discovery, then saved for a test.
+    let saved: shared::api::SetupProvider = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/provider",
+                Some(initech_okta(&app)),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (saved.name.as_str(), saved.status.as_str()),
+        ("initech-okta", "testing")
+    );
+    assert_eq!(saved.issuer, app.aws.okta_org_issuer("initech").unwrap());
+    let in_pool = app
+        .cognito()
+        .describe_identity_provider()
+        .user_pool_id(app.aws.user_pool_id())
+        .provider_name("initech-okta")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        in_pool.identity_provider().is_some(),
+        "the secret went to the user pool"
+    );
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tenant_identity_providers WHERE provider_name = 'initech-okta' \
+         AND to_jsonb(tenant_identity_providers)::text LIKE '%local-demo-initech-okta-secret%'",
+    )
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(stored, 0, "the secret is stored nowhere in the database");
+    // Under test, it routes nothing and cannot be activated untested.
+    assert_routes_nowhere(&app, "peter@initech.example").await;
+    let untested = wizard
+        .send(
+            Method::POST,
+            "/setup/api/v1/activate",
+            Some(json!({ "group_mapping": [{ "group": "saas-admins", "role": "admin" }] })),
+        )
+        .await;
+    assert_eq!(untested.status(), StatusCode::CONFLICT);
+
+    // Step 5: a test sign-in shows the claims and creates no member.
+    let landing = test_sign_in(&app, &wizard, &PETER).await;
+    assert!(landing.ends_with("/setup?test=done"), "{landing}");
+    let session: SetupSession = json(
+        wizard
+            .send(Method::GET, "/setup/api/v1/session", None)
+            .await,
+    )
+    .await;
+    let test = session.test.expect("the test sign-in's result");
+    assert_eq!(test.email, "peter@initech.example");
+    assert_eq!(test.email_verified, Some(true));
+    assert_eq!(test.groups, ["saas-admins"]);
+    assert!(!test.subject.is_empty());
+    let members: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM members WHERE tenant_id = $1::uuid")
+            .bind(&initech)
+            .fetch_one(&app.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(members, 0, "a test sign-in creates no member");
+
+    // Step 6: the mapping, and activation.
+    let activated: shared::api::Activated = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/activate",
+                Some(json!({ "group_mapping": [
+                    { "group": "saas-admins", "role": "admin" },
+                    { "group": "saas-users", "role": "member" },
+                ] })),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(activated.routed_domains, ["initech.example"]);
+    assert_eq!(activated.provider.status, "active");
+    // The link is completed: its session is over.
+    let after = wizard
+        .send(Method::GET, "/setup/api/v1/session", None)
+        .await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+
+    // Peter, invited as Initech's first admin, signs in by email and lands in Initech; Samir joins as member.
+    let peter = app.sign_in(&PETER).await.me().await;
+    assert_eq!(
+        (peter.tenant.slug.as_str(), peter.role),
+        ("initech", shared::Role::Admin)
+    );
+    let samir = app.sign_in(&SAMIR).await.me().await;
+    assert_eq!(
+        (samir.tenant.slug.as_str(), samir.role),
+        ("initech", shared::Role::Member)
+    );
+
+    // Every step is in the platform log as the IT admin's.
+    let audit: PlatformAuditPage =
+        json(console.send(Method::GET, "/operator/api/v1/audit").await).await;
+    for action in [
+        PlatformAuditAction::SsoProviderSaved,
+        PlatformAuditAction::SsoTestSignIn,
+        PlatformAuditAction::SsoActivated,
+    ] {
+        assert!(
+            audit
+                .items
+                .iter()
+                .any(|event| event.action == action && event.actor_kind == "setup_link"),
+            "{action:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn provider_settings_are_checked_at_once_and_each_failure_says_what_is_wrong() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+    let okta = app.aws.okta_org_base("initech").unwrap();
+    let cases = [
+        (
+            json!({ "kind": "saml", "client_id": "c", "client_secret": "s" }),
+            ErrorCode::InvalidRequest,
+            "kind",
+        ),
+        (
+            json!({ "kind": "okta", "org_url": format!("{okta}/some/path"), "authorization_server": "default",
+                    "client_id": "c", "client_secret": "s" }),
+            ErrorCode::InvalidRequest,
+            "org_url",
+        ),
+        (
+            json!({ "kind": "entra", "directory_id": "initech.example", "client_id": "c", "client_secret": "s" }),
+            ErrorCode::InvalidRequest,
+            "directory_id",
+        ),
+        (
+            json!({ "kind": "okta", "org_url": okta, "authorization_server": "default", "client_id": "c",
+                    "client_secret": "" }),
+            ErrorCode::InvalidRequest,
+            "client_secret",
+        ),
+        (
+            json!({ "kind": "oidc", "issuer": format!("{okta}/oauth2/no-such-server"), "client_id": "c",
+                    "client_secret": "s" }),
+            ErrorCode::ProviderCheckFailed,
+            "404",
+        ),
+        (
+            json!({ "kind": "oidc", "issuer": format!("{okta}/oauth2/default/"), "client_id": "c",
+                    "client_secret": "s" }),
+            ErrorCode::ProviderCheckFailed,
+            "issuer",
+        ),
+        (
+            json!({ "kind": "oidc", "issuer": crate::helpers::closed_port_url().await, "client_id": "c",
+                    "client_secret": "s" }),
+            ErrorCode::ProviderCheckFailed,
+            "",
+        ),
+    ];
+    for (form, code, mentions) in cases {
+        let response = wizard
+            .send(Method::POST, "/setup/api/v1/provider", Some(form.clone()))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{form}"
+        );
+        let body = error_body(response).await;
+        assert_eq!(body.code, code, "{form}: {}", body.message);
+        assert!(body.message.contains(mentions), "{form}: {}", body.message);
+    }
+    let providers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tenant_identity_providers WHERE tenant_id = $1::uuid",
+    )
+    .bind(&initech)
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(providers, 0, "nothing failed halfway");
+}
+
+#[tokio::test]
+async fn a_proven_domain_whose_record_disappears_lapses_after_the_grace_period_and_comes_back_with_it()
+ {
+    let app = TestApp::spawn().await;
+    let state = app.backend_state();
+    let now = time::OffsetDateTime::now_utc();
+    let every = std::time::Duration::ZERO;
+    let grace = time::Duration::days(7);
+    let recheck = |at: time::OffsetDateTime| {
+        let state = state.clone();
+        async move {
+            backend::sso::claims::recheck(&state, at, every, grace, 100)
+                .await
+                .unwrap()
+        }
+    };
+
+    // The demo domains' proofs are published by the DNS stand-in.
+    let first = recheck(now).await;
+    assert!(
+        first.found.contains(&"acme.example".to_owned()),
+        "{first:?}"
+    );
+    assert!(
+        first.found.contains(&"globex.example".to_owned()),
+        "{first:?}"
+    );
+
+    // Acme's record is gone: within the grace period the domain still routes.
+    app.aws
+        .dns()
+        .clear_txt("_saas-verification.acme.example")
+        .await
+        .unwrap();
+    let missing = recheck(now + time::Duration::hours(1)).await;
+    assert_eq!(missing.missing, ["acme.example"]);
+    assert_eq!(app.sign_in(&BOB).await.me().await.tenant.slug, "acme");
+
+    // Missing for longer than the grace period: it lapses and routes nothing, and both logs say so.
+    let lapsed = recheck(now + time::Duration::days(8)).await;
+    assert_eq!(lapsed.lapsed, ["acme.example"]);
+    assert_routes_nowhere(&app, "bob@acme.example").await;
+    let (actor_kind,): (String,) = sqlx::query_as(
+        "SELECT actor_kind FROM platform_audit_events WHERE action = 'domain_lapsed'",
+    )
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(actor_kind, "system");
+    // Nobody else can take it meanwhile.
+    let carol = app.sign_in(&CAROL).await;
+    let claim = admin_send(
+        &carol,
+        Method::POST,
+        "/domains",
+        Some(json!({ "domain": "acme.example" })),
+    )
+    .await;
+    assert_eq!(error_body(claim).await.code, ErrorCode::DomainTaken);
+
+    // The record is back: verified again, routing again.
+    app.aws
+        .dns()
+        .set_txt(
+            "_saas-verification.acme.example",
+            vec![format!(
+                "saas-verification={}",
+                backend::seed::demo_proof_token("acme.example")
+            )],
+        )
+        .await
+        .unwrap();
+    let back = recheck(now + time::Duration::days(9)).await;
+    assert!(back.found.contains(&"acme.example".to_owned()), "{back:?}");
+    assert_eq!(app.sign_in(&BOB).await.me().await.tenant.slug, "acme");
+}
+
+/// Initech, set up end to end through the wizard (the `initech` Okta org, `initech.example` proven, tested
+/// as Peter, saas-admins → admin, saas-users → member), for tests that need a third tenant made the
+/// self-serve way.
+pub async fn set_up_initech(app: &TestApp) {
+    let console = console(app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(app, &console, &initech).await;
+    let domain: Domain = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/domains",
+                Some(json!({ "domain": "initech.example" })),
+            )
+            .await,
+    )
+    .await;
+    publish(app, &domain).await;
+    let _: DomainVerification = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/domains/initech.example/verify",
+                None,
+            )
+            .await,
+    )
+    .await;
+    let _: shared::api::SetupProvider = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/provider",
+                Some(initech_okta(app)),
+            )
+            .await,
+    )
+    .await;
+    test_sign_in(app, &wizard, &PETER).await;
+    let _: shared::api::Activated = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/activate",
+                Some(json!({ "group_mapping": [
+                    { "group": "saas-admins", "role": "admin" },
+                    { "group": "saas-users", "role": "member" },
+                ] })),
+            )
+            .await,
+    )
+    .await;
 }

@@ -113,6 +113,9 @@ pub fn action_label(action: PlatformAuditAction) -> &'static str {
         PlatformAuditAction::DomainVerified => "Verified a domain",
         PlatformAuditAction::DomainRemoved => "Removed a domain",
         PlatformAuditAction::DomainLapsed => "Domain proof lapsed",
+        PlatformAuditAction::SsoProviderSaved => "Saved an identity provider for a test",
+        PlatformAuditAction::SsoTestSignIn => "Ran a test sign-in",
+        PlatformAuditAction::SsoActivated => "Activated single sign-on",
     }
 }
 

@@ -70,6 +70,10 @@ pub fn TenantPage() -> impl IntoView {
                     <TenantFacts tenant=tenant.clone() />
                     <PlanCard tenant=tenant.clone() on_changed=on_changed />
                     <StatusCard tenant=tenant.clone() on_changed=on_changed />
+                    <section class="card" aria-labelledby="tenant-sso-title" id="tenant-sso">
+                        <h2 id="tenant-sso-title" class="card-title">"Single sign-on set-up"</h2>
+                        <crate::pages::sso_settings::SetupLinksPanel base=format!("{TENANTS}/{}/setup-links", tenant.id) />
+                    </section>
                     <ExportCard tenant=tenant.clone() />
                     <DeleteCard tenant=tenant />
                 }

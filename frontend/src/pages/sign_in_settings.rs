@@ -1,6 +1,7 @@
 //! The sign-in settings page (admins): whether people from the identity provider join at their first
 //! sign-in (just-in-time), and each provider's group → role mapping, edited row by row and saved together.
-//! Verified domains are the platform operators' and are only shown.
+//! Verified domains are shown here; they are claimed, proven and removed in the single sign-on section below
+//! (`sso_settings.rs`), with the provider's client secret and the set-up links.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -143,6 +144,7 @@ fn SignInSettingsAdmin() -> impl IntoView {
             }
             Form::Editing(draft) => view! { <SettingsForm draft=draft form=form keys=keys saved=saved /> }.into_any(),
         }}
+        <super::sso_settings::SsoSettings />
     }
 }
 

@@ -118,7 +118,9 @@ describe('user pool', () => {
         RefreshTokenValidity: spec.refresh_token_validity_days * 24 * 60,
         TokenValidityUnits: { AccessToken: 'minutes', IdToken: 'minutes', RefreshToken: 'minutes' },
       });
-      expect(client.CallbackURLs).toEqual(code ? [`${appOrigin}/auth/callback`] : undefined);
+      expect(client.CallbackURLs).toEqual(
+        code ? [`${appOrigin}/auth/callback`, `${appOrigin}/setup/auth/callback`] : undefined,
+      );
       expect(client.LogoutURLs).toEqual(code ? [`${appOrigin}/`] : undefined);
       // Runtime data owned by the backend's reconciler: the template must not claim it.
       expect(client.SupportedIdentityProviders).toBeUndefined();

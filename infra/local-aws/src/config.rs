@@ -479,6 +479,18 @@ pub struct DnsConfig {
     /// dot as loaded; none nested in another.
     #[serde(default)]
     pub zones: Vec<String>,
+    /// TXT records the server starts with (the demo domains' ownership proofs), by name.
+    #[serde(default)]
+    pub records: Vec<DnsRecordConfig>,
+}
+
+/// A TXT record the DNS stand-in starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DnsRecordConfig {
+    /// The record's name, inside one of the zones.
+    pub name: String,
+    /// Its values, one TXT record each.
+    pub values: Vec<String>,
 }
 
 /// The mock IdPs' directories.
@@ -706,6 +718,7 @@ impl LocalAwsConfig {
         check_okta_org_ports(&local.ports, &directories)?;
         let dns = DnsConfig {
             zones: crate::dns::check_zones(&local.dns.zones)?,
+            records: local.dns.records.clone(),
         };
 
         let identity_pool =

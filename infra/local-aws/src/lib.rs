@@ -402,6 +402,12 @@ impl LocalAws {
         );
         let dns_admin_url = base(&dns_admin_listener)?;
         let zones = dns::Zones::new(&dns::check_zones(&config.dns.zones)?, host)?;
+        for record in &config.dns.records {
+            zones
+                .set_txt(&record.name, record.values.clone())
+                .await
+                .with_context(|| format!("local.json: the DNS record {}", record.name))?;
+        }
 
         let (shutdown, _) = watch::channel(false);
         let cognito_idp_down = Arc::new(AtomicBool::new(false));

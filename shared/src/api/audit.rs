@@ -98,11 +98,17 @@ pub enum AuditAction {
     DomainRemoved,
     /// A proven domain's record was missing for the grace period: it routes nothing until proven again.
     DomainLapsed,
+    /// The set-up saved the organisation's identity provider for a test (its secret went to the user pool).
+    SsoProviderSaved,
+    /// A test sign-in went through the identity provider under test (no member was created).
+    SsoTestSignIn,
+    /// The identity provider was activated: the proven domains route to it.
+    SsoActivated,
 }
 
 impl AuditAction {
     /// Every action, for filters and exhaustive tests.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::MemberJoined,
@@ -126,6 +132,9 @@ impl AuditAction {
         AuditAction::DomainVerified,
         AuditAction::DomainRemoved,
         AuditAction::DomainLapsed,
+        AuditAction::SsoProviderSaved,
+        AuditAction::SsoTestSignIn,
+        AuditAction::SsoActivated,
     ];
 
     /// The action as stored and on the wire (`member_role_changed`).
@@ -154,6 +163,9 @@ impl AuditAction {
             AuditAction::DomainVerified => "domain_verified",
             AuditAction::DomainRemoved => "domain_removed",
             AuditAction::DomainLapsed => "domain_lapsed",
+            AuditAction::SsoProviderSaved => "sso_provider_saved",
+            AuditAction::SsoTestSignIn => "sso_test_sign_in",
+            AuditAction::SsoActivated => "sso_activated",
         }
     }
 

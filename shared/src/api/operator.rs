@@ -109,11 +109,17 @@ pub enum PlatformAuditAction {
     DomainRemoved,
     /// A proven domain's record went missing for the grace period: it routes nothing until proven again.
     DomainLapsed,
+    /// A tenant's identity provider was saved for a test.
+    SsoProviderSaved,
+    /// A test sign-in went through a tenant's identity provider under test.
+    SsoTestSignIn,
+    /// A tenant's identity provider was activated.
+    SsoActivated,
 }
 
 impl PlatformAuditAction {
     /// Every action.
-    pub const ALL: [PlatformAuditAction; 15] = [
+    pub const ALL: [PlatformAuditAction; 18] = [
         PlatformAuditAction::OperatorSignedIn,
         PlatformAuditAction::TenantCreated,
         PlatformAuditAction::TenantPlanChanged,
@@ -129,6 +135,9 @@ impl PlatformAuditAction {
         PlatformAuditAction::DomainVerified,
         PlatformAuditAction::DomainRemoved,
         PlatformAuditAction::DomainLapsed,
+        PlatformAuditAction::SsoProviderSaved,
+        PlatformAuditAction::SsoTestSignIn,
+        PlatformAuditAction::SsoActivated,
     ];
 
     /// The action as stored and on the wire.
@@ -149,6 +158,9 @@ impl PlatformAuditAction {
             PlatformAuditAction::DomainVerified => "domain_verified",
             PlatformAuditAction::DomainRemoved => "domain_removed",
             PlatformAuditAction::DomainLapsed => "domain_lapsed",
+            PlatformAuditAction::SsoProviderSaved => "sso_provider_saved",
+            PlatformAuditAction::SsoTestSignIn => "sso_test_sign_in",
+            PlatformAuditAction::SsoActivated => "sso_activated",
         }
     }
 

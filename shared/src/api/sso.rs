@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::GroupMapping;
+use crate::scope::Role;
+
 /// Where a set-up link stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -148,4 +151,109 @@ pub struct SetupSession {
     pub expires_at: String,
     /// The organisation's email domains.
     pub domains: Vec<Domain>,
+    /// The identity provider saved so far (the one under test, else the active one).
+    pub provider: Option<SetupProvider>,
+    /// The last test sign-in through the provider under test, if any.
+    pub test: Option<TestSignIn>,
+    /// Whether the set-up was completed (the provider activated) through this link.
+    pub completed: bool,
+}
+
+/// The identity provider kinds the wizard sets up: `entra`, `okta` or `oidc`.
+pub const PROVIDER_KINDS: [&str; 3] = ["entra", "okta", "oidc"];
+
+/// `GET /setup/api/v1/provider/instructions?kind=`: what the IT admin registers on their provider's side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderInstructions {
+    /// The kind.
+    pub kind: String,
+    /// The redirect (reply) URI to register: the user pool's `/oauth2/idpresponse`.
+    pub redirect_uri: String,
+    /// The scopes the sign-in asks for.
+    pub scopes: Vec<String>,
+    /// The claims the provider must release, and why.
+    pub claims: Vec<String>,
+    /// The steps on the provider's side, in order.
+    pub steps: Vec<String>,
+}
+
+/// `POST /setup/api/v1/provider`: what the kind needs. Fields a kind does not use are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderForm {
+    /// `entra`, `okta` or `oidc`.
+    pub kind: String,
+    /// Entra: the directory (tenant) ID.
+    #[serde(default)]
+    pub directory_id: String,
+    /// Okta: the org URL (`https://initech.okta.com`).
+    #[serde(default)]
+    pub org_url: String,
+    /// Okta: the authorization server (`default`, an `aus…` id, or empty for the org server).
+    #[serde(default)]
+    pub authorization_server: String,
+    /// Any OpenID Connect provider: its issuer.
+    #[serde(default)]
+    pub issuer: String,
+    /// The client (application) ID registered for the user pool.
+    pub client_id: String,
+    /// The client secret: handed to the user pool, never stored by the backend nor shown again.
+    pub client_secret: String,
+}
+
+/// The identity provider of a set-up (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetupProvider {
+    /// The user pool's name for it (`initech-okta`).
+    pub name: String,
+    /// `entra`, `okta` or `oidc`.
+    pub kind: String,
+    /// Its issuer, as its discovery document states it.
+    pub issuer: String,
+    /// The client ID.
+    pub client_id: String,
+    /// `testing` (saved, routes nothing yet) or `active`.
+    pub status: String,
+}
+
+/// What a test sign-in received from the provider. It created no member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestSignIn {
+    /// When it happened (RFC 3339).
+    pub at: String,
+    /// The provider's subject for the person.
+    pub subject: String,
+    /// The email the provider asserted.
+    pub email: String,
+    /// Whether the provider says the email is verified (`None`: it said nothing).
+    pub email_verified: Option<bool>,
+    /// The groups (or app roles) the provider sent.
+    pub groups: Vec<String>,
+}
+
+/// `POST /setup/api/v1/activate`: the group → role mapping the provider starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activation {
+    /// Which group gives which role; people in no mapped group are viewers.
+    pub group_mapping: Vec<GroupMapping>,
+}
+
+/// The answer to `POST /setup/api/v1/activate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activated {
+    /// The provider, now active.
+    pub provider: SetupProvider,
+    /// The email domains that route to it from now on.
+    pub routed_domains: Vec<String>,
+    /// Each mapped group's role, as saved.
+    pub roles: Vec<(String, Role)>,
+}
+
+/// `POST /api/v1/tenant/sso/provider/secret`: a new client secret for the organisation's active identity
+/// provider (after rotating it at the provider). Handed to the user pool; never stored nor shown again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecretRotation {
+    /// The new client secret.
+    pub client_secret: String,
 }

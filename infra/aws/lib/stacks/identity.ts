@@ -311,7 +311,10 @@ export class IdentityStack extends Stack {
       oAuth: {
         flows: { authorizationCodeGrant: code, clientCredentials: spec.allowed_oauth_flows.includes('client_credentials') },
         scopes: spec.allowed_oauth_scopes.map((scope) => cognito.OAuthScope.custom(scope)),
-        callbackUrls: code ? [`https://${appDomain}/auth/callback`] : undefined,
+        // The sign-in's callback, and the self-serve SSO set-up's test sign-in.
+        callbackUrls: code
+          ? [`https://${appDomain}/auth/callback`, `https://${appDomain}/setup/auth/callback`]
+          : undefined,
         logoutUrls: code ? [`https://${appDomain}/`] : undefined,
       },
       enableTokenRevocation: spec.enable_token_revocation,
