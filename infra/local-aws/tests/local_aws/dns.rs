@@ -170,7 +170,7 @@ async fn delete(world: &World, name: &str) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn a_txt_record_set_through_the_handle_is_answered_over_udp_and_over_tcp() {
-    let world = World::start_bare().await;
+    let world = World::start_bare_with(|config| config.dns.records.clear()).await;
     let address = world.aws.dns_addr();
     let value = "saas-verification=3f1c8e0a9b7d";
     let set = world
@@ -227,7 +227,7 @@ async fn a_txt_record_set_through_the_handle_is_answered_over_udp_and_over_tcp()
 
 #[tokio::test]
 async fn a_record_set_through_the_admin_api_is_answered_listed_and_shown() {
-    let world = World::start_bare().await;
+    let world = World::start_bare_with(|config| config.dns.records.clear()).await;
     let address = world.aws.dns_addr();
     let (status, body) = put(
         &world,
@@ -284,7 +284,7 @@ async fn a_record_set_through_the_admin_api_is_answered_listed_and_shown() {
 
 #[tokio::test]
 async fn a_removed_record_answers_nxdomain_with_the_zones_soa() {
-    let world = World::start_bare().await;
+    let world = World::start_bare_with(|config| config.dns.records.clear()).await;
     let address = world.aws.dns_addr();
     let zones = world.aws.dns();
     zones
@@ -320,7 +320,7 @@ async fn a_removed_record_answers_nxdomain_with_the_zones_soa() {
 
 #[tokio::test]
 async fn an_unset_name_is_nxdomain_and_a_name_without_txt_is_empty_both_with_the_soa() {
-    let world = World::start_bare().await;
+    let world = World::start_bare_with(|config| config.dns.records.clear()).await;
     let address = world.aws.dns_addr();
     for transport in [Transport::Udp, Transport::Tcp] {
         let unset = ask(address, transport, VERIFICATION, RecordType::TXT).await;
@@ -359,7 +359,7 @@ async fn an_unset_name_is_nxdomain_and_a_name_without_txt_is_empty_both_with_the
 
 #[tokio::test]
 async fn a_name_outside_every_zone_is_refused() {
-    let world = World::start_bare().await;
+    let world = World::start_bare_with(|config| config.dns.records.clear()).await;
     let address = world.aws.dns_addr();
     for name in [
         "example.com",
@@ -403,7 +403,7 @@ async fn a_name_outside_every_zone_is_refused() {
 
 #[tokio::test]
 async fn every_change_increments_the_zones_serial() {
-    let world = World::start_bare().await;
+    let world = World::start_bare_with(|config| config.dns.records.clear()).await;
     let address = world.aws.dns_addr();
     let zones = world.aws.dns();
     let start = soa_serial(address, "initech.example").await;
@@ -420,7 +420,7 @@ async fn every_change_increments_the_zones_serial() {
 
 #[tokio::test]
 async fn the_admin_api_refuses_bad_input_with_json_errors() {
-    let world = World::start_bare().await;
+    let world = World::start_bare_with(|config| config.dns.records.clear()).await;
     let many: Vec<String> = (0..=MAX_TXT_VALUES).map(|i| format!("v{i}")).collect();
     let cases: Vec<(&str, Value, &str)> = vec![
         (

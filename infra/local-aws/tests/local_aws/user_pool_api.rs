@@ -551,7 +551,14 @@ async fn describe_user_pool_client_reports_the_clients_settings() {
         Some(world.web.client_secret.as_str())
     );
     assert_eq!(client.client_name(), Some("web"));
-    assert_eq!(client.callback_urls(), [world.callback.as_str()]);
+    // The sign-in's callback, and the self-serve SSO set-up's test sign-in.
+    let setup_callback = world
+        .callback
+        .replace("/auth/callback", "/setup/auth/callback");
+    assert_eq!(
+        client.callback_urls(),
+        [world.callback.as_str(), setup_callback.as_str()]
+    );
     assert_eq!(client.allowed_o_auth_flows(), [OAuthFlowType::Code]);
     assert_eq!(client.allowed_o_auth_flows_user_pool_client(), Some(true));
     assert!(
