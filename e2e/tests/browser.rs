@@ -1655,15 +1655,11 @@ async fn pages_come_on_demand_and_one_that_cannot_be_fetched_says_so_and_comes_w
 /// The operator of the console journey.
 const OPERATOR: &str = "ops@example.com";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_operator_enrols_then_creates_initech_suspends_acme_under_alice_and_deletes_initech()
--> anyhow::Result<()> {
-    let stack = Stack::start().await?;
+/// Invites [`OPERATOR`] and walks their first sign-in in `console`: the temporary password from the invitation,
+/// a new password, then the authenticator, whose code is computed from the secret the page shows, as an
+/// authenticator app would.
+async fn enrol_operator(stack: &Stack, console: &Browser) -> anyhow::Result<()> {
     let temporary = stack.invite_operator(OPERATOR).await?;
-    let console = Browser::launch("operator_console").await?;
-
-    // First sign-in: the temporary password, a new password, then the authenticator, whose code is computed
-    // from the secret the page shows, as an authenticator app would.
     console.open(&stack.url("/operator")).await?;
     console.click("#operator-sign-in").await?;
     console.fill("#username", OPERATOR).await?;
@@ -1679,6 +1675,15 @@ async fn an_operator_enrols_then_creates_initech_suspends_acme_under_alice_and_d
         .expect("the page shows a base32 secret");
     console.fill("#code", &code).await?;
     console.click("form button[type=submit]").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_enrols_then_creates_initech_suspends_acme_under_alice_and_deletes_initech()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let console = Browser::launch("operator_console").await?;
+    enrol_operator(&stack, &console).await?;
     console.wait_for_text("#operator-email", OPERATOR).await?;
     console
         .wait_for_element("tr[data-tenant-slug=acme]")
@@ -1780,23 +1785,8 @@ async fn an_operator_enrols_then_creates_initech_suspends_acme_under_alice_and_d
 async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_initech()
 -> anyhow::Result<()> {
     let stack = Stack::start().await?;
-    let temporary = stack.invite_operator(OPERATOR).await?;
     let console = Browser::launch("self_serve_sso_operator").await?;
-    console.open(&stack.url("/operator")).await?;
-    console.click("#operator-sign-in").await?;
-    console.fill("#username", OPERATOR).await?;
-    console.fill("#password", &temporary).await?;
-    console.click("form button[type=submit]").await?;
-    console.wait_for_element("#password_confirmation").await?;
-    let new_password = "Correct-Horse-Battery-9";
-    console.fill("#password", new_password).await?;
-    console.fill("#password_confirmation", new_password).await?;
-    console.click("form button[type=submit]").await?;
-    let secret = console.wait_for_text("#totp-secret", "").await?;
-    let code = local_aws::totp_code(secret.trim(), std::time::SystemTime::now())
-        .expect("the page shows a base32 secret");
-    console.fill("#code", &code).await?;
-    console.click("form button[type=submit]").await?;
+    enrol_operator(&stack, &console).await?;
     console
         .wait_for_element("tr[data-tenant-slug=acme]")
         .await?;

@@ -13,23 +13,9 @@ use shared::api::{
     PlatformAuditPage, SetupLinkList, SetupLinkState, SetupSession,
 };
 
-use crate::console::{Console, OPS, error_body, invite_operator, sign_in_operator};
+use crate::console::{Console, error_body};
 use crate::helpers::{ALICE, BOB, CAROL, PASSWORD, PETER, SAMIR, SignedIn, TestApp, location};
-
-async fn console(app: &TestApp) -> Console {
-    let credentials = invite_operator(app, OPS).await;
-    sign_in_operator(app, &credentials, "").await.0
-}
-
-async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
-    assert!(
-        response.status().is_success(),
-        "{}: {}",
-        response.status(),
-        response.text().await.unwrap()
-    );
-    response.json().await.unwrap()
-}
+use crate::tenant_lifecycle::{console, json};
 
 /// Creates Initech (no sign-in set up yet) and answers its id.
 async fn create_initech(console: &Console) -> String {
@@ -1078,4 +1064,92 @@ pub async fn set_up_initech(app: &TestApp) {
             .await,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_cross_site_request_with_the_set_up_cookie_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+    let forged = wizard
+        .browser
+        .post(app.url("/setup/api/v1/domains"))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "domain": "initech.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_body(forged).await.code, ErrorCode::CsrfRejected);
+    let session: SetupSession = json(
+        wizard
+            .send(Method::GET, "/setup/api/v1/session", None)
+            .await,
+    )
+    .await;
+    assert!(session.domains.is_empty(), "nothing was claimed");
+}
+
+#[tokio::test]
+async fn a_test_sign_in_callback_needs_its_own_state_and_the_set_up_session() {
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+    let _: shared::api::SetupProvider = json(
+        wizard
+            .send(
+                Method::POST,
+                "/setup/api/v1/provider",
+                Some(initech_okta(&app)),
+            )
+            .await,
+    )
+    .await;
+    let start = reqwest::Url::parse(&app.url("/setup/auth/test")).unwrap();
+    let end = testkit::sign_in::walk(&wizard.browser, start, &app.address, PETER.email, PASSWORD)
+        .await
+        .unwrap();
+    let testkit::sign_in::FlowEnd::App(callback) = end else {
+        panic!("the test sign-in did not come back: {end:?}");
+    };
+
+    // Another browser with the code but neither the set-up session nor the pending state gets nothing.
+    let stranger = Wizard::new(&app)
+        .browser
+        .get(callback.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&stranger)
+            .as_str()
+            .ends_with("/setup?error=setup_link_invalid"),
+        "{}",
+        location(&stranger)
+    );
+    // The session's own browser with a state it did not start with: refused too.
+    let mut forged = callback.clone();
+    let code = callback
+        .query_pairs()
+        .find(|(key, _)| key == "code")
+        .map(|(_, value)| value.into_owned())
+        .unwrap();
+    forged.set_query(Some(&format!("code={code}&state=forged")));
+    let refused = wizard.browser.get(forged).send().await.unwrap();
+    assert!(
+        location(&refused)
+            .as_str()
+            .ends_with("/setup?error=sign_in_expired"),
+        "{}",
+        location(&refused)
+    );
+    let session: SetupSession = json(
+        wizard
+            .send(Method::GET, "/setup/api/v1/session", None)
+            .await,
+    )
+    .await;
+    assert!(session.test.is_none(), "no test result was recorded");
 }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use crate::console::{Console, OPS, error_body, invite_operator, sign_in_operator};
 use crate::helpers::{ALICE, BOB, CAROL, TestApp, error_code};
 
-async fn console(app: &TestApp) -> Console {
+/// An operator signed in to the console.
+pub(crate) async fn console(app: &TestApp) -> Console {
     let credentials = invite_operator(app, OPS).await;
     sign_in_operator(app, &credentials, "").await.0
 }
@@ -20,7 +21,8 @@ async fn tenant_id(app: &TestApp, slug: &str) -> String {
     app.db.tenant_id(slug).await.0.to_string()
 }
 
-async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
+/// The JSON body of a successful answer (the answer's status and text otherwise).
+pub(crate) async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
     assert!(
         response.status().is_success(),
         "{}: {}",
