@@ -83,16 +83,14 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<DomainClaim>, sqlx::Error> {
     .collect()
 }
 
-/// The transaction's tenant's claim on `domain`, locked for the rest of the transaction.
-pub async fn get_for_update(
-    tx: &mut TenantTx,
-    domain: &str,
-) -> Result<Option<DomainClaim>, sqlx::Error> {
+/// The transaction's tenant's claim on `domain`. Not locked: callers look its record up in DNS outside any
+/// transaction, and [`record_check`] applies the outcome to the row as it is then.
+pub async fn get(tx: &mut TenantTx, domain: &str) -> Result<Option<DomainClaim>, sqlx::Error> {
     let tenant = tx.tenant_id();
     sqlx::query_as!(
         Row,
         "SELECT domain, verification_token, status, created_at, verified_at, last_checked_at, failing_since
-         FROM tenant_domains WHERE tenant_id = $1 AND domain = $2 FOR UPDATE",
+         FROM tenant_domains WHERE tenant_id = $1 AND domain = $2",
         tenant.0,
         domain
     )

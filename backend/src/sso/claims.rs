@@ -135,7 +135,7 @@ pub async fn verify(
 ) -> Result<DomainVerification, ApiError> {
     let claim = {
         let mut tx = db::tenant_tx(&state.db, tenant).await?;
-        let claim = db::domains::get_for_update(&mut tx, domain)
+        let claim = db::domains::get(&mut tx, domain)
             .await?
             .ok_or(ApiError::NotFound)?;
         tx.commit().await?;
@@ -200,11 +200,20 @@ pub async fn verify(
                 message: format!("{domain} is verified."),
             })
         }
-        Lookup::Missing(found) => Err(ApiError::refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::DomainNotVerified,
-            not_found_message(domain, &wire.record_value, &found),
-        )),
+        Lookup::Missing(found) => {
+            let mut message = not_found_message(domain, &wire.record_value, &found);
+            if recorded.status == DomainStatus::Verified {
+                message.push_str(&still_verified_message(
+                    domain,
+                    state.config.sso.domain_lapse_after,
+                ));
+            }
+            Err(ApiError::refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::DomainNotVerified,
+                message,
+            ))
+        }
     }
 }
 
@@ -227,6 +236,16 @@ fn not_found_message(domain: &str, expected: &str, found: &[String]) -> String {
                 .join(", ")
         )
     }
+}
+
+/// Said after a failed verification of a domain that is verified: it keeps routing until the periodic
+/// re-check has missed its record for `lapse_after`.
+fn still_verified_message(domain: &str, lapse_after: time::Duration) -> String {
+    format!(
+        " {domain} stays verified meanwhile: it stops routing sign-ins only once its record has been missing \
+         at every periodic re-check for {} days.",
+        lapse_after.whole_days()
+    )
 }
 
 /// Whether `error` is the unique index refusing a second tenant's proof of a domain.
@@ -304,7 +323,7 @@ pub async fn recheck(
     };
     for (tenant, domain) in due {
         let mut tx = db::tenant_tx(&state.db, tenant).await?;
-        let Some(claim) = db::domains::get_for_update(&mut tx, &domain).await? else {
+        let Some(claim) = db::domains::get(&mut tx, &domain).await? else {
             continue;
         };
         tx.commit().await?;

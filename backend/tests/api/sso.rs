@@ -83,6 +83,16 @@ impl Wizard {
         request.send().await.unwrap()
     }
 
+    /// Sends as [`Wizard::send`] does and reads the answer, which must be a success.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> T {
+        json(self.send(method, path, body).await).await
+    }
+
     /// Opens the link at `url` as the wizard's page does: the token after `#` posted to the API.
     async fn open(&self, url: &str) -> reqwest::Response {
         let token = url.split_once('#').unwrap().1;
@@ -147,12 +157,9 @@ async fn a_set_up_link_opens_once_into_a_session_that_ends_when_the_link_is_revo
     assert_eq!(error_body(again).await.code, ErrorCode::SetupLinkInvalid);
 
     // The session resumes after a reload.
-    let resumed: SetupSession = json(
-        wizard
-            .send(Method::GET, "/setup/api/v1/session", None)
-            .await,
-    )
-    .await;
+    let resumed: SetupSession = wizard
+        .call(Method::GET, "/setup/api/v1/session", None)
+        .await;
     assert_eq!(resumed.tenant_name, "Initech");
     let links: SetupLinkList = json(
         console
@@ -344,7 +351,7 @@ async fn the_it_admin_proves_a_domain_by_publishing_its_txt_record() {
     );
 
     publish(&app, &domain).await;
-    let verified: DomainVerification = json(wizard.send(Method::POST, verify, None).await).await;
+    let verified: DomainVerification = wizard.call(Method::POST, verify, None).await;
     assert!(verified.verified);
     assert_eq!(verified.domain.status, DomainStatus::Verified);
     assert!(verified.domain.verified_at.is_some());
@@ -518,16 +525,13 @@ async fn a_domain_proven_by_one_tenant_is_never_proven_by_another() {
     let carol = app.sign_in(&CAROL).await;
 
     // Both claim the same new domain while it is unproven.
-    let initech_claim: Domain = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/domains",
-                Some(json!({ "domain": "labs.initech.example" })),
-            )
-            .await,
-    )
-    .await;
+    let initech_claim: Domain = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/domains",
+            Some(json!({ "domain": "labs.initech.example" })),
+        )
+        .await;
     let globex_claim: Domain = json(
         admin_send(
             &carol,
@@ -559,16 +563,13 @@ async fn a_domain_proven_by_one_tenant_is_never_proven_by_another() {
     );
 
     // Initech proves it.
-    let proven: DomainVerification = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/domains/labs.initech.example/verify",
-                None,
-            )
-            .await,
-    )
-    .await;
+    let proven: DomainVerification = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/domains/labs.initech.example/verify",
+            None,
+        )
+        .await;
     assert!(proven.verified);
 
     // Even with both tokens published, Globex's pending claim can no longer be proven.
@@ -654,6 +655,26 @@ async fn a_removed_domain_stops_routing_at_once_and_members_cannot_manage_domain
     assert!(actions.contains(&"domain_removed"), "{actions:?}");
 }
 
+/// Claims `domain` from the wizard, publishes its record and verifies it.
+async fn prove(app: &TestApp, wizard: &Wizard, domain: &str) {
+    let claimed: Domain = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/domains",
+            Some(json!({ "domain": domain })),
+        )
+        .await;
+    publish(app, &claimed).await;
+    let verified: DomainVerification = wizard
+        .call(
+            Method::POST,
+            &format!("/setup/api/v1/domains/{domain}/verify"),
+            None,
+        )
+        .await;
+    assert!(verified.verified, "{domain}: {verified:?}");
+}
+
 /// Home-realm discovery sends `email` back to the app with `no_sign_in_for_domain`.
 async fn assert_routes_nowhere(app: &TestApp, email: &str) {
     let response = crate::helpers::browser()
@@ -702,16 +723,13 @@ async fn the_it_admin_sets_up_okta_tests_it_and_activates_then_initech_signs_in_
     let wizard = opened_wizard(&app, &console, &initech).await;
 
     // Step 2: what to register at Okta.
-    let instructions: shared::api::ProviderInstructions = json(
-        wizard
-            .send(
-                Method::GET,
-                "/setup/api/v1/provider/instructions?kind=okta",
-                None,
-            )
-            .await,
-    )
-    .await;
+    let instructions: shared::api::ProviderInstructions = wizard
+        .call(
+            Method::GET,
+            "/setup/api/v1/provider/instructions?kind=okta",
+            None,
+        )
+        .await;
     assert_eq!(
         instructions.redirect_uri,
         format!("{}/oauth2/idpresponse", app.aws.auth_domain())
@@ -719,40 +737,31 @@ async fn the_it_admin_sets_up_okta_tests_it_and_activates_then_initech_signs_in_
     assert!(instructions.scopes.contains(&"groups".to_owned()));
 
     // Step 4: the domain, proven.
-    let domain: Domain = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/domains",
-                Some(json!({ "domain": "initech.example" })),
-            )
-            .await,
-    )
-    .await;
+    let domain: Domain = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/domains",
+            Some(json!({ "domain": "initech.example" })),
+        )
+        .await;
     publish(&app, &domain).await;
-    let verified: DomainVerification = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/domains/initech.example/verify",
-                None,
-            )
-            .await,
-    )
-    .await;
+    let verified: DomainVerification = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/domains/initech.example/verify",
+            None,
+        )
+        .await;
     assert!(verified.verified);
 
     // Step 3: the provider's settings, checked by discovery, then saved for a test.
-    let saved: shared::api::SetupProvider = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/provider",
-                Some(initech_okta(&app)),
-            )
-            .await,
-    )
-    .await;
+    let saved: shared::api::SetupProvider = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/provider",
+            Some(initech_okta(&app)),
+        )
+        .await;
     assert_eq!(
         (saved.name.as_str(), saved.status.as_str()),
         ("initech-okta", "testing")
@@ -792,12 +801,9 @@ async fn the_it_admin_sets_up_okta_tests_it_and_activates_then_initech_signs_in_
     // Step 5: a test sign-in shows the claims and creates no member.
     let landing = test_sign_in(&app, &wizard, &PETER).await;
     assert!(landing.ends_with("/setup?test=done"), "{landing}");
-    let session: SetupSession = json(
-        wizard
-            .send(Method::GET, "/setup/api/v1/session", None)
-            .await,
-    )
-    .await;
+    let session: SetupSession = wizard
+        .call(Method::GET, "/setup/api/v1/session", None)
+        .await;
     let test = session.test.expect("the test sign-in's result");
     assert_eq!(test.email, "peter@initech.example");
     assert_eq!(test.email_verified, Some(true));
@@ -812,19 +818,7 @@ async fn the_it_admin_sets_up_okta_tests_it_and_activates_then_initech_signs_in_
     assert_eq!(members, 0, "a test sign-in creates no member");
 
     // Step 6: the mapping, and activation.
-    let activated: shared::api::Activated = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/activate",
-                Some(json!({ "group_mapping": [
-                    { "group": "saas-admins", "role": "admin" },
-                    { "group": "saas-users", "role": "member" },
-                ] })),
-            )
-            .await,
-    )
-    .await;
+    let activated: shared::api::Activated = wizard.call(Method::POST, "/setup/api/v1/activate", Some(json!({ "group_mapping": [ { "group": "saas-admins", "role": "admin" }, { "group": "saas-users", "role": "member" }, ] }))).await;
     assert_eq!(activated.routed_domains, ["initech.example"]);
     assert_eq!(activated.provider.status, "active");
     // The link is completed: its session is over.
@@ -861,6 +855,117 @@ async fn the_it_admin_sets_up_okta_tests_it_and_activates_then_initech_signs_in_
             "{action:?}"
         );
     }
+}
+
+/// Initech's Entra ID directory (tenant) in the mock Entra ID, and the app registered there.
+const INITECH_DIRECTORY: &str = "7b2e3c4d-5f60-4a1b-9c2d-1a17ec000002";
+
+fn initech_entra(directory_id: &str) -> serde_json::Value {
+    json!({
+        "kind": "entra",
+        "directory_id": directory_id,
+        "client_id": "5e6f7a8b-9c0d-4e1f-a2b3-1a17ec00c11e",
+        "client_secret": "local-demo-initech-entra-secret",
+    })
+}
+
+#[tokio::test]
+async fn the_it_admin_sets_up_entra_id_by_its_directory_id_and_initech_signs_in_with_its_app_roles()
+{
+    let app = TestApp::spawn().await;
+    let console = console(&app).await;
+    let initech = create_initech(&console).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+
+    // What to register in Entra ID: the same redirect URI, and the app roles released as `roles`.
+    let instructions: shared::api::ProviderInstructions = wizard
+        .call(
+            Method::GET,
+            "/setup/api/v1/provider/instructions?kind=entra",
+            None,
+        )
+        .await;
+    assert_eq!(
+        instructions.redirect_uri,
+        format!("{}/oauth2/idpresponse", app.aws.auth_domain())
+    );
+    assert!(
+        instructions
+            .claims
+            .iter()
+            .any(|claim| claim.contains("roles")),
+        "{:?}",
+        instructions.claims
+    );
+
+    // A directory the authority does not know fails the check, and nothing is saved.
+    let unknown = wizard
+        .send(
+            Method::POST,
+            "/setup/api/v1/provider",
+            Some(initech_entra("00000000-0000-4000-8000-00000000dead")),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error_body(unknown).await.code,
+        ErrorCode::ProviderCheckFailed
+    );
+
+    prove(&app, &wizard, "initech.example").await;
+    // The issuer is Entra's v2.0 issuer of the directory, under the configured authority.
+    let saved: shared::api::SetupProvider = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/provider",
+            Some(initech_entra(INITECH_DIRECTORY)),
+        )
+        .await;
+    assert_eq!(
+        (saved.name.as_str(), saved.status.as_str()),
+        ("initech-entra", "testing")
+    );
+    assert_eq!(saved.issuer, app.aws.entra_issuer(INITECH_DIRECTORY));
+
+    // The test sign-in shows Peter's app roles as his groups, and whether Entra vouches for his email.
+    let landing = test_sign_in(&app, &wizard, &PETER).await;
+    assert!(landing.ends_with("/setup?test=done"), "{landing}");
+    let session: SetupSession = wizard
+        .call(Method::GET, "/setup/api/v1/session", None)
+        .await;
+    let test = session.test.expect("the test sign-in's result");
+    assert_eq!(test.email, "peter@initech.example");
+    assert_eq!(test.groups, ["SaaS-Admins"]);
+
+    let activated: shared::api::Activated = wizard.call(Method::POST, "/setup/api/v1/activate", Some(json!({ "group_mapping": [ { "group": "SaaS-Admins", "role": "admin" }, { "group": "SaaS-Users", "role": "member" }, ] }))).await;
+    assert_eq!(activated.routed_domains, ["initech.example"]);
+
+    // Initech's people sign in by email through Entra ID with the roles their app roles map to.
+    for (user, role) in [
+        (&PETER, shared::Role::Admin),
+        (&SAMIR, shared::Role::Member),
+    ] {
+        let me = app.sign_in(user).await.me().await;
+        assert_eq!(
+            (me.tenant.slug.as_str(), me.role),
+            ("initech", role),
+            "{}",
+            user.email
+        );
+    }
+    let providers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT m.provider, p.kind FROM members m \
+         JOIN tenant_identity_providers p ON p.provider_name = m.provider \
+         WHERE m.tenant_id = $1::uuid",
+    )
+    .bind(&initech)
+    .fetch_all(&app.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        providers,
+        [("initech-entra".to_owned(), "entra".to_owned())]
+    );
 }
 
 #[tokio::test]
@@ -972,6 +1077,19 @@ async fn a_proven_domain_whose_record_disappears_lapses_after_the_grace_period_a
     let missing = recheck(now + time::Duration::hours(1)).await;
     assert_eq!(missing.missing, ["acme.example"]);
     assert_eq!(app.sign_in(&BOB).await.me().await.tenant.slug, "acme");
+    // Verifying by hand meanwhile fails, says the domain stays verified, and lapses nothing.
+    let alice = app.sign_in(&ALICE).await;
+    let by_hand = admin_send(&alice, Method::POST, "/domains/acme.example/verify", None).await;
+    assert_eq!(by_hand.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = error_body(by_hand).await;
+    assert_eq!(body.code, ErrorCode::DomainNotVerified);
+    assert!(
+        body.message
+            .contains("acme.example stays verified meanwhile"),
+        "{}",
+        body.message
+    );
+    assert_eq!(app.sign_in(&BOB).await.me().await.tenant.slug, "acme");
 
     // Missing for longer than the grace period: it lapses and routes nothing, and both logs say so.
     let lapsed = recheck(now + time::Duration::days(8)).await;
@@ -1019,51 +1137,16 @@ pub async fn set_up_initech(app: &TestApp) {
     let console = console(app).await;
     let initech = create_initech(&console).await;
     let wizard = opened_wizard(app, &console, &initech).await;
-    let domain: Domain = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/domains",
-                Some(json!({ "domain": "initech.example" })),
-            )
-            .await,
-    )
-    .await;
-    publish(app, &domain).await;
-    let _: DomainVerification = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/domains/initech.example/verify",
-                None,
-            )
-            .await,
-    )
-    .await;
-    let _: shared::api::SetupProvider = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/provider",
-                Some(initech_okta(app)),
-            )
-            .await,
-    )
-    .await;
+    prove(app, &wizard, "initech.example").await;
+    let _: shared::api::SetupProvider = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/provider",
+            Some(initech_okta(app)),
+        )
+        .await;
     test_sign_in(app, &wizard, &PETER).await;
-    let _: shared::api::Activated = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/activate",
-                Some(json!({ "group_mapping": [
-                    { "group": "saas-admins", "role": "admin" },
-                    { "group": "saas-users", "role": "member" },
-                ] })),
-            )
-            .await,
-    )
-    .await;
+    let _: shared::api::Activated = wizard.call(Method::POST, "/setup/api/v1/activate", Some(json!({ "group_mapping": [ { "group": "saas-admins", "role": "admin" }, { "group": "saas-users", "role": "member" }, ] }))).await;
 }
 
 #[tokio::test]
@@ -1082,12 +1165,9 @@ async fn a_cross_site_request_with_the_set_up_cookie_is_refused_and_changes_noth
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_body(forged).await.code, ErrorCode::CsrfRejected);
-    let session: SetupSession = json(
-        wizard
-            .send(Method::GET, "/setup/api/v1/session", None)
-            .await,
-    )
-    .await;
+    let session: SetupSession = wizard
+        .call(Method::GET, "/setup/api/v1/session", None)
+        .await;
     assert!(session.domains.is_empty(), "nothing was claimed");
 }
 
@@ -1097,16 +1177,13 @@ async fn a_test_sign_in_callback_needs_its_own_state_and_the_set_up_session() {
     let console = console(&app).await;
     let initech = create_initech(&console).await;
     let wizard = opened_wizard(&app, &console, &initech).await;
-    let _: shared::api::SetupProvider = json(
-        wizard
-            .send(
-                Method::POST,
-                "/setup/api/v1/provider",
-                Some(initech_okta(&app)),
-            )
-            .await,
-    )
-    .await;
+    let _: shared::api::SetupProvider = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/provider",
+            Some(initech_okta(&app)),
+        )
+        .await;
     let start = reqwest::Url::parse(&app.url("/setup/auth/test")).unwrap();
     let end = testkit::sign_in::walk(&wizard.browser, start, &app.address, PETER.email, PASSWORD)
         .await
@@ -1145,11 +1222,8 @@ async fn a_test_sign_in_callback_needs_its_own_state_and_the_set_up_session() {
         "{}",
         location(&refused)
     );
-    let session: SetupSession = json(
-        wizard
-            .send(Method::GET, "/setup/api/v1/session", None)
-            .await,
-    )
-    .await;
+    let session: SetupSession = wizard
+        .call(Method::GET, "/setup/api/v1/session", None)
+        .await;
     assert!(session.test.is_none(), "no test result was recorded");
 }
