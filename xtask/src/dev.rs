@@ -184,7 +184,7 @@ pub fn run(_args: &[String]) -> Result<()> {
         backend_env(&mut serve);
         children.push(("backend", serve.spawn()?));
         wait_for_port(3000, &stop)?;
-        print_banner(local.port("mail")?);
+        print_banner(local.port("mail")?, local.port("dns_admin")?);
         while !stop.load(Ordering::SeqCst) {
             for (name, child) in children.iter_mut() {
                 if let Some(status) = child.try_wait()? {
@@ -261,6 +261,8 @@ fn read_local_settings() -> Result<LocalSettings> {
         "s3",
         "lambda",
         "mail",
+        "dns",
+        "dns_admin",
     ] {
         let port = json["ports"][name]
             .as_u64()
@@ -283,6 +285,16 @@ fn read_local_settings() -> Result<LocalSettings> {
                     )
                 })?;
             ports.push((format!("{pool} pool domain"), port));
+        }
+    }
+    // Each Okta org of the directories file is a host of its own, on a port of its own.
+    if let Some(orgs) = json["ports"]["okta_orgs"].as_object() {
+        for (org, port) in orgs {
+            let port = port
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .with_context(|| format!("{}: ports.okta_orgs.{org} is no port", path.display()))?;
+            ports.push((format!("Okta org {org}"), port));
         }
     }
     let user_pool_id = json["user_pools"][0]["user_pool_id"]
@@ -361,7 +373,7 @@ fn wait_for_port(port: u16, stop: &AtomicBool) -> Result<()> {
     Ok(())
 }
 
-fn print_banner(mail_port: u16) {
+fn print_banner(mail_port: u16, dns_admin_port: u16) {
     println!();
     println!("  The application is running: open {PUBLIC_URL}");
     println!();
@@ -382,6 +394,11 @@ fn print_banner(mail_port: u16) {
         "    {:<24} secret key and QR code); later sign-ins ask for a code from it",
         ""
     );
+    println!();
+    println!(
+        "  Customer Initech (no tenant yet) can be onboarded from the console: its domain's DNS records are set at"
+    );
+    println!("    http://127.0.0.1:{dns_admin_port} (README: Onboarding a customer)");
     println!();
     println!("  Press Ctrl-C to stop.");
     println!();
