@@ -1838,6 +1838,14 @@ async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_ini
     admin
         .wait_for_element("#provider-saved[data-status=testing]")
         .await?;
+    // A reload resumes with the saved settings shown (the secret excepted).
+    admin.reload().await?;
+    admin
+        .wait_for_element("#provider-saved[data-status=testing]")
+        .await?;
+    assert_eq!(admin.value_of("#org-url").await?, org);
+    assert_eq!(admin.value_of("#client-id").await?, "0oainitech0client0id");
+    assert_eq!(admin.value_of("#client-secret").await?, "");
 
     // The domain, proven by the TXT record the page shows.
     admin.fill("#new-domain", "initech.example").await?;
@@ -1846,10 +1854,10 @@ async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_ini
         .wait_for_element("li[data-domain='initech.example'][data-status=pending]")
         .await?;
     let record_name = admin
-        .value_of("li[data-domain='initech.example'] #record-name")
+        .value_of("li[data-domain='initech.example'] .record-name")
         .await?;
     let record_value = admin
-        .value_of("li[data-domain='initech.example'] #record-value")
+        .value_of("li[data-domain='initech.example'] .record-value")
         .await?;
     stack.publish_txt(&record_name, &record_value).await?;
     admin

@@ -281,6 +281,55 @@ pub fn ExportCsv(
     }
 }
 
+/// A read-only value with a button that copies it to the clipboard. Focusing the value selects it, so it can
+/// also be copied from the keyboard.
+#[component]
+pub fn CopyField(
+    /// What to show and copy.
+    value: String,
+    /// The value's element id, unique on the page, which a `<label for>` names.
+    #[prop(optional, into)]
+    id: Option<String>,
+    /// The value's accessible name, where no `<label for>` names it.
+    #[prop(optional, into)]
+    label: Option<String>,
+    /// Classes of the value's element.
+    #[prop(optional)]
+    class: &'static str,
+) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let to_copy = value.clone();
+    let copy = move |_| {
+        let promise = window().navigator().clipboard().write_text(&to_copy);
+        leptos::task::spawn_local(async move {
+            copied.set(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok());
+        });
+    };
+    view! {
+        <div class="copy-field">
+            <input
+                id=id
+                class=class
+                type="text"
+                readonly=true
+                value=value
+                aria-label=label
+                on:focus=|event| {
+                    if let Some(input) = event
+                        .target()
+                        .and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(target).ok())
+                    {
+                        input.select();
+                    }
+                }
+            />
+            <button class="button button-secondary button-small copy-button" type="button" on:click=copy>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </div>
+    }
+}
+
 /// What a [`ConfirmDialog`] asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirmation {

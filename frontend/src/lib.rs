@@ -14,6 +14,7 @@ mod api;
 mod app;
 mod components;
 mod console;
+mod domains;
 mod downloads;
 mod drafts;
 mod format;

@@ -12,13 +12,16 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::Role;
 use shared::api::{
-    Activated, Activation, Domain, DomainStatus, DomainVerification, GroupMapping, NewDomain,
-    OpenSetupLink, ProviderForm, ProviderInstructions, SetupProvider, SetupSession,
+    Activated, Activation, Domain, DomainStatus, GroupMapping, OpenSetupLink, ProviderForm,
+    ProviderInstructions, SetupProvider, SetupSession,
 };
 use web_sys::{SubmitEvent, UrlSearchParams};
 
 use crate::api::{Api, provide_api_client, use_api};
-use crate::components::{ErrorSlot, ProblemAlert, SubmitButton, Timestamp, set_page_title};
+use crate::components::{
+    CopyField, ErrorSlot, ProblemAlert, SubmitButton, Timestamp, set_page_title,
+};
+use crate::domains::{Domains, NewDomainForm};
 use crate::session::{Problem, Session};
 use crate::sign_in::sign_in_error_message;
 use crate::status::LoadingScreen;
@@ -159,7 +162,7 @@ fn Steps(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
         <InstructionsStep kind=kind />
         <ProviderStep kind=kind provider=session.provider.clone() state=state />
         <DomainsStep domains=session.domains.clone() state=state />
-        <TestStep session=session.clone() />
+        <TestStep session=session.clone() returned=tested />
         <ActivateStep session=session state=state />
     }
 }
@@ -237,24 +240,52 @@ fn InstructionsStep(kind: RwSignal<String>) -> impl IntoView {
     }
 }
 
-/// A read-only value with a button that copies it.
-#[component]
-fn CopyField(id: &'static str, value: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let to_copy = value.clone();
-    let copy = move |_| {
-        let promise = window().navigator().clipboard().write_text(&to_copy);
-        spawn_local(async move {
-            copied.set(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok());
-        });
-    };
-    view! {
-        <div class="copy-field">
-            <input id=id type="text" readonly=true value=value />
-            <button class="button button-secondary button-small" type="button" on:click=copy>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
-        </div>
+/// The provider form's fields (all but the client's) as the IT admin entered them, read back from the
+/// saved provider's issuer, so that a resumed wizard shows what was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SavedSettings {
+    directory_id: String,
+    org_url: String,
+    authorization_server: String,
+    issuer: String,
+}
+
+impl Default for SavedSettings {
+    fn default() -> Self {
+        SavedSettings {
+            directory_id: String::new(),
+            org_url: String::new(),
+            authorization_server: "default".to_owned(),
+            issuer: String::new(),
+        }
+    }
+}
+
+impl SavedSettings {
+    /// Entra: `<authority>/<directory id>/v2.0`. Okta: `<org URL>/oauth2/<server>`, or the org URL itself for
+    /// the org authorization server. Any other OpenID Connect provider: the issuer.
+    fn from_issuer(kind: &str, issuer: &str) -> SavedSettings {
+        let mut saved = SavedSettings::default();
+        match kind {
+            "entra" => {
+                let mut segments = issuer.trim_end_matches('/').rsplit('/');
+                if segments.next() == Some("v2.0") {
+                    saved.directory_id = segments.next().unwrap_or_default().to_owned();
+                }
+            }
+            "okta" => match issuer.split_once("/oauth2/") {
+                Some((org, server)) => {
+                    saved.org_url = org.to_owned();
+                    saved.authorization_server = server.to_owned();
+                }
+                None => {
+                    saved.org_url = issuer.to_owned();
+                    saved.authorization_server = String::new();
+                }
+            },
+            _ => saved.issuer = issuer.to_owned(),
+        }
+        saved
     }
 }
 
@@ -266,10 +297,14 @@ fn ProviderStep(
     state: RwSignal<Wizard>,
 ) -> impl IntoView {
     let api = use_api();
-    let directory_id = RwSignal::new(String::new());
-    let org_url = RwSignal::new(String::new());
-    let authorization_server = RwSignal::new("default".to_owned());
-    let issuer = RwSignal::new(String::new());
+    let saved = provider
+        .as_ref()
+        .map(|p| SavedSettings::from_issuer(&p.kind, &p.issuer))
+        .unwrap_or_default();
+    let directory_id = RwSignal::new(saved.directory_id);
+    let org_url = RwSignal::new(saved.org_url);
+    let authorization_server = RwSignal::new(saved.authorization_server);
+    let issuer = RwSignal::new(saved.issuer);
     let client_id = RwSignal::new(
         provider
             .as_ref()
@@ -319,6 +354,7 @@ fn ProviderStep(
                 <label for=id>{label}</label>
                 <input
                     id=id
+                    type="text"
                     autocomplete="off"
                     placeholder=hint
                     prop:value=move || value.get()
@@ -378,27 +414,7 @@ fn ProviderStep(
 #[component]
 fn DomainsStep(domains: Vec<Domain>, state: RwSignal<Wizard>) -> impl IntoView {
     let api = use_api();
-    let new_domain = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<Problem>);
-    let on_submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        let body = NewDomain {
-            domain: new_domain.get_untracked(),
-        };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match api.post::<_, Domain>(DOMAINS.to_owned(), &body).await {
-                Ok(_) => {
-                    new_domain.set(String::new());
-                    reload(api, state);
-                }
-                Err(problem) => error.set(Some(problem)),
-            }
-            busy.set(false);
-        });
-    };
+    let on_change = Callback::new(move |()| reload(api, state));
     view! {
         <section class="card setup-step" aria-labelledby="step-domains">
             <h2 id="step-domains" class="card-title">"4. Your email domains"</h2>
@@ -406,116 +422,42 @@ fn DomainsStep(domains: Vec<Domain>, state: RwSignal<Wizard>) -> impl IntoView {
                 "For each domain your people's addresses end with, publish the TXT record shown with your DNS "
                 "provider, then verify it. Only verified domains send people to your sign-in."
             </p>
-            <ul class="domain-list">
-                {domains.into_iter().map(|domain| view! { <DomainRow domain=domain state=state /> }).collect_view()}
-            </ul>
-            <form id="domain-form" class="form form-row" on:submit=on_submit>
-                <ErrorSlot id="domain-error" error=error />
-                <div class="field field-grow">
-                    <label for="new-domain">"Domain"</label>
-                    <input
-                        id="new-domain"
-                        autocomplete="off"
-                        placeholder="example.com"
-                        prop:value=move || new_domain.get()
-                        on:input=move |event| new_domain.set(event_target_value(&event))
-                    />
-                </div>
-                <SubmitButton id="add-domain" busy=busy label="Add domain" busy_label="Adding…" />
-            </form>
+            <Domains domains=domains base=DOMAINS on_change=on_change />
+            <NewDomainForm base=DOMAINS on_change=on_change />
         </section>
     }
 }
 
-/// One domain: its record, its state, and verify / remove.
+/// Step 5: the test sign-in and what it received. Back from a test (`returned`), the step is brought into view
+/// and focused, so the result is what the user sees and what a screen reader reads first.
 #[component]
-fn DomainRow(domain: Domain, state: RwSignal<Wizard>) -> impl IntoView {
-    let api = use_api();
-    let error = RwSignal::new(None::<Problem>);
-    let busy = RwSignal::new(false);
-    let name = domain.domain.clone();
-    let verify = {
-        let name = name.clone();
-        move |_| {
-            let path = format!("{DOMAINS}/{name}/verify");
-            busy.set(true);
-            error.set(None);
-            spawn_local(async move {
-                match api
-                    .post::<_, DomainVerification>(path, &serde_json::json!({}))
-                    .await
-                {
-                    Ok(_) => reload(api, state),
-                    Err(problem) => error.set(Some(problem)),
-                }
-                busy.set(false);
-            });
-        }
-    };
-    let remove = {
-        let name = name.clone();
-        move |_| {
-            let path = format!("{DOMAINS}/{name}");
-            spawn_local(async move {
-                match api.delete(path).await {
-                    Ok(()) => reload(api, state),
-                    Err(problem) => error.set(Some(problem)),
-                }
-            });
-        }
-    };
-    let status = match domain.status {
-        DomainStatus::Pending => "pending",
-        DomainStatus::Verified => "verified",
-        DomainStatus::Lapsed => "lapsed",
-    };
-    let row_id = format!("domain-{}", name.replace('.', "-"));
-    view! {
-        <li class="domain-row" id=row_id data-domain=name.clone() data-status=status>
-            <div class="domain-head">
-                <strong>{name.clone()}</strong>
-                <span class=format!("badge badge-domain-{status}")>{status}</span>
-            </div>
-            {(domain.status != DomainStatus::Verified)
-                .then(|| {
-                    view! {
-                        <div class="field">
-                            <label>"TXT record name"</label>
-                            <CopyField id="record-name" value=domain.record_name.clone() />
-                        </div>
-                        <div class="field">
-                            <label>"TXT record value"</label>
-                            <CopyField id="record-value" value=domain.record_value.clone() />
-                        </div>
-                        <button class="button button-primary button-small verify-domain" type="button" disabled=move || busy.get() on:click=verify>
-                            {move || if busy.get() { "Looking up…" } else { "Verify" }}
-                        </button>
-                    }
-                })}
-            <button class="button button-secondary button-small remove-domain" type="button" on:click=remove>
-                "Remove"
-            </button>
-            <ErrorSlot id="domain-row-error" error=error />
-        </li>
-    }
-}
-
-/// Step 5: the test sign-in and what it received.
-#[component]
-fn TestStep(session: SetupSession) -> impl IntoView {
+fn TestStep(session: SetupSession, returned: bool) -> impl IntoView {
     let testable = session
         .provider
         .as_ref()
         .is_some_and(|provider| provider.status == "testing");
+    let tested_before = session.test.is_some();
+    let section = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(section) = section.get()
+            && returned
+        {
+            section.scroll_into_view();
+            let _ = section.focus();
+        }
+    });
     view! {
-        <section class="card setup-step" aria-labelledby="step-test">
+        <section node_ref=section tabindex="-1" class="card setup-step" aria-labelledby="step-test">
             <h2 id="step-test" class="card-title">"5. Test sign-in"</h2>
             <p>
                 "Sign in once through your provider, as yourself or a colleague. Nothing is created: you see what "
                 "your provider sends."
             </p>
             {testable
-                .then(|| view! { <a id="run-test" class="button button-primary" href=TEST_SIGN_IN>"Run a test sign-in"</a> })}
+                .then(|| {
+                    let label = if tested_before { "Run another test sign-in" } else { "Run a test sign-in" };
+                    view! { <a id="run-test" class="button button-primary" href=TEST_SIGN_IN>{label}</a> }
+                })}
             {session
                 .test
                 .map(|test| {
@@ -525,7 +467,7 @@ fn TestStep(session: SetupSession) -> impl IntoView {
                         None => "not said",
                     };
                     view! {
-                        <dl id="test-result" class="facts">
+                        <dl id="test-result" class="facts test-result">
                             <dt>"Subject"</dt>
                             <dd><code>{test.subject}</code></dd>
                             <dt>"Email"</dt>
@@ -630,6 +572,7 @@ fn ActivateStep(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView
                                         <tr class="mapping-row">
                                             <td>
                                                 <input
+                                                    type="text"
                                                     class="mapping-group"
                                                     aria-label=format!("Group {}", index + 1)
                                                     prop:value=move || row.group.get()
@@ -680,5 +623,38 @@ fn Completed(done: Activated) -> impl IntoView {
             </p>
             <a class="button button-primary" href="/">"Go to the sign-in page"</a>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_wizard_shows_the_saved_settings_of_each_kind() {
+        let entra = SavedSettings::from_issuer(
+            "entra",
+            "https://login.microsoftonline.com/7b2e3c4d-5f60-4a1b-9c2d-1a17ec000002/v2.0",
+        );
+        assert_eq!(entra.directory_id, "7b2e3c4d-5f60-4a1b-9c2d-1a17ec000002");
+        let okta = SavedSettings::from_issuer("okta", "https://initech.okta.com/oauth2/default");
+        assert_eq!(
+            (okta.org_url.as_str(), okta.authorization_server.as_str()),
+            ("https://initech.okta.com", "default")
+        );
+        let org_server = SavedSettings::from_issuer("okta", "https://initech.okta.com");
+        assert_eq!(
+            (
+                org_server.org_url.as_str(),
+                org_server.authorization_server.as_str()
+            ),
+            ("https://initech.okta.com", "")
+        );
+        let oidc = SavedSettings::from_issuer("oidc", "https://id.initech.example/realms/staff");
+        assert_eq!(oidc.issuer, "https://id.initech.example/realms/staff");
+        assert_eq!(
+            SavedSettings::from_issuer("entra", "https://x/y"),
+            SavedSettings::default()
+        );
     }
 }

@@ -10,8 +10,8 @@ use shared::api::{Invitation, InvitationList, NewInvitation, TenantSettings};
 
 use crate::api::{INVITATIONS, TENANT_SETTINGS, item_path, use_api};
 use crate::components::{
-    ActionTableHead, AdminOnly, ConfirmDialog, Confirmation, ErrorSlot, Loading, PageHeader,
-    ProblemAlert, RoleBadge, SubmitButton, Timestamp,
+    ActionTableHead, AdminOnly, ConfirmDialog, Confirmation, CopyField, ErrorSlot, Loading,
+    PageHeader, ProblemAlert, RoleBadge, SubmitButton, Timestamp,
 };
 use crate::pages::members::RoleHelp;
 use crate::session::Problem;
@@ -316,7 +316,11 @@ fn InvitationRow(
                 <RoleBadge role=invitation.role />
             </td>
             <td>
-                <SignInLink link=link email=invitation.email.clone() />
+                <CopyField
+                    value=link
+                    class="invitation-link"
+                    label=format!("Sign-in link for {}", invitation.email)
+                />
             </td>
             <td>
                 {invitation
@@ -354,40 +358,4 @@ fn sign_in_link(email: &str) -> String {
         "{origin}/auth/login?email={}",
         percent_encoding::utf8_percent_encode(email, percent_encoding::NON_ALPHANUMERIC)
     )
-}
-
-/// An invitation's sign-in link, selectable, with a button that copies it.
-#[component]
-fn SignInLink(link: String, email: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let to_copy = link.clone();
-    let copy = move |_| {
-        let clipboard = window().navigator().clipboard();
-        let promise = clipboard.write_text(&to_copy);
-        spawn_local(async move {
-            copied.set(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok());
-        });
-    };
-    view! {
-        <div class="copy-field">
-            <input
-                class="invitation-link"
-                type="text"
-                readonly=true
-                value=link
-                aria-label=format!("Sign-in link for {email}")
-                on:focus=|event| {
-                    if let Some(input) = event
-                        .target()
-                        .and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(target).ok())
-                    {
-                        input.select();
-                    }
-                }
-            />
-            <button class="button button-secondary button-small copy-link" type="button" on:click=copy>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
-        </div>
-    }
 }

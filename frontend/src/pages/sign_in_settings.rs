@@ -283,7 +283,7 @@ fn ProviderSettings(provider: ProviderDraft, keys: RowKeys) -> impl IntoView {
                             .map(|domain| view! { <li class="chip verified-domain">{domain.clone()}</li> })
                             .collect_view()}
                     </ul>
-                    <p class="hint">"Set by the platform operators. People with these addresses are sent to this provider."</p>
+                    <p class="hint">"Proven by a DNS record each; people with these addresses are sent to this provider. Manage them under Single sign-on."</p>
                 </dd>
             </dl>
             <h3 class="section-title">"Group → role mapping"</h3>

@@ -5,12 +5,13 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{
-    CreatedSetupLink, Domain, DomainList, DomainStatus, DomainVerification, NewDomain,
-    NewSetupLink, SecretRotation, SetupLinkList, SetupLinkState, SetupProvider,
+    CreatedSetupLink, DomainList, NewSetupLink, SecretRotation, SetupLinkList, SetupLinkState,
+    SetupProvider,
 };
 
-use crate::api::{Api, use_api};
+use crate::api::use_api;
 use crate::components::{ErrorSlot, ProblemAlert, SubmitButton, Timestamp};
+use crate::domains::{Domains, NewDomainForm};
 use crate::session::Problem;
 
 const PROVIDER: &str = "/api/v1/tenant/sso/provider";
@@ -110,118 +111,17 @@ fn DomainsPanel() -> impl IntoView {
         version.get();
         async move { api.get::<DomainList>(DOMAINS.to_owned()).await }
     });
-    let refresh = Callback::new(move |()| version.update(|v| *v += 1));
-    let new_domain = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<Problem>);
-    let on_submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        let body = NewDomain {
-            domain: new_domain.get_untracked(),
-        };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match api.post::<_, Domain>(DOMAINS.to_owned(), &body).await {
-                Ok(_) => {
-                    new_domain.set(String::new());
-                    refresh.run(());
-                }
-                Err(problem) => error.set(Some(problem)),
-            }
-            busy.set(false);
-        });
-    };
+    let on_change = Callback::new(move |()| version.update(|v| *v += 1));
     view! {
         <h3>"Email domains"</h3>
         {move || match domains.get() {
             None => view! { <p class="muted">"Loading…"</p> }.into_any(),
             Some(Err(problem)) => view! { <ProblemAlert problem=problem /> }.into_any(),
             Some(Ok(list)) => {
-                view! {
-                    <ul class="domain-list" id="sso-domains">
-                        {list
-                            .items
-                            .into_iter()
-                            .map(|domain| view! { <DomainItem domain=domain api=api refresh=refresh /> })
-                            .collect_view()}
-                    </ul>
-                }
-                    .into_any()
+                view! { <Domains domains=list.items base=DOMAINS on_change=on_change /> }.into_any()
             }
         }}
-        <form id="sso-domain-form" class="form form-row" on:submit=on_submit>
-            <ErrorSlot id="sso-domain-error" error=error />
-            <div class="field field-grow">
-                <label for="sso-new-domain">"Domain"</label>
-                <input
-                    id="sso-new-domain"
-                    autocomplete="off"
-                    placeholder="example.com"
-                    prop:value=move || new_domain.get()
-                    on:input=move |event| new_domain.set(event_target_value(&event))
-                />
-            </div>
-            <SubmitButton id="sso-add-domain" busy=busy label="Add domain" busy_label="Adding…" />
-        </form>
-    }
-}
-
-#[component]
-fn DomainItem(domain: Domain, api: Api, refresh: Callback<()>) -> impl IntoView {
-    let error = RwSignal::new(None::<Problem>);
-    let name = domain.domain.clone();
-    let verify = {
-        let path = format!("{DOMAINS}/{name}/verify");
-        move |_| {
-            let path = path.clone();
-            spawn_local(async move {
-                match api
-                    .post::<_, DomainVerification>(path, &serde_json::json!({}))
-                    .await
-                {
-                    Ok(_) => refresh.run(()),
-                    Err(problem) => error.set(Some(problem)),
-                }
-            });
-        }
-    };
-    let remove = {
-        let path = format!("{DOMAINS}/{name}");
-        move |_| {
-            let path = path.clone();
-            spawn_local(async move {
-                match api.delete(path).await {
-                    Ok(()) => refresh.run(()),
-                    Err(problem) => error.set(Some(problem)),
-                }
-            });
-        }
-    };
-    let status = match domain.status {
-        DomainStatus::Pending => "pending",
-        DomainStatus::Verified => "verified",
-        DomainStatus::Lapsed => "lapsed",
-    };
-    view! {
-        <li class="domain-row" data-domain=name.clone() data-status=status>
-            <div class="domain-head">
-                <strong>{name.clone()}</strong>
-                <span class=format!("badge badge-domain-{status}")>{status}</span>
-            </div>
-            {(domain.status != DomainStatus::Verified)
-                .then(|| {
-                    view! {
-                        <p class="hint">
-                            "Publish a TXT record " <code>{domain.record_name.clone()}</code> " holding "
-                            <code>{domain.record_value.clone()}</code> ", then verify."
-                        </p>
-                        <button class="button button-primary button-small" type="button" on:click=verify>"Verify"</button>
-                    }
-                })}
-            <button class="button button-secondary button-small" type="button" on:click=remove>"Remove"</button>
-            <ErrorSlot id="sso-domain-row-error" error=error />
-        </li>
+        <NewDomainForm base=DOMAINS on_change=on_change />
     }
 }
 
