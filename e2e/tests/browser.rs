@@ -1895,5 +1895,23 @@ async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_ini
     let profile = peter.wait_for_profile().await?;
     assert_eq!(profile.tenant_name, "Initech");
     assert_eq!(profile.role, "admin");
+
+    // His sign-in settings show the domain verified; removing it, which would stop his people's sign-in,
+    // asks first, and Cancel keeps it.
+    peter.click("#nav-settings").await?;
+    let domain = "#domains li[data-domain='initech.example'][data-status=verified]";
+    peter.wait_for_element(domain).await?;
+    peter.click(&format!("{domain} .remove-domain")).await?;
+    peter
+        .wait_for_text("#confirm-title", "Remove initech.example?")
+        .await?;
+    assert!(
+        peter
+            .text_of("#confirm-message")
+            .await?
+            .contains("can no longer sign in")
+    );
+    peter.click("#cancel-action").await?;
+    peter.wait_for_element(domain).await?;
     Ok(())
 }
