@@ -1880,10 +1880,15 @@ async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_ini
         .readme_screenshot("wizard-tested", "sso-wizard-tested")
         .await?;
 
-    // saas-admins → admin, and activation.
+    // saas-admins → admin: the test's result shows the role Peter would get; then activation.
+    let saas_admins = "#test-groups li[data-group='saas-admins'] .group-role";
+    assert_eq!(admin.text_of(saas_admins).await?, "viewer");
+    assert!(admin.text_of("#test-role").await?.starts_with("viewer"));
     admin
         .choose(".mapping-row:first-child .mapping-role", "admin")
         .await?;
+    admin.wait_for_text(saas_admins, "admin").await?;
+    admin.wait_for_text("#test-role", "admin").await?;
     admin.click("#activate").await?;
     admin
         .wait_for_text("#setup-complete", "initech.example")

@@ -148,6 +148,20 @@ fn Steps(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
             .map(|provider| provider.kind.clone())
             .unwrap_or_else(|| "okta".to_owned()),
     );
+    // The group → role mapping being edited in step 6, which step 5 applies to the test's groups.
+    let rows = RwSignal::new(
+        session
+            .test
+            .as_ref()
+            .map(|test| test.groups.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|group| MappingRow {
+                group: RwSignal::new(group),
+                role: RwSignal::new(Role::Viewer),
+            })
+            .collect::<Vec<_>>(),
+    );
     let returned_error = query_param("error").map(|code| sign_in_error_message(&code));
     let tested = query_param("test").as_deref() == Some("done");
     view! {
@@ -162,8 +176,8 @@ fn Steps(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
         <InstructionsStep kind=kind />
         <ProviderStep kind=kind provider=session.provider.clone() state=state />
         <DomainsStep domains=session.domains.clone() state=state />
-        <TestStep session=session.clone() returned=tested />
-        <ActivateStep session=session state=state />
+        <TestStep session=session.clone() returned=tested rows=rows />
+        <ActivateStep session=session state=state rows=rows />
     }
 }
 
@@ -431,7 +445,11 @@ fn DomainsStep(domains: Vec<Domain>, state: RwSignal<Wizard>) -> impl IntoView {
 /// Step 5: the test sign-in and what it received. Back from a test (`returned`), the step is brought into view
 /// and focused, so the result is what the user sees and what a screen reader reads first.
 #[component]
-fn TestStep(session: SetupSession, returned: bool) -> impl IntoView {
+fn TestStep(
+    session: SetupSession,
+    returned: bool,
+    rows: RwSignal<Vec<MappingRow>>,
+) -> impl IntoView {
     let testable = session
         .provider
         .as_ref()
@@ -466,6 +484,40 @@ fn TestStep(session: SetupSession, returned: bool) -> impl IntoView {
                         Some(false) => "not verified",
                         None => "not said",
                     };
+                    // The mapping being edited in step 6, as activation would send it.
+                    let mapping = move || -> Vec<(String, Role)> {
+                        rows.get()
+                            .iter()
+                            .map(|row| (row.group.get().trim().to_owned(), row.role.get()))
+                            .collect()
+                    };
+                    let groups = test.groups.clone();
+                    let role = move || mapped_role(&groups, &mapping()).as_str();
+                    let group_list = if test.groups.is_empty() {
+                        view! { <span>"none"</span> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="test-groups">
+                                {test
+                                    .groups
+                                    .iter()
+                                    .map(|group| {
+                                        let name = group.clone();
+                                        let group_role = move || match group_role(&name, &mapping()) {
+                                            Some(role) => role.as_str(),
+                                            None => "not mapped",
+                                        };
+                                        view! {
+                                            <li data-group=group.clone()>
+                                                {group.clone()} " → " <span class="group-role">{group_role}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    };
                     view! {
                         <dl id="test-result" class="facts test-result">
                             <dt>"Subject"</dt>
@@ -473,7 +525,9 @@ fn TestStep(session: SetupSession, returned: bool) -> impl IntoView {
                             <dt>"Email"</dt>
                             <dd id="test-email">{test.email} " (" {verified} ")"</dd>
                             <dt>"Groups"</dt>
-                            <dd id="test-groups">{if test.groups.is_empty() { "none".to_owned() } else { test.groups.join(", ") }}</dd>
+                            <dd id="test-groups">{group_list}</dd>
+                            <dt>"Role"</dt>
+                            <dd id="test-role">{role} <span class="hint">" (with the mapping in step 6)"</span></dd>
                             <dt>"When"</dt>
                             <dd><Timestamp at=test.at /></dd>
                         </dl>
@@ -481,6 +535,24 @@ fn TestStep(session: SetupSession, returned: bool) -> impl IntoView {
                 })}
         </section>
     }
+}
+
+/// The role `group` maps to under `mapping` (group → role), matched exactly as the provider sends it.
+fn group_role(group: &str, mapping: &[(String, Role)]) -> Option<Role> {
+    mapping
+        .iter()
+        .find(|(mapped, _)| mapped == group)
+        .map(|(_, role)| *role)
+}
+
+/// The role a person in `groups` gets under `mapping`: the most powerful role of their mapped groups, and
+/// viewer when none is mapped, as at sign-in.
+fn mapped_role(groups: &[String], mapping: &[(String, Role)]) -> Role {
+    groups
+        .iter()
+        .filter_map(|group| group_role(group, mapping))
+        .max()
+        .unwrap_or(Role::Viewer)
 }
 
 /// One row of the mapping editor.
@@ -492,22 +564,12 @@ struct MappingRow {
 
 /// Step 6: groups to roles, and activation.
 #[component]
-fn ActivateStep(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
+fn ActivateStep(
+    session: SetupSession,
+    state: RwSignal<Wizard>,
+    rows: RwSignal<Vec<MappingRow>>,
+) -> impl IntoView {
     let api = use_api();
-    let groups: Vec<String> = session
-        .test
-        .as_ref()
-        .map(|t| t.groups.clone())
-        .unwrap_or_default();
-    let rows = RwSignal::new(
-        groups
-            .iter()
-            .map(|group| MappingRow {
-                group: RwSignal::new(group.clone()),
-                role: RwSignal::new(Role::Viewer),
-            })
-            .collect::<Vec<_>>(),
-    );
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<Problem>);
     let ready = session.test.is_some()
@@ -655,6 +717,26 @@ mod tests {
         assert_eq!(
             SavedSettings::from_issuer("entra", "https://x/y"),
             SavedSettings::default()
+        );
+    }
+
+    #[test]
+    fn the_test_shows_each_groups_role_and_the_most_powerful_one_or_viewer_without_one() {
+        let groups = ["saas-admins".to_owned(), "saas-users".to_owned()];
+        let mapping = [
+            ("saas-users".to_owned(), Role::Member),
+            ("saas-admins".to_owned(), Role::Admin),
+            ("other".to_owned(), Role::Member),
+        ];
+        assert_eq!(mapped_role(&groups, &mapping), Role::Admin);
+        assert_eq!(mapped_role(&groups[1..], &mapping), Role::Member);
+        assert_eq!(mapped_role(&groups, &[]), Role::Viewer);
+        assert_eq!(group_role("saas-users", &mapping), Some(Role::Member));
+        assert_eq!(group_role("Everyone", &mapping), None);
+        // Groups match exactly, as at sign-in.
+        assert_eq!(
+            mapped_role(&["SaaS-Admins".to_owned()], &mapping),
+            Role::Viewer
         );
     }
 }
