@@ -2064,6 +2064,75 @@ mod tests {
     }
 
     #[test]
+    fn a_public_deployment_keeps_provider_checks_off_private_addresses_and_off_this_machines_resolver()
+     {
+        let config = config_of(&production(&[])).unwrap();
+        assert!(!config.sso.allow_private_addresses);
+        assert_eq!(config.sso.dns_resolver, None, "the system's resolvers");
+        assert_eq!(
+            config.sso.entra_authority.as_str(),
+            "https://login.microsoftonline.com/"
+        );
+        let refused = names(&problems_of(&[
+            ("SSO_ALLOW_PRIVATE_ADDRESSES", "true"),
+            ("DNS_RESOLVER", "127.0.0.1:9238"),
+            ("ENTRA_AUTHORITY", "http://login.example.com"),
+        ]));
+        for name in [
+            "SSO_ALLOW_PRIVATE_ADDRESSES",
+            "DNS_RESOLVER",
+            "ENTRA_AUTHORITY",
+        ] {
+            assert!(refused.contains(&name), "{name}: {refused:?}");
+        }
+        // A resolver of the deployment's own network is what a VPC offers: accepted.
+        let config = config_of(&production(&[("DNS_RESOLVER", "10.0.0.2:53")])).unwrap();
+        assert_eq!(
+            config.sso.dns_resolver,
+            Some("10.0.0.2:53".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn self_serve_sso_settings_default_to_the_stand_ins_locally_and_are_bounded() {
+        let local = config_from(&[]).unwrap().sso;
+        assert!(local.allow_private_addresses);
+        assert_eq!(local.dns_resolver, Some("127.0.0.1:9238".parse().unwrap()));
+        assert_eq!(local.setup_link_validity, time::Duration::days(7));
+        assert_eq!(local.domain_lapse_after, time::Duration::days(7));
+        assert_eq!(
+            local.domain_recheck_interval,
+            Some(std::time::Duration::from_secs(24 * 3600))
+        );
+        let set = config_from(&[
+            ("DNS_RESOLVER", "system"),
+            ("SETUP_LINK_DAYS", "30"),
+            ("DOMAIN_RECHECK_HOURS", "0"),
+            ("DOMAIN_LAPSE_DAYS", "30"),
+        ])
+        .unwrap()
+        .sso;
+        assert_eq!(set.dns_resolver, None);
+        assert_eq!(set.setup_link_validity, time::Duration::days(30));
+        assert_eq!(
+            set.domain_recheck_interval, None,
+            "0 turns the re-check off"
+        );
+        assert_eq!(set.domain_lapse_after, time::Duration::days(30));
+        for (name, value) in [
+            ("DNS_RESOLVER", "ns.example.com"),
+            ("SETUP_LINK_DAYS", "0"),
+            ("SETUP_LINK_DAYS", "31"),
+            ("DOMAIN_RECHECK_HOURS", "721"),
+            ("DOMAIN_LAPSE_DAYS", "-1"),
+            ("SSO_ALLOW_PRIVATE_ADDRESSES", "sometimes"),
+        ] {
+            let err = config_from(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn invalid_values_name_the_variable() {
         for (name, value) in [
             ("BIND_ADDR", "localhost"),

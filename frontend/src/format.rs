@@ -78,6 +78,7 @@ pub fn action_label(action: AuditAction) -> &'static str {
         AuditAction::SsoProviderSaved => "Identity provider saved for a test",
         AuditAction::SsoTestSignIn => "Test sign-in",
         AuditAction::SsoActivated => "Single sign-on activated",
+        AuditAction::SsoSecretRotated => "Identity provider's client secret rotated",
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use shared::api::{
     AuditAction, CreatedSetupLink, Domain, DomainList, DomainVerification, NewDomain, NewSetupLink,
-    SecretRotation, SetupLink, SetupLinkList, SetupProvider,
+    PlatformAuditAction, SecretRotation, SetupLink, SetupLinkList, SetupProvider,
 };
 use shared::{ErrorBody, Scope};
 
@@ -282,20 +282,20 @@ async fn rotate_secret(
         .ok_or_else(|| {
             ApiError::Conflict("Your organisation has no active identity provider.".into())
         })?;
-    // Audited first, in the transaction committed only once the pool has the secret.
-    db::audit::record(
+    // Audited first (in both logs), in the transaction committed only once the pool has the secret.
+    links::audit_both(
         &mut tx,
-        &db::audit::NewEvent {
-            action: AuditAction::SettingsChanged,
-            actor: Some(principal.audit_actor()),
-            target: Some(db::audit::Target {
-                kind: "tenant",
-                id: principal.tenant_id.to_string(),
-                label: "sign-in settings".into(),
-            }),
-            details: serde_json::json!({ "client_secret": "rotated", "provider": provider.name }),
-            source_ip,
+        &actors(&principal, source_ip),
+        (
+            AuditAction::SsoSecretRotated,
+            PlatformAuditAction::SsoSecretRotated,
+        ),
+        db::audit::Target {
+            kind: "tenant",
+            id: provider.name.clone(),
+            label: format!("identity provider {}", provider.name),
         },
+        serde_json::json!({ "provider": provider.name }),
     )
     .await?;
     let secret = crate::config::Secret::new(secret);

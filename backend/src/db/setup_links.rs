@@ -247,6 +247,24 @@ pub async fn clear_test(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
+/// Whether the transaction's tenant's link `id` is still open (opened, neither revoked, completed nor
+/// expired), locking it until the transaction ends: a revocation then waits for the step in flight to commit,
+/// or the step, having waited for the revocation, finds the link closed and writes nothing.
+pub async fn hold_open(tx: &mut TenantTx, id: Uuid) -> Result<bool, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    let open = sqlx::query_scalar!(
+        "SELECT id FROM sso_setup_links
+         WHERE tenant_id = $1 AND id = $2 AND opened_at IS NOT NULL AND revoked_at IS NULL
+           AND completed_at IS NULL AND expires_at > now()
+         FOR SHARE",
+        tenant.0,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(open.is_some())
+}
+
 /// Marks the transaction's tenant's link `id` completed: its set-up session ends.
 pub async fn complete(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
     let tenant = tx.tenant_id();

@@ -157,20 +157,28 @@ pub async fn verify(
             )
         })?;
     let now = OffsetDateTime::now_utc();
-    let outcome = match &lookup {
-        Lookup::Found => CheckOutcome::Found,
-        // A verification someone asked for never lapses a domain; only the periodic re-check does.
-        Lookup::Missing(_) => CheckOutcome::Missing {
-            lapse_before: OffsetDateTime::UNIX_EPOCH,
-        },
-    };
+    let status_before = claim.status;
+    let proven = matches!(status_before, DomainStatus::Verified | DomainStatus::Lapsed);
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
-    let recorded = match db::domains::record_check(&mut tx, domain, outcome, now).await {
-        Ok(recorded) => recorded.ok_or(ApiError::NotFound)?,
-        Err(error) if is_proven_elsewhere(&error) => return Err(taken(domain)),
-        Err(error) => return Err(error.into()),
+    let recorded = if lookup != Lookup::Found && proven {
+        // A verification someone asked for leaves a proven domain whose record is missing to the periodic
+        // re-check: it neither lapses it nor counts as its check, or a tenant verifying by hand every day
+        // would keep a domain it no longer controls from ever being re-checked.
+        claim
+    } else {
+        let outcome = match &lookup {
+            Lookup::Found => CheckOutcome::Found,
+            Lookup::Missing(_) => CheckOutcome::Missing {
+                lapse_before: OffsetDateTime::UNIX_EPOCH,
+            },
+        };
+        match db::domains::record_check(&mut tx, domain, outcome, now).await {
+            Ok(recorded) => recorded.ok_or(ApiError::NotFound)?,
+            Err(error) if is_proven_elsewhere(&error) => return Err(taken(domain)),
+            Err(error) => return Err(error.into()),
+        }
     };
-    let newly_verified = lookup == Lookup::Found && claim.status != DomainStatus::Verified;
+    let newly_verified = lookup == Lookup::Found && status_before != DomainStatus::Verified;
     if newly_verified {
         // An organisation with its sign-in active routes the new domain at once.
         db::identity_providers::route_proven_domains(&mut tx).await?;

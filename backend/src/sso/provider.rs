@@ -238,6 +238,8 @@ pub async fn save(
         })?;
 
     let mut tx = db::tenant_tx(&state.db, caller.tenant_id).await?;
+    // The check above may have taken seconds: the link must still be open now.
+    caller.hold_open(&mut tx).await?;
     let tenant = db::tenants::current(&mut tx)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -356,6 +358,7 @@ pub async fn activate(
     let mapping = GroupRoleMapping(mapping);
 
     let mut tx = db::tenant_tx(&state.db, caller.tenant_id).await?;
+    caller.hold_open(&mut tx).await?;
     let provider = identity_providers::setup_provider(&mut tx)
         .await?
         .filter(|p| p.testing)

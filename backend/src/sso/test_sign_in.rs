@@ -127,6 +127,10 @@ async fn finish(
     let mut tx = db::tenant_tx(&state.db, caller.tenant_id)
         .await
         .map_err(|_| ErrorCode::ServiceUnavailable)?;
+    caller
+        .hold_open(&mut tx)
+        .await
+        .map_err(|error| error.code())?;
     let provider = identity_providers::setup_provider(&mut tx)
         .await
         .map_err(|_| ErrorCode::ServiceUnavailable)?

@@ -115,6 +115,17 @@ impl SetupCaller {
             tenant_id: link.tenant_id,
         })
     }
+
+    /// Holds the caller's link open until `tx` ends (see [`setup_links::hold_open`]); 401
+    /// `setup_link_invalid` when it was revoked, completed or expired since the request began. Steps whose
+    /// writes outlive the set-up (a provider, an activation, a test's result) call it before writing.
+    pub(crate) async fn hold_open(&self, tx: &mut db::TenantTx) -> Result<(), ApiError> {
+        if setup_links::hold_open(tx, self.link_id).await? {
+            Ok(())
+        } else {
+            Err(invalid())
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for SetupCaller {

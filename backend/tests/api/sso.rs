@@ -17,6 +17,8 @@ use crate::console::{Console, error_body};
 use crate::helpers::{ALICE, BOB, CAROL, PASSWORD, PETER, SAMIR, SignedIn, TestApp, location};
 use crate::tenant_lifecycle::{console, json};
 
+mod refusals;
+
 /// Creates Initech (no sign-in set up yet) and answers its id.
 async fn create_initech(console: &Console) -> String {
     let created: serde_json::Value = json(
@@ -1077,7 +1079,17 @@ async fn a_proven_domain_whose_record_disappears_lapses_after_the_grace_period_a
     let missing = recheck(now + time::Duration::hours(1)).await;
     assert_eq!(missing.missing, ["acme.example"]);
     assert_eq!(app.sign_in(&BOB).await.me().await.tenant.slug, "acme");
-    // Verifying by hand meanwhile fails, says the domain stays verified, and lapses nothing.
+    // Verifying by hand meanwhile fails, says the domain stays verified, and lapses nothing; nor does it count
+    // as the domain's check, which would put off its next periodic re-check.
+    let checks = || async {
+        sqlx::query_as::<_, (Option<time::OffsetDateTime>, Option<time::OffsetDateTime>)>(
+            "SELECT last_checked_at, failing_since FROM tenant_domains WHERE domain = 'acme.example'",
+        )
+        .fetch_one(&app.db.owner)
+        .await
+        .unwrap()
+    };
+    let before = checks().await;
     let alice = app.sign_in(&ALICE).await;
     let by_hand = admin_send(&alice, Method::POST, "/domains/acme.example/verify", None).await;
     assert_eq!(by_hand.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -1089,6 +1101,7 @@ async fn a_proven_domain_whose_record_disappears_lapses_after_the_grace_period_a
         "{}",
         body.message
     );
+    assert_eq!(checks().await, before);
     assert_eq!(app.sign_in(&BOB).await.me().await.tenant.slug, "acme");
 
     // Missing for longer than the grace period: it lapses and routes nothing, and both logs say so.

@@ -116,6 +116,7 @@ pub fn action_label(action: PlatformAuditAction) -> &'static str {
         PlatformAuditAction::SsoProviderSaved => "Saved an identity provider for a test",
         PlatformAuditAction::SsoTestSignIn => "Ran a test sign-in",
         PlatformAuditAction::SsoActivated => "Activated single sign-on",
+        PlatformAuditAction::SsoSecretRotated => "Rotated the identity provider's client secret",
     }
 }
 

@@ -104,11 +104,14 @@ pub enum AuditAction {
     SsoTestSignIn,
     /// The identity provider was activated: the proven domains route to it.
     SsoActivated,
+    /// The active identity provider's client secret was handed to the user pool again (rotated at the
+    /// provider); the secret itself is recorded nowhere.
+    SsoSecretRotated,
 }
 
 impl AuditAction {
     /// Every action, for filters and exhaustive tests.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::MemberJoined,
@@ -135,6 +138,7 @@ impl AuditAction {
         AuditAction::SsoProviderSaved,
         AuditAction::SsoTestSignIn,
         AuditAction::SsoActivated,
+        AuditAction::SsoSecretRotated,
     ];
 
     /// The action as stored and on the wire (`member_role_changed`).
@@ -166,6 +170,7 @@ impl AuditAction {
             AuditAction::SsoProviderSaved => "sso_provider_saved",
             AuditAction::SsoTestSignIn => "sso_test_sign_in",
             AuditAction::SsoActivated => "sso_activated",
+            AuditAction::SsoSecretRotated => "sso_secret_rotated",
         }
     }
 

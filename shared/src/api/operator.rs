@@ -115,11 +115,14 @@ pub enum PlatformAuditAction {
     SsoTestSignIn,
     /// A tenant's identity provider was activated.
     SsoActivated,
+    /// The active identity provider's client secret was handed to the user pool again (rotated at the
+    /// provider); the secret itself is recorded nowhere.
+    SsoSecretRotated,
 }
 
 impl PlatformAuditAction {
     /// Every action.
-    pub const ALL: [PlatformAuditAction; 18] = [
+    pub const ALL: [PlatformAuditAction; 19] = [
         PlatformAuditAction::OperatorSignedIn,
         PlatformAuditAction::TenantCreated,
         PlatformAuditAction::TenantPlanChanged,
@@ -138,6 +141,7 @@ impl PlatformAuditAction {
         PlatformAuditAction::SsoProviderSaved,
         PlatformAuditAction::SsoTestSignIn,
         PlatformAuditAction::SsoActivated,
+        PlatformAuditAction::SsoSecretRotated,
     ];
 
     /// The action as stored and on the wire.
@@ -161,6 +165,7 @@ impl PlatformAuditAction {
             PlatformAuditAction::SsoProviderSaved => "sso_provider_saved",
             PlatformAuditAction::SsoTestSignIn => "sso_test_sign_in",
             PlatformAuditAction::SsoActivated => "sso_activated",
+            PlatformAuditAction::SsoSecretRotated => "sso_secret_rotated",
         }
     }
 
