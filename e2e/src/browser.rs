@@ -450,6 +450,21 @@ impl Browser {
         self.press_key(fantoccini::key::Key::Enter).await
     }
 
+    /// Presses the down arrow on the focused element (in a radio group: selects the next choice).
+    pub async fn press_down(&self) -> anyhow::Result<()> {
+        self.press_key(fantoccini::key::Key::Down).await
+    }
+
+    /// Types `text` into the focused element, as a person at the keyboard does.
+    pub async fn type_text(&self, text: &str) -> anyhow::Result<()> {
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .context("finding the focused element")?;
+        focused.send_keys(text).await.context("typing")
+    }
+
     async fn press_key(&self, key: fantoccini::key::Key) -> anyhow::Result<()> {
         let focused = self
             .client

@@ -1777,21 +1777,14 @@ async fn an_operator_enrols_then_creates_initech_suspends_acme_under_alice_and_d
     console.close().await
 }
 
-/// The self-serve SSO journey: the operator hands Initech's IT admin a set-up link; the IT admin, without an
-/// account, configures the `initech` Okta org, proves `initech.example` by DNS, runs a test sign-in and
-/// activates; then Peter (Initech's first admin, invited when the tenant was created) signs in by email and
-/// lands in Initech as its admin.
-#[tokio::test]
-async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_initech()
--> anyhow::Result<()> {
-    let stack = Stack::start().await?;
-    let console = Browser::launch("self_serve_sso_operator").await?;
-    enrol_operator(&stack, &console).await?;
+/// An operator (in a browser named after `test_name`) creates Initech, with Peter as its first admin, and a
+/// set-up link for its IT admin; answers the link.
+async fn initech_with_a_set_up_link(stack: &Stack, test_name: &str) -> anyhow::Result<String> {
+    let console = Browser::launch(test_name).await?;
+    enrol_operator(stack, &console).await?;
     console
         .wait_for_element("tr[data-tenant-slug=acme]")
         .await?;
-
-    // Initech, and a set-up link for its IT admin.
     console.fill("#tenant-name", "Initech").await?;
     console
         .fill("#tenant-admin-email", "peter@initech.example")
@@ -1805,6 +1798,98 @@ async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_ini
     console
         .wait_for_element(".setup-link[data-state=pending]")
         .await?;
+    console.close().await?;
+    Ok(link)
+}
+
+/// The set-up wizard by keyboard alone: Tab reaches its controls in the order of its steps, each showing the
+/// focus ring; the arrow keys choose the provider's kind; Enter submits a step's form.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_set_up_wizard_works_from_the_keyboard_with_a_visible_focus_ring() -> anyhow::Result<()>
+{
+    let stack = Stack::start().await?;
+    let link = initech_with_a_set_up_link(&stack, "wizard_keyboard_operator").await?;
+    let admin = Browser::launch("wizard_keyboard").await?;
+    admin.open(&link).await?;
+    admin.wait_for_element("#redirect-uri").await?;
+
+    // Tab from the top of the page through steps 1 to 4.
+    let mut reached = Vec::new();
+    for _ in 0..30 {
+        admin.press_tab().await?;
+        let ring = admin.focus_indicator().await?;
+        if ring.element.starts_with("<body") {
+            break;
+        }
+        assert!(
+            ring.style == "solid" && ring.width_px >= 2.0 && ring.in_view,
+            "{ring:?}"
+        );
+        let id = admin.focused_id().await?;
+        reached.push(if id.is_empty() && ring.element.contains("copy-button") {
+            "copy".to_owned()
+        } else {
+            id
+        });
+        if reached.last().is_some_and(|id| id == "add-domain") {
+            break;
+        }
+    }
+    let expected = [
+        "kind-okta",
+        "redirect-uri",
+        "copy",
+        "org-url",
+        "authorization-server",
+        "client-id",
+        "client-secret",
+        "save-provider",
+        "new-domain",
+        "add-domain",
+    ];
+    let mut order = reached.iter();
+    for stop in expected {
+        assert!(
+            order.any(|id| id == stop),
+            "{stop} is reached in its step's order: {reached:?}"
+        );
+    }
+
+    // The provider's kind by the arrow keys: the next choice is another OpenID Connect provider, whose
+    // settings are its issuer.
+    admin.click("#kind-okta").await?;
+    admin.press_down().await?;
+    assert_eq!(admin.focused_id().await?, "kind-oidc");
+    assert!(admin.is_checked("#kind-oidc").await?);
+    admin.wait_for_element("#issuer").await?;
+    admin.click("#issuer").await?;
+    admin.type_text("https://login.initech.example").await?;
+
+    // A domain typed and submitted with Enter is claimed, and what step 3 holds unsaved is kept.
+    admin.click("#new-domain").await?;
+    admin.type_text("initech.example").await?;
+    admin.press_enter().await?;
+    admin
+        .wait_for_element("li[data-domain='initech.example'][data-status=pending]")
+        .await?;
+    assert!(admin.is_checked("#kind-oidc").await?);
+    assert_eq!(
+        admin.value_of("#issuer").await?,
+        "https://login.initech.example"
+    );
+    admin.screenshot("wizard-keyboard").await?;
+    admin.close().await
+}
+
+/// The self-serve SSO journey: the operator hands Initech's IT admin a set-up link; the IT admin, without an
+/// account, configures the `initech` Okta org, proves `initech.example` by DNS, runs a test sign-in and
+/// activates; then Peter (Initech's first admin, invited when the tenant was created) signs in by email and
+/// lands in Initech as its admin.
+#[tokio::test]
+async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_initech()
+-> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let link = initech_with_a_set_up_link(&stack, "self_serve_sso_operator").await?;
 
     // The IT admin opens it: no account, no session of the app.
     let admin = Browser::launch("self_serve_sso_it_admin").await?;

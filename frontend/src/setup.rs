@@ -12,8 +12,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::Role;
 use shared::api::{
-    Activated, Activation, Domain, DomainStatus, GroupMapping, OpenSetupLink, ProviderForm,
-    ProviderInstructions, SetupProvider, SetupSession,
+    Activated, Activation, Domain, DomainList, DomainStatus, GroupMapping, OpenSetupLink,
+    ProviderForm, ProviderInstructions, SetupProvider, SetupSession,
 };
 use web_sys::{SubmitEvent, UrlSearchParams};
 
@@ -162,6 +162,8 @@ fn Steps(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
             })
             .collect::<Vec<_>>(),
     );
+    // The domains of step 4, which step 6 needs one of verified.
+    let domains = RwSignal::new(session.domains.clone());
     let returned_error = query_param("error").map(|code| sign_in_error_message(&code));
     let tested = query_param("test").as_deref() == Some("done");
     view! {
@@ -175,9 +177,9 @@ fn Steps(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
         <KindStep kind=kind />
         <InstructionsStep kind=kind />
         <ProviderStep kind=kind provider=session.provider.clone() state=state />
-        <DomainsStep domains=session.domains.clone() state=state />
+        <DomainsStep domains=domains />
         <TestStep session=session.clone() returned=tested rows=rows />
-        <ActivateStep session=session state=state rows=rows />
+        <ActivateStep session=session state=state rows=rows domains=domains />
     }
 }
 
@@ -426,9 +428,17 @@ fn ProviderStep(
 
 /// Step 4: the email domains and their DNS records.
 #[component]
-fn DomainsStep(domains: Vec<Domain>, state: RwSignal<Wizard>) -> impl IntoView {
+fn DomainsStep(domains: RwSignal<Vec<Domain>>) -> impl IntoView {
     let api = use_api();
-    let on_change = Callback::new(move |()| reload(api, state));
+    // Only the list is loaded again: the rest of the wizard keeps what the user is typing (a provider's
+    // settings not yet saved, the mapping of step 6).
+    let on_change = Callback::new(move |()| {
+        spawn_local(async move {
+            if let Ok(list) = api.get::<DomainList>(DOMAINS.to_owned()).await {
+                domains.set(list.items);
+            }
+        });
+    });
     view! {
         <section class="card setup-step" aria-labelledby="step-domains">
             <h2 id="step-domains" class="card-title">"4. Your email domains"</h2>
@@ -436,7 +446,7 @@ fn DomainsStep(domains: Vec<Domain>, state: RwSignal<Wizard>) -> impl IntoView {
                 "For each domain your people's addresses end with, publish the TXT record shown with your DNS "
                 "provider, then verify it. Only verified domains send people to your sign-in."
             </p>
-            <Domains domains=domains base=DOMAINS on_change=on_change />
+            {move || view! { <Domains domains=domains.get() base=DOMAINS on_change=on_change /> }}
             <NewDomainForm base=DOMAINS on_change=on_change />
         </section>
     }
@@ -568,15 +578,20 @@ fn ActivateStep(
     session: SetupSession,
     state: RwSignal<Wizard>,
     rows: RwSignal<Vec<MappingRow>>,
+    domains: RwSignal<Vec<Domain>>,
 ) -> impl IntoView {
     let api = use_api();
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<Problem>);
-    let ready = session.test.is_some()
-        && session
-            .domains
-            .iter()
-            .any(|domain| domain.status == DomainStatus::Verified);
+    let tested = session.test.is_some();
+    let ready = move || {
+        tested
+            && domains.with(|domains| {
+                domains
+                    .iter()
+                    .any(|domain| domain.status == DomainStatus::Verified)
+            })
+    };
     let add_row = move |_| {
         rows.update(|rows| {
             rows.push(MappingRow {
@@ -665,7 +680,7 @@ fn ActivateStep(
                     </tbody>
                 </table>
                 <button class="button button-secondary button-small" type="button" on:click=add_row>"Add a group"</button>
-                {(!ready).then(|| view! { <p class="hint">"Activation needs a verified domain and a test sign-in."</p> })}
+                {move || (!ready()).then(|| view! { <p class="hint">"Activation needs a verified domain and a test sign-in."</p> })}
                 <SubmitButton id="activate" busy=busy label="Activate single sign-on" busy_label="Activating…" />
             </form>
         </section>
