@@ -36,19 +36,41 @@ pub async fn reject_cross_site(
     }
 }
 
+/// Middleware for routes that authenticate by cookie alone (the set-up wizard's API): as
+/// [`reject_cross_site`], without the bearer exemption, which holds only where a bearer token, not the cookie,
+/// is what the request is authorised by.
+pub async fn reject_cross_site_cookie_only(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if is_same_site(
+        request.method(),
+        request.headers(),
+        &state.config.public_origin(),
+    ) {
+        Ok(next.run(request).await)
+    } else {
+        tracing::info!(method = %request.method(), "cross-site request rejected");
+        Err(ApiError::CsrfRejected)
+    }
+}
+
 /// The decision: safe methods and well-formed bearer requests pass; others need the app's origin.
 fn is_allowed(method: &Method, headers: &HeaderMap, public_origin: &str) -> bool {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| bearer_token(value.as_bytes()))
+        .is_some()
+        || is_same_site(method, headers, public_origin)
+}
+
+/// Safe methods pass; others need the app's origin (or, without `Origin`, `Sec-Fetch-Site: same-origin`).
+fn is_same_site(method: &Method, headers: &HeaderMap, public_origin: &str) -> bool {
     if matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     ) {
-        return true;
-    }
-    if headers
-        .get(AUTHORIZATION)
-        .and_then(|value| bearer_token(value.as_bytes()))
-        .is_some()
-    {
         return true;
     }
     match headers.get(ORIGIN) {
@@ -145,6 +167,21 @@ mod tests {
         assert!(is_allowed(
             &Method::POST,
             &headers(&[("authorization", "Bearer x")]),
+            APP
+        ));
+    }
+
+    #[test]
+    fn for_cookie_only_routes_a_bearer_header_is_no_exemption() {
+        let bearer = headers(&[
+            ("authorization", "Bearer a.b.c"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(is_allowed(&Method::POST, &bearer, APP));
+        assert!(!is_same_site(&Method::POST, &bearer, APP));
+        assert!(is_same_site(
+            &Method::POST,
+            &headers(&[("authorization", "Bearer a.b.c"), ("origin", APP)]),
             APP
         ));
     }

@@ -4,7 +4,8 @@
 //! cookie on `/setup` holding a fresh random secret whose SHA-256 the link keeps. Every other route runs as
 //! that session ([`SetupCaller`]), for the link's tenant and only while the link is open (not revoked,
 //! completed or expired); the tenant comes from the link the session belongs to, never from the request.
-//! State-changing requests pass the same cross-site check as the rest of the app.
+//! State-changing requests pass the app's cross-site check, without its bearer exemption: the cookie alone
+//! authorises them.
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -64,7 +65,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state,
-            crate::auth::csrf::reject_cross_site,
+            crate::auth::csrf::reject_cross_site_cookie_only,
         ))
 }
 

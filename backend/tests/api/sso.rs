@@ -1178,6 +1178,17 @@ async fn a_cross_site_request_with_the_set_up_cookie_is_refused_and_changes_noth
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_body(forged).await.code, ErrorCode::CsrfRejected);
+    // The wizard's API is authorised by the cookie alone: a bearer header exempts nothing there.
+    let with_bearer = wizard
+        .browser
+        .post(app.url("/setup/api/v1/domains"))
+        .header("origin", "https://evil.example")
+        .bearer_auth("a.b.c")
+        .json(&json!({ "domain": "initech.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_bearer.status(), StatusCode::FORBIDDEN);
     let session: SetupSession = wizard
         .call(Method::GET, "/setup/api/v1/session", None)
         .await;
