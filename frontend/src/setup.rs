@@ -164,7 +164,7 @@ fn Steps(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
     );
     // The domains of step 4, which step 6 needs one of verified.
     let domains = RwSignal::new(session.domains.clone());
-    let returned_error = query_param("error").map(|code| sign_in_error_message(&code));
+    let returned_error = query_param("error").map(|code| returned_error_message(&code));
     let tested = query_param("test").as_deref() == Some("done");
     view! {
         <p class="lead">
@@ -180,6 +180,17 @@ fn Steps(session: SetupSession, state: RwSignal<Wizard>) -> impl IntoView {
         <DomainsStep domains=domains />
         <TestStep session=session.clone() returned=tested rows=rows />
         <ActivateStep session=session state=state rows=rows domains=domains />
+    }
+}
+
+/// What the wizard says when a test sign-in sends the browser back with `?error=<code>`: in the words of the
+/// set-up for what only the set-up meets, as the sign-in page says it otherwise.
+fn returned_error_message(code: &str) -> &'static str {
+    match shared::ErrorCode::parse(code) {
+        Some(shared::ErrorCode::UnknownIdentityProvider) => {
+            "No identity provider is waiting for a test sign-in: save its settings in step 3, then test again."
+        }
+        _ => sign_in_error_message(code),
     }
 }
 
@@ -706,6 +717,22 @@ fn Completed(done: Activated) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_test_sign_in_that_could_not_start_says_what_to_do_in_the_set_up() {
+        assert!(
+            returned_error_message("unknown_identity_provider")
+                .contains("save its settings in step 3")
+        );
+        assert_eq!(
+            returned_error_message("sign_in_failed"),
+            shared::ErrorCode::SignInFailed.default_message()
+        );
+        assert_eq!(
+            returned_error_message("no_such_code"),
+            sign_in_error_message("no_such_code")
+        );
+    }
 
     #[test]
     fn a_resumed_wizard_shows_the_saved_settings_of_each_kind() {

@@ -166,6 +166,7 @@ async fn add_domain(
         principal.tenant_id,
         &body.domain,
         &actors(&principal, source_ip),
+        None,
     )
     .await?;
     Ok((StatusCode::CREATED, AppJson(domain)))
@@ -196,6 +197,7 @@ async fn verify_domain(
         principal.tenant_id,
         &domain,
         &actors(&principal, source_ip),
+        None,
     )
     .await
     .map(AppJson)
@@ -221,6 +223,7 @@ async fn remove_domain(
         principal.tenant_id,
         &domain,
         &actors(&principal, source_ip),
+        None,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -141,6 +141,13 @@ async fn remove_domain(
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let domain = claims::path_domain(&domain)?;
-    claims::remove(&state, TenantId(id), &domain, &actors(&operator, source_ip)).await?;
+    claims::remove(
+        &state,
+        TenantId(id),
+        &domain,
+        &actors(&operator, source_ip),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -84,13 +84,32 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<DomainClaim>, sqlx::Error> {
 }
 
 /// The transaction's tenant's claim on `domain`. Not locked: callers look its record up in DNS outside any
-/// transaction, and [`record_check`] applies the outcome to the row as it is then.
+/// transaction, then [`lock`] it to record the outcome.
 pub async fn get(tx: &mut TenantTx, domain: &str) -> Result<Option<DomainClaim>, sqlx::Error> {
     let tenant = tx.tenant_id();
     sqlx::query_as!(
         Row,
         "SELECT domain, verification_token, status, created_at, verified_at, last_checked_at, failing_since
          FROM tenant_domains WHERE tenant_id = $1 AND domain = $2",
+        tenant.0,
+        domain
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(DomainClaim::try_from)
+    .transpose()
+}
+
+/// The transaction's tenant's claim on `domain`, locked until the transaction ends: a lookup's outcome is
+/// recorded against the claim as it is once concurrent checks and removals of it have ended, so that two
+/// verifications at once audit one verification, and an outcome for a claim removed and made again with a new
+/// token meanwhile is not applied to it.
+pub async fn lock(tx: &mut TenantTx, domain: &str) -> Result<Option<DomainClaim>, sqlx::Error> {
+    let tenant = tx.tenant_id();
+    sqlx::query_as!(
+        Row,
+        "SELECT domain, verification_token, status, created_at, verified_at, last_checked_at, failing_since
+         FROM tenant_domains WHERE tenant_id = $1 AND domain = $2 FOR UPDATE",
         tenant.0,
         domain
     )

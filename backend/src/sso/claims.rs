@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::domains::{self, DomainError, Lookup};
 use super::links::{Actors, audit_both};
+use super::wizard::SetupCaller;
 use crate::api::paging::rfc3339;
 use crate::db::audit::Target;
 use crate::db::domains::{CheckOutcome, DomainClaim};
@@ -57,12 +58,15 @@ pub fn path_domain(segment: &str) -> Result<String, ApiError> {
 
 /// Claims `input` for `tenant`: 422 `invalid_request` for what is not a domain, 422 `domain_not_allowed` for
 /// a public email provider or a public suffix, 409 `domain_taken` when another tenant has proven it, 409
-/// `conflict` when the tenant already claims it, 422 beyond [`MAX_DOMAINS_PER_TENANT`].
+/// `conflict` when the tenant already claims it, 422 beyond [`MAX_DOMAINS_PER_TENANT`]. `link`: the set-up
+/// session it comes through, if it does, which must still be open when the claim is written (401
+/// `setup_link_invalid` otherwise).
 pub async fn claim(
     state: &AppState,
     tenant: TenantId,
     input: &str,
     actors: &Actors,
+    link: Option<&SetupCaller>,
 ) -> Result<Domain, ApiError> {
     let domain = domains::normalise(input).map_err(|error| match error {
         DomainError::Invalid(message) => ApiError::unprocessable(format!("domain: {message}")),
@@ -83,6 +87,7 @@ pub async fn claim(
         return Err(taken(&domain));
     }
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    hold_open(&mut tx, link).await?;
     // The tenant's row lock serialises concurrent claims, so the count below holds.
     crate::api::lock_tenant(&mut tx).await?;
     let existing = db::domains::list(&mut tx).await?;
@@ -126,12 +131,14 @@ fn taken(domain: &str) -> ApiError {
 
 /// Looks up the proof of `tenant`'s claim on `domain` and records the outcome: verified (200, `verified`) when
 /// the record holds this claim's token; otherwise 422 `domain_not_verified` saying what the lookup found.
-/// 409 `domain_taken` when another tenant proved it meanwhile; 503 when DNS gives no answer.
+/// 409 `domain_taken` when another tenant proved it meanwhile; 503 when DNS gives no answer. `link` as for
+/// [`claim`].
 pub async fn verify(
     state: &AppState,
     tenant: TenantId,
     domain: &str,
     actors: &Actors,
+    link: Option<&SetupCaller>,
 ) -> Result<DomainVerification, ApiError> {
     let claim = {
         let mut tx = db::tenant_tx(&state.db, tenant).await?;
@@ -157,14 +164,24 @@ pub async fn verify(
             )
         })?;
     let now = OffsetDateTime::now_utc();
-    let status_before = claim.status;
-    let proven = matches!(status_before, DomainStatus::Verified | DomainStatus::Lapsed);
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    hold_open(&mut tx, link).await?;
+    // The claim as it is once concurrent verifications of it have ended: the outcome is judged against that.
+    let before = db::domains::lock(&mut tx, domain)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if before.verification_token != claim.verification_token {
+        return Err(ApiError::Conflict(format!(
+            "{domain} was removed and listed again while it was being verified; verify it again."
+        )));
+    }
+    let status_before = before.status;
+    let proven = matches!(status_before, DomainStatus::Verified | DomainStatus::Lapsed);
     let recorded = if lookup != Lookup::Found && proven {
         // A verification someone asked for leaves a proven domain whose record is missing to the periodic
         // re-check: it neither lapses it nor counts as its check, or a tenant verifying by hand every day
         // would keep a domain it no longer controls from ever being re-checked.
-        claim
+        before
     } else {
         let outcome = match &lookup {
             Lookup::Found => CheckOutcome::Found,
@@ -225,6 +242,15 @@ pub async fn verify(
     }
 }
 
+/// Holds `link`, the set-up session a change comes through, open until `tx` ends (see
+/// [`SetupCaller::hold_open`]): a revocation of the link is never outrun by a change it meant to stop.
+async fn hold_open(tx: &mut db::TenantTx, link: Option<&SetupCaller>) -> Result<(), ApiError> {
+    match link {
+        Some(caller) => caller.hold_open(tx).await,
+        None => Ok(()),
+    }
+}
+
 /// What a failed verification tells the person: what was expected, and what was found instead.
 fn not_found_message(domain: &str, expected: &str, found: &[String]) -> String {
     let name = domains::record_name(domain);
@@ -264,14 +290,17 @@ fn is_proven_elsewhere(error: &sqlx::Error) -> bool {
         .is_some_and(|constraint| constraint == "tenant_domains_proven_once")
 }
 
-/// Removes `tenant`'s claim on `domain` (it stops routing at once); 404 when it has none.
+/// Removes `tenant`'s claim on `domain` (it stops routing at once); 404 when it has none. `link` as for
+/// [`claim`].
 pub async fn remove(
     state: &AppState,
     tenant: TenantId,
     domain: &str,
     actors: &Actors,
+    link: Option<&SetupCaller>,
 ) -> Result<(), ApiError> {
     let mut tx = db::tenant_tx(&state.db, tenant).await?;
+    hold_open(&mut tx, link).await?;
     if !db::domains::remove(&mut tx, domain).await? {
         return Err(ApiError::NotFound);
     }
@@ -351,6 +380,14 @@ pub async fn recheck(
             }
         };
         let mut tx = db::tenant_tx(&state.db, tenant).await?;
+        // The claim as it is once a verification of it in flight has ended, so that a change is audited once;
+        // a claim removed and made again meanwhile is left to its own checks.
+        let Some(before) = db::domains::lock(&mut tx, &domain).await? else {
+            continue;
+        };
+        if before.verification_token != claim.verification_token {
+            continue;
+        }
         let after = match db::domains::record_check(&mut tx, &domain, outcome, now).await {
             Ok(Some(after)) => after,
             Ok(None) => continue,
@@ -359,7 +396,7 @@ pub async fn recheck(
             Err(error) => return Err(error.into()),
         };
         let found = outcome == CheckOutcome::Found;
-        let changed = match (claim.status, after.status) {
+        let changed = match (before.status, after.status) {
             (DomainStatus::Verified, DomainStatus::Lapsed) => {
                 Some((AuditAction::DomainLapsed, PlatformAuditAction::DomainLapsed))
             }
@@ -369,7 +406,7 @@ pub async fn recheck(
             )),
             _ => None,
         };
-        if after.status == DomainStatus::Lapsed && claim.status != DomainStatus::Lapsed {
+        if after.status == DomainStatus::Lapsed && before.status != DomainStatus::Lapsed {
             report.lapsed.push(domain.clone());
         } else if found {
             report.found.push(domain.clone());

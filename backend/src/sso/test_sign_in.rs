@@ -27,7 +27,7 @@ use crate::auth::pending::{PendingCookie, PendingLogin};
 use crate::client_ip::ClientIp;
 use crate::db::audit::Target;
 use crate::db::{self, identity_providers, setup_links};
-use crate::error::{ApiError, AppQuery};
+use crate::error::AppQuery;
 use crate::state::AppState;
 
 /// The test sign-in's pending cookie, sent only to `/setup/auth`.
@@ -41,25 +41,44 @@ pub const SETUP_TEST: PendingCookie = PendingCookie {
 /// Where the wizard's page is, to come back to.
 const WIZARD: &str = "/setup";
 
-/// `GET /setup/auth/test`: sends the browser to the provider under test through the user pool.
-pub async fn start(
-    State(state): State<AppState>,
-    caller: SetupCaller,
-) -> Result<Response, ApiError> {
-    let mut tx = db::tenant_tx(&state.db, caller.tenant_id).await?;
+/// `GET /setup/auth/test`: sends the browser to the provider under test through the user pool, or back to the
+/// wizard with `/setup?error=<code>` when it cannot start: `setup_link_invalid` without an open set-up
+/// session, `unknown_identity_provider` when no provider is under test (a tab left open from before the
+/// provider was saved, or after activation), `service_unavailable` when the user pool does not answer. The
+/// browser navigates here, so it is answered with a page to show, never a JSON error.
+pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match begin(&state, &headers).await {
+        Ok(response) => response,
+        Err(code) => Redirect::to(&format!("{WIZARD}?error={}", code.as_str())).into_response(),
+    }
+}
+
+async fn begin(state: &AppState, headers: &HeaderMap) -> Result<Response, ErrorCode> {
+    let caller = SetupCaller::from_headers(state, headers)
+        .await
+        .map_err(|error| error.code())?;
+    let mut tx = db::tenant_tx(&state.db, caller.tenant_id)
+        .await
+        .map_err(|_| ErrorCode::ServiceUnavailable)?;
     let provider = identity_providers::setup_provider(&mut tx)
-        .await?
+        .await
+        .map_err(|_| ErrorCode::ServiceUnavailable)?
         .filter(|provider| provider.testing)
-        .ok_or_else(|| ApiError::Conflict("Save your identity provider first.".into()))?;
-    tx.commit().await?;
+        .ok_or(ErrorCode::UnknownIdentityProvider)?;
+    tx.commit()
+        .await
+        .map_err(|_| ErrorCode::ServiceUnavailable)?;
     let scopes = ["email".to_owned(), "profile".to_owned()];
     let start = state
         .setup_oidc
         .authorization_request(Some(&provider.name), &scopes, None)
         .await
-        .map_err(|err| match err {
-            OidcError::Unavailable(cause) => ApiError::unavailable(cause),
-            other => ApiError::internal(other),
+        .map_err(|error| {
+            tracing::warn!(%error, "set-up test sign-in: the authorization request could not be made");
+            match error {
+                OidcError::Unavailable(_) => ErrorCode::ServiceUnavailable,
+                _ => ErrorCode::Internal,
+            }
         })?;
     let pending = PendingLogin {
         state: start.state,
@@ -70,7 +89,10 @@ pub async fn start(
     };
     let cookie = SETUP_TEST
         .set_cookie(&state.tokens, &pending, state.config.cookie_secure)
-        .map_err(ApiError::internal)?;
+        .map_err(|error| {
+            tracing::error!(%error, "set-up test sign-in: the pending cookie could not be sealed");
+            ErrorCode::Internal
+        })?;
     tracing::info!(provider = %provider.name, "set-up test sign-in started");
     Ok(([(SET_COOKIE, cookie)], Redirect::to(start.url.as_str())).into_response())
 }

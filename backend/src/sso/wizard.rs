@@ -283,6 +283,7 @@ async fn add_domain(
         caller.tenant_id,
         &body.domain,
         &caller.actors(source_ip),
+        Some(&caller),
     )
     .await?;
     Ok((StatusCode::CREATED, AppJson(domain)))
@@ -296,9 +297,15 @@ async fn verify_domain(
     Path(domain): Path<String>,
 ) -> Result<AppJson<DomainVerification>, ApiError> {
     let domain = claims::path_domain(&domain)?;
-    claims::verify(&state, caller.tenant_id, &domain, &caller.actors(source_ip))
-        .await
-        .map(AppJson)
+    claims::verify(
+        &state,
+        caller.tenant_id,
+        &domain,
+        &caller.actors(source_ip),
+        Some(&caller),
+    )
+    .await
+    .map(AppJson)
 }
 
 /// `DELETE /setup/api/v1/domains/{domain}`.
@@ -309,6 +316,13 @@ async fn remove_domain(
     Path(domain): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let domain = claims::path_domain(&domain)?;
-    claims::remove(&state, caller.tenant_id, &domain, &caller.actors(source_ip)).await?;
+    claims::remove(
+        &state,
+        caller.tenant_id,
+        &domain,
+        &caller.actors(source_ip),
+        Some(&caller),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

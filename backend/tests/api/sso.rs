@@ -17,6 +17,7 @@ use crate::console::{Console, error_body};
 use crate::helpers::{ALICE, BOB, CAROL, PASSWORD, PETER, SAMIR, SignedIn, TestApp, location};
 use crate::tenant_lifecycle::{console, json};
 
+mod races;
 mod refusals;
 
 /// Creates Initech (no sign-in set up yet) and answers its id.

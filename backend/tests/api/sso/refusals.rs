@@ -13,7 +13,7 @@ use super::{
     test_sign_in,
 };
 use crate::console::error_body;
-use crate::helpers::{ALICE, CAROL, PETER, TestApp, location};
+use crate::helpers::{ALICE, CAROL, PETER, TestApp, browser, location};
 use crate::tenant_lifecycle::{console, json};
 
 /// Posts `mapping` to the activation and answers the refusal, which must be a 422 `invalid_request`.
@@ -56,9 +56,25 @@ async fn activation_refuses_a_bad_group_mapping_and_waits_for_a_provider_a_test_
     let initech = create_initech(&console).await;
     let wizard = opened_wizard(&app, &console, &initech).await;
 
-    // Nothing saved yet: neither a test sign-in nor an activation.
+    // Nothing saved yet: neither a test sign-in (the browser is sent back to the wizard, which says why) nor
+    // an activation.
     let untestable = wizard.send(Method::GET, "/setup/auth/test", None).await;
-    assert_eq!(untestable.status(), StatusCode::CONFLICT);
+    assert_eq!(untestable.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&untestable).as_str(),
+        app.url("/setup?error=unknown_identity_provider")
+    );
+    // Without the set-up session, the same: a page to show, not a JSON error.
+    let stranger = browser()
+        .get(app.url("/setup/auth/test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&stranger).as_str(),
+        app.url("/setup?error=setup_link_invalid")
+    );
     assert!(
         activation_conflict(&wizard)
             .await
