@@ -1944,6 +1944,16 @@ async fn an_it_admin_sets_up_initechs_okta_from_a_link_and_peter_signs_in_to_ini
     let record_value = admin
         .value_of("li[data-domain='initech.example'] .record-value")
         .await?;
+    // Verified before the record is published: the row says what the lookup found, and the domain waits.
+    admin
+        .click("li[data-domain='initech.example'] .verify-domain")
+        .await?;
+    admin
+        .wait_for_text(
+            "li[data-domain='initech.example'] [role=alert]",
+            "No TXT record was found at _saas-verification.initech.example",
+        )
+        .await?;
     stack.publish_txt(&record_name, &record_value).await?;
     admin
         .click("li[data-domain='initech.example'] .verify-domain")

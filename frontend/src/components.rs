@@ -120,15 +120,18 @@ pub fn ProblemAlert(
 /// The problem in `error`, when there is one: inline errors of forms and row actions.
 #[component]
 pub fn ErrorSlot(
-    /// The element id tests and labels refer to.
-    id: &'static str,
+    /// The element id tests and labels refer to; none where the slot repeats on the page (one per row), since
+    /// an id names one element.
+    #[prop(optional)]
+    id: Option<&'static str>,
     /// The current problem, if any.
     error: RwSignal<Option<Problem>>,
 ) -> impl IntoView {
     move || {
-        error
-            .get()
-            .map(|problem| view! { <ProblemAlert problem=problem id=id /> })
+        error.get().map(|problem| match id {
+            Some(id) => view! { <ProblemAlert problem=problem id=id /> }.into_any(),
+            None => view! { <ProblemAlert problem=problem /> }.into_any(),
+        })
     }
 }
 

@@ -128,7 +128,7 @@ fn DomainRow(domain: Domain, base: &'static str, on_change: Callback<()>) -> imp
                 "Remove"
             </button>
             <ConfirmDialog request=asked on_confirm=remove />
-            <ErrorSlot id="domain-row-error" error=error />
+            <ErrorSlot error=error />
         </li>
     }
 }
