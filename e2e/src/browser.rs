@@ -510,6 +510,31 @@ impl Browser {
         })
     }
 
+    /// Presses Tab at most `limit` times, until the focus leaves the page or reaches the element with id
+    /// `last`, and answers each stop: the focused element's id (empty when it has none) and its focus
+    /// indicator.
+    pub async fn tab_stops(
+        &self,
+        limit: usize,
+        last: Option<&str>,
+    ) -> anyhow::Result<Vec<(String, FocusIndicator)>> {
+        let mut stops = Vec::new();
+        for _ in 0..limit {
+            self.press_tab().await?;
+            let ring = self.focus_indicator().await?;
+            if ring.element.starts_with("<body") {
+                break;
+            }
+            let id = self.focused_id().await?;
+            let reached_last = last == Some(id.as_str());
+            stops.push((id, ring));
+            if reached_last {
+                break;
+            }
+        }
+        Ok(stops)
+    }
+
     /// Resizes the browser window (the page's viewport follows).
     pub async fn set_window_size(&self, width: u32, height: u32) -> anyhow::Result<()> {
         self.client

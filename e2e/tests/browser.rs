@@ -499,17 +499,12 @@ async fn the_keyboard_moves_through_sign_in_and_members_in_order_with_a_visible_
     assert_eq!(browser.focused_id().await?, "main");
     // From the page itself, Tab reaches its own controls, each with the ring, and then leaves the page.
     let mut reached = Vec::new();
-    for _ in 0..12 {
-        browser.press_tab().await?;
-        let ring = browser.focus_indicator().await?;
-        if ring.element.starts_with("<body") {
-            break;
-        }
+    for (id, ring) in browser.tab_stops(12, None).await? {
         assert!(
             ring.style == "solid" && ring.width_px >= 2.0 && ring.color == RING,
             "{ring:?}"
         );
-        reached.push(browser.focused_id().await?);
+        reached.push(id);
     }
     assert!(
         reached.iter().any(|id| id == "invite-from-members"),
@@ -1815,25 +1810,16 @@ async fn the_set_up_wizard_works_from_the_keyboard_with_a_visible_focus_ring() -
 
     // Tab from the top of the page through steps 1 to 4.
     let mut reached = Vec::new();
-    for _ in 0..30 {
-        admin.press_tab().await?;
-        let ring = admin.focus_indicator().await?;
-        if ring.element.starts_with("<body") {
-            break;
-        }
+    for (id, ring) in admin.tab_stops(30, Some("add-domain")).await? {
         assert!(
             ring.style == "solid" && ring.width_px >= 2.0 && ring.in_view,
             "{ring:?}"
         );
-        let id = admin.focused_id().await?;
         reached.push(if id.is_empty() && ring.element.contains("copy-button") {
             "copy".to_owned()
         } else {
             id
         });
-        if reached.last().is_some_and(|id| id == "add-domain") {
-            break;
-        }
     }
     let expected = [
         "kind-okta",

@@ -24,16 +24,12 @@ pub async fn reject_cross_site(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if is_allowed(
+    let allowed = is_allowed(
         request.method(),
         request.headers(),
         &state.config.public_origin(),
-    ) {
-        Ok(next.run(request).await)
-    } else {
-        tracing::info!(method = %request.method(), "cross-site request rejected");
-        Err(ApiError::CsrfRejected)
-    }
+    );
+    pass_if(allowed, request, next).await
 }
 
 /// Middleware for routes that authenticate by cookie alone (the set-up wizard's API): as
@@ -44,11 +40,17 @@ pub async fn reject_cross_site_cookie_only(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if is_same_site(
+    let allowed = is_same_site(
         request.method(),
         request.headers(),
         &state.config.public_origin(),
-    ) {
+    );
+    pass_if(allowed, request, next).await
+}
+
+/// Runs `request` when `allowed`; 403 `csrf_rejected` otherwise.
+async fn pass_if(allowed: bool, request: Request, next: Next) -> Result<Response, ApiError> {
+    if allowed {
         Ok(next.run(request).await)
     } else {
         tracing::info!(method = %request.method(), "cross-site request rejected");

@@ -109,10 +109,15 @@ impl Wizard {
 }
 
 async fn opened_wizard(app: &TestApp, console: &Console, tenant: &str) -> Wizard {
+    opened_link(app, console, tenant).await.0
+}
+
+/// A wizard opened from a new link, and that link's id.
+async fn opened_link(app: &TestApp, console: &Console, tenant: &str) -> (Wizard, String) {
     let link = create_link(console, tenant).await;
     let wizard = Wizard::new(app);
     assert_eq!(wizard.open(&link.url).await.status(), StatusCode::OK);
-    wizard
+    (wizard, link.link.id)
 }
 
 async fn publish(app: &TestApp, domain: &Domain) {
@@ -660,14 +665,7 @@ async fn a_removed_domain_stops_routing_at_once_and_members_cannot_manage_domain
 
 /// Claims `domain` from the wizard, publishes its record and verifies it.
 async fn prove(app: &TestApp, wizard: &Wizard, domain: &str) {
-    let claimed: Domain = wizard
-        .call(
-            Method::POST,
-            "/setup/api/v1/domains",
-            Some(json!({ "domain": domain })),
-        )
-        .await;
-    publish(app, &claimed).await;
+    claim_and_publish(app, wizard, domain).await;
     let verified: DomainVerification = wizard
         .call(
             Method::POST,
@@ -676,6 +674,18 @@ async fn prove(app: &TestApp, wizard: &Wizard, domain: &str) {
         )
         .await;
     assert!(verified.verified, "{domain}: {verified:?}");
+}
+
+/// Claims `domain` from the wizard and publishes its record, leaving it to be verified.
+async fn claim_and_publish(app: &TestApp, wizard: &Wizard, domain: &str) {
+    let claimed: Domain = wizard
+        .call(
+            Method::POST,
+            "/setup/api/v1/domains",
+            Some(json!({ "domain": domain })),
+        )
+        .await;
+    publish(app, &claimed).await;
 }
 
 /// Home-realm discovery sends `email` back to the app with `no_sign_in_for_domain`.
@@ -1190,6 +1200,7 @@ async fn a_cross_site_request_with_the_set_up_cookie_is_refused_and_changes_noth
         .await
         .unwrap();
     assert_eq!(with_bearer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_body(with_bearer).await.code, ErrorCode::CsrfRejected);
     let session: SetupSession = wizard
         .call(Method::GET, "/setup/api/v1/session", None)
         .await;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use shared::ErrorCode;
-use shared::api::{Domain, DomainStatus, DomainVerification, SetupLinkList};
+use shared::api::{DomainStatus, DomainVerification};
 use sqlx::PgPool;
 
-use super::{Wizard, create_initech, create_link, publish};
+use super::{claim_and_publish, create_initech, opened_link, opened_wizard};
 use crate::console::error_body;
 use crate::helpers::TestApp;
 use crate::tenant_lifecycle::{console, json};
@@ -62,18 +62,17 @@ async fn revoked_in_flight(
     response
 }
 
-/// The id of the tenant's newest set-up link.
-async fn newest_link(console: &crate::console::Console, tenant: &str) -> String {
-    let links: SetupLinkList = json(
-        console
-            .send(
-                Method::GET,
-                &format!("/operator/api/v1/tenants/{tenant}/setup-links"),
-            )
-            .await,
+/// How many `domain_verified` entries the tenant's audit log and the platform log hold for `tenant`.
+async fn verifications_audited(app: &TestApp, tenant: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'domain_verified'), \
+                (SELECT count(*) FROM platform_audit_events \
+                 WHERE target_tenant_id = $1 AND action = 'domain_verified')",
     )
-    .await;
-    links.items[0].id.clone()
+    .bind(uuid::Uuid::parse_str(tenant).unwrap())
+    .fetch_one(&app.db.owner)
+    .await
+    .unwrap()
 }
 
 async fn domain_rows(app: &TestApp, tenant: &str) -> Vec<(String, String)> {
@@ -91,12 +90,10 @@ async fn a_revocation_is_never_outrun_by_a_domain_step_already_under_way() {
     let initech = create_initech(&console).await;
 
     // A claim in flight when the link is revoked: refused, nothing claimed.
-    let link = create_link(&console, &initech).await;
-    let wizard = Wizard::new(&app);
-    assert_eq!(wizard.open(&link.url).await.status(), StatusCode::OK);
+    let (wizard, link) = opened_link(&app, &console, &initech).await;
     let claimed = revoked_in_flight(
         &app,
-        &link.link.id,
+        &link,
         wizard.send(
             Method::POST,
             "/setup/api/v1/domains",
@@ -109,25 +106,11 @@ async fn a_revocation_is_never_outrun_by_a_domain_step_already_under_way() {
     assert!(domain_rows(&app, &initech).await.is_empty());
 
     // A verification in flight, its record published: refused, the domain still pending and unaudited.
-    let wizard = Wizard::new(&app);
-    assert_eq!(
-        wizard
-            .open(&create_link(&console, &initech).await.url)
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    let domain: Domain = wizard
-        .call(
-            Method::POST,
-            "/setup/api/v1/domains",
-            Some(json!({ "domain": "initech.example" })),
-        )
-        .await;
-    publish(&app, &domain).await;
+    let (wizard, link) = opened_link(&app, &console, &initech).await;
+    claim_and_publish(&app, &wizard, "initech.example").await;
     let verified = revoked_in_flight(
         &app,
-        &newest_link(&console, &initech).await,
+        &link,
         wizard.send(
             Method::POST,
             "/setup/api/v1/domains/initech.example/verify",
@@ -136,23 +119,18 @@ async fn a_revocation_is_never_outrun_by_a_domain_step_already_under_way() {
     )
     .await;
     assert_eq!(verified.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_body(verified).await.code, ErrorCode::SetupLinkInvalid);
     assert_eq!(
         domain_rows(&app, &initech).await,
         [("initech.example".to_owned(), "pending".to_owned())]
     );
+    assert_eq!(verifications_audited(&app, &initech).await, (0, 0));
 
     // A removal in flight: refused, the domain still listed.
-    let wizard = Wizard::new(&app);
-    assert_eq!(
-        wizard
-            .open(&create_link(&console, &initech).await.url)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let (wizard, link) = opened_link(&app, &console, &initech).await;
     let removed = revoked_in_flight(
         &app,
-        &newest_link(&console, &initech).await,
+        &link,
         wizard.send(
             Method::DELETE,
             "/setup/api/v1/domains/initech.example",
@@ -161,16 +139,8 @@ async fn a_revocation_is_never_outrun_by_a_domain_step_already_under_way() {
     )
     .await;
     assert_eq!(removed.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_body(removed).await.code, ErrorCode::SetupLinkInvalid);
     assert_eq!(domain_rows(&app, &initech).await.len(), 1);
-
-    let verifications: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'domain_verified'",
-    )
-    .bind(uuid::Uuid::parse_str(&initech).unwrap())
-    .fetch_one(&app.db.owner)
-    .await
-    .unwrap();
-    assert_eq!(verifications, 0);
 }
 
 #[tokio::test]
@@ -178,28 +148,13 @@ async fn two_verifications_at_once_verify_the_domain_once_in_each_log() {
     let app = TestApp::spawn().await;
     let console = console(&app).await;
     let initech = create_initech(&console).await;
-    let wizard = Wizard::new(&app);
-    assert_eq!(
-        wizard
-            .open(&create_link(&console, &initech).await.url)
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    let domain: Domain = wizard
-        .call(
-            Method::POST,
-            "/setup/api/v1/domains",
-            Some(json!({ "domain": "initech.example" })),
-        )
-        .await;
-    publish(&app, &domain).await;
+    let wizard = opened_wizard(&app, &console, &initech).await;
+    claim_and_publish(&app, &wizard, "initech.example").await;
 
     // Both look the record up while the domain's row is held, so both read it pending before either writes.
-    let tenant = uuid::Uuid::parse_str(&initech).unwrap();
     let mut lock = app.db.owner.begin().await.unwrap();
     sqlx::query("SELECT domain FROM tenant_domains WHERE tenant_id = $1 FOR UPDATE")
-        .bind(tenant)
+        .bind(uuid::Uuid::parse_str(&initech).unwrap())
         .execute(&mut *lock)
         .await
         .unwrap();
@@ -218,18 +173,5 @@ async fn two_verifications_at_once_verify_the_domain_once_in_each_log() {
         assert!(verification.verified);
         assert_eq!(verification.domain.status, DomainStatus::Verified);
     }
-
-    for (table, tenant_column) in [
-        ("audit_events", "tenant_id"),
-        ("platform_audit_events", "target_tenant_id"),
-    ] {
-        let verifications: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM {table} WHERE {tenant_column} = $1 AND action = 'domain_verified'"
-        ))
-        .bind(tenant)
-        .fetch_one(&app.db.owner)
-        .await
-        .unwrap();
-        assert_eq!(verifications, 1, "{table}");
-    }
+    assert_eq!(verifications_audited(&app, &initech).await, (1, 1));
 }
